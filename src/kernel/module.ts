@@ -1,0 +1,36 @@
+/** The Module contract: what a module folder exports from its index.ts, and what the kernel hands it. */
+import type { Hono } from 'hono';
+import type { z } from 'zod';
+import type { Resources } from './resources.ts';
+import type { ActionRegistry } from './actions.ts';
+import type { Logger } from './log.ts';
+
+/** What a module receives when it starts: its config slice and the shared resources. */
+export interface ModuleContext<C = unknown> {
+  config: C;
+  resources: Resources;
+  actions: ActionRegistry;
+  log: Logger;
+  /** `api` instances serve HTTP only, `worker` instances run jobs and consumers only, `all` both. */
+  role: 'api' | 'worker' | 'all';
+}
+
+/** A module: a name, its config schema, and hooks the kernel calls in order (register, routes, start, stop). */
+export interface Module<C extends { enabled: boolean } = { enabled: boolean }> {
+  /** Lower-case name; the route prefix `/api/v1/<name>`, table prefix and event type prefix. */
+  name: string;
+  /** One line for `capstan --help` and `/api/v1`. */
+  description: string;
+  /** The module's config slice, including `enabled`; must be a strict object with defaults. */
+  configSchema: z.ZodType<C>;
+  /** Registers the module's actions (called only when enabled). */
+  actions?(ctx: ModuleContext<C>): void;
+  /** Routes mounted at /api/v1/<name> (only when enabled and the role serves HTTP). */
+  routes?(ctx: ModuleContext<C>): Hono;
+  /** Console pages mounted at /ui/<name>. */
+  ui?(ctx: ModuleContext<C>): Hono;
+  /** Starts workers and consumers (only when enabled and the role runs work). */
+  start?(ctx: ModuleContext<C>): Promise<void>;
+  /** Stops what start began; called on shutdown in reverse order. */
+  stop?(): Promise<void>;
+}

@@ -1,0 +1,22 @@
+/** The one typed resources object every module receives: no hidden singletons. */
+import type { Registry } from 'prom-client';
+import type { EventBus } from './bus/port.ts';
+import type { Database } from './db/port.ts';
+import type { KvStore, Leases } from './kv/port.ts';
+import type { Logger } from './log.ts';
+import type { JobQueue } from './queue/port.ts';
+
+/** Shared infrastructure handed to modules. */
+export interface Resources {
+  /** `embedded` (PGlite + memory adapters) or `distributed` (PostgreSQL, Redis, NATS). */
+  mode: 'embedded' | 'distributed';
+  /** Unique per process; the `source` of published events and the owner of leases. */
+  instanceId: string;
+  db: Database;
+  bus: EventBus;
+  queue: JobQueue;
+  kv: KvStore;
+  leases: Leases;
+  metrics: Registry;
+  log: Logger;
+}
