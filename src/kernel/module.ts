@@ -33,4 +33,15 @@ export interface Module<C extends { enabled: boolean } = { enabled: boolean }> {
   start?(ctx: ModuleContext<C>): Promise<void>;
   /** Stops what start began; called on shutdown in reverse order. */
   stop?(): Promise<void>;
+  /** Client commands: `capstan <name> <argv...>` calls this with the server address resolved; returns the exit code. */
+  cli?(argv: string[], client: CliClient): Promise<number>;
+}
+
+/** What a module's client commands receive: the server to talk to, and output helpers. */
+export interface CliClient {
+  server: string;
+  token?: string;
+  json: boolean;
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  print(rows: Record<string, unknown>[] | Record<string, unknown>, columns?: string[]): void;
 }

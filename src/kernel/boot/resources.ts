@@ -1,0 +1,86 @@
+/** Opens the shared resources for the configured mode: PGlite + memory adapters, or PostgreSQL + BullMQ + NATS. */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { NatsBus } from '../bus/nats-bus.ts';
+import { MemoryBus } from '../bus/memory-bus.ts';
+import { createPgliteDatabase } from '../db/pglite-database.ts';
+import { createPostgresDatabase } from '../db/postgres-database.ts';
+import { pgliteAssets } from '../db/pglite-assets.ts';
+import type { KernelConfig } from '../config/schema.ts';
+import { modeOf } from '../config/load.ts';
+import { newId } from '../ids.ts';
+import { KvLeases } from '../kv/leases.ts';
+import { MemoryKvStore } from '../kv/memory-kv.ts';
+import { NatsKvStore } from '../kv/nats-kv.ts';
+import type { Logger } from '../log.ts';
+import type { KernelMetrics } from '../metrics.ts';
+import { BullmqQueue } from '../queue/bullmq-queue.ts';
+import { MemoryQueue } from '../queue/memory-queue.ts';
+import type { Resources } from '../resources.ts';
+import { connectWithRetry } from './connect.ts';
+
+/** Resources plus the one call that closes them all. */
+export interface OpenResources extends Resources {
+  close(): Promise<void>;
+}
+
+/** Opens every dependency, retrying each for `startupTimeoutMs`, and closes what was opened if a later one fails. */
+export async function openResources(cfg: KernelConfig, log: Logger, metrics: KernelMetrics): Promise<OpenResources> {
+  const mode = modeOf(cfg);
+  const instanceId = `${mode === 'embedded' ? 'emb' : 'ins'}-${newId().slice(-12)}`;
+  const opened: { close(): Promise<void> }[] = [];
+  const retryOpts = { timeoutMs: cfg.startupTimeoutMs, log };
+  try {
+    if (mode === 'embedded') {
+      const dataDir = resolve(cfg.dataDir);
+      mkdirSync(dataDir, { recursive: true });
+      const db = await createPgliteDatabase({ dataDir: join(dataDir, 'pglite'), wasm: await pgliteAssets() });
+      opened.push(db);
+      const bus = new MemoryBus({ source: instanceId, metrics: metrics.busHooks });
+      const queue = new MemoryQueue({ ...cfg.queue, metrics: metrics.queueHooks });
+      const kv = new MemoryKvStore();
+      opened.push(bus, queue, kv);
+      const leases = new KvLeases(kv, instanceId);
+      return finish({ mode, instanceId, db, bus, queue, kv, leases, metrics: metrics.registry, log });
+    }
+    const dbUrl = cfg.database.url!;
+    const db = await connectWithRetry('PostgreSQL', dbUrl, () => createPostgresDatabase({ url: dbUrl, log }), retryOpts);
+    opened.push(db);
+    const redisUrl = cfg.redis.url!;
+    const queue = await connectWithRetry('Redis', redisUrl, async () => {
+      const q = new BullmqQueue({ url: redisUrl, prefix: cfg.prefix, ...cfg.queue, metrics: metrics.queueHooks });
+      try {
+        await q.ping();
+      } catch (err) {
+        await q.close().catch(() => {});
+        throw err;
+      }
+      return q;
+    }, retryOpts);
+    opened.push(queue);
+    const natsUrl = cfg.nats.url!;
+    const nc = await connectWithRetry('NATS', natsUrl, () => natsConnect({ servers: natsUrl, name: instanceId, maxReconnectAttempts: -1, reconnectTimeWait: 500 }), retryOpts);
+    opened.push({ close: () => nc.drain().catch(() => nc.close()) });
+    const bus = await NatsBus.connect({ connection: nc, url: natsUrl, prefix: cfg.prefix, source: instanceId, metrics: metrics.busHooks });
+    opened.push(bus);
+    const kv = new NatsKvStore({ connection: nc, prefix: cfg.prefix });
+    opened.push(kv);
+    const leases = new KvLeases(kv, instanceId);
+    return finish({ mode, instanceId, db, bus, queue, kv, leases, metrics: metrics.registry, log });
+  } catch (err) {
+    for (const r of opened.reverse()) await r.close().catch(() => {});
+    throw err;
+  }
+
+  function finish(r: Resources): OpenResources {
+    metrics.watchQueue(r.queue);
+    return {
+      ...r,
+      async close() {
+        // Close in reverse order of opening: consumers of a connection before the connection.
+        for (const o of [...opened].reverse()) await o.close().catch((err) => log.warn({ err }, 'error while closing'));
+      },
+    };
+  }
+}

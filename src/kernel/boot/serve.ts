@@ -1,0 +1,90 @@
+/** `capstan serve`: open resources, migrate, prepare modules, serve HTTP and/or run workers, shut down gracefully. */
+import { websocket } from 'hono/bun';
+import { authEnabled } from '../config/load.ts';
+import type { KernelConfig } from '../config/schema.ts';
+import { createApp } from '../http/app.ts';
+import { MemoryRateCounter, RedisRateCounter, type RateCounter } from '../http/rate-limit.ts';
+import { createLogger } from '../log.ts';
+import { createMetrics } from '../metrics.ts';
+import type { Module } from '../module.ts';
+import { consoleRoutes } from '../ui/console.tsx';
+import { prepareModules } from './modules.ts';
+import { openResources } from './resources.ts';
+import { Redis } from 'ioredis';
+import { sleep } from '../time.ts';
+
+/** A running server; `stop()` performs the same graceful shutdown as SIGTERM. */
+export interface RunningServer {
+  url?: string;
+  stop(): Promise<void>;
+}
+
+/** Starts everything the role needs and returns once it is serving. */
+export async function startServer(cfg: KernelConfig, modules: readonly Module[], version: string): Promise<RunningServer> {
+  const log = createLogger({ level: cfg.log.level });
+  const metrics = createMetrics();
+  const resources = await openResources(cfg, log, metrics);
+  const role = cfg.server.role;
+  let redis: Redis | undefined;
+  try {
+    const applied = await resources.db.migrate();
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    const host = prepareModules(modules, cfg, resources, role);
+    let server: ReturnType<typeof Bun.serve> | undefined;
+    if (role !== 'worker') {
+      let counter: RateCounter = new MemoryRateCounter();
+      if (resources.mode === 'distributed') {
+        redis = new Redis(cfg.redis.url!, { maxRetriesPerRequest: 2, lazyConnect: false });
+        redis.on('error', () => {});
+        counter = new RedisRateCounter(redis, cfg.prefix);
+      }
+      const auth = authEnabled(cfg);
+      const app = createApp({
+        version,
+        resources,
+        metrics,
+        log,
+        auth: { enabled: auth, tokens: cfg.auth.tokens, rateLimitPerMinute: cfg.auth.rateLimitPerMinute },
+        rateCounter: counter,
+        bodyLimitBytes: cfg.server.bodyLimitBytes,
+        modules: host.mounted,
+        console: consoleRoutes({ version, resources, modules: host.mounted }),
+      });
+      server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: app.fetch, websocket, maxRequestBodySize: cfg.server.bodyLimitBytes * 2 });
+      if (!auth) log.warn({ host: cfg.server.host }, 'auth is OFF: the API is open to anyone who can reach this loopback address; configure auth.tokens to turn it on');
+    }
+    await host.start();
+    const url = server ? `http://${cfg.server.host}:${server.port}` : undefined;
+    log.info({ mode: resources.mode, role, url, instanceId: resources.instanceId, modules: host.mounted.filter((m) => m.enabled).map((m) => m.name), version }, 'capstan started');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      stop() {
+        stopping ??= (async () => {
+          log.info('shutting down: no new requests; finishing in-flight work');
+          // stop(false) stops accepting and resolves once in-flight requests are done; open event
+          // streams never finish by themselves, so after half the bound they are closed.
+          if (server) {
+            const drained = server.stop(false).then(() => true);
+            const inTime = await Promise.race([drained, sleep(cfg.server.shutdownTimeoutMs / 2).then(() => false)]);
+            if (!inTime) {
+              log.warn('closing requests still open after the drain period (event streams, slow clients)');
+              await server.stop(true);
+            }
+          }
+          await host.stop();
+          await redis?.quit().catch(() => {});
+          await resources.close();
+          log.info('shutdown complete');
+          log.flush?.();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await redis?.quit().catch(() => {});
+    await resources.close();
+    throw err;
+  }
+}

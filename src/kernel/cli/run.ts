@@ -1,0 +1,168 @@
+/** The `capstan` command line: server commands (serve, migrate, config check) and client commands over HTTP. */
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { redactConfig } from '../config/redact.ts';
+import { hashToken } from '../http/auth.ts';
+import type { CliClient, Module } from '../module.ts';
+import { startServer } from '../boot/serve.ts';
+import { createLogger } from '../log.ts';
+import { createMetrics } from '../metrics.ts';
+import { openResources } from '../boot/resources.ts';
+import { parseFlags, parsePort, UsageError } from './args.ts';
+import { ClientError, clientOptions, request } from './client.ts';
+import { renderTable } from './table.ts';
+
+const CONFIG_FLAG = { config: { type: 'string', short: 'c' } } as const;
+
+function helpText(modules: readonly Module[], version: string): string {
+  const mods = modules.map((m) => `  ${m.name.padEnd(28)}${m.description}`).join('\n');
+  return `capstan ${version} — one control plane for workflows, optimization, agents, failover and LLM cascades
+
+Usage: capstan <command> [flags]
+
+Server commands:
+  serve [--role api|worker|all] [--port N] [--host H] [--data-dir D] [--config F]
+                              start the server (embedded unless DATABASE_URL, REDIS_URL, NATS_URL are set)
+  migrate [--config F]        apply database migrations and exit
+  config check [--config F]   print the effective configuration (secrets redacted); exit 2 if invalid
+  token hash <token>          print the SHA-256 hash to put under auth.tokens[].sha256
+  version                     print the version
+
+Client commands (talk to a server: --server URL or CAPSTAN_SERVER, token from CAPSTAN_TOKEN; --json for JSON):
+  status                      the server's version, mode, modules and dependency health
+${mods ? `\nModule commands:\n${mods}\n` : ''}
+Configuration: defaults < YAML file (--config or CAPSTAN_CONFIG) < environment (CAPSTAN_*, DATABASE_URL,
+REDIS_URL, NATS_URL; nested keys as CAPSTAN_SERVER__PORT) < flags. CAPSTAN_MODULES=a,b enables only those.`;
+}
+
+function configFromFlags(config: string | undefined, flags: Record<string, unknown>, modules: readonly Module[]) {
+  return loadConfig(modules, { file: config, flags });
+}
+
+function makeClient(argv: string[]): { client: CliClient; rest: string[] } {
+  const { values, positionals } = parseFlags(argv, { server: { type: 'string' }, json: { type: 'boolean' } }, true);
+  const opts = clientOptions({ server: values.server });
+  const json = values.json ?? false;
+  return {
+    rest: positionals,
+    client: {
+      server: opts.server,
+      token: opts.token,
+      json,
+      request: (method, path, body) => request(opts, method, path, body),
+      print(rows, columns) {
+        if (json) console.log(JSON.stringify(rows, null, 2));
+        else if (Array.isArray(rows)) console.log(renderTable(rows, columns));
+        else console.log(renderTable(Object.entries(rows).map(([key, value]) => ({ key, value })), ['key', 'value']));
+      },
+    },
+  };
+}
+
+async function serve(argv: string[], modules: readonly Module[], version: string): Promise<number> {
+  const { values } = parseFlags(argv, { ...CONFIG_FLAG, role: { type: 'string' }, port: { type: 'string', short: 'p' }, host: { type: 'string' }, 'data-dir': { type: 'string' } });
+  const cfg = configFromFlags(values.config, { 'server.role': values.role, 'server.port': parsePort(values.port), 'server.host': values.host, dataDir: values['data-dir'] }, modules);
+  const server = await startServer(cfg, modules, version);
+  if (server.url) console.log(`capstan ${version} serving on ${server.url} (console: ${server.url}/ui)`);
+  await new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      console.error(`received ${sig}, shutting down`);
+      const force = setTimeout(() => {
+        console.error(`shutdown did not finish within ${cfg.server.shutdownTimeoutMs} ms; exiting`);
+        process.exit(1);
+      }, cfg.server.shutdownTimeoutMs);
+      void server.stop().then(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
+  return 0;
+}
+
+async function migrate(argv: string[], modules: readonly Module[]): Promise<number> {
+  const { values } = parseFlags(argv, CONFIG_FLAG);
+  const cfg = configFromFlags(values.config, {}, modules);
+  const log = createLogger({ level: cfg.log.level });
+  const resources = await openResources(cfg, log, createMetrics());
+  try {
+    const applied = await resources.db.migrate();
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  } finally {
+    await resources.close();
+  }
+  return 0;
+}
+
+async function status(argv: string[]): Promise<number> {
+  const { client } = makeClient(argv);
+  const info = await client.request<{ version: string; mode: string; instanceId: string; modules: { name: string; enabled: boolean }[] }>('GET', '/api/v1');
+  const ready = await fetch(new URL('/readyz', client.server)).then((r) => r.json() as Promise<{ dependencies: Record<string, { ok: boolean; kind: string; latencyMs: number; error?: string }> }>);
+  if (client.json) {
+    client.print({ ...info, dependencies: ready.dependencies });
+    return 0;
+  }
+  console.log(`capstan ${info.version} at ${client.server}: ${info.mode} mode, instance ${info.instanceId}`);
+  console.log(renderTable(Object.entries(ready.dependencies).map(([name, d]) => ({ dependency: name, kind: d.kind, ok: d.ok, latencyMs: d.latencyMs, error: d.error }))));
+  console.log(renderTable(info.modules as unknown as Record<string, unknown>[]));
+  return 0;
+}
+
+/** Runs one command line and returns the exit code (0 ok, 1 runtime failure, 2 usage or config error). */
+export async function runCli(argv: string[], modules: readonly Module[], version: string): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        console.log(helpText(modules, version));
+        return cmd === undefined ? 2 : 0;
+      case 'version':
+      case '--version':
+        console.log(version);
+        return 0;
+      case 'serve':
+        return await serve(rest, modules, version);
+      case 'migrate':
+        return await migrate(rest, modules);
+      case 'config': {
+        if (rest[0] !== 'check') throw new UsageError(`unknown config subcommand '${rest[0] ?? ''}' (try: capstan config check)`);
+        const { values } = parseFlags(rest.slice(1), CONFIG_FLAG);
+        const cfg = configFromFlags(values.config, {}, modules);
+        console.log(JSON.stringify(redactConfig(cfg), null, 2));
+        return 0;
+      }
+      case 'token': {
+        if (rest[0] !== 'hash' || !rest[1]) throw new UsageError('usage: capstan token hash <token>');
+        console.log(hashToken(rest[1]));
+        return 0;
+      }
+      case 'status':
+        return await status(rest);
+      default: {
+        const mod = modules.find((m) => m.name === cmd);
+        if (!mod?.cli) throw new UsageError(`unknown command '${cmd}' (see capstan --help)`);
+        const { client, rest: args } = makeClient(rest);
+        return await mod.cli(args, client);
+      }
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    if (err instanceof UsageError) {
+      console.error(`capstan: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof ClientError) {
+      console.error(`capstan: ${err.message}`);
+      return 1;
+    }
+    console.error(`capstan: ${(err as Error).message ?? String(err)}`);
+    return 1;
+  }
+}

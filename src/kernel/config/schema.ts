@@ -1,0 +1,79 @@
+/** The one zod schema for all configuration; module slices are added from the registered modules. */
+import { z } from 'zod';
+import type { Module } from '../module.ts';
+
+/** Scopes a token may carry: `admin`, `events:write`, `<module>:read`, `<module>:write`. */
+export const scopeSchema = z.string().regex(/^(admin|[a-z][a-z0-9-]*:(read|write))$/, 'scope must be admin or <name>:read|write');
+
+/** A bearer token as stored in config: only its SHA-256 hash, never the token itself. */
+export const tokenSchema = z.strictObject({
+  name: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lower-case hex characters (capstan token hash <token>)'),
+  scopes: z.array(scopeSchema).min(1),
+  /** Requests per minute for this token; overrides auth.rateLimitPerMinute. */
+  rateLimitPerMinute: z.number().int().positive().optional(),
+});
+
+const urlSchema = (protocols: string[]) =>
+  z
+    .string()
+    .refine((v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL with scheme ${protocols.join(' or ')}`);
+
+/** The kernel's part of the configuration. */
+export const kernelConfigShape = {
+  server: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(7070),
+      role: z.enum(['api', 'worker', 'all']).default('all'),
+      bodyLimitBytes: z.number().int().positive().default(1_048_576),
+      shutdownTimeoutMs: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
+  dataDir: z.string().default('./.capstan/data'),
+  /** Namespace for NATS subjects and streams, BullMQ keys and KV buckets, so deployments can share servers. */
+  prefix: z.string().regex(/^[a-z][a-z0-9_]*$/, 'prefix must be lower-case letters, digits and _').default('capstan'),
+  database: z.strictObject({ url: urlSchema(['postgres:', 'postgresql:']).optional() }).prefault({}),
+  redis: z.strictObject({ url: urlSchema(['redis:', 'rediss:']).optional() }).prefault({}),
+  nats: z.strictObject({ url: urlSchema(['nats:', 'tls:']).optional() }).prefault({}),
+  /** How long to keep retrying an unreachable dependency at start before exiting non-zero. */
+  startupTimeoutMs: z.number().int().positive().default(30_000),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
+  auth: z
+    .strictObject({
+      /** Default: on in distributed mode, off in embedded mode. */
+      enabled: z.boolean().optional(),
+      tokens: z.array(tokenSchema).default([]),
+      rateLimitPerMinute: z.number().int().positive().default(6000),
+    })
+    .prefault({}),
+  queue: z
+    .strictObject({
+      controllerTimeoutMs: z.number().int().positive().default(120_000),
+      defaultTimeoutMs: z.number().int().positive().default(600_000),
+      stalledIntervalMs: z.number().int().positive().default(30_000),
+    })
+    .prefault({}),
+  leases: z.strictObject({ defaultTtlMs: z.number().int().positive().default(10_000) }).prefault({}),
+};
+
+/** Builds the full schema: the kernel part plus `modules.<name>` for each registered module. */
+export function buildConfigSchema(modules: readonly Module[]) {
+  const moduleShape: Record<string, z.ZodType> = {};
+  for (const m of modules) moduleShape[m.name] = m.configSchema;
+  return z.strictObject({ ...kernelConfigShape, modules: z.strictObject(moduleShape).prefault({}) });
+}
+
+/** The effective configuration after defaults, file, environment and flags. */
+export type KernelConfig = z.output<z.ZodObject<typeof kernelConfigShape>> & {
+  modules: Record<string, { enabled: boolean } & Record<string, unknown>>;
+};
+
+/** The schema of a module slice that has nothing but the feature flag. */
+export const enabledOnly = z.strictObject({ enabled: z.boolean().default(true) }).prefault({});

@@ -1,0 +1,106 @@
+/** Composes the HTTP shell: request ids, metrics, body limit, auth, rate limit, health, events, OpenAPI, modules, console. */
+import type { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { ModuleDisabled, NotFound, PayloadTooLarge } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { KernelMetrics } from '../metrics.ts';
+import type { Resources } from '../resources.ts';
+import type { AppEnv } from './app-env.ts';
+import { authenticate, requireAnyScope, requireModuleScope, type TokenRecord } from './auth.ts';
+import { eventsRoutes } from './events-routes.ts';
+import { healthRoutes } from './health-routes.ts';
+import { errorHandler, problemResponse } from './problem.ts';
+import { rateLimit, type RateCounter } from './rate-limit.ts';
+import { createRouter } from './router.ts';
+
+/** A module as the HTTP shell sees it. */
+export interface MountedModule {
+  name: string;
+  description: string;
+  enabled: boolean;
+  routes?: Hono<AppEnv>;
+  ui?: Hono<AppEnv>;
+}
+
+/** Everything the shell needs. */
+export interface AppOptions {
+  version: string;
+  resources: Resources;
+  metrics: KernelMetrics;
+  log: Logger;
+  auth: { enabled: boolean; tokens: TokenRecord[]; rateLimitPerMinute: number };
+  rateCounter: RateCounter;
+  bodyLimitBytes: number;
+  modules: MountedModule[];
+  /** The console (mounted at /ui); built by the kernel's ui/ folder. */
+  console?: Hono<AppEnv>;
+}
+
+/** Builds the Hono app; the same app serves every role that answers HTTP. */
+export function createApp(o: AppOptions) {
+  const app = createRouter();
+  app.onError(errorHandler(o.log));
+  app.notFound((c) => problemResponse(c, 404, 'NotFound', `no route for ${c.req.method} ${c.req.path}`));
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    // The matched route pattern, not the raw path, keeps label cardinality bounded.
+    const route = c.req.routePath && c.req.routePath !== '/*' ? c.req.routePath : c.res.status === 404 ? 'unmatched' : c.req.path;
+    o.metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+    if (c.res.status >= 500) o.log.warn({ requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status }, 'request failed');
+  });
+  app.use(
+    bodyLimit({
+      maxSize: o.bodyLimitBytes,
+      onError: () => {
+        throw new PayloadTooLarge(o.bodyLimitBytes);
+      },
+    }),
+  );
+
+  app.route('/', healthRoutes(o.resources));
+
+  app.use(authenticate(o.auth.enabled, o.auth.tokens));
+  app.use('/api/*', rateLimit(o.rateCounter, o.auth.rateLimitPerMinute));
+
+  app.get('/metrics', requireAnyScope('metrics:read'), async (c) => {
+    const body = await o.metrics.registry.metrics();
+    return c.body(body, 200, { 'content-type': o.metrics.registry.contentType });
+  });
+
+  app.get('/api/v1', requireAnyScope(), (c) =>
+    c.json({
+      name: 'capstan',
+      version: o.version,
+      mode: o.resources.mode,
+      instanceId: o.resources.instanceId,
+      modules: o.modules.map((m) => ({ name: m.name, description: m.description, enabled: m.enabled })),
+    }),
+  );
+  app.use('/api/v1/openapi.json', requireAnyScope());
+  app.doc31('/api/v1/openapi.json', { openapi: '3.1.0', info: { title: 'Capstan API', version: o.version } });
+
+  app.route('/api/v1/events', eventsRoutes(o.resources.bus, o.resources.instanceId));
+
+  for (const m of o.modules) {
+    const base = `/api/v1/${m.name}`;
+    if (!m.enabled) {
+      app.all(`${base}/*`, () => {
+        throw new ModuleDisabled(m.name);
+      });
+      continue;
+    }
+    app.use(`${base}/*`, requireModuleScope(m.name));
+    if (m.routes) app.route(base, m.routes);
+  }
+
+  if (o.console) app.route('/ui', o.console);
+  app.get('/', (c) => (o.console ? c.redirect('/ui') : c.json({ name: 'capstan', version: o.version })));
+  app.all('/api/*', (c) => {
+    throw new NotFound(`route ${c.req.method} ${c.req.path}`);
+  });
+  return app;
+}

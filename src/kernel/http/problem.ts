@@ -1,0 +1,60 @@
+/** RFC 9457 problem+json rendering: every error response of the API goes through here. */
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { CapstanError, Invalid, RateLimited } from '../errors.ts';
+import type { Logger } from '../log.ts';
+
+/** The body of an error response. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  code: string;
+  requestId?: string;
+  errors?: { path: string; message: string }[];
+  [extra: string]: unknown;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Builds a problem+json response for a given status and details. */
+export function problemResponse(c: Context, status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Response {
+  const body: Problem = {
+    type: `urn:capstan:problem:${code}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    instance: c.req.path,
+    code,
+    requestId: c.get('requestId') as string | undefined,
+    ...extra,
+  };
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  if (typeof extra.retryAfterSeconds === 'number') headers['retry-after'] = String(extra.retryAfterSeconds);
+  return c.body(JSON.stringify(body), status as ContentfulStatusCode, headers);
+}
+
+/** The app's onError: typed errors keep their status; anything else is a 500 with no stack, logged with the request id. */
+export function errorHandler(log: Logger) {
+  return (err: Error, c: Context): Response => {
+    if (err instanceof Invalid) return problemResponse(c, 400, err.code, err.message, { errors: err.issues });
+    if (err instanceof RateLimited) return problemResponse(c, 429, err.code, err.message, { retryAfterSeconds: err.retryAfterSeconds });
+    if (err instanceof CapstanError) return problemResponse(c, err.status, err.code, err.message, err.details);
+    if (err instanceof HTTPException && err.status < 500) return problemResponse(c, err.status, `Http${err.status}`, err.message || TITLES[err.status] || 'error');
+    log.error({ err, requestId: c.get('requestId'), path: c.req.path, method: c.req.method }, 'unhandled error');
+    return problemResponse(c, 500, 'Internal', 'internal error; see the server log for this request id');
+  };
+}

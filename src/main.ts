@@ -1,0 +1,10 @@
+#!/usr/bin/env bun
+/** The composition root: the only file (besides tests) that imports modules. A module is added with one line below. */
+import pkg from '../package.json' with { type: 'json' };
+import { runCli, type Module } from './kernel/index.ts';
+
+/** Registered modules, in start order. */
+export const MODULES: Module[] = [];
+
+const code = await runCli(process.argv.slice(2), MODULES, pkg.version);
+process.exit(code);
