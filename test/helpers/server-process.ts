@@ -26,6 +26,13 @@ export interface StartOptions {
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const BUN = process.execPath.includes('bun') ? process.execPath : join(REPO_ROOT, 'node_modules/.bin/bun');
 
+/** The test's environment without Capstan's own variables (so the developer's shell cannot leak in), plus `extra`. */
+function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(CAPSTAN_|DATABASE_URL|REDIS_URL|NATS_URL)/.test(k)) env[k] = v;
+  return { ...env, CAPSTAN_LOG_LEVEL: 'warn', ...extra } as NodeJS.ProcessEnv;
+}
+
 /** A fresh temporary directory (for --data-dir). */
 export function tempDir(prefix = 'capstan-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -35,11 +42,7 @@ export function tempDir(prefix = 'capstan-test-'): string {
 export async function startServer(opts: StartOptions = {}): Promise<ServerProcess> {
   const args = ['serve', '--port', '0', ...(opts.args ?? [])];
   const [cmd, argv] = opts.binary ? [opts.binary, args] : [BUN, [join(REPO_ROOT, 'src/main.ts'), ...args]];
-  // Start from a clean environment for Capstan's own variables so the developer's shell cannot leak in.
-  const env: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(CAPSTAN_|DATABASE_URL|REDIS_URL|NATS_URL)/.test(k)) env[k] = v;
-  Object.assign(env, { CAPSTAN_LOG_LEVEL: 'warn' }, opts.env);
-  const child = spawn(cmd, argv, { cwd: REPO_ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, argv, { cwd: REPO_ROOT, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -74,10 +77,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
 /** Runs a capstan command to completion and returns its exit code and output. */
 export async function runCapstan(args: string[], opts: { env?: Record<string, string | undefined>; binary?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const [cmd, argv] = opts.binary ? [opts.binary, args] : [BUN, [join(REPO_ROOT, 'src/main.ts'), ...args]];
-  const env: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(CAPSTAN_|DATABASE_URL|REDIS_URL|NATS_URL)/.test(k)) env[k] = v;
-  Object.assign(env, { CAPSTAN_LOG_LEVEL: 'warn' }, opts.env);
-  const child = spawn(cmd, argv, { cwd: REPO_ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, argv, { cwd: REPO_ROOT, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
