@@ -1,5 +1,5 @@
 /** The action registry: the only synchronous way modules call each other (`actions.call('cascades.run', input)`). */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { CapstanError, Invalid, ModuleDisabled, NotFound } from './errors.ts';
 import { zodIssues } from './validation.ts';
 

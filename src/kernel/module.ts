@@ -1,6 +1,6 @@
 /** The Module contract: what a module folder exports from its index.ts, and what the kernel hands it. */
 import type { Hono } from 'hono';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Resources } from './resources.ts';
 import type { ActionRegistry } from './actions.ts';
 import type { Logger } from './log.ts';

@@ -1,5 +1,5 @@
 /** Turns zod errors into the field issues that 400 responses and `config check` print. */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { FieldIssue } from './errors.ts';
 
 /** Flattens a zod error into one issue per bad field, with dotted paths; unknown keys are named one by one. */

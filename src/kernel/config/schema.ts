@@ -1,5 +1,5 @@
 /** The one zod schema for all configuration; module slices are added from the registered modules. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Module } from '../module.ts';
 
 /** Scopes a token may carry: `admin`, `events:write`, `<module>:read`, `<module>:write`. */
