@@ -16,4 +16,3 @@ export { sleep, monotonicMs } from './time.ts';
 export { newId } from './ids.ts';
 export { zodIssues } from './validation.ts';
 export { renderTable } from './cli/table.ts';
-export { runCli } from './cli/run.ts';
