@@ -9,6 +9,9 @@ import { createMetrics } from '../metrics.ts';
 import type { Module } from '../module.ts';
 import { consoleRoutes } from '../ui/console.tsx';
 import { prepareModules } from './modules.ts';
+import { leaseRoutes } from '../http/lease-routes.ts';
+import { startDiagnosticsWorker } from '../diagnostics.ts';
+import type { QueueWorker } from '../queue/port.ts';
 import { openResources } from './resources.ts';
 import { Redis } from 'ioredis';
 import { sleep } from '../time.ts';
@@ -31,6 +34,8 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
     const host = prepareModules(modules, cfg, resources, role);
     let server: ReturnType<typeof Bun.serve> | undefined;
+    const leaseApi = leaseRoutes(resources.leases, cfg.leases.defaultTtlMs);
+    let diagnostics: QueueWorker | undefined;
     if (role !== 'worker') {
       let counter: RateCounter = new MemoryRateCounter();
       if (resources.mode === 'distributed') {
@@ -48,12 +53,14 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
         rateCounter: counter,
         bodyLimitBytes: cfg.server.bodyLimitBytes,
         modules: host.mounted,
+        leaseRoutes: leaseApi,
         console: consoleRoutes({ version, resources, modules: host.mounted }),
       });
       server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: app.fetch, websocket, maxRequestBodySize: cfg.server.bodyLimitBytes * 2 });
       if (!auth) log.warn({ host: cfg.server.host }, 'auth is OFF: the API is open to anyone who can reach this loopback address; configure auth.tokens to turn it on');
     }
     await host.start();
+    if (role !== 'api') diagnostics = await startDiagnosticsWorker(resources.queue, resources.bus, resources.instanceId);
     const url = server ? `http://${cfg.server.host}:${server.port}` : undefined;
     log.info({ mode: resources.mode, role, url, instanceId: resources.instanceId, modules: host.mounted.filter((m) => m.enabled).map((m) => m.name), version }, 'capstan started');
 
@@ -73,6 +80,8 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
               await server.stop(true);
             }
           }
+          await leaseApi.releaseAll();
+          await diagnostics?.close();
           await host.stop();
           await redis?.quit().catch(() => {});
           await resources.close();

@@ -12,6 +12,8 @@ import { eventsRoutes } from './events-routes.ts';
 import { healthRoutes } from './health-routes.ts';
 import { errorHandler, problemResponse } from './problem.ts';
 import { rateLimit, type RateCounter } from './rate-limit.ts';
+import type { leaseRoutes } from './lease-routes.ts';
+import { queueRoutes } from './queue-routes.ts';
 import { createRouter } from './router.ts';
 
 /** A module as the HTTP shell sees it. */
@@ -33,6 +35,8 @@ export interface AppOptions {
   rateCounter: RateCounter;
   bodyLimitBytes: number;
   modules: MountedModule[];
+  /** The lease admin routes; owned by the server so it can release the leases on shutdown. */
+  leaseRoutes: ReturnType<typeof leaseRoutes>;
   /** The console (mounted at /ui); built by the kernel's ui/ folder. */
   console?: Hono<AppEnv>;
 }
@@ -84,6 +88,8 @@ export function createApp(o: AppOptions) {
   app.doc31('/api/v1/openapi.json', { openapi: '3.1.0', info: { title: 'Capstan API', version: o.version } });
 
   app.route('/api/v1/events', eventsRoutes(o.resources.bus, o.resources.instanceId));
+  app.route('/api/v1/queues', queueRoutes(o.resources.queue));
+  app.route('/api/v1/leases', o.leaseRoutes);
 
   for (const m of o.modules) {
     const base = `/api/v1/${m.name}`;

@@ -1,0 +1,37 @@
+/** Embedded-mode resources for in-process tests: in-memory PGlite and the memory adapters. */
+import { MemoryBus } from '../../src/kernel/bus/memory-bus.ts';
+import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
+import { KvLeases } from '../../src/kernel/kv/leases.ts';
+import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
+import { createLogger } from '../../src/kernel/log.ts';
+import type { KernelMetrics } from '../../src/kernel/metrics.ts';
+import { MemoryQueue } from '../../src/kernel/queue/memory-queue.ts';
+import type { Resources } from '../../src/kernel/resources.ts';
+
+/** Opens embedded resources wired to `metrics`; call close() in afterAll. */
+export async function embeddedResources(metrics: KernelMetrics): Promise<Resources & { close(): Promise<void> }> {
+  const db = await createPgliteDatabase({});
+  await db.migrate();
+  const bus = new MemoryBus({ source: 'test', metrics: metrics.busHooks });
+  const queue = new MemoryQueue({ metrics: metrics.queueHooks });
+  const kv = new MemoryKvStore();
+  metrics.watchQueue(queue);
+  const log = createLogger({ level: 'silent' });
+  return {
+    mode: 'embedded',
+    instanceId: 'test-instance',
+    db,
+    bus,
+    queue,
+    kv,
+    leases: new KvLeases(kv, 'test-instance'),
+    metrics: metrics.registry,
+    log,
+    async close() {
+      await bus.close();
+      await queue.close();
+      await kv.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,292 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { prepareModules } from '../../src/kernel/boot/modules.ts';
+import { loadConfig } from '../../src/kernel/config/load.ts';
+import { createApp } from '../../src/kernel/http/app.ts';
+import { hashToken } from '../../src/kernel/http/auth.ts';
+import { MemoryRateCounter } from '../../src/kernel/http/rate-limit.ts';
+import { createMetrics } from '../../src/kernel/metrics.ts';
+import type { Module } from '../../src/kernel/module.ts';
+import { ModuleDisabled } from '../../src/kernel/errors.ts';
+import { createRouter } from '../../src/kernel/http/router.ts';
+import { leaseRoutes } from '../../src/kernel/http/lease-routes.ts';
+import { DIAGNOSTICS_QUEUE, startDiagnosticsWorker } from '../../src/kernel/diagnostics.ts';
+import { embeddedResources } from '../helpers/embedded-resources.ts';
+import { echoModule } from '../fixtures/echo-module.ts';
+
+/** A second test module, disabled in config, plus a route that crashes to prove 500s leak nothing. */
+const quietModule: Module = {
+  name: 'quiet',
+  description: 'disabled in these tests',
+  configSchema: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+  actions: (ctx) => ctx.actions.register({ name: 'quiet.run', input: z.object({}), handler: async () => 'ran' }),
+  routes: () => createRouter().get('/x', (c) => c.text('should never be mounted')),
+};
+const crashModule: Module = {
+  name: 'crash',
+  description: 'throws',
+  configSchema: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  routes: () =>
+    createRouter().get('/boom', () => {
+      throw new Error('secret internal detail at /srv/app.ts:42');
+    }),
+};
+
+const metrics = createMetrics();
+let resources: Awaited<ReturnType<typeof embeddedResources>>;
+
+type App = ReturnType<typeof createApp>;
+function build(auth: { enabled: boolean; tokens: { name: string; sha256: string; scopes: string[]; rateLimitPerMinute?: number }[] }): { app: App; host: ReturnType<typeof prepareModules> } {
+  const modules = [echoModule, quietModule, crashModule];
+  const cfg = loadConfig(modules, { env: {} });
+  const host = prepareModules(modules, cfg, resources, 'all');
+  const app = createApp({
+    version: '9.9.9',
+    resources,
+    metrics,
+    log: resources.log,
+    auth: { ...auth, rateLimitPerMinute: 1000 },
+    rateCounter: new MemoryRateCounter(),
+    bodyLimitBytes: 1024,
+    modules: host.mounted,
+    leaseRoutes: leaseRoutes(resources.leases, 2_000),
+  });
+  return { app, host };
+}
+
+let open: App;
+let host: ReturnType<typeof prepareModules>;
+beforeAll(async () => {
+  resources = await embeddedResources(metrics);
+  ({ app: open, host } = build({ enabled: false, tokens: [] }));
+});
+afterAll(async () => {
+  await resources.close();
+});
+
+const json = (body: unknown) => ({ method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+describe('HTTP shell', () => {
+  it('answers /healthz with a request id', async () => {
+    const res = await open.request('/healthz');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+    expect(res.headers.get('x-request-id')).toMatch(/.{8,}/);
+  });
+
+  it('reports each dependency on /readyz', async () => {
+    const res = await open.request('/readyz');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; dependencies: Record<string, { ok: boolean; kind: string }> };
+    expect(body.status).toBe('ready');
+    expect(Object.keys(body.dependencies).sort()).toEqual(['bus', 'database', 'kv', 'queue']);
+    expect(body.dependencies.database).toMatchObject({ ok: true, kind: 'pglite' });
+  });
+
+  it('lists modules with their enabled flag and the version', async () => {
+    const body = (await (await open.request('/api/v1')).json()) as { version: string; modules: { name: string; enabled: boolean }[] };
+    expect(body.version).toBe('9.9.9');
+    expect(body.modules).toEqual([
+      { name: 'echo', description: 'test module that echoes', enabled: true },
+      { name: 'quiet', description: 'disabled in these tests', enabled: false },
+      { name: 'crash', description: 'throws', enabled: true },
+    ]);
+  });
+
+  it('a disabled module mounts no routes (503) and its actions answer ModuleDisabled', async () => {
+    const res = await open.request('/api/v1/quiet/x');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await res.json()) as { code: string }).code).toBe('ModuleDisabled');
+    await expect(host.actions.call('quiet.run', {})).rejects.toBeInstanceOf(ModuleDisabled);
+    expect(host.actions.list().map((a) => a.name)).toEqual(['echo.say']);
+  });
+
+  it('runs a validated module route that calls an action', async () => {
+    const res = await open.request('/api/v1/echo/say', json({ text: 'ab', times: 2 }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ said: 'hello abab' });
+  });
+
+  it('400 names each invalid field, including unknown ones', async () => {
+    const res = await open.request('/api/v1/echo/say', json({ text: 5, times: 9, extra: true }));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { code: string; errors: { path: string }[]; status: number };
+    expect(body).toMatchObject({ code: 'Invalid', status: 400 });
+    expect(body.errors.map((e) => e.path).sort()).toEqual(['body.extra', 'body.text', 'body.times']);
+  });
+
+  it('rejects malformed JSON and the wrong content type with 400', async () => {
+    const bad = await open.request('/api/v1/echo/say', json('{"text": '));
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toBe('application/problem+json');
+    const text = await open.request('/api/v1/echo/say', { method: 'POST', body: 'text=hi', headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(400);
+  });
+
+  it('413 for a body over the limit', async () => {
+    const res = await open.request('/api/v1/echo/say', json({ text: 'x'.repeat(5000) }));
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { code: string }).code).toBe('PayloadTooLarge');
+  });
+
+  it('500 never leaks the error text or a stack, and carries the request id', async () => {
+    const res = await open.request('/api/v1/crash/boom');
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(text).not.toContain('secret internal detail');
+    expect(text).not.toContain('.ts:');
+    expect(JSON.parse(text).requestId).toBe(res.headers.get('x-request-id'));
+  });
+
+  it('404 problem for unknown API routes', async () => {
+    const res = await open.request('/api/v1/nope/nothing');
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('serves OpenAPI generated from the route schemas', async () => {
+    const doc = (await (await open.request('/api/v1/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.paths['/api/v1/echo/say']?.post?.requestBody).toBeTruthy();
+    expect(doc.paths['/api/v1/events']?.post).toBeTruthy();
+  });
+
+  it('publishes events over HTTP and streams them as SSE filtered by pattern', async () => {
+    const res = await open.request('/api/v1/events?pattern=shell.*.hit');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let seen = '';
+    await reader.read(); // the ': subscribed' comment: the subscription is live from here on
+    for (const type of ['shell.a.miss', 'shell.b.hit']) {
+      const pub = await open.request('/api/v1/events', json({ type, data: { type } }));
+      expect(pub.status).toBe(202);
+    }
+    while (!seen.includes('shell.b.hit')) seen += decoder.decode((await reader.read()).value);
+    await reader.cancel();
+    expect(seen).toContain('event: shell.b.hit');
+    expect(seen).not.toContain('shell.a.miss');
+  });
+
+  it('rejects bad event bodies and bad patterns', async () => {
+    expect((await open.request('/api/v1/events', json({ type: 'NoDots', data: 1 }))).status).toBe(400);
+    expect((await open.request('/api/v1/events', json({ type: 'a.b', data: 1, extra: 1 }))).status).toBe(400);
+    expect((await open.request('/api/v1/events?pattern=a..b')).status).toBe(400);
+  });
+
+  it('exposes Prometheus metrics including HTTP durations by route and bus counters', async () => {
+    const text = await (await open.request('/metrics')).text();
+    expect(text).toContain('http_request_duration_seconds_bucket');
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/echo\/say",status="200"\} [1-9]/);
+    expect(text).toMatch(/bus_published_total\{type="shell\.b"\} 1/);
+    expect(text).toContain('process_cpu_seconds_total');
+  });
+});
+
+describe('queue and lease admin routes', () => {
+  it('adds a diagnostics ping, which a worker completes; lists queues with counts', async () => {
+    const worker = await startDiagnosticsWorker(resources.queue, resources.bus, resources.instanceId);
+    try {
+      const added = await open.request(`/api/v1/queues/${DIAGNOSTICS_QUEUE}/jobs`, json({ name: 'ping' }));
+      expect(added.status).toBe(201);
+      const { id } = (await added.json()) as { id: string };
+      let job: { state: string; returnValue?: { instanceId: string } } = { state: 'waiting' };
+      for (let i = 0; i < 100 && job.state !== 'completed'; i++) {
+        job = (await (await open.request(`/api/v1/queues/${DIAGNOSTICS_QUEUE}/jobs/${id}`)).json()) as typeof job;
+        if (job.state !== 'completed') await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(job.state).toBe('completed');
+      expect(job.returnValue?.instanceId).toBe('test-instance');
+      const list = (await (await open.request('/api/v1/queues')).json()) as { queues: { name: string; counts: { completed: number } }[] };
+      expect(list.queues.find((q) => q.name === DIAGNOSTICS_QUEUE)?.counts.completed).toBeGreaterThanOrEqual(1);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('fails unknown jobs into the failed list, then retries and removes them', async () => {
+    const { id } = (await (await open.request('/api/v1/queues/adminq/jobs', json({ name: 'x', data: { a: 1 } }))).json()) as { id: string };
+    const worker = await resources.queue.work('adminq', async () => {
+      throw new Error('always fails');
+    });
+    try {
+      let failed: { jobs: { id: string; failedReason?: string }[] } = { jobs: [] };
+      for (let i = 0; i < 100 && failed.jobs.length === 0; i++) {
+        failed = (await (await open.request('/api/v1/queues/adminq/failed')).json()) as typeof failed;
+        if (failed.jobs.length === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(failed.jobs[0]).toMatchObject({ id, failedReason: 'always fails' });
+      expect((await open.request(`/api/v1/queues/adminq/jobs/${id}/retry`, { method: 'POST' })).status).toBe(202);
+    } finally {
+      await worker.close();
+    }
+    expect((await open.request(`/api/v1/queues/adminq/jobs/${id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await open.request(`/api/v1/queues/adminq/jobs/${id}`)).status).toBe(404);
+    expect((await open.request('/api/v1/queues/adminq/jobs/nope/retry', { method: 'POST' })).status).toBe(404);
+    expect((await open.request('/api/v1/queues/bad name/jobs', json({ name: 'x' }))).status).toBe(400);
+  });
+
+  it('acquires a lease once (201), reports it, refuses a second owner, releases', async () => {
+    const first = await open.request('/api/v1/leases/shell-lease', json({ ttlMs: 2000 }));
+    expect(first.status).toBe(201);
+    const lease = (await first.json()) as { owner: string; token: number };
+    expect(lease.owner).toBe('test-instance');
+    const info = (await (await open.request('/api/v1/leases/shell-lease')).json()) as { owner: string; token: number };
+    expect(info).toMatchObject({ owner: 'test-instance', token: lease.token });
+    const other = await resources.leases.acquire('shell-lease', { ttlMs: 2000 });
+    expect(other).toBeUndefined();
+    expect((await open.request('/api/v1/leases/shell-lease', { method: 'DELETE' })).status).toBe(204);
+    const after = await resources.leases.acquire('shell-lease', { ttlMs: 2000 });
+    expect(after?.token).toBeGreaterThan(lease.token);
+    await after?.release();
+    expect((await open.request('/api/v1/leases/bad.name', json({})) ).status).toBe(400);
+  });
+});
+
+describe('HTTP auth and rate limit', () => {
+  const tokens = [
+    { name: 'admin', sha256: hashToken('admin-secret'), scopes: ['admin'] },
+    { name: 'reader', sha256: hashToken('reader-secret'), scopes: ['echo:read'] },
+    { name: 'limited', sha256: hashToken('limited-secret'), scopes: ['echo:write'] },
+    { name: 'burst', sha256: hashToken('burst-secret'), scopes: ['echo:read'], rateLimitPerMinute: 3 },
+  ];
+  let app: App;
+  beforeAll(() => {
+    ({ app } = build({ enabled: true, tokens }));
+  });
+  const as = (token: string, init: RequestInit = {}) => ({ ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+
+  it('401 without a token or with an unknown one; health stays open', async () => {
+    expect((await app.request('/api/v1')).status).toBe(401);
+    expect((await app.request('/api/v1', as('wrong'))).status).toBe(401);
+    expect((await app.request('/api/v1', { headers: { authorization: 'Basic abc' } })).status).toBe(401);
+    expect((await app.request('/healthz')).status).toBe(200);
+    expect((await app.request('/metrics')).status).toBe(401);
+  });
+
+  it('403 when a scope is missing; write implies read; admin has all', async () => {
+    expect((await app.request('/api/v1/echo/hello', as('reader-secret'))).status).toBe(200);
+    const denied = await app.request('/api/v1/echo/say', as('reader-secret', json({ text: 'x' })));
+    expect(denied.status).toBe(403);
+    expect(((await denied.json()) as { detail: string }).detail).toContain('echo:write');
+    expect((await app.request('/api/v1/echo/hello', as('limited-secret'))).status).toBe(200);
+    expect((await app.request('/api/v1/events', as('reader-secret', json({ type: 'a.b', data: 1 })))).status).toBe(403);
+    expect((await app.request('/api/v1/events', as('admin-secret', json({ type: 'a.b', data: 1 })))).status).toBe(202);
+    expect((await app.request('/metrics', as('admin-secret'))).status).toBe(200);
+  });
+
+  it('429 with Retry-After once a token spends its per-minute budget', async () => {
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 4; i++) {
+      last = await app.request('/api/v1/echo/hello', as('burst-secret'));
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another token's budget is separate.
+    expect((await app.request('/api/v1/echo/hello', as('reader-secret'))).status).toBe(200);
+  });
+});
