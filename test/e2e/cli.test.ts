@@ -1,0 +1,112 @@
+/** The `capstan` command line, from source and as the single binary built by the test command. */
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pkg from '../../package.json' with { type: 'json' };
+import { hashToken } from '../../src/kernel/http/auth.ts';
+import { REPO_ROOT, runCapstan, startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
+
+const BINARY = join(REPO_ROOT, 'dist/capstan');
+const dir = tempDir('capstan-cli-');
+
+describe('capstan CLI', () => {
+  it('prints the version and help', async () => {
+    const v = await runCapstan(['version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(pkg.version);
+    const h = await runCapstan(['--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('capstan serve');
+    expect(h.stdout).toContain('config check');
+  });
+
+  it('exits 2 with a message for unknown commands and flags', async () => {
+    const c = await runCapstan(['frobnicate']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain("unknown command 'frobnicate'");
+    const f = await runCapstan(['serve', '--prot', '1']);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toContain('--prot');
+    const p = await runCapstan(['serve', '--port', 'http']);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toContain('--port');
+  });
+
+  it('config check prints the effective config with secrets redacted', async () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, `server: { port: 7171 }\nauth:\n  tokens: [{name: ops, sha256: ${hashToken('s3cret')}, scopes: [admin]}]\n`);
+    const r = await runCapstan(['config', 'check', '--config', file], { env: { DATABASE_URL: 'postgres://u:hunter2@127.0.0.1/x', REDIS_URL: 'redis://127.0.0.1:6379', NATS_URL: 'nats://127.0.0.1:4222' } });
+    expect(r.code).toBe(0);
+    const cfg = JSON.parse(r.stdout);
+    expect(cfg.server.port).toBe(7171);
+    expect(r.stdout).not.toContain('hunter2');
+    expect(r.stdout).not.toContain(hashToken('s3cret'));
+  });
+
+  it('config check exits 2 naming every bad field', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'server:\n  port: -1\n  rol: api\nlog: { level: loud }\n');
+    const r = await runCapstan(['config', 'check', '--config', file]);
+    expect(r.code).toBe(2);
+    for (const field of ['server.port', 'server.rol', 'log.level']) expect(r.stderr).toContain(field);
+  });
+
+  it('token hash prints the SHA-256 for the config', async () => {
+    const r = await runCapstan(['token', 'hash', 'abc']);
+    expect(r.stdout.trim()).toBe(hashToken('abc'));
+  });
+});
+
+describe('capstan status against a running server', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    server = await startServer({ args: ['--data-dir', join(dir, 'status-data')] });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('prints a table by default and JSON with --json', async () => {
+    const t = await runCapstan(['status', '--server', server.url]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain('embedded mode');
+    expect(t.stdout).toMatch(/DEPENDENCY\s+KIND\s+OK/);
+    const j = await runCapstan(['status', '--json'], { env: { CAPSTAN_SERVER: server.url } });
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toMatchObject({ mode: 'embedded', version: pkg.version });
+  });
+
+  it('fails with exit 1 and a clear message when no server answers', async () => {
+    const r = await runCapstan(['status', '--server', 'http://127.0.0.1:9']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot reach http://127.0.0.1:9');
+  });
+
+  it('shuts down gracefully on SIGTERM with exit 0', async () => {
+    const s = await startServer({ args: ['--data-dir', join(dir, 'sigterm-data')] });
+    expect(await s.stop('SIGTERM')).toBe(0);
+    expect(s.output()).toContain('shutdown complete');
+  });
+});
+
+// The test command builds dist/capstan before vitest runs; a missing binary is a failure, not a skip.
+describe('single binary', () => {
+  it('dist/capstan version prints the version', async () => {
+    expect(existsSync(BINARY), 'dist/capstan is missing: run `bun run build`').toBe(true);
+    const r = await runCapstan(['version'], { binary: BINARY });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('dist/capstan serve answers /healthz and /readyz in embedded mode (PGlite inside the binary)', async () => {
+    const s = await startServer({ binary: BINARY, args: ['--data-dir', join(dir, 'binary-data')] });
+    try {
+      const health = await fetch(`${s.url}/healthz`);
+      expect(health.status).toBe(200);
+      const ready = (await (await fetch(`${s.url}/readyz`)).json()) as { status: string };
+      expect(ready.status).toBe('ready');
+    } finally {
+      expect(await s.stop('SIGTERM')).toBe(0);
+    }
+  });
+});
