@@ -92,7 +92,8 @@ describe('config', () => {
   });
 
   it('rejects unknown CAPSTAN_ variables and parses nested ones as YAML', () => {
-    expect(issuesOf(() => loadConfig([], { env: { CAPSTAN_PROT: '1' } }))[0]!.path).toBe('CAPSTAN_PROT');
+    expect(issuesOf(() => loadConfig([], { env: { CAPSTAN_PROT: '1' } }))[0]).toEqual({ path: 'prot', message: 'unknown field (from CAPSTAN_PROT)' });
+    expect(loadConfig([], { env: { CAPSTAN_STARTUP_TIMEOUT_MS: '1500' } }).startupTimeoutMs).toBe(1500);
     const cfg = loadConfig([], { env: { CAPSTAN_AUTH__TOKENS: `[{name: t, sha256: ${'b'.repeat(64)}, scopes: [admin]}]`, CAPSTAN_AUTH__RATE_LIMIT_PER_MINUTE: '5' } });
     expect(cfg.auth.tokens[0]!.name).toBe('t');
     expect(cfg.auth.rateLimitPerMinute).toBe(5);

@@ -80,15 +80,14 @@ function envPath(name: string): string {
     .join('.');
 }
 
-function fromEnv(env: Record<string, string | undefined>, modules: readonly Module[], issues: FieldIssue[]): Tree {
+function fromEnv(env: Record<string, string | undefined>, modules: readonly Module[], issues: FieldIssue[], origins: Map<string, string>): Tree {
   const tree: Tree = {};
   for (const [name, raw] of Object.entries(env)) {
-    if (raw === undefined) continue;
-    if (ENV_SHORTCUTS[name]) setPath(tree, ENV_SHORTCUTS[name], envValue(raw));
-    else if (name.startsWith('CAPSTAN_') && !NON_CONFIG_VARS.has(name)) {
-      if (name.includes('__')) setPath(tree, envPath(name), envValue(raw));
-      else issues.push({ path: name, message: 'unknown environment variable (nested keys use __, e.g. CAPSTAN_SERVER__PORT)' });
-    }
+    if (raw === undefined || NON_CONFIG_VARS.has(name)) continue;
+    const path = ENV_SHORTCUTS[name] ?? (name.startsWith('CAPSTAN_') ? envPath(name) : undefined);
+    if (!path) continue;
+    setPath(tree, path, envValue(raw));
+    origins.set(path, name);
   }
   const list = env.CAPSTAN_MODULES;
   if (list !== undefined) {
@@ -159,10 +158,17 @@ export function loadConfig(modules: readonly Module[], sources: ConfigSources = 
   const issues: FieldIssue[] = [];
   const file = sources.file ?? env.CAPSTAN_CONFIG;
   let tree: Tree = file ? fromFile(file, issues) : {};
-  tree = deepMerge(tree, fromEnv(env, modules, issues));
+  const origins = new Map<string, string>();
+  tree = deepMerge(tree, fromEnv(env, modules, issues, origins));
   for (const [path, value] of Object.entries(sources.flags ?? {})) if (value !== undefined) setPath(tree, path, value);
   const parsed = buildConfigSchema(modules).safeParse(tree);
-  if (!parsed.success) issues.push(...zodIssues(parsed.error));
+  if (!parsed.success) {
+    // Say which variable set a bad or unknown key, so a typo in the environment is as easy to find as one in the file.
+    for (const issue of zodIssues(parsed.error)) {
+      const origin = [...origins].find(([path]) => issue.path === path || issue.path.startsWith(`${path}.`))?.[1];
+      issues.push(origin ? { ...issue, message: `${issue.message} (from ${origin})` } : issue);
+    }
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   const cfg = parsed.data as KernelConfig;
   const more = crossCheck(cfg);
