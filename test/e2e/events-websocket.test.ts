@@ -1,0 +1,45 @@
+/** GET /api/v1/events upgrades to a WebSocket that streams the events matching the pattern. */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
+
+let server: ServerProcess;
+beforeAll(async () => {
+  server = await startServer({ args: ['--data-dir', join(tempDir(), 'data')] });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('events over WebSocket', () => {
+  it('delivers matching events and filters the rest', async () => {
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/events?pattern=ws.*.yes`);
+    const received: { type: string; data: unknown }[] = [];
+    const gotFinal = new Promise<void>((resolve) => {
+      ws.addEventListener('message', (m) => {
+        const evt = JSON.parse(String(m.data)) as { type: string; data: unknown };
+        received.push(evt);
+        if (evt.type === 'ws.final.yes') resolve();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.addEventListener('open', () => resolve());
+      ws.addEventListener('error', () => reject(new Error('websocket failed to open')));
+    });
+    // The server subscribes in onOpen; publish until the first one arrives to avoid racing that subscription.
+    const publish = (type: string, n: number) => fetch(`${server.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type, data: { n } }) });
+    for (let i = 0; i < 50 && received.length === 0; i++) {
+      await publish('ws.a.no', i);
+      await publish('ws.warmup.yes', i);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await publish('ws.b.no', 0);
+    await publish('ws.final.yes', 99);
+    await gotFinal;
+    ws.close();
+    const types = received.map((e) => e.type);
+    expect(types.every((t) => t.endsWith('.yes'))).toBe(true);
+    expect(types).toContain('ws.warmup.yes');
+    expect(received.at(-1)).toMatchObject({ type: 'ws.final.yes', data: { n: 99 } });
+  });
+});
