@@ -1,9 +1,14 @@
 /** The Module contract: what a module folder exports from its index.ts, and what the kernel hands it. */
 import type { Hono } from 'hono';
+import type { AppEnv } from './http/app-env.ts';
 import type * as z from 'zod';
 import type { Resources } from './resources.ts';
 import type { ActionRegistry } from './actions.ts';
 import type { Logger } from './log.ts';
+
+/** A module's router: any Hono (or OpenAPIHono from `createRouter`) over the kernel's request environment. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ModuleRouter = Hono<AppEnv, any, any>;
 
 /** What a module receives when it starts: its config slice and the shared resources. */
 export interface ModuleContext<C = unknown> {
@@ -26,9 +31,9 @@ export interface Module<C extends { enabled: boolean } = { enabled: boolean }> {
   /** Registers the module's actions (called only when enabled). */
   actions?(ctx: ModuleContext<C>): void;
   /** Routes mounted at /api/v1/<name> (only when enabled and the role serves HTTP). */
-  routes?(ctx: ModuleContext<C>): Hono;
+  routes?(ctx: ModuleContext<C>): ModuleRouter;
   /** Console pages mounted at /ui/<name>. */
-  ui?(ctx: ModuleContext<C>): Hono;
+  ui?(ctx: ModuleContext<C>): ModuleRouter;
   /** Starts workers and consumers (only when enabled and the role runs work). */
   start?(ctx: ModuleContext<C>): Promise<void>;
   /** Stops what start began; called on shutdown in reverse order. */

@@ -1,9 +1,7 @@
 /** Module lifecycle: build each enabled module's context, register actions, mount routes, start and stop in order. */
-import type { Hono } from 'hono';
 import { ActionRegistry } from '../actions.ts';
 import type { KernelConfig } from '../config/schema.ts';
 import type { MountedModule } from '../http/app.ts';
-import type { AppEnv } from '../http/app-env.ts';
 import type { Module, ModuleContext } from '../module.ts';
 import type { Resources } from '../resources.ts';
 
@@ -18,7 +16,7 @@ export interface ModuleHost {
 /** Prepares modules: a disabled one registers nothing and its actions answer 503 (ModuleDisabled). */
 export function prepareModules(modules: readonly Module[], cfg: KernelConfig, resources: Resources, role: 'api' | 'worker' | 'all'): ModuleHost {
   const actions = new ActionRegistry();
-  const enabled: { m: Module; ctx: ModuleContext }[] = [];
+  const enabled: { m: Module; ctx: ModuleContext<{ enabled: boolean }> }[] = [];
   const mounted: MountedModule[] = [];
   for (const m of modules) {
     const slice = cfg.modules[m.name] ?? { enabled: false };
@@ -27,15 +25,15 @@ export function prepareModules(modules: readonly Module[], cfg: KernelConfig, re
       mounted.push({ name: m.name, description: m.description, enabled: false });
       continue;
     }
-    const ctx: ModuleContext = { config: slice, resources, actions, log: resources.log.child({ module: m.name }), role };
+    const ctx: ModuleContext<{ enabled: boolean }> = { config: slice, resources, actions, log: resources.log.child({ module: m.name }), role };
     m.actions?.(ctx);
     const serves = role !== 'worker';
     mounted.push({
       name: m.name,
       description: m.description,
       enabled: true,
-      routes: serves ? (m.routes?.(ctx) as Hono<AppEnv> | undefined) : undefined,
-      ui: serves ? (m.ui?.(ctx) as Hono<AppEnv> | undefined) : undefined,
+      routes: serves ? m.routes?.(ctx) : undefined,
+      ui: serves ? m.ui?.(ctx) : undefined,
     });
     enabled.push({ m, ctx });
   }

@@ -1,5 +1,5 @@
 /** Composes the HTTP shell: request ids, metrics, body limit, auth, rate limit, health, events, OpenAPI, modules, console. */
-import type { Hono } from 'hono';
+import type { ModuleRouter } from '../module.ts';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { ModuleDisabled, NotFound, PayloadTooLarge } from '../errors.ts';
@@ -21,8 +21,8 @@ export interface MountedModule {
   name: string;
   description: string;
   enabled: boolean;
-  routes?: Hono<AppEnv>;
-  ui?: Hono<AppEnv>;
+  routes?: ModuleRouter;
+  ui?: ModuleRouter;
 }
 
 /** Everything the shell needs. */
@@ -38,7 +38,7 @@ export interface AppOptions {
   /** The lease admin routes; owned by the server so it can release the leases on shutdown. */
   leaseRoutes: ReturnType<typeof leaseRoutes>;
   /** The console (mounted at /ui); built by the kernel's ui/ folder. */
-  console?: Hono<AppEnv>;
+  console?: ModuleRouter;
 }
 
 /** Builds the Hono app; the same app serves every role that answers HTTP. */
