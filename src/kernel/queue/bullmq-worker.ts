@@ -1,0 +1,102 @@
+/** One BullMQ worker behind the port: group timeouts, progress, bounded shutdown that hands unfinished jobs back. */
+import { WaitingError, Worker, type Job as BullJob } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { MAX_STALLED_COUNT, type QueueMetricsHooks } from './options.ts';
+import type { JobHandler, QueueWorker } from './port.ts';
+import { runAttempt, WorkerClosingError } from './run-attempt.ts';
+
+/** Everything a BullmqWorker needs. */
+export interface BullmqWorkerParams {
+  queue: string;
+  handler: JobHandler<unknown>;
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  /** Undefined for the `long` group. */
+  timeoutMs: number | undefined;
+  stalledIntervalMs: number;
+  closeTimeoutMs: number;
+  metrics?: QueueMetricsHooks;
+  onError(err: Error): void;
+  onClosed(worker: BullmqWorker): void;
+}
+
+/** A running BullMQ worker. */
+export class BullmqWorker implements QueueWorker {
+  private readonly worker: Worker;
+  private readonly closingAc = new AbortController();
+  private readonly abandonAc = new AbortController();
+  private readonly active = new Set<Promise<unknown>>();
+  private closed?: Promise<void>;
+
+  constructor(private readonly p: BullmqWorkerParams) {
+    // The lock is renewed every lockDuration/2 while the process lives; once it lapses, the stalled checker
+    // of any live worker on the queue moves the job back to waiting (or fails it after MAX_STALLED_COUNT stalls).
+    this.worker = new Worker(p.queue, (job, token) => this.process(job, token), {
+      connection: p.connection,
+      prefix: p.prefix,
+      concurrency: p.concurrency,
+      lockDuration: p.stalledIntervalMs,
+      stalledInterval: p.stalledIntervalMs,
+      maxStalledCount: MAX_STALLED_COUNT,
+    });
+    this.worker.on('error', (err) => p.onError(err));
+    this.worker.on('completed', () => p.metrics?.completed(p.queue));
+    this.worker.on('failed', () => p.metrics?.failed(p.queue));
+  }
+
+  /** Resolves once the worker's connections are up. */
+  async ready(): Promise<void> {
+    await this.worker.waitUntilReady();
+  }
+
+  /** Stops taking jobs, aborts active jobs' signals, waits up to the grace period, hands late jobs back. */
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closingAc.abort(new WorkerClosingError());
+    // worker.close() stops fetching at once and resolves when the processors below have returned.
+    const closing = this.worker.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.p.closeTimeoutMs)));
+    await Promise.race([Promise.allSettled(this.active), grace]);
+    clearTimeout(timer);
+    this.abandonAc.abort();
+    try {
+      await closing;
+    } finally {
+      this.p.onClosed(this);
+    }
+  }
+
+  private async process(job: BullJob, token?: string): Promise<unknown> {
+    let live = true;
+    const outcome = runAttempt(
+      (signal) =>
+        this.p.handler({
+          id: String(job.id),
+          name: job.name,
+          queue: this.p.queue,
+          data: job.data,
+          attempt: job.attemptsMade + 1,
+          signal,
+          // A timed-out attempt may still be running; it must not overwrite the next attempt's progress.
+          progress: async (value) => {
+            if (live) await job.updateProgress(value);
+          },
+        }),
+      { timeoutMs: this.p.timeoutMs, closing: this.closingAc.signal, abandon: this.abandonAc.signal },
+    );
+    this.active.add(outcome);
+    const o = await outcome.finally(() => this.active.delete(outcome));
+    live = false;
+    if (o.kind === 'completed') return o.value;
+    if (o.kind === 'failed') throw o.error;
+    // Interrupted by shutdown: hand the job back without spending an attempt; BullMQ treats WaitingError as "moved".
+    if (token) await job.moveToWait(token);
+    throw new WaitingError();
+  }
+}
