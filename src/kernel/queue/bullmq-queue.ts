@@ -34,7 +34,7 @@ export class BullmqQueue implements JobQueue {
   private readonly conn: Redis;
   /** Shared by the workers; BullMQ requires maxRetriesPerRequest null there and duplicates it for blocking reads. */
   private workerConn?: Redis;
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues = new Map<string, Promise<Queue>>();
   private readonly workers = new Set<BullmqWorker>();
   private readonly known = new Set<string>();
   private closed = false;
@@ -58,7 +58,7 @@ export class BullmqQueue implements JobQueue {
     if (!Array.isArray(jobs)) throw new Invalid('jobs must be an array', [{ path: 'jobs', message: 'expected an array' }]);
     const bulk = jobs.map((j, i) => ({ name: j.name, data: j.data, opts: this.jobOpts(normalizeJob(j.name, j.opts, `jobs.${i}`)) }));
     this.known.add(queue);
-    const added = await this.guard(() => this.queue(queue).addBulk(bulk));
+    const added = await this.guard(async () => (await this.queue(queue)).addBulk(bulk));
     return added.map((job) => ({ id: String(job.id) }));
   }
 
@@ -68,6 +68,7 @@ export class BullmqQueue implements JobQueue {
     validateQueueName(queue);
     const { concurrency, group } = normalizeWorker(opts);
     this.known.add(queue);
+    await this.connected();
     this.workerConn ??= this.connect(null);
     const worker = new BullmqWorker({
       queue,
@@ -92,9 +93,10 @@ export class BullmqQueue implements JobQueue {
     validateQueueName(queue);
     return this.guard(async () => {
       // State first: a job read first could finish before its state is read, showing `completed` without a result.
-      const state = await this.queue(queue).getJobState(id);
+      const q = await this.queue(queue);
+      const state = await q.getJobState(id);
       if (state === 'unknown') return undefined;
-      const job = await this.queue(queue).getJob(id);
+      const job = await q.getJob(id);
       return job && bullJobInfo(queue, job, state);
     });
   }
@@ -102,7 +104,7 @@ export class BullmqQueue implements JobQueue {
   /** Jobs per state; `waiting` includes prioritized jobs. */
   async counts(queue: string): Promise<QueueCounts> {
     validateQueueName(queue);
-    const c = await this.guard(() => this.queue(queue).getJobCounts('wait', 'prioritized', 'waiting-children', 'delayed', 'active', 'completed', 'failed'));
+    const c = await this.guard(async () => (await this.queue(queue)).getJobCounts('wait', 'prioritized', 'waiting-children', 'delayed', 'active', 'completed', 'failed'));
     const n = (k: string) => c[k] ?? 0;
     return { waiting: n('wait') + n('prioritized') + n('waiting-children'), delayed: n('delayed'), active: n('active'), completed: n('completed'), failed: n('failed') };
   }
@@ -112,7 +114,7 @@ export class BullmqQueue implements JobQueue {
     validateQueueName(queue);
     const offset = Math.max(0, opts.offset ?? 0);
     const limit = Math.max(1, opts.limit ?? 100);
-    const jobs = await this.guard(() => this.queue(queue).getFailed(offset, offset + limit - 1));
+    const jobs = await this.guard(async () => (await this.queue(queue)).getFailed(offset, offset + limit - 1));
     return jobs.filter((j) => j !== undefined && j !== null).map((j) => bullJobInfo(queue, j, 'failed'));
   }
 
@@ -120,7 +122,7 @@ export class BullmqQueue implements JobQueue {
   async retry(queue: string, id: string): Promise<void> {
     validateQueueName(queue);
     await this.guard(async () => {
-      const job = await this.queue(queue).getJob(id);
+      const job = await (await this.queue(queue)).getJob(id);
       if (!job) throw new NotFound(`job ${id} in queue ${queue}`);
       try {
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
@@ -137,7 +139,7 @@ export class BullmqQueue implements JobQueue {
   async remove(queue: string, id: string): Promise<void> {
     validateQueueName(queue);
     await this.guard(async () => {
-      const job = await this.queue(queue).getJob(id);
+      const job = await (await this.queue(queue)).getJob(id);
       if (!job) throw new NotFound(`job ${id} in queue ${queue}`);
       const state = await job.getState();
       if (state === 'active') throw new Conflict(`job ${id} is active and cannot be removed`, { state });
@@ -174,10 +176,11 @@ export class BullmqQueue implements JobQueue {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.workers].map((w) => w.close()));
-    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    await Promise.allSettled([...this.queues.values()].map(async (q) => (await q).close()));
     for (const c of [this.conn, this.workerConn]) {
-      if (!c) continue;
-      await c.quit().catch(() => c.disconnect());
+      // QUIT would wait in the offline queue while Redis is down (forever on the worker connection).
+      if (c?.status === 'ready') await c.quit().catch(() => c.disconnect());
+      else c?.disconnect();
     }
   }
 
@@ -188,14 +191,34 @@ export class BullmqQueue implements JobQueue {
     return c;
   }
 
-  private queue(name: string): Queue {
+  // A Queue object waits for its first connection forever, so it is made only once Redis answers; one that
+  // still fails to initialise is dropped, so that the next call tries again instead of hanging on it.
+  private queue(name: string): Promise<Queue> {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.conn, prefix: this.prefix });
-      q.on('error', (err) => this.report(err, `queue ${name}`));
+      q = this.openQueue(name);
       this.queues.set(name, q);
+      q.catch(() => this.queues.delete(name));
     }
     return q;
+  }
+
+  private async openQueue(name: string): Promise<Queue> {
+    await this.connected();
+    const q = new Queue(name, { connection: this.conn, prefix: this.prefix });
+    q.on('error', (err) => this.report(err, `queue ${name}`));
+    try {
+      await q.waitUntilReady();
+      return q;
+    } catch (err) {
+      await q.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Throws Unavailable unless the shared connection is up (or comes up within the ping timeout). */
+  private async connected(): Promise<void> {
+    if (this.conn.status !== 'ready') await this.ping();
   }
 
   private jobOpts(o: NormalizedJobOptions): JobsOptions {

@@ -60,16 +60,13 @@ export class BullmqWorker implements QueueWorker {
     this.closingAc.abort(new WorkerClosingError());
     // worker.close() stops fetching at once and resolves when the processors below have returned.
     const closing = this.worker.close();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.p.closeTimeoutMs)));
-    await Promise.race([Promise.allSettled(this.active), grace]);
-    clearTimeout(timer);
+    closing.catch((err: Error) => this.p.onError(err));
+    await within(Promise.allSettled(this.active), this.p.closeTimeoutMs);
     this.abandonAc.abort();
-    try {
-      await closing;
-    } finally {
-      this.p.onClosed(this);
-    }
+    // Recording the outcome needs Redis. If it is down, stop waiting: BullMQ finishes closing when Redis is back,
+    // or at once when BullmqQueue.close() drops the shared connection (its pending commands then fail).
+    await within(closing, this.p.closeTimeoutMs);
+    this.p.onClosed(this);
   }
 
   private async process(job: BullJob, token?: string): Promise<unknown> {
@@ -98,5 +95,16 @@ export class BullmqWorker implements QueueWorker {
     // Interrupted by shutdown: hand the job back without spending an attempt; BullMQ treats WaitingError as "moved".
     if (token) await job.moveToWait(token);
     throw new WaitingError();
+  }
+}
+
+/** True if `p` settled within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
