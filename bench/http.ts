@@ -1,0 +1,136 @@
+/** HTTP benchmark: requests/s of the kernel's createApp against a bare Hono app, both under Bun.serve in their own process. */
+import { join } from 'node:path';
+import { drive, loadGenerator, type LoadSpec } from './lib/load.ts';
+import { alternate } from './lib/rounds.ts';
+import { progress, type BenchRow } from './lib/row.ts';
+import { formatNumber, formatRounds, median } from './lib/stats.ts';
+
+/** Sizes of one HTTP run. */
+export interface HttpBenchOptions {
+  /** Seconds of load per measured round. */
+  seconds: number;
+  /** Seconds of warm-up load per app and endpoint. */
+  warmupSeconds: number;
+  rounds: number;
+  /** Open connections kept busy by the load generator. */
+  connections: number;
+}
+
+const DEFAULTS: HttpBenchOptions = { seconds: 4, warmupSeconds: 2, rounds: 3, connections: 64 };
+const POST_PATH = '/api/v1/bench/say';
+const POST_BODY = JSON.stringify({ text: 'hello', times: 2 });
+
+/** How this benchmark measures, for RESULTS.md. */
+export const HTTP_METHOD = [
+  'requests/s under a closed-loop load generator (see Machine) with 64 connections, 3 rounds of 4 s after 2 s of warm-up per app and endpoint. Each app runs in its own bun process under Bun.serve with the options serve.ts uses; any non-2xx response or socket error aborts the run.',
+  'kernel: createApp (request id, metrics histogram, body limit, bearer auth with SHA-256 token lookup, per-token rate limit in MemoryRateCounter, OpenAPI router) over in-memory PGlite and the memory adapters, with a bench module whose POST /say body is a zod strictObject; the token\'s rate limit is set far above the load so the limiter runs but never refuses.',
+  'baseline: a bare Hono app with the same routes and answers: /healthz returns the same JSON; the POST compares the Authorization header with the expected string, parses the JSON and checks the fields by hand (same 400/401 cases, checked before measuring).',
+];
+
+/** A server child process and its base URL. */
+interface Served {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts bench/http-server.ts for `which` and waits for its port. */
+async function serve(which: 'kernel' | 'baseline', token: string): Promise<Served> {
+  const p = Bun.spawn([process.execPath, join(import.meta.dirname, 'http-server.ts'), which], {
+    env: { ...process.env, BENCH_TOKEN: token },
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'inherit',
+  });
+  const reader = p.stdout.getReader();
+  let text = '';
+  const timer = setTimeout(() => p.kill(), 60_000);
+  while (!/listening (\d+)\n/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${which} server exited before listening (code ${await p.exited})`);
+    text += new TextDecoder().decode(value);
+  }
+  clearTimeout(timer);
+  reader.releaseLock();
+  const port = /listening (\d+)/.exec(text)![1];
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      await p.stdin.end();
+      const exited = await Promise.race([p.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
+      if (!exited) p.kill('SIGKILL');
+    },
+  };
+}
+
+/** Checks that both apps answer alike, so the load measures equal work: 200 and the same JSON, 400 on bad input, 401 without a token. */
+async function checkSameAnswers(servers: Record<'kernel' | 'baseline', Served>, token: string): Promise<void> {
+  for (const [name, s] of Object.entries(servers)) {
+    const health = await fetch(`${s.url}/healthz`);
+    const healthBody = await health.text();
+    if (health.status !== 200 || healthBody !== '{"status":"ok"}') throw new Error(`${name} /healthz answered ${health.status} ${healthBody}`);
+    const post = (body: string, auth = true) =>
+      fetch(`${s.url}${POST_PATH}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${token}` } : {}) } });
+    const ok = await post(POST_BODY);
+    const okBody = await ok.text();
+    if (ok.status !== 200 || okBody !== '{"said":"hellohello"}') throw new Error(`${name} POST answered ${ok.status} ${okBody}`);
+    for (const bad of ['{"text":""}', '{"text":"a","times":9}', '{"text":"a","extra":1}', 'not json']) {
+      const r = await post(bad);
+      await r.body?.cancel();
+      if (r.status !== 400) throw new Error(`${name} POST ${bad} answered ${r.status}, expected 400`);
+    }
+    const anon = await post(POST_BODY, false);
+    await anon.body?.cancel();
+    if (anon.status !== 401) throw new Error(`${name} POST without a token answered ${anon.status}, expected 401`);
+  }
+}
+
+/** Runs the HTTP benchmark and returns its rows. */
+export async function runHttp(opts: Partial<HttpBenchOptions> = {}): Promise<BenchRow[]> {
+  const o = { ...DEFAULTS, ...opts };
+  const token = crypto.randomUUID();
+  progress('http', `load generator: ${loadGenerator()}; ${o.connections} connections`);
+  const servers = { kernel: await serve('kernel', token), baseline: await serve('baseline', token) };
+  try {
+    await checkSameAnswers(servers, token);
+    const endpoints: { name: string; spec: (url: string) => Omit<LoadSpec, 'seconds'> }[] = [
+      { name: 'GET /healthz', spec: (url) => ({ url: `${url}/healthz`, method: 'GET', connections: o.connections }) },
+      {
+        name: `POST ${POST_PATH} (bearer auth, JSON body validated)`,
+        spec: (url) => ({ url: `${url}${POST_PATH}`, method: 'POST', body: POST_BODY, token, connections: o.connections }),
+      },
+    ];
+    const rows: BenchRow[] = [];
+    for (const e of endpoints) {
+      const measure = async (s: Served, seconds: number) => {
+        const r = await drive({ ...e.spec(s.url), seconds });
+        // A refused or failed request is cheaper than a served one; a figure that includes any is not comparable.
+        if (r.non2xx > 0 || r.socketErrors > 0) throw new Error(`${e.name} at ${s.url}: ${r.non2xx} non-2xx responses, ${r.socketErrors} socket errors`);
+        return r.rps;
+      };
+      progress('http', `${e.name}: warm-up ${o.warmupSeconds} s each`);
+      await measure(servers.kernel, o.warmupSeconds);
+      await measure(servers.baseline, o.warmupSeconds);
+      const r = await alternate(o.rounds, { kernel: () => measure(servers.kernel, o.seconds), baseline: () => measure(servers.baseline, o.seconds) }, (round, f) =>
+        progress('http', `${e.name} round ${round}/${o.rounds}: kernel ${formatNumber(f.kernel)} req/s, bare Hono ${formatNumber(f.baseline)} req/s`),
+      );
+      rows.push({
+        group: 'http',
+        name: e.name,
+        unit: 'req/s',
+        kernel: median(r.kernel),
+        baseline: median(r.baseline),
+        goalRatio: 0.9,
+        detail: `${o.seconds} s/round, ${o.connections} connections; kernel ${formatRounds(r.kernel)}; bare Hono ${formatRounds(r.baseline)}`,
+      });
+    }
+    return rows;
+  } finally {
+    await Promise.all([servers.kernel.stop(), servers.baseline.stop()]);
+  }
+}
+
+if (import.meta.main) {
+  const { printTable } = await import('./lib/table.ts');
+  printTable(await runHttp());
+  process.exit(0);
+}
