@@ -1,0 +1,98 @@
+/** The Database port on PostgreSQL: postgres.js pool + drizzle, migrations on one reserved connection. */
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { Invalid } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { runMigrations, type MigrationSession, type RunStatement } from './migrator.ts';
+import type { Database } from './port.ts';
+import { transactionWithRetry } from './transaction.ts';
+
+/** Options for `createPostgresDatabase`. */
+export interface PostgresDatabaseOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  /** A Postgres schema to hold every table (created if absent); for test isolation. Default: the server's search_path. */
+  schema?: string;
+  log?: Logger;
+  /** Pool size. Default 10. */
+  max?: number;
+  /** Seconds to wait for a TCP connection before failing. Default 10. */
+  connectTimeoutSeconds?: number;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Opens a pool and checks that the server answers; throws (after closing the pool) if it does not, so that
+ * boot's `connectWithRetry` can retry and finally report PostgreSQL as unavailable.
+ */
+export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Promise<Database> {
+  const { schema, log } = opts;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new Invalid(`schema name '${schema}' must be lower-case letters, digits and underscores`, [{ path: 'schema', message: 'invalid schema name' }]);
+  }
+  const sql = postgres(opts.url, {
+    max: opts.max ?? 10,
+    connect_timeout: opts.connectTimeoutSeconds ?? 10,
+    onnotice: () => {},
+    // A startup parameter, so every pooled connection (and the migrator's) resolves tables in `schema`.
+    connection: { application_name: 'capstan', ...(schema ? { search_path: schema } : {}) },
+  });
+  try {
+    if (schema) await createSchema(sql, schema);
+    else await sql`SELECT 1`;
+  } catch (err) {
+    await sql.end({ timeout: 0 }).catch(() => {});
+    throw err;
+  }
+  const db = drizzle({ client: sql });
+  let closed: Promise<void> | undefined;
+  return {
+    kind: 'postgres',
+    db,
+    transaction: (fn, txOpts) => transactionWithRetry(db, fn, txOpts, log),
+    async migrate() {
+      // The advisory lock is per session: the lock, the statements and the unlock must share one connection.
+      const reserved = await sql.reserve();
+      try {
+        return await runMigrations(sessionOf(reserved));
+      } finally {
+        reserved.release();
+      }
+    },
+    async ping() {
+      await sql`SELECT 1`;
+    },
+    close() {
+      closed ??= sql.end({ timeout: 5 });
+      return closed;
+    },
+  };
+}
+
+async function createSchema(sql: postgres.Sql, schema: string): Promise<void> {
+  try {
+    await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } catch (err) {
+    // Two instances creating the schema at once: IF NOT EXISTS is not atomic, the loser sees a duplicate.
+    const code = (err as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06') throw err;
+  }
+}
+
+function sessionOf(conn: postgres.ReservedSql): MigrationSession {
+  const query: RunStatement = async (text, params) => [...(await conn.unsafe(text, params as postgres.ParameterOrJSON<never>[] | undefined))];
+  return {
+    query,
+    async transaction(fn) {
+      await query('BEGIN');
+      try {
+        await fn(query);
+        await query('COMMIT');
+      } catch (err) {
+        await query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    },
+  };
+}
