@@ -41,15 +41,25 @@ export const BUS_METHOD = [
 /** One side of the comparison: publish `n` events with bounded concurrency; resolves to events/s publish→deliver. */
 type Side = (n: number) => Promise<number>;
 
+/** CPU microseconds this process spent per event in each measured call, by side (the NATS server's CPU is not included). */
+const cpuPerEvent: Record<string, number[]> = { kernel: [], raw: [], memory: [] };
+
+function cpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
 /** Events/s through any EventBus: ephemeral subscription, pipelined publish, count deliveries. */
-function busSide(bus: EventBus, inFlight: number): Side {
+function busSide(bus: EventBus, inFlight: number, label: string): Side {
   return async (n) => {
     const seen = new Countdown(n, 60_000, 'deliveries');
     const sub = await bus.subscribe(TYPE, () => seen.hit());
     try {
+      const cpu = cpuUs();
       const started = performance.now();
       await pipelined(n, inFlight, (i) => bus.publish(TYPE, { ...DATA, n: i }));
       const finished = await seen.done;
+      cpuPerEvent[label]!.push((cpuUs() - cpu) / n);
       return n / ((finished - started) / 1000);
     } finally {
       await sub.unsubscribe();
@@ -83,6 +93,7 @@ async function rawSide(nc: NatsConnection, prefix: string, inFlight: number): Pr
     })();
     await nc.flush();
     try {
+      const cpu = cpuUs();
       const started = performance.now();
       await pipelined(n, inFlight, async (i) => {
         const id = crypto.randomUUID();
@@ -91,6 +102,7 @@ async function rawSide(nc: NatsConnection, prefix: string, inFlight: number): Pr
         await js.publish(subject, msg, { msgID: id });
       });
       const finished = await seen.done;
+      cpuPerEvent.raw!.push((cpuUs() - cpu) / n);
       return n / ((finished - started) / 1000);
     } finally {
       sub.unsubscribe();
@@ -110,10 +122,12 @@ export async function runBus(opts: Partial<BusBenchOptions> = {}): Promise<Bench
   const raw = await rawSide(rawNc, `${prefix}_raw`, o.inFlight);
   const rows: BenchRow[] = [];
   try {
-    const kernel = busSide(bus, o.inFlight);
+    const kernel = busSide(bus, o.inFlight, 'kernel');
     progress('bus', `warm-up: ${o.warmup} events each`);
     await kernel(o.warmup);
     await raw.side(o.warmup);
+    cpuPerEvent.kernel = [];
+    cpuPerEvent.raw = [];
     const r = await alternate(o.rounds, { kernel: () => kernel(o.events), baseline: () => raw.side(o.events) }, (round, f) =>
       progress('bus', `round ${round}/${o.rounds}: NatsBus ${formatNumber(f.kernel)} ev/s, raw nats.js ${formatNumber(f.baseline)} ev/s`),
     );
@@ -124,7 +138,7 @@ export async function runBus(opts: Partial<BusBenchOptions> = {}): Promise<Bench
       kernel: median(r.kernel),
       baseline: median(r.baseline),
       goalRatio: 0.8,
-      detail: `${o.events.toLocaleString('en-US')} events/round; NatsBus ${formatRounds(r.kernel)}; raw nats.js ${formatRounds(r.baseline)}`,
+      detail: `${o.events.toLocaleString('en-US')} events/round; NatsBus ${formatRounds(r.kernel)}; raw nats.js ${formatRounds(r.baseline)}; CPU of this process per event (median): NatsBus ${formatNumber(median(cpuPerEvent.kernel))} µs, raw ${formatNumber(median(cpuPerEvent.raw))} µs`,
     });
   } finally {
     await bus.deleteStream().catch((err) => progress('bus', `cleanup: ${(err as Error).message}`));
@@ -139,7 +153,7 @@ export async function runBus(opts: Partial<BusBenchOptions> = {}): Promise<Bench
   const fresh: number[] = [];
   for (let i = 0; i < o.rounds; i++) {
     const memory = new MemoryBus({ source: 'bench', metrics: metrics.busHooks });
-    const side = busSide(memory, o.inFlight);
+    const side = busSide(memory, o.inFlight, 'memory');
     await side(o.warmup);
     fresh.push(await side(memEvents));
     await memory.close();
@@ -149,7 +163,7 @@ export async function runBus(opts: Partial<BusBenchOptions> = {}): Promise<Bench
 
   const memory = new MemoryBus({ source: 'bench', metrics: metrics.busHooks });
   try {
-    const side = busSide(memory, o.inFlight);
+    const side = busSide(memory, o.inFlight, 'memory');
     progress('bus', `MemoryBus: filling the log with ${MEMORY_LOG_LIMIT} events`);
     await side(MEMORY_LOG_LIMIT);
     const full: number[] = [];
