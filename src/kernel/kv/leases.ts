@@ -1,0 +1,151 @@
+/** Leases with fencing tokens, built only on the Kv port, so the same code runs over memory and NATS JetStream KV. */
+import { Conflict, Invalid } from '../errors.ts';
+import { monotonicMs } from '../time.ts';
+import type { AcquireOptions, Kv, KvStore, LeaseHolder, LeaseInfo, Leases } from './port.ts';
+
+interface LeaseValue {
+  owner: string;
+  acquiredAt: string;
+  /** Written from the first renewal on; until then the entry's revision is the token. */
+  token?: number;
+}
+
+/** Lowest TTL accepted: below this, renewal round trips eat the whole lease. */
+const MIN_TTL_MS = 300;
+
+/** Local safety margin before the server-side TTL: fire `lost` this early so a new holder cannot overlap. */
+export function safetyMarginMs(ttlMs: number): number {
+  return Math.max(Math.round(ttlMs * 0.1), 50);
+}
+
+/** A lease this process holds. */
+class KvLeaseHolder implements LeaseHolder {
+  private readonly controller = new AbortController();
+  private revision: number;
+  private lastSentAt: number;
+  private expiryTimer?: ReturnType<typeof setTimeout>;
+  private renewTimer?: ReturnType<typeof setInterval>;
+  private renewing?: Promise<void>;
+
+  constructor(
+    private readonly kv: Kv,
+    readonly name: string,
+    readonly owner: string,
+    readonly token: number,
+    private readonly ttlMs: number,
+    sentAt: number,
+    private readonly value: LeaseValue,
+    autoRenew: boolean,
+  ) {
+    this.revision = token;
+    this.lastSentAt = sentAt;
+    this.armExpiry();
+    if (autoRenew) {
+      this.renewTimer = setInterval(() => {
+        this.renew().catch(() => {
+          // A failed renewal is not fatal by itself: the expiry timer decides when the lease is gone.
+        });
+      }, Math.max(Math.floor(ttlMs / 3), 50));
+    }
+  }
+
+  get lost(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /**
+   * The server's TTL runs from when it *received* our last write, which is after `lastSentAt` on our
+   * monotonic clock; so the lease is certainly ours until lastSentAt + ttl. We give it up a margin before.
+   */
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    const deadline = this.lastSentAt + this.ttlMs - safetyMarginMs(this.ttlMs);
+    this.expiryTimer = setTimeout(() => this.lose('expired: no renewal succeeded in time'), Math.max(0, deadline - monotonicMs()));
+  }
+
+  private lose(reason: string): void {
+    clearTimeout(this.expiryTimer);
+    clearInterval(this.renewTimer);
+    if (!this.controller.signal.aborted) this.controller.abort(new Conflict(`lease '${this.name}' lost: ${reason}`, { lease: this.name }));
+  }
+
+  /** Extends the lease by writing at the last known revision; Conflict means someone else has it now. */
+  async renew(): Promise<void> {
+    // Renewals must not overlap: the second would carry a stale revision and look like a takeover.
+    if (this.renewing) return this.renewing;
+    this.renewing = this.doRenew().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  private async doRenew(): Promise<void> {
+    if (this.lost.aborted) throw new Conflict(`lease '${this.name}' was lost`, { lease: this.name });
+    const sentAt = monotonicMs();
+    try {
+      this.revision = await this.kv.update(this.name, { ...this.value, token: this.token }, this.revision);
+    } catch (err) {
+      if (err instanceof Conflict) this.lose('another owner wrote the key (or it expired)');
+      throw err;
+    }
+    if (this.lost.aborted) return;
+    this.lastSentAt = sentAt;
+    this.armExpiry();
+  }
+
+  /** Deletes the key at our revision so the next acquirer need not wait for the TTL. */
+  async release(): Promise<void> {
+    if (this.lost.aborted) return;
+    clearInterval(this.renewTimer);
+    await this.renewing?.catch(() => {});
+    this.lose('released');
+    await this.kv.delete(this.name, { revision: this.revision }).catch((err) => {
+      if (!(err instanceof Conflict)) throw err;
+    });
+  }
+}
+
+/**
+ * Leases over a KvStore. TTL is per bucket (NATS 2.9), so each TTL value gets its own bucket.
+ * The fencing token is the revision of the winning create: revisions are a bucket's stream sequence,
+ * which only grows, so a later holder always has a larger token, even after expiry or release.
+ */
+export class KvLeases implements Leases {
+  private readonly buckets = new Map<number, Promise<Kv>>();
+
+  constructor(private readonly store: KvStore, private readonly owner: string, private readonly opts: { bucketPrefix?: string } = {}) {}
+
+  private bucket(ttlMs: number): Promise<Kv> {
+    if (!Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS) throw new Invalid(`lease ttl must be an integer ≥ ${MIN_TTL_MS} ms`, [{ path: 'ttlMs', message: `integer ≥ ${MIN_TTL_MS}` }]);
+    let b = this.buckets.get(ttlMs);
+    if (!b) {
+      b = this.store.bucket(`${this.opts.bucketPrefix ?? 'leases'}-${ttlMs}`, { ttlMs });
+      b.catch(() => this.buckets.delete(ttlMs));
+      this.buckets.set(ttlMs, b);
+    }
+    return b;
+  }
+
+  /** Tries once; returns undefined when another owner holds the lease. */
+  async acquire(name: string, opts: AcquireOptions): Promise<LeaseHolder | undefined> {
+    const kv = await this.bucket(opts.ttlMs);
+    const value: LeaseValue = { owner: this.owner, acquiredAt: new Date().toISOString() };
+    const sentAt = monotonicMs();
+    let revision: number;
+    try {
+      revision = await kv.create(name, value);
+    } catch (err) {
+      if (err instanceof Conflict) return undefined;
+      throw err;
+    }
+    return new KvLeaseHolder(kv, name, this.owner, revision, opts.ttlMs, sentAt, value, opts.autoRenew ?? true);
+  }
+
+  /** Reads the current holder of a lease with the given TTL. */
+  async holder(name: string, ttlMs: number): Promise<LeaseInfo | undefined> {
+    const kv = await this.bucket(ttlMs);
+    const e = await kv.get<LeaseValue>(name);
+    if (!e) return undefined;
+    return { name, owner: e.value.owner, token: e.value.token ?? e.revision, acquiredAt: e.value.acquiredAt };
+  }
+}
