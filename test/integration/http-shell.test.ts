@@ -168,7 +168,7 @@ describe('HTTP shell', () => {
     }
     while (!seen.includes('shell.b.hit')) seen += decoder.decode((await reader.read()).value);
     await reader.cancel();
-    expect(seen).toContain('event: shell.b.hit');
+    expect(seen).toContain('"type":"shell.b.hit"');
     expect(seen).not.toContain('shell.a.miss');
   });
 

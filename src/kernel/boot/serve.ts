@@ -3,6 +3,7 @@ import { websocket } from 'hono/bun';
 import { authEnabled } from '../config/load.ts';
 import type { KernelConfig } from '../config/schema.ts';
 import { createApp } from '../http/app.ts';
+import { hashToken } from '../http/auth.ts';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from '../http/rate-limit.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
@@ -54,7 +55,7 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
         bodyLimitBytes: cfg.server.bodyLimitBytes,
         modules: host.mounted,
         leaseRoutes: leaseApi,
-        console: consoleRoutes({ version, resources, modules: host.mounted }),
+        console: consoleRoutes({ version, resources, modules: host.mounted, checkToken: (t) => cfg.auth.tokens.some((x) => x.sha256 === hashToken(t)) }),
       });
       server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: app.fetch, websocket, maxRequestBodySize: cfg.server.bodyLimitBytes * 2 });
       if (!auth) log.warn({ host: cfg.server.host }, 'auth is OFF: the API is open to anyone who can reach this loopback address; configure auth.tokens to turn it on');

@@ -25,6 +25,10 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+function principalOf(rec: TokenRecord): Principal {
+  return { name: rec.name, scopes: new Set(rec.scopes), rateLimitPerMinute: rec.rateLimitPerMinute };
+}
+
 /** Cookie the console sets after its login form, so browsers need not send bearer headers. */
 export const SESSION_COOKIE = 'capstan_token';
 
@@ -37,19 +41,18 @@ export function authenticate(enabled: boolean, tokens: TokenRecord[]): Middlewar
       return next();
     }
     const header = c.req.header('authorization');
-    let presented: string | undefined;
     if (header) {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       if (!m) throw new Unauthorized('Authorization header must be "Bearer <token>"');
-      presented = m[1];
-    } else {
-      presented = getCookie(c, SESSION_COOKIE);
-    }
-    if (presented) {
-      const rec = byHash.get(hashToken(presented));
+      const rec = byHash.get(hashToken(m[1]!));
       if (!rec) throw new Unauthorized('unknown or revoked token');
-      c.set('principal', { name: rec.name, scopes: new Set(rec.scopes), rateLimitPerMinute: rec.rateLimitPerMinute } satisfies Principal);
+      c.set('principal', principalOf(rec));
+      return next();
     }
+    // A stale console cookie is not an error: the request just has no principal and the console asks to sign in.
+    const cookie = getCookie(c, SESSION_COOKIE);
+    const rec = cookie ? byHash.get(hashToken(cookie)) : undefined;
+    if (rec) c.set('principal', principalOf(rec));
     return next();
   };
 }

@@ -77,7 +77,8 @@ export function eventsRoutes(bus: EventBus, source: string) {
         while (!stream.aborted) {
           const next = queue.shift();
           if (next) {
-            await stream.writeSSE({ id: next.id, event: next.type, data: JSON.stringify(next) });
+            // No `event:` name: browsers' EventSource cannot listen to every name, and the type is in the data.
+            await stream.writeSSE({ id: next.id, data: JSON.stringify(next) });
             continue;
           }
           // Wait for an event or a 15 s keep-alive, never spin.
