@@ -1,7 +1,9 @@
 /** Bearer-token authentication against SHA-256 hashes from config, and scope checks. */
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from './app-env.ts';
+import type { AppEnv, Principal } from './app-env.ts';
+
+export type { Principal } from './app-env.ts';
 import { getCookie } from 'hono/cookie';
 import { Forbidden, Unauthorized } from '../errors.ts';
 
@@ -13,12 +15,6 @@ export interface TokenRecord {
   rateLimitPerMinute?: number;
 }
 
-/** Who is calling: a token, or `anonymous` when auth is off. */
-export interface Principal {
-  name: string;
-  scopes: Set<string>;
-  rateLimitPerMinute?: number;
-}
 
 /** SHA-256 hex of a token, as stored in config. */
 export function hashToken(token: string): string {
