@@ -21,6 +21,9 @@ function typeLabel(type: string): string {
 export function createMetrics(): KernelMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges with a counter's `_total` suffix, which promtool rejects; the
+  // un-suffixed nodejs_active_* gauges it also exports carry the same numbers.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration by route pattern and status',

@@ -118,12 +118,13 @@ describe('HTTP shell', () => {
     expect(body.errors.map((e) => e.path).sort()).toEqual(['body.extra', 'body.text', 'body.times']);
   });
 
-  it('rejects malformed JSON and the wrong content type with 400', async () => {
+  it('rejects malformed JSON with 400 and the wrong content type with 415', async () => {
     const bad = await open.request('/api/v1/echo/say', json('{"text": '));
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toBe('application/problem+json');
     const text = await open.request('/api/v1/echo/say', { method: 'POST', body: 'text=hi', headers: { 'content-type': 'text/plain' } });
-    expect(text.status).toBe(400);
+    expect(text.status).toBe(415);
+    expect(text.headers.get('content-type')).toBe('application/problem+json');
   });
 
   it('413 for a body over the limit', async () => {

@@ -62,8 +62,8 @@ async function serve(argv: string[], modules: readonly Module[], version: string
   const { values } = parseFlags(argv, { ...CONFIG_FLAG, role: { type: 'string' }, port: { type: 'string', short: 'p' }, host: { type: 'string' }, 'data-dir': { type: 'string' } });
   const cfg = configFromFlags(values.config, { 'server.role': values.role, 'server.port': parsePort(values.port), 'server.host': values.host, dataDir: values['data-dir'] }, modules);
   const server = await startServer(cfg, modules, version);
-  if (server.url) console.log(`capstan ${version} serving on ${server.url} (console: ${server.url}/ui)`);
-  await new Promise<void>((resolve) => {
+  // Handlers go in before the "serving on" line: a supervisor may signal as soon as it reads that line.
+  const stopped = new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       console.error(`received ${sig}, shutting down`);
       const force = setTimeout(() => {
@@ -78,6 +78,9 @@ async function serve(argv: string[], modules: readonly Module[], version: string
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
   });
+  if (server.url) console.log(`capstan ${version} serving on ${server.url} (console: ${server.url}/ui)`);
+  await stopped;
+  console.error('shutdown complete');
   return 0;
 }
 
