@@ -326,13 +326,32 @@ export function queueContract(name: string, factory: (settings: QueueContractSet
       expect(ran).toEqual([id]);
     });
 
-    it('closing a worker aborts its job and hands it back without spending an attempt', async () => {
+    it('closing a worker lets an active job finish within the grace period', async () => {
       const q = qname();
       const started = deferred();
       const first = await start(q, async (job) => {
         started.resolve();
-        throw await aborted(job.signal);
+        await pause(300);
+        return job.signal.aborted ? 'aborted' : 'finished';
       });
+      const { id } = await queue.add(q, 'finish-me', {});
+      await started.promise;
+      await first.close();
+      expect(await queue.getJob(q, id)).toMatchObject({ state: 'completed', returnValue: 'finished' });
+    });
+
+    it('closing a worker asks a job still running after the grace period to stop and hands it back without spending an attempt', async () => {
+      const q = qname();
+      const started = deferred();
+      // The long group has no timeout, so only the close grace period ends this attempt.
+      const first = await start(
+        q,
+        async (job) => {
+          started.resolve();
+          throw await aborted(job.signal);
+        },
+        { group: 'long' },
+      );
       const { id } = await queue.add(q, 'handover', {}, { attempts: 1 });
       await started.promise;
       await first.close();

@@ -3,7 +3,7 @@ import { WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { MAX_STALLED_COUNT, type QueueMetricsHooks } from './options.ts';
 import type { JobHandler, QueueWorker } from './port.ts';
-import { runAttempt, WorkerClosingError } from './run-attempt.ts';
+import { runAttempt, within, WIND_DOWN_MS, WorkerClosingError } from './run-attempt.ts';
 
 /** Everything a BullmqWorker needs. */
 export interface BullmqWorkerParams {
@@ -50,18 +50,21 @@ export class BullmqWorker implements QueueWorker {
     await this.worker.waitUntilReady();
   }
 
-  /** Stops taking jobs, aborts active jobs' signals, waits up to the grace period, hands late jobs back. */
+  /** Stops taking jobs, lets active ones finish within the grace period, then aborts their signals and hands late jobs back. */
   close(): Promise<void> {
     this.closed ??= this.shutdown();
     return this.closed;
   }
 
   private async shutdown(): Promise<void> {
-    this.closingAc.abort(new WorkerClosingError());
     // worker.close() stops fetching at once and resolves when the processors below have returned.
     const closing = this.worker.close();
     closing.catch((err: Error) => this.p.onError(err));
-    await within(Promise.allSettled(this.active), this.p.closeTimeoutMs);
+    // In-flight jobs get the whole grace period to finish; only then are they asked to stop.
+    if (!(await within(Promise.allSettled(this.active), this.p.closeTimeoutMs))) {
+      this.closingAc.abort(new WorkerClosingError());
+      await within(Promise.allSettled(this.active), WIND_DOWN_MS);
+    }
     this.abandonAc.abort();
     // Recording the outcome needs Redis. If it is down, stop waiting: BullMQ finishes closing when Redis is back,
     // or at once when BullmqQueue.close() drops the shared connection (its pending commands then fail).
@@ -98,13 +101,3 @@ export class BullmqWorker implements QueueWorker {
   }
 }
 
-/** True if `p` settled within `ms`. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

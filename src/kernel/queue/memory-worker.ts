@@ -1,6 +1,6 @@
 /** A worker of the memory adapter: its concurrency slots, its attempts in flight, its shutdown and its "crash". */
 import type { JobHandler, QueueWorker } from './port.ts';
-import { WorkerClosingError } from './run-attempt.ts';
+import { within, WIND_DOWN_MS, WorkerClosingError } from './run-attempt.ts';
 import type { MemoryJobRecord } from './memory-job-store.ts';
 
 /** What a worker needs from its queue. */
@@ -62,11 +62,11 @@ export class MemoryWorker implements QueueWorker {
     if (this.state === 'crashed') return;
     this.state = 'closing';
     this.host.detach(this);
-    this.closingAc.abort(new WorkerClosingError());
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.closeTimeoutMs)));
-    await Promise.race([Promise.allSettled(this.active.values()), grace]);
-    clearTimeout(timer);
+    // In-flight jobs get the whole grace period to finish; only then are they asked to stop.
+    if (!(await within(Promise.allSettled(this.active.values()), this.closeTimeoutMs))) {
+      this.closingAc.abort(new WorkerClosingError());
+      await within(Promise.allSettled(this.active.values()), WIND_DOWN_MS);
+    }
     this.abandonAc.abort();
     await Promise.allSettled(this.active.values());
     this.state = 'closed';

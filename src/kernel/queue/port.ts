@@ -28,7 +28,7 @@ export interface Job<T = unknown> {
   attempt: number;
   /** Reports progress (a number 0-100 or an object). */
   progress(value: number | Record<string, unknown>): Promise<void>;
-  /** Aborted when the group's timeout elapses or the worker is closing. */
+  /** Aborted when the group's timeout elapses, or when the worker is closing and its grace period is over. */
   signal: AbortSignal;
 }
 

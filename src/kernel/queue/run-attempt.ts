@@ -26,7 +26,7 @@ export type AttemptOutcome =
 export interface AttemptControl {
   /** No timeout when undefined (the `long` group). */
   timeoutMs?: number;
-  /** Aborted when the worker starts closing: the handler's signal is aborted so it can wind down. */
+  /** Aborted when the worker's close grace is over: the handler's signal is aborted so it can wind down. */
   closing: AbortSignal;
   /** Aborted when the worker stops waiting (close grace over): the attempt ends as `interrupted`. */
   abandon: AbortSignal;
@@ -71,4 +71,18 @@ export function runAttempt(handler: (signal: AbortSignal) => Promise<unknown>, c
     if (onClosing) ctl.closing.removeEventListener('abort', onClosing);
     if (onAbandon) ctl.abandon.removeEventListener('abort', onAbandon);
   });
+}
+
+/** After the grace period, handlers are asked to stop (signal aborted) and get this long to wind down. */
+export const WIND_DOWN_MS = 1_000;
+
+/** Resolves true if `p` settles within `ms`, false otherwise; never rejects. */
+export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
