@@ -51,6 +51,15 @@ describe('capstan CLI', () => {
     for (const field of ['server.port', 'server.rol', 'prefix']) expect(r.stderr).toContain(field);
   });
 
+  it('migrate applies the migrations once, then reports the database up to date', async () => {
+    const env = { CAPSTAN_DATA_DIR: join(dir, 'migrate-data') };
+    const first = await runCapstan(['migrate'], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^applied: 0000_kernel_outbox/);
+    const again = await runCapstan(['migrate'], { env });
+    expect(again.stdout.trim()).toBe('database is up to date');
+  });
+
   it('token hash prints the SHA-256 for the config', async () => {
     const r = await runCapstan(['token', 'hash', 'abc']);
     expect(r.stdout.trim()).toBe(hashToken('abc'));
