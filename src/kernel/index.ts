@@ -16,3 +16,4 @@ export { sleep, monotonicMs } from './time.ts';
 export { newId } from './ids.ts';
 export { zodIssues } from './validation.ts';
 export { renderTable } from './cli/table.ts';
+export { enqueueEvent, type OutboxEvent } from './outbox.ts';

@@ -12,6 +12,7 @@ import { consoleRoutes } from '../ui/console.tsx';
 import { prepareModules } from './modules.ts';
 import { leaseRoutes } from '../http/lease-routes.ts';
 import { startDiagnosticsWorker } from '../diagnostics.ts';
+import { startOutboxRelay } from '../outbox.ts';
 import type { QueueWorker } from '../queue/port.ts';
 import { openResources } from './resources.ts';
 import { Redis } from 'ioredis';
@@ -37,6 +38,7 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
     let server: ReturnType<typeof Bun.serve> | undefined;
     const leaseApi = leaseRoutes(resources.leases, cfg.leases.defaultTtlMs);
     let diagnostics: QueueWorker | undefined;
+    let relay: ReturnType<typeof startOutboxRelay> | undefined;
     if (role !== 'worker') {
       let counter: RateCounter = new MemoryRateCounter();
       if (resources.mode === 'distributed') {
@@ -61,7 +63,10 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
       if (!auth) log.warn({ host: cfg.server.host }, 'auth is OFF: the API is open to anyone who can reach this loopback address; configure auth.tokens to turn it on');
     }
     await host.start();
-    if (role !== 'api') diagnostics = await startDiagnosticsWorker(resources.queue, resources.bus, resources.instanceId);
+    if (role !== 'api') {
+      diagnostics = await startDiagnosticsWorker(resources.queue, resources.bus, resources.instanceId);
+      relay = startOutboxRelay({ db: resources.db, bus: resources.bus, leases: resources.leases, log, registry: metrics.registry, source: resources.instanceId, leaseTtlMs: cfg.leases.defaultTtlMs });
+    }
     const url = server ? `http://${cfg.server.host}:${server.port}` : undefined;
     log.info({ mode: resources.mode, role, url, instanceId: resources.instanceId, modules: host.mounted.filter((m) => m.enabled).map((m) => m.name), version }, 'capstan started');
 
@@ -83,6 +88,7 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
           }
           await leaseApi.releaseAll();
           await diagnostics?.close();
+          await relay?.stop();
           await host.stop();
           await redis?.quit().catch(() => {});
           await resources.close();

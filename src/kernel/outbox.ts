@@ -1,0 +1,98 @@
+/** The transactional outbox: enqueue an event in the caller's transaction; a lease-held relay publishes rows in id order. */
+import { asc, inArray, sql } from 'drizzle-orm';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { EventBus } from './bus/port.ts';
+import type { Database, Db } from './db/port.ts';
+import { kernelOutbox } from './db/schema.ts';
+import { newId } from './ids.ts';
+import type { LeaseHolder, Leases } from './kv/port.ts';
+import type { Logger } from './log.ts';
+import { sleep } from './time.ts';
+
+/** An event to publish once the surrounding transaction commits. */
+export interface OutboxEvent {
+  type: string;
+  data: unknown;
+  correlationId?: string;
+  /** The envelope id; also the bus's dedup key, so a relay retry cannot publish it twice. Default: newId(). */
+  id?: string;
+}
+
+/** Inserts the event into kernel_outbox inside `tx`; returns the event id. Nothing is published if `tx` rolls back. */
+export async function enqueueEvent(tx: Db, event: OutboxEvent): Promise<string> {
+  const id = event.id ?? newId();
+  await tx.insert(kernelOutbox).values({ eventId: id, type: event.type, data: event.data ?? null, correlationId: event.correlationId });
+  return id;
+}
+
+/** Options for the relay. */
+export interface OutboxRelayOptions {
+  db: Database;
+  bus: EventBus;
+  leases: Leases;
+  log: Logger;
+  registry: Registry;
+  source: string;
+  leaseTtlMs: number;
+  /** Rows per batch. Default 500. */
+  batchSize?: number;
+  /** Poll period while the outbox is empty. Default 50 ms. */
+  idleMs?: number;
+}
+
+/** Relays outbox rows to the bus while this instance holds the relay lease; one relay per deployment keeps order. */
+export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void> } {
+  const batchSize = o.batchSize ?? 500;
+  const idleMs = o.idleMs ?? 50;
+  const relayed = new Counter({ name: 'outbox_relayed_total', help: 'Outbox events published by this instance', registers: [o.registry] });
+  const polls = new Counter({ name: 'outbox_polls_total', help: 'Outbox polls by this instance (the relay polls every idle period while empty)', registers: [o.registry] });
+  const holding = new Gauge({ name: 'outbox_relay_leader', help: '1 while this instance holds the outbox relay lease', registers: [o.registry] });
+  let stopping = false;
+  let holder: LeaseHolder | undefined;
+
+  async function relayBatch(lease: LeaseHolder): Promise<number> {
+    const rows = await o.db.db.select().from(kernelOutbox).orderBy(asc(kernelOutbox.id)).limit(batchSize);
+    polls.inc();
+    if (rows.length === 0 || lease.lost.aborted) return 0;
+    // Published in id order on one connection; the bus dedups by envelope id if a crash makes us resend.
+    await Promise.all(rows.map((r) => o.bus.publish(r.type, r.data, { id: r.eventId, correlationId: r.correlationId ?? undefined, source: o.source })));
+    await o.db.db.delete(kernelOutbox).where(inArray(kernelOutbox.id, rows.map((r) => r.id)));
+    relayed.inc(rows.length);
+    return rows.length;
+  }
+
+  const loop = (async () => {
+    while (!stopping) {
+      try {
+        holder ??= await o.leases.acquire('kernel-outbox-relay', { ttlMs: o.leaseTtlMs });
+        if (!holder || holder.lost.aborted) {
+          holder = undefined;
+          holding.set(0);
+          await sleep(Math.max(100, o.leaseTtlMs / 4));
+          continue;
+        }
+        holding.set(1);
+        const n = await relayBatch(holder);
+        if (n < batchSize) await sleep(idleMs);
+      } catch (err) {
+        o.log.warn({ err }, 'outbox relay failed; retrying');
+        await sleep(1_000);
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      await holder?.release().catch(() => {});
+      holding.set(0);
+    },
+  };
+}
+
+/** Number of rows waiting in the outbox (for tests and the console). */
+export async function outboxDepth(db: Database): Promise<number> {
+  const [row] = await db.db.select({ n: sql<number>`count(*)::int` }).from(kernelOutbox);
+  return row?.n ?? 0;
+}

@@ -1,0 +1,93 @@
+/** The transactional outbox: events enqueued in a committed transaction reach the bus once, in order; rolled-back ones never do. */
+import { sql } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import type { EventBus, EventEnvelope } from '../../src/kernel/bus/port.ts';
+import { MemoryBus } from '../../src/kernel/bus/memory-bus.ts';
+import { NatsBus } from '../../src/kernel/bus/nats-bus.ts';
+import type { Database } from '../../src/kernel/db/port.ts';
+import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
+import { createPostgresDatabase } from '../../src/kernel/db/postgres-database.ts';
+import { KvLeases } from '../../src/kernel/kv/leases.ts';
+import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
+import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
+import type { KvStore } from '../../src/kernel/kv/port.ts';
+import { createLogger } from '../../src/kernel/log.ts';
+import { enqueueEvent, outboxDepth, startOutboxRelay } from '../../src/kernel/outbox.ts';
+import { NATS_URL, PG_URL, uniqueName } from '../helpers/env.ts';
+
+const log = createLogger({ level: 'silent' });
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => {});
+});
+
+interface Setup {
+  db: Database;
+  bus: EventBus;
+  kv: [KvStore, KvStore];
+}
+
+function outboxSuite(name: string, setup: () => Promise<Setup>) {
+  describe(`outbox: ${name}`, () => {
+    it('publishes committed events once and in order, never rolled-back ones; two relays elect one leader', async () => {
+      const { db, bus, kv } = await setup();
+      const prefix = uniqueName('ob').replace(/_/g, '');
+      const seen: EventEnvelope[] = [];
+      const sub = await bus.subscribe(`${prefix}.>`, (e) => {
+        seen.push(e);
+      });
+      const relays = [0, 1].map((i) =>
+        startOutboxRelay({ db, bus, leases: new KvLeases(kv[i]!, `relay-${i}`), log, registry: new Registry(), source: `relay-${i}`, leaseTtlMs: 1000, batchSize: 7 }),
+      );
+      cleanups.push(async () => {
+        for (const r of relays) await r.stop();
+        await sub.unsubscribe();
+      });
+      const committed: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        committed.push(await db.transaction((tx) => enqueueEvent(tx, { type: `${prefix}.n.${i}`, data: { i }, correlationId: 'c' })));
+      }
+      await expect(
+        db.transaction(async (tx) => {
+          await enqueueEvent(tx, { type: `${prefix}.rolled.back`, data: {} });
+          throw new Error('abort the transaction');
+        }),
+      ).rejects.toThrow('abort');
+      const deadline = Date.now() + 20_000;
+      while (seen.length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen.map((e) => e.id)).toEqual(committed);
+      expect(seen.map((e) => (e.data as { i: number }).i)).toEqual([...Array(30).keys()]);
+      expect(seen.some((e) => e.type.endsWith('rolled.back'))).toBe(false);
+      expect(seen[0]?.correlationId).toBe('c');
+      expect(await outboxDepth(db)).toBe(0);
+    });
+  });
+}
+
+outboxSuite('PGlite + memory bus + memory KV', async () => {
+  const db = await createPgliteDatabase({});
+  await db.migrate();
+  const kv = new MemoryKvStore();
+  cleanups.push(() => db.close());
+  return { db, bus: new MemoryBus({ source: 'test' }), kv: [kv, kv] };
+});
+
+outboxSuite('PostgreSQL + NATS', async () => {
+  const schema = uniqueName('outbox').toLowerCase();
+  const db = await createPostgresDatabase({ url: PG_URL, schema });
+  await db.migrate();
+  const prefix = uniqueName('obx').toLowerCase();
+  const bus = await NatsBus.connect({ url: NATS_URL, prefix, source: 'test' });
+  const kvs: [NatsKvStore, NatsKvStore] = [new NatsKvStore({ url: NATS_URL, prefix }), new NatsKvStore({ url: NATS_URL, prefix })];
+  cleanups.push(async () => {
+    await kvs[0].destroyAll();
+    await Promise.all(kvs.map((k) => k.close()));
+    await bus.deleteStream();
+    await bus.close();
+    await db.db.execute(sql.raw(`DROP SCHEMA "${schema}" CASCADE`));
+    await db.close();
+  });
+  return { db, bus, kv: kvs };
+});
