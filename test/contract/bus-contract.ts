@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EventBus, EventEnvelope, Subscription } from '../../src/kernel/bus/port.ts';
 import { Conflict, Invalid, Unavailable } from '../../src/kernel/errors.ts';
 import { sleep } from '../../src/kernel/time.ts';
+import { rejection } from '../helpers/async.ts';
 
 /** What a factory hands the suite: a fresh, isolated bus; `newBus` opens another bus on the same stream (another process). */
 export interface BusFixture {
@@ -47,14 +48,6 @@ export class Collector {
   }
 }
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Registers the EventBus contract tests for one adapter; `factory` is called once per test. */
 export function busContract(name: string, factory: () => Promise<BusFixture>): void {

@@ -5,6 +5,7 @@ import { migrations } from '../../src/kernel/db/migrations.gen.ts';
 import type { Database, Db } from '../../src/kernel/db/port.ts';
 import { kernelOutbox } from '../../src/kernel/db/schema.ts';
 import { uniqueName } from '../helpers/env.ts';
+import { rejection } from '../helpers/async.ts';
 
 /** A fresh, unmigrated database; `another` opens a second Database on it, as another instance would. */
 export interface DatabaseFixture {
@@ -21,14 +22,6 @@ export interface DatabaseCapabilities {
 
 const allTags = migrations.map((m) => m.tag);
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** An error carrying a SQLSTATE, as a driver would raise it. */
 function sqlError(code: string): Error & { code: string } {

@@ -15,6 +15,7 @@ import { createPostgresDatabase } from '../../src/kernel/db/postgres-database.ts
 import { kernelOutbox } from '../../src/kernel/db/schema.ts';
 import { PG_URL, uniqueName } from '../helpers/env.ts';
 import { databaseContract } from './database-contract.ts';
+import { rejection } from '../helpers/async.ts';
 
 const filePrefix = uniqueName('dbt').toLowerCase();
 const schemas: string[] = [];
@@ -111,11 +112,3 @@ describe('PGlite adapter beyond the contract', () => {
   });
 });
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}

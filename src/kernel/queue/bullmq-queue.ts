@@ -9,7 +9,7 @@ import { bullJobInfo } from './bullmq-job-info.ts';
 import { BullmqWorker } from './bullmq-worker.ts';
 import { groupTimeoutMs, queueSettings, type QueueAdapterOptions, type QueueSettings } from './options.ts';
 import type { JobHandler, JobInfo, JobOptions, JobQueue, QueueCounts, QueueWorker, WorkerOptions } from './port.ts';
-import { normalizeJob, normalizeWorker, validateQueueName, type NormalizedJobOptions } from './validate.ts';
+import { normalizeBulk, normalizeWorker, validateQueueName, type NormalizedJobOptions } from './validate.ts';
 
 /** Options of the BullMQ adapter. */
 export interface BullmqQueueOptions extends QueueAdapterOptions {
@@ -54,9 +54,7 @@ export class BullmqQueue implements JobQueue {
   /** Adds jobs atomically per call; a job whose jobId exists already is not added and its id is returned. */
   async addBulk<T>(queue: string, jobs: { name: string; data: T; opts?: JobOptions }[]): Promise<{ id: string }[]> {
     this.assertOpen();
-    validateQueueName(queue);
-    if (!Array.isArray(jobs)) throw new Invalid('jobs must be an array', [{ path: 'jobs', message: 'expected an array' }]);
-    const bulk = jobs.map((j, i) => ({ name: j.name, data: j.data, opts: this.jobOpts(normalizeJob(j.name, j.opts, `jobs.${i}`)) }));
+    const bulk = normalizeBulk(queue, jobs).map((j) => ({ name: j.name, data: j.data, opts: this.jobOpts(j.normalized) }));
     this.known.add(queue);
     const added = await this.guard(async () => (await this.queue(queue)).addBulk(bulk));
     return added.map((job) => ({ id: String(job.id) }));

@@ -6,7 +6,7 @@ import { MemoryWorker, type MemoryWorkerHost } from './memory-worker.ts';
 import { groupTimeoutMs, MAX_STALLED_COUNT, queueSettings, type QueueAdapterOptions, type QueueSettings } from './options.ts';
 import type { JobHandler, JobInfo, JobOptions, JobQueue, QueueCounts, QueueWorker, WorkerOptions } from './port.ts';
 import { runAttempt, type AttemptOutcome } from './run-attempt.ts';
-import { backoffDelayMs, normalizeJob, normalizeWorker, validateQueueName } from './validate.ts';
+import { backoffDelayMs, normalizeBulk, normalizeWorker, validateQueueName } from './validate.ts';
 
 /** Options of the memory adapter. */
 export type MemoryQueueOptions = QueueAdapterOptions;
@@ -45,9 +45,7 @@ export class MemoryQueue implements JobQueue, MemoryWorkerHost {
   /** Adds jobs; all are validated before any is added. */
   async addBulk<T>(queue: string, jobs: { name: string; data: T; opts?: JobOptions }[]): Promise<{ id: string }[]> {
     this.assertOpen();
-    validateQueueName(queue);
-    if (!Array.isArray(jobs)) throw new Invalid('jobs must be an array', [{ path: 'jobs', message: 'expected an array' }]);
-    const normalized = jobs.map((j, i) => ({ ...j, opts: normalizeJob(j.name, j.opts, `jobs.${i}`) }));
+    const normalized = normalizeBulk(queue, jobs).map((j) => ({ ...j, opts: j.normalized }));
     const q = this.state(queue, true)!;
     const ids = normalized.map(({ name, data, opts }) => {
       const existing = opts.jobId === undefined ? undefined : q.store.jobs.get(opts.jobId);

@@ -54,6 +54,13 @@ export function normalizeJob(name: string, opts: JobOptions | undefined, path = 
   return { delayMs: o.delayMs ?? 0, priority: o.priority, attempts: o.attempts ?? 1, backoff: o.backoff, jobId: o.jobId };
 }
 
+/** Validates a queue name and a bulk of jobs before anything is added; returns each job with its normalized options. */
+export function normalizeBulk<J extends { name: string; opts?: JobOptions }>(queue: string, jobs: J[]): (J & { normalized: NormalizedJobOptions })[] {
+  validateQueueName(queue);
+  if (!Array.isArray(jobs)) throw new Invalid('jobs must be an array', [{ path: 'jobs', message: 'expected an array' }]);
+  return jobs.map((j, i) => ({ ...j, normalized: normalizeJob(j.name, j.opts, `jobs.${i}`) }));
+}
+
 /** Validates worker options and fills in concurrency 1 and group `default`. */
 export function normalizeWorker(opts: WorkerOptions | undefined): Required<WorkerOptions> {
   const o = parse(workerOptions, opts ?? {}, 'opts', 'worker options');
