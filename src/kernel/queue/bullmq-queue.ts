@@ -1,7 +1,7 @@
 /** The JobQueue on BullMQ (Redis): shared connections, lazily created Queue objects, worker groups. */
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { CapstanError, Conflict, Invalid, NotFound, Unavailable } from '../errors.ts';
+import { CapstanError, Conflict, NotFound, Unavailable } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { Logger } from '../log.ts';
 import { isTransient } from '../retry.ts';
