@@ -1,17 +1,21 @@
 /** The Lease contract over any KvStore: exclusivity, fencing tokens, renewal, a lost signal before takeover, crash takeover. */
 import { describe, expect, it } from 'vitest';
 import { KvLeases } from '../../src/kernel/kv/leases.ts';
-import type { KvStore } from '../../src/kernel/kv/port.ts';
+import type { KvStore, LeaseHolder } from '../../src/kernel/kv/port.ts';
+import { Conflict } from '../../src/kernel/errors.ts';
 import { uniqueName } from '../helpers/env.ts';
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Why a holder's lost signal fired, as KvLeases reports it. */
+const lostReason = (h: LeaseHolder) => (h.lost.reason as Conflict | undefined)?.details.reason;
 
 /** What a factory gives the suite. */
 export interface LeasesFixture {
   /** Two stores as two processes would have them (same backend). */
   stores: [KvStore, KvStore];
   /** Holds `name` in a separate holder that then dies without releasing; resolves once held. */
-  crashHolder(name: string, ttlMs: number): Promise<{ kill(): Promise<void> }>;
+  crashHolder(name: string, ttlMs: number): Promise<{ token: number; kill(): Promise<void> }>;
 }
 
 /** Polls acquire until granted; returns the holder and the time it took. */
@@ -40,6 +44,7 @@ export function leasesContract(name: string, factory: () => Promise<LeasesFixtur
       expect(await b.holder(lease, TTL)).toMatchObject({ name: lease, owner: 'owner-a', token: ha!.token });
       await ha!.release();
       expect(ha!.lost.aborted).toBe(true);
+      expect(lostReason(ha!)).toBe('released');
       const hb = await b.acquire(lease, { ttlMs: TTL });
       expect(hb?.owner).toBe('owner-b');
       expect(hb!.token).toBeGreaterThan(ha!.token);
@@ -83,6 +88,8 @@ export function leasesContract(name: string, factory: () => Promise<LeasesFixtur
       const grantedAt = performance.now();
       expect(lostAt, 'lost fired').toBeGreaterThan(0);
       expect(lostAt).toBeLessThanOrEqual(grantedAt);
+      expect(lostReason(h!)).toBe('expired');
+      expect(hb.token).toBeGreaterThan(h!.token);
       await expect(h!.renew()).rejects.toThrow(/lost/);
       await hb.release();
     });
@@ -95,8 +102,9 @@ export function leasesContract(name: string, factory: () => Promise<LeasesFixtur
       // Simulate a takeover the holder has not noticed: the key is rewritten behind its back.
       const kv = await f.stores[1].bucket(`leases-${TTL}`, { ttlMs: TTL });
       await kv.put(lease, { owner: 'intruder', acquiredAt: new Date().toISOString() });
-      await expect(h!.renew()).rejects.toThrow();
+      await expect(h!.renew()).rejects.toBeInstanceOf(Conflict);
       expect(h!.lost.aborted).toBe(true);
+      expect(lostReason(h!)).toBe('taken');
     });
 
     it('after the holder dies without releasing, another acquires within TTL + 1 s', async () => {
@@ -108,6 +116,7 @@ export function leasesContract(name: string, factory: () => Promise<LeasesFixtur
       await crashed.kill();
       const { holder, ms } = await acquireWithin(b, lease, TTL, TTL * 10);
       expect(ms).toBeLessThanOrEqual(TTL + 1000);
+      expect(holder.token).toBeGreaterThan(crashed.token);
       await holder.release();
     });
 

@@ -23,7 +23,7 @@ leasesContract('memory', async () => ({
   async crashHolder(name, ttlMs) {
     const h = await new KvLeases(memory, 'doomed').acquire(name, { ttlMs, autoRenew: false });
     if (!h) throw new Error('could not acquire');
-    return { kill: async () => {} };
+    return { token: h.token, kill: async () => {} };
   },
 }));
 
@@ -32,16 +32,18 @@ leasesContract('nats', async () => ({
   // A real process holds the lease and is killed with SIGKILL.
   async crashHolder(name, ttlMs) {
     const child = spawn(BUN, [join(REPO_ROOT, 'test/fixtures/lease-holder.ts'), NATS_URL, prefix, name, String(ttlMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
+    const token = await new Promise<number>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('HELD')) resolve();
+        const held = /HELD (\d+)\n/.exec(out);
+        if (held) resolve(Number(held[1]));
         if (out.includes('REFUSED')) reject(new Error('child could not acquire'));
       });
       child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
     });
     return {
+      token,
       kill: async () => {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGKILL');

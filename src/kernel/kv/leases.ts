@@ -3,6 +3,9 @@ import { Conflict, Invalid } from '../errors.ts';
 import { monotonicMs } from '../time.ts';
 import type { AcquireOptions, Kv, KvStore, LeaseHolder, LeaseInfo, Leases } from './port.ts';
 
+/** Why a holder's `lost` signal fired; found in `(lost.reason as Conflict).details.reason`. */
+export type LostReason = 'expired' | 'taken' | 'released';
+
 interface LeaseValue {
   owner: string;
   acquiredAt: string;
@@ -13,7 +16,12 @@ interface LeaseValue {
 /** Lowest TTL accepted: below this, renewal round trips eat the whole lease. */
 const MIN_TTL_MS = 300;
 
-/** Local safety margin before the server-side TTL: fire `lost` this early so a new holder cannot overlap. */
+/**
+ * How long before the earliest possible server-side expiry `lost` fires: 10% of the TTL, at least 50 ms.
+ * The deadline itself is already safe (see armExpiry); the margin covers our expiry timer firing late on a
+ * busy event loop and gives abort listeners time to stop work before anyone else can acquire. 10% keeps
+ * two renewal attempts (every ttl/3) inside the window; 50 ms is a few event-loop stalls for short TTLs.
+ */
 export function safetyMarginMs(ttlMs: number): number {
   return Math.max(Math.round(ttlMs * 0.1), 50);
 }
@@ -60,17 +68,19 @@ class KvLeaseHolder implements LeaseHolder {
   private armExpiry(): void {
     clearTimeout(this.expiryTimer);
     const deadline = this.lastSentAt + this.ttlMs - safetyMarginMs(this.ttlMs);
-    this.expiryTimer = setTimeout(() => this.lose('expired: no renewal succeeded in time'), Math.max(0, deadline - monotonicMs()));
+    this.expiryTimer = setTimeout(() => this.lose('expired', 'no renewal succeeded in time'), Math.max(0, deadline - monotonicMs()));
   }
 
-  private lose(reason: string): void {
+  /** Aborts `lost` once; the reason is a Conflict whose details.reason says why ('expired', 'taken', 'released'). */
+  private lose(reason: LostReason, why: string): void {
     clearTimeout(this.expiryTimer);
     clearInterval(this.renewTimer);
-    if (!this.controller.signal.aborted) this.controller.abort(new Conflict(`lease '${this.name}' lost: ${reason}`, { lease: this.name }));
+    if (!this.controller.signal.aborted) this.controller.abort(new Conflict(`lease '${this.name}' ${reason}: ${why}`, { lease: this.name, reason }));
   }
 
   /** Extends the lease by writing at the last known revision; Conflict means someone else has it now. */
   async renew(): Promise<void> {
+    if (this.lost.aborted) throw new Conflict(`lease '${this.name}' was lost`, { lease: this.name });
     // Renewals must not overlap: the second would carry a stale revision and look like a takeover.
     if (this.renewing) return this.renewing;
     this.renewing = this.doRenew().finally(() => {
@@ -81,14 +91,23 @@ class KvLeaseHolder implements LeaseHolder {
 
   private async doRenew(): Promise<void> {
     if (this.lost.aborted) throw new Conflict(`lease '${this.name}' was lost`, { lease: this.name });
+    // Taken before sending: the server starts the TTL when it stores the write, which is later than this.
     const sentAt = monotonicMs();
     try {
+      // A compare-and-set at our revision succeeds only if the key never expired or changed hands meanwhile.
       this.revision = await this.kv.update(this.name, { ...this.value, token: this.token }, this.revision);
     } catch (err) {
-      if (err instanceof Conflict) this.lose('another owner wrote the key (or it expired)');
+      if (err instanceof Conflict) this.lose('taken', 'another owner wrote the key, or it expired');
+      // A renewal that failed for another reason (timeout, outage) after the deadline means the lease is gone.
+      if (this.lost.aborted && !(err instanceof Conflict)) throw new Conflict(`lease '${this.name}' was lost: ${(err as Error).message}`, { lease: this.name });
       throw err;
     }
-    if (this.lost.aborted) return;
+    if (this.lost.aborted) {
+      // The deadline passed while the write was in flight: `lost` cannot be taken back, so free the key now
+      // rather than leave it blocking others for another TTL.
+      await this.kv.delete(this.name, { revision: this.revision }).catch(() => {});
+      throw new Conflict(`lease '${this.name}' was lost while renewing`, { lease: this.name });
+    }
     this.lastSentAt = sentAt;
     this.armExpiry();
   }
@@ -98,7 +117,8 @@ class KvLeaseHolder implements LeaseHolder {
     if (this.lost.aborted) return;
     clearInterval(this.renewTimer);
     await this.renewing?.catch(() => {});
-    this.lose('released');
+    // Abort before deleting: our own work must stop before anyone else can acquire the name.
+    this.lose('released', 'given up by its holder');
     await this.kv.delete(this.name, { revision: this.revision }).catch((err) => {
       if (!(err instanceof Conflict)) throw err;
     });
@@ -107,8 +127,9 @@ class KvLeaseHolder implements LeaseHolder {
 
 /**
  * Leases over a KvStore. TTL is per bucket (NATS 2.9), so each TTL value gets its own bucket.
- * The fencing token is the revision of the winning create: revisions are a bucket's stream sequence,
- * which only grows, so a later holder always has a larger token, even after expiry or release.
+ * The fencing token is the revision of the winning create. Revisions are the bucket's stream sequence,
+ * which only grows: a release writes a delete marker at a new sequence, and an expiry removes the message
+ * but leaves the stream's last sequence where it was, so the next create always gets a larger number.
  */
 export class KvLeases implements Leases {
   private readonly buckets = new Map<number, Promise<Kv>>();

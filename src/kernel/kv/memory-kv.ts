@@ -80,14 +80,19 @@ class MemoryBucket implements Kv {
     const previous = this.entries.get(key);
     if (previous?.expiry) clearTimeout(previous.expiry);
     const stored: Stored = { value: copy, revision: ++this.seq };
-    // Bucket-level TTL, as on NATS 2.9: the entry vanishes ttl after its last write.
+    // Bucket-level TTL, as on NATS 2.9: the entry vanishes ttl after its last write, one timer per live entry.
     if (this.ttlMs) {
-      stored.expiry = setTimeout(() => this.entries.get(key) === stored && this.remove(key, stored), this.ttlMs);
+      stored.expiry = setTimeout(() => this.expire(key, stored), this.ttlMs);
       stored.expiry.unref?.();
     }
     this.entries.set(key, stored);
     this.notify({ op: 'put', key, value: copy, revision: stored.revision });
     return stored.revision;
+  }
+
+  /** Expiry writes nothing, as when JetStream ages a message out: no revision is used and watchers see nothing. */
+  private expire(key: string, stored: Stored): void {
+    if (this.entries.get(key) === stored) this.entries.delete(key);
   }
 
   private remove(key: string, stored: Stored): void {

@@ -8,10 +8,29 @@ import { validateBucket, validateKey, validatePrefix } from './keys.ts';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** JetStream API codes for a failed expected-last-sequence check (10164: the "unknown" variant). */
+const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
+
 /** True for JetStream's "wrong last sequence" answer to an expected-revision write. */
 function isWrongSequence(err: unknown): boolean {
-  const e = err as { code?: unknown; api_error?: { err_code?: number }; message?: string };
-  return e?.code === 10071 || e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
+  const e = err as { code?: unknown; message?: string };
+  return WRONG_LAST_SEQUENCE.has(e?.code as number) || /wrong last sequence/i.test(e?.message ?? '');
+}
+
+/** Runs a watch callback so that its exception surfaces like an event listener's without ending the watch. */
+function deliver<T>(fn: (c: KvChange<T>) => void, change: KvChange<T>): void {
+  try {
+    fn(change);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
+/** Bucket names allow only letters, digits, - and _; anything else in a prefix becomes _. */
+function sanitise(name: string): string {
+  return name.replace(/[^-_A-Za-z0-9]/g, '_');
 }
 
 function decode<T>(data: Uint8Array): T {
@@ -74,7 +93,9 @@ class NatsBucket implements Kv {
   async list<T>(prefix = ''): Promise<KvEntry<T>[]> {
     validatePrefix(prefix);
     const keys: string[] = [];
-    for await (const k of await this.kv.keys()) if (k.startsWith(prefix)) keys.push(k);
+    // The server filters by subject when the prefix ends at a token boundary; otherwise we filter here.
+    const filter = prefix === '' || !prefix.endsWith('.') ? '>' : `${prefix}>`;
+    for await (const k of await this.kv.keys(filter)) if (k.startsWith(prefix)) keys.push(k);
     keys.sort();
     const out: KvEntry<T>[] = [];
     for (const k of keys) {
@@ -93,8 +114,8 @@ class NatsBucket implements Kv {
     void (async () => {
       for await (const e of iter) {
         if (!e.key.startsWith(prefix)) continue;
-        if (e.operation === 'PUT') onChange({ op: 'put', key: e.key, value: decode<T>(e.value), revision: e.revision });
-        else onChange({ op: 'delete', key: e.key, revision: e.revision });
+        if (e.operation === 'PUT') deliver(onChange, { op: 'put', key: e.key, value: decode<T>(e.value), revision: e.revision });
+        else deliver(onChange, { op: 'delete', key: e.key, revision: e.revision });
       }
     })();
     return {
@@ -117,7 +138,7 @@ export interface NatsKvStoreOptions {
 /** KvStore over NATS JetStream KV. */
 export class NatsKvStore implements KvStore {
   private nc?: NatsConnection;
-  private kvm?: Kvm;
+  private connecting?: Promise<Kvm>;
   private readonly opened = new Map<string, NatsBucket>();
   private ownsConnection = false;
 
@@ -125,19 +146,28 @@ export class NatsKvStore implements KvStore {
     this.nc = opts.connection;
   }
 
-  private async manager(): Promise<Kvm> {
+  /** Connects once; concurrent first calls share one attempt, and a failed attempt is retried on the next call. */
+  private manager(): Promise<Kvm> {
+    this.connecting ??= this.open().catch((err) => {
+      this.connecting = undefined;
+      throw err instanceof Unavailable ? err : new Unavailable(`NATS at ${this.opts.url} is unreachable: ${(err as Error).message}`);
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<Kvm> {
     if (!this.nc) {
       if (!this.opts.url) throw new Unavailable('NatsKvStore needs a connection or a url');
+      // Once connected, the client reconnects forever; meanwhile requests fail and ping() reports Unavailable.
       this.nc = await connect({ servers: this.opts.url, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
       this.ownsConnection = true;
     }
-    this.kvm ??= new Kvm(this.nc);
-    return this.kvm;
+    return new Kvm(this.nc);
   }
 
   /** The stream-level bucket name for a kernel bucket name. */
   bucketName(name: string): string {
-    return `${this.opts.prefix}_${name}`.replace(/[^-_A-Za-z0-9]/g, '_');
+    return sanitise(`${this.opts.prefix}_${name}`);
   }
 
   /** Opens or creates a bucket; `ttlMs` applies to the whole bucket (NATS 2.9). */
@@ -147,6 +177,8 @@ export class NatsKvStore implements KvStore {
     const cached = this.opened.get(full);
     if (cached) return cached;
     const kvm = await this.manager();
+    // Only options NATS 2.9 understands: history and ttl (stream max_age). If the bucket exists, the client
+    // binds to it without changing its config, so the first opener fixes the TTL (as in the memory adapter).
     const kv = await kvm.create(full, { history: 1, ...(opts.ttlMs ? { ttl: opts.ttlMs } : {}) });
     const b = new NatsBucket(name, kv);
     this.opened.set(full, b);
@@ -166,21 +198,42 @@ export class NatsKvStore implements KvStore {
   async destroyAll(): Promise<void> {
     const kvm = await this.manager();
     const names: string[] = [];
-    for await (const s of kvm.list()) if (s.bucket.startsWith(`${this.opts.prefix}_`)) names.push(s.bucket);
+    const mine = sanitise(`${this.opts.prefix}_`);
+    for await (const s of kvm.list()) if (s.bucket.startsWith(mine)) names.push(s.bucket);
     for (const n of names) await (await kvm.open(n)).destroy().catch(() => false);
     this.opened.clear();
   }
 
-  /** Throws while the connection is down. */
+  /** Throws Unavailable while the connection is down (a round trip to the server must answer within 2 s). */
   async ping(): Promise<void> {
     await this.manager();
-    if (this.nc!.isClosed()) throw new Unavailable('NATS connection is closed');
-    await Promise.race([this.nc!.flush(), new Promise((_, rej) => setTimeout(() => rej(new Unavailable('NATS did not answer within 2 s')), 2_000))]);
+    const nc = this.nc!;
+    if (nc.isClosed()) throw new Unavailable('NATS connection is closed');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // While reconnecting, flush() waits for the new connection, so the timeout is what reports the outage.
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Unavailable('NATS did not answer within 2 s')), 2_000);
+    });
+    try {
+      await Promise.race([nc.flush(), timeout]);
+    } catch (err) {
+      throw err instanceof Unavailable ? err : new Unavailable(`NATS ping failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  /** Closes the connection if this store opened it. */
+  /** Closes the connection if this store opened it; during an outage drain cannot finish, so it is bounded. */
   async close(): Promise<void> {
     this.opened.clear();
-    if (this.ownsConnection && this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc?.close());
+    const nc = this.nc;
+    if (!this.ownsConnection || !nc || nc.isClosed()) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bounded = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 2_000);
+    });
+    await Promise.race([nc.drain().catch(() => {}), bounded]);
+    clearTimeout(timer);
+    if (!nc.isClosed()) await nc.close().catch(() => {});
   }
 }

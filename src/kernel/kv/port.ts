@@ -17,7 +17,10 @@ export interface KvChange<T = unknown> {
 
 /** Options for opening a bucket. */
 export interface BucketOptions {
-  /** Entries vanish this long after their last write (NATS 2.9: bucket-level TTL only). */
+  /**
+   * Entries vanish this long after their last write (NATS 2.9: bucket-level TTL only). Expiry is silent:
+   * watchers get no delete for it. The first opener of a bucket fixes its TTL.
+   */
   ttlMs?: number;
 }
 
