@@ -1,0 +1,209 @@
+/** The durable workflow engine: triggers, callbacks, run controls and await, plus the role-held consumers and pollers that drive runs. */
+import { Conflict, Invalid, NotFound, sleep, type EventBus, type Leases, type Logger } from '../../kernel/index.ts';
+import type { WorkflowSpec } from './builder.ts';
+import type { WorkflowMetrics } from './metrics.ts';
+import { holdRole, untilAborted } from './role.ts';
+import { isControl, toRun, type RunRecord } from './run.ts';
+import { roleName } from './shard.ts';
+import { runStepConsumer } from './step-consumer.ts';
+import type { WorkflowStorePort } from './store-port.ts';
+import { eventsFor, Transitioner } from './transitions.ts';
+
+/** Engine settings (from the module's config). */
+export interface EngineOptions {
+  store: WorkflowStorePort;
+  bus: EventBus;
+  leases: Leases;
+  log: Logger;
+  metrics: WorkflowMetrics;
+  leaseTtlMs: number;
+  sweepIntervalMs: number;
+  timeoutPollMs: number;
+  /** Runs paused by errors are resumed after this long. */
+  retryPausedAfterMs: number;
+}
+
+/** Runs workflows registered with it. */
+export class WorkflowEngine {
+  private readonly specs = new Map<string, { spec: WorkflowSpec; transitioner: Transitioner }>();
+  private readonly roles: { stop(): Promise<void> }[] = [];
+  private readonly errorCounts = new Map<string, number>();
+  private started = false;
+
+  constructor(private readonly o: EngineOptions) {}
+
+  /** Registers (or replaces) a workflow; consumers for it start if the engine runs. */
+  register(spec: WorkflowSpec): void {
+    const replaced = this.specs.has(spec.name);
+    this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log) });
+    if (this.started && !replaced) this.startConsumers(spec);
+  }
+
+  /** Names of registered workflows. */
+  names(): string[] {
+    return [...this.specs.keys()].sort();
+  }
+
+  /** The spec of a workflow, or NotFound. */
+  get(name: string): { spec: WorkflowSpec; transitioner: Transitioner } {
+    const w = this.specs.get(name);
+    if (!w) throw new NotFound(`workflow '${name}'`);
+    return w;
+  }
+
+  /** Starts a run at the start status (or `start`); Conflict (with activeRunId) if one is active for the foreign id. */
+  async trigger(workflow: string, foreignId: string, object: unknown = {}, start?: string): Promise<RunRecord> {
+    const { spec, transitioner } = this.get(workflow);
+    const status = start ?? spec.start;
+    if (!spec.statuses.has(status)) throw new Invalid(`unknown start status '${status}'`, [{ path: 'start', message: `one of ${[...spec.statuses].join(', ')}` }]);
+    const runState = spec.terminal.has(status) ? 'completed' : 'running';
+    if (spec.prepareObject && start === undefined) object = spec.prepareObject(object);
+    return this.o.store.createRun({ workflow, foreignId, status, object, runState }, (r) => [{ type: 'workflow.run.created', data: { runId: r.runId, workflow, foreignId, status } }, ...eventsFor(r)], (tx, r) => transitioner.armInitial(tx, r));
+  }
+
+  /** Applies an external callback to a run waiting at `status`; 409 if the run is elsewhere. */
+  async callback(runId: string, status: string, body: { status?: string; object?: unknown }): Promise<RunRecord> {
+    const record = await this.mustFind(runId);
+    const { spec, transitioner } = this.get(record.workflow);
+    if (record.status !== status) throw new Conflict(`run ${runId} is at '${record.status}', not '${status}'`, { currentStatus: record.status });
+    if (record.runState !== 'running') throw new Conflict(`run ${runId} is ${record.runState}`, { runState: record.runState });
+    const p = spec.processes.get(status);
+    if (!p?.callback) throw new Conflict(`status '${status}' of workflow '${spec.name}' takes no callback`);
+    const run = toRun(record);
+    const out = await p.callback(run as never, body);
+    if (isControl(out)) return (await transitioner.control(record, out, run.object)) ?? record;
+    return transitioner.moveTo(record, out, p.to, run.object);
+  }
+
+  /** Pauses a running run. */
+  async pause(runId: string, reason = 'paused through the API'): Promise<RunRecord> {
+    const r = await this.mustFind(runId);
+    return this.get(r.workflow).transitioner.setRunState(r, 'paused', reason);
+  }
+
+  /** Resumes a paused run: its current step runs again. */
+  async resume(runId: string): Promise<RunRecord> {
+    const r = await this.mustFind(runId);
+    if (r.runState !== 'paused') throw new Conflict(`run ${runId} is ${r.runState}, not paused`, { runState: r.runState });
+    return this.get(r.workflow).transitioner.setRunState(r, 'running', null);
+  }
+
+  /** Cancels a run that is not finished. */
+  async cancel(runId: string, reason = 'cancelled through the API'): Promise<RunRecord> {
+    const r = await this.mustFind(runId);
+    return this.get(r.workflow).transitioner.setRunState(r, 'cancelled', reason);
+  }
+
+  /** Replaces the object with a scrubbed value and marks the data deleted; history stays. */
+  async deleteData(runId: string): Promise<RunRecord> {
+    const r = await this.mustFind(runId);
+    const t = this.get(r.workflow).transitioner;
+    const requested = await t.setRunState(r, 'requestedDataDeleted', 'data deletion requested', { deleted: true });
+    return t.setRunState(requested, 'dataDeleted', 'data deleted', { deleted: true });
+  }
+
+  /** Waits until the run has been at `status` (checks history first, so a run that already passed it answers at once). */
+  async await(runId: string, status: string, timeoutMs: number): Promise<RunRecord | undefined> {
+    await this.mustFind(runId);
+    let resolveHit!: () => void;
+    const hit = new Promise<void>((r) => (resolveHit = r));
+    // Subscribe before reading the store: an event in between is caught by the subscription, not lost.
+    const sub = await this.o.bus.subscribe('workflow.run.status_changed', (e) => {
+      const d = e.data as { runId: string; status: string };
+      if (d.runId === runId && d.status === status) resolveHit();
+    });
+    try {
+      const passed = (await this.o.store.history(runId)).some((h) => h.status === status);
+      if (!passed) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const reached = await Promise.race([hit.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs)))]);
+        clearTimeout(timer);
+        if (!reached) return undefined;
+      }
+      return await this.o.store.lookup(runId);
+    } finally {
+      await sub.unsubscribe();
+    }
+  }
+
+  /** Starts consumers for every registered workflow and the role-held pollers. */
+  start(): void {
+    this.started = true;
+    for (const { spec } of this.specs.values()) this.startConsumers(spec);
+    this.roles.push(holdRole(this.o.leases, 'workflow-timeouts', this.o.leaseTtlMs, this.o.log, (signal) => this.pollTimeouts(signal)));
+    this.roles.push(holdRole(this.o.leases, 'workflow-paused-retry', this.o.leaseTtlMs, this.o.log, (signal) => this.retryPaused(signal)));
+  }
+
+  /** Stops every role this instance holds (their leases are released for others). */
+  async stop(): Promise<void> {
+    this.started = false;
+    await Promise.all(this.roles.splice(0).map((r) => r.stop()));
+  }
+
+  private startConsumers(spec: WorkflowSpec): void {
+    for (const [status, process] of spec.processes) {
+      if (!process.step) continue;
+      for (let shard = 0; shard < process.parallel; shard++) {
+        const role = roleName(spec.name, status, shard, process.parallel);
+        this.roles.push(
+          holdRole(this.o.leases, role, this.o.leaseTtlMs, this.o.log, (signal) =>
+            runStepConsumer(
+              { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), errorCounts: this.errorCounts, sweepIntervalMs: this.o.sweepIntervalMs },
+              signal,
+            ),
+          ),
+        );
+      }
+    }
+  }
+
+  /** Fires expired timeouts while this instance holds the timeouts role, even for runs whose instance died. */
+  private async pollTimeouts(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const due = await this.o.store.expiredTimeouts(new Date(), 100);
+      for (const t of due) {
+        if (signal.aborted) return;
+        await this.fireTimeout(t.id, t.runId, t.status).catch((err) => this.o.log.warn({ err, runId: t.runId }, 'timeout failed'));
+      }
+      if (due.length < 100) await Promise.race([sleep(this.o.timeoutPollMs), untilAborted(signal)]);
+    }
+  }
+
+  private async fireTimeout(id: number, runId: string, status: string): Promise<void> {
+    const record = await this.o.store.lookup(runId);
+    const w = record && this.specs.get(record.workflow);
+    const t = w?.spec.processes.get(status)?.timeout;
+    if (record && w && t && record.status === status && record.runState === 'running') {
+      const run = toRun(record);
+      const out = await t.fn(run as never);
+      try {
+        if (isControl(out)) await w.transitioner.control(record, out, run.object);
+        else await w.transitioner.moveTo(record, out, t.to, run.object, 'timed out');
+      } catch (err) {
+        if (!(err instanceof Conflict)) throw err;
+      }
+    }
+    await this.o.store.completeTimeout(id);
+  }
+
+  /** Resumes runs that errors paused, after the configured delay. */
+  private async retryPaused(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const before = new Date(Date.now() - this.o.retryPausedAfterMs);
+      for (const r of await this.o.store.pausedBefore(before, 100)) {
+        if (!r.reason?.startsWith('errors:')) continue;
+        await this.get(r.workflow)
+          .transitioner.setRunState(r, 'running', null)
+          .catch(() => {});
+      }
+      await Promise.race([sleep(Math.min(this.o.retryPausedAfterMs, 30_000)), untilAborted(signal)]);
+    }
+  }
+
+  private async mustFind(runId: string): Promise<RunRecord> {
+    const r = await this.o.store.lookup(runId);
+    if (!r) throw new NotFound(`run '${runId}'`);
+    return r;
+  }
+}
+

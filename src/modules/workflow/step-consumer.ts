@@ -1,0 +1,101 @@
+/** One consumer shard of one step: consumes status changes durably, runs the step for runs in its shard, and sweeps for missed ones. */
+import { Conflict, type EventBus, type EventEnvelope, type Logger } from '../../kernel/index.ts';
+import type { StatusProcess, WorkflowSpec } from './builder.ts';
+import type { WorkflowMetrics } from './metrics.ts';
+import { isControl, toRun } from './run.ts';
+import { untilAborted } from './role.ts';
+import { roleName, shardOf } from './shard.ts';
+import type { WorkflowStorePort } from './store-port.ts';
+import type { Transitioner } from './transitions.ts';
+
+/** Where a consumer shard runs. */
+export interface StepConsumerDeps {
+  spec: WorkflowSpec;
+  status: string;
+  process: StatusProcess;
+  shard: number;
+  store: WorkflowStorePort;
+  bus: EventBus;
+  transitioner: Transitioner;
+  metrics: WorkflowMetrics;
+  log: Logger;
+  /** Per (process, run) error counts; shared so a moved role keeps counting. */
+  errorCounts: Map<string, number>;
+  sweepIntervalMs: number;
+}
+
+/** The data of a workflow.run.status_changed event. */
+interface StatusChanged {
+  runId: string;
+  workflow: string;
+  status: string;
+  version: number;
+  runState: string;
+}
+
+/** Handles one run at this consumer's status; returns why it skipped, if it did. */
+export async function handleRun(d: StepConsumerDeps, runId: string, version: number | undefined): Promise<string | undefined> {
+  const process = roleName(d.spec.name, d.status, d.shard, d.process.parallel);
+  const record = await d.store.lookup(runId);
+  if (!record) return 'unknown_run';
+  // Idempotency: only the event for the record's current version and status may run the step.
+  if (record.status !== d.status) return 'status_moved_on';
+  if (version !== undefined && record.version !== version) return 'stale_version';
+  if (record.runState !== 'running' && record.runState !== 'initiated') return `run_${record.runState}`;
+  const started = performance.now();
+  const key = `${process}:${runId}`;
+  try {
+    const run = toRun(record);
+    const out = await d.process.step!(run as never);
+    if (isControl(out)) await d.transitioner.control(record, out, run.object);
+    else await d.transitioner.moveTo(record, out, d.process.to, run.object);
+    d.errorCounts.delete(key);
+  } catch (err) {
+    if (err instanceof Conflict) return 'version_conflict';
+    d.metrics.errors.inc({ workflow: d.spec.name, process });
+    const count = (d.errorCounts.get(key) ?? 0) + 1;
+    d.errorCounts.set(key, count);
+    d.log.warn({ err, runId, status: d.status, attempt: count }, 'step failed');
+    if (count >= d.process.pauseAfterErrCount) {
+      d.errorCounts.delete(key);
+      const latest = await d.store.lookup(runId);
+      if (latest && latest.version === record.version) await d.transitioner.setRunState(latest, 'paused', `errors: ${count} failed attempts at '${d.status}': ${(err as Error).message}`);
+      return undefined;
+    }
+    throw err;
+  } finally {
+    d.metrics.latency.observe({ workflow: d.spec.name, process }, (performance.now() - started) / 1000);
+  }
+  return undefined;
+}
+
+/** Runs the consumer while `signal` is live (the role's lease is held). */
+export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal): Promise<void> {
+  const process = roleName(d.spec.name, d.status, d.shard, d.process.parallel);
+  const labels = { workflow: d.spec.name, process };
+  const mine = (runId: string) => shardOf(runId, d.process.parallel) === d.shard;
+  d.metrics.processStates.set({ ...labels, state: 'running' }, 1);
+  const sub = await d.bus.durable({ name: process.replace(/[^A-Za-z0-9_-]/g, '_'), pattern: 'workflow.run.status_changed', start: 'new', ackWaitMs: 30_000 }, async (e: EventEnvelope) => {
+    const data = e.data as StatusChanged;
+    if (data.workflow !== d.spec.name || data.status !== d.status || !mine(data.runId)) return;
+    d.metrics.lag.set(labels, Math.max(0, (Date.now() - Date.parse(e.time)) / 1000));
+    const skipped = await handleRun(d, data.runId, data.version);
+    if (skipped) d.metrics.skipped.inc({ ...labels, reason: skipped });
+  });
+  // The sweep catches runs whose event this consumer never saw (created before it started, or lost).
+  const sweep = async () => {
+    for (const r of await d.store.runsAt(d.spec.name, d.status, 500)) {
+      if (signal.aborted) return;
+      if (mine(r.runId)) await handleRun(d, r.runId, r.version).catch(() => {});
+    }
+  };
+  const timer = setInterval(() => void sweep().catch((err) => d.log.warn({ err }, 'sweep failed')), d.sweepIntervalMs);
+  try {
+    await sweep().catch((err) => d.log.warn({ err }, 'sweep failed'));
+    await untilAborted(signal);
+  } finally {
+    clearInterval(timer);
+    await sub.unsubscribe();
+    d.metrics.processStates.set({ ...labels, state: 'running' }, 0);
+  }
+}

@@ -1,0 +1,46 @@
+/** What the engine needs from persistence; the record store implements it (PostgreSQL or PGlite through the kernel's Database). */
+import type { Db } from '../../kernel/index.ts';
+import type { RunRecord, RunState } from './run.ts';
+
+/** A change to a run, applied with a version compare-and-set. */
+export interface RunPatch {
+  status?: string;
+  runState?: RunState;
+  object?: unknown;
+  statusDescription?: string | null;
+  reason?: string | null;
+}
+
+/** An event written to the outbox in the transition's transaction. */
+export interface PendingEvent {
+  type: string;
+  data: unknown;
+}
+
+/** A pending timeout row. */
+export interface TimeoutRow {
+  id: number;
+  runId: string;
+  workflow: string;
+  status: string;
+  expiresAt: Date;
+}
+
+/** Persistence as the engine uses it. Every method that changes a run does it in ONE transaction. */
+export interface WorkflowStorePort {
+  /** Inserts a run at `status`; Conflict with details.activeRunId if one is active for (workflow, foreignId). `extra` runs in the same transaction. */
+  createRun(input: { workflow: string; foreignId: string; status: string; object: unknown; runState: RunState }, events: (run: RunRecord) => PendingEvent[], extra?: (tx: Db, run: RunRecord) => Promise<void>): Promise<RunRecord>;
+  /** UPDATE ... WHERE version = expected; Conflict when stale, NotFound when absent. History row, outbox events and `extra` in the same transaction. */
+  transition(runId: string, expectedVersion: number, patch: RunPatch, events: (run: RunRecord) => PendingEvent[], extra?: (tx: Db, run: RunRecord) => Promise<void>): Promise<RunRecord>;
+  lookup(runId: string): Promise<RunRecord | undefined>;
+  /** Statuses the run has been at, oldest first. */
+  history(runId: string): Promise<{ status: string; runState: RunState; version: number; reason: string | null; createdAt: Date }[]>;
+  /** Running runs at (workflow, status), for the consumers' catch-up sweep. */
+  runsAt(workflow: string, status: string, limit: number): Promise<RunRecord[]>;
+  /** Paused runs last changed before `before`. */
+  pausedBefore(before: Date, limit: number): Promise<RunRecord[]>;
+  addTimeout(tx: Db, t: { runId: string; workflow: string; status: string; expiresAt: Date }): Promise<void>;
+  cancelTimeouts(tx: Db, runId: string): Promise<void>;
+  expiredTimeouts(now: Date, limit: number): Promise<TimeoutRow[]>;
+  completeTimeout(id: number): Promise<void>;
+}

@@ -1,0 +1,98 @@
+/** Moving a run: the one place that turns a step's outcome into a CAS transition with its events and timeouts. */
+import { Conflict, Invalid, type Db, type Logger } from '../../kernel/index.ts';
+import type { WorkflowSpec } from './builder.ts';
+import { toRun, type RunRecord, type RunState, type StepControl } from './run.ts';
+import type { PendingEvent, RunPatch, WorkflowStorePort } from './store-port.ts';
+
+/** Allowed run-state moves (luno/workflow's table). */
+const RUN_STATE_MOVES: Record<RunState, RunState[]> = {
+  initiated: ['running', 'paused', 'cancelled', 'completed', 'requestedDataDeleted'],
+  running: ['running', 'paused', 'cancelled', 'completed', 'requestedDataDeleted'],
+  paused: ['running', 'cancelled', 'requestedDataDeleted'],
+  cancelled: ['requestedDataDeleted'],
+  completed: ['requestedDataDeleted'],
+  requestedDataDeleted: ['dataDeleted'],
+  dataDeleted: [],
+};
+
+/** Throws Conflict unless `from` may move to `to`. */
+export function assertRunStateMove(from: RunState, to: RunState): void {
+  if (!RUN_STATE_MOVES[from].includes(to)) throw new Conflict(`a ${from} run cannot become ${to}`, { from, to });
+}
+
+/** Runs in these states are active: they hold the (workflow, foreignId) slot. */
+export const ACTIVE_RUN_STATES: RunState[] = ['initiated', 'running', 'paused'];
+
+function summary(r: RunRecord) {
+  return { runId: r.runId, workflow: r.workflow, foreignId: r.foreignId, status: r.status, runState: r.runState, version: r.version };
+}
+
+/** Events for a run after a change: always status_changed, plus completed/paused/cancelled when the run state says so. */
+export function eventsFor(after: RunRecord, before?: RunRecord): PendingEvent[] {
+  const events: PendingEvent[] = [{ type: 'workflow.run.status_changed', data: { ...summary(after), previousStatus: before?.status ?? null } }];
+  if (after.runState !== before?.runState) {
+    if (after.runState === 'completed') events.push({ type: 'workflow.run.completed', data: summary(after) });
+    if (after.runState === 'paused') events.push({ type: 'workflow.run.paused', data: { ...summary(after), reason: after.reason ?? null } });
+    if (after.runState === 'cancelled') events.push({ type: 'workflow.run.cancelled', data: { ...summary(after), reason: after.reason ?? null } });
+  }
+  return events;
+}
+
+/** Applies transitions for one workflow. */
+export class Transitioner {
+  constructor(private readonly store: WorkflowStorePort, private readonly spec: WorkflowSpec, private readonly log: Logger) {}
+
+  /** Arms the timeout of `status` (if it has one) inside the transition's transaction. */
+  private async armTimeout(tx: Db, run: RunRecord): Promise<void> {
+    await this.store.cancelTimeouts(tx, run.runId);
+    const t = this.spec.processes.get(run.status)?.timeout;
+    if (t && run.runState === 'running') await this.store.addTimeout(tx, { runId: run.runId, workflow: run.workflow, status: run.status, expiresAt: new Date(Date.now() + t.afterMs) });
+  }
+
+  /** Moves a run from its current record to `next`, checking `allowed` destinations; a terminal status completes the run. */
+  async moveTo(current: RunRecord, next: string, allowed: string[], object: unknown, description?: string): Promise<RunRecord> {
+    if (!allowed.includes(next)) throw new Invalid(`'${next}' is not a destination of '${current.status}' (allowed: ${allowed.join(', ') || 'none'})`, [{ path: 'status', message: `one of ${allowed.join(', ')}` }]);
+    const runState: RunState = this.spec.terminal.has(next) ? 'completed' : 'running';
+    assertRunStateMove(current.runState, runState);
+    const after = await this.store.transition(current.runId, current.version, { status: next, runState, object, statusDescription: description ?? null, reason: null }, (a) => eventsFor(a, current), (tx, a) => this.armTimeout(tx, a));
+    // onComplete is best effort: the run is complete whatever it does.
+    if (after.runState === 'completed' && this.spec.onComplete) {
+      Promise.resolve()
+        .then(() => this.spec.onComplete!(toRun(after) as never))
+        .catch((err) => this.log.warn({ err, runId: after.runId }, 'onComplete failed'));
+    }
+    return after;
+  }
+
+  /** Applies a control returned by a step or requested through the API. */
+  async control(current: RunRecord, c: StepControl, object: unknown): Promise<RunRecord | undefined> {
+    switch (c.control) {
+      case 'skip':
+        return undefined;
+      case 'saveAndRepeat':
+        // Same status, new version: the status_changed event makes the step run again.
+        return this.store.transition(current.runId, current.version, { object }, (after) => eventsFor(after, current));
+      case 'pause':
+        return this.setRunState(current, 'paused', c.reason, object);
+      case 'cancel':
+        return this.setRunState(current, 'cancelled', c.reason, object);
+    }
+  }
+
+  /** Changes only the run state (pause, resume, cancel), keeping the status. */
+  async setRunState(current: RunRecord, runState: RunState, reason: string | null, object?: unknown): Promise<RunRecord> {
+    assertRunStateMove(current.runState, runState);
+    const patch: RunPatch = { runState, reason };
+    if (object !== undefined) patch.object = object;
+    return this.store.transition(current.runId, current.version, patch, (after) => eventsFor(after, current), async (tx, after) => {
+      // Only running runs have live timeouts; resuming re-arms the status's timeout from now.
+      if (after.runState === 'running') await this.armTimeout(tx, after);
+      else await this.store.cancelTimeouts(tx, after.runId);
+    });
+  }
+
+  /** Timeout rows for a new run at its start status. */
+  async armInitial(tx: Db, run: RunRecord): Promise<void> {
+    await this.armTimeout(tx, run);
+  }
+}
