@@ -32,10 +32,10 @@ const DAY_NS = 24 * 3600 * 1e9;
 
 /** How this benchmark measures, for RESULTS.md. */
 export const BUS_METHOD = [
-  'events/s from the first publish to the last delivery: an ephemeral subscription counts deliveries while N events are published with 256 publications awaiting their JetStream ack at any time; 5 rounds of 30,000 events after a 3,000-event warm-up; each side has its own NATS connection and stream (same limits: file storage, 7-day max age, 2-minute duplicate window); streams are deleted afterwards.',
+  `events/s from the first publish to the last delivery: an ephemeral subscription counts deliveries while N events are published with ${DEFAULTS.inFlight} publications awaiting their JetStream ack at any time; ${DEFAULTS.rounds} rounds of ${DEFAULTS.events.toLocaleString('en-US')} events after a ${DEFAULTS.warmup.toLocaleString('en-US')}-event warm-up; each side has its own NATS connection and stream (same limits: file storage, 7-day max age, 2-minute duplicate window); streams are deleted afterwards.`,
   'kernel: NatsBus.connect + subscribe + publish (envelope with a UUIDv7 id, zod-validated on delivery, metrics hooks wired as in openResources).',
   'baseline: raw nats.js: js.publish of a JSON message with the same fields and a msgID (randomUUID), core nc.subscribe parsing each message with JSON.parse.',
-  'MemoryBus has no baseline: fresh bus per round (60,000 events), and one bus that has already stored 100,000 events (its default log size) to show the steady state of a long-running process.',
+  `MemoryBus has no baseline: fresh bus per round (${(2 * DEFAULTS.events).toLocaleString('en-US')} events), and one bus that has already stored 100,000 events (its default log size) to show the steady state of a long-running process.`,
 ];
 
 /** One side of the comparison: publish `n` events with bounded concurrency; resolves to events/s publish→deliver. */

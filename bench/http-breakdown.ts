@@ -1,6 +1,7 @@
 /**
  * `bun bench/http-breakdown.ts`: where the kernel's HTTP time goes. Serves a bare Hono app with the kernel's
- * middlewares added one at a time (each variant in its own process, as in bench/http.ts) and prints req/s per variant.
+ * middlewares added one at a time (each variant in its own process, as in bench/http.ts) and prints req/s and the
+ * server's CPU time per request (which other load on the machine disturbs much less than req/s).
  * Not part of run.ts: it explains the http figures, it is not a goal.
  */
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { MemoryRateCounter, rateLimit } from '../src/kernel/http/rate-limit.ts';
 import { createRouter } from '../src/kernel/http/router.ts';
 import { createMetrics } from '../src/kernel/metrics.ts';
 import { drive } from './lib/load.ts';
+import { processCpuUs } from './lib/proc.ts';
 import { formatNumber, median } from './lib/stats.ts';
 
 const TOKEN = 'breakdown-token';
@@ -32,13 +34,28 @@ function timing(): MiddlewareHandler {
 const GET_VARIANTS: Record<string, MiddlewareHandler[]> = {
   'bare Hono': [],
   '+ one no-op async middleware': [async (_c, next) => next()],
+  '+ one response header set': [
+    async (c, next) => {
+      c.header('x-bench', '1');
+      await next();
+    },
+  ],
   '+ requestId': [requestId()],
   '+ timing histogram': [timing()],
   '+ bodyLimit': [bodyLimit({ maxSize: 1_048_576 })],
   '+ requestId, timing, bodyLimit (the /healthz path)': [requestId(), timing(), bodyLimit({ maxSize: 1_048_576 })],
 };
 
-const POST_VARIANTS = ['bare Hono, hand checks', '+ authenticate (SHA-256 lookup)', '+ zod route (createRouter)', '+ authenticate, rateLimit, scope, zod route', '+ all of the above and requestId, timing, bodyLimit'];
+/** POST variants as sets of kernel pieces: auth (authenticate), rate (rateLimit), scope (requireModuleScope), zod (createRouter route), outer (requestId, timing, bodyLimit). */
+const POST_VARIANTS: Record<string, string[]> = {
+  'createRouter() app, hand checks': [],
+  '+ authenticate (SHA-256 lookup)': ['auth'],
+  '+ authenticate, rateLimit': ['auth', 'rate'],
+  '+ authenticate, requireModuleScope': ['auth', 'scope'],
+  '+ zod route (createRouter)': ['zod'],
+  '+ authenticate, rateLimit, scope, zod route': ['auth', 'rate', 'scope', 'zod'],
+  '+ all of the above and requestId, timing, bodyLimit': ['auth', 'rate', 'scope', 'zod', 'outer'],
+};
 
 function getApp(variant: string) {
   const app = new Hono();
@@ -47,12 +64,14 @@ function getApp(variant: string) {
   return app;
 }
 
-function postApp(i: number) {
+function postApp(variant: string) {
+  const has = (piece: string) => POST_VARIANTS[variant]!.includes(piece);
   const app = createRouter();
-  if (i === 4) app.use(requestId(), timing(), bodyLimit({ maxSize: 1_048_576 }));
-  if (i === 1 || i >= 3) app.use(authenticate(true, [{ name: 'bench', sha256: hashToken(TOKEN), scopes: ['bench:write'], rateLimitPerMinute: 1_000_000_000 }]));
-  if (i >= 3) app.use('/api/*', rateLimit(new MemoryRateCounter(), 6000), requireModuleScope('bench'));
-  if (i >= 2) {
+  if (has('outer')) app.use(requestId(), timing(), bodyLimit({ maxSize: 1_048_576 }));
+  if (has('auth')) app.use(authenticate(true, [{ name: 'bench', sha256: hashToken(TOKEN), scopes: ['bench:write'], rateLimitPerMinute: 1_000_000_000 }]));
+  if (has('rate')) app.use('/api/*', rateLimit(new MemoryRateCounter(), 6000));
+  if (has('scope')) app.use('/api/v1/bench/*', requireModuleScope('bench'));
+  if (has('zod')) {
     const body = z.strictObject({ text: z.string().min(1), times: z.number().int().min(1).max(5).default(1) });
     const route = createRoute({
       method: 'post',
@@ -75,7 +94,7 @@ function postApp(i: number) {
 }
 
 async function serveChild(kind: string, variant: string) {
-  const app = kind === 'get' ? getApp(variant) : postApp(Number(variant));
+  const app = kind === 'get' ? getApp(variant) : postApp(variant);
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch });
   process.stdout.write(`listening ${server.port}\n`);
   const reader = Bun.stdin.stream().getReader();
@@ -86,7 +105,8 @@ async function serveChild(kind: string, variant: string) {
   process.exit(0);
 }
 
-async function measure(kind: 'get' | 'post', variant: string): Promise<number[]> {
+/** Median req/s and median server CPU µs per request over the measured rounds. */
+async function measure(kind: 'get' | 'post', variant: string): Promise<{ rps: number; cpuUs: number }> {
   const p = Bun.spawn([process.execPath, join(import.meta.dirname, 'http-breakdown.ts'), '--serve', kind, variant], { stdin: 'pipe', stdout: 'pipe', stderr: 'inherit' });
   const reader = p.stdout.getReader();
   let text = '';
@@ -99,13 +119,16 @@ async function measure(kind: 'get' | 'post', variant: string): Promise<number[]>
   const spec = { url, method: kind === 'get' ? ('GET' as const) : ('POST' as const), body: BODY, token: TOKEN, connections: 64 };
   try {
     await drive({ ...spec, seconds: 1 });
-    const out: number[] = [];
-    for (let i = 0; i < 2; i++) {
+    const rps: number[] = [];
+    const cpu: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = processCpuUs(p.pid);
       const r = await drive({ ...spec, seconds: 3 });
       if (r.non2xx > 0 || r.socketErrors > 0) throw new Error(`variant ${variant}: ${r.non2xx} non-2xx, ${r.socketErrors} socket errors`);
-      out.push(r.rps);
+      rps.push(r.rps);
+      cpu.push((processCpuUs(p.pid) - before) / r.requests);
     }
-    return out;
+    return { rps: median(rps), cpuUs: median(cpu) };
   } finally {
     await p.stdin.end();
     await p.exited;
@@ -117,14 +140,15 @@ if (process.argv[2] === '--serve') {
 } else {
   for (const [kind, variants] of [
     ['get', Object.keys(GET_VARIANTS)],
-    ['post', POST_VARIANTS.map((_, i) => String(i))],
+    ['post', Object.keys(POST_VARIANTS)],
   ] as const) {
-    let base = Number.NaN;
+    let base: { rps: number; cpuUs: number } | undefined;
     for (const v of variants) {
-      const rps = median(await measure(kind, v));
-      if (Number.isNaN(base)) base = rps;
-      const label = kind === 'get' ? `GET /healthz ${v}` : `POST ${POST_VARIANTS[Number(v)]}`;
-      process.stdout.write(`${label.padEnd(70)} ${formatNumber(rps).padStart(8)} req/s  ${(rps / base).toFixed(2)}\n`);
+      const m = await measure(kind, v);
+      base ??= m;
+      const label = `${kind === 'get' ? 'GET /healthz' : 'POST'} ${v}`;
+      const extra = m.cpuUs - base.cpuUs;
+      process.stdout.write(`${label.padEnd(62)} ${formatNumber(m.rps).padStart(7)} req/s  server CPU ${formatNumber(m.cpuUs).padStart(5)} µs/req (${extra >= 0 ? '+' : '−'}${formatNumber(Math.abs(extra))})\n`);
     }
   }
   process.exit(0);

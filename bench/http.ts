@@ -1,6 +1,7 @@
 /** HTTP benchmark: requests/s of the kernel's createApp against a bare Hono app, both under Bun.serve in their own process. */
 import { join } from 'node:path';
 import { drive, loadGenerator, type LoadSpec } from './lib/load.ts';
+import { processCpuUs } from './lib/proc.ts';
 import { alternate } from './lib/rounds.ts';
 import { progress, type BenchRow } from './lib/row.ts';
 import { formatNumber, formatRounds, median } from './lib/stats.ts';
@@ -22,7 +23,7 @@ const POST_BODY = JSON.stringify({ text: 'hello', times: 2 });
 
 /** How this benchmark measures, for RESULTS.md. */
 export const HTTP_METHOD = [
-  'requests/s under a closed-loop load generator (see Machine) with 64 connections, 3 rounds of 4 s after 2 s of warm-up per app and endpoint. Each app runs in its own bun process under Bun.serve with the options serve.ts uses; any non-2xx response or socket error aborts the run.',
+  `requests/s under a closed-loop load generator (see Machine) with ${DEFAULTS.connections} connections, ${DEFAULTS.rounds} rounds of ${DEFAULTS.seconds} s after ${DEFAULTS.warmupSeconds} s of warm-up per app and endpoint. Each app runs in its own bun process under Bun.serve with the options serve.ts uses; any non-2xx response or socket error aborts the run.`,
   'kernel: createApp (request id, metrics histogram, body limit, bearer auth with SHA-256 token lookup, per-token rate limit in MemoryRateCounter, OpenAPI router) over in-memory PGlite and the memory adapters, with a bench module whose POST /say body is a zod strictObject; the token\'s rate limit is set far above the load so the limiter runs but never refuses.',
   'baseline: a bare Hono app with the same routes and answers: /healthz returns the same JSON; the POST compares the Authorization header with the expected string, parses the JSON and checks the fields by hand (same 400/401 cases, checked before measuring).',
 ];
@@ -30,6 +31,8 @@ export const HTTP_METHOD = [
 /** A server child process and its base URL. */
 interface Served {
   url: string;
+  /** CPU time (user + system) the server process has used so far, in µs. */
+  cpuUs(): number;
   stop(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ async function serve(which: 'kernel' | 'baseline', token: string): Promise<Serve
   const port = /listening (\d+)/.exec(text)![1];
   return {
     url: `http://127.0.0.1:${port}`,
+    cpuUs: () => processCpuUs(p.pid),
     async stop() {
       await p.stdin.end();
       const exited = await Promise.race([p.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
@@ -101,8 +105,11 @@ export async function runHttp(opts: Partial<HttpBenchOptions> = {}): Promise<Ben
     ];
     const rows: BenchRow[] = [];
     for (const e of endpoints) {
-      const measure = async (s: Served, seconds: number) => {
+      const cpu: Record<'kernel' | 'baseline', number[]> = { kernel: [], baseline: [] };
+      const measure = async (s: Served, seconds: number, side?: 'kernel' | 'baseline') => {
+        const before = s.cpuUs();
         const r = await drive({ ...e.spec(s.url), seconds });
+        if (side) cpu[side].push((s.cpuUs() - before) / r.requests);
         // A refused or failed request is cheaper than a served one; a figure that includes any is not comparable.
         if (r.non2xx > 0 || r.socketErrors > 0) throw new Error(`${e.name} at ${s.url}: ${r.non2xx} non-2xx responses, ${r.socketErrors} socket errors`);
         return r.rps;
@@ -110,7 +117,7 @@ export async function runHttp(opts: Partial<HttpBenchOptions> = {}): Promise<Ben
       progress('http', `${e.name}: warm-up ${o.warmupSeconds} s each`);
       await measure(servers.kernel, o.warmupSeconds);
       await measure(servers.baseline, o.warmupSeconds);
-      const r = await alternate(o.rounds, { kernel: () => measure(servers.kernel, o.seconds), baseline: () => measure(servers.baseline, o.seconds) }, (round, f) =>
+      const r = await alternate(o.rounds, { kernel: () => measure(servers.kernel, o.seconds, 'kernel'), baseline: () => measure(servers.baseline, o.seconds, 'baseline') }, (round, f) =>
         progress('http', `${e.name} round ${round}/${o.rounds}: kernel ${formatNumber(f.kernel)} req/s, bare Hono ${formatNumber(f.baseline)} req/s`),
       );
       rows.push({
@@ -120,7 +127,7 @@ export async function runHttp(opts: Partial<HttpBenchOptions> = {}): Promise<Ben
         kernel: median(r.kernel),
         baseline: median(r.baseline),
         goalRatio: 0.9,
-        detail: `${o.seconds} s/round, ${o.connections} connections; kernel ${formatRounds(r.kernel)}; bare Hono ${formatRounds(r.baseline)}`,
+        detail: `${o.seconds} s/round, ${o.connections} connections; kernel ${formatRounds(r.kernel)}; bare Hono ${formatRounds(r.baseline)}; server CPU per request (median): kernel ${formatNumber(median(cpu.kernel))} µs, bare Hono ${formatNumber(median(cpu.baseline))} µs`,
       });
     }
     return rows;

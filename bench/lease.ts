@@ -21,7 +21,7 @@ const DEFAULTS: LeaseBenchOptions = { runs: 20, pollMs: 50 };
 
 /** How this benchmark measures, for RESULTS.md. */
 export const LEASE_METHOD = [
-  'a child bun process acquires the lease through KvLeases over NatsKvStore at the default TTL (config leases.defaultTtlMs) and prints when it holds it; the parent SIGKILLs it at once (so the holder\'s last write is the acquire itself: the longest wait within a renewal cycle) and calls acquire from its own KvLeases on its own connection every 50 ms; the figure is kill → granted, 20 runs, nearest-rank percentiles (p99 of 20 runs is the slowest run). The new holder then releases the lease for the next run; buckets are deleted afterwards.',
+  `a child bun process acquires the lease through KvLeases over NatsKvStore at the default TTL (config leases.defaultTtlMs) and prints when it holds it; the parent SIGKILLs it at once (so the holder's last write is the acquire itself: the longest wait within a renewal cycle) and calls acquire from its own KvLeases on its own connection every ${DEFAULTS.pollMs} ms; the figure is kill → granted, ${DEFAULTS.runs} runs, nearest-rank percentiles (with ${DEFAULTS.runs} runs, p99 is the slowest run). The new holder then releases the lease for the next run; buckets are deleted afterwards.`,
   'No baseline: the takeover is bounded below by the TTL by design; "− TTL" is the detection overhead.',
 ];
 
@@ -76,7 +76,7 @@ export async function runLease(opts: Partial<LeaseBenchOptions> = {}): Promise<B
       const ms = performance.now() - killedAt;
       takeovers.push(ms);
       if (!(holder.token > token)) fencingOk = false;
-      progress('lease', `run ${run}/${o.runs}: granted ${formatNumber(ms)} ms after SIGKILL (TTL + ${formatNumber(ms - ttl)} ms); token ${token} -> ${holder.token}`);
+      progress('lease', `run ${run}/${o.runs}: granted ${formatNumber(ms)} ms after SIGKILL (TTL ${ms >= ttl ? '+' : '−'} ${formatNumber(Math.abs(ms - ttl))} ms); token ${token} -> ${holder.token}`);
       await holder.release();
       await child.exited;
     }

@@ -20,18 +20,26 @@ export interface QueueBenchOptions {
   concurrency: number;
 }
 
-const DEFAULTS: QueueBenchOptions = { jobs: 10_000, warmup: 2_000, rounds: 5, concurrency: 50 };
+const DEFAULTS: QueueBenchOptions = { jobs: 10_000, warmup: 2_000, rounds: 7, concurrency: 50 };
 const TIMEOUT_MS = 60_000;
 
 /** How this benchmark measures, for RESULTS.md. */
 export const QUEUE_METHOD = [
-  'jobs/s from the addBulk call to the last completed event: one addBulk of 10,000 no-op jobs into a fresh queue whose worker (concurrency 50) is already running; 5 rounds after a 2,000-job warm-up; the worker is closed after each round; all queues are obliterated and the prefixes scanned clean afterwards.',
+  `jobs/s from the addBulk call to the last completed event: one addBulk of ${DEFAULTS.jobs.toLocaleString('en-US')} no-op jobs into a fresh queue whose worker (concurrency ${DEFAULTS.concurrency}) is already running; ${DEFAULTS.rounds} rounds after a ${DEFAULTS.warmup.toLocaleString('en-US')}-job warm-up; the worker is closed after each round; all queues are obliterated and the prefixes scanned clean afterwards.`,
   'kernel: BullmqQueue.addBulk + work (job validation, UUIDv7 job ids, group timeout per attempt, completions counted by its metrics hook on the worker\'s completed event).',
   'baseline: raw BullMQ Queue.addBulk + Worker with the same connection options (ioredis with maxRetriesPerRequest 3 for the producer, null for the worker), the same retention (removeOnComplete 1000, removeOnFail 5000) and BullMQ\'s own counter job ids.',
 ];
 
 /** One side: a fresh queue name per call; resolves to jobs/s from the addBulk call to the last completion. */
 type Side = (n: number) => Promise<number>;
+
+/** CPU microseconds this process spent per job in each measured call (producer and worker share the process; Redis not included). */
+const cpuPerJob: Record<'kernel' | 'raw', number[]> = { kernel: [], raw: [] };
+
+function cpuUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
 
 let queueSeq = 0;
 const nextQueue = () => `q${++queueSeq}`;
@@ -47,9 +55,12 @@ function kernelSide(prefix: string, concurrency: number, used: string[]): { side
     const worker = await q.work(name, async () => {}, { concurrency });
     try {
       const jobs = Array.from({ length: n }, (_, i) => ({ name: 'noop', data: { i } }));
+      const cpu = cpuUs();
       const started = performance.now();
       await q.addBulk(name, jobs);
-      return n / (((await done.done) - started) / 1000);
+      const rate = n / (((await done.done) - started) / 1000);
+      cpuPerJob.kernel.push((cpuUs() - cpu) / n);
+      return rate;
     } finally {
       await worker.close();
     }
@@ -73,9 +84,12 @@ function rawSide(prefix: string, concurrency: number, used: string[]): { side: S
     try {
       const opts = { removeOnComplete: { count: s.keepCompleted }, removeOnFail: { count: s.keepFailed } };
       const jobs = Array.from({ length: n }, (_, i) => ({ name: 'noop', data: { i }, opts }));
+      const cpu = cpuUs();
       const started = performance.now();
       await queue.addBulk(jobs);
-      return n / (((await done.done) - started) / 1000);
+      const rate = n / (((await done.done) - started) / 1000);
+      cpuPerJob.raw.push((cpuUs() - cpu) / n);
+      return rate;
     } finally {
       await worker.close();
       await queue.close();
@@ -125,6 +139,8 @@ export async function runQueue(opts: Partial<QueueBenchOptions> = {}): Promise<B
     progress('queue', `warm-up: ${o.warmup} jobs each`);
     await kernel.side(o.warmup);
     await raw.side(o.warmup);
+    cpuPerJob.kernel = [];
+    cpuPerJob.raw = [];
     const r = await alternate(o.rounds, { kernel: () => kernel.side(o.jobs), baseline: () => raw.side(o.jobs) }, (round, f) =>
       progress('queue', `round ${round}/${o.rounds}: BullmqQueue ${formatNumber(f.kernel)} jobs/s, raw BullMQ ${formatNumber(f.baseline)} jobs/s`),
     );
@@ -136,7 +152,7 @@ export async function runQueue(opts: Partial<QueueBenchOptions> = {}): Promise<B
         kernel: median(r.kernel),
         baseline: median(r.baseline),
         goalRatio: 0.8,
-        detail: `${o.jobs.toLocaleString('en-US')} no-op jobs/round; BullmqQueue ${formatRounds(r.kernel)}; raw BullMQ ${formatRounds(r.baseline)}`,
+        detail: `${o.jobs.toLocaleString('en-US')} no-op jobs/round; BullmqQueue ${formatRounds(r.kernel)}; raw BullMQ ${formatRounds(r.baseline)}; CPU of this process per job (median): BullmqQueue ${formatNumber(median(cpuPerJob.kernel))} µs, raw ${formatNumber(median(cpuPerJob.raw))} µs`,
       },
     ];
   } finally {
