@@ -1,0 +1,95 @@
+/** Reading runs: lookup, latest, history, the keyset-paged list, and the engine's sweeps. */
+import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { Invalid, type Database } from '../../kernel/index.ts';
+import { RUN_STATES } from './run-state.ts';
+import { workflowHistory, workflowRuns } from './schema.ts';
+import { decodeCursor, encodeCursor } from './store-cursor.ts';
+import { toHistoryEntry, toStoredRun } from './store-rows.ts';
+import type { HistoryEntry, ListRunsQuery, RunPage, StoredRun } from './store-types.ts';
+
+/** The largest page `list` returns. */
+export const MAX_PAGE = 1_000;
+
+const r = workflowRuns;
+
+/** The run readers of the record store. */
+export function runReaders(db: Database) {
+  const q = db.db;
+  return {
+    /** The run with this id, or undefined. */
+    async lookup(runId: string): Promise<StoredRun | undefined> {
+      const [row] = await q.select().from(r).where(eq(r.runId, runId));
+      return row && toStoredRun(row);
+    },
+
+    /** The most recently created run of (workflow, foreignId), finished or not, or undefined. */
+    async latest(workflow: string, foreignId: string): Promise<StoredRun | undefined> {
+      const [row] = await q
+        .select()
+        .from(r)
+        .where(and(eq(r.workflow, workflow), eq(r.foreignId, foreignId)))
+        .orderBy(desc(r.createdAt), desc(r.runId))
+        .limit(1);
+      return row && toStoredRun(row);
+    },
+
+    /** Every change of the run, oldest first (empty for an unknown run). */
+    async history(runId: string): Promise<HistoryEntry[]> {
+      const rows = await q.select().from(workflowHistory).where(eq(workflowHistory.runId, runId)).orderBy(asc(workflowHistory.id));
+      return rows.map(toHistoryEntry);
+    },
+
+    /** One page of runs matching every given filter, keyset-paged on (createdAt, runId). Invalid on a bad limit, state or cursor. */
+    async list(query: ListRunsQuery = {}): Promise<RunPage> {
+      const order = query.order ?? 'desc';
+      const limit = query.limit ?? 100;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new Invalid(`limit must be an integer from 1 to ${MAX_PAGE}`, [{ path: 'limit', message: `1..${MAX_PAGE}` }]);
+      if (query.runState !== undefined && !RUN_STATES.includes(query.runState)) throw new Invalid(`unknown run state '${query.runState}'`, [{ path: 'runState', message: `one of ${RUN_STATES.join(', ')}` }]);
+      const where: (SQL | undefined)[] = [
+        query.workflow !== undefined ? eq(r.workflow, query.workflow) : undefined,
+        query.foreignId !== undefined ? eq(r.foreignId, query.foreignId) : undefined,
+        query.status !== undefined ? eq(r.status, query.status) : undefined,
+        query.runState !== undefined ? eq(r.runState, query.runState) : undefined,
+        query.createdAfter ? gte(r.createdAt, query.createdAfter) : undefined,
+        query.createdBefore ? lt(r.createdAt, query.createdBefore) : undefined,
+      ];
+      if (query.cursor) {
+        const c = decodeCursor(query.cursor, order);
+        // A row comparison, so the (created_at, run_id) index serves it; the ISO string keeps postgres.js from
+        // choking on a Date inside a raw sql fragment.
+        const key = sql`(${r.createdAt}, ${r.runId})`;
+        const at = sql`(${c.createdAt.toISOString()}::timestamptz, ${c.runId})`;
+        where.push(order === 'asc' ? sql`${key} > ${at}` : sql`${key} < ${at}`);
+      }
+      const by = order === 'asc' ? [asc(r.createdAt), asc(r.runId)] : [desc(r.createdAt), desc(r.runId)];
+      // One extra row tells whether another page exists without a count.
+      const rows = await q.select().from(r).where(and(...where)).orderBy(...by).limit(limit + 1);
+      const runs = rows.slice(0, limit).map(toStoredRun);
+      const last = runs.at(-1);
+      return { runs, nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, runId: last.runId, order }) : null };
+    },
+
+    /** Running runs at (workflow, status), oldest first: the step consumers' catch-up sweep. */
+    async runsAt(workflow: string, status: string, limit: number): Promise<StoredRun[]> {
+      const rows = await q
+        .select()
+        .from(r)
+        .where(and(eq(r.workflow, workflow), eq(r.status, status), eq(r.runState, 'running')))
+        .orderBy(asc(r.createdAt), asc(r.runId))
+        .limit(limit);
+      return rows.map(toStoredRun);
+    },
+
+    /** Paused runs last changed before `before`, longest paused first: the automatic resume sweep. */
+    // The literal (not a bound parameter) lets every plan, generic ones too, use the partial index.
+    async pausedBefore(before: Date, limit: number): Promise<StoredRun[]> {
+      const rows = await q
+        .select()
+        .from(r)
+        .where(and(sql`${r.runState} = 'paused'`, lt(r.updatedAt, before)))
+        .orderBy(asc(r.updatedAt))
+        .limit(limit);
+      return rows.map(toStoredRun);
+    },
+  };
+}
