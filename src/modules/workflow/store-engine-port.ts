@@ -1,0 +1,31 @@
+/** Adapts the record store to the engine's WorkflowStorePort (store-port.ts): same operations, the engine's argument order. */
+import { Invalid } from '../../kernel/index.ts';
+import type { RecordStore } from './store.ts';
+import type { WorkflowStorePort } from './store-port.ts';
+
+/** The record store as the engine calls it. */
+export function engineStorePort(store: RecordStore): WorkflowStorePort {
+  return {
+    createRun(input, events, extra) {
+      const { runState } = input;
+      if (runState !== 'initiated' && runState !== 'running') throw new Invalid(`a run starts initiated or running, not ${runState}`, [{ path: 'runState', message: 'initiated or running' }]);
+      // The store writes workflow.run.created itself; drop the engine's copy so the outbox holds one.
+      return store.createRun({ ...input, runState }, undefined, { events: (r) => events(r).filter((e) => e.type !== 'workflow.run.created'), inTransaction: extra });
+    },
+    transition: (runId, expectedVersion, patch, events, extra) => store.transition(runId, expectedVersion, patch, events, { inTransaction: extra }),
+    lookup: (runId) => store.lookup(runId),
+    history: (runId) => store.history(runId),
+    runsAt: (workflow, status, limit) => store.runsAt(workflow, status, limit),
+    pausedBefore: (before, limit) => store.pausedBefore(before, limit),
+    async addTimeout(tx, t) {
+      await store.addTimeout(t, tx);
+    },
+    async cancelTimeouts(tx, runId) {
+      await store.cancelTimeouts(runId, undefined, tx);
+    },
+    expiredTimeouts: (now, limit) => store.expiredTimeouts(now, limit),
+    async completeTimeout(id) {
+      await store.completeTimeout(id);
+    },
+  };
+}
