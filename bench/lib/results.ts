@@ -35,7 +35,7 @@ function generated(r: RunReport): string {
     out.push('Every goal in this run was met.', '');
   }
   for (const f of r.failures) out.push(`**${f.group} failed:** ${f.error}`, '');
-  out.push('## Per-round figures', '', ...r.rows.map((row) => `- **${row.name}**: ${row.detail ?? '—'}`), '');
+  out.push('## Per-round figures', '', ...r.rows.filter((row) => row.detail !== undefined).map((row) => `- **${row.name}**: ${row.detail}`), '');
   out.push('## Machine', '', '| | |', '| --- | --- |', ...r.facts.map(([k, v]) => `| ${k} | ${v} |`), '');
   out.push('## Method', '', '- Kernel and baseline are measured in the same run, against the same local servers, with the same load; each side is warmed up first, rounds alternate the order (kernel first, then baseline first, ...) and the table shows the median round. Ratio = kernel / baseline; goals are minimum ratios.');
   out.push('- The per-round figures also give the CPU time per operation of the measured process (server process for HTTP, the benchmark process for bus and queue): other work on the machine moves the rates a lot but this figure much less.');
