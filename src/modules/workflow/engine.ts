@@ -27,16 +27,25 @@ export interface EngineOptions {
 export class WorkflowEngine {
   private readonly specs = new Map<string, { spec: WorkflowSpec; transitioner: Transitioner }>();
   private readonly roles: { stop(): Promise<void> }[] = [];
+  /** Consumer roles per workflow, so a re-applied definition gets consumers for its new statuses. */
+  private readonly consumerRoles = new Map<string, { stop(): Promise<void> }[]>();
   private readonly errorCounts = new Map<string, number>();
   private started = false;
 
   constructor(private readonly o: EngineOptions) {}
 
-  /** Registers (or replaces) a workflow; consumers for it start if the engine runs. */
-  register(spec: WorkflowSpec): void {
-    const replaced = this.specs.has(spec.name);
+  /** Registers (or replaces) a workflow; if the engine runs, its consumers are (re)started. */
+  async register(spec: WorkflowSpec): Promise<void> {
     this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log) });
-    if (this.started && !replaced) this.startConsumers(spec);
+    if (!this.started) return;
+    await this.stopConsumers(spec.name);
+    this.startConsumers(spec);
+  }
+
+  private async stopConsumers(workflow: string): Promise<void> {
+    const old = this.consumerRoles.get(workflow) ?? [];
+    this.consumerRoles.delete(workflow);
+    await Promise.all(old.map((r) => r.stop()));
   }
 
   /** Names of registered workflows. */
@@ -56,9 +65,9 @@ export class WorkflowEngine {
     const { spec, transitioner } = this.get(workflow);
     const status = start ?? spec.start;
     if (!spec.statuses.has(status)) throw new Invalid(`unknown start status '${status}'`, [{ path: 'start', message: `one of ${[...spec.statuses].join(', ')}` }]);
-    const runState = spec.terminal.has(status) ? 'completed' : 'running';
+    if (spec.terminal.has(status)) throw new Invalid(`'${status}' is a terminal status; a run cannot start there`, [{ path: 'start', message: 'not a terminal status' }]);
     if (spec.prepareObject && start === undefined) object = spec.prepareObject(object);
-    return this.o.store.createRun({ workflow, foreignId, status, object, runState }, (r) => [{ type: 'workflow.run.created', data: { runId: r.runId, workflow, foreignId, status } }, ...eventsFor(r)], (tx, r) => transitioner.armInitial(tx, r));
+    return this.o.store.createRun({ workflow, foreignId, status, object, runState: 'running' }, (r) => eventsFor(r), (tx, r) => transitioner.armInitial(tx, r));
   }
 
   /** Applies an external callback to a run waiting at `status`; 409 if the run is elsewhere. */
@@ -94,12 +103,10 @@ export class WorkflowEngine {
     return this.get(r.workflow).transitioner.setRunState(r, 'cancelled', reason);
   }
 
-  /** Replaces the object with a scrubbed value and marks the data deleted; history stays. */
+  /** Replaces the object with a scrubbed value and marks the data deleted; the history of statuses stays. */
   async deleteData(runId: string): Promise<RunRecord> {
     const r = await this.mustFind(runId);
-    const t = this.get(r.workflow).transitioner;
-    const requested = await t.setRunState(r, 'requestedDataDeleted', 'data deletion requested', { deleted: true });
-    return t.setRunState(requested, 'dataDeleted', 'data deleted', { deleted: true });
+    return this.o.store.deleteData(runId, { deleted: true }, (after) => eventsFor(after, r));
   }
 
   /** Waits until the run has been at `status` (checks history first, so a run that already passed it answers at once). */
@@ -137,15 +144,18 @@ export class WorkflowEngine {
   /** Stops every role this instance holds (their leases are released for others). */
   async stop(): Promise<void> {
     this.started = false;
+    await Promise.all([...this.consumerRoles.keys()].map((w) => this.stopConsumers(w)));
     await Promise.all(this.roles.splice(0).map((r) => r.stop()));
   }
 
   private startConsumers(spec: WorkflowSpec): void {
+    const roles: { stop(): Promise<void> }[] = [];
+    this.consumerRoles.set(spec.name, roles);
     for (const [status, process] of spec.processes) {
       if (!process.step) continue;
       for (let shard = 0; shard < process.parallel; shard++) {
         const role = roleName(spec.name, status, shard, process.parallel);
-        this.roles.push(
+        roles.push(
           holdRole(this.o.leases, role, this.o.leaseTtlMs, this.o.log, (signal) =>
             runStepConsumer(
               { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), errorCounts: this.errorCounts, sweepIntervalMs: this.o.sweepIntervalMs },

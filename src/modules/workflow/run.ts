@@ -1,4 +1,5 @@
 /** What a step sees: the run's ids, status and object, and the controls a step may use instead of returning a status. */
+import type { RunState } from './run-state.ts';
 
 /** A workflow run as steps, callbacks and the API see it. */
 export interface RunRecord<Obj = unknown, Status extends string = string> {
@@ -15,8 +16,7 @@ export interface RunRecord<Obj = unknown, Status extends string = string> {
   updatedAt: Date;
 }
 
-/** Run states, as in luno/workflow. */
-export type RunState = 'initiated' | 'running' | 'paused' | 'cancelled' | 'completed' | 'dataDeleted' | 'requestedDataDeleted';
+export type { RunState };
 
 /** Special outcomes a step can return instead of a next status. */
 export type StepControl =

@@ -9,10 +9,11 @@ export function engineStorePort(store: RecordStore): WorkflowStorePort {
     createRun(input, events, extra) {
       const { runState } = input;
       if (runState !== 'initiated' && runState !== 'running') throw new Invalid(`a run starts initiated or running, not ${runState}`, [{ path: 'runState', message: 'initiated or running' }]);
-      // The store writes workflow.run.created itself; drop the engine's copy so the outbox holds one.
-      return store.createRun({ ...input, runState }, undefined, { events: (r) => events(r).filter((e) => e.type !== 'workflow.run.created'), inTransaction: extra });
+      // The store writes workflow.run.created itself; the engine adds status_changed, which starts the first step.
+      return store.createRun({ ...input, runState }, undefined, { events, inTransaction: extra });
     },
     transition: (runId, expectedVersion, patch, events, extra) => store.transition(runId, expectedVersion, patch, events, { inTransaction: extra }),
+    deleteData: (runId, scrubbed, events) => store.deleteData(runId, scrubbed, { events }),
     lookup: (runId) => store.lookup(runId),
     history: (runId) => store.history(runId),
     runsAt: (workflow, status, limit) => store.runsAt(workflow, status, limit),

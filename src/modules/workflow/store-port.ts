@@ -39,6 +39,8 @@ export interface WorkflowStorePort {
   runsAt(workflow: string, status: string, limit: number): Promise<RunRecord[]>;
   /** Paused runs last changed before `before`. */
   pausedBefore(before: Date, limit: number): Promise<RunRecord[]>;
+  /** Replaces the object with `scrubbed`, marks the data deleted and blanks the history's objects. */
+  deleteData(runId: string, scrubbed: unknown, events: (run: RunRecord) => PendingEvent[]): Promise<RunRecord>;
   addTimeout(tx: Db, t: { runId: string; workflow: string; status: string; expiresAt: Date }): Promise<void>;
   cancelTimeouts(tx: Db, runId: string): Promise<void>;
   expiredTimeouts(now: Date, limit: number): Promise<TimeoutRow[]>;

@@ -1,27 +1,9 @@
 /** Moving a run: the one place that turns a step's outcome into a CAS transition with its events and timeouts. */
-import { Conflict, Invalid, type Db, type Logger } from '../../kernel/index.ts';
+import { Invalid, type Db, type Logger } from '../../kernel/index.ts';
 import type { WorkflowSpec } from './builder.ts';
 import { toRun, type RunRecord, type RunState, type StepControl } from './run.ts';
+import { assertRunStateTransition } from './run-state.ts';
 import type { PendingEvent, RunPatch, WorkflowStorePort } from './store-port.ts';
-
-/** Allowed run-state moves (luno/workflow's table). */
-const RUN_STATE_MOVES: Record<RunState, RunState[]> = {
-  initiated: ['running', 'paused', 'cancelled', 'completed', 'requestedDataDeleted'],
-  running: ['running', 'paused', 'cancelled', 'completed', 'requestedDataDeleted'],
-  paused: ['running', 'cancelled', 'requestedDataDeleted'],
-  cancelled: ['requestedDataDeleted'],
-  completed: ['requestedDataDeleted'],
-  requestedDataDeleted: ['dataDeleted'],
-  dataDeleted: [],
-};
-
-/** Throws Conflict unless `from` may move to `to`. */
-export function assertRunStateMove(from: RunState, to: RunState): void {
-  if (!RUN_STATE_MOVES[from].includes(to)) throw new Conflict(`a ${from} run cannot become ${to}`, { from, to });
-}
-
-/** Runs in these states are active: they hold the (workflow, foreignId) slot. */
-export const ACTIVE_RUN_STATES: RunState[] = ['initiated', 'running', 'paused'];
 
 function summary(r: RunRecord) {
   return { runId: r.runId, workflow: r.workflow, foreignId: r.foreignId, status: r.status, runState: r.runState, version: r.version };
@@ -53,7 +35,7 @@ export class Transitioner {
   async moveTo(current: RunRecord, next: string, allowed: string[], object: unknown, description?: string): Promise<RunRecord> {
     if (!allowed.includes(next)) throw new Invalid(`'${next}' is not a destination of '${current.status}' (allowed: ${allowed.join(', ') || 'none'})`, [{ path: 'status', message: `one of ${allowed.join(', ')}` }]);
     const runState: RunState = this.spec.terminal.has(next) ? 'completed' : 'running';
-    assertRunStateMove(current.runState, runState);
+    assertRunStateTransition(current.runState, runState);
     const after = await this.store.transition(current.runId, current.version, { status: next, runState, object, statusDescription: description ?? null, reason: null }, (a) => eventsFor(a, current), (tx, a) => this.armTimeout(tx, a));
     // onComplete is best effort: the run is complete whatever it does.
     if (after.runState === 'completed' && this.spec.onComplete) {
@@ -81,7 +63,7 @@ export class Transitioner {
 
   /** Changes only the run state (pause, resume, cancel), keeping the status. */
   async setRunState(current: RunRecord, runState: RunState, reason: string | null, object?: unknown): Promise<RunRecord> {
-    assertRunStateMove(current.runState, runState);
+    assertRunStateTransition(current.runState, runState);
     const patch: RunPatch = { runState, reason };
     if (object !== undefined) patch.object = object;
     return this.store.transition(current.runId, current.version, patch, (after) => eventsFor(after, current), async (tx, after) => {

@@ -1,0 +1,146 @@
+/** `capstan workflow ...`: client commands over HTTP (tables by default, JSON with --json). */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { CliClient } from '../../kernel/index.ts';
+
+const USAGE = `usage: capstan workflow <command>
+  apply -f FILE                          create or update a definition (YAML or JSON)
+  definitions                            list definitions
+  trigger NAME --foreign-id X [--object JSON] [--start STATUS]
+  runs [--workflow W] [--status S] [--run-state R] [--foreign-id X] [--limit N]
+  show RUN                               one run with its history
+  await RUN --status S [--timeout 30s]   wait until the run has been at S
+  pause|resume|cancel RUN [--reason TEXT]
+  callback RUN --status AT --to NEXT [--object JSON]
+global flags: --server URL (or CAPSTAN_SERVER), --json; token from CAPSTAN_TOKEN`;
+
+class Usage extends Error {}
+
+function parseJson(flag: string, text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Usage(`--${flag} must be JSON`);
+  }
+}
+
+const RUN_COLUMNS = ['runId', 'workflow', 'foreignId', 'status', 'runState', 'version', 'updatedAt'];
+
+/** Runs one workflow client command; returns the exit code. */
+export async function workflowCli(argv: string[], client: CliClient): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        file: { type: 'string', short: 'f' },
+        'foreign-id': { type: 'string' },
+        object: { type: 'string' },
+        start: { type: 'string' },
+        workflow: { type: 'string' },
+        status: { type: 'string' },
+        'run-state': { type: 'string' },
+        limit: { type: 'string' },
+        timeout: { type: 'string' },
+        reason: { type: 'string' },
+        to: { type: 'string' },
+      },
+    });
+    const need = (v: string | undefined, what: string) => {
+      if (!v) throw new Usage(`${cmd} needs ${what}`);
+      return v;
+    };
+    switch (cmd) {
+      case 'apply': {
+        const file = need(values.file, '-f FILE');
+        let text: string;
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch (err) {
+          throw new Usage(`cannot read ${file}: ${(err as Error).message}`);
+        }
+        const res = await fetch(new URL('/api/v1/workflow/definitions', client.server), {
+          method: 'POST',
+          headers: { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/yaml', ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) },
+          body: text,
+        });
+        const body = (await res.json()) as Record<string, unknown>;
+        if (!res.ok) {
+          const errs = Array.isArray(body.errors) ? (body.errors as { path: string; message: string }[]).map((e) => `\n  ${e.path}: ${e.message}`).join('') : '';
+          console.error(`capstan: ${res.status} ${String(body.detail)}${errs}`);
+          return 1;
+        }
+        client.print(client.json ? body : { name: body.name, kind: body.kind, version: body.version });
+        return 0;
+      }
+      case 'definitions': {
+        const r = await client.request<{ definitions: Record<string, unknown>[] }>('GET', '/api/v1/workflow/definitions');
+        client.print(r.definitions, ['name', 'kind', 'version', 'updatedAt']);
+        return 0;
+      }
+      case 'trigger': {
+        const wf = need(positionals[0], 'a workflow NAME');
+        const r = await client.request<Record<string, unknown>>('POST', `/api/v1/workflow/workflows/${encodeURIComponent(wf)}/runs`, {
+          foreignId: need(values['foreign-id'], '--foreign-id'),
+          object: parseJson('object', values.object),
+          start: values.start,
+        });
+        client.print(r);
+        return 0;
+      }
+      case 'runs': {
+        const q = new URLSearchParams();
+        for (const [k, v] of [['workflow', values.workflow], ['status', values.status], ['runState', values['run-state']], ['foreignId', values['foreign-id']], ['limit', values.limit]] as const) if (v) q.set(k, v);
+        const r = await client.request<{ runs: Record<string, unknown>[]; nextCursor: string | null }>('GET', `/api/v1/workflow/runs?${q}`);
+        client.print(r.runs, RUN_COLUMNS);
+        return 0;
+      }
+      case 'show': {
+        const id = need(positionals[0], 'a RUN id');
+        const run = await client.request<Record<string, unknown>>('GET', `/api/v1/workflow/runs/${encodeURIComponent(id)}`);
+        const h = await client.request<{ history: Record<string, unknown>[] }>('GET', `/api/v1/workflow/runs/${encodeURIComponent(id)}/history`);
+        if (client.json) client.print({ ...run, history: h.history });
+        else {
+          client.print(run);
+          console.log();
+          client.print(h.history, ['version', 'status', 'runState', 'reason', 'createdAt']);
+        }
+        return 0;
+      }
+      case 'await': {
+        const id = need(positionals[0], 'a RUN id');
+        const q = new URLSearchParams({ status: need(values.status, '--status'), timeout: values.timeout ?? '30s' });
+        const run = await client.request<Record<string, unknown>>('GET', `/api/v1/workflow/runs/${encodeURIComponent(id)}/await?${q}`);
+        client.print(run);
+        return 0;
+      }
+      case 'pause':
+      case 'resume':
+      case 'cancel': {
+        const id = need(positionals[0], 'a RUN id');
+        const run = await client.request<Record<string, unknown>>('POST', `/api/v1/workflow/runs/${encodeURIComponent(id)}/${cmd}`, values.reason ? { reason: values.reason } : {});
+        client.print(run, undefined);
+        return 0;
+      }
+      case 'callback': {
+        const id = need(positionals[0], 'a RUN id');
+        const at = need(values.status, '--status (the status the run waits at)');
+        const run = await client.request<Record<string, unknown>>('POST', `/api/v1/workflow/runs/${encodeURIComponent(id)}/callback/${encodeURIComponent(at)}`, { status: need(values.to, '--to'), object: parseJson('object', values.object) });
+        client.print(run);
+        return 0;
+      }
+      default:
+        console.error(cmd ? `capstan: unknown workflow command '${cmd}'\n${USAGE}` : USAGE);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof Usage || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`capstan: ${(err as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,90 @@
+/** The workflow module: durable state-machine and DAG workflows behind /api/v1/workflow. */
+import * as z from 'zod';
+import type { Module, ModuleContext } from '../../kernel/index.ts';
+import { workflowCli } from './cli.ts';
+import { WorkflowEngine } from './engine.ts';
+import { createWorkflowMetrics } from './metrics.ts';
+import { workflowRoutes } from './routes.ts';
+import { WorkflowService } from './service.ts';
+import { engineStorePort } from './store-engine-port.ts';
+import { createRecordStore } from './store.ts';
+
+const configSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** `command` steps run argv on the server: off unless an operator turns them on. */
+    commandSteps: z.boolean().default(false),
+    /** Failed attempts of one step for one run before the run is paused. */
+    pauseAfterErrCount: z.number().int().min(1).max(1000).default(5),
+    /** Runs paused by errors are resumed after this long. */
+    retryPausedAfterMs: z.number().int().min(1000).default(300_000),
+    /** TTL of the consumer and poller roles: a dead instance's roles move within this. */
+    roleTtlMs: z.number().int().min(500).default(5_000),
+    /** How often each consumer re-reads the store for runs it may have missed. */
+    sweepIntervalMs: z.number().int().min(100).default(10_000),
+    timeoutPollMs: z.number().int().min(50).default(500),
+  })
+  .prefault({});
+
+/** The module's configuration slice (`modules.workflow`). */
+export type WorkflowConfig = z.output<typeof configSchema>;
+
+/** Builds the module; state lives in the closure, one per process. */
+export function createWorkflowModule(): Module<WorkflowConfig> {
+  let state: { engine: WorkflowEngine; service: WorkflowService; loaded: Promise<void> } | undefined;
+
+  function ensure(ctx: ModuleContext<WorkflowConfig>) {
+    if (state) return state;
+    const { resources, config } = ctx;
+    const store = createRecordStore(resources.db);
+    const engine = new WorkflowEngine({
+      store: engineStorePort(store),
+      bus: resources.bus,
+      leases: resources.leases,
+      log: ctx.log,
+      metrics: createWorkflowMetrics(resources.metrics),
+      leaseTtlMs: config.roleTtlMs,
+      sweepIntervalMs: config.sweepIntervalMs,
+      timeoutPollMs: config.timeoutPollMs,
+      retryPausedAfterMs: config.retryPausedAfterMs,
+    });
+    const service = new WorkflowService(engine, store, resources.bus, { actions: ctx.actions, commandsEnabled: config.commandSteps, defaultPauseAfterErrCount: config.pauseAfterErrCount }, ctx.log);
+    state = { engine, service, loaded: service.load() };
+    state.loaded.catch((err) => ctx.log.error({ err }, 'loading workflow definitions failed'));
+    return state;
+  }
+
+  return {
+    name: 'workflow',
+    description: 'durable state-machine and DAG workflows',
+    configSchema,
+    actions(ctx) {
+      const { service, loaded } = ensure(ctx);
+      ctx.actions.register({
+        name: 'workflow.trigger',
+        description: 'start a run of a workflow',
+        input: z.strictObject({ workflow: z.string(), foreignId: z.string().min(1), object: z.unknown().optional(), start: z.string().optional() }),
+        handler: async (i) => {
+          await loaded;
+          const run = await service.trigger(i.workflow, i.foreignId, i.object, i.start);
+          return { runId: run.runId };
+        },
+      });
+    },
+    routes(ctx) {
+      const { service, loaded } = ensure(ctx);
+      return workflowRoutes(service, loaded);
+    },
+    async start(ctx) {
+      const s = ensure(ctx);
+      await s.loaded;
+      s.engine.start();
+    },
+    async stop() {
+      await state?.engine.stop();
+      await state?.service.close();
+      state = undefined;
+    },
+    cli: workflowCli,
+  };
+}

@@ -1,0 +1,108 @@
+/** The workflow module's service: definitions (saved, compiled, shared across instances) in front of the engine and the store. */
+import { NotFound, type EventBus, type Logger, type Subscription } from '../../kernel/index.ts';
+import { specFromDefinition, type DeclarativeDeps } from './declarative.ts';
+import { compileDefinition, parseDefinition, toMermaid, type ParsedDefinition } from './definition/index.ts';
+import type { WorkflowEngine } from './engine.ts';
+import type { RunRecord } from './run.ts';
+import type { RecordStore } from './store.ts';
+import type { ListRunsQuery } from './store-types.ts';
+
+/** Event telling every instance to reload a definition. */
+const APPLIED = 'workflow.definition.applied';
+
+/** Everything the routes, the CLI and actions need. */
+export class WorkflowService {
+  private sub?: Subscription;
+
+  constructor(
+    private readonly engine: WorkflowEngine,
+    private readonly store: RecordStore,
+    private readonly bus: EventBus,
+    private readonly deps: DeclarativeDeps,
+    private readonly log: Logger,
+  ) {}
+
+  /** Loads every saved definition into the engine and follows definitions applied elsewhere. */
+  async load(): Promise<void> {
+    for (const d of await this.store.listDefinitions()) await this.install(d.name, d.spec).catch((err) => this.log.error({ err, workflow: d.name }, 'cannot load saved definition'));
+    this.sub = await this.bus.subscribe(APPLIED, async (e) => {
+      const { name } = e.data as { name: string };
+      const d = await this.store.getDefinition(name);
+      if (d) await this.install(d.name, d.spec).catch((err) => this.log.error({ err, workflow: name }, 'cannot load applied definition'));
+    });
+  }
+
+  /** Stops following definitions. */
+  async close(): Promise<void> {
+    await this.sub?.unsubscribe();
+  }
+
+  private async install(name: string, spec: unknown): Promise<ParsedDefinition> {
+    const parsed = compileDefinition(spec);
+    await this.engine.register(specFromDefinition(parsed, this.deps));
+    return parsed;
+  }
+
+  /** Validates, saves and installs a definition; other instances reload it from the applied event. */
+  async applyDefinition(text: string, type: 'yaml' | 'json') {
+    const parsed = parseDefinition(text, type);
+    const saved = await this.store.saveDefinition(parsed.graph.name, parsed.kind, parsed.definition);
+    await this.engine.register(specFromDefinition(parsed, this.deps));
+    await this.bus.publish(APPLIED, { name: saved.name, version: saved.version });
+    return { name: saved.name, kind: saved.kind, version: saved.version, mermaid: toMermaid(parsed.graph) };
+  }
+
+  /** One definition with its Mermaid graph. */
+  async getDefinition(name: string) {
+    const d = await this.store.getDefinition(name);
+    if (!d) throw new NotFound(`workflow definition '${name}'`);
+    return { ...d, mermaid: toMermaid(compileDefinition(d.spec).graph) };
+  }
+
+  /** All definitions, without their specs. */
+  async listDefinitions() {
+    return (await this.store.listDefinitions()).map(({ name, kind, version, createdAt, updatedAt }) => ({ name, kind, version, createdAt, updatedAt }));
+  }
+
+  /** Starts a run. */
+  trigger(workflow: string, foreignId: string, object?: unknown, start?: string): Promise<RunRecord> {
+    return this.engine.trigger(workflow, foreignId, object ?? {}, start);
+  }
+
+  /** A page of runs. */
+  listRuns(q: ListRunsQuery) {
+    return this.store.list(q);
+  }
+
+  /** One run or NotFound. */
+  async getRun(runId: string): Promise<RunRecord> {
+    const r = await this.store.lookup(runId);
+    if (!r) throw new NotFound(`run '${runId}'`);
+    return r;
+  }
+
+  /** Every transition of a run, oldest first. */
+  async history(runId: string) {
+    await this.getRun(runId);
+    return this.store.history(runId);
+  }
+
+  /** Waits for a run to have been at `status`. */
+  await(runId: string, status: string, timeoutMs: number) {
+    return this.engine.await(runId, status, timeoutMs);
+  }
+
+  /** Pause, resume, cancel or delete data. */
+  control(runId: string, action: 'pause' | 'resume' | 'cancel' | 'delete', reason?: string): Promise<RunRecord> {
+    if (action === 'pause') return this.engine.pause(runId, reason);
+    if (action === 'resume') return this.engine.resume(runId);
+    if (action === 'cancel') return this.engine.cancel(runId, reason);
+    return this.engine.deleteData(runId);
+  }
+
+  /** An external callback for a run waiting at `status`. */
+  callback(runId: string, status: string, body: { status?: string; object?: unknown }) {
+    return this.engine.callback(runId, status, body);
+  }
+}
+
