@@ -87,6 +87,7 @@ export class WorkflowEngine {
   /** Pauses a running run. */
   async pause(runId: string, reason = 'paused through the API'): Promise<RunRecord> {
     const r = await this.mustFind(runId);
+    if (r.runState !== 'running' && r.runState !== 'initiated') throw new Conflict(`run ${runId} is ${r.runState}; only a running run can be paused`, { runState: r.runState });
     return this.get(r.workflow).transitioner.setRunState(r, 'paused', reason);
   }
 
@@ -100,6 +101,7 @@ export class WorkflowEngine {
   /** Cancels a run that is not finished. */
   async cancel(runId: string, reason = 'cancelled through the API'): Promise<RunRecord> {
     const r = await this.mustFind(runId);
+    if (r.runState === 'cancelled' || r.runState === 'completed') throw new Conflict(`run ${runId} is already ${r.runState}`, { runState: r.runState });
     return this.get(r.workflow).transitioner.setRunState(r, 'cancelled', reason);
   }
 
