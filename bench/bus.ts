@@ -9,7 +9,7 @@ import { NATS_URL, uniqueName } from '../test/helpers/env.ts';
 import { Countdown, pipelined } from './lib/pipeline.ts';
 import { alternate } from './lib/rounds.ts';
 import { progress, type BenchRow } from './lib/row.ts';
-import { formatNumber, formatRounds, median } from './lib/stats.ts';
+import { formatNumber, formatPairedRatios, formatRounds, median } from './lib/stats.ts';
 
 /** Sizes of one bus run. */
 export interface BusBenchOptions {
@@ -138,7 +138,7 @@ export async function runBus(opts: Partial<BusBenchOptions> = {}): Promise<Bench
       kernel: median(r.kernel),
       baseline: median(r.baseline),
       goalRatio: 0.8,
-      detail: `${o.events.toLocaleString('en-US')} events/round; NatsBus ${formatRounds(r.kernel)}; raw nats.js ${formatRounds(r.baseline)}; CPU of this process per event (median): NatsBus ${formatNumber(median(cpuPerEvent.kernel))} µs, raw ${formatNumber(median(cpuPerEvent.raw))} µs`,
+      detail: `${o.events.toLocaleString('en-US')} events/round; NatsBus ${formatRounds(r.kernel)}; raw nats.js ${formatRounds(r.baseline)}; per-round ratios ${formatPairedRatios(r.kernel, r.baseline)}; CPU of this process per event (median): NatsBus ${formatNumber(median(cpuPerEvent.kernel))} µs, raw ${formatNumber(median(cpuPerEvent.raw))} µs`,
     });
   } finally {
     await bus.deleteStream().catch((err) => progress('bus', `cleanup: ${(err as Error).message}`));

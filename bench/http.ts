@@ -4,7 +4,7 @@ import { drive, loadGenerator, type LoadSpec } from './lib/load.ts';
 import { processCpuUs } from './lib/proc.ts';
 import { alternate } from './lib/rounds.ts';
 import { progress, type BenchRow } from './lib/row.ts';
-import { formatNumber, formatRounds, median } from './lib/stats.ts';
+import { formatNumber, formatPairedRatios, formatRounds, median } from './lib/stats.ts';
 
 /** Sizes of one HTTP run. */
 export interface HttpBenchOptions {
@@ -17,7 +17,7 @@ export interface HttpBenchOptions {
   connections: number;
 }
 
-const DEFAULTS: HttpBenchOptions = { seconds: 4, warmupSeconds: 2, rounds: 3, connections: 64 };
+const DEFAULTS: HttpBenchOptions = { seconds: 3, warmupSeconds: 2, rounds: 5, connections: 64 };
 const POST_PATH = '/api/v1/bench/say';
 const POST_BODY = JSON.stringify({ text: 'hello', times: 2 });
 
@@ -127,7 +127,7 @@ export async function runHttp(opts: Partial<HttpBenchOptions> = {}): Promise<Ben
         kernel: median(r.kernel),
         baseline: median(r.baseline),
         goalRatio: 0.9,
-        detail: `${o.seconds} s/round, ${o.connections} connections; kernel ${formatRounds(r.kernel)}; bare Hono ${formatRounds(r.baseline)}; server CPU per request (median): kernel ${formatNumber(median(cpu.kernel))} µs, bare Hono ${formatNumber(median(cpu.baseline))} µs`,
+        detail: `${o.seconds} s/round, ${o.connections} connections; kernel ${formatRounds(r.kernel)}; bare Hono ${formatRounds(r.baseline)}; per-round ratios ${formatPairedRatios(r.kernel, r.baseline)}; server CPU per request (median): kernel ${formatNumber(median(cpu.kernel))} µs, bare Hono ${formatNumber(median(cpu.baseline))} µs`,
       });
     }
     return rows;

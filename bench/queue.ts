@@ -7,7 +7,7 @@ import { REDIS_URL, uniqueName } from '../test/helpers/env.ts';
 import { Countdown } from './lib/pipeline.ts';
 import { alternate } from './lib/rounds.ts';
 import { progress, type BenchRow } from './lib/row.ts';
-import { formatNumber, formatRounds, median } from './lib/stats.ts';
+import { formatNumber, formatPairedRatios, formatRounds, median } from './lib/stats.ts';
 
 /** Sizes of one queue run. */
 export interface QueueBenchOptions {
@@ -152,7 +152,7 @@ export async function runQueue(opts: Partial<QueueBenchOptions> = {}): Promise<B
         kernel: median(r.kernel),
         baseline: median(r.baseline),
         goalRatio: 0.8,
-        detail: `${o.jobs.toLocaleString('en-US')} no-op jobs/round; BullmqQueue ${formatRounds(r.kernel)}; raw BullMQ ${formatRounds(r.baseline)}; CPU of this process per job (median): BullmqQueue ${formatNumber(median(cpuPerJob.kernel))} µs, raw ${formatNumber(median(cpuPerJob.raw))} µs`,
+        detail: `${o.jobs.toLocaleString('en-US')} no-op jobs/round; BullmqQueue ${formatRounds(r.kernel)}; raw BullMQ ${formatRounds(r.baseline)}; per-round ratios ${formatPairedRatios(r.kernel, r.baseline)}; CPU of this process per job (median): BullmqQueue ${formatNumber(median(cpuPerJob.kernel))} µs, raw ${formatNumber(median(cpuPerJob.raw))} µs`,
       },
     ];
   } finally {

@@ -37,7 +37,7 @@ function generated(r: RunReport): string {
   for (const f of r.failures) out.push(`**${f.group} failed:** ${f.error}`, '');
   out.push('## Per-round figures', '', ...r.rows.filter((row) => row.detail !== undefined).map((row) => `- **${row.name}**: ${row.detail}`), '');
   out.push('## Machine', '', '| | |', '| --- | --- |', ...r.facts.map(([k, v]) => `| ${k} | ${v} |`), '');
-  out.push('## Method', '', '- Kernel and baseline are measured in the same run, against the same local servers, with the same load; each side is warmed up first, rounds alternate the order (kernel first, then baseline first, ...) and the table shows the median round. Ratio = kernel / baseline; goals are minimum ratios.');
+  out.push('## Method', '', '- Kernel and baseline are measured in the same run, against the same local servers, with the same load; each side is warmed up first, rounds alternate the order (kernel first, then baseline first, ...) and the table shows the median round. Ratio = kernel median / baseline median; goals are minimum ratios. The per-round figures also list each round's own kernel/baseline ratio (the two ran back to back), which shows how much the ratio moves.');
   out.push('- The per-round figures also give the CPU time per operation of the measured process (server process for HTTP, the benchmark process for bus and queue): other work on the machine moves the rates a lot but this figure much less.');
   out.push('- All traffic stays on 127.0.0.1; the load generator, the servers and the processes measured share the same CPUs, so figures are lower than on a larger machine and vary a few percent between runs.');
   for (const m of r.method) for (const line of m.lines) out.push(`- **${m.group}**: ${line}`);

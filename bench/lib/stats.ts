@@ -27,3 +27,8 @@ export function formatNumber(n: number): string {
 export function formatRounds(xs: readonly number[]): string {
   return xs.map(formatNumber).join(' / ');
 }
+
+/** kernel/baseline per round (rounds run back to back, so each pair saw the same machine state), e.g. "0.91 / 0.88". */
+export function formatPairedRatios(kernel: readonly number[], baseline: readonly number[]): string {
+  return kernel.map((k, i) => (k / baseline[i]!).toFixed(2)).join(' / ');
+}
