@@ -1,5 +1,6 @@
 /** The typed, code-defined workflow builder: defineWorkflow<Obj, Status>(name).step(...).callback(...).timeout(...).build(). */
 import { Invalid } from '../../kernel/index.ts';
+import { parseCron } from './cron.ts';
 import type { Run, StepControl } from './run.ts';
 
 /** A step: receives the run, returns the next status (one of the allowed destinations) or a control. */
@@ -18,6 +19,14 @@ export interface ConnectorSpec {
 
 /** What a connector asks for. */
 export type ConnectorAction = { trigger: { foreignId: string; object?: unknown } } | { callback: { foreignId: string; status: string; body: { status?: string; object?: unknown } } };
+
+/** A cron trigger: at each slot, start a run for `foreignId` unless one is active. */
+export interface ScheduleSpec {
+  name: string;
+  cron: string;
+  foreignId: string;
+  object?: unknown;
+}
 
 /** How one status is processed. */
 export interface StatusProcess<Obj = unknown, Status extends string = string> {
@@ -38,6 +47,7 @@ export interface WorkflowSpec<Obj = unknown, Status extends string = string> {
   start: Status;
   processes: Map<Status, StatusProcess<Obj, Status>>;
   connectors: ConnectorSpec[];
+  schedules: ScheduleSpec[];
   onComplete?: (run: Run<Obj, Status>) => Promise<void> | void;
   /** Statuses with no outgoing edge. */
   terminal: Set<Status>;
@@ -57,6 +67,7 @@ export interface StepOptions {
 export class WorkflowBuilder<Obj, Status extends string> {
   private readonly processes = new Map<Status, StatusProcess<Obj, Status>>();
   private readonly connectors: ConnectorSpec[] = [];
+  private readonly schedules: ScheduleSpec[] = [];
   private startStatus?: Status;
   private completeFn?: (run: Run<Obj, Status>) => Promise<void> | void;
 
@@ -97,6 +108,13 @@ export class WorkflowBuilder<Obj, Status extends string> {
     return this;
   }
 
+  /** Triggers a run on a cron schedule (UTC; optional seconds field); a slot is skipped while the foreign id has an active run. */
+  schedule(name: string, cron: string, run: { foreignId: string; object?: unknown }): this {
+    parseCron(cron, `schedules.${name}.cron`);
+    this.schedules.push({ name, cron, ...run });
+    return this;
+  }
+
   /** Runs once when a run reaches a terminal status. */
   onComplete(fn: (run: Run<Obj, Status>) => Promise<void> | void): this {
     this.completeFn = fn;
@@ -113,7 +131,7 @@ export class WorkflowBuilder<Obj, Status extends string> {
     }
     const terminal = new Set([...statuses].filter((s) => !this.processes.has(s)));
     if (terminal.size === 0) throw new Invalid(`workflow '${this.name}' has no terminal status`, [{ path: 'states', message: 'no status without outgoing edges' }]);
-    return { name: this.name, start: this.startStatus, processes: this.processes, connectors: this.connectors, onComplete: this.completeFn, terminal, statuses };
+    return { name: this.name, start: this.startStatus, processes: this.processes, connectors: this.connectors, schedules: this.schedules, onComplete: this.completeFn, terminal, statuses };
   }
 
   private add(from: Status, p: StatusProcess<Obj, Status>): void {

@@ -163,6 +163,7 @@ export function specFromDefinition(parsed: ParsedDefinition, deps: DeclarativeDe
     start: graph.start,
     processes,
     connectors: [],
+    schedules: [],
     terminal: new Set(graph.terminals),
     statuses,
     onComplete: onComplete

@@ -1,5 +1,5 @@
 /** The durable workflow engine: triggers, callbacks, run controls and await, plus the role-held consumers and pollers that drive runs. */
-import { Conflict, Invalid, NotFound, sleep, type EventBus, type Leases, type Logger } from '../../kernel/index.ts';
+import { Conflict, Invalid, newId, NotFound, sleep, type EventBus, type KvStore, type Leases, type Logger } from '../../kernel/index.ts';
 import type { WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import { holdRole, untilAborted } from './role.ts';
@@ -8,12 +8,15 @@ import { roleName } from './shard.ts';
 import { runStepConsumer } from './step-consumer.ts';
 import type { WorkflowStorePort } from './store-port.ts';
 import { eventsFor, Transitioner } from './transitions.ts';
+import { applyConnectorAction, runConnector, runScheduler } from './triggers.ts';
 
 /** Engine settings (from the module's config). */
 export interface EngineOptions {
   store: WorkflowStorePort;
   bus: EventBus;
   leases: Leases;
+  /** Holds the claimed schedule slots. */
+  kv: KvStore;
   log: Logger;
   metrics: WorkflowMetrics;
   leaseTtlMs: number;
@@ -84,6 +87,20 @@ export class WorkflowEngine {
     return transitioner.moveTo(record, out, p.to, run.object);
   }
 
+  /** A callback addressed by foreign id: goes to the active run of (workflow, foreignId). */
+  async callbackByForeignId(workflow: string, foreignId: string, status: string, body: { status?: string; object?: unknown }): Promise<RunRecord> {
+    const run = await this.o.store.latest(workflow, foreignId);
+    if (!run) throw new NotFound(`run of '${workflow}' for foreign id '${foreignId}'`);
+    return this.callback(run.runId, status, body);
+  }
+
+  /** A webhook delivery for a connector: the connector maps the body to a trigger or a callback. */
+  async webhook(workflow: string, connector: string, body: unknown): Promise<'done' | 'skipped'> {
+    const c = this.get(workflow).spec.connectors.find((x) => x.name === connector);
+    if (!c) throw new NotFound(`connector '${connector}' of workflow '${workflow}'`);
+    return applyConnectorAction(this, workflow, await c.fn({ type: 'webhook', data: body, id: newId() }));
+  }
+
   /** Pauses a running run. */
   async pause(runId: string, reason = 'paused through the API'): Promise<RunRecord> {
     const r = await this.mustFind(runId);
@@ -141,6 +158,12 @@ export class WorkflowEngine {
     for (const { spec } of this.specs.values()) this.startConsumers(spec);
     this.roles.push(holdRole(this.o.leases, 'workflow-timeouts', this.o.leaseTtlMs, this.o.log, (signal) => this.pollTimeouts(signal)));
     this.roles.push(holdRole(this.o.leases, 'workflow-paused-retry', this.o.leaseTtlMs, this.o.log, (signal) => this.retryPaused(signal)));
+    this.roles.push(
+      holdRole(this.o.leases, 'workflow-scheduler', this.o.leaseTtlMs, this.o.log, async (signal) => {
+        const slots = await this.o.kv.bucket('workflow-schedule-slots', { ttlMs: 7 * 86_400_000 });
+        await runScheduler(() => [...this.specs.values()].map((w) => w.spec), slots, this, this.o.log, signal);
+      }),
+    );
   }
 
   /** Stops every role this instance holds (their leases are released for others). */
@@ -153,6 +176,9 @@ export class WorkflowEngine {
   private startConsumers(spec: WorkflowSpec): void {
     const roles: { stop(): Promise<void> }[] = [];
     this.consumerRoles.set(spec.name, roles);
+    for (const c of spec.connectors) {
+      roles.push(holdRole(this.o.leases, `${spec.name}-connector-${c.name}`, this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, c, this, signal)));
+    }
     for (const [status, process] of spec.processes) {
       if (!process.step) continue;
       for (let shard = 0; shard < process.parallel; shard++) {

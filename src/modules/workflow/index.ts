@@ -1,6 +1,7 @@
 /** The workflow module: durable state-machine and DAG workflows behind /api/v1/workflow. */
 import * as z from 'zod';
 import type { Module, ModuleContext } from '../../kernel/index.ts';
+import type { WorkflowSpec } from './builder.ts';
 import { workflowCli } from './cli.ts';
 import { WorkflowEngine } from './engine.ts';
 import { createWorkflowMetrics } from './metrics.ts';
@@ -29,8 +30,8 @@ const configSchema = z
 /** The module's configuration slice (`modules.workflow`). */
 export type WorkflowConfig = z.output<typeof configSchema>;
 
-/** Builds the module; state lives in the closure, one per process. */
-export function createWorkflowModule(): Module<WorkflowConfig> {
+/** Builds the module; state lives in the closure, one per process. `workflows` are code-defined (defineWorkflow). */
+export function createWorkflowModule(opts: { workflows?: WorkflowSpec[] } = {}): Module<WorkflowConfig> {
   let state: { engine: WorkflowEngine; service: WorkflowService; loaded: Promise<void> } | undefined;
 
   function ensure(ctx: ModuleContext<WorkflowConfig>) {
@@ -41,6 +42,7 @@ export function createWorkflowModule(): Module<WorkflowConfig> {
       store: engineStorePort(store),
       bus: resources.bus,
       leases: resources.leases,
+      kv: resources.kv,
       log: ctx.log,
       metrics: createWorkflowMetrics(resources.metrics),
       leaseTtlMs: config.roleTtlMs,
@@ -49,7 +51,9 @@ export function createWorkflowModule(): Module<WorkflowConfig> {
       retryPausedAfterMs: config.retryPausedAfterMs,
     });
     const service = new WorkflowService(engine, store, resources.bus, { actions: ctx.actions, commandsEnabled: config.commandSteps, defaultPauseAfterErrCount: config.pauseAfterErrCount }, ctx.log);
-    state = { engine, service, loaded: service.load() };
+    // Code-defined workflows first, so a saved definition of the same name cannot shadow them silently.
+    const codeDefined = Promise.all((opts.workflows ?? []).map((w) => engine.register(w)));
+    state = { engine, service, loaded: codeDefined.then(() => service.load()) };
     state.loaded.catch((err) => ctx.log.error({ err }, 'loading workflow definitions failed'));
     return state;
   }
@@ -88,3 +92,6 @@ export function createWorkflowModule(): Module<WorkflowConfig> {
     cli: workflowCli,
   };
 }
+
+export { defineWorkflow, type WorkflowSpec } from './builder.ts';
+export type { Run, RunRecord } from './run.ts';

@@ -108,5 +108,17 @@ export function workflowRoutes(svc: WorkflowService, ready: Promise<void>) {
       return c.json(await svc.callback(p.runId, p.status, c.req.valid('json')), 200);
     },
   );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/connectors/{name}/{connector}',
+      request: { params: z.object({ name, connector: name }), body: { content: { 'application/json': { schema: anyJson } }, required: true } },
+      responses: { 202: json(z.object({ result: z.enum(['done', 'skipped']) }), 'what the connector did') },
+    }),
+    async (c) => {
+      const p = c.req.valid('param');
+      return c.json({ result: await svc.webhook(p.name, p.connector, c.req.valid('json')) }, 202);
+    },
+  );
   return app;
 }

@@ -100,6 +100,11 @@ export class WorkflowService {
     return this.engine.deleteData(runId);
   }
 
+  /** A webhook delivery to a connector. */
+  webhook(workflow: string, connector: string, body: unknown) {
+    return this.engine.webhook(workflow, connector, body);
+  }
+
   /** An external callback for a run waiting at `status`. */
   callback(runId: string, status: string, body: { status?: string; object?: unknown }) {
     return this.engine.callback(runId, status, body);

@@ -15,6 +15,7 @@ export function engineStorePort(store: RecordStore): WorkflowStorePort {
     transition: (runId, expectedVersion, patch, events, extra) => store.transition(runId, expectedVersion, patch, events, { inTransaction: extra }),
     deleteData: (runId, scrubbed, events) => store.deleteData(runId, scrubbed, { events }),
     lookup: (runId) => store.lookup(runId),
+    latest: (workflow, foreignId) => store.latest(workflow, foreignId),
     history: (runId) => store.history(runId),
     runsAt: (workflow, status, limit) => store.runsAt(workflow, status, limit),
     pausedBefore: (before, limit) => store.pausedBefore(before, limit),

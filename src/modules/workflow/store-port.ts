@@ -33,6 +33,8 @@ export interface WorkflowStorePort {
   /** UPDATE ... WHERE version = expected; Conflict when stale, NotFound when absent. History row, outbox events and `extra` in the same transaction. */
   transition(runId: string, expectedVersion: number, patch: RunPatch, events: (run: RunRecord) => PendingEvent[], extra?: (tx: Db, run: RunRecord) => Promise<void>): Promise<RunRecord>;
   lookup(runId: string): Promise<RunRecord | undefined>;
+  /** The newest run of (workflow, foreignId). */
+  latest(workflow: string, foreignId: string): Promise<RunRecord | undefined>;
   /** Statuses the run has been at, oldest first. */
   history(runId: string): Promise<{ status: string; runState: RunState; version: number; reason: string | null; createdAt: Date }[]>;
   /** Running runs at (workflow, status), for the consumers' catch-up sweep. */
