@@ -1,0 +1,123 @@
+/** Code-defined workflows (defineWorkflow): step controls, destination checks, errors pausing a run, connectors and schedules. */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../src/kernel/boot/serve.ts';
+import { loadConfig } from '../../src/kernel/config/load.ts';
+import type { Module } from '../../src/kernel/module.ts';
+import { createWorkflowModule, defineWorkflow } from '../../src/modules/workflow/index.ts';
+import { tempDir } from '../helpers/server-process.ts';
+
+type Obj = { count: number; mode?: string; note?: string };
+type S = 'start' | 'counting' | 'done' | 'rejected';
+
+let failures = 0;
+const counter = defineWorkflow<Obj, S>('counter')
+  .step(
+    'start',
+    (run) => {
+      if (run.object.mode === 'pause') return run.pause('asked to pause');
+      if (run.object.mode === 'cancel') return run.cancel('asked to cancel');
+      if (run.object.mode === 'bad') return 'done' as S; // not an allowed destination of 'start'
+      if (run.object.mode === 'boom') {
+        failures++;
+        throw new Error('step exploded');
+      }
+      return 'counting';
+    },
+    'counting',
+    'rejected',
+    { pauseAfterErrCount: 3 },
+  )
+  .step(
+    'counting',
+    (run) => {
+      run.object.count++;
+      return run.object.count < 3 ? run.saveAndRepeat() : 'done';
+    },
+    'done',
+  )
+  .connector('orders', 'shop.order.placed', (e) => ({ trigger: { foreignId: String((e.data as { id: string }).id), object: { count: 0 } } }))
+  .schedule('every-second', '* * * * * *', { foreignId: 'cron', object: { count: 0 } })
+  .build();
+
+let server: RunningServer;
+let base: string;
+beforeAll(async () => {
+  const modules = [createWorkflowModule({ workflows: [counter] }) as Module];
+  const cfg = loadConfig(modules, {
+    env: {},
+    flags: { 'server.port': 0, dataDir: join(tempDir(), 'data'), 'log.level': 'silent', 'modules.workflow': { timeoutPollMs: 100, sweepIntervalMs: 500, roleTtlMs: 2000 } },
+  });
+  server = await startServer(cfg, modules, 'test');
+  base = `${server.url}/api/v1`;
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function api(method: string, path: string, body?: unknown) {
+  const res = await fetch(base + path, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+async function trigger(foreignId: string, object: Obj) {
+  const t = await api('POST', '/workflow/workflows/counter/runs', { foreignId, object });
+  expect(t.status).toBe(201);
+  return t.body.runId as string;
+}
+async function until(runId: string, pred: (r: { status: string; runState: string; object: Obj; reason: string | null }) => boolean) {
+  for (let i = 0; i < 200; i++) {
+    const r = (await api('GET', `/workflow/runs/${runId}`)).body;
+    if (pred(r)) return r;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`run ${runId} never reached the expected state`);
+}
+
+describe('code-defined workflows', () => {
+  it('saveAndRepeat runs a step again with the saved object until it moves on', async () => {
+    const id = await trigger('repeat', { count: 0 });
+    const r = await until(id, (x) => x.runState === 'completed');
+    expect(r).toMatchObject({ status: 'done', object: { count: 3 } });
+    const statuses = (await api('GET', `/workflow/runs/${id}/history`)).body.history.map((h: { status: string }) => h.status);
+    expect(statuses).toEqual(['start', 'counting', 'counting', 'counting', 'done']);
+  });
+
+  it('pause and cancel from inside a step', async () => {
+    const p = await until(await trigger('p', { count: 0, mode: 'pause' }), (x) => x.runState === 'paused');
+    expect(p.reason).toBe('asked to pause');
+    const c = await until(await trigger('c', { count: 0, mode: 'cancel' }), (x) => x.runState === 'cancelled');
+    expect(c.status).toBe('start');
+  });
+
+  it('a step error is retried and, after pauseAfterErrCount, pauses the run with the reason', async () => {
+    const r = await until(await trigger('boom', { count: 0, mode: 'boom' }), (x) => x.runState === 'paused');
+    expect(r.reason).toMatch(/^errors: 3 failed attempts at 'start': step exploded/);
+    expect(failures).toBe(3);
+  });
+
+  it('a destination the step may not take is an error, not a transition', async () => {
+    const r = await until(await trigger('bad', { count: 0, mode: 'bad' }), (x) => x.runState === 'paused');
+    expect(r.status).toBe('start');
+    expect(r.reason).toContain("'done' is not a destination of 'start'");
+  });
+
+  it('a connector turns bus events into runs; the webhook form does too', async () => {
+    expect((await api('POST', '/events', { type: 'shop.order.placed', data: { id: 'o-77' } })).status).toBe(202);
+    const list = async () => (await api('GET', '/workflow/runs?workflow=counter&foreignId=o-77')).body.runs as unknown[];
+    for (let i = 0; i < 100 && (await list()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await list()).toHaveLength(1);
+    const hook = await api('POST', '/workflow/connectors/counter/orders', { id: 'o-78' });
+    expect(hook).toMatchObject({ status: 202, body: { result: 'done' } });
+    expect((await api('GET', '/workflow/runs?workflow=counter&foreignId=o-78')).body.runs).toHaveLength(1);
+    expect((await api('POST', '/workflow/connectors/counter/nope', {})).status).toBe(404);
+  });
+
+  it('a schedule starts runs for its foreign id, one per slot, never two at once', async () => {
+    const runs = async () => (await api('GET', '/workflow/runs?workflow=counter&foreignId=cron&limit=100')).body.runs as { runId: string; runState: string }[];
+    for (let i = 0; i < 100 && (await runs()).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    const all = await runs();
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    expect(all.filter((r) => ['initiated', 'running', 'paused'].includes(r.runState)).length).toBeLessThanOrEqual(1);
+  });
+});
