@@ -39,9 +39,21 @@ function configFromFlags(config: string | undefined, flags: Record<string, unkno
 }
 
 function makeClient(argv: string[]): { client: CliClient; rest: string[] } {
-  const { values, positionals } = parseFlags(argv, { server: { type: 'string' }, json: { type: 'boolean' } }, true);
-  const opts = clientOptions({ server: values.server });
-  const json = values.json ?? false;
+  // Pull out the global client flags; everything else belongs to the command, which parses it strictly itself.
+  const rest: string[] = [];
+  let server: string | undefined;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json') json = true;
+    else if (a === '--server') {
+      server = argv[++i];
+      if (!server) throw new UsageError('--server needs a URL');
+    } else if (a.startsWith('--server=')) server = a.slice('--server='.length);
+    else rest.push(a);
+  }
+  const opts = clientOptions({ server });
+  const positionals = rest;
   return {
     rest: positionals,
     client: {
@@ -99,7 +111,8 @@ async function migrate(argv: string[], modules: readonly Module[]): Promise<numb
 }
 
 async function status(argv: string[]): Promise<number> {
-  const { client } = makeClient(argv);
+  const { client, rest } = makeClient(argv);
+  if (rest.length > 0) throw new UsageError(`status takes no argument '${rest[0]}' (flags: --server URL, --json)`);
   const info = await client.request<{ version: string; mode: string; instanceId: string; modules: { name: string; enabled: boolean }[] }>('GET', '/api/v1');
   const ready = await fetch(new URL('/readyz', client.server)).then((r) => r.json() as Promise<{ dependencies: Record<string, { ok: boolean; kind: string; latencyMs: number; error?: string }> }>);
   if (client.json) {
