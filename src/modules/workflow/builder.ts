@@ -57,6 +57,10 @@ export interface WorkflowSpec<Obj = unknown, Status extends string = string> {
   prepareObject?: (input: unknown) => unknown;
 }
 
+/** A workflow spec of any object and status types, as the engine and the module accept it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyWorkflowSpec = WorkflowSpec<any, any>;
+
 /** Per-step options. */
 export interface StepOptions {
   parallel?: number;

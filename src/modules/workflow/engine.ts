@@ -1,6 +1,6 @@
 /** The durable workflow engine: triggers, callbacks, run controls and await, plus the role-held consumers and pollers that drive runs. */
 import { Conflict, Invalid, newId, NotFound, sleep, type EventBus, type KvStore, type Leases, type Logger } from '../../kernel/index.ts';
-import type { WorkflowSpec } from './builder.ts';
+import type { AnyWorkflowSpec, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import { holdRole, untilAborted } from './role.ts';
 import { isControl, toRun, type RunRecord } from './run.ts';
@@ -38,7 +38,8 @@ export class WorkflowEngine {
   constructor(private readonly o: EngineOptions) {}
 
   /** Registers (or replaces) a workflow; if the engine runs, its consumers are (re)started. */
-  async register(spec: WorkflowSpec): Promise<void> {
+  async register(anySpec: AnyWorkflowSpec): Promise<void> {
+    const spec = anySpec as WorkflowSpec;
     this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log) });
     if (!this.started) return;
     await this.stopConsumers(spec.name);

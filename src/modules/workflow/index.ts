@@ -1,7 +1,7 @@
 /** The workflow module: durable state-machine and DAG workflows behind /api/v1/workflow. */
 import * as z from 'zod';
 import type { Module, ModuleContext } from '../../kernel/index.ts';
-import type { WorkflowSpec } from './builder.ts';
+import type { AnyWorkflowSpec } from './builder.ts';
 import { workflowCli } from './cli.ts';
 import { WorkflowEngine } from './engine.ts';
 import { createWorkflowMetrics } from './metrics.ts';
@@ -31,7 +31,7 @@ const configSchema = z
 export type WorkflowConfig = z.output<typeof configSchema>;
 
 /** Builds the module; state lives in the closure, one per process. `workflows` are code-defined (defineWorkflow). */
-export function createWorkflowModule(opts: { workflows?: WorkflowSpec[] } = {}): Module<WorkflowConfig> {
+export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {}): Module<WorkflowConfig> {
   let state: { engine: WorkflowEngine; service: WorkflowService; loaded: Promise<void> } | undefined;
 
   function ensure(ctx: ModuleContext<WorkflowConfig>) {
@@ -93,5 +93,5 @@ export function createWorkflowModule(opts: { workflows?: WorkflowSpec[] } = {}):
   };
 }
 
-export { defineWorkflow, type WorkflowSpec } from './builder.ts';
+export { defineWorkflow, type WorkflowSpec, type AnyWorkflowSpec } from './builder.ts';
 export type { Run, RunRecord } from './run.ts';
