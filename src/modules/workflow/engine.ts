@@ -40,7 +40,7 @@ export class WorkflowEngine {
   /** Registers (or replaces) a workflow; if the engine runs, its consumers are (re)started. */
   async register(anySpec: AnyWorkflowSpec): Promise<void> {
     const spec = anySpec as WorkflowSpec;
-    this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log) });
+    this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log, this.o.metrics) });
     if (!this.started) return;
     await this.stopConsumers(spec.name);
     this.startConsumers(spec);

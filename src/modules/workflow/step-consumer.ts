@@ -24,6 +24,9 @@ export interface StepConsumerDeps {
   sweepIntervalMs: number;
 }
 
+/** A consumer further behind than this raises workflow_process_lag_alert (luno uses the same idea). */
+const LAG_ALERT_SECONDS = 30;
+
 /** The data of a workflow.run.status_changed event. */
 interface StatusChanged {
   runId: string;
@@ -78,7 +81,9 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
   const sub = await d.bus.durable({ name: process.replace(/[^A-Za-z0-9_-]/g, '_'), pattern: 'workflow.run.status_changed', start: 'new', ackWaitMs: 30_000 }, async (e: EventEnvelope) => {
     const data = e.data as StatusChanged;
     if (data.workflow !== d.spec.name || data.status !== d.status || !mine(data.runId)) return;
-    d.metrics.lag.set(labels, Math.max(0, (Date.now() - Date.parse(e.time)) / 1000));
+    const lag = Math.max(0, (Date.now() - Date.parse(e.time)) / 1000);
+    d.metrics.lag.set(labels, lag);
+    d.metrics.lagAlert.set(labels, lag > LAG_ALERT_SECONDS ? 1 : 0);
     const skipped = await handleRun(d, data.runId, data.version);
     if (skipped) d.metrics.skipped.inc({ ...labels, reason: skipped });
   });

@@ -4,6 +4,7 @@ import type { WorkflowSpec } from './builder.ts';
 import { toRun, type RunRecord, type RunState, type StepControl } from './run.ts';
 import { assertRunStateTransition } from './run-state.ts';
 import type { PendingEvent, RunPatch, WorkflowStorePort } from './store-port.ts';
+import type { WorkflowMetrics } from './metrics.ts';
 
 function summary(r: RunRecord) {
   return { runId: r.runId, workflow: r.workflow, foreignId: r.foreignId, status: r.status, runState: r.runState, version: r.version };
@@ -22,7 +23,18 @@ export function eventsFor(after: RunRecord, before?: RunRecord): PendingEvent[] 
 
 /** Applies transitions for one workflow. */
 export class Transitioner {
-  constructor(private readonly store: WorkflowStorePort, private readonly spec: WorkflowSpec, private readonly log: Logger) {}
+  constructor(
+    private readonly store: WorkflowStorePort,
+    private readonly spec: WorkflowSpec,
+    private readonly log: Logger,
+    private readonly metrics?: WorkflowMetrics,
+  ) {}
+
+  /** Counts a run-state change (every write goes through this class, so this is the one place). */
+  private counted(before: RunRecord, after: RunRecord): RunRecord {
+    if (before.runState !== after.runState) this.metrics?.runStateChanges.inc({ workflow: after.workflow, from: before.runState, to: after.runState });
+    return after;
+  }
 
   /** Arms the timeout of `status` (if it has one) inside the transition's transaction. */
   private async armTimeout(tx: Db, run: RunRecord): Promise<void> {
@@ -36,7 +48,7 @@ export class Transitioner {
     if (!allowed.includes(next)) throw new Invalid(`'${next}' is not a destination of '${current.status}' (allowed: ${allowed.join(', ') || 'none'})`, [{ path: 'status', message: `one of ${allowed.join(', ')}` }]);
     const runState: RunState = this.spec.terminal.has(next) ? 'completed' : 'running';
     assertRunStateTransition(current.runState, runState);
-    const after = await this.store.transition(current.runId, current.version, { status: next, runState, object, statusDescription: description ?? null, reason: null }, (a) => eventsFor(a, current), (tx, a) => this.armTimeout(tx, a));
+    const after = this.counted(current, await this.store.transition(current.runId, current.version, { status: next, runState, object, statusDescription: description ?? null, reason: null }, (a) => eventsFor(a, current), (tx, a) => this.armTimeout(tx, a)));
     // onComplete is best effort: the run is complete whatever it does.
     if (after.runState === 'completed' && this.spec.onComplete) {
       Promise.resolve()
@@ -66,11 +78,12 @@ export class Transitioner {
     assertRunStateTransition(current.runState, runState);
     const patch: RunPatch = { runState, reason };
     if (object !== undefined) patch.object = object;
-    return this.store.transition(current.runId, current.version, patch, (after) => eventsFor(after, current), async (tx, after) => {
+    const after = await this.store.transition(current.runId, current.version, patch, (a) => eventsFor(a, current), async (tx, a) => {
       // Only running runs have live timeouts; resuming re-arms the status's timeout from now.
-      if (after.runState === 'running') await this.armTimeout(tx, after);
-      else await this.store.cancelTimeouts(tx, after.runId);
+      if (a.runState === 'running') await this.armTimeout(tx, a);
+      else await this.store.cancelTimeouts(tx, a.runId);
     });
+    return this.counted(current, after);
   }
 
   /** Timeout rows for a new run at its start status. */
