@@ -1,15 +1,9 @@
 /** What the engine needs from persistence; the record store implements it (PostgreSQL or PGlite through the kernel's Database). */
 import type { Db } from '../../kernel/index.ts';
 import type { RunRecord, RunState } from './run.ts';
+import type { RunPatch } from './store-types.ts';
 
-/** A change to a run, applied with a version compare-and-set. */
-export interface RunPatch {
-  status?: string;
-  runState?: RunState;
-  object?: unknown;
-  statusDescription?: string | null;
-  reason?: string | null;
-}
+export type { RunPatch };
 
 /** An event written to the outbox in the transition's transaction. */
 export interface PendingEvent {
