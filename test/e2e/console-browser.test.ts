@@ -51,6 +51,13 @@ describe.skipIf(!haveChromium)('console in a browser', () => {
     await page.locator('#event-rows tr', { hasText: 'other.y.z' }).waitFor();
     expect(await page.locator('#event-rows tr', { hasText: 'test.console.x' }).count()).toBe(0);
 
+    // The panel keeps the newest 200 rows, newest first.
+    for (let n = 0; n < 205; n++) expect((await publish(open, 'other.cap.tick', { n })).status).toBe(202);
+    await page.locator('#event-rows tr', { hasText: '{"n":204}' }).waitFor();
+    expect(await page.locator('#event-rows tr').count()).toBe(200);
+    expect(await page.locator('#event-rows tr').first().textContent()).toContain('{"n":204}');
+    expect(await page.locator('#event-rows tr').last().textContent()).toContain('{"n":5}');
+
     mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(REPO_ROOT, 'test-results/console.png'), fullPage: true });
     await page.close();
@@ -61,14 +68,23 @@ describe.skipIf(!haveChromium)('console in a browser', () => {
     await page.goto(`${locked.url}/ui`);
     expect(new URL(page.url()).pathname).toBe('/ui/login');
     await page.fill('input[name=token]', 'wrong-token');
-    await page.click('form button');
+    const [refused] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/ui/login') && r.request().method() === 'POST'), page.click('main form button')]);
+    expect(refused.status()).toBe(401);
     await page.locator('#login-error').waitFor();
     expect(await page.locator('#deps').count()).toBe(0);
     await page.fill('input[name=token]', 'right-token');
-    await page.click('form button');
+    await page.click('main form button');
     await page.locator('#deps tr').first().waitFor();
     expect(new URL(page.url()).pathname).toBe('/ui');
     await page.locator('#stream-status.ok').waitFor();
+    // The session cookie is not readable by page scripts.
+    expect(await page.evaluate(() => document.cookie)).not.toContain('capstan_token');
+
+    await page.click('header form button');
+    await page.locator('input[name=token]').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/ui/login');
+    await page.goto(`${locked.url}/ui`);
+    expect(new URL(page.url()).pathname).toBe('/ui/login');
     await page.close();
   });
 });

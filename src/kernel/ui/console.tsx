@@ -1,14 +1,14 @@
 /** The web console at /ui, rendered on the server with hono/jsx and served from the binary (no build step). */
-import { Hono } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import type { AppEnv } from '../http/app-env.ts';
 import type { MountedModule } from '../http/app.ts';
-import { SESSION_COOKIE } from '../http/auth.ts';
+import { hasScope, SESSION_COOKIE } from '../http/auth.ts';
 import type { Resources } from '../resources.ts';
-import { Layout, type NavItem } from './layout.tsx';
-import { LoginPage } from './login-page.tsx';
+import { Layout, type NavItem, type RenderPage } from './layout.tsx';
 import { overviewData } from './overview-data.ts';
 import { OverviewPage } from './overview-page.tsx';
+import { sessionRoutes } from './session-routes.tsx';
 
 /** What the console needs. */
 export interface ConsoleOptions {
@@ -24,54 +24,55 @@ export function consoleRoutes(o: ConsoleOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const enabled = o.modules.filter((m) => m.enabled);
   const nav: NavItem[] = [{ href: '/ui', label: 'Overview' }, ...enabled.map((m) => ({ href: `/ui/${m.name}`, label: m.name }))];
-  const frame = (title: string, active: string) => ({ title, version: o.version, mode: o.resources.mode, nav, active });
+  const render: RenderPage = (c, page, body) => {
+    // Only a cookie session can be ended from the page; with auth off or a bearer header there is nothing to sign out of.
+    const signedInAs = getCookie(c, SESSION_COOKIE) ? c.get('principal')?.name : undefined;
+    return c.html(
+      <Layout title={page.title} version={o.version} mode={o.resources.mode} nav={nav} active={page.active ?? ''} signedInAs={signedInAs}>
+        {body}
+      </Layout>,
+      page.status ?? 200,
+    );
+  };
 
-  app.get('/login', (c) => c.html(<Layout {...frame('Sign in', '')}>{<LoginPage />}</Layout>));
-  app.post('/login', async (c) => {
-    const form = await c.req.parseBody();
-    const token = typeof form.token === 'string' ? form.token.trim() : '';
-    if (!token || !(o.checkToken?.(token) ?? false)) {
-      return c.html(<Layout {...frame('Sign in', '')}>{<LoginPage error="That token is not valid." />}</Layout>, 401);
-    }
-    setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
-    return c.redirect('/ui', 303);
-  });
-  app.post('/logout', (c) => {
-    deleteCookie(c, SESSION_COOKIE, { path: '/' });
-    return c.redirect('/ui/login', 303);
-  });
+  app.route('/', sessionRoutes(o.checkToken ?? (() => false), render));
 
-  // Everything below needs a principal: with auth on, that means a valid token (header or cookie).
+  // Everything below needs a principal: with auth on, that means a valid token (cookie or header).
   app.use('*', async (c, next) => {
     if (!c.get('principal')) return c.redirect('/ui/login', 302);
     return next();
   });
 
-  app.get('/overview.json', async (c) => c.json(await overviewData(o.resources)));
+  // Queue depths follow the queue API's rule (admin only); health is public at /readyz anyway.
+  app.get('/overview.json', async (c) => c.json(await overviewData(o.resources, hasScope(c.get('principal'), 'admin'))));
   app.get('/', async (c) => {
-    const data = await overviewData(o.resources);
-    return c.html(
-      <Layout {...frame('Overview', '/ui')}>
-        <OverviewPage data={data} modules={enabled} />
-      </Layout>,
-    );
+    const data = await overviewData(o.resources, hasScope(c.get('principal'), 'admin'));
+    return render(c, { title: 'Overview', active: '/ui' }, <OverviewPage data={data} modules={enabled} />);
   });
+
   for (const m of enabled) {
-    if (m.ui) app.route(`/${m.name}`, m.ui);
-    else
-      app.get(`/${m.name}`, (c) =>
-        c.html(
-          <Layout {...frame(m.name, `/ui/${m.name}`)}>
-            <main>
-              <section>
-                <h2>{m.name}</h2>
-                <p class="muted">{m.description}</p>
-                <p>This module has no console page yet; its API is under /api/v1/{m.name}.</p>
-              </section>
-            </main>
-          </Layout>,
-        ),
-      );
+    const base = `/${m.name}`;
+    // A module's pages show what its API shows, so they need the same `<module>:read` scope.
+    const readScope: MiddlewareHandler<AppEnv> = async (c, next) => {
+      if (hasScope(c.get('principal'), `${m.name}:read`)) return next();
+      return render(c, { title: m.name, active: `/ui${base}`, status: 403 }, <Notice title={m.name} text={`This page needs the ${m.name}:read scope.`} />);
+    };
+    app.use(`${base}/*`, readScope); // also matches `base` itself
+    if (m.ui) app.route(base, m.ui);
+    else app.get(base, (c) => render(c, { title: m.name, active: `/ui${base}` }, <Notice title={m.name} detail={m.description} text={`This module has no console page yet; its API is under /api/v1/${m.name}.`} />));
   }
   return app;
+}
+
+/** A one-section page with a heading and a line of text. */
+function Notice(props: { title: string; text: string; detail?: string }) {
+  return (
+    <main>
+      <section>
+        <h2>{props.title}</h2>
+        {props.detail ? <p class="muted">{props.detail}</p> : null}
+        <p>{props.text}</p>
+      </section>
+    </main>
+  );
 }

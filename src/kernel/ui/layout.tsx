@@ -1,5 +1,8 @@
 /** The console's page frame: header, navigation over enabled modules, inline styles (no external assets). */
+import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AppEnv } from '../http/app-env.ts';
 
 /** A navigation entry. */
 export interface NavItem {
@@ -14,6 +17,8 @@ body { margin:0; font:14px/1.45 system-ui, -apple-system, Segoe UI, Roboto, sans
 header { display:flex; align-items:center; gap:16px; padding:10px 20px; background:#111827; color:#fff; }
 header .brand { font-weight:700; letter-spacing:.5px; }
 header .meta { color:#cbd5e1; font-size:12px; margin-left:auto; }
+header .signout { margin:0; display:flex; align-items:center; gap:8px; }
+header .signout button { padding:3px 8px; font-size:12px; background:transparent; border-color:#475569; }
 nav { display:flex; gap:4px; padding:6px 20px; background:#fff; border-bottom:1px solid var(--line); }
 nav a { padding:6px 10px; border-radius:6px; color:var(--fg); text-decoration:none; }
 nav a.active, nav a:hover { background:#e8eefc; color:var(--accent); }
@@ -22,7 +27,7 @@ section { background:#fff; border:1px solid var(--line); border-radius:8px; padd
 section.wide { grid-column: 1 / -1; }
 h2 { margin:0 0 10px; font-size:15px; }
 table { width:100%; border-collapse:collapse; }
-th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
+th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:baseline; }
 th { color:var(--muted); font-weight:600; font-size:12px; text-transform:uppercase; }
 .ok { color:var(--ok); font-weight:600; } .bad { color:var(--bad); font-weight:600; }
 .muted { color:var(--muted); }
@@ -30,11 +35,13 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-
 input, button { font:inherit; padding:6px 10px; border:1px solid var(--line); border-radius:6px; }
 button { background:var(--accent); color:#fff; border-color:var(--accent); cursor:pointer; }
 #events { max-height:420px; overflow:auto; }
+#events td { white-space:nowrap; }
+#events td:last-child { white-space:normal; word-break:break-all; width:100%; }
 .error { color:var(--bad); }
 `;
 
 /** Wraps a page body in the console frame. */
-export function Layout(props: { title: string; version: string; mode: string; nav: NavItem[]; active: string; children?: Child }) {
+export function Layout(props: { title: string; version: string; mode: string; nav: NavItem[]; active: string; signedInAs?: string; children?: Child }) {
   return (
     <html lang="en">
       <head>
@@ -50,6 +57,11 @@ export function Layout(props: { title: string; version: string; mode: string; na
           <span class="meta">
             v{props.version} · {props.mode} mode
           </span>
+          {props.signedInAs !== undefined ? (
+            <form method="post" action="/ui/logout" class="signout">
+              <span class="meta">{props.signedInAs}</span> <button type="submit">Sign out</button>
+            </form>
+          ) : null}
         </header>
         <nav>
           {props.nav.map((n) => (
@@ -63,3 +75,6 @@ export function Layout(props: { title: string; version: string; mode: string; na
     </html>
   );
 }
+
+/** Renders `body` in the console frame as the response; built once per console by consoleRoutes. */
+export type RenderPage = (c: Context<AppEnv>, page: { title: string; active?: string; status?: ContentfulStatusCode }, body: Child) => Response | Promise<Response>;

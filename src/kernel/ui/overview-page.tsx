@@ -1,7 +1,13 @@
 /** The overview page: health, dependencies, queue depths, enabled modules and a live event stream. */
 import type { OverviewData } from './overview-data.ts';
+import { OVERVIEW_SCRIPT, QUEUE_STATES } from './overview-script.ts';
 
-const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+/** Uptime as people read it; the inline script formats refreshes the same way. */
+function duration(s: number): string {
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
 
 /** Dependency rows; the same markup is rebuilt client-side on refresh. */
 function DependencyRows(props: { data: OverviewData }) {
@@ -20,81 +26,36 @@ function DependencyRows(props: { data: OverviewData }) {
   );
 }
 
+/** Queue rows, or one line saying why there are none. */
 function QueueRows(props: { data: OverviewData }) {
-  if (props.data.queues.length === 0) {
+  const queues = props.data.queues;
+  const note = queues === null ? '(the admin scope is needed to see queues)' : queues.length === 0 ? '(no queues yet)' : undefined;
+  if (note || !queues) {
     return (
       <tr>
         <td colspan={6} class="muted">
-          (no queues yet)
+          {note}
         </td>
       </tr>
     );
   }
   return (
     <>
-      {props.data.queues.map((q) => (
+      {queues.map((q) => (
         <tr>
           <td>{q.name}</td>
-          {QUEUE_STATES.map((s) => (
-            <td>{q[s] ?? '–'}</td>
-          ))}
+          {q.error ? (
+            <td colspan={5} class="bad">
+              {q.error}
+            </td>
+          ) : (
+            QUEUE_STATES.map((s) => <td>{q[s] ?? '–'}</td>)
+          )}
         </tr>
       ))}
     </>
   );
 }
-
-/** The client script: refreshes tables from /ui/overview.json and streams events over SSE. Builds DOM with textContent only. */
-const SCRIPT = `
-(() => {
-  const $ = (id) => document.getElementById(id);
-  const cell = (text, cls) => { const td = document.createElement('td'); td.textContent = text; if (cls) td.className = cls; return td; };
-  const STATES = ${JSON.stringify(QUEUE_STATES)};
-  async function refresh() {
-    try {
-      const res = await fetch('/ui/overview.json', { credentials: 'same-origin' });
-      if (!res.ok) return;
-      const d = await res.json();
-      $('ready').textContent = d.ready ? 'ready' : 'not ready';
-      $('ready').className = d.ready ? 'ok' : 'bad';
-      const deps = $('deps'); deps.replaceChildren();
-      for (const [name, x] of Object.entries(d.dependencies)) {
-        const tr = document.createElement('tr');
-        tr.append(cell(name), cell(x.kind), cell(x.ok ? 'ok' : 'down', x.ok ? 'ok' : 'bad'), cell(x.latencyMs + ' ms'), cell(x.error || '', 'muted'));
-        deps.append(tr);
-      }
-      const qs = $('queues'); qs.replaceChildren();
-      if (d.queues.length === 0) { const tr = document.createElement('tr'); const td = cell('(no queues yet)', 'muted'); td.colSpan = 6; tr.append(td); qs.append(tr); }
-      for (const q of d.queues) { const tr = document.createElement('tr'); tr.append(cell(q.name), ...STATES.map((s) => cell(q[s] ?? '–'))); qs.append(tr); }
-    } catch {}
-  }
-  setInterval(refresh, 5000);
-
-  let source;
-  function connect() {
-    if (source) source.close();
-    const pattern = $('pattern').value.trim() || '>';
-    const status = $('stream-status');
-    status.textContent = 'connecting…'; status.className = 'muted';
-    source = new EventSource('/api/v1/events?pattern=' + encodeURIComponent(pattern));
-    source.onopen = () => { status.textContent = 'connected (' + pattern + ')'; status.className = 'ok'; };
-    source.onerror = () => { status.textContent = 'disconnected, retrying'; status.className = 'bad'; };
-    const onEvent = (m) => {
-      let e; try { e = JSON.parse(m.data); } catch { return; }
-      const tr = document.createElement('tr');
-      tr.className = 'event-row';
-      const data = JSON.stringify(e.data);
-      tr.append(cell(new Date(e.time).toLocaleTimeString()), cell(e.type, 'mono event-type'), cell(e.source, 'muted'), cell(data.length > 160 ? data.slice(0, 160) + '…' : data, 'mono'));
-      const body = $('event-rows');
-      body.prepend(tr);
-      while (body.children.length > 200) body.lastElementChild.remove();
-    };
-    source.addEventListener('message', onEvent);
-  }
-  $('pattern-form').addEventListener('submit', (ev) => { ev.preventDefault(); $('event-rows').replaceChildren(); connect(); });
-  connect();
-})();
-`;
 
 /** Renders the overview page body. */
 export function OverviewPage(props: { data: OverviewData; modules: { name: string; description: string }[] }) {
@@ -104,6 +65,10 @@ export function OverviewPage(props: { data: OverviewData; modules: { name: strin
         <h2>
           Health: <span id="ready" class={props.data.ready ? 'ok' : 'bad'}>{props.data.ready ? 'ready' : 'not ready'}</span>
         </h2>
+        <p class="muted" id="process">
+          process <span class="ok">up</span> for <span id="uptime">{duration(props.data.process.uptimeSeconds)}</span> · instance{' '}
+          <code>{props.data.process.instanceId}</code>
+        </p>
         <table>
           <thead>
             <tr>
@@ -178,7 +143,7 @@ export function OverviewPage(props: { data: OverviewData; modules: { name: strin
           </table>
         </div>
       </section>
-      <script dangerouslySetInnerHTML={{ __html: SCRIPT }} />
+      <script dangerouslySetInnerHTML={{ __html: OVERVIEW_SCRIPT }} />
     </main>
   );
 }
