@@ -47,13 +47,21 @@ export function createApp(o: AppOptions) {
   app.onError(errorHandler(o.log));
   app.notFound((c) => problemResponse(c, 404, 'NotFound', `no route for ${c.req.method} ${c.req.path}`));
   app.use(requestId());
+  const histogramChildren = new Map<string, { observe(v: number): void }>();
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
     const seconds = (performance.now() - started) / 1000;
     // The matched route pattern, not the raw path, keeps label cardinality bounded.
     const route = c.req.routePath && c.req.routePath !== '/*' ? c.req.routePath : c.res.status === 404 ? 'unmatched' : c.req.path;
-    o.metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+    const key = `${c.req.method} ${route} ${c.res.status}`;
+    let child = histogramChildren.get(key);
+    if (!child) {
+      // prom-client hashes the label object on every observe; a child per label set skips that on the hot path.
+      child = o.metrics.httpDuration.labels(c.req.method, route, String(c.res.status));
+      histogramChildren.set(key, child);
+    }
+    child.observe(seconds);
     if (c.res.status >= 500) o.log.warn({ requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status }, 'request failed');
   });
   app.use(
