@@ -13,6 +13,9 @@ export class MemoryLog {
   private entries: LogEntry[] = [];
   private first = 1;
   private readonly seen = new Map<string, number>();
+  /** Ids in insertion order, oldest at `head`, so expiry never rescans the map. */
+  private readonly order: { id: string; t: number }[] = [];
+  private head = 0;
 
   constructor(
     private readonly limit: number,
@@ -25,6 +28,7 @@ export class MemoryLog {
     this.forgetOldIds(now);
     if (this.seen.has(id)) return undefined;
     this.seen.set(id, now);
+    this.order.push({ id, t: now });
     const entry = { seq: this.first + this.entries.length, timeMs: now, type, json };
     this.entries.push(entry);
     if (this.entries.length > this.limit) {
@@ -65,10 +69,17 @@ export class MemoryLog {
   }
 
   private forgetOldIds(now: number): void {
-    // Map iteration follows insertion order, i.e. oldest first.
-    for (const [id, t] of this.seen) {
-      if (now - t < this.duplicateWindowMs && this.seen.size <= this.limit) break;
-      this.seen.delete(id);
+    // A queue with a head index, not Map iteration: iterating a Map from its start walks over every
+    // deleted slot again, which made each append O(ids forgotten so far).
+    while (this.head < this.order.length) {
+      const oldest = this.order[this.head]!;
+      if (now - oldest.t < this.duplicateWindowMs && this.seen.size <= this.limit) break;
+      if (this.seen.get(oldest.id) === oldest.t) this.seen.delete(oldest.id);
+      this.head++;
+    }
+    if (this.head > 4096 && this.head * 2 > this.order.length) {
+      this.order.splice(0, this.head);
+      this.head = 0;
     }
   }
 }
