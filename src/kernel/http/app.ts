@@ -1,8 +1,6 @@
 /** Composes the HTTP shell: request ids, metrics, body limit, auth, rate limit, health, events, OpenAPI, modules, console. */
 import type { ModuleRouter } from '../module.ts';
-import { bodyLimit } from 'hono/body-limit';
-import { requestId } from 'hono/request-id';
-import { ModuleDisabled, NotFound, PayloadTooLarge } from '../errors.ts';
+import { ModuleDisabled, NotFound } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { KernelMetrics } from '../metrics.ts';
 import type { Resources } from '../resources.ts';
@@ -15,6 +13,7 @@ import { rateLimit, type RateCounter } from './rate-limit.ts';
 import type { leaseRoutes } from './lease-routes.ts';
 import { queueRoutes } from './queue-routes.ts';
 import { createRouter } from './router.ts';
+import { requestContext } from './request-context.ts';
 
 /** A module as the HTTP shell sees it. */
 export interface MountedModule {
@@ -46,32 +45,7 @@ export function createApp(o: AppOptions) {
   const app = createRouter();
   app.onError(errorHandler(o.log));
   app.notFound((c) => problemResponse(c, 404, 'NotFound', `no route for ${c.req.method} ${c.req.path}`));
-  app.use(requestId());
-  const histogramChildren = new Map<string, { observe(v: number): void }>();
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    const seconds = (performance.now() - started) / 1000;
-    // The matched route pattern, not the raw path, keeps label cardinality bounded.
-    const route = c.req.routePath && c.req.routePath !== '/*' ? c.req.routePath : c.res.status === 404 ? 'unmatched' : c.req.path;
-    const key = `${c.req.method} ${route} ${c.res.status}`;
-    let child = histogramChildren.get(key);
-    if (!child) {
-      // prom-client hashes the label object on every observe; a child per label set skips that on the hot path.
-      child = o.metrics.httpDuration.labels(c.req.method, route, String(c.res.status));
-      histogramChildren.set(key, child);
-    }
-    child.observe(seconds);
-    if (c.res.status >= 500) o.log.warn({ requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status }, 'request failed');
-  });
-  app.use(
-    bodyLimit({
-      maxSize: o.bodyLimitBytes,
-      onError: () => {
-        throw new PayloadTooLarge(o.bodyLimitBytes);
-      },
-    }),
-  );
+  app.use(requestContext({ metrics: o.metrics, log: o.log, bodyLimitBytes: o.bodyLimitBytes }));
 
   app.route('/', healthRoutes(o.resources));
 

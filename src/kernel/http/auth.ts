@@ -31,6 +31,17 @@ export const SESSION_COOKIE = 'capstan_token';
 /** Resolves the caller; with auth off everyone is an admin (only allowed on loopback, enforced by config). */
 export function authenticate(enabled: boolean, tokens: TokenRecord[]): MiddlewareHandler<AppEnv> {
   const byHash = new Map(tokens.map((t) => [t.sha256, t]));
+  // Hashing every request's token costs more than the rest of auth; remember recent answers (bounded).
+  const recent = new Map<string, TokenRecord | null>();
+  const lookup = (token: string): TokenRecord | undefined => {
+    let rec = recent.get(token);
+    if (rec === undefined) {
+      rec = byHash.get(hashToken(token)) ?? null;
+      if (recent.size >= 1024) recent.clear();
+      recent.set(token, rec);
+    }
+    return rec ?? undefined;
+  };
   return async (c, next) => {
     if (!enabled) {
       c.set('principal', { name: 'anonymous', scopes: new Set(['admin']) } satisfies Principal);
@@ -40,14 +51,14 @@ export function authenticate(enabled: boolean, tokens: TokenRecord[]): Middlewar
     if (header) {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       if (!m) throw new Unauthorized('Authorization header must be "Bearer <token>"');
-      const rec = byHash.get(hashToken(m[1]!));
+      const rec = lookup(m[1]!);
       if (!rec) throw new Unauthorized('unknown or revoked token');
       c.set('principal', principalOf(rec));
       return next();
     }
     // A stale console cookie is not an error: the request just has no principal and the console asks to sign in.
     const cookie = getCookie(c, SESSION_COOKIE);
-    const rec = cookie ? byHash.get(hashToken(cookie)) : undefined;
+    const rec = cookie ? lookup(cookie) : undefined;
     if (rec) c.set('principal', principalOf(rec));
     return next();
   };
