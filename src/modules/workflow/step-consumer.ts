@@ -78,22 +78,38 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
   const labels = { workflow: d.spec.name, process };
   const mine = (runId: string) => shardOf(runId, d.process.parallel) === d.shard;
   d.metrics.processStates.set({ ...labels, state: 'running' }, 1);
+  // The event path and the sweep both reach a run; a run already in hand here is left to that call, so one
+  // instance never runs a step twice at once (the duplicate would only lose the CAS after its side effect).
+  const inHand = new Set<string>();
+  const handleOnce = async (runId: string, version: number | undefined): Promise<string | undefined> => {
+    if (inHand.has(runId)) return 'in_flight';
+    inHand.add(runId);
+    try {
+      return await handleRun(d, runId, version);
+    } finally {
+      inHand.delete(runId);
+    }
+  };
   const sub = await d.bus.durable({ name: process.replace(/[^A-Za-z0-9_-]/g, '_'), pattern: 'workflow.run.status_changed', start: 'new', ackWaitMs: 30_000 }, async (e: EventEnvelope) => {
     const data = e.data as StatusChanged;
     if (data.workflow !== d.spec.name || data.status !== d.status || !mine(data.runId)) return;
     const lag = Math.max(0, (Date.now() - Date.parse(e.time)) / 1000);
     d.metrics.lag.set(labels, lag);
     d.metrics.lagAlert.set(labels, lag > LAG_ALERT_SECONDS ? 1 : 0);
-    const skipped = await handleRun(d, data.runId, data.version);
+    const skipped = await handleOnce(data.runId, data.version);
     if (skipped) d.metrics.skipped.inc({ ...labels, reason: skipped });
   });
   // The sweep catches runs whose event this consumer never saw (created before it started, or lost).
-  const sweep = async () => {
-    for (const r of await d.store.runsAt(d.spec.name, d.status, 500)) {
-      if (signal.aborted) return;
-      if (mine(r.runId)) await handleRun(d, r.runId, r.version).catch(() => {});
-    }
-  };
+  // A sweep through a backlog can outlast the interval; a tick while one runs is skipped rather than starting a
+  // second sweep over the same runs (overlapping sweeps ran each waiting step several times over).
+  let sweeping: Promise<void> | undefined;
+  const sweep = () =>
+    (sweeping ??= (async () => {
+      for (const r of await d.store.runsAt(d.spec.name, d.status, 500)) {
+        if (signal.aborted) return;
+        if (mine(r.runId)) await handleOnce(r.runId, r.version).catch(() => {});
+      }
+    })().finally(() => (sweeping = undefined)));
   const timer = setInterval(() => void sweep().catch((err) => d.log.warn({ err }, 'sweep failed')), d.sweepIntervalMs);
   try {
     await sweep().catch((err) => d.log.warn({ err }, 'sweep failed'));
