@@ -111,7 +111,7 @@ describe('workflow acceptance', () => {
     expect(done.body.runState).toBe('completed');
   });
 
-  it('twenty runs through a step with parallel: 5 all complete, each shipped at least once', async () => {
+  it('twenty runs through a step with parallel: 5 all complete, each shipped exactly once when nothing fails', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
       const t = await api('POST', '/workflows/order/runs', { foreignId: `bulk-${i}`, object: { fail: i === 7 } });
@@ -122,7 +122,8 @@ describe('workflow acceptance', () => {
       const want = i === 7 ? 'failed' : 'shipped';
       const r = await api('GET', `/runs/${id}/await?status=${want}&timeout=30s`);
       expect(r.status, `run ${i}`).toBe(200);
-      expect(calls.get(`/ship:${id}:paid`)).toBeGreaterThanOrEqual(1);
+      // Without faults a step runs once per (run, status): the event path and the sweep never both run it.
+      expect(calls.get(`/ship:${id}:paid`)).toBe(1);
     }
     const list = await api('GET', '/runs?workflow=order&status=shipped&limit=1000');
     expect(list.body.runs.length).toBeGreaterThanOrEqual(19);
