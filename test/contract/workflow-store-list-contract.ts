@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Invalid } from '../../src/kernel/errors.ts';
 import { newId } from '../../src/kernel/ids.ts';
-import type { RunState } from '../../src/modules/workflow/run-state.ts';
+import { RUN_STATES, type RunState } from '../../src/modules/workflow/run-state.ts';
 import { createRecordStore, type ListRunsQuery, type RecordStore } from '../../src/modules/workflow/store.ts';
 import { rejection } from '../helpers/async.ts';
 import { bulkInsertRuns, type BulkRun, type WorkflowStoreFixture } from './workflow-store-helpers.ts';
@@ -120,6 +120,16 @@ export function workflowStoreListContract(name: string, factory: () => Promise<W
         }
       });
     }
+
+    it('counts runs by run state, of all workflows and of one, with zeros for absent states', async () => {
+      const tally = (of: BulkRun[]) => Object.fromEntries(RUN_STATES.map((s) => [s, of.filter((r) => r.runState === s).length]));
+      expect(await store.countByRunState()).toEqual(tally(runs));
+      const w1 = await store.countByRunState('w1');
+      expect(w1).toEqual(tally(runs.filter((r) => r.workflow === 'w1')));
+      expect(w1.requestedDataDeleted).toBe(0);
+      expect(Object.values(w1).reduce((a, b) => a + b, 0)).toBe(runs.filter((r) => r.workflow === 'w1').length);
+      expect(await store.countByRunState('no-such-workflow')).toEqual(tally([]));
+    });
 
     it('an empty match is one empty page', async () => {
       expect(await store.list({ workflow: 'w1', foreignId: 'no-such' })).toEqual({ runs: [], nextCursor: null });

@@ -1,7 +1,7 @@
 /** Reading runs: lookup, latest, history, the keyset-paged list, and the engine's sweeps. */
 import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { Invalid, type Database } from '../../kernel/index.ts';
-import { RUN_STATES } from './run-state.ts';
+import { RUN_STATES, type RunState } from './run-state.ts';
 import { workflowHistory, workflowRuns } from './schema.ts';
 import { decodeCursor, encodeCursor } from './store-cursor.ts';
 import { toHistoryEntry, toStoredRun } from './store-rows.ts';
@@ -67,6 +67,18 @@ export function runReaders(db: Database) {
       const runs = rows.slice(0, limit).map(toStoredRun);
       const last = runs.at(-1);
       return { runs, nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, runId: last.runId, order }) : null };
+    },
+
+    /** How many runs are in each run state (every state listed, zeros included), of one workflow or of all. */
+    async countByRunState(workflow?: string): Promise<Record<RunState, number>> {
+      const rows = await q
+        .select({ runState: r.runState, n: sql<number>`count(*)::int` })
+        .from(r)
+        .where(workflow !== undefined ? eq(r.workflow, workflow) : undefined)
+        .groupBy(r.runState);
+      const counts = Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>;
+      for (const row of rows) counts[row.runState] = Number(row.n);
+      return counts;
     },
 
     /** Running runs at (workflow, status), oldest first: the step consumers' catch-up sweep. */
