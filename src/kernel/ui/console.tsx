@@ -58,6 +58,11 @@ export function consoleRoutes(o: ConsoleOptions): Hono<AppEnv> {
       return render(c, { title: m.name, active: `/ui${base}`, status: 403 }, <Notice title={m.name} text={`This page needs the ${m.name}:read scope.`} />);
     };
     app.use(`${base}/*`, readScope); // also matches `base` itself
+    // A module's pages get the kernel's frame without knowing the version, the other modules or the session.
+    app.use(`${base}/*`, async (c, next) => {
+      c.set('renderPage', (page, body) => render(c, { ...page, active: `/ui${base}` }, body));
+      return next();
+    });
     if (m.ui) app.route(base, m.ui);
     else app.get(base, (c) => render(c, { title: m.name, active: `/ui${base}` }, <Notice title={m.name} detail={m.description} text={`This module has no console page yet; its API is under /api/v1/${m.name}.`} />));
   }

@@ -8,7 +8,8 @@ import { createWorkflowMetrics } from './metrics.ts';
 import { workflowRoutes } from './routes.ts';
 import { WorkflowService } from './service.ts';
 import { engineStorePort } from './store-engine-port.ts';
-import { createRecordStore } from './store.ts';
+import { createRecordStore, type RecordStore } from './store.ts';
+import { workflowUi } from './ui/routes.tsx';
 
 const configSchema = z
   .strictObject({
@@ -32,7 +33,7 @@ export type WorkflowConfig = z.output<typeof configSchema>;
 
 /** Builds the module; state lives in the closure, one per process. `workflows` are code-defined (defineWorkflow). */
 export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {}): Module<WorkflowConfig> {
-  let state: { engine: WorkflowEngine; service: WorkflowService; loaded: Promise<void> } | undefined;
+  let state: { engine: WorkflowEngine; service: WorkflowService; store: RecordStore; loaded: Promise<void> } | undefined;
 
   function ensure(ctx: ModuleContext<WorkflowConfig>) {
     if (state) return state;
@@ -53,7 +54,7 @@ export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {
     const service = new WorkflowService(engine, store, resources.bus, { actions: ctx.actions, commandsEnabled: config.commandSteps, defaultPauseAfterErrCount: config.pauseAfterErrCount }, ctx.log);
     // Code-defined workflows first, so a saved definition of the same name cannot shadow them silently.
     const codeDefined = Promise.all((opts.workflows ?? []).map((w) => engine.register(w)));
-    state = { engine, service, loaded: codeDefined.then(() => service.load()) };
+    state = { engine, service, store, loaded: codeDefined.then(() => service.load()) };
     state.loaded.catch((err) => ctx.log.error({ err }, 'loading workflow definitions failed'));
     return state;
   }
@@ -78,6 +79,10 @@ export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {
     routes(ctx) {
       const { service, loaded } = ensure(ctx);
       return workflowRoutes(service, loaded);
+    },
+    ui(ctx) {
+      const { service, store, loaded } = ensure(ctx);
+      return workflowUi({ service, countByRunState: (w) => store.countByRunState(w), ready: loaded });
     },
     async start(ctx) {
       const s = ensure(ctx);

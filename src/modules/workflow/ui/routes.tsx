@@ -1,0 +1,102 @@
+/** The workflow console pages, mounted by the kernel at /ui/workflow behind the console's sign-in and scope check. */
+import { Hono, type Context } from 'hono';
+import type { Child } from 'hono/jsx';
+import { Invalid, NotFound, type AppEnv } from '../../../kernel/index.ts';
+import type { RunState } from '../run-state.ts';
+import type { WorkflowService } from '../service.ts';
+import { toRunRow } from './run-row.ts';
+import { RunPage } from './run-page.tsx';
+import { parseRunsFilter, runsHref, toListQuery, type RunsFilter } from './runs-filter.ts';
+import { RunsPage, type RunsPageData } from './runs-page.tsx';
+
+/** What the pages read. */
+export interface WorkflowUiDeps {
+  service: WorkflowService;
+  countByRunState(workflow?: string): Promise<Record<RunState, number>>;
+  /** Definitions load asynchronously at start; pages wait for them like the API does. */
+  ready: Promise<void>;
+}
+
+/** Builds the /ui/workflow router. */
+export function workflowUi(deps: WorkflowUiDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use('*', async (_c, next) => {
+    await deps.ready;
+    await next();
+  });
+
+  /** One page of runs plus the counts; a refused filter or cursor is shown, not thrown. */
+  async function runsData(query: Record<string, string>): Promise<RunsPageData> {
+    const parsed = parseRunsFilter(query);
+    const filter: RunsFilter = parsed.filter;
+    const [counts, workflows] = await Promise.all([deps.countByRunState(filter.workflow), deps.service.listDefinitions()]);
+    const data: RunsPageData = { filter, rows: [], nextHref: null, counts, workflows: workflows.map((w) => w.name), error: parsed.error };
+    if (parsed.error) return data;
+    try {
+      const page = await deps.service.listRuns(toListQuery(filter));
+      data.rows = page.runs.map(toRunRow);
+      data.nextHref = page.nextCursor ? runsHref({ ...filter, cursor: page.nextCursor }) : null;
+    } catch (err) {
+      if (!(err instanceof Invalid)) throw err;
+      data.error = err.message;
+    }
+    return data;
+  }
+
+  app.get('/', async (c) => {
+    const data = await runsData(c.req.query());
+    return page(c, 'Workflow runs', <RunsPage data={data} />, data.error ? 400 : 200);
+  });
+
+  // The live refresh of the runs page: the same data as JSON (rows carry no object).
+  app.get('/runs.json', async (c) => {
+    const d = await runsData(c.req.query());
+    return c.json({ runs: d.rows, nextHref: d.nextHref, counts: d.counts, error: d.error ?? null }, d.error ? 400 : 200);
+  });
+
+  app.get('/runs/:runId', async (c) => {
+    const runId = c.req.param('runId');
+    let run;
+    try {
+      run = await deps.service.getRun(runId);
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+      return page(c, 'Run not found', <Missing runId={runId} />, 404);
+    }
+    const [history, mermaid] = await Promise.all([
+      deps.service.history(runId),
+      // Code-defined workflows have no saved definition; the page says so instead of failing.
+      deps.service.getDefinition(run.workflow).then(
+        (d) => d.mermaid,
+        (err) => {
+          if (err instanceof NotFound) return null;
+          throw err;
+        },
+      ),
+    ]);
+    return page(c, `Run ${run.foreignId}`, <RunPage data={{ run, history, mermaid }} />);
+  });
+
+  return app;
+}
+
+/** Renders through the console's frame (set by the kernel on every module page). */
+function page(c: Context<AppEnv>, title: string, body: Child, status: 200 | 400 | 404 = 200) {
+  const render = c.get('renderPage');
+  if (!render) throw new Error('workflow pages must be mounted by the kernel console (no renderPage on the request)');
+  return render({ title, status }, body);
+}
+
+/** The body for an unknown run id. */
+function Missing(props: { runId: string }) {
+  return (
+    <main>
+      <section>
+        <h2>Run not found</h2>
+        <p>
+          No run has the id <code>{props.runId}</code>. <a href="/ui/workflow">All runs</a>
+        </p>
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,134 @@
+/** The run page: facts and controls, the status timeline from history, the object as JSON, the definition graph. */
+import type { RunRecord } from '../run.ts';
+import type { HistoryEntry } from '../store-types.ts';
+import { shortTime } from './run-row.ts';
+import { runsHref } from './runs-filter.ts';
+import { RUN_SCRIPT } from './run-script.ts';
+import { WORKFLOW_STYLE } from './style.ts';
+
+/** Everything the page shows; `mermaid` is null for a code-defined workflow (nothing saved to draw). */
+export interface RunPageData {
+  run: RunRecord;
+  history: HistoryEntry[];
+  mermaid: string | null;
+}
+
+/** Which controls the run's state allows (the engine refuses the rest with 409 anyway). */
+function allowed(runState: string) {
+  return {
+    pause: runState === 'running' || runState === 'initiated',
+    resume: runState === 'paused',
+    cancel: runState === 'running' || runState === 'initiated' || runState === 'paused',
+  };
+}
+
+/** Pause, Resume, Cancel; run-script.ts wires them to the API. */
+function Controls(props: { runState: string }) {
+  const can = allowed(props.runState);
+  const button = (action: 'pause' | 'resume' | 'cancel', label: string, cls: string) => (
+    <button type="button" id={action} class={cls} data-action={action} data-allowed={String(can[action])} disabled={!can[action]}>
+      {label}
+    </button>
+  );
+  return (
+    <div class="wf-controls">
+      {button('pause', 'Pause', '')}
+      {button('resume', 'Resume', '')}
+      {button('cancel', 'Cancel', 'danger')}
+      <span id="control-error" class="error"></span>
+    </div>
+  );
+}
+
+/** The status timeline, oldest first (the current state is the filled dot at the end). */
+function Timeline(props: { history: HistoryEntry[] }) {
+  if (props.history.length === 0) return <p class="muted">No history recorded.</p>;
+  return (
+    <ol class="timeline" id="timeline">
+      {props.history.map((h) => (
+        <li class="timeline-entry">
+          <div class="what">
+            <b class="mono">{h.status}</b>
+            <span class={`state state-${h.runState}`}>{h.runState}</span>
+            <span class="muted">v{h.version}</span>
+          </div>
+          <div class="when">{shortTime(h.createdAt.toISOString())} UTC</div>
+          {h.reason ? <div class="reason">reason: {h.reason}</div> : null}
+          {h.statusDescription ? <div class="muted">{h.statusDescription}</div> : null}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** Renders the run page body. */
+export function RunPage(props: { data: RunPageData }) {
+  const { run, history, mermaid } = props.data;
+  return (
+    <main>
+      <style dangerouslySetInnerHTML={{ __html: WORKFLOW_STYLE }} />
+      <section id="run" data-run-id={run.runId}>
+        <div class="wf-head">
+          <h2>Run</h2>
+          <a href={runsHref({ workflow: run.workflow })}>← runs of {run.workflow}</a>
+          <a href="/ui/workflow">all runs</a>
+        </div>
+        <dl class="wf-facts">
+          <dt>run id</dt>
+          <dd class="mono">{run.runId}</dd>
+          <dt>workflow</dt>
+          <dd>{run.workflow}</dd>
+          <dt>foreign id</dt>
+          <dd class="mono">{run.foreignId}</dd>
+          <dt>status</dt>
+          <dd class="mono" id="run-status">
+            {run.status}
+          </dd>
+          <dt>run state</dt>
+          <dd>
+            <span id="run-state" class={`state state-${run.runState}`}>
+              {run.runState}
+            </span>
+          </dd>
+          {run.reason ? (
+            <>
+              <dt>reason</dt>
+              <dd id="run-reason">{run.reason}</dd>
+            </>
+          ) : null}
+          <dt>version</dt>
+          <dd>{run.version}</dd>
+          <dt>created</dt>
+          <dd>{shortTime(run.createdAt.toISOString())} UTC</dd>
+          <dt>updated</dt>
+          <dd>{shortTime(run.updatedAt.toISOString())} UTC</dd>
+        </dl>
+        <Controls runState={run.runState} />
+      </section>
+      <section>
+        <h2>Status timeline</h2>
+        <Timeline history={history} />
+      </section>
+      <section>
+        <h2>Object</h2>
+        <pre class="code" id="object">
+          {JSON.stringify(run.object, null, 2) ?? 'null'}
+        </pre>
+      </section>
+      <section>
+        <h2>Definition graph</h2>
+        {mermaid === null ? (
+          <p class="muted">Code-defined workflow: no saved definition to draw.</p>
+        ) : (
+          <>
+            <p class="muted">Mermaid state diagram of {run.workflow}; the run is at <code>{run.status}</code>.</p>
+            <pre class="code" id="graph">
+              {mermaid}
+            </pre>
+          </>
+        )}
+      </section>
+      <script dangerouslySetInnerHTML={{ __html: RUN_SCRIPT }} />
+    </main>
+  );
+}
