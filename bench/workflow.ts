@@ -30,7 +30,7 @@ export interface WorkflowBenchOptions {
   aloneRuns: number;
 }
 
-const DEFAULTS: WorkflowBenchOptions = { runs: 200, warmupRuns: 30, rounds: 3, embeddedRuns: 60, diagnosticRuns: 40, triggerConcurrency: 10, aloneRuns: 10 };
+const DEFAULTS: WorkflowBenchOptions = { runs: 150, warmupRuns: 30, rounds: 3, embeddedRuns: 60, diagnosticRuns: 40, triggerConcurrency: 10, aloneRuns: 10 };
 const STEPS = 10;
 const WORKFLOW = 'bench_chain';
 /** The kernel's default pool size (postgres-database.ts); the baseline's pool gets the same. */
@@ -179,7 +179,7 @@ async function measureDistributed(o: WorkflowBenchOptions): Promise<{ rows: Benc
     const intervals = rounds.flatMap((w) => w.intervals);
     const pick = <K extends keyof WfRound['probe']>(k: K) => median(rounds.map((w) => w.probe[k]));
     const cpu = (k: keyof WfRound['cpuUs']) => formatNumber(median(rounds.map((w) => w.cpuUs[k])));
-    const name = `workflow ${o.runs} runs × ${STEPS} steps, PostgreSQL + NATS`;
+    const name = 'workflow, PostgreSQL + NATS';
     const detail = [
       `${o.runs} runs × ${STEPS} transitions/round; workflow ${formatRounds(r.kernel)} transitions/s; baseline (${concurrency} in flight) ${formatRounds(r.baseline)} tx/s; per-round ratios ${formatPairedRatios(r.kernel, r.baseline)}`,
       `database transactions in flight during the workflow rounds: mean ${rounds.map((w) => w.meanInFlight.toFixed(1)).join(' / ')}, peak ${rounds.map((w) => w.maxInFlight).join(' / ')}`,
@@ -187,11 +187,11 @@ async function measureDistributed(o: WorkflowBenchOptions): Promise<{ rows: Benc
       `CPU per transition: this process ${cpu('bench')} µs, PostgreSQL ${cpu('postgres')} µs, nats-server ${cpu('nats')} µs; baseline CPU per transaction: this process ${formatNumber(median(baseline.cpu.map((c) => c.bench)))} µs, PostgreSQL ${formatNumber(median(baseline.cpu.map((c) => c.postgres)))} µs`,
     ].join('; ');
     const rows: BenchRow[] = [
-      { group: 'workflow', name, unit: 'transitions/s', kernel: median(r.kernel), baseline: median(r.baseline), goalRatio: 0.5, detail },
-      { group: 'workflow', name: `${name}: against the absolute goal (baseline column = the goal)`, unit: 'transitions/s', kernel: median(r.kernel), baseline: ABSOLUTE_GOAL, goalRatio: 1 },
-      { group: 'workflow', name: `${name}: transition latency p50`, unit: 'ms', kernel: percentile(intervals, 50), detail: `${intervals.length.toLocaleString('en-US')} transitions; p90 ${ms(percentile(intervals, 90))}, max ${ms(Math.max(...intervals))}; per-round p50 ${rounds.map((w) => ms(percentile(w.intervals, 50))).join(' / ')}` },
-      { group: 'workflow', name: `${name}: transition latency p99`, unit: 'ms', kernel: percentile(intervals, 99) },
-      { group: 'workflow', name: `workflow, PostgreSQL + NATS, one run at a time: transition latency p50`, unit: 'ms', kernel: percentile(alone, 50), detail: `${o.aloneRuns} runs one after the other (${alone.length} transitions): p50 ${ms(percentile(alone, 50))}, p99 ${ms(percentile(alone, 99))}, min ${ms(Math.min(...alone))}; per transition (medians): transaction ${aloneMs('txMs')}, commit → relay publishes ${aloneMs('relayPickupMs')}, publish → JetStream ack ${aloneMs('publishMs')}, ack → owning consumer starts ${aloneMs('consumerWaitMs')}, handler ${aloneMs('handlerMs')}` },
+      { group: 'workflow', name: `${name}: ${o.runs} runs × ${STEPS} steps`, unit: 'transitions/s', kernel: median(r.kernel), baseline: median(r.baseline), goalRatio: 0.5, detail },
+      { group: 'workflow', name: `${name}: transitions/s against the absolute goal (baseline column = the goal)`, unit: 'transitions/s', kernel: median(r.kernel), baseline: ABSOLUTE_GOAL, goalRatio: 1 },
+      { group: 'workflow', name: `${name}: transition latency p50, ${o.runs} runs at once`, unit: 'ms', kernel: percentile(intervals, 50), detail: `${intervals.length.toLocaleString('en-US')} transitions; p90 ${ms(percentile(intervals, 90))}, max ${ms(Math.max(...intervals))}; per-round p50 ${rounds.map((w) => ms(percentile(w.intervals, 50))).join(' / ')}` },
+      { group: 'workflow', name: `${name}: transition latency p99, ${o.runs} runs at once`, unit: 'ms', kernel: percentile(intervals, 99) },
+      { group: 'workflow', name: `${name}: transition latency p50, one run at a time`, unit: 'ms', kernel: percentile(alone, 50), detail: `${o.aloneRuns} runs one after the other (${alone.length} transitions): p50 ${ms(percentile(alone, 50))}, p99 ${ms(percentile(alone, 99))}, min ${ms(Math.min(...alone))}; per transition (medians): transaction ${aloneMs('txMs')}, commit → relay publishes ${aloneMs('relayPickupMs')}, publish → JetStream ack ${aloneMs('publishMs')}, ack → owning consumer starts ${aloneMs('consumerWaitMs')}, handler ${aloneMs('handlerMs')}` },
     ];
     return { rows, concurrency };
   } finally {
@@ -211,11 +211,11 @@ async function measureEmbedded(o: WorkflowBenchOptions): Promise<BenchRow[]> {
     const rates = rounds.map((w) => w.rate);
     const intervals = rounds.flatMap((w) => w.intervals);
     progress('workflow', `embedded: ${formatRounds(rates)} transitions/s`);
-    const name = `workflow ${o.embeddedRuns} runs × ${STEPS} steps, embedded (PGlite + MemoryBus)`;
+    const name = 'workflow, embedded (PGlite + MemoryBus)';
     const pick = (k: keyof WfRound['probe']) => ms(median(rounds.map((w) => w.probe[k])));
     return [
-      { group: 'workflow', name, unit: 'transitions/s', kernel: median(rates), detail: `${formatRounds(rates)}; transaction ${pick('txMs')}, commit → relay publishes ${pick('relayPickupMs')}, publish → delivered to the owning consumer ${pick('consumerWaitMs')}, handler ${pick('handlerMs')}; CPU of this process per transition ${formatNumber(median(rounds.map((w) => w.cpuUs.bench)))} µs` },
-      { group: 'workflow', name: `${name}: transition latency p50 / p99`, unit: 'ms', kernel: percentile(intervals, 50), detail: `p50 ${ms(percentile(intervals, 50))}, p99 ${ms(percentile(intervals, 99))}` },
+      { group: 'workflow', name: `${name}: ${o.embeddedRuns} runs × ${STEPS} steps`, unit: 'transitions/s', kernel: median(rates), detail: `${formatRounds(rates)}; transaction ${pick('txMs')}, commit → relay publishes ${pick('relayPickupMs')}, publish → delivered to the owning consumer ${pick('consumerWaitMs')}, handler ${pick('handlerMs')}; CPU of this process per transition ${formatNumber(median(rounds.map((w) => w.cpuUs.bench)))} µs` },
+      { group: 'workflow', name: `${name}: transition latency p50, ${o.embeddedRuns} runs at once`, unit: 'ms', kernel: percentile(intervals, 50), detail: `p50 ${ms(percentile(intervals, 50))}, p99 ${ms(percentile(intervals, 99))}` },
     ];
   } finally {
     await stack.close();
@@ -255,7 +255,7 @@ async function measureRoundTrips(o: WorkflowBenchOptions, concurrency: number): 
     return [
       {
         group: 'workflow',
-        name: 'PostgreSQL round trips per transition (issue: at most 2)',
+        name: 'workflow, PostgreSQL + NATS: database round trips per transition (issue: at most 2)',
         unit: '',
         kernel: wf.roundTrips / transitions,
         baseline: base.roundTrips / transitions,

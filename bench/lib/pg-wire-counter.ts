@@ -10,7 +10,7 @@ export interface WireCounts {
   roundTrips: number;
   /** Executed statements by label (verb and first table, e.g. `update workflow_runs`). */
   statements: Map<string, number>;
-  /** Sync-terminated exchanges that executed nothing: Parse/Describe only, to learn parameter types. */
+  /** Round trips that executed nothing (Parse/Describe then Flush, to learn parameter types before binding). */
   describeOnly: number;
 }
 
@@ -23,8 +23,10 @@ interface Conn {
   prepared: Map<string, string>;
   /** Label of the statement bound to the unnamed portal. */
   bound?: string;
-  /** An Execute was sent since the last Sync. */
+  /** The current client turn sent an Execute or a simple Query; a turn without one only parsed or described. */
   executed: boolean;
+  /** A turn after the startup is open (so the startup exchange is not counted as describe-only). */
+  inTurn: boolean;
 }
 
 const SSL_REQUEST = 80877103;
@@ -73,10 +75,8 @@ export async function startPgWireCounter(target: { host: string; port: number })
       } else if (type === 'E') {
         count(c.bound ?? '?');
         c.executed = true;
-      } else if (type === 'S') {
-        if (!c.executed) counts.describeOnly++;
-        c.executed = false;
       } else if (type === 'Q') {
+        c.executed = true;
         for (const part of cstring(body, 0)[0].split(';')) if (part.trim()) count(statementLabel(part));
       }
       c.buf = c.buf.subarray(len + 1);
@@ -85,10 +85,15 @@ export async function startPgWireCounter(target: { host: string; port: number })
 
   const server = createServer((client) => {
     const upstream = createConnection(target);
-    const c: Conn = { buf: Buffer.alloc(0), started: false, serverSpoke: true, prepared: new Map(), executed: false };
+    const c: Conn = { buf: Buffer.alloc(0), started: false, serverSpoke: true, prepared: new Map(), executed: false, inTurn: false };
     sockets.add(client).add(upstream);
     client.on('data', (chunk: Buffer) => {
-      if (c.serverSpoke) counts.roundTrips++;
+      if (c.serverSpoke) {
+        counts.roundTrips++;
+        if (c.inTurn && !c.executed) counts.describeOnly++;
+        c.inTurn = c.started;
+        c.executed = false;
+      }
       c.serverSpoke = false;
       c.buf = c.buf.length === 0 ? chunk : Buffer.concat([c.buf, chunk]);
       parse(c);
