@@ -256,7 +256,7 @@ async function measureRoundTrips(o: WorkflowBenchOptions, concurrency: number): 
       {
         group: 'workflow',
         name: 'workflow, PostgreSQL + NATS: database round trips per transition (issue: at most 2)',
-        unit: '',
+        unit: 'round trips',
         kernel: wf.roundTrips / transitions,
         baseline: base.roundTrips / transitions,
         detail: `${o.diagnosticRuns} runs through a counting proxy; statements per transition ${(statements(wf) / transitions).toFixed(2)} (baseline ${(statements(base) / transitions).toFixed(2)}): ${perTransition(wf, transitions)}; round trips that only parse and describe a statement (no execute) per transition: ${(wf.describeOnly / transitions).toFixed(2)} (baseline ${(base.describeOnly / transitions).toFixed(2)}); the ${o.diagnosticRuns} run creations are included; idle, the instance makes ${idle.roundTrips} round trips/s (${perTransition(idle, 1)})`,
