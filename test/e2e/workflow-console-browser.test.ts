@@ -1,9 +1,10 @@
 /** Drives the workflow console page in headless Chromium: runs table, counts, filters, the run page with its
- * timeline, object and graph, pause/resume/cancel through the buttons, and the table following SSE live. */
+ * timeline, object and graph, pause/resume/cancel/delete data through the buttons, and the table following SSE live. */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DELETE_CONFIRM } from '../../src/modules/workflow/ui/run-script.ts';
 import { PAGE_SIZE } from '../../src/modules/workflow/ui/runs-filter.ts';
 import { REPO_ROOT, startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
 
@@ -29,6 +30,7 @@ interface ApiRun {
   foreignId: string;
   status: string;
   runState: string;
+  object: unknown;
 }
 
 describe.skipIf(!haveChromium)('workflow console in a browser', () => {
@@ -111,6 +113,8 @@ describe.skipIf(!haveChromium)('workflow console in a browser', () => {
     expect(await page.locator('#object img').count()).toBe(0);
     expect(await page.locator('#graph').textContent()).toContain('waiting --> approved');
     expect(await page.isDisabled('#resume')).toBe(true);
+    // A running run's data cannot be deleted, so the page does not offer it.
+    expect(await page.locator('#delete').count()).toBe(0);
 
     await page.click('#pause');
     await page.locator('#run-state', { hasText: 'paused' }).waitFor();
@@ -193,6 +197,45 @@ describe.skipIf(!haveChromium)('workflow console in a browser', () => {
     expect(await page.isVisible('#next-page')).toBe(false);
     await page.click('text=← newest');
     await expect.poll(() => page.locator('#run-rows tr.run-row').count()).toBe(PAGE_SIZE);
+    await page.close();
+  });
+
+  it('deletes a finished run\'s data only after the browser\'s confirm() is accepted', async () => {
+    const before = await apiRun('order-1');
+    expect(before.runState).toBe('completed');
+    const page = await browser.newPage();
+    const asked: string[] = [];
+    let accept = false;
+    page.on('dialog', (d) => {
+      asked.push(d.message());
+      void (accept ? d.accept() : d.dismiss());
+    });
+    await page.goto(`${server.url}/ui/workflow/runs/${runIds.get('order-1')}`);
+    expect(await page.locator('#delete').textContent()).toBe('Delete data');
+    expect(JSON.parse((await page.locator('#object').textContent()) ?? '')).toEqual(before.object);
+
+    mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(REPO_ROOT, 'test-results/workflow-console-delete.png'), fullPage: true });
+
+    // Dismissed: nothing is sent (sending disables the buttons at once, before the request).
+    await page.click('#delete');
+    expect(asked).toEqual([DELETE_CONFIRM]);
+    expect(await page.isDisabled('#delete')).toBe(false);
+    expect(await apiRun('order-1')).toEqual(before);
+
+    accept = true;
+    await page.click('#delete');
+    await page.locator('#run-state', { hasText: 'dataDeleted' }).waitFor();
+    expect(asked).toHaveLength(2);
+    const after = await apiRun('order-1');
+    expect(after.runState).toBe('dataDeleted');
+    expect(after.status).toBe(before.status);
+    expect(after.object).not.toEqual(before.object);
+    // The page shows the scrubbed object the API now holds, and no longer offers the button.
+    const shown = await page.locator('#object').textContent();
+    expect(JSON.parse(shown ?? '')).toEqual(after.object);
+    expect(shown).not.toContain('approvedBy');
+    expect(await page.locator('#delete').count()).toBe(0);
     await page.close();
   });
 });

@@ -19,13 +19,15 @@ function allowed(runState: string) {
     pause: runState === 'running' || runState === 'initiated',
     resume: runState === 'paused',
     cancel: runState === 'running' || runState === 'initiated' || runState === 'paused',
+    // The store deletes data of finished runs only; a dataDeleted run has nothing left to delete.
+    delete: runState === 'completed' || runState === 'cancelled',
   };
 }
 
-/** Pause, Resume, Cancel; run-script.ts wires them to the API. */
+/** Pause, Resume, Cancel, and Delete data for a finished run; run-script.ts wires them to the API. */
 function Controls(props: { runState: string }) {
   const can = allowed(props.runState);
-  const button = (action: 'pause' | 'resume' | 'cancel', label: string, cls: string) => (
+  const button = (action: 'pause' | 'resume' | 'cancel' | 'delete', label: string, cls: string) => (
     <button type="button" id={action} class={cls} data-action={action} data-allowed={String(can[action])} disabled={!can[action]}>
       {label}
     </button>
@@ -35,6 +37,8 @@ function Controls(props: { runState: string }) {
       {button('pause', 'Pause', '')}
       {button('resume', 'Resume', '')}
       {button('cancel', 'Cancel', 'danger')}
+      {/* Shown only where it can work, unlike the others: it is the one control a live run never needs. */}
+      {can.delete ? button('delete', 'Delete data', 'danger') : null}
       <span id="control-error" class="error"></span>
     </div>
   );

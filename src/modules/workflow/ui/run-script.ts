@@ -1,5 +1,8 @@
-/** The run page's inline script: Pause, Resume and Cancel call the workflow API with fetch (the console's session
- * cookie authenticates it) and reload the page; events of this run reload it too, at most once a second. */
+/** The run page's inline script: Pause, Resume, Cancel and Delete data call the workflow API with fetch (the console's
+ * session cookie authenticates it) and reload the page; events of this run reload it too, at most once a second. */
+
+/** The question confirm() asks before Delete data; exported so the browser test can check it is the one asked. */
+export const DELETE_CONFIRM = 'Delete the data of this run? Its object is replaced by a placeholder and the objects in its history are erased; the statuses stay. This cannot be undone.';
 
 /** The script text; the run id comes from the page's `#run` element, never spliced into the code. */
 export const RUN_SCRIPT = `
@@ -37,6 +40,8 @@ export const RUN_SCRIPT = `
         b.textContent = 'Really cancel?';
         return;
       }
+      // Deleting data cannot be undone either, and scrubs what the page shows: ask the browser's own question.
+      if (action === 'delete' && !confirm(${JSON.stringify(DELETE_CONFIRM)})) return;
       control(action);
     });
   }
