@@ -17,3 +17,4 @@ export { newId } from './ids.ts';
 export { zodIssues } from './validation.ts';
 export { renderTable } from './cli/table.ts';
 export { enqueueEvent, type OutboxEvent } from './outbox.ts';
+export { CONNECT_EVENTS_JS } from './ui/live-events-script.ts';

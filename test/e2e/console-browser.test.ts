@@ -1,4 +1,4 @@
-/** Drives the console in headless Chromium: overview, live event stream with a pattern, and the token login. */
+/** Drives the console in headless Chromium: overview, live event stream with a pattern (and its retry), and the token login. */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -60,6 +60,23 @@ describe.skipIf(!haveChromium)('console in a browser', () => {
 
     mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(REPO_ROOT, 'test-results/console.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('retries a refused event stream with backoff (connectEvents) and then streams', async () => {
+    const page = await browser.newPage();
+    // The browser gives up on an EventSource answered with an error status; the page's helper must retry it.
+    const seen: number[] = [];
+    await page.route('**/api/v1/events?*', (route) => {
+      seen.push(seen.length);
+      return seen.length === 1 ? route.fulfill({ status: 503, contentType: 'application/problem+json', body: '{}' }) : route.continue();
+    });
+    await page.goto(`${open.url}/ui`);
+    await page.locator('#stream-status.bad', { hasText: 'disconnected' }).waitFor();
+    await page.locator('#stream-status.ok', { hasText: 'connected' }).waitFor();
+    expect(seen).toHaveLength(2);
+    expect((await publish(open, 'test.console.retry', { n: 1 })).status).toBe(202);
+    await page.locator('#event-rows tr', { hasText: 'test.console.retry' }).waitFor();
     await page.close();
   });
 

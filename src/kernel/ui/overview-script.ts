@@ -1,5 +1,6 @@
 /** The overview's inline browser script: refreshes the tables from /ui/overview.json every 5 s and shows the
  * live event stream over SSE. It builds every node with textContent, never innerHTML, so event data cannot inject markup. */
+import { CONNECT_EVENTS_JS } from './live-events-script.ts';
 
 /** Queue states in column order; shared with the server-rendered table. */
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
@@ -51,36 +52,24 @@ export const OVERVIEW_SCRIPT = `
 
   const status = $('stream-status');
   const show = (text, cls) => { status.textContent = text; status.className = cls; };
-  let source, retryTimer, retryMs = 1000;
-  function connect() {
-    clearTimeout(retryTimer);
-    if (source) source.close();
-    const pattern = $('pattern').value.trim() || '>';
-    show('connecting…', 'muted');
-    source = new EventSource('/api/v1/events?pattern=' + encodeURIComponent(pattern));
-    const mine = source;
-    source.onopen = () => { retryMs = 1000; show('connected (' + pattern + ')', 'ok'); };
-    source.onerror = () => {
-      if (mine !== source) return;
-      // The browser retries a dropped stream itself; a refused one (4xx) it closes, so retry that with backoff.
-      if (source.readyState === EventSource.CLOSED) {
-        show('disconnected', 'bad');
-        retryTimer = setTimeout(connect, retryMs);
-        retryMs = Math.min(retryMs * 2, 30000);
-      } else show('disconnected, reconnecting…', 'bad');
-    };
-    source.onmessage = (m) => {
-      let e; try { e = JSON.parse(m.data); } catch { return; }
-      const data = JSON.stringify(e.data) ?? '';
-      const tr = el('tr', undefined, 'event-row');
-      tr.append(cell(new Date(e.time).toLocaleTimeString()), cell(e.type, 'mono'), cell(e.source, 'muted'),
-        cell(data.length > ${DATA_PREVIEW_CHARS} ? data.slice(0, ${DATA_PREVIEW_CHARS}) + '…' : data, 'mono'));
-      const rows = $('event-rows');
-      rows.prepend(tr);
-      while (rows.children.length > ${MAX_EVENT_ROWS}) rows.lastElementChild.remove();
-    };
+  const connectEvents = ${CONNECT_EVENTS_JS};
+  function addRow(e) {
+    const data = JSON.stringify(e.data) ?? '';
+    const tr = el('tr', undefined, 'event-row');
+    tr.append(cell(new Date(e.time).toLocaleTimeString()), cell(e.type, 'mono'), cell(e.source, 'muted'),
+      cell(data.length > ${DATA_PREVIEW_CHARS} ? data.slice(0, ${DATA_PREVIEW_CHARS}) + '…' : data, 'mono'));
+    const rows = $('event-rows');
+    rows.prepend(tr);
+    while (rows.children.length > ${MAX_EVENT_ROWS}) rows.lastElementChild.remove();
   }
-  $('pattern-form').addEventListener('submit', (ev) => { ev.preventDefault(); $('event-rows').replaceChildren(); retryMs = 1000; connect(); });
+  let live;
+  function connect() {
+    if (live) live.close();
+    const pattern = $('pattern').value.trim() || '>';
+    const texts = { connecting: ['connecting…', 'muted'], open: ['connected (' + pattern + ')', 'ok'], reconnecting: ['disconnected, reconnecting…', 'bad'], closed: ['disconnected', 'bad'] };
+    live = connectEvents(pattern, addRow, (s) => show(...texts[s]));
+  }
+  $('pattern-form').addEventListener('submit', (ev) => { ev.preventDefault(); $('event-rows').replaceChildren(); connect(); });
   connect();
 })();
 `;

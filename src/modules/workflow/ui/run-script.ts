@@ -1,6 +1,8 @@
 /** The run page's inline script: Pause, Resume, Cancel and Delete data call the workflow API with fetch (the console's
  * session cookie authenticates it) and reload the page; events of this run reload it too, at most once a second. */
 
+import { CONNECT_EVENTS_JS } from '../../../kernel/index.ts';
+
 /** The question confirm() asks before Delete data; exported so the browser test can check it is the one asked. */
 export const DELETE_CONFIRM = 'Delete the data of this run? Its object is replaced by a placeholder and the objects in its history are erased; the statuses stay. This cannot be undone.';
 
@@ -47,11 +49,11 @@ export const RUN_SCRIPT = `
   }
 
   let timer;
-  const source = new EventSource('/api/v1/events?pattern=workflow.run.>');
-  source.onmessage = (m) => {
-    let e; try { e = JSON.parse(m.data); } catch { return; }
+  const connectEvents = ${CONNECT_EVENTS_JS};
+  // The page has no stream status line: a dropped stream only means it reloads later than it could.
+  connectEvents('workflow.run.>', (e) => {
     if (!e.data || e.data.runId !== runId || timer) return;
     timer = setTimeout(() => location.reload(), 1000);
-  };
+  }, () => {});
 })();
 `;

@@ -1,5 +1,6 @@
 /** The runs page's inline script: listens to `workflow.run.>` over SSE and, at most once a second, reloads the
  * table and the counts from /ui/workflow/runs.json. It builds nodes with textContent only, never innerHTML. */
+import { CONNECT_EVENTS_JS } from '../../../kernel/index.ts';
 import { SHORT_TIME_JS } from './run-row.ts';
 
 /** Least time between two refreshes of the table, however many events arrive. */
@@ -71,34 +72,16 @@ export const RUNS_SCRIPT = `
   }
 
   const status = $('live-status');
-  const show = (text, cls) => { status.textContent = text; status.className = cls; };
-  let source, retryTimer, retryMs = 1000, opened = false;
-  function connect() {
-    clearTimeout(retryTimer);
-    if (source) source.close();
-    show('connecting…', 'muted');
-    source = new EventSource('/api/v1/events?pattern=workflow.run.>');
-    const mine = source;
-    source.onopen = () => {
-      retryMs = 1000;
-      show('live', 'ok');
-      // Events missed while disconnected are not replayed: read the table again.
-      if (opened) schedule();
-      opened = true;
-    };
-    source.onerror = () => {
-      if (mine !== source) return;
-      if (source.readyState === EventSource.CLOSED) {
-        show('disconnected', 'bad');
-        retryTimer = setTimeout(connect, retryMs);
-        retryMs = Math.min(retryMs * 2, 30000);
-      } else show('reconnecting…', 'bad');
-    };
-    source.onmessage = (m) => {
-      let e; try { e = JSON.parse(m.data); } catch { return; }
-      if (typeof e.type === 'string' && e.type.startsWith('workflow.run.')) schedule();
-    };
-  }
-  connect();
+  const texts = { connecting: ['connecting…', 'muted'], open: ['live', 'ok'], reconnecting: ['reconnecting…', 'bad'], closed: ['disconnected', 'bad'] };
+  const connectEvents = ${CONNECT_EVENTS_JS};
+  let opened = false;
+  connectEvents('workflow.run.>', (e) => { if (typeof e.type === 'string' && e.type.startsWith('workflow.run.')) schedule(); }, (s) => {
+    status.textContent = texts[s][0];
+    status.className = texts[s][1];
+    if (s !== 'open') return;
+    // Events missed while disconnected are not replayed: read the table again.
+    if (opened) schedule();
+    opened = true;
+  });
 })();
 `;
