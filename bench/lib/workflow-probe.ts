@@ -97,6 +97,24 @@ export class TransitionProbe {
           this.track(-1);
         }
       },
+      // The engine's single-statement transition (store-move.ts) comes through here: timed like a transaction,
+      // and a returned run row records its commit time.
+      query: async <T>(text: string, params?: unknown[]) => {
+        const t0 = performance.now();
+        this.track(1);
+        try {
+          const rows = await db.query<T>(text, params);
+          const t1 = performance.now();
+          const row = rows[0] as { run_id?: unknown; version?: unknown } | undefined;
+          if (this.on && text.includes('UPDATE workflow_runs') && row && typeof row.run_id === 'string' && typeof row.version === 'number') {
+            this.txMs.push(t1 - t0);
+            this.committedAt.set(keyOf(row.run_id, row.version), t1);
+          }
+          return rows;
+        } finally {
+          this.track(-1);
+        }
+      },
       migrate: () => db.migrate(),
       ping: () => db.ping(),
       close: () => db.close(),

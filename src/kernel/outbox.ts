@@ -7,6 +7,7 @@ import { kernelOutbox } from './db/schema.ts';
 import { newId } from './ids.ts';
 import type { LeaseHolder, Leases } from './kv/port.ts';
 import type { Logger } from './log.ts';
+import { subjectOf } from './bus/subject-pattern.ts';
 import { sleep } from './time.ts';
 
 /** An event to publish once the surrounding transaction commits. */
@@ -16,13 +17,32 @@ export interface OutboxEvent {
   correlationId?: string;
   /** The envelope id; also the bus's dedup key, so a relay retry cannot publish it twice. Default: newId(). */
   id?: string;
+  /** Routing tokens after the type (see PublishOptions.route); each made with subjectToken. */
+  route?: string[];
+}
+
+/** The kernel_outbox.subject value of an event: null when it travels on its type. */
+export function outboxSubject(event: Pick<OutboxEvent, 'type' | 'route'>): string | null {
+  return event.route && event.route.length > 0 ? subjectOf(event.type, event.route) : null;
 }
 
 /** Inserts the event into kernel_outbox inside `tx`; returns the event id. Nothing is published if `tx` rolls back. */
 export async function enqueueEvent(tx: Db, event: OutboxEvent): Promise<string> {
   const id = event.id ?? newId();
-  await tx.insert(kernelOutbox).values({ eventId: id, type: event.type, data: event.data ?? null, correlationId: event.correlationId });
+  await tx.insert(kernelOutbox).values({ eventId: id, type: event.type, subject: outboxSubject(event), data: event.data ?? null, correlationId: event.correlationId });
   return id;
+}
+
+// Relays in this process, woken when a writer says it committed outbox rows, so a relay that found the outbox
+// empty does not sleep through its idle period while work is waiting.
+const wakers = new Set<() => void>();
+
+/**
+ * Tells the relays of this process that outbox rows were committed (call after the commit). A relay on another
+ * instance still finds them on its next poll.
+ */
+export function notifyOutboxWritten(): void {
+  for (const wake of wakers) wake();
 }
 
 /** Options for the relay. */
@@ -36,7 +56,7 @@ export interface OutboxRelayOptions {
   leaseTtlMs: number;
   /** Rows per batch. Default 500. */
   batchSize?: number;
-  /** Poll period while the outbox is empty. Default 50 ms. */
+  /** Poll period while the outbox is empty and no writer in this process says otherwise. Default 50 ms. */
   idleMs?: number;
 }
 
@@ -49,13 +69,41 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
   const holding = new Gauge({ name: 'outbox_relay_leader', help: '1 while this instance holds the outbox relay lease', registers: [o.registry] });
   let stopping = false;
   let holder: LeaseHolder | undefined;
+  // Set by notifyOutboxWritten; a write noticed while a batch was being read means "poll again now".
+  let written = false;
+  let wakeIdle: (() => void) | undefined;
+  const waker = () => {
+    written = true;
+    wakeIdle?.();
+  };
+  wakers.add(waker);
+  const idle = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, idleMs);
+      function done() {
+        clearTimeout(timer);
+        wakeIdle = undefined;
+        resolve();
+      }
+      wakeIdle = done;
+    });
 
   async function relayBatch(lease: LeaseHolder): Promise<number> {
+    written = false;
     const rows = await o.db.db.select().from(kernelOutbox).orderBy(asc(kernelOutbox.id)).limit(batchSize);
     polls.inc();
     if (rows.length === 0 || lease.lost.aborted) return 0;
     // Published in id order on one connection; the bus dedups by envelope id if a crash makes us resend.
-    await Promise.all(rows.map((r) => o.bus.publish(r.type, r.data, { id: r.eventId, correlationId: r.correlationId ?? undefined, source: o.source })));
+    await Promise.all(
+      rows.map((r) =>
+        o.bus.publish(r.type, r.data, {
+          id: r.eventId,
+          correlationId: r.correlationId ?? undefined,
+          source: o.source,
+          ...(r.subject ? { route: r.subject.slice(r.type.length + 1).split('.') } : {}),
+        }),
+      ),
+    );
     await o.db.db.delete(kernelOutbox).where(inArray(kernelOutbox.id, rows.map((r) => r.id)));
     relayed.inc(rows.length);
     return rows.length;
@@ -73,7 +121,9 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
         }
         holding.set(1);
         const n = await relayBatch(holder);
-        if (n < batchSize) await sleep(idleMs);
+        // Only an empty poll waits: after a batch there may be more rows already, and waiting there adds a full
+        // idle period to every step of every run.
+        if (n === 0 && !written && !stopping) await idle();
       } catch (err) {
         o.log.warn({ err }, 'outbox relay failed; retrying');
         await sleep(1_000);
@@ -84,6 +134,8 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
   return {
     async stop() {
       stopping = true;
+      wakeIdle?.();
+      wakers.delete(waker);
       await loop;
       await holder?.release().catch(() => {});
       holding.set(0);

@@ -11,6 +11,8 @@ export interface ResolvedDurable {
   ackWaitMs: number;
   /** Undefined means unlimited. */
   maxDeliver?: number;
+  /** Events one subscriber handles at once. */
+  concurrency: number;
 }
 
 // JetStream consumer names may not contain dots, wildcards or whitespace; one rule for both adapters.
@@ -35,5 +37,9 @@ export function resolveDurable(opts: DurableOptions): ResolvedDurable {
   if (maxDeliver !== undefined && (!Number.isInteger(maxDeliver) || maxDeliver < 1)) {
     throw new Invalid('invalid maxDeliver', [{ path: 'maxDeliver', message: 'must be an integer >= 1' }]);
   }
-  return { name: opts.name, pattern: opts.pattern, start, ackWaitMs, ...(maxDeliver !== undefined ? { maxDeliver } : {}) };
+  const concurrency = opts.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
+    throw new Invalid('invalid concurrency', [{ path: 'concurrency', message: 'must be an integer from 1 to 10000' }]);
+  }
+  return { name: opts.name, pattern: opts.pattern, start, ackWaitMs, concurrency, ...(maxDeliver !== undefined ? { maxDeliver } : {}) };
 }

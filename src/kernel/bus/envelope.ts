@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { Invalid } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { EventEnvelope, PublishOptions } from './port.ts';
-import { isValidType, validateType } from './subject-pattern.ts';
+import { isValidType, subjectOf, validateType } from './subject-pattern.ts';
 
 /** The wire shape of an envelope; anything received from NATS is parsed with it before a handler sees it. */
 export const envelopeSchema = z.object({
@@ -15,9 +15,11 @@ export const envelopeSchema = z.object({
   data: z.unknown(),
 });
 
-/** Builds a validated envelope; the data is round-tripped through JSON so every adapter delivers the same value. */
-export function buildEnvelope<T>(type: string, data: T, defaultSource: string, opts: PublishOptions = {}): { envelope: EventEnvelope<T>; json: string } {
+/** Builds a validated envelope and the subject it travels on (the type plus `opts.route`). */
+export function buildEnvelope<T>(type: string, data: T, defaultSource: string, opts: PublishOptions = {}): { envelope: EventEnvelope<T>; json: string; subject: string } {
   validateType(type);
+  const subject = subjectOf(type, opts.route);
+  if (subject !== type) validateType(subject, 'route');
   if (opts.id !== undefined && (opts.id.length === 0 || opts.id.length > 200)) {
     throw new Invalid('invalid event id', [{ path: 'id', message: 'must be 1 to 200 characters' }]);
   }
@@ -30,11 +32,14 @@ export function buildEnvelope<T>(type: string, data: T, defaultSource: string, o
   } catch (err) {
     throw new Invalid(`event data is not JSON-serialisable: ${(err as Error).message}`, [{ path: 'data', message: 'must be JSON-serialisable' }]);
   }
-  return { envelope, json };
+  return { envelope, json, subject };
 }
 
-/** Parses a wire message into an envelope (whose type must equal `subjectType` when given), or says why it is malformed. */
-export function parseEnvelope(text: string, subjectType?: string): { ok: true; envelope: EventEnvelope } | { ok: false; reason: string } {
+/**
+ * Parses a wire message into an envelope, or says why it is malformed. When `subject` is given, the envelope's type
+ * must be that subject or its leading tokens (the rest are routing tokens).
+ */
+export function parseEnvelope(text: string, subject?: string): { ok: true; envelope: EventEnvelope } | { ok: false; reason: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -44,6 +49,9 @@ export function parseEnvelope(text: string, subjectType?: string): { ok: true; e
   const parsed = envelopeSchema.safeParse(raw);
   if (!parsed.success) return { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
   // The subject routes the event, so an envelope claiming another type would mislead its reader.
-  if (subjectType !== undefined && parsed.data.type !== subjectType) return { ok: false, reason: `type '${parsed.data.type}' differs from subject type '${subjectType}'` };
+  const type = parsed.data.type;
+  if (subject !== undefined && type !== subject && !(subject.length > type.length && subject.startsWith(type) && subject[type.length] === '.')) {
+    return { ok: false, reason: `type '${type}' differs from subject '${subject}'` };
+  }
   return { ok: true, envelope: parsed.data as EventEnvelope };
 }

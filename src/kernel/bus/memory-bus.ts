@@ -41,12 +41,12 @@ export class MemoryBus implements EventBus {
   /** Stores the event in the log, then hands it to matching subscribers and durables asynchronously. */
   async publish<T>(type: string, data: T, opts?: PublishOptions): Promise<EventEnvelope<T>> {
     this.assertOpen();
-    const { envelope, json } = buildEnvelope(type, data, this.opts.source, opts);
-    if (this.log.append(envelope.id, type, json)) {
+    const { envelope, json, subject } = buildEnvelope(type, data, this.opts.source, opts);
+    if (this.log.append(envelope.id, subject, json)) {
       for (const d of this.durables.values()) d.notify();
     }
     this.opts.metrics?.published(type);
-    this.fanOut(type, json);
+    this.fanOut(subject, json);
     return envelope;
   }
 
@@ -81,7 +81,7 @@ export class MemoryBus implements EventBus {
     } else {
       d.reconfigure(resolved);
     }
-    const leave = d.join(handler);
+    const leave = d.join(handler, resolved.concurrency);
     return { unsubscribe: leave };
   }
 
@@ -102,10 +102,10 @@ export class MemoryBus implements EventBus {
     if (this.closed) throw new Unavailable('memory bus is closed');
   }
 
-  private fanOut(type: string, json: string): void {
+  private fanOut(subject: string, json: string): void {
     const groups = new Map<string, Ephemeral[]>();
     for (const s of this.ephemerals) {
-      if (!s.matches(type)) continue;
+      if (!s.matches(subject)) continue;
       if (s.group === undefined) this.enqueue(s, json);
       else groups.set(s.group, [...(groups.get(s.group) ?? []), s]);
     }

@@ -52,12 +52,15 @@ export class MemoryDurable {
     this.opts = opts;
   }
 
-  /** Adds a member and returns the function that removes it. */
-  join(handler: EventHandler): () => Promise<void> {
-    const member: Member = { handler, closed: false, abandoned: false };
-    this.members.push(member);
+  /** Adds a subscriber handling up to `concurrency` events at once (one member per slot); returns its leave function. */
+  join(handler: EventHandler, concurrency = 1): () => Promise<void> {
+    const slots: Member[] = [];
+    for (let i = 0; i < concurrency; i++) slots.push({ handler, closed: false, abandoned: false });
+    this.members.push(...slots);
     this.schedulePump();
-    return () => this.leave(member);
+    return async () => {
+      await Promise.all(slots.map((m) => this.leave(m)));
+    };
   }
 
   /** Called after every append to the log. */
@@ -123,7 +126,7 @@ export class MemoryDurable {
     if (this.cursor < this.log.firstSeq) this.cursor = this.log.firstSeq;
     while (this.cursor < this.log.nextSeq) {
       const entry = this.log.get(this.cursor++)!;
-      if (!this.matches(entry.type)) continue;
+      if (!this.matches(entry.subject)) continue;
       const p: Pending = { entry, deliveries: 0, state: 'ready' };
       this.pending.set(entry.seq, p);
       return p;
@@ -158,7 +161,7 @@ export class MemoryDurable {
         this.pending.delete(p.entry.seq);
         this.ready = this.ready.filter((r) => r !== p);
       } else {
-        this.hooks.log?.warn({ err, durable: this.opts.name, type: p.entry.type, deliveries: p.deliveries }, 'durable handler failed; will redeliver');
+        this.hooks.log?.warn({ err, durable: this.opts.name, subject: p.entry.subject, deliveries: p.deliveries }, 'durable handler failed; will redeliver');
         if (p.state === 'inflight' && p.deliveries === delivery) {
           clearTimeout(p.timer);
           this.redeliverLater(p, redeliveryDelayMs(p.deliveries));
@@ -177,7 +180,7 @@ export class MemoryDurable {
     p.holder = undefined;
     if (this.opts.maxDeliver !== undefined && p.deliveries >= this.opts.maxDeliver) {
       this.pending.delete(p.entry.seq);
-      this.hooks.log?.warn({ durable: this.opts.name, type: p.entry.type, deliveries: p.deliveries }, 'durable event reached maxDeliver; dropped');
+      this.hooks.log?.warn({ durable: this.opts.name, subject: p.entry.subject, deliveries: p.deliveries }, 'durable event reached maxDeliver; dropped');
       return;
     }
     const makeReady = () => {

@@ -4,7 +4,8 @@
 export interface LogEntry {
   seq: number;
   timeMs: number;
-  type: string;
+  /** The subject: the event type plus any routing tokens. */
+  subject: string;
   json: string;
 }
 
@@ -23,13 +24,13 @@ export class MemoryLog {
   ) {}
 
   /** Appends an event, or returns undefined when its id was already stored within the duplicate window. */
-  append(id: string, type: string, json: string): LogEntry | undefined {
+  append(id: string, subject: string, json: string): LogEntry | undefined {
     const now = Date.now();
     this.forgetOldIds(now);
     if (this.seen.has(id)) return undefined;
     this.seen.set(id, now);
     this.order.push({ id, t: now });
-    const entry = { seq: this.first + this.entries.length, timeMs: now, type, json };
+    const entry = { seq: this.first + this.entries.length, timeMs: now, subject, json };
     this.entries.push(entry);
     if (this.entries.length > this.limit) {
       // Trim in chunks so a full log does not shift the array on every publish.

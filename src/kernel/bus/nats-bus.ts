@@ -78,13 +78,13 @@ export class NatsBus implements EventBus {
   /** Stores the event in the stream (deduplicated by envelope id) and resolves once JetStream acknowledged it. */
   async publish<T>(type: string, data: T, opts?: PublishOptions): Promise<EventEnvelope<T>> {
     this.assertOpen();
-    const { envelope, json } = buildEnvelope(type, data, this.opts.source, opts);
+    const { envelope, json, subject } = buildEnvelope(type, data, this.opts.source, opts);
     const max = this.nc.info?.max_payload;
     if (max !== undefined && Buffer.byteLength(json) > max) {
       throw new Invalid(`event is larger than the server's ${max} byte limit`, [{ path: 'data', message: `encoded event must be at most ${max} bytes` }]);
     }
     try {
-      await this.js.publish(`${this.opts.prefix}.${type}`, json, { msgID: envelope.id });
+      await this.js.publish(`${this.opts.prefix}.${subject}`, json, { msgID: envelope.id });
     } catch (err) {
       throw new Unavailable(`publishing '${type}' to NATS failed: ${(err as Error).message}`);
     }
@@ -119,7 +119,7 @@ export class NatsBus implements EventBus {
     } catch (err) {
       throw err instanceof CapstanError ? err : new Unavailable(`creating durable '${d.name}' failed: ${(err as Error).message}`);
     }
-    const subscriber = new NatsDurableSubscriber(this.nc, this.js, this.stream, d.name, this.opts.prefix, handler, this.opts);
+    const subscriber = new NatsDurableSubscriber(this.nc, this.js, this.stream, d.name, this.opts.prefix, handler, this.opts, d.concurrency);
     subscriber.start();
     this.subs.add(subscriber);
     return {

@@ -1,4 +1,4 @@
-/** One subscriber on a JetStream durable pull consumer: one message at a time, ack after the handler, nak on throw. */
+/** One subscriber on a JetStream durable pull consumer: up to `concurrency` messages at a time, ack after the handler, nak on throw. */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { sleep } from '../time.ts';
@@ -22,7 +22,7 @@ export class NatsDurableSubscriber {
   private wake: () => void = () => {};
   private readonly stopSignal = new Promise<void>((resolve) => (this.wake = resolve));
   private messages?: { stop(): void };
-  private inflight?: InFlight;
+  private readonly inflight = new Set<InFlight>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -32,6 +32,7 @@ export class NatsDurableSubscriber {
     private readonly prefix: string,
     private readonly handler: EventHandler,
     private readonly hooks: BusHooks,
+    private readonly concurrency = 1,
   ) {}
 
   /** Starts consuming in the background. */
@@ -44,15 +45,18 @@ export class NatsDurableSubscriber {
     if (this.stopped) return;
     this.stopped = true;
     this.wake();
-    // A handler that has just resolved gets to finish its ack; only one still running is abandoned.
+    // A handler that has just resolved gets to finish its ack; only those still running are abandoned.
     await sleep(0);
-    const f = this.inflight;
-    if (f?.state === 'running') {
-      f.abandon();
-      f.msg.nak();
-    } else if (f?.acked) {
-      await f.acked;
+    const acks: Promise<unknown>[] = [];
+    for (const f of this.inflight) {
+      if (f.state === 'running') {
+        f.abandon();
+        f.msg.nak();
+      } else if (f.acked) {
+        acks.push(f.acked);
+      }
     }
+    await Promise.all(acks);
     this.messages?.stop();
     if (!this.nc.isClosed()) await this.nc.flush().catch(() => {});
   }
@@ -61,18 +65,25 @@ export class NatsDurableSubscriber {
     for (let attempt = 0; !this.stopped && !this.nc.isClosed(); attempt++) {
       try {
         const consumer = await this.js.consumers.get(this.stream, this.name);
-        // One message per pull: nothing waits in a local buffer while its ack timer runs, and
-        // several subscribers on one durable each hold at most one event.
-        const messages = await consumer.consume({ max_messages: 1 });
+        // Pull no more than we handle at once: little waits in a local buffer while its ack timer runs, and
+        // several subscribers on one durable each hold at most `concurrency` events (plus one pull's buffer).
+        const messages = await consumer.consume({ max_messages: this.concurrency });
         this.messages = messages;
         if (this.stopped) messages.stop();
+        const running = new Set<Promise<void>>();
         for await (const m of messages) {
           if (this.stopped) {
             m.nak();
             break;
           }
           attempt = 0;
-          await this.handle(m);
+          if (this.concurrency === 1) {
+            await this.handle(m);
+            continue;
+          }
+          const p: Promise<void> = this.handle(m).finally(() => running.delete(p));
+          running.add(p);
+          while (running.size >= this.concurrency) await Promise.race(running);
         }
       } catch (err) {
         if (!this.stopped) this.hooks.log?.warn({ err, durable: this.name }, 'durable consume failed; retrying');
@@ -83,8 +94,8 @@ export class NatsDurableSubscriber {
   }
 
   private async handle(m: JsMsg): Promise<void> {
-    const type = m.subject.slice(this.prefix.length + 1);
-    const parsed = parseEnvelope(m.string(), type);
+    const subject = m.subject.slice(this.prefix.length + 1);
+    const parsed = parseEnvelope(m.string(), subject);
     if (!parsed.ok) {
       // Redelivering a malformed message can never succeed: terminate it.
       this.hooks.metrics?.malformed?.(m.subject);
@@ -95,24 +106,27 @@ export class NatsDurableSubscriber {
     let abandon: () => void = () => {};
     const abandoned = new Promise<typeof ABANDONED>((resolve) => (abandon = () => resolve(ABANDONED)));
     const f: InFlight = { msg: m, state: 'running', abandon };
-    this.inflight = f;
+    this.inflight.add(f);
     this.hooks.metrics?.delivered(parsed.envelope.type);
     let failure: unknown;
     try {
       const outcome = await Promise.race([Promise.resolve().then(() => this.handler(parsed.envelope)), abandoned]);
-      if (outcome === ABANDONED) return;
+      if (outcome === ABANDONED) {
+        this.inflight.delete(f);
+        return;
+      }
     } catch (err) {
       failure = err ?? new Error('handler failed');
     }
     if (failure === undefined) {
       f.state = 'acking';
       // Wait for the server to confirm, so that an acknowledged event is really done when stop() returns.
-      f.acked = m.ackAck().catch((err: unknown) => this.hooks.log?.warn({ err, durable: this.name, type }, 'ack failed; the event will be redelivered'));
+      f.acked = m.ackAck().catch((err: unknown) => this.hooks.log?.warn({ err, durable: this.name, subject }, 'ack failed; the event will be redelivered'));
       await f.acked;
     } else {
-      this.hooks.log?.warn({ err: failure, durable: this.name, type, deliveries: m.info.deliveryCount }, 'durable handler failed; will redeliver');
+      this.hooks.log?.warn({ err: failure, durable: this.name, subject, deliveries: m.info.deliveryCount }, 'durable handler failed; will redeliver');
       m.nak(redeliveryDelayMs(m.info.deliveryCount));
     }
-    this.inflight = undefined;
+    this.inflight.delete(f);
   }
 }

@@ -20,6 +20,13 @@ export interface PublishOptions {
   id?: string;
   source?: string;
   correlationId?: string;
+  /**
+   * Extra routing tokens appended to the type to form the subject (`<type>.<token>...`), so that consumers can
+   * filter on the server (a JetStream durable's filter subject) instead of receiving every event of the type.
+   * Build each token with `subjectToken`. The envelope's type stays the same; subscribe to `<type>.>` (or a
+   * wider pattern) to receive such events.
+   */
+  route?: string[];
 }
 
 /** A handler; for durable subscriptions, resolving acks the event and throwing asks for redelivery. */
@@ -52,6 +59,11 @@ export interface DurableOptions {
   ackWaitMs?: number;
   /** Give up on an event after this many deliveries. Default unlimited. */
   maxDeliver?: number;
+  /**
+   * Events this subscriber handles at once. Default 1, which keeps the durable's order for this subscriber; above 1,
+   * events are started in order but may finish (and be acknowledged) out of order.
+   */
+  concurrency?: number;
 }
 
 /** The bus. Adapters: memory (one process) and NATS (JetStream for durables). */

@@ -73,3 +73,23 @@ export function compilePattern(pattern: string): SubjectMatcher {
 export function matchSubject(pattern: string, type: string): boolean {
   return compilePattern(pattern)(type);
 }
+
+/**
+ * Turns any string into one subject token: letters, digits, `_` and `-` pass through; every other character
+ * (dots, wildcards, spaces, non-ASCII) becomes `~` and its UTF-16 code in hex, so distinct inputs stay distinct.
+ */
+export function subjectToken(value: string): string {
+  if (/^[A-Za-z0-9_-]+$/.test(value)) return value;
+  if (value.length === 0) return '~';
+  let out = '';
+  for (const ch of value) {
+    if (/[A-Za-z0-9_-]/.test(ch)) out += ch;
+    else for (let i = 0; i < ch.length; i++) out += `~${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  }
+  return out;
+}
+
+/** The subject an event of `type` travels on: the type, then its routing tokens. */
+export function subjectOf(type: string, route?: string[]): string {
+  return route && route.length > 0 ? `${type}.${route.join('.')}` : type;
+}

@@ -35,6 +35,8 @@ export async function createPgliteDatabase(opts: PgliteDatabaseOptions = {}): Pr
   return {
     kind: 'pglite',
     db,
+    // PGlite's query waits for an open transaction to finish, so a statement never lands inside someone's transaction.
+    query: async <T>(text: string, params: unknown[] = []) => (await pg.query<T>(text, params)).rows,
     transaction: (fn, txOpts) => transactionWithRetry(db, fn, txOpts, opts.log),
     // One connection only: the advisory lock cannot contend, but keeps one code path with PostgreSQL.
     migrate: () => runMigrations(session),

@@ -17,6 +17,15 @@ export interface Database {
   readonly kind: 'postgres' | 'pglite';
   /** The query builder, outside a transaction. */
   readonly db: Db;
+  /**
+   * Runs ONE SQL statement with `$1..$n` parameters on its own (autocommit: a single statement, even with
+   * data-modifying CTEs, is atomic). On PostgreSQL it is a named prepared statement, so after its first use it
+   * costs one round trip and no re-planning; the query builder's statements cost two round trips each. Rows keep
+   * the database's column names; timestamps may come back as strings on PostgreSQL (the query builder's driver
+   * setting) and as Dates on PGlite. For hot paths; use `db` everywhere else. Type parameters in the SQL with
+   * casts (`$1::text`, `$2::int`, `($3::text)::jsonb`) so both adapters send the values as given.
+   */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** Runs `fn` in one transaction, retrying the whole function on transient errors only. */
   transaction<T>(fn: (tx: Db) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /** Applies pending migrations under an advisory lock; returns the names applied by this call. */

@@ -50,6 +50,9 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
   return {
     kind: 'postgres',
     db,
+    async query<T>(text: string, params: unknown[] = []) {
+      return [...(await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }))] as T[];
+    },
     transaction: (fn, txOpts) => transactionWithRetry(db, fn, txOpts, log),
     async migrate() {
       // The advisory lock is per session: the lock, the statements and the unlock must share one connection.

@@ -12,6 +12,8 @@ export const kernelOutbox = pgTable(
     /** The event envelope's id; unique so a retried transaction cannot enqueue the same event twice. */
     eventId: text('event_id').notNull().unique(),
     type: text('type').notNull(),
+    /** The subject to publish on when it is more than the type (the type plus routing tokens); null means the type. */
+    subject: text('subject'),
     data: jsonb('data').notNull(),
     correlationId: text('correlation_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

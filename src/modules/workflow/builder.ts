@@ -26,6 +26,8 @@ export interface ScheduleSpec {
   cron: string;
   foreignId: string;
   object?: unknown;
+  /** Per-slot foreign id and object (e.g. one run per night); when set, it replaces `foreignId` and `object`. */
+  render?: (at: Date) => { foreignId: string; object?: unknown };
 }
 
 /** How one status is processed. */
@@ -36,6 +38,8 @@ export interface StatusProcess<Obj = unknown, Status extends string = string> {
   callback?: CallbackFn<Obj, Status>;
   /** Consumer shards for this step (`parallel: n`). */
   parallel: number;
+  /** Runs one shard's consumer works on at once; default: the module's `stepConcurrency`. */
+  concurrency?: number;
   timeout?: { afterMs: number; to: Status[]; fn: StepFn<Obj, Status> };
   /** Retries before the run is paused; keyed on (process, run), never on error text. */
   pauseAfterErrCount: number;
@@ -64,6 +68,8 @@ export type AnyWorkflowSpec = WorkflowSpec<any, any>;
 /** Per-step options. */
 export interface StepOptions {
   parallel?: number;
+  /** Runs one consumer shard steps at once (default: the module's `stepConcurrency`). */
+  concurrency?: number;
   pauseAfterErrCount?: number;
 }
 
@@ -86,7 +92,7 @@ export class WorkflowBuilder<Obj, Status extends string> {
   /** Adds a step run when a run enters `from`; it may move to any of `to`. */
   step(from: Status, fn: StepFn<Obj, Status>, ...to: (Status | StepOptions)[]): this {
     const { statuses, opts } = splitOptions(to);
-    this.add(from, { kind: 'step', to: statuses, step: fn, parallel: opts.parallel ?? 1, pauseAfterErrCount: opts.pauseAfterErrCount ?? 5 });
+    this.add(from, { kind: 'step', to: statuses, step: fn, parallel: opts.parallel ?? 1, pauseAfterErrCount: opts.pauseAfterErrCount ?? 5, ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}) });
     return this;
   }
 

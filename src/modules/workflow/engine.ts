@@ -1,5 +1,5 @@
 /** The durable workflow engine: triggers, callbacks, run controls and await, plus the role-held consumers and pollers that drive runs. */
-import { Conflict, Invalid, newId, NotFound, sleep, type EventBus, type KvStore, type Leases, type Logger } from '../../kernel/index.ts';
+import { Conflict, Invalid, newId, NotFound, sleep, subjectOf, type EventBus, type KvStore, type Leases, type Logger } from '../../kernel/index.ts';
 import type { AnyWorkflowSpec, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import { holdRole, untilAborted } from './role.ts';
@@ -7,7 +7,7 @@ import { isControl, toRun, type RunRecord } from './run.ts';
 import { roleName } from './shard.ts';
 import { runStepConsumer } from './step-consumer.ts';
 import type { WorkflowStorePort } from './store-port.ts';
-import { eventsFor, Transitioner } from './transitions.ts';
+import { eventsFor, statusRoute, Transitioner } from './transitions.ts';
 import { applyConnectorAction, runConnector, runScheduler } from './triggers.ts';
 
 /** Engine settings (from the module's config). */
@@ -24,6 +24,8 @@ export interface EngineOptions {
   timeoutPollMs: number;
   /** Runs paused by errors are resumed after this long. */
   retryPausedAfterMs: number;
+  /** Runs one consumer shard works on at once, unless the step says otherwise. Default 16. */
+  stepConcurrency?: number;
 }
 
 /** Runs workflows registered with it. */
@@ -131,11 +133,11 @@ export class WorkflowEngine {
 
   /** Waits until the run has been at `status` (checks history first, so a run that already passed it answers at once). */
   async await(runId: string, status: string, timeoutMs: number): Promise<RunRecord | undefined> {
-    await this.mustFind(runId);
     let resolveHit!: () => void;
     const hit = new Promise<void>((r) => (resolveHit = r));
     // Subscribe before reading the store: an event in between is caught by the subscription, not lost.
-    const sub = await this.o.bus.subscribe('workflow.run.status_changed', (e) => {
+    const { workflow } = await this.mustFind(runId);
+    const sub = await this.o.bus.subscribe(subjectOf('workflow.run.status_changed', statusRoute(workflow, status)), (e) => {
       const d = e.data as { runId: string; status: string };
       if (d.runId === runId && d.status === status) resolveHit();
     });
@@ -187,7 +189,7 @@ export class WorkflowEngine {
         roles.push(
           holdRole(this.o.leases, role, this.o.leaseTtlMs, this.o.log, (signal) =>
             runStepConsumer(
-              { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), errorCounts: this.errorCounts, sweepIntervalMs: this.o.sweepIntervalMs },
+              { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), errorCounts: this.errorCounts, sweepIntervalMs: this.o.sweepIntervalMs, concurrency: process.concurrency ?? this.o.stepConcurrency ?? 16 },
               signal,
             ),
           ),

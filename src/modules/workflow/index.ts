@@ -25,6 +25,11 @@ const configSchema = z
     /** How often each consumer re-reads the store for runs it may have missed. */
     sweepIntervalMs: z.number().int().min(100).default(10_000),
     timeoutPollMs: z.number().int().min(50).default(500),
+    /**
+     * Runs each step consumer shard works on at once (a step may set its own). Steps of different runs are
+     * independent, and a serial consumer is bound by one round trip after another.
+     */
+    stepConcurrency: z.number().int().min(1).max(1000).default(16),
   })
   .prefault({});
 
@@ -50,6 +55,7 @@ export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {
       sweepIntervalMs: config.sweepIntervalMs,
       timeoutPollMs: config.timeoutPollMs,
       retryPausedAfterMs: config.retryPausedAfterMs,
+      stepConcurrency: config.stepConcurrency,
     });
     const service = new WorkflowService(engine, store, resources.bus, { actions: ctx.actions, commandsEnabled: config.commandSteps, defaultPauseAfterErrCount: config.pauseAfterErrCount }, ctx.log);
     // Code-defined workflows first, so a saved definition of the same name cannot shadow them silently.

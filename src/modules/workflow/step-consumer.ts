@@ -1,12 +1,12 @@
 /** One consumer shard of one step: consumes status changes durably, runs the step for runs in its shard, and sweeps for missed ones. */
-import { Conflict, type EventBus, type EventEnvelope, type Logger } from '../../kernel/index.ts';
+import { Conflict, subjectOf, type EventBus, type EventEnvelope, type Logger } from '../../kernel/index.ts';
 import type { StatusProcess, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import { isControl, toRun } from './run.ts';
 import { untilAborted } from './role.ts';
 import { roleName, shardOf } from './shard.ts';
 import type { WorkflowStorePort } from './store-port.ts';
-import type { Transitioner } from './transitions.ts';
+import { statusRoute, type Transitioner } from './transitions.ts';
 
 /** Where a consumer shard runs. */
 export interface StepConsumerDeps {
@@ -22,6 +22,8 @@ export interface StepConsumerDeps {
   /** Per (process, run) error counts; shared so a moved role keeps counting. */
   errorCounts: Map<string, number>;
   sweepIntervalMs: number;
+  /** Runs handled at once. */
+  concurrency: number;
 }
 
 /** A consumer further behind than this raises workflow_process_lag_alert (luno uses the same idea). */
@@ -90,7 +92,9 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
       inHand.delete(runId);
     }
   };
-  const sub = await d.bus.durable({ name: process.replace(/[^A-Za-z0-9_-]/g, '_'), pattern: 'workflow.run.status_changed', start: 'new', ackWaitMs: 30_000 }, async (e: EventEnvelope) => {
+  // The subject carries workflow and status, so NATS hands this consumer only its own status's events.
+  const pattern = subjectOf('workflow.run.status_changed', statusRoute(d.spec.name, d.status));
+  const sub = await d.bus.durable({ name: process.replace(/[^A-Za-z0-9_-]/g, '_'), pattern, start: 'new', ackWaitMs: 30_000, concurrency: d.concurrency }, async (e: EventEnvelope) => {
     const data = e.data as StatusChanged;
     if (data.workflow !== d.spec.name || data.status !== d.status || !mine(data.runId)) return;
     const lag = Math.max(0, (Date.now() - Date.parse(e.time)) / 1000);

@@ -13,6 +13,7 @@ export function engineStorePort(store: RecordStore): WorkflowStorePort {
       return store.createRun({ ...input, runState }, undefined, { events, inTransaction: extra });
     },
     transition: (runId, expectedVersion, patch, events, extra) => store.transition(runId, expectedVersion, patch, events, { inTransaction: extra }),
+    move: (current, patch, events, timeouts) => store.move({ ...current, statusDescription: current.statusDescription ?? null, reason: current.reason ?? null }, patch, events, timeouts),
     deleteData: (runId, scrubbed, events) => store.deleteData(runId, scrubbed, { events }),
     lookup: (runId) => store.lookup(runId),
     latest: (workflow, foreignId) => store.latest(workflow, foreignId),

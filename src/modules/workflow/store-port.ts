@@ -1,14 +1,17 @@
 /** What the engine needs from persistence; the record store implements it (PostgreSQL or PGlite through the kernel's Database). */
 import type { Db } from '../../kernel/index.ts';
 import type { RunRecord, RunState } from './run.ts';
+import type { TimeoutPlan } from './store-move.ts';
 import type { RunPatch } from './store-types.ts';
 
-export type { RunPatch };
+export type { RunPatch, TimeoutPlan };
 
 /** An event written to the outbox in the transition's transaction. */
 export interface PendingEvent {
   type: string;
   data: unknown;
+  /** Routing tokens after the type (kernel subjectToken), so consumers can filter on the bus. */
+  route?: string[];
 }
 
 /** A pending timeout row. */
@@ -26,6 +29,11 @@ export interface WorkflowStorePort {
   createRun(input: { workflow: string; foreignId: string; status: string; object: unknown; runState: RunState }, events: (run: RunRecord) => PendingEvent[], extra?: (tx: Db, run: RunRecord) => Promise<void>): Promise<RunRecord>;
   /** UPDATE ... WHERE version = expected; Conflict when stale, NotFound when absent. History row, outbox events and `extra` in the same transaction. */
   transition(runId: string, expectedVersion: number, patch: RunPatch, events: (run: RunRecord) => PendingEvent[], extra?: (tx: Db, run: RunRecord) => Promise<void>): Promise<RunRecord>;
+  /**
+   * The hot path: applies `patch` to `current` if it is still at `current.version`, with history, `events(after)`
+   * and `timeouts`, as ONE statement (no transaction round trips). Conflict when stale, NotFound when absent.
+   */
+  move(current: RunRecord, patch: RunPatch, events: (after: RunRecord) => PendingEvent[], timeouts: TimeoutPlan): Promise<RunRecord>;
   lookup(runId: string): Promise<RunRecord | undefined>;
   /** The newest run of (workflow, foreignId). */
   latest(workflow: string, foreignId: string): Promise<RunRecord | undefined>;

@@ -4,8 +4,11 @@ import { Invalid, type Database } from '../../kernel/index.ts';
 import { RUN_STATES, type RunState } from './run-state.ts';
 import { workflowHistory, workflowRuns } from './schema.ts';
 import { decodeCursor, encodeCursor } from './store-cursor.ts';
+import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './store-raw-run.ts';
 import { toHistoryEntry, toStoredRun } from './store-rows.ts';
 import type { HistoryEntry, ListRunsQuery, RunPage, StoredRun } from './store-types.ts';
+
+const LOOKUP_SQL = `SELECT ${RAW_RUN_COLUMNS} FROM workflow_runs WHERE run_id = $1::text`;
 
 /** The largest page `list` returns. */
 export const MAX_PAGE = 1_000;
@@ -18,8 +21,9 @@ export function runReaders(db: Database) {
   return {
     /** The run with this id, or undefined. */
     async lookup(runId: string): Promise<StoredRun | undefined> {
-      const [row] = await q.select().from(r).where(eq(r.runId, runId));
-      return row && toStoredRun(row);
+      // Every step starts with this read: a prepared statement, one round trip.
+      const [row] = await db.query<RawRunRow>(LOOKUP_SQL, [runId]);
+      return row && fromRawRun(row);
     },
 
     /** The most recently created run of (workflow, foreignId), finished or not, or undefined. */

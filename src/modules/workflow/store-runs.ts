@@ -1,7 +1,7 @@
 /** Writing runs: create, compare-and-set transition, data deletion; each one transaction with history and outbox rows. */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
-import { Conflict, NotFound, enqueueEvent, newId, type Database, type Db } from '../../kernel/index.ts';
+import { Conflict, NotFound, enqueueEvent, newId, notifyOutboxWritten, type Database, type Db } from '../../kernel/index.ts';
 import { ACTIVE_RUN_STATES, assertRunStateTransition, runStatesLeadingTo, type RunState } from './run-state.ts';
 import { ACTIVE_RUN_PREDICATE, workflowHistory, workflowRuns } from './schema.ts';
 import { inTx, toStoredRun } from './store-rows.ts';
@@ -13,8 +13,27 @@ const DELETABLE: RunState[] = ['completed', 'cancelled', 'requestedDataDeleted',
 // A run that finished between our insert and our lookup frees the slot; try the insert again a few times.
 const CREATE_ATTEMPTS = 3;
 
+/** Where a failed compare-and-set went wrong: NotFound, a stale version, or a run-state move that is not allowed. */
+export async function explainMiss(tx: Db, runId: string, expectedVersion: number | undefined, to: RunState | undefined): Promise<never> {
+  // A new statement: under READ COMMITTED it sees the concurrent writer that beat us.
+  const [cur] = await tx.select({ version: workflowRuns.version, runState: workflowRuns.runState }).from(workflowRuns).where(eq(workflowRuns.runId, runId));
+  if (!cur) throw new NotFound(`workflow run '${runId}'`);
+  if (expectedVersion !== undefined && cur.version !== expectedVersion) {
+    throw new Conflict(`workflow run '${runId}' is at version ${cur.version}, not ${expectedVersion}`, { runId, expectedVersion, currentVersion: cur.version });
+  }
+  if (to) assertRunStateTransition(cur.runState, to);
+  throw new Conflict(`workflow run '${runId}' changed concurrently`, { runId, expectedVersion, currentVersion: cur.version });
+}
+
 /** The run writers of the record store. */
 export function runWriters(db: Database) {
+  /** inTx, then (when this call owned the transaction, so it has committed) wakes the outbox relay. */
+  async function committed<T>(tx: Db | undefined, fn: (tx: Db) => Promise<T>): Promise<T> {
+    const out = await inTx(db, tx, fn);
+    if (!tx) notifyOutboxWritten();
+    return out;
+  }
+
   /**
    * Appends the history row and the outbox events (pipelined on the transaction's connection, so one round
    * trip), then runs the caller's in-transaction work.
@@ -36,22 +55,10 @@ export function runWriters(db: Database) {
     if (extra) await extra(tx, run);
   }
 
-  /** Where a failed compare-and-set went wrong: NotFound, a stale version, or a run-state move that is not allowed. */
-  async function explainMiss(tx: Db, runId: string, expectedVersion: number | undefined, to: RunState | undefined): Promise<never> {
-    // A new statement: under READ COMMITTED it sees the concurrent writer that beat us.
-    const [cur] = await tx.select({ version: workflowRuns.version, runState: workflowRuns.runState }).from(workflowRuns).where(eq(workflowRuns.runId, runId));
-    if (!cur) throw new NotFound(`workflow run '${runId}'`);
-    if (expectedVersion !== undefined && cur.version !== expectedVersion) {
-      throw new Conflict(`workflow run '${runId}' is at version ${cur.version}, not ${expectedVersion}`, { runId, expectedVersion, currentVersion: cur.version });
-    }
-    if (to) assertRunStateTransition(cur.runState, to);
-    throw new Conflict(`workflow run '${runId}' changed concurrently`, { runId, expectedVersion, currentVersion: cur.version });
-  }
-
   return {
     /** Inserts a run at version 1 with its history row and a `workflow.run.created` event (then `opts.events`). */
     createRun(input: NewRun, tx?: Db, opts: Omit<WriteOptions, 'tx'> = {}): Promise<StoredRun> {
-      return inTx(db, tx, async (tx) => {
+      return committed(tx, async (tx) => {
         const runState = input.runState ?? 'initiated';
         for (let attempt = 1; attempt <= CREATE_ATTEMPTS; attempt++) {
           // The partial unique index decides; DO NOTHING (not an error) keeps a caller's transaction usable.
@@ -85,7 +92,7 @@ export function runWriters(db: Database) {
      * Conflict when stale or the move is not allowed, NotFound when the run does not exist.
      */
     transition(runId: string, expectedVersion: number, patch: RunPatch, events: RunEvents = [], opts: Omit<WriteOptions, 'events'> = {}): Promise<StoredRun> {
-      return inTx(db, opts.tx, async (tx) => {
+      return committed(opts.tx, async (tx) => {
         const set: PgUpdateSetSource<typeof workflowRuns> = { version: sql`${workflowRuns.version} + 1`, updatedAt: sql`now()` };
         if (patch.status !== undefined) set.status = patch.status;
         if (patch.runState !== undefined) set.runState = patch.runState;
@@ -111,7 +118,7 @@ export function runWriters(db: Database) {
      * Conflict for an active run, NotFound for an unknown one.
      */
     deleteData(runId: string, scrubbed: unknown, opts: Omit<WriteOptions, 'inTransaction'> = {}): Promise<StoredRun> {
-      return inTx(db, opts.tx, async (tx) => {
+      return committed(opts.tx, async (tx) => {
         const [row] = await tx
           .update(workflowRuns)
           .set({ object: scrubbed ?? null, runState: 'dataDeleted', version: sql`${workflowRuns.version} + 1`, updatedAt: sql`now()` })

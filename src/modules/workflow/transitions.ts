@@ -1,18 +1,26 @@
 /** Moving a run: the one place that turns a step's outcome into a CAS transition with its events and timeouts. */
-import { Invalid, type Db, type Logger } from '../../kernel/index.ts';
+import { Invalid, subjectToken, type Db, type Logger } from '../../kernel/index.ts';
 import type { WorkflowSpec } from './builder.ts';
 import { toRun, type RunRecord, type RunState, type StepControl } from './run.ts';
 import { assertRunStateTransition } from './run-state.ts';
-import type { PendingEvent, RunPatch, WorkflowStorePort } from './store-port.ts';
+import type { PendingEvent, RunPatch, TimeoutPlan, WorkflowStorePort } from './store-port.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 
 function summary(r: RunRecord) {
   return { runId: r.runId, workflow: r.workflow, foreignId: r.foreignId, status: r.status, runState: r.runState, version: r.version };
 }
 
+/**
+ * The routing tokens of a run's status_changed event: its subject is `workflow.run.status_changed.<workflow>.<status>`,
+ * so each step's consumer receives only the events of its own status (filtered by NATS, not in the handler).
+ */
+export function statusRoute(workflow: string, status: string): string[] {
+  return [subjectToken(workflow), subjectToken(status)];
+}
+
 /** Events for a run after a change: always status_changed, plus completed/paused/cancelled when the run state says so. */
 export function eventsFor(after: RunRecord, before?: RunRecord): PendingEvent[] {
-  const events: PendingEvent[] = [{ type: 'workflow.run.status_changed', data: { ...summary(after), previousStatus: before?.status ?? null } }];
+  const events: PendingEvent[] = [{ type: 'workflow.run.status_changed', data: { ...summary(after), previousStatus: before?.status ?? null }, route: statusRoute(after.workflow, after.status) }];
   if (after.runState !== before?.runState) {
     if (after.runState === 'completed') events.push({ type: 'workflow.run.completed', data: summary(after) });
     if (after.runState === 'paused') events.push({ type: 'workflow.run.paused', data: { ...summary(after), reason: after.reason ?? null } });
@@ -36,11 +44,22 @@ export class Transitioner {
     return after;
   }
 
-  /** Arms the timeout of `status` (if it has one) inside the transition's transaction. */
+  /** Arms the timeout of a new run's status (if it has one) inside the creating transaction. */
   private async armTimeout(tx: Db, run: RunRecord): Promise<void> {
-    await this.store.cancelTimeouts(tx, run.runId);
     const t = this.spec.processes.get(run.status)?.timeout;
     if (t && run.runState === 'running') await this.store.addTimeout(tx, { runId: run.runId, workflow: run.workflow, status: run.status, expiresAt: new Date(Date.now() + t.afterMs) });
+  }
+
+  /**
+   * Timeout work for a change from `current` to `after`: cancel what the old status armed, arm the new status's
+   * timeout while running. Most statuses have no timeout, and then the statement touches no timeout row at all.
+   */
+  private timeoutPlan(current: RunRecord, after: { status: string; runState: RunState }): TimeoutPlan {
+    const t = after.runState === 'running' ? this.spec.processes.get(after.status)?.timeout : undefined;
+    const armed = this.spec.processes.get(current.status)?.timeout !== undefined;
+    const plan: TimeoutPlan = { cancel: armed || t !== undefined };
+    if (t) plan.armAt = new Date(Date.now() + t.afterMs);
+    return plan;
   }
 
   /** Moves a run from its current record to `next`, checking `allowed` destinations; a terminal status completes the run. */
@@ -48,7 +67,7 @@ export class Transitioner {
     if (!allowed.includes(next)) throw new Invalid(`'${next}' is not a destination of '${current.status}' (allowed: ${allowed.join(', ') || 'none'})`, [{ path: 'status', message: `one of ${allowed.join(', ')}` }]);
     const runState: RunState = this.spec.terminal.has(next) ? 'completed' : 'running';
     assertRunStateTransition(current.runState, runState);
-    const after = this.counted(current, await this.store.transition(current.runId, current.version, { status: next, runState, object, statusDescription: description ?? null, reason: null }, (a) => eventsFor(a, current), (tx, a) => this.armTimeout(tx, a)));
+    const after = this.counted(current, await this.store.move(current, { status: next, runState, object, statusDescription: description ?? null, reason: null }, (a) => eventsFor(a, current), this.timeoutPlan(current, { status: next, runState })));
     // onComplete is best effort: the run is complete whatever it does.
     if (after.runState === 'completed' && this.spec.onComplete) {
       Promise.resolve()
@@ -65,7 +84,7 @@ export class Transitioner {
         return undefined;
       case 'saveAndRepeat':
         // Same status, new version: the status_changed event makes the step run again.
-        return this.store.transition(current.runId, current.version, { object }, (after) => eventsFor(after, current));
+        return this.store.move(current, { object }, (after) => eventsFor(after, current), { cancel: false });
       case 'pause':
         return this.setRunState(current, 'paused', c.reason, object);
       case 'cancel':
@@ -78,11 +97,8 @@ export class Transitioner {
     assertRunStateTransition(current.runState, runState);
     const patch: RunPatch = { runState, reason };
     if (object !== undefined) patch.object = object;
-    const after = await this.store.transition(current.runId, current.version, patch, (a) => eventsFor(a, current), async (tx, a) => {
-      // Only running runs have live timeouts; resuming re-arms the status's timeout from now.
-      if (a.runState === 'running') await this.armTimeout(tx, a);
-      else await this.store.cancelTimeouts(tx, a.runId);
-    });
+    // Only running runs have live timeouts; resuming re-arms the status's timeout from now.
+    const after = await this.store.move(current, patch, (a) => eventsFor(a, current), this.timeoutPlan(current, { status: current.status, runState }));
     return this.counted(current, after);
   }
 
