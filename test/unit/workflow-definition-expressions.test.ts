@@ -107,7 +107,7 @@ describe('templates', () => {
   it('reports malformed interpolations with their column', () => {
     expect(syntaxError(() => parseTemplateString('ab {{ input.x')).message).toBe("'{{' is not closed by '}}' (at column 4)");
     expect(syntaxError(() => parseTemplateString('{{ }}')).message).toContain("empty '{{ }}'");
-    expect(syntaxError(() => parseTemplateString('{{ inputs.x }}')).message).toBe("unknown name 'inputs': a path starts with input, steps, object, run (at column 4)");
+    expect(syntaxError(() => parseTemplateString('{{ inputs.x }}')).message).toBe("unknown name 'inputs': a path starts with input, steps, object, run, event, schedule (at column 4)");
     expect(syntaxError(() => parseTemplateString('{{ input.a b }}')).message).toContain("invalid property name 'a b'");
     expect(syntaxError(() => parseTemplateString('{{ input..a }}')).message).toContain('empty property name');
   });
@@ -197,7 +197,7 @@ describe('conditions', () => {
       ['1 < 2 < 3', 'comparisons cannot be chained; combine them with && (e.g. a < b && b < c) (at column 7)'],
       ['input.a == $x', "unexpected character '$' (at column 12)"],
       ['', 'condition is empty (at column 1)'],
-      ['foo == 1', "unknown name 'foo': a path starts with input, steps, object, run (at column 1)"],
+      ['foo == 1', "unknown name 'foo': a path starts with input, steps, object, run, event, schedule (at column 1)"],
       ["'a\\q'", "unknown escape '\\q' in string (at column 3)"],
       ['1e999 > 1', "number '1e999' is out of range (at column 1)"],
       ['input.x ) ', "unexpected ')'; expected an operator or the end (at column 9)"],

@@ -1,7 +1,8 @@
 /** Compiles a parsed declarative definition (state machine or DAG) onto the same runtime spec that code-defined workflows use. */
-import { Conflict, Invalid, type ActionRegistry } from '../../kernel/index.ts';
+import { Conflict, Invalid, type ActionRegistry, type Logger } from '../../kernel/index.ts';
 import type { StatusProcess, WorkflowSpec } from './builder.ts';
 import { CallFailed, callAction, callHttp, runCommand } from './calls.ts';
+import { connectorsFromGraph, schedulesFromGraph } from './declarative-triggers.ts';
 import {
   dagScope,
   initialDagObject,
@@ -22,6 +23,8 @@ export interface DeclarativeDeps {
   actions: ActionRegistry;
   commandsEnabled: boolean;
   defaultPauseAfterErrCount: number;
+  /** Where connectors report events they skip. */
+  log?: Logger;
 }
 
 type Obj = Record<string, unknown>;
@@ -162,8 +165,8 @@ export function specFromDefinition(parsed: ParsedDefinition, deps: DeclarativeDe
     name: graph.name,
     start: graph.start,
     processes,
-    connectors: [],
-    schedules: [],
+    connectors: connectorsFromGraph(graph, deps.log),
+    schedules: schedulesFromGraph(graph),
     terminal: new Set(graph.terminals),
     statuses,
     onComplete: onComplete

@@ -39,7 +39,7 @@ export class WorkflowService {
 
   private async install(name: string, spec: unknown): Promise<ParsedDefinition> {
     const parsed = compileDefinition(spec);
-    await this.engine.register(specFromDefinition(parsed, this.deps));
+    await this.engine.register(specFromDefinition(parsed, { log: this.log, ...this.deps }));
     return parsed;
   }
 
@@ -47,7 +47,7 @@ export class WorkflowService {
   async applyDefinition(text: string, type: 'yaml' | 'json') {
     const parsed = parseDefinition(text, type);
     const saved = await this.store.saveDefinition(parsed.graph.name, parsed.kind, parsed.definition);
-    await this.engine.register(specFromDefinition(parsed, this.deps));
+    await this.engine.register(specFromDefinition(parsed, { log: this.log, ...this.deps }));
     await this.bus.publish(APPLIED, { name: saved.name, version: saved.version });
     return { name: saved.name, kind: saved.kind, version: saved.version, mermaid: toMermaid(parsed.graph) };
   }

@@ -1,5 +1,5 @@
 /** Runs started or called back from outside: connectors (a bus subject or a webhook) and cron schedules. */
-import { Conflict, sleep, type EventBus, type Kv, type Logger } from '../../kernel/index.ts';
+import { Conflict, NotFound, sleep, type EventBus, type Kv, type Logger, type Subscription } from '../../kernel/index.ts';
 import type { ConnectorAction, ConnectorSpec, ScheduleSpec, WorkflowSpec } from './builder.ts';
 import { nextFire, parseCron } from './cron.ts';
 import { untilAborted } from './role.ts';
@@ -23,11 +23,34 @@ export async function applyConnectorAction(target: TriggerTarget, workflow: stri
   }
 }
 
+/** The durable a connector consumes through; `pattern` is given when the plain name is taken by another subject. */
+export function connectorDurableName(workflow: string, connector: string, pattern?: string): string {
+  const base = `wf-${workflow}-connector-${connector}`.replace(/[^A-Za-z0-9_-]/g, '_');
+  if (pattern === undefined) return base;
+  // FNV-1a: a short, stable tag per subject pattern.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < pattern.length; i++) h = Math.imul(h ^ pattern.charCodeAt(i), 0x01000193) >>> 0;
+  return `${base}-${h.toString(16).padStart(8, '0')}`;
+}
+
 /** Consumes a connector's subject durably while `signal` is live (the connector role is held). */
 export async function runConnector(bus: EventBus, spec: WorkflowSpec, c: ConnectorSpec, target: TriggerTarget, signal: AbortSignal): Promise<void> {
-  const sub = await bus.durable({ name: `wf-${spec.name}-connector-${c.name}`.replace(/[^A-Za-z0-9_-]/g, '_'), pattern: c.source, start: 'new' }, async (e) => {
-    await applyConnectorAction(target, spec.name, await c.fn({ type: e.type, data: e.data, id: e.id }));
-  });
+  const handler = async (e: { type: string; data: unknown; id: string }) => {
+    try {
+      await applyConnectorAction(target, spec.name, await c.fn({ type: e.type, data: e.data, id: e.id }));
+    } catch (err) {
+      // A callback for a foreign id that has no run can never succeed; redelivering it would loop forever.
+      if (!(err instanceof NotFound)) throw err;
+    }
+  };
+  let sub: Subscription;
+  try {
+    sub = await bus.durable({ name: connectorDurableName(spec.name, c.name), pattern: c.source, start: 'new' }, handler);
+  } catch (err) {
+    if (!(err instanceof Conflict)) throw err;
+    // The durable exists with another subject (a re-applied definition changed it): one durable per subject instead.
+    sub = await bus.durable({ name: connectorDurableName(spec.name, c.name, c.source), pattern: c.source, start: 'new' }, handler);
+  }
   try {
     await untilAborted(signal);
   } finally {
@@ -35,39 +58,51 @@ export async function runConnector(bus: EventBus, spec: WorkflowSpec, c: Connect
   }
 }
 
+/** The scheduler looks at the registered schedules again at least this often while it waits for a slot. */
+const RECHECK_MS = 1_000;
+
 /**
  * Fires the schedules of every workflow while `signal` is live (the scheduler role is held). Each slot is claimed
  * with a create-only KV write, so a slot fires once even if the role moves to another instance mid-slot.
  */
 export async function runScheduler(specs: () => WorkflowSpec[], slots: Kv, target: TriggerTarget, log: Logger, signal: AbortSignal): Promise<void> {
-  let after = new Date();
+  // The last slot considered per schedule. A schedule seen for the first time starts from now, so one applied later
+  // never fires slots that passed before it existed; the cron is part of the key, so a changed cron starts afresh.
+  const cursors = new Map<string, number>();
   while (!signal.aborted) {
-    const due: { spec: WorkflowSpec; s: ScheduleSpec; at: Date }[] = [];
-    let soonest = Infinity;
+    const now = Date.now();
+    const due: { spec: WorkflowSpec; s: ScheduleSpec; key: string; at: Date }[] = [];
     for (const spec of specs()) {
       for (const s of spec.schedules) {
-        const at = nextFire(parseCron(s.cron), after);
-        soonest = Math.min(soonest, at.getTime());
-        due.push({ spec, s, at });
+        const key = JSON.stringify([spec.name, s.name, s.cron]);
+        const from = cursors.get(key) ?? now;
+        due.push({ spec, s, key, at: nextFire(parseCron(s.cron), new Date(from)) });
       }
     }
-    if (due.length === 0) {
-      await Promise.race([sleep(1_000), untilAborted(signal)]);
-      after = new Date();
-      continue;
-    }
-    await Promise.race([sleep(Math.max(0, soonest - Date.now())), untilAborted(signal)]);
+    const live = new Set(due.map((d) => d.key));
+    for (const key of cursors.keys()) if (!live.has(key)) cursors.delete(key);
+    for (const d of due) if (!cursors.has(d.key)) cursors.set(d.key, now);
+    // Wake up at the soonest slot, or sooner, so that schedules applied meanwhile are not kept waiting.
+    const soonest = Math.min(...due.map((d) => d.at.getTime()));
+    const wait = Math.min(soonest - Date.now(), RECHECK_MS);
+    if (wait > 0) await Promise.race([sleep(wait), untilAborted(signal)]);
     if (signal.aborted) return;
-    for (const { spec, s, at } of due) {
-      if (at.getTime() !== soonest) continue;
+    for (const { spec, s, key, at } of due) {
+      if (at.getTime() > Date.now()) continue;
+      cursors.set(key, at.getTime());
       try {
         await slots.create(`${spec.name}.${s.name}.${at.getTime()}`, { at: at.toISOString() });
       } catch (err) {
         if (err instanceof Conflict) continue; // another holder fired this slot
         throw err;
       }
-      await applyConnectorAction(target, spec.name, { trigger: { foreignId: s.foreignId, object: s.object } }).catch((err) => log.warn({ err, schedule: s.name }, 'scheduled trigger failed'));
+      await fireSlot(target, spec.name, s, at).catch((err) => log.warn({ err, schedule: s.name }, 'scheduled trigger failed'));
     }
-    after = new Date(soonest);
   }
+}
+
+/** Starts the run of one slot; a rendering schedule picks its foreign id and object from the slot's time. */
+async function fireSlot(target: TriggerTarget, workflow: string, s: ScheduleSpec, at: Date): Promise<void> {
+  const run = s.render ? s.render(at) : { foreignId: s.foreignId, object: s.object };
+  await applyConnectorAction(target, workflow, { trigger: run });
 }

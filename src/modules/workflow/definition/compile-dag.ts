@@ -13,6 +13,7 @@
  */
 import { Invalid, type FieldIssue } from '../../../kernel/index.ts';
 import { compileOnComplete } from './compile-on-complete.ts';
+import { compileTriggers } from './compile-triggers.ts';
 import { parseCondition, type Condition } from './condition-parser.ts';
 import { ancestorsOf, findCycles, topoStages } from './dag-order.ts';
 import type { DagDefinition, DagStepDefinition } from './dag-schema.ts';
@@ -121,6 +122,7 @@ export function compileDag(def: DagDefinition): WorkflowGraph {
     });
   });
   const onComplete = compileOnComplete(def.onComplete, { form: 'dag', stepIds, ancestors: stepIds, inputFields }, issues);
+  const { schedules, connectors } = compileTriggers(def, { form: 'dag', input: def.input }, issues);
   if (issues.length > 0) throw new Invalid(`workflow '${def.name}' is invalid`, issues);
 
   const { order, stages } = topoStages(ids, needs);
@@ -146,5 +148,7 @@ export function compileDag(def: DagDefinition): WorkflowGraph {
     terminals: [DAG_COMPLETED, DAG_FAILED],
     onComplete,
     dag: { input: def.input, steps, order, stages, completed: DAG_COMPLETED, failed: DAG_FAILED },
+    schedules,
+    connectors,
   };
 }

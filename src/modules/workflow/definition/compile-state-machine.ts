@@ -1,6 +1,7 @@
 /** Checks a parsed state-machine definition and compiles it to a WorkflowGraph; every problem is reported at once. */
 import { Invalid, type FieldIssue } from '../../../kernel/index.ts';
 import { compileOnComplete } from './compile-on-complete.ts';
+import { compileTriggers } from './compile-triggers.ts';
 import { collectDuration } from './duration.ts';
 import type { EdgeKind, GraphEdge, GraphState, StateWork, WorkflowGraph } from './graph.ts';
 import { graphIssues } from './graph-checks.ts';
@@ -96,6 +97,8 @@ export function compileStateMachine(def: StateMachineDefinition): WorkflowGraph 
     issues.push(...graphIssues(def.start, names, edges, names.filter((n) => states[n]!.terminal)));
   }
   const onComplete = compileOnComplete(def.onComplete, CTX, issues);
+  const callbacks = new Map(names.flatMap((n) => (states[n]!.callback ? [[n, states[n]!.callback!.to] as const] : [])));
+  const { schedules, connectors } = compileTriggers(def, { form: 'state-machine', callbacks }, issues);
   if (issues.length > 0) throw new Invalid(`workflow '${def.name}' is invalid`, issues);
   return {
     kind: 'state-machine',
@@ -106,5 +109,7 @@ export function compileStateMachine(def: StateMachineDefinition): WorkflowGraph 
     edges,
     terminals: names.filter((n) => states[n]!.terminal),
     onComplete,
+    schedules,
+    connectors,
   };
 }

@@ -2,6 +2,7 @@
 import * as z from 'zod';
 import { InputSchemaSpec } from './input-schema.ts';
 import { ActionCallSpec, ActionName, DurationText, Headers, JsonTemplate, OnCompleteSpec, RetrySpec, UrlTemplate, WorkflowName } from './schema-common.ts';
+import { ConnectorsSpec, SchedulesSpec } from './triggers-schema.ts';
 
 /** Step ids: usable in paths (`steps.<id>.output`), so letters, digits, '_' and '-', starting with a letter. */
 export const StepId = z.string().max(64).regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'use letters, digits, _ and -, starting with a letter');
@@ -39,6 +40,10 @@ export const DagSpec = z.strictObject({
   input: InputSchemaSpec.optional(),
   steps: z.array(DagStepSpec).min(1).max(500),
   onComplete: OnCompleteSpec.optional(),
+  /** Cron triggers; the object is the run's input (see triggers-schema.ts). */
+  schedules: SchedulesSpec.optional(),
+  /** Bus and webhook triggers; a DAG has no callback states, so only `trigger` (see triggers-schema.ts). */
+  connectors: ConnectorsSpec.optional(),
 });
 
 /** A parsed DAG definition. */

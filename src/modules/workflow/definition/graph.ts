@@ -105,6 +105,27 @@ export interface DagPlan {
   failed: string;
 }
 
+/**
+ * A connector, checked: on each event from `subject` (or from its webhook), when `when` holds for `{ event }`,
+ * render `trigger` or `callback` against `{ event: { type, id, data } }` (see declarative-triggers.ts).
+ */
+export interface GraphConnector {
+  name: string;
+  /** Bus subject pattern; undefined = webhook only. */
+  subject?: string;
+  when?: Condition;
+  trigger?: { foreignId: string; object?: JsonTemplate };
+  callback?: { foreignId: string; status: string; to: string; object?: JsonTemplate };
+}
+
+/** A schedule, checked: `foreignId` and `object` render against `{ schedule: { name, at } }` at each slot. */
+export interface GraphSchedule {
+  name: string;
+  cron: string;
+  foreignId: string;
+  object?: JsonTemplate;
+}
+
 /** The compiled workflow. `states` has a null prototype and keeps declaration order; use stateOf() to read it. */
 export interface WorkflowGraph {
   kind: 'state-machine' | 'dag';
@@ -117,4 +138,8 @@ export interface WorkflowGraph {
   terminals: string[];
   onComplete?: OnComplete;
   dag?: DagPlan;
+  /** Bus and webhook triggers (none when absent). */
+  connectors?: GraphConnector[];
+  /** Cron triggers (none when absent). */
+  schedules?: GraphSchedule[];
 }

@@ -2,7 +2,7 @@
 import { ExpressionError } from './expression-error.ts';
 
 /** The names a path may start with; which ones a definition may use depends on its form (see ref-rules.ts). */
-export const REF_ROOTS = ['input', 'steps', 'object', 'run'] as const;
+export const REF_ROOTS = ['input', 'steps', 'object', 'run', 'event', 'schedule'] as const;
 /** One of REF_ROOTS. */
 export type RefRoot = (typeof REF_ROOTS)[number];
 
@@ -20,6 +20,10 @@ export interface RefScope {
   steps?: unknown;
   object?: unknown;
   run?: unknown;
+  /** A connector's event: `{ type, id, data }`. */
+  event?: unknown;
+  /** A schedule's slot: `{ name, at }`. */
+  schedule?: unknown;
 }
 
 /** Segments that would reach JavaScript internals instead of data; rejected when parsing, whatever the scope. */

@@ -6,9 +6,16 @@ export const RUN_FIELDS: ReadonlySet<string> = new Set(['id', 'foreignId', 'work
 /** Fields of `steps.<id>` in a DAG: the step's output and its final status (completed, skipped, failed). */
 export const STEP_FIELDS: ReadonlySet<string> = new Set(['output', 'status']);
 
-/** Where a path appears: a state machine (object, run) or a DAG step (input, steps, run). */
+/** Fields of the `event` root in a connector: `data` may go deeper, the others are strings. */
+export const EVENT_FIELDS: ReadonlySet<string> = new Set(['type', 'id', 'data']);
+/** Fields of the `schedule` root in a schedule: its name and the slot's time (ISO-8601, UTC). */
+export const SCHEDULE_FIELDS: ReadonlySet<string> = new Set(['name', 'at']);
+
+/** Where a path appears: a state machine (object, run), a DAG step (input, steps, run), a connector (event) or a schedule (schedule). */
 export type RefContext =
   | { form: 'state-machine' }
+  | { form: 'connector' }
+  | { form: 'schedule' }
   | {
       form: 'dag';
       /** Every step id of the DAG. */
@@ -22,6 +29,21 @@ export type RefContext =
 /** Returns why a path is not usable in this context, or undefined when it is fine. */
 export function refProblem(ref: PathRef, ctx: RefContext): string | undefined {
   const [first, second, ...rest] = ref.segments;
+  // Triggers render before any run exists, so they see only what started them.
+  if (ctx.form === 'connector') {
+    const shown = [...EVENT_FIELDS].map((f) => `event.${f}`).join(', ');
+    if (ref.root !== 'event') return `'${ref.text}': a connector sees only the event (${shown})`;
+    if (first === undefined || !EVENT_FIELDS.has(first)) return `'${ref.text}': use ${shown}`;
+    if (first !== 'data' && second !== undefined) return `'${ref.text}': event.${first} has no fields`;
+    return undefined;
+  }
+  if (ctx.form === 'schedule') {
+    const shown = [...SCHEDULE_FIELDS].map((f) => `schedule.${f}`).join(', ');
+    if (ref.root !== 'schedule') return `'${ref.text}': a schedule sees only ${shown}`;
+    if (first === undefined || !SCHEDULE_FIELDS.has(first) || second !== undefined) return `'${ref.text}': use ${shown}`;
+    return undefined;
+  }
+  if (ref.root === 'event' || ref.root === 'schedule') return `'${ref.text}': '${ref.root}' exists only in ${ref.root === 'event' ? 'connectors' : 'schedules'}`;
   if (ref.root === 'run') {
     if (first === undefined || !RUN_FIELDS.has(first) || second !== undefined) {
       return `'${ref.text}': run has only ${[...RUN_FIELDS].map((f) => `run.${f}`).join(', ')}`;

@@ -1,6 +1,7 @@
 /** The declarative state-machine form (YAML or JSON), strict: unknown keys are rejected. */
 import * as z from 'zod';
 import { ActionCallSpec, DurationText, Headers, JsonTemplate, OnCompleteSpec, RetrySpec, StatusName, TimeoutMs, UrlTemplate, WorkflowName } from './schema-common.ts';
+import { ConnectorsSpec, SchedulesSpec } from './triggers-schema.ts';
 
 /** Destinations of an edge: one or more status names. */
 const Destinations = z.array(StatusName).min(1).max(64);
@@ -41,6 +42,10 @@ export const StateMachineSpec = z.strictObject({
   // `shipped:` with no value in YAML is null: read it as an empty (terminal) state.
   states: z.record(StatusName, z.preprocess((v) => v ?? {}, StateSpec)),
   onComplete: OnCompleteSpec.optional(),
+  /** Cron triggers (see triggers-schema.ts). */
+  schedules: SchedulesSpec.optional(),
+  /** Bus and webhook triggers and callbacks (see triggers-schema.ts). */
+  connectors: ConnectorsSpec.optional(),
 });
 
 /** A parsed state-machine definition. */
