@@ -1,0 +1,285 @@
+/**
+ * Workflow fault with real processes: PostgreSQL restarted (crashed with `immediate`, down for a few seconds)
+ * while two `capstan serve` instances take a continuous stream of triggers. PostgreSQL here is a PRIVATE
+ * cluster on its own port (test/helpers/private-postgres.ts): the shared one on 5432 serves every other file.
+ * What a user relies on: every trigger acknowledged with 201 has its run, which completes with an exact
+ * history; a trigger that could not be stored is refused promptly with a problem+json 5xx, never left hanging.
+ */
+import { connect } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamNameFor } from '../../src/kernel/bus/nats-stream.ts';
+import { hashToken } from '../../src/kernel/http/auth.ts';
+import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
+import { NATS_URL, REDIS_URL, uniqueName } from '../helpers/env.ts';
+import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.ts';
+import { startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { startStepTarget, type StepTarget } from './workflow-faults-target.ts';
+
+const TOKEN = 'wf-pg-restart-token';
+const STEPS = ['a', 'b', 'c'];
+const PATH = [...STEPS, 'done'];
+const NEXT: Record<string, string> = { a: 'b', b: 'c', c: 'done' };
+const WF = 'pgdown';
+/** Triggers acknowledged before the crash, and after PostgreSQL is back, before the load stops. */
+const BEFORE = 50;
+const AFTER = 50;
+/** A bound on the whole load, whatever happens. */
+const MAX_TRIGGERS = 400;
+const WORKERS = 4;
+const OUTAGE_MS = 2_500;
+/** A trigger with no answer after this long counts as hung (it is a bound, not a latency claim). */
+const HANG_MS = 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Phase = 'before' | 'down' | 'restarting' | 'after';
+
+/** One trigger as the client saw it. */
+interface Attempt {
+  foreignId: string;
+  /** Where PostgreSQL was when the request was sent: before the crash, down, starting (recovery), back up. */
+  sentWhile: Phase;
+  status: number;
+  contentType: string;
+  body: any;
+  /** How long the answer took (printed, never asserted). */
+  ms: number;
+  /** Set when no answer came back (transport error or the hang bound). */
+  error?: string;
+}
+
+const prefix = uniqueName('wfpgr').toLowerCase();
+let pg: PrivatePostgres;
+let target: StepTarget;
+const servers: ServerProcess[] = [];
+const attempts: Attempt[] = [];
+const retried: Attempt[] = [];
+const readyDuringOutage: { status: number; body: any }[] = [];
+/** Per instance: ms from PostgreSQL answering again to its /readyz answering 200 (printed, never asserted). */
+const readyAgainMs: number[] = [];
+
+function env(): Record<string, string> {
+  return {
+    DATABASE_URL: pg.url,
+    REDIS_URL,
+    NATS_URL,
+    CAPSTAN_PREFIX: prefix,
+    CAPSTAN_AUTH__TOKENS: `[{name: f, sha256: ${hashToken(TOKEN)}, scopes: [admin]}]`,
+    CAPSTAN_LEASES__DEFAULT_TTL_MS: '2000',
+    CAPSTAN_MODULES__WORKFLOW__ROLE_TTL_MS: '2000',
+    // The sweep re-reads the store for steps whose events or commits the outage swallowed.
+    CAPSTAN_MODULES__WORKFLOW__SWEEP_INTERVAL_MS: '1000',
+  };
+}
+
+async function api(s: ServerProcess, method: string, path: string, body?: unknown, type = 'application/json'): Promise<{ status: number; contentType: string; body: any }> {
+  const res = await fetch(`${s.url}/api/v1/workflow${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(HANG_MS),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON: keep the text, the assertions name it.
+  }
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: parsed };
+}
+
+async function trigger(s: ServerProcess, foreignId: string, sentWhile: Phase): Promise<Attempt> {
+  const t0 = performance.now();
+  try {
+    const res = await api(s, 'POST', `/workflows/${WF}/runs`, { foreignId });
+    return { foreignId, sentWhile, ms: Math.round(performance.now() - t0), ...res };
+  } catch (err) {
+    return { foreignId, sentWhile, ms: Math.round(performance.now() - t0), status: 0, contentType: '', body: undefined, error: (err as Error).message };
+  }
+}
+
+async function readyz(s: ServerProcess): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${s.url}/readyz`, { signal: AbortSignal.timeout(HANG_MS) });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Polls /readyz until 200 (bounded) and returns the ms since `since`; throws naming the last answer. */
+async function readyAfter(s: ServerProcess, since: number): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await readyz(s);
+    if (r.status === 200) return Math.round(performance.now() - since);
+    if (Date.now() > deadline) throw new Error(`${s.url} not ready 120 s after PostgreSQL came back: ${JSON.stringify(r.body)}`);
+    await sleep(250);
+  }
+}
+
+/** Every run of the workflow (one page: the load stays under the page limit). */
+async function allRuns(s: ServerProcess, query = ''): Promise<{ runId: string; foreignId: string; runState: string; status: string }[]> {
+  const page = await api(s, 'GET', `/runs?workflow=${WF}&limit=1000${query}`);
+  expect(page.status, JSON.stringify(page.body)).toBe(200);
+  return page.body.runs;
+}
+
+const acknowledged = () => [...attempts, ...retried].filter((a) => a.status === 201);
+const refused = () => attempts.filter((a) => a.status !== 201);
+
+beforeAll(async () => {
+  pg = await startPrivatePostgres();
+  target = startStepTarget(NEXT, { min: 5, max: 30 });
+  servers.push(await startServer({ env: env() }));
+  const states = STEPS.map((s) => `  ${s}: { http: { url: "${target.url}", to: [${NEXT[s]}] } }`);
+  const def = await api(servers[0]!, 'POST', '/definitions', [`name: ${WF}`, 'start: a', 'states:', ...states, '  done: {}', ''].join('\n'), 'application/yaml');
+  expect(def.status, JSON.stringify(def.body)).toBe(201);
+  servers.push(await startServer({ env: env() }));
+
+  // The load: WORKERS clients trigger continuously, alternating instances, until AFTER triggers are
+  // acknowledged after the restart. The main flow crashes PostgreSQL once BEFORE are acknowledged.
+  let phase: Phase = 'before';
+  let next = 0;
+  let ackAfter = 0;
+  const worker = async () => {
+    while (next < MAX_TRIGGERS && ackAfter < AFTER) {
+      const i = next++;
+      const sentWhile = phase;
+      const a = await trigger(servers[i % 2]!, `load-${i}`, sentWhile);
+      attempts.push(a);
+      if (a.status === 201 && sentWhile === 'after') ackAfter++;
+      // A short pause keeps the stream going through the whole outage instead of finishing before it.
+      await sleep(20);
+    }
+  };
+  const load = Promise.all(Array.from({ length: WORKERS }, worker));
+  while (attempts.filter((a) => a.status === 201).length < BEFORE && next < MAX_TRIGGERS) await sleep(20);
+  // Crash with steps in flight (bounded, so a quiet moment cannot hang the test).
+  await Promise.race([target.nextCall(), sleep(3_000)]);
+
+  phase = 'down';
+  await pg.stop({ mode: 'immediate' });
+  // The postmaster has exited: both instances must see their database as down now, and one trigger per
+  // instance is certain to be sent while it is (the workers may all be waiting on earlier ones).
+  const probes = servers.map((s, i) => trigger(s, `probe-${i}`, 'down').then((a) => void attempts.push(a)));
+  readyDuringOutage.push(...(await Promise.all(servers.map(readyz))));
+  await sleep(OUTAGE_MS);
+  phase = 'restarting';
+  await pg.start();
+  phase = 'after';
+  const backAt = performance.now();
+  const readyAgain = Promise.all(servers.map((s) => readyAfter(s, backAt)));
+  await Promise.all([load, ...probes]);
+  readyAgainMs.push(...(await readyAgain));
+
+  // A client would retry what was refused; with no idempotency key, a refusal whose commit in fact landed
+  // shows up as 409 (the run is still active) or as a second run (it already finished): counted below.
+  for (const a of refused()) retried.push(await trigger(servers[0]!, a.foreignId, 'after'));
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop('SIGKILL')));
+  target?.stop();
+  const nc = await connect({ servers: NATS_URL, timeout: 2_000 }).catch(() => undefined);
+  if (nc) {
+    const jsm = await (await import('@nats-io/jetstream')).jetstreamManager(nc);
+    await jsm.streams.delete(streamNameFor(prefix)).catch(() => false);
+    await new NatsKvStore({ connection: nc, prefix }).destroyAll().catch(() => {});
+    await nc.close();
+  }
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+  await pg?.destroy();
+}, 60_000);
+
+describe('workflow: PostgreSQL restarted mid-load', () => {
+  it('no acknowledged trigger is lost: every one completes with its history exactly once, in order', async () => {
+    const s = servers[0]!;
+    const acked = acknowledged();
+    const ids = acked.map((a) => a.body.runId as string);
+    expect(new Set(ids).size, 'distinct run ids').toBe(ids.length);
+
+    const deadline = Date.now() + 120_000;
+    let done = new Set<string>();
+    while (Date.now() < deadline) {
+      done = new Set((await allRuns(s, '&runState=completed')).map((r) => r.runId));
+      if (ids.every((id) => done.has(id))) break;
+      await sleep(500);
+    }
+    const stuck = ids.filter((id) => !done.has(id));
+    const stuckRuns = await Promise.all(stuck.slice(0, 5).map(async (id) => (await api(s, 'GET', `/runs/${id}`)).body));
+    expect(stuck, `runs not completed: ${JSON.stringify(stuckRuns)}`).toEqual([]);
+
+    // Every run of the workflow, including any whose refused trigger did commit: none is left half-written.
+    const runs = await allRuns(s);
+    for (const r of runs) {
+      expect({ runState: r.runState, status: r.status }, `run ${r.runId} (${r.foreignId})`).toEqual({ runState: 'completed', status: 'done' });
+      const history = (await api(s, 'GET', `/runs/${r.runId}/history`)).body.history as { status: string; version: number }[];
+      expect(history.map((h) => h.status), `history of ${r.runId}`).toEqual(PATH);
+      expect(history.map((h) => h.version), `versions of ${r.runId}`).toEqual([1, 2, 3, 4]);
+    }
+    const missingSteps = ids.flatMap((id) => STEPS.filter((st) => !target.calls.has(`${id}:${st}`)).map((st) => `${id}:${st}`));
+    expect(missingSteps).toEqual([]);
+
+    const perForeignId = new Map<string, number>();
+    for (const r of runs) perForeignId.set(r.foreignId, (perForeignId.get(r.foreignId) ?? 0) + 1);
+    const duplicates = [...perForeignId.values()].reduce((n, c) => n + c - 1, 0);
+    const during = attempts.filter((a) => a.sentWhile !== 'before' && a.sentWhile !== 'after');
+    const dup = target.duplicates();
+    console.log(
+      `[workflow-pg-restart] ${attempts.length} triggers: ${attempts.filter((a) => a.status === 201).length} acknowledged, ` +
+        `${refused().length} refused ${JSON.stringify(countBy(refused(), (a) => `${a.status} ${a.body?.code ?? a.error}`))}; ` +
+        `${during.length} sent while PostgreSQL was down or recovering, answered after up to ${Math.max(...during.map((a) => a.ms))} ms; ` +
+        `retried after: ${retried.filter((a) => a.status === 201).length} acknowledged, ${retried.filter((a) => a.status === 409).length} already had their run (409); ` +
+        `${runs.length} runs, ${duplicates} duplicate runs per foreign id; step calls ${dup.total}, ${dup.extra} repeated; ` +
+        `/readyz 200 again ${readyAgainMs.join(' and ')} ms after PostgreSQL answered`,
+    );
+  }, 180_000);
+
+  it('every trigger got an answer: 201, or a problem+json 5xx that shows no internals', () => {
+    expect(attempts.some((a) => a.sentWhile === 'down')).toBe(true);
+    for (const a of attempts) {
+      expect(a.error, `${a.foreignId} got no answer within ${HANG_MS} ms`).toBeUndefined();
+      if (a.status === 201) continue;
+      expect(a.status, `${a.foreignId}: ${JSON.stringify(a.body)}`).toBeGreaterThanOrEqual(500);
+      expect(a.contentType).toContain('application/problem+json');
+      expect(a.body).toMatchObject({ status: a.status, code: expect.any(String), detail: expect.any(String) });
+      expect(JSON.stringify(a.body), 'no stack trace or SQL in the answer').not.toMatch(/\\n\s+at |insert into|select /i);
+    }
+    // Retried once PostgreSQL was back: stored now, or already stored by the refused attempt (409).
+    for (const a of retried) expect([201, 409], `retry of ${a.foreignId}: ${JSON.stringify(a.body)}`).toContain(a.status);
+  });
+
+  // PRODUCT BUG (kernel, left for its owner): a trigger refused because PostgreSQL is unreachable is answered
+  // 500 {code: Internal} and logged as an 'unhandled error': the kernel's errorHandler (src/kernel/http/problem.ts)
+  // renders the postgres.js connection errors (ECONNREFUSED, CONNECTION_CLOSED, 57P01, 57P03) that the
+  // transaction retry gives up on as a 500, where the conventions say a dependency that is down is a 503
+  // Unavailable (the kernel has the type and `isTransient` already). Skipped when this run refused nothing.
+  it.fails('a trigger refused because PostgreSQL is down is a 503 Unavailable, not a 500 Internal', (ctx) => {
+    if (refused().length === 0) ctx.skip();
+    for (const a of refused()) expect({ status: a.status, code: a.body?.code }, a.foreignId).toEqual({ status: 503, code: 'Unavailable' });
+  });
+
+  it('/readyz reported PostgreSQL down during the outage, and ready again after it', async () => {
+    expect(readyDuringOutage).toHaveLength(servers.length);
+    for (const r of readyDuringOutage) {
+      expect(r.status).toBe(503);
+      expect(r.body.dependencies.database).toMatchObject({ ok: false, kind: 'postgresql' });
+    }
+    // readyAfter threw in beforeAll if an instance never became ready again.
+    expect(readyAgainMs).toHaveLength(servers.length);
+    for (const s of servers) expect((await readyz(s)).status).toBe(200);
+  });
+
+  it('both instances stayed alive through the restart', async () => {
+    for (const s of servers) {
+      expect(s.child.exitCode, s.output().slice(-4000)).toBeNull();
+      expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+    }
+  });
+});
+
+function countBy<T>(xs: T[], key: (x: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[key(x)] = (out[key(x)] ?? 0) + 1;
+  return out;
+}
