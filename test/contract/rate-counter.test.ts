@@ -1,4 +1,4 @@
-/** The rate-limit counter contract, against memory and Redis; Redis counters on two connections share one budget. */
+/** The rate-limit counter contract (hit and peek), against memory and Redis; Redis counters on two connections share one budget. */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from '../../src/kernel/http/rate-limit.ts';
@@ -39,7 +39,22 @@ function contract(name: string, make: () => RateCounter, makeSecond: () => RateC
       await c.hit(key, 200);
       await c.hit(key, 200);
       await new Promise((r) => setTimeout(r, 350));
+      expect(await c.peek(key)).toEqual({ count: 0, resetMs: 0 });
       expect((await c.hit(key, 200)).count).toBe(1);
+    });
+
+    it('peeks at a count without adding to it', async () => {
+      const c = make();
+      const key = uniqueName('p');
+      expect(await c.peek(key)).toEqual({ count: 0, resetMs: 0 });
+      await c.hit(key, 60_000);
+      await c.hit(key, 60_000);
+      const seen = await c.peek(key);
+      expect(seen.count).toBe(2);
+      expect(seen.resetMs).toBeGreaterThan(0);
+      expect(seen.resetMs).toBeLessThanOrEqual(60_000);
+      expect((await c.peek(key)).count).toBe(2);
+      expect((await c.hit(key, 60_000)).count).toBe(3);
     });
 
     it('shares one budget between counters of the same store', async () => {

@@ -4,6 +4,7 @@ import { authEnabled } from '../config/load.ts';
 import type { KernelConfig } from '../config/schema.ts';
 import { createApp } from '../http/app.ts';
 import { hashToken } from '../http/auth.ts';
+import { LoginLimiter } from '../http/login-limit.ts';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from '../http/rate-limit.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
@@ -57,7 +58,13 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
         bodyLimitBytes: cfg.server.bodyLimitBytes,
         modules: host.mounted,
         leaseRoutes: leaseApi,
-        console: consoleRoutes({ version, resources, modules: host.mounted, checkToken: (t) => cfg.auth.tokens.some((x) => x.sha256 === hashToken(t)) }),
+        console: consoleRoutes({
+          version,
+          resources,
+          modules: host.mounted,
+          checkToken: (t) => cfg.auth.tokens.some((x) => x.sha256 === hashToken(t)),
+          loginLimiter: new LoginLimiter(counter, cfg.auth.login),
+        }),
       });
       server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: app.fetch, websocket, maxRequestBodySize: cfg.server.bodyLimitBytes * 2 });
       if (!auth) log.warn({ host: cfg.server.host }, 'auth is OFF: the API is open to anyone who can reach this loopback address; configure auth.tokens to turn it on');

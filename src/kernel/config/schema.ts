@@ -1,5 +1,6 @@
 /** The one zod schema for all configuration; module slices are added from the registered modules. */
 import * as z from 'zod';
+import { DEFAULT_LOGIN_LIMIT } from '../http/login-limit.ts';
 import type { Module } from '../module.ts';
 
 /** Scopes a token may carry: `admin`, `events:write`, `<module>:read`, `<module>:write`. */
@@ -51,6 +52,13 @@ export const kernelConfigShape = {
       enabled: z.boolean().optional(),
       tokens: z.array(tokenSchema).default([]),
       rateLimitPerMinute: z.number().int().positive().default(6000),
+      /** Failed console sign-ins allowed per client address in one window; past that the address gets 429. */
+      login: z
+        .strictObject({
+          maxFailures: z.number().int().positive().default(DEFAULT_LOGIN_LIMIT.maxFailures),
+          windowMs: z.number().int().positive().default(DEFAULT_LOGIN_LIMIT.windowMs),
+        })
+        .prefault({}),
     })
     .prefault({}),
   queue: z

@@ -8,6 +8,8 @@ import type { AppEnv } from './app-env.ts';
 export interface RateCounter {
   /** Increments the key's counter for the window and returns the new count and ms left in the window. */
   hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }>;
+  /** The key's count in its current window without adding to it (0 and resetMs 0 when no window is open). */
+  peek(key: string): Promise<{ count: number; resetMs: number }>;
 }
 
 /** In-process counter for embedded mode. */
@@ -26,6 +28,13 @@ export class MemoryRateCounter implements RateCounter {
     w.count++;
     return { count: w.count, resetMs: w.endsAt - now };
   }
+
+  /** Reads the current window, treating an ended one as empty. */
+  async peek(key: string) {
+    const now = Date.now();
+    const w = this.windows.get(key);
+    return !w || w.endsAt <= now ? { count: 0, resetMs: 0 } : { count: w.count, resetMs: w.endsAt - now };
+  }
 }
 
 /** Shared counter: INCR then PEXPIRE on the first hit, in one MULTI so a crash cannot leave a key without expiry. */
@@ -39,6 +48,15 @@ export class RedisRateCounter implements RateCounter {
     const count = Number(res?.[0]?.[1] ?? 0);
     const ttl = Number(res?.[2]?.[1] ?? windowMs);
     return { count, resetMs: ttl > 0 ? ttl : windowMs };
+  }
+
+  /** Reads the key's counter and time to live in one round trip; an expired key is gone, so it reads as empty. */
+  async peek(key: string) {
+    const k = `${this.prefix}:ratelimit:${key}`;
+    const res = await this.redis.multi().get(k).pttl(k).exec();
+    const count = Number(res?.[0]?.[1] ?? 0);
+    const ttl = Number(res?.[1]?.[1] ?? -2);
+    return count > 0 && ttl > 0 ? { count, resetMs: ttl } : { count: 0, resetMs: 0 };
   }
 }
 

@@ -4,6 +4,8 @@ import { getCookie } from 'hono/cookie';
 import type { AppEnv } from '../http/app-env.ts';
 import type { MountedModule } from '../http/app.ts';
 import { hasScope, SESSION_COOKIE } from '../http/auth.ts';
+import { LoginLimiter } from '../http/login-limit.ts';
+import { MemoryRateCounter } from '../http/rate-limit.ts';
 import type { Resources } from '../resources.ts';
 import { Layout, type NavItem, type RenderPage } from './layout.tsx';
 import { overviewData } from './overview-data.ts';
@@ -17,6 +19,8 @@ export interface ConsoleOptions {
   modules: MountedModule[];
   /** True if `token` is one of the configured tokens; the default accepts none. */
   checkToken?: (token: string) => boolean;
+  /** Failed sign-ins per client address; the default counts in this process with the default limit. */
+  loginLimiter?: LoginLimiter;
 }
 
 /** Console routes, mounted at /ui. */
@@ -35,7 +39,7 @@ export function consoleRoutes(o: ConsoleOptions): Hono<AppEnv> {
     );
   };
 
-  app.route('/', sessionRoutes(o.checkToken ?? (() => false), render));
+  app.route('/', sessionRoutes(o.checkToken ?? (() => false), render, o.loginLimiter ?? new LoginLimiter(new MemoryRateCounter())));
 
   // Everything below needs a principal: with auth on, that means a valid token (cookie or header).
   app.use('*', async (c, next) => {
