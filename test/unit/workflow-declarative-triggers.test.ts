@@ -83,6 +83,9 @@ describe('declarative connectors at run time', () => {
     expect((err as Invalid).issues[0]!.path).toBe('connectors.manual.trigger.foreignId');
     expect(await thrown(() => manual.fn(event({ id: 'x'.repeat(201) }, 'webhook')))).toBeInstanceOf(Invalid);
     expect(await manual.fn(event({ id: 7 }, 'webhook'))).toEqual({ trigger: { foreignId: '7', object: undefined } });
+    // A path holding an object would make a meaningless id; one that is missing would merge unrelated events.
+    expect(((await thrown(() => manual.fn(event({ id: { a: 1 } }, 'webhook')))) as Invalid).issues[0]!.message).toBe("'event.data.id' is not a string, number or boolean");
+    expect(((await thrown(() => byName('orders').fn(event({ total: 3 }, 'webhook')))) as Invalid).issues[0]!.message).toBe("'event.data.id' is missing");
   });
 
   it('in a DAG, an event whose object breaks the input schema is refused before it reaches the engine', async () => {

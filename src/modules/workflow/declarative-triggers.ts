@@ -5,7 +5,7 @@
  */
 import { Invalid, type FieldIssue, type Logger } from '../../kernel/index.ts';
 import type { ConnectorAction, ConnectorSpec, ScheduleSpec } from './builder.ts';
-import { checkInput, evaluateCondition, interpolate, interpolateText, parseTemplateString, type GraphConnector, type GraphSchedule, type RefScope, type WorkflowGraph } from './definition/index.ts';
+import { checkInput, evaluateCondition, interpolate, interpolateText, parseTemplateString, resolveRef, type GraphConnector, type GraphSchedule, type RefScope, type WorkflowGraph } from './definition/index.ts';
 
 /** Longest foreign id a template may render (the trigger route's limit too). */
 export const MAX_FOREIGN_ID = 200;
@@ -21,10 +21,19 @@ export function webhookOnlySubject(workflow: string, connector: string): string 
   return `workflow.webhook.${workflow}.${connector}`;
 }
 
-/** Renders a foreign id template as text; undefined when it renders to nothing usable. */
-function renderForeignId(template: string, scope: RefScope): string | undefined {
+/**
+ * Renders a foreign id template, or says why it cannot: every path in it must hold a string, number or boolean, so
+ * events that lack the field never collapse onto one shared foreign id (such as `order-`).
+ */
+function renderForeignId(template: string, scope: RefScope): { id: string } | { why: string } {
+  for (const part of parseTemplateString(template)) {
+    if (!('ref' in part)) continue;
+    const v = resolveRef(scope, part.ref);
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return { why: `'${part.ref.text}' is ${v === undefined || v === null ? 'missing' : 'not a string, number or boolean'}` };
+  }
   const id = interpolateText(template, scope);
-  return id.length > 0 && id.length <= MAX_FOREIGN_ID ? id : undefined;
+  if (id.length === 0 || id.length > MAX_FOREIGN_ID) return { why: `'${template}' rendered ${id.length} characters; a foreign id has 1 to ${MAX_FOREIGN_ID}` };
+  return { id };
 }
 
 /**
@@ -45,10 +54,9 @@ function connectorFn(graph: WorkflowGraph, c: GraphConnector, log?: Logger): Con
     if (c.when && !evaluateCondition(c.when, scope)) return undefined;
     const spec = c.trigger ?? c.callback!;
     const kind = c.trigger ? 'trigger' : 'callback';
-    const foreignId = renderForeignId(spec.foreignId, scope);
-    if (foreignId === undefined) {
-      return unusable(event, graph.name, c.name, [{ path: `${at}.${kind}.foreignId`, message: `'${spec.foreignId}' rendered an empty foreign id or one longer than ${MAX_FOREIGN_ID} characters` }], log);
-    }
+    const rendered = renderForeignId(spec.foreignId, scope);
+    if ('why' in rendered) return unusable(event, graph.name, c.name, [{ path: `${at}.${kind}.foreignId`, message: rendered.why }], log);
+    const foreignId = rendered.id;
     const object = spec.object === undefined ? undefined : interpolate(spec.object, scope);
     if (c.callback) return { callback: { foreignId, status: c.callback.status, body: { status: c.callback.to, ...(object === undefined ? {} : { object }) } } } satisfies ConnectorAction;
     // A DAG checks its input when the run is created; checking here keeps a bad event from being redelivered forever.
