@@ -74,7 +74,7 @@ async function workflowRound(stack: WorkflowStack, n: number, concurrency: numbe
   const tag = uniqueName('r');
   const seen = new Map<string, number[]>();
   const done = new Countdown(n, 120_000, 'completed runs');
-  const sub = await stack.bus.subscribe('workflow.run.status_changed', (e) => {
+  const sub = await stack.bus.subscribe('workflow.run.status_changed.>', (e) => {
     const d = e.data as { workflow: string; foreignId: string; runId: string; status: string };
     if (d.workflow !== WORKFLOW || !d.foreignId.startsWith(tag)) return;
     const k = Number(d.status.slice(1));

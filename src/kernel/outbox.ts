@@ -1,5 +1,5 @@
 /** The transactional outbox: enqueue an event in the caller's transaction; a lease-held relay publishes rows in id order. */
-import { asc, inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventBus } from './bus/port.ts';
 import type { Database, Db } from './db/port.ts';
@@ -44,6 +44,19 @@ const wakers = new Set<() => void>();
 export function notifyOutboxWritten(): void {
   for (const wake of wakers) wake();
 }
+
+/** A row as the relay reads it. */
+interface OutboxRow {
+  event_id: string;
+  type: string;
+  subject: string | null;
+  data: unknown;
+  correlation_id: string | null;
+}
+
+const SELECT_BATCH = 'SELECT event_id, type, subject, data, correlation_id FROM kernel_outbox ORDER BY id LIMIT $1::int';
+// By event id (unique): bigserial ids come back as strings or numbers depending on the adapter.
+const DELETE_BATCH = 'DELETE FROM kernel_outbox WHERE event_id = ANY($1::text[])';
 
 /** Options for the relay. */
 export interface OutboxRelayOptions {
@@ -90,21 +103,22 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
 
   async function relayBatch(lease: LeaseHolder): Promise<number> {
     written = false;
-    const rows = await o.db.db.select().from(kernelOutbox).orderBy(asc(kernelOutbox.id)).limit(batchSize);
+    // Prepared statements (one round trip each): the relay polls all the time, so its statements are hot too.
+    const rows = await o.db.query<OutboxRow>(SELECT_BATCH, [batchSize]);
     polls.inc();
     if (rows.length === 0 || lease.lost.aborted) return 0;
     // Published in id order on one connection; the bus dedups by envelope id if a crash makes us resend.
     await Promise.all(
       rows.map((r) =>
         o.bus.publish(r.type, r.data, {
-          id: r.eventId,
-          correlationId: r.correlationId ?? undefined,
+          id: r.event_id,
+          correlationId: r.correlation_id ?? undefined,
           source: o.source,
           ...(r.subject ? { route: r.subject.slice(r.type.length + 1).split('.') } : {}),
         }),
       ),
     );
-    await o.db.db.delete(kernelOutbox).where(inArray(kernelOutbox.id, rows.map((r) => r.id)));
+    await o.db.query(DELETE_BATCH, [rows.map((r) => r.event_id)]);
     relayed.inc(rows.length);
     return rows.length;
   }

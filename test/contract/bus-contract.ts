@@ -322,6 +322,66 @@ export function busContract(name: string, factory: () => Promise<BusFixture>): v
       expect(dur.data).toEqual([...Array(n).keys()]);
     });
 
+    it('routes an event on its type plus routing tokens, keeping the envelope type', async () => {
+      const bus = await setup();
+      const exact = new Collector();
+      const routed = new Collector();
+      const onlyA = new Collector();
+      const durA = new Collector();
+      await track(bus.subscribe('rt.changed', exact.push));
+      await track(bus.subscribe('rt.changed.>', routed.push));
+      await track(bus.subscribe('rt.changed.a.*', onlyA.push));
+      await track(bus.durable({ name: 'd_route', pattern: 'rt.changed.a.x', ackWaitMs: ACK_WAIT_MS }, durA.push));
+      await bus.publish('rt.changed', 1, { route: ['a', 'x'] });
+      await bus.publish('rt.changed', 2, { route: ['b', 'x'] });
+      await bus.publish('rt.changed', 3, { route: ['a', 'y'] });
+      await bus.publish('rt.changed', 4);
+      await routed.atLeast(3);
+      await onlyA.atLeast(2);
+      await durA.atLeast(1);
+      await exact.atLeast(1);
+      await sleep(200);
+      expect(routed.data).toEqual([1, 2, 3]);
+      expect(routed.events.every((e) => e.type === 'rt.changed')).toBe(true);
+      expect(onlyA.data).toEqual([1, 3]);
+      expect(durA.data).toEqual([1]);
+      expect(durA.events[0]!.type).toBe('rt.changed');
+      expect(exact.data).toEqual([4]);
+      for (const bad of [['a b'], ['*'], ['>'], [''], ['a.b']]) {
+        expect(await rejection(bus.publish('rt.changed', 0, { route: bad })), `route ${JSON.stringify(bad)}`).toBeInstanceOf(Invalid);
+      }
+    });
+
+    it('hands one durable subscriber up to `concurrency` events at once, and no more', async () => {
+      const bus = await setup();
+      const concurrency = 4;
+      let inFlight = 0;
+      let peak = 0;
+      let release!: () => void;
+      const full = new Promise<void>((r) => (release = r));
+      const done = new Collector();
+      await track(
+        bus.durable({ name: 'd_conc', pattern: 'conc.*', ackWaitMs: 10_000, concurrency }, async (e) => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          // Every handler waits until `concurrency` of them run at the same time: with a serial subscriber the
+          // first one would wait forever and the test would time out.
+          if (inFlight === concurrency) release();
+          await full;
+          inFlight--;
+          done.push(e);
+        }),
+      );
+      const n = 12;
+      for (let i = 0; i < n; i++) await bus.publish('conc.item', i);
+      await done.atLeast(n);
+      await sleep(QUIET_MS);
+      expect(peak).toBe(concurrency);
+      expect(done.events).toHaveLength(n);
+      expect(new Set(done.data).size).toBe(n);
+      expect(await rejection(bus.durable({ name: 'd_conc_bad', pattern: 'conc.*', concurrency: 0 }, () => {}))).toBeInstanceOf(Invalid);
+    });
+
     it('rejects malformed types, patterns and names with Invalid', async () => {
       const bus = await setup();
       const noop = () => {};

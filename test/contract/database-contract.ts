@@ -97,6 +97,36 @@ export function databaseContract(name: string, factory: () => Promise<DatabaseFi
       expect(inside?.id).toBe('42');
     });
 
+    it('query runs one parameterised statement, the same again and again, with typed parameters as given', async () => {
+      const p = `q-${Date.now()}`;
+      const insert = `WITH a AS (INSERT INTO kernel_outbox (event_id, type, data, correlation_id) VALUES ($1::text, 't.q.one', ($2::text)::jsonb, $3::text) RETURNING event_id),
+        b AS (INSERT INTO kernel_outbox (event_id, type, data) SELECT event_id || '-b', 't.q.two', '{}'::jsonb FROM a RETURNING event_id)
+        SELECT (SELECT event_id FROM a) AS a, (SELECT event_id FROM b) AS b`;
+      // Three times through the same (prepared, where the adapter prepares) statement.
+      for (let i = 0; i < 3; i++) {
+        const rows = await fx.db.query<{ a: string; b: string }>(insert, [`${p}-${i}`, JSON.stringify({ i, text: 'it\'s "quoted"' }), null]);
+        expect(rows).toEqual([{ a: `${p}-${i}`, b: `${p}-${i}-b` }]);
+      }
+      const rows = await fx.db.query<{ event_id: string; data: unknown; correlation_id: string | null }>(
+        'SELECT event_id, data, correlation_id FROM kernel_outbox WHERE event_id = ANY($1::text[]) ORDER BY id',
+        [[`${p}-1`, `${p}-1-b`]],
+      );
+      expect(rows).toEqual([
+        { event_id: `${p}-1`, data: { i: 1, text: 'it\'s "quoted"' }, correlation_id: null },
+        { event_id: `${p}-1-b`, data: {}, correlation_id: null },
+      ]);
+    });
+
+    it('query is one atomic statement: a failing part leaves nothing of the others written', async () => {
+      const p = `qa-${Date.now()}`;
+      await fx.db.query(`INSERT INTO kernel_outbox (event_id, type, data) VALUES ($1::text, 't.q.x', '{}'::jsonb)`, [`${p}-taken`]);
+      const both = `WITH a AS (INSERT INTO kernel_outbox (event_id, type, data) VALUES ($1::text, 't.q.x', '{}'::jsonb) RETURNING 1)
+        INSERT INTO kernel_outbox (event_id, type, data) SELECT $2::text, 't.q.x', '{}'::jsonb FROM a`;
+      const err = await rejection(fx.db.query(both, [`${p}-new`, `${p}-taken`]));
+      expect((err as { code?: string }).code).toBe('23505');
+      expect(await eventIds(fx.db.db, p)).toEqual([`${p}-taken`]);
+    });
+
     it('a transaction commits everything it wrote and returns its value', async () => {
       const p = uniqueName('commit');
       const result = await fx.db.transaction(async (tx) => {

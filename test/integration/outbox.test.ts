@@ -13,7 +13,7 @@ import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
 import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
 import type { KvStore } from '../../src/kernel/kv/port.ts';
 import { createLogger } from '../../src/kernel/log.ts';
-import { enqueueEvent, outboxDepth, startOutboxRelay } from '../../src/kernel/outbox.ts';
+import { enqueueEvent, notifyOutboxWritten, outboxDepth, startOutboxRelay } from '../../src/kernel/outbox.ts';
 import { NATS_URL, PG_URL, uniqueName } from '../helpers/env.ts';
 
 const log = createLogger({ level: 'silent' });
@@ -62,6 +62,28 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
       expect(seen.some((e) => e.type.endsWith('rolled.back'))).toBe(false);
       expect(seen[0]?.correlationId).toBe('c');
       expect(await outboxDepth(db)).toBe(0);
+    });
+
+    it('publishes a routed event on its subject, and a writer\'s notice wakes an idle relay', async () => {
+      const { db, bus, kv } = await setup();
+      const prefix = uniqueName('obr').replace(/_/g, '');
+      const routed: EventEnvelope[] = [];
+      const sub = await bus.subscribe(`${prefix}.changed.>`, (e) => {
+        routed.push(e);
+      });
+      // An idle period far longer than the test's patience: the event can only arrive in time if the notice wakes the relay.
+      const relay = startOutboxRelay({ db, bus, leases: new KvLeases(kv[0], 'relay-w'), log, registry: new Registry(), source: 'relay-w', leaseTtlMs: 5_000, idleMs: 600_000 });
+      cleanups.push(async () => {
+        await relay.stop();
+        await sub.unsubscribe();
+      });
+      // Let the relay take its lease and find the outbox empty, so it is waiting its idle period.
+      await new Promise((r) => setTimeout(r, 500));
+      const id = await db.transaction((tx) => enqueueEvent(tx, { type: `${prefix}.changed`, data: { n: 1 }, route: ['wf', 'paid'] }));
+      notifyOutboxWritten();
+      const deadline = Date.now() + 10_000;
+      while (routed.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(routed.map((e) => [e.id, e.type])).toEqual([[id, `${prefix}.changed`]]);
     });
   });
 }

@@ -18,8 +18,13 @@ export const envelopeSchema = z.object({
 /** Builds a validated envelope and the subject it travels on (the type plus `opts.route`). */
 export function buildEnvelope<T>(type: string, data: T, defaultSource: string, opts: PublishOptions = {}): { envelope: EventEnvelope<T>; json: string; subject: string } {
   validateType(type);
+  // Each routing token is one subject token: a dot inside one would shift every token after it.
+  for (const token of opts.route ?? []) {
+    if (typeof token !== 'string' || !isValidType(token) || token.includes('.')) {
+      throw new Invalid(`invalid routing token '${token}'`, [{ path: 'route', message: 'each token must be non-empty without dots, spaces or wildcards (use subjectToken)' }]);
+    }
+  }
   const subject = subjectOf(type, opts.route);
-  if (subject !== type) validateType(subject, 'route');
   if (opts.id !== undefined && (opts.id.length === 0 || opts.id.length > 200)) {
     throw new Invalid('invalid event id', [{ path: 'id', message: 'must be 1 to 200 characters' }]);
   }
