@@ -29,9 +29,14 @@ const crashModule: Module = {
   description: 'throws',
   configSchema: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   routes: () =>
-    createRouter().get('/boom', () => {
-      throw new Error('secret internal detail at /srv/app.ts:42');
-    }),
+    createRouter()
+      .get('/boom', () => {
+        throw new Error('secret internal detail at /srv/app.ts:42');
+      })
+      // What postgres.js throws while PostgreSQL is down.
+      .get('/db-down', () => {
+        throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:5432 (secret host)'), { code: 'ECONNREFUSED' });
+      }),
 };
 
 const metrics = createMetrics();
@@ -140,6 +145,15 @@ describe('HTTP shell', () => {
     expect(text).not.toContain('secret internal detail');
     expect(text).not.toContain('.ts:');
     expect(JSON.parse(text).requestId).toBe(res.headers.get('x-request-id'));
+  });
+
+  it('503 with Retry-After, not 500, when a dependency is unreachable; the cause is not sent', async () => {
+    const res = await open.request('/api/v1/crash/db-down');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    const body = await res.json();
+    expect(body.code).toBe('Unavailable');
+    expect(JSON.stringify(body)).not.toContain('10.0.0.9');
   });
 
   it('404 problem for unknown API routes', async () => {

@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CapstanError, Invalid, RateLimited } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { isTransient } from '../retry.ts';
 
 /** The body of an error response. */
 export interface Problem {
@@ -54,6 +55,12 @@ export function errorHandler(log: Logger) {
     if (err instanceof RateLimited) return problemResponse(c, 429, err.code, err.message, { retryAfterSeconds: err.retryAfterSeconds });
     if (err instanceof CapstanError) return problemResponse(c, err.status, err.code, err.message, err.details);
     if (err instanceof HTTPException && err.status < 500) return problemResponse(c, err.status, `Http${err.status}`, err.message || TITLES[err.status] || 'error');
+    if (isTransient(err)) {
+      // A dependency is down or overloaded (connection refused or reset, SQLSTATE 08/40/53/57): the client may
+      // retry, which a 500 would not tell it. The cause is logged, not sent.
+      log.warn({ err, requestId: c.get('requestId'), path: c.req.path, method: c.req.method }, 'dependency unavailable');
+      return problemResponse(c, 503, 'Unavailable', 'a dependency is unavailable; retry later', { retryAfterSeconds: 1 });
+    }
     log.error({ err, requestId: c.get('requestId'), path: c.req.path, method: c.req.method }, 'unhandled error');
     return problemResponse(c, 500, 'Internal', 'internal error; see the server log for this request id');
   };
