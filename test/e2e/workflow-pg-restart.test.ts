@@ -249,12 +249,9 @@ describe('workflow: PostgreSQL restarted mid-load', () => {
     for (const a of retried) expect([201, 409], `retry of ${a.foreignId}: ${JSON.stringify(a.body)}`).toContain(a.status);
   });
 
-  // PRODUCT BUG (kernel, left for its owner): a trigger refused because PostgreSQL is unreachable is answered
-  // 500 {code: Internal} and logged as an 'unhandled error': the kernel's errorHandler (src/kernel/http/problem.ts)
-  // renders the postgres.js connection errors (ECONNREFUSED, CONNECTION_CLOSED, 57P01, 57P03) that the
-  // transaction retry gives up on as a 500, where the conventions say a dependency that is down is a 503
-  // Unavailable (the kernel has the type and `isTransient` already). Skipped when this run refused nothing.
-  it.fails('a trigger refused because PostgreSQL is down is a 503 Unavailable, not a 500 Internal', (ctx) => {
+  // The kernel's errorHandler answers the connection errors the transaction retry gives up on (ECONNREFUSED,
+  // CONNECTION_CLOSED, 57P01, 57P03) with 503 Unavailable. Skipped when this run refused nothing.
+  it('a trigger refused because PostgreSQL is down is a 503 Unavailable, not a 500 Internal', (ctx) => {
     if (refused().length === 0) ctx.skip();
     for (const a of refused()) expect({ status: a.status, code: a.body?.code }, a.foreignId).toEqual({ status: 503, code: 'Unavailable' });
   });
