@@ -2,6 +2,7 @@
 import { Conflict, Invalid, newId, NotFound, sleep, subjectOf, type EventBus, type KvStore, type Leases, type Logger } from '../../kernel/index.ts';
 import type { AnyWorkflowSpec, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
+import { RecentRuns } from './recent-runs.ts';
 import { holdRole, untilAborted } from './role.ts';
 import { isControl, toRun, type RunRecord } from './run.ts';
 import { roleName } from './shard.ts';
@@ -35,6 +36,8 @@ export class WorkflowEngine {
   /** Consumer roles per workflow, so a re-applied definition gets consumers for its new statuses. */
   private readonly consumerRoles = new Map<string, { stop(): Promise<void> }[]>();
   private readonly errorCounts = new Map<string, number>();
+  /** Runs as this process last wrote them, so the next step usually needs no read. */
+  private readonly recent = new RecentRuns();
   private started = false;
 
   constructor(private readonly o: EngineOptions) {}
@@ -42,7 +45,7 @@ export class WorkflowEngine {
   /** Registers (or replaces) a workflow; if the engine runs, its consumers are (re)started. */
   async register(anySpec: AnyWorkflowSpec): Promise<void> {
     const spec = anySpec as WorkflowSpec;
-    this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log, this.o.metrics) });
+    this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log, this.o.metrics, this.recent) });
     if (!this.started) return;
     await this.stopConsumers(spec.name);
     this.startConsumers(spec);
@@ -73,7 +76,9 @@ export class WorkflowEngine {
     if (!spec.statuses.has(status)) throw new Invalid(`unknown start status '${status}'`, [{ path: 'start', message: `one of ${[...spec.statuses].join(', ')}` }]);
     if (spec.terminal.has(status)) throw new Invalid(`'${status}' is a terminal status; a run cannot start there`, [{ path: 'start', message: 'not a terminal status' }]);
     if (spec.prepareObject && start === undefined) object = spec.prepareObject(object);
-    return this.o.store.createRun({ workflow, foreignId, status, object, runState: 'running' }, (r) => eventsFor(r), (tx, r) => transitioner.armInitial(tx, r));
+    const run = await this.o.store.createRun({ workflow, foreignId, status, object, runState: 'running' }, (r) => eventsFor(r), (tx, r) => transitioner.armInitial(tx, r));
+    this.recent.put(run);
+    return run;
   }
 
   /** Applies an external callback to a run waiting at `status`; 409 if the run is elsewhere. */
@@ -128,6 +133,7 @@ export class WorkflowEngine {
   /** Replaces the object with a scrubbed value and marks the data deleted; the history of statuses stays. */
   async deleteData(runId: string): Promise<RunRecord> {
     const r = await this.mustFind(runId);
+    this.recent.forget(runId);
     return this.o.store.deleteData(runId, { deleted: true }, (after) => eventsFor(after, r));
   }
 
@@ -189,7 +195,7 @@ export class WorkflowEngine {
         roles.push(
           holdRole(this.o.leases, role, this.o.leaseTtlMs, this.o.log, (signal) =>
             runStepConsumer(
-              { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), errorCounts: this.errorCounts, sweepIntervalMs: this.o.sweepIntervalMs, concurrency: process.concurrency ?? this.o.stepConcurrency ?? 16 },
+              { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), errorCounts: this.errorCounts, recent: this.recent, sweepIntervalMs: this.o.sweepIntervalMs, concurrency: process.concurrency ?? this.o.stepConcurrency ?? 16 },
               signal,
             ),
           ),

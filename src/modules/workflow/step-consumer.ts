@@ -2,6 +2,7 @@
 import { Conflict, subjectOf, type EventBus, type EventEnvelope, type Logger } from '../../kernel/index.ts';
 import type { StatusProcess, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
+import type { RecentRuns } from './recent-runs.ts';
 import { isControl, toRun } from './run.ts';
 import { untilAborted } from './role.ts';
 import { roleName, shardOf } from './shard.ts';
@@ -21,6 +22,8 @@ export interface StepConsumerDeps {
   log: Logger;
   /** Per (process, run) error counts; shared so a moved role keeps counting. */
   errorCounts: Map<string, number>;
+  /** Runs this process just wrote: a hit at the event's version saves reading the run back. */
+  recent?: RecentRuns;
   sweepIntervalMs: number;
   /** Runs handled at once. */
   concurrency: number;
@@ -41,7 +44,7 @@ interface StatusChanged {
 /** Handles one run at this consumer's status; returns why it skipped, if it did. */
 export async function handleRun(d: StepConsumerDeps, runId: string, version: number | undefined): Promise<string | undefined> {
   const process = roleName(d.spec.name, d.status, d.shard, d.process.parallel);
-  const record = await d.store.lookup(runId);
+  const record = (version !== undefined ? d.recent?.get(runId, version) : undefined) ?? (await d.store.lookup(runId));
   if (!record) return 'unknown_run';
   // Idempotency: only the event for the record's current version and status may run the step.
   if (record.status !== d.status) return 'status_moved_on';

@@ -5,6 +5,7 @@ import { toRun, type RunRecord, type RunState, type StepControl } from './run.ts
 import { assertRunStateTransition } from './run-state.ts';
 import type { PendingEvent, RunPatch, TimeoutPlan, WorkflowStorePort } from './store-port.ts';
 import type { WorkflowMetrics } from './metrics.ts';
+import type { RecentRuns } from './recent-runs.ts';
 
 function summary(r: RunRecord) {
   return { runId: r.runId, workflow: r.workflow, foreignId: r.foreignId, status: r.status, runState: r.runState, version: r.version };
@@ -36,11 +37,13 @@ export class Transitioner {
     private readonly spec: WorkflowSpec,
     private readonly log: Logger,
     private readonly metrics?: WorkflowMetrics,
+    private readonly recent?: RecentRuns,
   ) {}
 
-  /** Counts a run-state change (every write goes through this class, so this is the one place). */
+  /** Counts a run-state change and remembers the run as written (every write goes through this class, so this is the one place). */
   private counted(before: RunRecord, after: RunRecord): RunRecord {
     if (before.runState !== after.runState) this.metrics?.runStateChanges.inc({ workflow: after.workflow, from: before.runState, to: after.runState });
+    this.recent?.put(after);
     return after;
   }
 
@@ -84,7 +87,7 @@ export class Transitioner {
         return undefined;
       case 'saveAndRepeat':
         // Same status, new version: the status_changed event makes the step run again.
-        return this.store.move(current, { object }, (after) => eventsFor(after, current), { cancel: false });
+        return this.counted(current, await this.store.move(current, { object }, (after) => eventsFor(after, current), { cancel: false }));
       case 'pause':
         return this.setRunState(current, 'paused', c.reason, object);
       case 'cancel':
