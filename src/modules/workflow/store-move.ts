@@ -1,11 +1,15 @@
 /**
- * The hot path's write: a run's transition as ONE SQL statement. The compare-and-set UPDATE, the history row, the
+ * The hot path's write: run transitions as ONE SQL statement. The compare-and-set UPDATE, the history rows, the
  * outbox rows and the timeout rows are data-modifying CTEs of a single statement, which PostgreSQL runs atomically
- * without BEGIN/COMMIT; it is a prepared statement (Database.query), so a transition costs one round trip.
+ * without BEGIN/COMMIT; it is a prepared statement (Database.query), so it costs one round trip.
+ *
+ * Moves that arrive while earlier statements are in flight are grouped into the next statement (group commit):
+ * each move keeps its own compare-and-set, so one stale move does not stop the others, and under load many
+ * transitions share one round trip, one socket write and one WAL flush. An idle store sends a move at once.
  * The multi-statement `transition` in store-runs.ts stays for callers that need their own work in the transaction.
  */
 import { isTransient, newId, notifyOutboxWritten, outboxSubject, retry, type Database, type OutboxEvent } from '../../kernel/index.ts';
-import { runStatesLeadingTo, type RunState } from './run-state.ts';
+import { runStatesLeadingTo } from './run-state.ts';
 import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './store-raw-run.ts';
 import { explainMiss } from './store-runs.ts';
 import type { RunPatch, StoredRun } from './store-types.ts';
@@ -18,34 +22,48 @@ export interface TimeoutPlan {
   armAt?: Date;
 }
 
+/** Statements in flight at once; further moves wait and go together in the next statement. */
+const MAX_STATEMENTS_IN_FLIGHT = 4;
+/** Moves in one statement at most. */
+const MAX_MOVES_PER_STATEMENT = 200;
+
+// `input` is one JSON array of moves; `idx` ties each returned row to its move. The `has_*` flags tell "set to
+// null" apart from "leave as is".
 const MOVE_SQL = `
-WITH upd AS (
-  UPDATE workflow_runs SET
-    version = version + 1,
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset(($1::text)::jsonb) AS i(
+    idx int, run_id text, version int, status text, run_state text, allowed text[],
+    has_object boolean, object jsonb, has_description boolean, status_description text, has_reason boolean, reason text,
+    events jsonb, cancel_timeouts boolean, arm_at timestamptz)
+), upd AS (
+  UPDATE workflow_runs r SET
+    version = r.version + 1,
     updated_at = now(),
-    status = COALESCE($3::text, status),
-    run_state = COALESCE($4::text, run_state),
-    object = CASE WHEN $5::boolean THEN ($6::text)::jsonb ELSE object END,
-    status_description = CASE WHEN $7::boolean THEN $8::text ELSE status_description END,
-    reason = CASE WHEN $9::boolean THEN $10::text ELSE reason END
-  WHERE run_id = $1::text AND version = $2::int AND ($4::text IS NULL OR run_state = ANY($11::text[]))
-  RETURNING *
+    status = COALESCE(i.status, r.status),
+    run_state = COALESCE(i.run_state, r.run_state),
+    object = CASE WHEN i.has_object THEN i.object ELSE r.object END,
+    status_description = CASE WHEN i.has_description THEN i.status_description ELSE r.status_description END,
+    reason = CASE WHEN i.has_reason THEN i.reason ELSE r.reason END
+  FROM input i
+  WHERE r.run_id = i.run_id AND r.version = i.version AND (i.run_state IS NULL OR r.run_state = ANY(i.allowed))
+  RETURNING r.*, i.idx, i.has_object, i.events, i.cancel_timeouts, i.arm_at
 ), hist AS (
   INSERT INTO workflow_history (run_id, version, status, run_state, status_description, reason, object)
-  SELECT run_id, version, status, run_state, status_description, reason, CASE WHEN $5::boolean THEN object END FROM upd
+  SELECT run_id, version, status, run_state, status_description, reason, CASE WHEN has_object THEN object END FROM upd ORDER BY idx
 ), events AS (
   INSERT INTO kernel_outbox (event_id, type, subject, data, correlation_id)
   SELECT e.ev->>'id', e.ev->>'type', e.ev->>'subject', e.ev->'data', e.ev->>'correlationId'
-  FROM upd, jsonb_array_elements(($12::text)::jsonb) WITH ORDINALITY AS e(ev, n)
-  ORDER BY e.n
+  FROM upd, jsonb_array_elements(upd.events) WITH ORDINALITY AS e(ev, n)
+  ORDER BY upd.idx, e.n
 ), cancelled AS (
-  UPDATE workflow_timeouts SET cancelled_at = now()
-  WHERE $13::boolean AND run_id = $1::text AND completed_at IS NULL AND cancelled_at IS NULL AND EXISTS (SELECT 1 FROM upd)
+  UPDATE workflow_timeouts t SET cancelled_at = now()
+  FROM upd
+  WHERE upd.cancel_timeouts AND t.run_id = upd.run_id AND t.completed_at IS NULL AND t.cancelled_at IS NULL
 ), armed AS (
   INSERT INTO workflow_timeouts (run_id, workflow, status, expires_at)
-  SELECT run_id, workflow, status, ($14::text)::timestamptz FROM upd WHERE $14::text IS NOT NULL
+  SELECT run_id, workflow, status, arm_at FROM upd WHERE arm_at IS NOT NULL
 )
-SELECT ${RAW_RUN_COLUMNS} FROM upd`;
+SELECT idx, ${RAW_RUN_COLUMNS} FROM upd`;
 
 /** The run as the statement will leave it, so its events can be written by the same statement. */
 export function predictMove(current: StoredRun, patch: RunPatch): StoredRun {
@@ -58,42 +76,85 @@ export function predictMove(current: StoredRun, patch: RunPatch): StoredRun {
   return after;
 }
 
-/** The single-statement run mover of the record store. */
+/** One move waiting for its statement. */
+interface PendingMove {
+  input: Record<string, unknown>;
+  current: StoredRun;
+  patch: RunPatch;
+  hasEvents: boolean;
+  resolve: (run: StoredRun) => void;
+  reject: (err: unknown) => void;
+}
+
+/** The move's row of the statement's `input` (JSON, so any number of moves is one parameter). */
+function inputOf(current: StoredRun, patch: RunPatch, events: unknown[], timeouts: TimeoutPlan): Record<string, unknown> {
+  return {
+    run_id: current.runId,
+    version: current.version,
+    status: patch.status ?? null,
+    run_state: patch.runState ?? null,
+    allowed: patch.runState ? runStatesLeadingTo(patch.runState) : null,
+    has_object: patch.object !== undefined,
+    object: patch.object ?? null,
+    has_description: patch.statusDescription !== undefined,
+    status_description: patch.statusDescription ?? null,
+    has_reason: patch.reason !== undefined,
+    reason: patch.reason ?? null,
+    events,
+    cancel_timeouts: timeouts.cancel,
+    arm_at: timeouts.armAt ? timeouts.armAt.toISOString() : null,
+  };
+}
+
+/** The grouped run mover of the record store. */
 export function runMover(db: Database) {
+  const waiting: PendingMove[] = [];
+  let inFlight = 0;
+
+  async function execute(batch: PendingMove[]): Promise<void> {
+    // Only transient failures are retried; if an attempt committed but its answer was lost, the retry misses the
+    // versions and reports Conflicts, which callers already treat as "someone moved it on".
+    const input = JSON.stringify(batch.map((m, idx) => ({ ...m.input, idx })));
+    const rows = await retry(() => db.query<RawRunRow & { idx: number }>(MOVE_SQL, [input]), { attempts: 3, retryIf: isTransient });
+    const byIdx = new Map(rows.map((r) => [r.idx, r]));
+    if (batch.some((m, idx) => m.hasEvents && byIdx.has(idx))) notifyOutboxWritten();
+    for (const [idx, m] of batch.entries()) {
+      const row = byIdx.get(idx);
+      if (row) m.resolve(fromRawRun(row));
+      else explainMiss(db.db, m.current.runId, m.current.version, m.patch.runState).catch(m.reject);
+    }
+  }
+
+  function pump(): void {
+    while (inFlight < MAX_STATEMENTS_IN_FLIGHT && waiting.length > 0) {
+      const batch = waiting.splice(0, MAX_MOVES_PER_STATEMENT);
+      inFlight++;
+      execute(batch)
+        .catch(async (err: unknown) => {
+          // A statement fails as a whole; so that one bad move cannot fail the others, each is tried on its own.
+          if (batch.length === 1) return batch[0]!.reject(err);
+          await Promise.all(batch.map((m) => execute([m]).catch(m.reject)));
+        })
+        .finally(() => {
+          inFlight--;
+          pump();
+        });
+    }
+  }
+
   return {
     /**
      * Applies `patch` to `current` if the run is still at `current.version` (and the run-state move is allowed),
      * with its history row, `events(after)` in the outbox (correlation id = run id) and `timeouts`, in one
-     * statement. Conflict when stale or not allowed, NotFound when the run is gone.
+     * statement (shared with other moves under load). Conflict when stale or not allowed, NotFound when the run is gone.
      */
-    async move(current: StoredRun, patch: RunPatch, events: (after: StoredRun) => readonly OutboxEvent[], timeouts: TimeoutPlan = { cancel: false }): Promise<StoredRun> {
-      const predicted = predictMove(current, patch);
+    move(current: StoredRun, patch: RunPatch, events: (after: StoredRun) => readonly OutboxEvent[], timeouts: TimeoutPlan = { cancel: false }): Promise<StoredRun> {
       // Ids are fixed before the first attempt, so a retry after a lost answer cannot enqueue an event twice.
-      const list = events(predicted).map((e) => ({ id: e.id ?? newId(), type: e.type, subject: outboxSubject(e), data: e.data ?? null, correlationId: e.correlationId ?? current.runId }));
-      const hasObject = patch.object !== undefined;
-      const params = [
-        current.runId,
-        current.version,
-        patch.status ?? null,
-        patch.runState ?? null,
-        hasObject,
-        hasObject && patch.object !== null ? JSON.stringify(patch.object) : null,
-        patch.statusDescription !== undefined,
-        patch.statusDescription ?? null,
-        patch.reason !== undefined,
-        patch.reason ?? null,
-        patch.runState ? runStatesLeadingTo(patch.runState) : [],
-        JSON.stringify(list),
-        timeouts.cancel,
-        timeouts.armAt ? timeouts.armAt.toISOString() : null,
-      ];
-      // Only transient failures are retried; if the first attempt committed but its answer was lost, the retry
-      // misses the version and reports a Conflict, which callers already treat as "someone moved it on".
-      const rows = await retry(() => db.query<RawRunRow>(MOVE_SQL, params), { attempts: 3, retryIf: isTransient });
-      const row = rows[0];
-      if (!row) return explainMiss(db.db, current.runId, current.version, patch.runState);
-      if (list.length > 0) notifyOutboxWritten();
-      return fromRawRun(row);
+      const list = events(predictMove(current, patch)).map((e) => ({ id: e.id ?? newId(), type: e.type, subject: outboxSubject(e), data: e.data ?? null, correlationId: e.correlationId ?? current.runId }));
+      return new Promise<StoredRun>((resolve, reject) => {
+        waiting.push({ input: inputOf(current, patch, list, timeouts), current, patch, hasEvents: list.length > 0, resolve, reject });
+        pump();
+      });
     },
   };
 }
