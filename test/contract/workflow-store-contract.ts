@@ -6,6 +6,7 @@ import { createRecordStore, type RecordStore, type StoredRun } from '../../src/m
 import { rejection } from '../helpers/async.ts';
 import { uniqueName } from '../helpers/env.ts';
 import { historyCount, outboxOf, outboxOfRuns, type WorkflowStoreFixture } from './workflow-store-helpers.ts';
+import { workflowMoveContract } from './workflow-store-move-contract.ts';
 import { workflowTimeoutsContract } from './workflow-store-timeouts-contract.ts';
 
 const OBJECT = { order: 'o-1', lines: [{ sku: 'ä-1', qty: 2 }], note: "it's \"quoted\"", total: 12.5, paid: false, nested: { empty: [], none: null } };
@@ -302,5 +303,6 @@ export function workflowStoreContract(name: string, factory: () => Promise<Workf
     });
 
     workflowTimeoutsContract(() => ({ store, db: fx.db }));
+    workflowMoveContract(() => ({ store, db: fx.db }));
   });
 }
