@@ -1,4 +1,4 @@
-/** The record store's grouped one-statement transition (`move`): what many concurrent moves must leave behind. */
+/** The record store's one-statement writes: `start` (a new run) and the grouped transition `move`. */
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/kernel/db/port.ts';
@@ -13,6 +13,37 @@ const statusEvent = (after: StoredRun) => [{ type: 'workflow.run.status_changed'
 
 /** Registers the move tests; `ctx` gives the migrated store and its database. */
 export function workflowMoveContract(ctx: () => { store: RecordStore; db: Database }): void {
+  describe('start (one statement)', () => {
+    it('starts a run with its history row, created + given events and a timeout; a second start of the foreign id is a Conflict naming it', async () => {
+      const { store, db } = ctx();
+      const workflow = uniqueName('st');
+      const armAt = new Date(Date.now() + 60_000);
+      const run = await store.start({ workflow, foreignId: 'f-1', status: 'a', runState: 'running', object: { n: 1 } }, statusEvent, armAt);
+      expect(run).toMatchObject({ workflow, foreignId: 'f-1', status: 'a', runState: 'running', version: 1, object: { n: 1 }, reason: null, statusDescription: null });
+      expect(await store.lookup(run.runId)).toEqual(run);
+      expect((await outboxOf(db, run.runId)).map((e) => [e.type, e.subject])).toEqual([
+        ['workflow.run.created', null],
+        ['workflow.run.status_changed', `workflow.run.status_changed.${workflow}.a`],
+      ]);
+      const hist = await db.db.select().from(workflowHistory).where(eq(workflowHistory.runId, run.runId));
+      expect(hist.map((h) => [h.version, h.status, h.object])).toEqual([[1, 'a', { n: 1 }]]);
+      const timeouts = await db.db.select().from(workflowTimeouts).where(eq(workflowTimeouts.runId, run.runId));
+      expect(timeouts.map((t) => [t.status, t.expiresAt.getTime()])).toEqual([['a', armAt.getTime()]]);
+      const err = await rejection(store.start({ workflow, foreignId: 'f-1', status: 'a', runState: 'running' }, statusEvent));
+      expect(err).toBeInstanceOf(Conflict);
+      expect((err as Conflict).details).toMatchObject({ activeRunId: run.runId });
+    });
+
+    it('of 10 concurrent starts of one foreign id exactly one wins; the others name the winner', async () => {
+      const { store } = ctx();
+      const workflow = uniqueName('st');
+      const results = await Promise.allSettled([...Array(10).keys()].map(() => store.start({ workflow, foreignId: 'same', status: 'a', runState: 'initiated' }, () => [])));
+      const won = results.filter((r): r is PromiseFulfilledResult<StoredRun> => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect((r.reason as Conflict).details).toMatchObject({ activeRunId: won[0]!.value.runId });
+    });
+  });
+
   describe('move (one statement, grouped under load)', () => {
     async function runs(n: number): Promise<StoredRun[]> {
       const workflow = uniqueName('mv');

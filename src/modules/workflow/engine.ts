@@ -76,7 +76,7 @@ export class WorkflowEngine {
     if (!spec.statuses.has(status)) throw new Invalid(`unknown start status '${status}'`, [{ path: 'start', message: `one of ${[...spec.statuses].join(', ')}` }]);
     if (spec.terminal.has(status)) throw new Invalid(`'${status}' is a terminal status; a run cannot start there`, [{ path: 'start', message: 'not a terminal status' }]);
     if (spec.prepareObject && start === undefined) object = spec.prepareObject(object);
-    const run = await this.o.store.createRun({ workflow, foreignId, status, object, runState: 'running' }, (r) => eventsFor(r), (tx, r) => transitioner.armInitial(tx, r));
+    const run = await this.o.store.createRun({ workflow, foreignId, status, object, runState: 'running' }, (r) => eventsFor(r), transitioner.initialTimeoutAt(status));
     this.recent.put(run);
     return run;
   }

@@ -6,13 +6,12 @@ import type { WorkflowStorePort } from './store-port.ts';
 /** The record store as the engine calls it. */
 export function engineStorePort(store: RecordStore): WorkflowStorePort {
   return {
-    createRun(input, events, extra) {
+    createRun(input, events, armAt) {
       const { runState } = input;
       if (runState !== 'initiated' && runState !== 'running') throw new Invalid(`a run starts initiated or running, not ${runState}`, [{ path: 'runState', message: 'initiated or running' }]);
       // The store writes workflow.run.created itself; the engine adds status_changed, which starts the first step.
-      return store.createRun({ ...input, runState }, undefined, { events, inTransaction: extra });
+      return store.start({ ...input, runState }, events, armAt);
     },
-    transition: (runId, expectedVersion, patch, events, extra) => store.transition(runId, expectedVersion, patch, events, { inTransaction: extra }),
     move: (current, patch, events, timeouts) => store.move({ ...current, statusDescription: current.statusDescription ?? null, reason: current.reason ?? null }, patch, events, timeouts),
     deleteData: (runId, scrubbed, events) => store.deleteData(runId, scrubbed, { events }),
     lookup: (runId) => store.lookup(runId),
@@ -20,12 +19,6 @@ export function engineStorePort(store: RecordStore): WorkflowStorePort {
     history: (runId) => store.history(runId),
     runsAt: (workflow, status, limit) => store.runsAt(workflow, status, limit),
     pausedBefore: (before, limit) => store.pausedBefore(before, limit),
-    async addTimeout(tx, t) {
-      await store.addTimeout(t, tx);
-    },
-    async cancelTimeouts(tx, runId) {
-      await store.cancelTimeouts(runId, undefined, tx);
-    },
     expiredTimeouts: (now, limit) => store.expiredTimeouts(now, limit),
     async completeTimeout(id) {
       await store.completeTimeout(id);

@@ -1,5 +1,4 @@
 /** What the engine needs from persistence; the record store implements it (PostgreSQL or PGlite through the kernel's Database). */
-import type { Db } from '../../kernel/index.ts';
 import type { RunRecord, RunState } from './run.ts';
 import type { TimeoutPlan } from './store-move.ts';
 import type { RunPatch } from './store-types.ts';
@@ -23,12 +22,10 @@ export interface TimeoutRow {
   expiresAt: Date;
 }
 
-/** Persistence as the engine uses it. Every method that changes a run does it in ONE transaction. */
+/** Persistence as the engine uses it. Every method that changes a run does it atomically (one statement or one transaction). */
 export interface WorkflowStorePort {
-  /** Inserts a run at `status`; Conflict with details.activeRunId if one is active for (workflow, foreignId). `extra` runs in the same transaction. */
-  createRun(input: { workflow: string; foreignId: string; status: string; object: unknown; runState: RunState }, events: (run: RunRecord) => PendingEvent[], extra?: (tx: Db, run: RunRecord) => Promise<void>): Promise<RunRecord>;
-  /** UPDATE ... WHERE version = expected; Conflict when stale, NotFound when absent. History row, outbox events and `extra` in the same transaction. */
-  transition(runId: string, expectedVersion: number, patch: RunPatch, events: (run: RunRecord) => PendingEvent[], extra?: (tx: Db, run: RunRecord) => Promise<void>): Promise<RunRecord>;
+  /** Inserts a run at `status` (one statement, with a timeout at `armAt`); Conflict with details.activeRunId if one is active for (workflow, foreignId). */
+  createRun(input: { workflow: string; foreignId: string; status: string; object: unknown; runState: RunState }, events: (run: RunRecord) => PendingEvent[], armAt?: Date): Promise<RunRecord>;
   /**
    * The hot path: applies `patch` to `current` if it is still at `current.version`, with history, `events(after)`
    * and `timeouts`, as ONE statement (no transaction round trips). Conflict when stale, NotFound when absent.
@@ -45,8 +42,6 @@ export interface WorkflowStorePort {
   pausedBefore(before: Date, limit: number): Promise<RunRecord[]>;
   /** Replaces the object with `scrubbed`, marks the data deleted and blanks the history's objects. */
   deleteData(runId: string, scrubbed: unknown, events: (run: RunRecord) => PendingEvent[]): Promise<RunRecord>;
-  addTimeout(tx: Db, t: { runId: string; workflow: string; status: string; expiresAt: Date }): Promise<void>;
-  cancelTimeouts(tx: Db, runId: string): Promise<void>;
   expiredTimeouts(now: Date, limit: number): Promise<TimeoutRow[]>;
   completeTimeout(id: number): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /** Moving a run: the one place that turns a step's outcome into a CAS transition with its events and timeouts. */
-import { Invalid, subjectToken, type Db, type Logger } from '../../kernel/index.ts';
+import { Invalid, subjectToken, type Logger } from '../../kernel/index.ts';
 import type { WorkflowSpec } from './builder.ts';
 import { toRun, type RunRecord, type RunState, type StepControl } from './run.ts';
 import { assertRunStateTransition } from './run-state.ts';
@@ -45,12 +45,6 @@ export class Transitioner {
     if (before.runState !== after.runState) this.metrics?.runStateChanges.inc({ workflow: after.workflow, from: before.runState, to: after.runState });
     this.recent?.put(after);
     return after;
-  }
-
-  /** Arms the timeout of a new run's status (if it has one) inside the creating transaction. */
-  private async armTimeout(tx: Db, run: RunRecord): Promise<void> {
-    const t = this.spec.processes.get(run.status)?.timeout;
-    if (t && run.runState === 'running') await this.store.addTimeout(tx, { runId: run.runId, workflow: run.workflow, status: run.status, expiresAt: new Date(Date.now() + t.afterMs) });
   }
 
   /**
@@ -105,8 +99,9 @@ export class Transitioner {
     return this.counted(current, after);
   }
 
-  /** Timeout rows for a new run at its start status. */
-  async armInitial(tx: Db, run: RunRecord): Promise<void> {
-    await this.armTimeout(tx, run);
+  /** When the timeout of a new run starting (running) at `status` expires, if that status has one. */
+  initialTimeoutAt(status: string): Date | undefined {
+    const t = this.spec.processes.get(status)?.timeout;
+    return t ? new Date(Date.now() + t.afterMs) : undefined;
   }
 }

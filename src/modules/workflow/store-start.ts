@@ -1,0 +1,79 @@
+/**
+ * Starting a run as ONE prepared SQL statement: the run row (ON CONFLICT on the one-active-run index), its first
+ * history row, its outbox events and its first timeout, as data-modifying CTEs. The transactional `createRun` in
+ * store-runs.ts costs a BEGIN, four statements and a COMMIT; triggers are as hot as steps when many runs start.
+ */
+import { Conflict, isTransient, newId, notifyOutboxWritten, outboxSubject, retry, type Database, type OutboxEvent } from '../../kernel/index.ts';
+import { ACTIVE_RUN_STATES } from './run-state.ts';
+import { ACTIVE_RUN_PREDICATE } from './schema.ts';
+import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './store-raw-run.ts';
+import type { StoredRun } from './store-types.ts';
+
+// A run that finished between our insert and our look at the active run frees the slot; try again a few times.
+const START_ATTEMPTS = 3;
+
+const START_SQL = `
+WITH ins AS (
+  INSERT INTO workflow_runs (run_id, workflow, foreign_id, status, run_state, object, version, status_description)
+  VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, ($6::text)::jsonb, 1, $7::text)
+  ON CONFLICT (workflow, foreign_id) WHERE ${ACTIVE_RUN_PREDICATE} DO NOTHING
+  RETURNING *
+), hist AS (
+  INSERT INTO workflow_history (run_id, version, status, run_state, status_description, reason, object)
+  SELECT run_id, version, status, run_state, status_description, reason, object FROM ins
+), events AS (
+  INSERT INTO kernel_outbox (event_id, type, subject, data, correlation_id)
+  SELECT e.ev->>'id', e.ev->>'type', e.ev->>'subject', e.ev->'data', e.ev->>'correlationId'
+  FROM ins, jsonb_array_elements(($8::text)::jsonb) WITH ORDINALITY AS e(ev, n)
+  ORDER BY e.n
+), armed AS (
+  INSERT INTO workflow_timeouts (run_id, workflow, status, expires_at)
+  SELECT run_id, workflow, status, ($9::text)::timestamptz FROM ins WHERE $9::text IS NOT NULL
+)
+SELECT ${RAW_RUN_COLUMNS} FROM ins`;
+
+const ACTIVE_SQL = `SELECT run_id FROM workflow_runs WHERE workflow = $1::text AND foreign_id = $2::text AND run_state = ANY($3::text[])`;
+
+/** What `start` needs. */
+export interface StartRun {
+  workflow: string;
+  foreignId: string;
+  status: string;
+  runState: 'initiated' | 'running';
+  object?: unknown;
+  statusDescription?: string | null;
+}
+
+/** The one-statement run starter of the record store. */
+export function runStarter(db: Database) {
+  return {
+    /**
+     * Inserts a run at version 1 with its history row, a `workflow.run.created` event then `events(run)`, and a
+     * timeout at its status when `armAt` is given. Conflict (details.activeRunId) if a run of (workflow, foreignId)
+     * is active.
+     */
+    async start(input: StartRun, events: (run: StoredRun) => readonly OutboxEvent[], armAt?: Date): Promise<StoredRun> {
+      const objectJson = input.object === undefined || input.object === null ? null : JSON.stringify(input.object);
+      for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+        const runId = newId();
+        const now = new Date();
+        // The run as it will be stored, so its events go into the same statement.
+        const run: StoredRun = { runId, workflow: input.workflow, foreignId: input.foreignId, status: input.status, runState: input.runState, object: input.object ?? null, version: 1, statusDescription: input.statusDescription ?? null, reason: null, createdAt: now, updatedAt: now };
+        const created = { type: 'workflow.run.created', data: { runId, workflow: run.workflow, foreignId: run.foreignId, status: run.status, runState: run.runState, version: 1 } };
+        const list = [created, ...events(run)].map((e: OutboxEvent) => ({ id: e.id ?? newId(), type: e.type, subject: outboxSubject(e), data: e.data ?? null, correlationId: e.correlationId ?? runId }));
+        const params = [runId, input.workflow, input.foreignId, input.status, input.runState, objectJson, input.statusDescription ?? null, JSON.stringify(list), armAt ? armAt.toISOString() : null];
+        // A retry after a lost answer that had committed finds the slot taken by its own run: a Conflict naming it.
+        const [row] = await retry(() => db.query<RawRunRow>(START_SQL, params), { attempts: 3, retryIf: isTransient });
+        if (row) {
+          notifyOutboxWritten();
+          return fromRawRun(row);
+        }
+        const [active] = await db.query<{ run_id: string }>(ACTIVE_SQL, [input.workflow, input.foreignId, [...ACTIVE_RUN_STATES]]);
+        if (active) {
+          throw new Conflict(`workflow '${input.workflow}' already has an active run for foreign id '${input.foreignId}'`, { activeRunId: active.run_id, workflow: input.workflow, foreignId: input.foreignId });
+        }
+      }
+      throw new Conflict(`workflow '${input.workflow}' keeps getting a new active run for foreign id '${input.foreignId}'`, { workflow: input.workflow, foreignId: input.foreignId });
+    },
+  };
+}
