@@ -11,6 +11,8 @@ type Obj = { count: number; mode?: string; note?: string };
 type S = 'start' | 'counting' | 'done' | 'rejected';
 
 let failures = 0;
+/** Event ids the sharded connector was called with, to show each event went to one shard once. */
+const bulkCalls: string[] = [];
 const counter = defineWorkflow<Obj, S>('counter')
   .step(
     'start',
@@ -37,6 +39,15 @@ const counter = defineWorkflow<Obj, S>('counter')
     'done',
   )
   .connector('orders', 'shop.order.placed', (e) => ({ trigger: { foreignId: String((e.data as { id: string }).id), object: { count: 0 } } }))
+  .connector(
+    'bulk',
+    'shop.bulk.placed',
+    (e) => {
+      bulkCalls.push(e.id);
+      return { trigger: { foreignId: String((e.data as { id: string }).id), object: { count: 0 } } };
+    },
+    { parallel: 3 },
+  )
   .schedule('every-second', '* * * * * *', { foreignId: 'cron', object: { count: 0 } })
   .build();
 
@@ -111,6 +122,22 @@ describe('code-defined workflows', () => {
     expect(hook).toMatchObject({ status: 202, body: { result: 'done' } });
     expect((await api('GET', '/workflow/runs?workflow=counter&foreignId=o-78')).body.runs).toHaveLength(1);
     expect((await api('POST', '/workflow/connectors/counter/nope', {})).status).toBe(404);
+  });
+
+  it('a connector with parallel: 3 holds three roles on one durable: every event makes its run, each handled once', async () => {
+    for (let shard = 0; shard < 3; shard++) {
+      const lease = await api('GET', `/leases/counter-connector-bulk-${shard}-of-3?ttlMs=2000`);
+      expect(lease.status, `shard ${shard}`).toBe(200);
+    }
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await api('POST', '/events', { type: 'shop.bulk.placed', data: { id: `bulk-${i}` } });
+      ids.push(res.body.id);
+    }
+    const count = async () => ((await api('GET', '/workflow/runs?workflow=counter&limit=1000')).body.runs as { foreignId: string }[]).filter((r) => r.foreignId.startsWith('bulk-')).length;
+    for (let i = 0; i < 200 && (await count()) < 30; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await count()).toBe(30);
+    expect([...bulkCalls].sort()).toEqual([...ids].sort());
   });
 
   it('a schedule starts runs for its foreign id, one per slot, never two at once', async () => {

@@ -15,6 +15,8 @@ export interface ConnectorSpec {
   /** Bus pattern to consume, e.g. `payments.payment.settled`. */
   source: string;
   fn: (event: { type: string; data: unknown; id: string }) => Promise<ConnectorAction | undefined> | ConnectorAction | undefined;
+  /** Consumer shards sharing the connector's durable (each a lease-held role); default 1. */
+  parallel?: number;
 }
 
 /** What a connector asks for. */
@@ -113,8 +115,8 @@ export class WorkflowBuilder<Obj, Status extends string> {
   }
 
   /** Consumes a bus subject and triggers or calls back runs. */
-  connector(name: string, source: string, fn: ConnectorSpec['fn']): this {
-    this.connectors.push({ name, source, fn });
+  connector(name: string, source: string, fn: ConnectorSpec['fn'], opts: { parallel?: number } = {}): this {
+    this.connectors.push({ name, source, fn, ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}) });
     return this;
   }
 

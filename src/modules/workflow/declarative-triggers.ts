@@ -69,7 +69,7 @@ function connectorFn(graph: WorkflowGraph, c: GraphConnector, log?: Logger): Con
 
 /** The runtime connectors of a compiled definition. */
 export function connectorsFromGraph(graph: WorkflowGraph, log?: Logger): ConnectorSpec[] {
-  return (graph.connectors ?? []).map((c) => ({ name: c.name, source: c.subject ?? webhookOnlySubject(graph.name, c.name), fn: connectorFn(graph, c, log) }));
+  return (graph.connectors ?? []).map((c) => ({ name: c.name, source: c.subject ?? webhookOnlySubject(graph.name, c.name), fn: connectorFn(graph, c, log), parallel: c.parallel }));
 }
 
 /** True when a JSON template holds at least one `{{ path }}`. */

@@ -186,7 +186,12 @@ export class WorkflowEngine {
     const roles: { stop(): Promise<void> }[] = [];
     this.consumerRoles.set(spec.name, roles);
     for (const c of spec.connectors) {
-      roles.push(holdRole(this.o.leases, `${spec.name}-connector-${c.name}`, this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, c, this, signal)));
+      // Shards of a connector subscribe to one durable, which hands each event to one of them: a busy subject is
+      // spread over instances, and a dead instance's shard moves within the role TTL like a step's.
+      const n = c.parallel ?? 1;
+      for (let shard = 0; shard < n; shard++) {
+        roles.push(holdRole(this.o.leases, `${spec.name}-connector-${c.name}-${shard}-of-${n}`, this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, c, this, signal)));
+      }
     }
     for (const [status, process] of spec.processes) {
       if (!process.step) continue;

@@ -109,7 +109,7 @@ function compileConnector(workflow: string, c: ConnectorDefinition, at: string, 
     issues.push(...templateIssues(c.callback.foreignId, `${at}.callback.foreignId`, CONNECTOR), ...templateIssues(c.callback.object, `${at}.callback.object`, CONNECTOR));
     compileCallback(c.callback, `${at}.callback`, target, issues);
   }
-  return { name: c.name, subject: c.subject, when, trigger: c.trigger, callback: c.callback };
+  return { name: c.name, subject: c.subject, when, parallel: c.parallel, trigger: c.trigger, callback: c.callback };
 }
 
 /** Checks and normalizes both lists; issues are pushed, never thrown, so the caller reports them with the rest. */

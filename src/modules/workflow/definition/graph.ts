@@ -114,6 +114,8 @@ export interface GraphConnector {
   /** Bus subject pattern; undefined = webhook only. */
   subject?: string;
   when?: Condition;
+  /** Consumer shards. */
+  parallel: number;
   trigger?: { foreignId: string; object?: JsonTemplate };
   callback?: { foreignId: string; status: string; to: string; object?: JsonTemplate };
 }

@@ -48,6 +48,8 @@ export const ConnectorDefSpec = z.strictObject({
   subject: z.string().max(256).optional(),
   /** Condition over `event.*`; an event for which it is false is skipped. */
   when: z.string().max(2000).optional(),
+  /** Consumer shards sharing the subject's events (each held by one instance). */
+  parallel: z.number().int().min(1).max(64).default(1),
   trigger: ConnectorTriggerSpec.optional(),
   callback: ConnectorCallbackSpec.optional(),
 });
