@@ -5,14 +5,11 @@
  * 2. Their NATS is SIGKILLed and restarted mid-load: no trigger acknowledged before, during or after is lost.
  * (PostgreSQL is a server shared by every test file here, so it is not restarted.)
  */
-import { connect } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { streamNameFor } from '../../src/kernel/bus/nats-stream.ts';
 import { hashToken } from '../../src/kernel/http/auth.ts';
-import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
 import { childNats, type ChildService } from '../helpers/child-services.ts';
 import { NATS_URL, REDIS_URL, uniqueName } from '../helpers/env.ts';
+import { removeDeploymentData } from '../helpers/deployment-cleanup.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
 import { startStepTarget, type StepTarget } from './workflow-faults-target.ts';
@@ -100,17 +97,7 @@ class Deployment {
   /** Stops the servers and removes everything the deployment left in NATS, Redis and PostgreSQL. */
   async cleanup(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.stop('SIGKILL')));
-    const nc = await connect({ servers: this.natsUrl, timeout: 2_000 }).catch(() => undefined);
-    if (nc) {
-      const jsm = await (await import('@nats-io/jetstream')).jetstreamManager(nc);
-      await jsm.streams.delete(streamNameFor(this.prefix)).catch(() => false);
-      await new NatsKvStore({ connection: nc, prefix: this.prefix }).destroyAll().catch(() => {});
-      await nc.close();
-    }
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${this.prefix}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    await redis.quit();
+    await removeDeploymentData(this.prefix, this.natsUrl);
     await this.db.drop();
   }
 }

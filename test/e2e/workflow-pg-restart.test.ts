@@ -5,13 +5,10 @@
  * What a user relies on: every trigger acknowledged with 201 has its run, which completes with an exact
  * history; a trigger that could not be stored is refused promptly with a problem+json 5xx, never left hanging.
  */
-import { connect } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { streamNameFor } from '../../src/kernel/bus/nats-stream.ts';
 import { hashToken } from '../../src/kernel/http/auth.ts';
-import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
 import { NATS_URL, REDIS_URL, uniqueName } from '../helpers/env.ts';
+import { removeDeploymentData } from '../helpers/deployment-cleanup.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { startStepTarget, type StepTarget } from './workflow-faults-target.ts';
@@ -177,17 +174,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop('SIGKILL')));
   target?.stop();
-  const nc = await connect({ servers: NATS_URL, timeout: 2_000 }).catch(() => undefined);
-  if (nc) {
-    const jsm = await (await import('@nats-io/jetstream')).jetstreamManager(nc);
-    await jsm.streams.delete(streamNameFor(prefix)).catch(() => false);
-    await new NatsKvStore({ connection: nc, prefix }).destroyAll().catch(() => {});
-    await nc.close();
-  }
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
+  await removeDeploymentData(prefix);
   await pg?.destroy();
 }, 60_000);
 

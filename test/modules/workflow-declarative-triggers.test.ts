@@ -4,17 +4,14 @@
  * triggers and calls back, a re-applied definition with a changed subject keeps its connector working, and a DAG's
  * every-second schedule starts one run per slot.
  */
-import { connect } from '@nats-io/transport-node';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { startServer, type RunningServer } from '../../src/kernel/boot/serve.ts';
-import { streamNameFor } from '../../src/kernel/bus/nats-stream.ts';
 import { loadConfig } from '../../src/kernel/config/load.ts';
-import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
 import type { Module } from '../../src/kernel/module.ts';
 import { createWorkflowModule } from '../../src/modules/workflow/index.ts';
 import { NATS_URL, REDIS_URL, uniqueName } from '../helpers/env.ts';
+import { removeDeploymentData } from '../helpers/deployment-cleanup.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 
 /** A module with the action the DAG's step calls. */
@@ -75,17 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  const nc = await connect({ servers: NATS_URL, timeout: 2_000 }).catch(() => undefined);
-  if (nc) {
-    const jsm = await (await import('@nats-io/jetstream')).jetstreamManager(nc);
-    await jsm.streams.delete(streamNameFor(prefix)).catch(() => false);
-    await new NatsKvStore({ connection: nc, prefix }).destroyAll().catch(() => {});
-    await nc.close();
-  }
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
+  await removeDeploymentData(prefix);
   await db?.drop();
 }, 60_000);
 

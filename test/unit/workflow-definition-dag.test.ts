@@ -1,6 +1,6 @@
 /** Workflow definitions in DAG form: compile onto stages, validation issues, runtime planning and Mermaid. */
 import { describe, expect, it } from 'vitest';
-import { Invalid, type FieldIssue } from '../../src/kernel/index.ts';
+import { Invalid } from '../../src/kernel/index.ts';
 import {
   allowedNext,
   initialDagObject,
@@ -12,17 +12,7 @@ import {
   toMermaid,
   type DagRunObject,
 } from '../../src/modules/workflow/definition/index.ts';
-
-/** The issues of the Invalid that `fn` throws. */
-function issuesOf(fn: () => unknown): FieldIssue[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(Invalid);
-    return (err as Invalid).issues;
-  }
-  throw new Error('expected Invalid, nothing was thrown');
-}
+import { issuesOf } from '../helpers/issues-of.ts';
 
 /** A DAG in JSON from its steps. */
 function dag(steps: unknown[], extra: Record<string, unknown> = {}): string {

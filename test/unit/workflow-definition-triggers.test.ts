@@ -1,18 +1,7 @@
 /** `schedules:` and `connectors:` in declarative definitions: parsing, the compiled graph and every validation issue. */
 import { describe, expect, it } from 'vitest';
-import { Invalid, type FieldIssue } from '../../src/kernel/index.ts';
 import { parseDefinition } from '../../src/modules/workflow/definition/index.ts';
-
-/** The issues of the Invalid that `fn` throws (fails the test if it throws anything else or nothing). */
-function issuesOf(fn: () => unknown): FieldIssue[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(Invalid);
-    return (err as Invalid).issues;
-  }
-  throw new Error('expected Invalid, nothing was thrown');
-}
+import { issuesOf } from '../helpers/issues-of.ts';
 
 const STATES = {
   created: { callback: { to: ['paid', 'cancelled'] } },

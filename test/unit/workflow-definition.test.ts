@@ -1,7 +1,7 @@
 /** Workflow definitions: the state-machine form, parsing YAML/JSON, validation issues and Mermaid output. */
 import { describe, expect, it } from 'vitest';
-import { Invalid, type FieldIssue } from '../../src/kernel/index.ts';
 import { allowedNext, isTerminal, parseDefinition, stateOf, toMermaid } from '../../src/modules/workflow/definition/index.ts';
+import { issuesOf } from '../helpers/issues-of.ts';
 
 // The example from the workflow issue, verbatim.
 const ORDER_YAML = `name: order
@@ -13,17 +13,6 @@ states:
   cancelled: {}
   failed: {}
 `;
-
-/** The issues of the Invalid that `fn` throws (fails the test if it throws anything else or nothing). */
-function issuesOf(fn: () => unknown): FieldIssue[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(Invalid);
-    return (err as Invalid).issues;
-  }
-  throw new Error('expected Invalid, nothing was thrown');
-}
 
 /** A state machine in JSON from a states object (start defaults to 'a'). */
 function sm(states: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
