@@ -115,6 +115,7 @@ export class TransitionProbe {
           this.track(-1);
         }
       },
+      listen: (channel, onNotify) => db.listen(channel, onNotify),
       migrate: () => db.migrate(),
       ping: () => db.ping(),
       close: () => db.close(),

@@ -26,10 +26,23 @@ export function outboxSubject(event: Pick<OutboxEvent, 'type' | 'route'>): strin
   return event.route && event.route.length > 0 ? subjectOf(event.type, event.route) : null;
 }
 
+/**
+ * The PostgreSQL channel the relays LISTEN on. A statement that writes outbox rows should also
+ * `SELECT pg_notify('kernel_outbox', '')` (OUTBOX_NOTIFY_SQL): PostgreSQL delivers it at commit, to every instance,
+ * and folds repeats within one transaction into one.
+ */
+export const OUTBOX_CHANNEL = 'kernel_outbox';
+/** The SQL expression that wakes the relays at commit (usable in a select list or RETURNING). */
+export const OUTBOX_NOTIFY_SQL = `pg_notify('${OUTBOX_CHANNEL}', '')`;
+
 /** Inserts the event into kernel_outbox inside `tx`; returns the event id. Nothing is published if `tx` rolls back. */
 export async function enqueueEvent(tx: Db, event: OutboxEvent): Promise<string> {
   const id = event.id ?? newId();
-  await tx.insert(kernelOutbox).values({ eventId: id, type: event.type, subject: outboxSubject(event), data: event.data ?? null, correlationId: event.correlationId });
+  // RETURNING the notification keeps it to one statement; it is sent only if the transaction commits.
+  await tx
+    .insert(kernelOutbox)
+    .values({ eventId: id, type: event.type, subject: outboxSubject(event), data: event.data ?? null, correlationId: event.correlationId })
+    .returning({ notified: sql.raw(OUTBOX_NOTIFY_SQL) });
   return id;
 }
 
@@ -69,8 +82,10 @@ export interface OutboxRelayOptions {
   leaseTtlMs: number;
   /** Rows per batch. Default 500. */
   batchSize?: number;
-  /** Poll period while the outbox is empty and no writer in this process says otherwise. Default 50 ms. */
+  /** Poll period while the outbox is empty and the relay cannot LISTEN for commits. Default 50 ms. */
   idleMs?: number;
+  /** Poll period while LISTENing (a safety net for notifications lost while the database was away). Default 1 s. */
+  listeningIdleMs?: number;
 }
 
 /** Relays outbox rows to the bus while this instance holds the relay lease; one relay per deployment keeps order. */
@@ -90,9 +105,23 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
     wakeIdle?.();
   };
   wakers.add(waker);
+  // Commits anywhere in the deployment wake the relay through PostgreSQL; until the LISTEN is in place it polls.
+  let unlisten: (() => Promise<void>) | undefined;
+  let listening: Promise<void> | undefined;
+  const listen = () =>
+    (listening ??= o.db
+      .listen(OUTBOX_CHANNEL, waker)
+      .then((stop) => {
+        unlisten = stop;
+        if (stopping) void stop().catch(() => {});
+      })
+      .catch((err: unknown) => {
+        o.log.warn({ err }, 'outbox relay cannot LISTEN; polling instead');
+        listening = undefined;
+      }));
   const idle = () =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(done, idleMs);
+      const timer = setTimeout(done, unlisten ? (o.listeningIdleMs ?? 1_000) : idleMs);
       function done() {
         clearTimeout(timer);
         wakeIdle = undefined;
@@ -134,6 +163,7 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
           continue;
         }
         holding.set(1);
+        if (!unlisten) void listen();
         const n = await relayBatch(holder);
         // Only an empty poll waits: after a batch there may be more rows already, and waiting there adds a full
         // idle period to every step of every run.
@@ -151,6 +181,8 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
       wakeIdle?.();
       wakers.delete(waker);
       await loop;
+      await listening;
+      await unlisten?.().catch(() => {});
       await holder?.release().catch(() => {});
       holding.set(0);
     },

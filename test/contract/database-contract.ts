@@ -127,6 +127,38 @@ export function databaseContract(name: string, factory: () => Promise<DatabaseFi
       expect(await eventIds(fx.db.db, p)).toEqual([`${p}-taken`]);
     });
 
+    it('listen hears NOTIFY from a statement or a transaction at commit, not before and not after a rollback; unlisten stops it', async () => {
+      const channel = `chan_${Date.now().toString(36)}`;
+      const heard: string[] = [];
+      const unlisten = await fx.db.listen(channel, (payload) => heard.push(payload));
+      const waitFor = async (n: number) => {
+        const deadline = Date.now() + 10_000;
+        while (heard.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      };
+      await fx.db.query(`SELECT pg_notify($1::text, 'one')`, [channel]);
+      await waitFor(1);
+      expect(heard).toEqual(['one']);
+      let sentBeforeCommit = -1;
+      await fx.db.transaction(async (tx) => {
+        await tx.execute(sql`SELECT pg_notify(${channel}, 'two')`);
+        await new Promise((r) => setTimeout(r, 200));
+        sentBeforeCommit = heard.length;
+      });
+      await waitFor(2);
+      expect(sentBeforeCommit).toBe(1);
+      expect(heard).toEqual(['one', 'two']);
+      await rejection(
+        fx.db.transaction(async (tx) => {
+          await tx.execute(sql`SELECT pg_notify(${channel}, 'rolled back')`);
+          throw new Error('roll back');
+        }),
+      );
+      await unlisten();
+      await fx.db.query(`SELECT pg_notify($1::text, 'after unlisten')`, [channel]);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(heard).toEqual(['one', 'two']);
+    });
+
     it('a transaction commits everything it wrote and returns its value', async () => {
       const p = uniqueName('commit');
       const result = await fx.db.transaction(async (tx) => {

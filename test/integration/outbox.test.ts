@@ -64,6 +64,29 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
       expect(await outboxDepth(db)).toBe(0);
     });
 
+    it('a commit with no notice in this process still wakes an idle relay, through LISTEN/NOTIFY', async () => {
+      const { db, bus, kv } = await setup();
+      const prefix = uniqueName('obn').replace(/_/g, '');
+      const seen: EventEnvelope[] = [];
+      const sub = await bus.subscribe(`${prefix}.>`, (e) => {
+        seen.push(e);
+      });
+      // Both poll periods far beyond the test's patience: only the database's notification can wake the relay.
+      const relay = startOutboxRelay({ db, bus, leases: new KvLeases(kv[0], 'relay-n'), log, registry: new Registry(), source: 'relay-n', leaseTtlMs: 5_000, idleMs: 600_000, listeningIdleMs: 600_000 });
+      cleanups.push(async () => {
+        await relay.stop();
+        await sub.unsubscribe();
+      });
+      await new Promise((r) => setTimeout(r, 700));
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        ids.push(await db.transaction((tx) => enqueueEvent(tx, { type: `${prefix}.n`, data: { i } })));
+        const deadline = Date.now() + 10_000;
+        while (seen.length < i + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(seen.map((e) => e.id)).toEqual(ids);
+    });
+
     it('publishes a routed event on its subject, and a writer\'s notice wakes an idle relay', async () => {
       const { db, bus, kv } = await setup();
       const prefix = uniqueName('obr').replace(/_/g, '');

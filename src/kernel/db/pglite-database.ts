@@ -37,6 +37,7 @@ export async function createPgliteDatabase(opts: PgliteDatabaseOptions = {}): Pr
     db,
     // PGlite's query waits for an open transaction to finish, so a statement never lands inside someone's transaction.
     query: async <T>(text: string, params: unknown[] = []) => (await pg.query<T>(text, params)).rows,
+    listen: (channel, onNotify) => pg.listen(channel, onNotify),
     transaction: (fn, txOpts) => transactionWithRetry(db, fn, txOpts, opts.log),
     // One connection only: the advisory lock cannot contend, but keeps one code path with PostgreSQL.
     migrate: () => runMigrations(session),

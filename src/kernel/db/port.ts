@@ -26,6 +26,12 @@ export interface Database {
    * casts (`$1::text`, `$2::int`, `($3::text)::jsonb`) so both adapters send the values as given.
    */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Calls `onNotify` for each NOTIFY on `channel` (from any instance) until the returned function is called.
+   * PostgreSQL listens on a dedicated connection that reconnects after an outage; notifications sent while it was
+   * down are lost, so a listener must also poll now and then.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   /** Runs `fn` in one transaction, retrying the whole function on transient errors only. */
   transaction<T>(fn: (tx: Db) => Promise<T>, opts?: TransactionOptions): Promise<T>;
   /** Applies pending migrations under an advisory lock; returns the names applied by this call. */

@@ -56,6 +56,10 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
     async query<T>(text: string, params: unknown[] = []) {
       return [...(await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }))] as T[];
     },
+    async listen(channel, onNotify) {
+      const { unlisten } = await sql.listen(channel, onNotify);
+      return unlisten;
+    },
     transaction: (fn, txOpts) => transactionWithRetry(db, fn, txOpts, log),
     async migrate() {
       // The advisory lock is per session: the lock, the statements and the unlock must share one connection.

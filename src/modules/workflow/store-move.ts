@@ -8,7 +8,7 @@
  * transitions share one round trip, one socket write and one WAL flush. An idle store sends a move at once.
  * The multi-statement `transition` in store-runs.ts stays for callers that need their own work in the transaction.
  */
-import { isTransient, newId, notifyOutboxWritten, outboxSubject, retry, type Database, type OutboxEvent } from '../../kernel/index.ts';
+import { isTransient, newId, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxSubject, retry, type Database, type OutboxEvent } from '../../kernel/index.ts';
 import { runStatesLeadingTo } from './run-state.ts';
 import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './store-raw-run.ts';
 import { explainMiss } from './store-runs.ts';
@@ -28,7 +28,7 @@ const MAX_STATEMENTS_IN_FLIGHT = 4;
 const MAX_MOVES_PER_STATEMENT = 200;
 
 // `input` is one JSON array of moves; `idx` ties each returned row to its move. The `has_*` flags tell "set to
-// null" apart from "leave as is".
+// null" apart from "leave as is". The final select wakes the outbox relays of every instance at commit.
 const MOVE_SQL = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset(($1::text)::jsonb) AS i(
@@ -63,7 +63,7 @@ WITH input AS (
   INSERT INTO workflow_timeouts (run_id, workflow, status, expires_at)
   SELECT run_id, workflow, status, arm_at FROM upd WHERE arm_at IS NOT NULL
 )
-SELECT idx, ${RAW_RUN_COLUMNS} FROM upd`;
+SELECT idx, ${RAW_RUN_COLUMNS}, ${OUTBOX_NOTIFY_SQL} AS notified FROM upd`;
 
 /** The run as the statement will leave it, so its events can be written by the same statement. */
 export function predictMove(current: StoredRun, patch: RunPatch): StoredRun {

@@ -3,7 +3,7 @@
  * history row, its outbox events and its first timeout, as data-modifying CTEs. The transactional `createRun` in
  * store-runs.ts costs a BEGIN, four statements and a COMMIT; triggers are as hot as steps when many runs start.
  */
-import { Conflict, isTransient, newId, notifyOutboxWritten, outboxSubject, retry, type Database, type OutboxEvent } from '../../kernel/index.ts';
+import { Conflict, isTransient, newId, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxSubject, retry, type Database, type OutboxEvent } from '../../kernel/index.ts';
 import { ACTIVE_RUN_STATES } from './run-state.ts';
 import { ACTIVE_RUN_PREDICATE } from './schema.ts';
 import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './store-raw-run.ts';
@@ -30,7 +30,7 @@ WITH ins AS (
   INSERT INTO workflow_timeouts (run_id, workflow, status, expires_at)
   SELECT run_id, workflow, status, ($9::text)::timestamptz FROM ins WHERE $9::text IS NOT NULL
 )
-SELECT ${RAW_RUN_COLUMNS} FROM ins`;
+SELECT ${RAW_RUN_COLUMNS}, ${OUTBOX_NOTIFY_SQL} AS notified FROM ins`;
 
 const ACTIVE_SQL = `SELECT run_id FROM workflow_runs WHERE workflow = $1::text AND foreign_id = $2::text AND run_state = ANY($3::text[])`;
 
