@@ -156,6 +156,13 @@ describe('HTTP shell', () => {
     expect(JSON.stringify(body)).not.toContain('10.0.0.9');
   });
 
+  it('anonymous callers share a budget per connection address: a forged X-Forwarded-For does not buy a fresh one', async () => {
+    const remaining = async (forwardedFor: string) => Number((await open.request('/api/v1/echo/hello', { headers: { 'x-forwarded-for': forwardedFor } })).headers.get('ratelimit-remaining'));
+    const first = await remaining('10.1.1.1');
+    expect(await remaining('10.2.2.2')).toBe(first - 1);
+    expect(await remaining('10.3.3.3')).toBe(first - 2);
+  });
+
   it('404 problem for unknown API routes', async () => {
     const res = await open.request('/api/v1/nope/nothing');
     expect(res.status).toBe(404);

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { MiddlewareHandler } from 'hono';
 import { RateLimited } from '../errors.ts';
 import type { AppEnv } from './app-env.ts';
+import { clientAddress } from './client-address.ts';
 
 /** Counts hits per key in the current window. */
 export interface RateCounter {
@@ -64,7 +65,8 @@ export class RedisRateCounter implements RateCounter {
 export function rateLimit(counter: RateCounter, defaultPerMinute: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const p = c.get('principal');
-    const key = p && p.name !== 'anonymous' ? `token:${p.name}` : `ip:${c.req.header('x-forwarded-for') ?? 'local'}`;
+    // Anonymous callers by their connection's address: X-Forwarded-For is whatever the client writes.
+    const key = p && p.name !== 'anonymous' ? `token:${p.name}` : `ip:${clientAddress(c)}`;
     const limit = p?.rateLimitPerMinute ?? defaultPerMinute;
     const { count, resetMs } = await counter.hit(key, 60_000);
     c.header('RateLimit-Limit', String(limit));
