@@ -5,7 +5,6 @@ import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
 import type { WorkflowSpec } from '../../src/modules/workflow/builder.ts';
 import { nextFire, parseCron } from '../../src/modules/workflow/cron.ts';
 import { specFromDefinition } from '../../src/modules/workflow/declarative.ts';
-import { webhookOnlySubject } from '../../src/modules/workflow/declarative-triggers.ts';
 import { parseDefinition } from '../../src/modules/workflow/definition/index.ts';
 import { runScheduler, type TriggerTarget } from '../../src/modules/workflow/triggers.ts';
 
@@ -52,11 +51,11 @@ describe('declarative connectors at run time', () => {
   const s = spec(ORDER);
   const byName = (n: string) => s.connectors.find((c) => c.name === n)!;
 
-  it('compiles onto ConnectorSpecs with their subjects; a webhook-only connector gets its reserved subject', () => {
+  it('compiles onto ConnectorSpecs with their subjects; a webhook-only connector has none (it holds no role)', () => {
     expect(s.connectors.map((c) => [c.name, c.source])).toEqual([
       ['orders', 'shop.order.created'],
       ['payments', 'shop.payment.settled'],
-      ['manual', webhookOnlySubject('order', 'manual')],
+      ['manual', undefined],
     ]);
   });
 

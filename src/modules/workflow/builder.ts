@@ -12,8 +12,8 @@ export type CallbackFn<Obj, Status extends string> = (run: Run<Obj, Status>, bod
 /** A connector: maps an event from a bus subject to a trigger or a callback. */
 export interface ConnectorSpec {
   name: string;
-  /** Bus pattern to consume, e.g. `payments.payment.settled`. */
-  source: string;
+  /** Bus pattern to consume, e.g. `payments.payment.settled`; undefined = reached through the webhook route only. */
+  source?: string;
   fn: (event: { type: string; data: unknown; id: string }) => Promise<ConnectorAction | undefined> | ConnectorAction | undefined;
   /** Consumer shards sharing the connector's durable (each a lease-held role); default 1. */
   parallel?: number;

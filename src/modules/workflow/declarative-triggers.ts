@@ -14,14 +14,6 @@ export const MAX_FOREIGN_ID = 200;
 type ConnectorEvent = Parameters<ConnectorSpec['fn']>[0];
 
 /**
- * A connector without `subject` still gets a subject, because the engine consumes one for every connector; this one
- * is in the module's own namespace and nothing in Capstan publishes on it, so in practice only the webhook reaches it.
- */
-export function webhookOnlySubject(workflow: string, connector: string): string {
-  return `workflow.webhook.${workflow}.${connector}`;
-}
-
-/**
  * Renders a foreign id template, or says why it cannot: every path in it must hold a string, number or boolean, so
  * events that lack the field never collapse onto one shared foreign id (such as `order-`).
  */
@@ -69,7 +61,7 @@ function connectorFn(graph: WorkflowGraph, c: GraphConnector, log?: Logger): Con
 
 /** The runtime connectors of a compiled definition. */
 export function connectorsFromGraph(graph: WorkflowGraph, log?: Logger): ConnectorSpec[] {
-  return (graph.connectors ?? []).map((c) => ({ name: c.name, source: c.subject ?? webhookOnlySubject(graph.name, c.name), fn: connectorFn(graph, c, log), parallel: c.parallel }));
+  return (graph.connectors ?? []).map((c) => ({ name: c.name, ...(c.subject !== undefined ? { source: c.subject } : {}), fn: connectorFn(graph, c, log), parallel: c.parallel }));
 }
 
 /** True when a JSON template holds at least one `{{ path }}`. */

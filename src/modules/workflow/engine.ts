@@ -186,11 +186,14 @@ export class WorkflowEngine {
     const roles: { stop(): Promise<void> }[] = [];
     this.consumerRoles.set(spec.name, roles);
     for (const c of spec.connectors) {
+      // A webhook-only connector has nothing to consume: it holds no role.
+      const source = c.source;
+      if (source === undefined) continue;
       // Shards of a connector subscribe to one durable, which hands each event to one of them: a busy subject is
       // spread over instances, and a dead instance's shard moves within the role TTL like a step's.
       const n = c.parallel ?? 1;
       for (let shard = 0; shard < n; shard++) {
-        roles.push(holdRole(this.o.leases, `${spec.name}-connector-${c.name}-${shard}-of-${n}`, this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, c, this, signal)));
+        roles.push(holdRole(this.o.leases, `${spec.name}-connector-${c.name}-${shard}-of-${n}`, this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, { ...c, source }, this, signal)));
       }
     }
     for (const [status, process] of spec.processes) {

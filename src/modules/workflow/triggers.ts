@@ -34,7 +34,7 @@ export function connectorDurableName(workflow: string, connector: string, patter
 }
 
 /** Consumes a connector's subject durably while `signal` is live (the connector role is held). */
-export async function runConnector(bus: EventBus, spec: WorkflowSpec, c: ConnectorSpec, target: TriggerTarget, signal: AbortSignal): Promise<void> {
+export async function runConnector(bus: EventBus, spec: WorkflowSpec, c: ConnectorSpec & { source: string }, target: TriggerTarget, signal: AbortSignal): Promise<void> {
   const handler = async (e: { type: string; data: unknown; id: string }) => {
     try {
       await applyConnectorAction(target, spec.name, await c.fn({ type: e.type, data: e.data, id: e.id }));
