@@ -403,6 +403,21 @@ export function busContract(name: string, factory: () => Promise<BusFixture>): v
       expect(await rejection(bus.durable({ name: 'd_same', pattern: 'two.>', ackWaitMs: ACK_WAIT_MS }, () => {}))).toBeInstanceOf(Conflict);
     });
 
+    it("replaces a durable whose pattern changed when asked to ('replace'), and reads only the new pattern", async () => {
+      const bus = await setup();
+      const old = await bus.durable({ name: 'd_repl', pattern: 'repl.old.>', ackWaitMs: ACK_WAIT_MS }, () => {});
+      await old.unsubscribe();
+      const got = new Collector();
+      await track(bus.durable({ name: 'd_repl', pattern: 'repl.new.>', ackWaitMs: ACK_WAIT_MS, onPatternChange: 'replace' }, got.push));
+      await bus.publish('repl.old.x', 1);
+      await bus.publish('repl.new.x', 2);
+      await got.atLeast(1);
+      await sleep(300);
+      expect(got.data).toEqual([2]);
+      // Asking again with the same pattern keeps it (no second replacement, nothing lost).
+      expect(await rejection(bus.durable({ name: 'd_repl', pattern: 'repl.other.>', ackWaitMs: ACK_WAIT_MS }, () => {}))).toBeInstanceOf(Conflict);
+    });
+
     it('answers ping while open and refuses work after close', async () => {
       const bus = await setup();
       await bus.ping();

@@ -13,6 +13,7 @@ export interface ResolvedDurable {
   maxDeliver?: number;
   /** Events one subscriber handles at once. */
   concurrency: number;
+  onPatternChange: 'conflict' | 'replace';
 }
 
 // JetStream consumer names may not contain dots, wildcards or whitespace; one rule for both adapters.
@@ -41,5 +42,9 @@ export function resolveDurable(opts: DurableOptions): ResolvedDurable {
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
     throw new Invalid('invalid concurrency', [{ path: 'concurrency', message: 'must be an integer from 1 to 10000' }]);
   }
-  return { name: opts.name, pattern: opts.pattern, start, ackWaitMs, concurrency, ...(maxDeliver !== undefined ? { maxDeliver } : {}) };
+  const onPatternChange = opts.onPatternChange ?? 'conflict';
+  if (onPatternChange !== 'conflict' && onPatternChange !== 'replace') {
+    throw new Invalid('invalid onPatternChange', [{ path: 'onPatternChange', message: "'conflict' or 'replace'" }]);
+  }
+  return { name: opts.name, pattern: opts.pattern, start, ackWaitMs, concurrency, onPatternChange, ...(maxDeliver !== undefined ? { maxDeliver } : {}) };
 }

@@ -76,6 +76,11 @@ export class MemoryBus implements EventBus {
     if (!d) {
       d = new MemoryDurable(resolved, this.log, this.opts);
       this.durables.set(resolved.name, d);
+    } else if (d.pattern !== resolved.pattern && resolved.onPatternChange === 'replace') {
+      // Its cursor and pending events go with it, as when a JetStream consumer is deleted.
+      d.stop();
+      d = new MemoryDurable(resolved, this.log, this.opts);
+      this.durables.set(resolved.name, d);
     } else if (d.pattern !== resolved.pattern) {
       throw new Conflict(`durable '${resolved.name}' exists with pattern '${d.pattern}'`, { name: resolved.name, pattern: d.pattern });
     } else {

@@ -67,10 +67,20 @@ function consumerConfig(d: ResolvedDurable, subject: string): Partial<ConsumerCo
   return cfg;
 }
 
+/** The consumer was deleted to be created again with a new filter. */
+class ConsumerGone extends Error {}
+
 /** Creates the durable pull consumer, or reuses it (start position ignored) after checking its filter and updating its limits. */
 export async function ensureConsumer(jsm: JetStreamManager, stream: string, subject: string, d: ResolvedDurable): Promise<void> {
   const reuse = async () => {
     const c = (await jsm.consumers.info(stream, d.name)).config;
+    if (c.filter_subject !== subject && d.onPatternChange === 'replace') {
+      // NATS 2.9 cannot change a consumer's filter: delete it, then create it (below) as if it never existed.
+      await jsm.consumers.delete(stream, d.name).catch((err: unknown) => {
+        if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
+      });
+      throw new ConsumerGone();
+    }
     if (c.filter_subject !== subject) {
       throw new Conflict(`durable '${d.name}' exists with pattern '${c.filter_subject}'`, { name: d.name, filterSubject: c.filter_subject });
     }
@@ -80,7 +90,7 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, subj
   try {
     await reuse();
   } catch (err) {
-    if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
+    if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound) && !(err instanceof ConsumerGone)) throw err;
     try {
       await jsm.consumers.add(stream, consumerConfig(d, subject));
     } catch (addErr) {

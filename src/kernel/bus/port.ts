@@ -60,6 +60,12 @@ export interface DurableOptions {
   /** Give up on an event after this many deliveries. Default unlimited. */
   maxDeliver?: number;
   /**
+   * When the durable exists with another pattern: 'conflict' (default) refuses with Conflict; 'replace' deletes it
+   * (its cursor and unacknowledged events) and creates it with the new pattern, for consumers that can catch up
+   * from elsewhere, e.g. after an upgrade changed the subjects they read.
+   */
+  onPatternChange?: 'conflict' | 'replace';
+  /**
    * Events this subscriber handles at once. Default 1, which keeps the durable's order for this subscriber; above 1,
    * events are started in order but may finish (and be acknowledged) out of order.
    */

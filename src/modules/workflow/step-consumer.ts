@@ -97,7 +97,9 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
   };
   // The subject carries workflow and status, so NATS hands this consumer only its own status's events.
   const pattern = subjectOf('workflow.run.status_changed', statusRoute(d.spec.name, d.status));
-  const sub = await d.bus.durable({ name: process.replace(/[^A-Za-z0-9_-]/g, '_'), pattern, start: 'new', ackWaitMs: 30_000, concurrency: d.concurrency }, async (e: EventEnvelope) => {
+  // A durable left by an older version with another subject is replaced: these events are only hints, the sweep
+  // re-reads the store for anything a consumer did not see.
+  const sub = await d.bus.durable({ name: process.replace(/[^A-Za-z0-9_-]/g, '_'), pattern, start: 'new', ackWaitMs: 30_000, concurrency: d.concurrency, onPatternChange: 'replace' }, async (e: EventEnvelope) => {
     const data = e.data as StatusChanged;
     if (data.workflow !== d.spec.name || data.status !== d.status || !mine(data.runId)) return;
     const lag = Math.max(0, (Date.now() - Date.parse(e.time)) / 1000);
