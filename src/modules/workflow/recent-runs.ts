@@ -6,28 +6,52 @@
  */
 import type { RunRecord } from './run.ts';
 
+/** Bounds of the cache: entries, and the JSON size of objects, one and all together (objects can be large). */
+export interface RecentRunsLimits {
+  entries: number;
+  objectChars: number;
+  totalChars: number;
+}
+
+const DEFAULT_LIMITS: RecentRunsLimits = { entries: 10_000, objectChars: 64 * 1024, totalChars: 64 * 1024 * 1024 };
+
 /** Records are shared, not copied: treat them as read-only (steps get a deep copy through toRun). */
 export class RecentRuns {
-  private readonly runs = new Map<string, RunRecord>();
+  private readonly runs = new Map<string, { run: RunRecord; chars: number }>();
+  private totalChars = 0;
+  private readonly limits: RecentRunsLimits;
 
-  constructor(private readonly limit = 10_000) {}
+  constructor(limits: Partial<RecentRunsLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
 
-  /** Remembers the run as written; the oldest entry goes when the cache is full. */
+  /** Remembers the run as written (not if its object is too large to keep); the oldest entries go first when full. */
   put(run: RunRecord): void {
-    // Delete first so the entry moves to the end of the Map's insertion order (the newest).
-    this.runs.delete(run.runId);
-    this.runs.set(run.runId, run);
-    if (this.runs.size > this.limit) this.runs.delete(this.runs.keys().next().value!);
+    this.forget(run.runId);
+    const chars = JSON.stringify(run.object ?? null).length;
+    if (chars > this.limits.objectChars) return;
+    // Map iteration order is insertion order, so the first key is always the oldest entry.
+    this.runs.set(run.runId, { run, chars });
+    this.totalChars += chars;
+    while (this.runs.size > this.limits.entries || this.totalChars > this.limits.totalChars) this.forget(this.runs.keys().next().value!);
   }
 
   /** The run at exactly `version`, if this process wrote that version last. */
   get(runId: string, version: number): RunRecord | undefined {
-    const r = this.runs.get(runId);
-    return r && r.version === version ? r : undefined;
+    const e = this.runs.get(runId);
+    return e && e.run.version === version ? e.run : undefined;
   }
 
-  /** Forgets a run (its data was deleted: nothing of it should stay in memory). */
+  /** Forgets a run (e.g. its data was deleted: nothing of it should stay in memory). */
   forget(runId: string): void {
+    const e = this.runs.get(runId);
+    if (!e) return;
     this.runs.delete(runId);
+    this.totalChars -= e.chars;
+  }
+
+  /** Entries held (for tests and diagnostics). */
+  get size(): number {
+    return this.runs.size;
   }
 }
