@@ -17,6 +17,7 @@ import { startOutboxRelay } from '../outbox.ts';
 import type { QueueWorker } from '../queue/port.ts';
 import { openResources } from './resources.ts';
 import { Redis } from 'ioredis';
+import { Counter } from 'prom-client';
 import { sleep } from '../time.ts';
 
 /** A running server; `stop()` performs the same graceful shutdown as SIGTERM. */
@@ -48,6 +49,7 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
         counter = new RedisRateCounter(redis, cfg.prefix);
       }
       const auth = authEnabled(cfg);
+      const loginRefused = new Counter({ name: 'console_login_refused_total', help: 'Console sign-ins refused because the address failed too often', registers: [metrics.registry] });
       const app = createApp({
         version,
         resources,
@@ -63,7 +65,10 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
           resources,
           modules: host.mounted,
           checkToken: (t) => cfg.auth.tokens.some((x) => x.sha256 === hashToken(t)),
-          loginLimiter: new LoginLimiter(counter, cfg.auth.login),
+          loginLimiter: new LoginLimiter(counter, cfg.auth.login, (address, retryAfterSeconds) => {
+            loginRefused.inc();
+            log.warn({ address, retryAfterSeconds }, 'console sign-in refused: too many failed attempts from this address');
+          }),
         }),
       });
       server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: app.fetch, websocket, maxRequestBodySize: cfg.server.bodyLimitBytes * 2 });

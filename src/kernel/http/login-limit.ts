@@ -19,17 +19,24 @@ export class LoginLimiter {
   constructor(
     private readonly counter: RateCounter,
     private readonly limit: LoginLimitConfig = DEFAULT_LOGIN_LIMIT,
+    /** Told of every refused attempt, so operators see a guessing address in the log and the metrics. */
+    private readonly onRefused?: (address: string, retryAfterSeconds: number) => void,
   ) {}
 
   /** Seconds until `address` may try again; 0 when it may try now. Adds nothing to the count. */
   async blockedFor(address: string): Promise<number> {
     const { count, resetMs } = await this.counter.peek(keyOf(address));
-    return count >= this.limit.maxFailures ? seconds(resetMs) : 0;
+    return this.refused(address, count >= this.limit.maxFailures ? seconds(resetMs) : 0);
   }
 
   /** Records a failed attempt; returns the seconds to wait if it went past the limit (a concurrent burst), else 0. */
   async failed(address: string): Promise<number> {
     const { count, resetMs } = await this.counter.hit(keyOf(address), this.limit.windowMs);
-    return count > this.limit.maxFailures ? seconds(resetMs) : 0;
+    return this.refused(address, count > this.limit.maxFailures ? seconds(resetMs) : 0);
+  }
+
+  private refused(address: string, wait: number): number {
+    if (wait > 0) this.onRefused?.(address, wait);
+    return wait;
   }
 }
