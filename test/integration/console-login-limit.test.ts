@@ -133,6 +133,10 @@ describe('console sign-in limit per client address', () => {
 
   it('answers a client asking for JSON with problem+json', async () => {
     const from = '127.0.0.6';
+    const wrong = await login(a, '127.0.0.7', 'wrong', 'application/json');
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(wrong.body)).toMatchObject({ code: 'Unauthorized', errors: [{ path: 'token' }] });
     await failUpToTheLimit(a, from);
     const res = await login(a, from, 'wrong', 'application/json');
     expect(res.status).toBe(429);

@@ -27,6 +27,7 @@ export function sessionRoutes(checkToken: (token: string) => boolean, render: Re
     if (!token || !checkToken(token)) {
       const over = await limiter.failed(from);
       if (over) return tooManyFailures(c, render, over);
+      if (wantsJson(c)) return problemResponse(c, 401, 'Unauthorized', 'that token is not valid', { errors: [{ path: 'token', message: token ? 'not a valid token' : 'required' }] });
       return render(c, { title: 'Sign in', status: 401 }, <LoginPage error="That token is not valid." />);
     }
     setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
@@ -40,9 +41,14 @@ export function sessionRoutes(checkToken: (token: string) => boolean, render: Re
 }
 
 /** 429 with Retry-After: the form again with a readable line, or the API's problem+json for a client asking for JSON. */
-function tooManyFailures(c: Context<AppEnv>, render: RenderPage, seconds: number) {
+/** A client that asks for JSON and not for HTML (a script, not the browser form). */
+function wantsJson(c: Context<AppEnv>): boolean {
   const accept = c.req.header('accept') ?? '';
-  if (/json/.test(accept) && !/text\/html/.test(accept)) {
+  return /json/.test(accept) && !/text\/html/.test(accept);
+}
+
+function tooManyFailures(c: Context<AppEnv>, render: RenderPage, seconds: number) {
+  if (wantsJson(c)) {
     return problemResponse(c, 429, 'RateLimited', `too many failed sign-in attempts from this address; retry after ${seconds}s`, { retryAfterSeconds: seconds });
   }
   c.header('Retry-After', String(seconds));
