@@ -65,6 +65,37 @@ describe('PostgreSQL adapter beyond the contract', () => {
     }
   });
 
+  it('listen survives the loss of its connection, and unlisten still stops it afterwards', async () => {
+    const fx = await postgresFixture();
+    try {
+      const channel = `chan_${Date.now().toString(36)}`;
+      const stopped: string[] = [];
+      const kept: string[] = [];
+      const unlisten = await fx.db.listen(channel, (p) => stopped.push(p));
+      await fx.db.listen(channel, (p) => kept.push(p));
+      const heardBy = async (list: string[], payload: string) => {
+        const deadline = Date.now() + 20_000;
+        while (!list.includes(payload) && Date.now() < deadline) {
+          await fx.db.query(`SELECT pg_notify($1::text, $2::text)`, [channel, payload]);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        expect(list).toContain(payload);
+      };
+      await heardBy(kept, 'before');
+      // As a PostgreSQL restart would: the server ends the LISTEN connection; postgres.js reconnects and listens again.
+      const ended = await admin`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE query = ${`listen "${channel}"`}`;
+      expect(ended.map((r) => r.ok)).toEqual([true]);
+      await heardBy(stopped, 'after reconnect');
+      await unlisten();
+      const count = stopped.length;
+      // The other listener on the same connection hears this one, so the stopped listener would have heard it too.
+      await heardBy(kept, 'after unlisten');
+      expect(stopped).toHaveLength(count);
+    } finally {
+      await fx.cleanup();
+    }
+  });
+
   it('rejects a schema name that would need quoting', async () => {
     await expect(createPostgresDatabase({ url: PG_URL, schema: 'Bad-Name"; drop' })).rejects.toBeInstanceOf(Invalid);
   });

@@ -57,8 +57,21 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
       return [...(await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }))] as T[];
     },
     async listen(channel, onNotify) {
-      const { unlisten } = await sql.listen(channel, onNotify);
-      return unlisten;
+      // After its LISTEN connection drops, postgres.js listens again under a new listener record, so the unlisten it
+      // gave us no longer finds ours (and a failed listen is retried on reconnect): this flag is what really stops it.
+      let active = true;
+      try {
+        const { unlisten } = await sql.listen(channel, (payload) => {
+          if (active) onNotify(payload);
+        });
+        return async () => {
+          active = false;
+          await unlisten();
+        };
+      } catch (err) {
+        active = false;
+        throw err;
+      }
     },
     transaction: (fn, txOpts) => transactionWithRetry(db, fn, txOpts, log),
     async migrate() {
