@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EventBus } from './bus/port.ts';
 import type { Database, Db } from './db/port.ts';
+import { Invalid } from './errors.ts';
 import { kernelOutbox } from './db/schema.ts';
 import { newId } from './ids.ts';
 import type { LeaseHolder, Leases } from './kv/port.ts';
@@ -94,6 +95,7 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
   const idleMs = o.idleMs ?? 50;
   const relayed = new Counter({ name: 'outbox_relayed_total', help: 'Outbox events published by this instance', registers: [o.registry] });
   const polls = new Counter({ name: 'outbox_polls_total', help: 'Outbox polls by this instance (the relay polls every idle period while empty)', registers: [o.registry] });
+  const dropped = new Counter({ name: 'outbox_dropped_total', help: 'Outbox events the bus refused as invalid (logged in full, then deleted)', registers: [o.registry] });
   const holding = new Gauge({ name: 'outbox_relay_leader', help: '1 while this instance holds the outbox relay lease', registers: [o.registry] });
   let stopping = false;
   let holder: LeaseHolder | undefined;
@@ -137,7 +139,7 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
     polls.inc();
     if (rows.length === 0 || lease.lost.aborted) return 0;
     // Published in id order on one connection; the bus dedups by envelope id if a crash makes us resend.
-    await Promise.all(
+    const results = await Promise.allSettled(
       rows.map((r) =>
         o.bus.publish(r.type, r.data, {
           id: r.event_id,
@@ -147,8 +149,20 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
         }),
       ),
     );
+    const failed = results.find((x) => x.status === 'rejected' && !(x.reason instanceof Invalid));
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    // A row the bus refuses (Invalid: a bad type or routing token, too large) would fail on every retry, holding up the
+    // whole outbox and republishing its batch forever, past the bus's dedup window: it is logged in full and dropped.
+    let refused = 0;
+    for (const [i, x] of results.entries()) {
+      if (x.status === 'fulfilled') continue;
+      const r = rows[i]!;
+      o.log.error({ err: x.reason, eventId: r.event_id, type: r.type, subject: r.subject, correlationId: r.correlation_id, data: r.data }, 'outbox event refused by the bus; dropped');
+      refused++;
+    }
     await o.db.query(DELETE_BATCH, [rows.map((r) => r.event_id)]);
-    relayed.inc(rows.length);
+    dropped.inc(refused);
+    relayed.inc(rows.length - refused);
     return rows.length;
   }
 
