@@ -8,7 +8,7 @@ import { kernelOutbox } from './db/schema.ts';
 import { newId } from './ids.ts';
 import type { LeaseHolder, Leases } from './kv/port.ts';
 import type { Logger } from './log.ts';
-import { subjectOf } from './bus/subject-pattern.ts';
+import { subjectOf, validateRoute, validateType } from './bus/subject-pattern.ts';
 import { sleep } from './time.ts';
 
 /** An event to publish once the surrounding transaction commits. */
@@ -22,8 +22,13 @@ export interface OutboxEvent {
   route?: string[];
 }
 
-/** The kernel_outbox.subject value of an event: null when it travels on its type. */
+/**
+ * The kernel_outbox.subject value of an event: null when it travels on its type. Throws Invalid for a type or route
+ * the bus would refuse, so the writer fails instead of committing an event that can never be published.
+ */
 export function outboxSubject(event: Pick<OutboxEvent, 'type' | 'route'>): string | null {
+  validateType(event.type);
+  validateRoute(event.route);
   return event.route && event.route.length > 0 ? subjectOf(event.type, event.route) : null;
 }
 

@@ -11,12 +11,14 @@ import type { Database } from '../../src/kernel/db/port.ts';
 import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
 import { createPostgresDatabase } from '../../src/kernel/db/postgres-database.ts';
 import { kernelOutbox } from '../../src/kernel/db/schema.ts';
+import { Invalid } from '../../src/kernel/errors.ts';
 import { KvLeases } from '../../src/kernel/kv/leases.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
 import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
 import type { KvStore } from '../../src/kernel/kv/port.ts';
 import { createLogger } from '../../src/kernel/log.ts';
 import { enqueueEvent, notifyOutboxWritten, outboxDepth, startOutboxRelay } from '../../src/kernel/outbox.ts';
+import { rejection } from '../helpers/async.ts';
 import { NATS_URL, PG_URL, uniqueName } from '../helpers/env.ts';
 
 const log = createLogger({ level: 'silent' });
@@ -64,6 +66,21 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
       expect(seen.map((e) => (e.data as { i: number }).i)).toEqual([...Array(30).keys()]);
       expect(seen.some((e) => e.type.endsWith('rolled.back'))).toBe(false);
       expect(seen[0]?.correlationId).toBe('c');
+      expect(await outboxDepth(db)).toBe(0);
+    });
+
+    it('refuses at enqueue an event the bus would refuse (bad type or routing token): its transaction writes nothing', async () => {
+      const { db } = await setup();
+      const prefix = uniqueName('obv').replace(/_/g, '');
+      for (const bad of [{ type: `${prefix}.a b` }, { type: `${prefix}.ok`, route: ['a b'] }, { type: `${prefix}.ok`, route: [''] }, { type: `${prefix}.ok`, route: ['*'] }]) {
+        const err = await rejection(
+          db.transaction(async (tx) => {
+            await enqueueEvent(tx, { type: `${prefix}.fine`, data: 1 });
+            await enqueueEvent(tx, { ...bad, data: 2 });
+          }),
+        );
+        expect(err, JSON.stringify(bad)).toBeInstanceOf(Invalid);
+      }
       expect(await outboxDepth(db)).toBe(0);
     });
 

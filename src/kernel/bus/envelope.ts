@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { Invalid } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { EventEnvelope, PublishOptions } from './port.ts';
-import { isValidType, subjectOf, validateType } from './subject-pattern.ts';
+import { isValidType, subjectOf, validateRoute, validateType } from './subject-pattern.ts';
 
 /** The wire shape of an envelope; anything received from NATS is parsed with it before a handler sees it. */
 export const envelopeSchema = z.object({
@@ -18,12 +18,7 @@ export const envelopeSchema = z.object({
 /** Builds a validated envelope and the subject it travels on (the type plus `opts.route`). */
 export function buildEnvelope<T>(type: string, data: T, defaultSource: string, opts: PublishOptions = {}): { envelope: EventEnvelope<T>; json: string; subject: string } {
   validateType(type);
-  // Each routing token is one subject token: a dot inside one would shift every token after it.
-  for (const token of opts.route ?? []) {
-    if (typeof token !== 'string' || !isValidType(token) || token.includes('.')) {
-      throw new Invalid(`invalid routing token '${token}'`, [{ path: 'route', message: 'each token must be non-empty without dots, spaces or wildcards (use subjectToken)' }]);
-    }
-  }
+  validateRoute(opts.route);
   const subject = subjectOf(type, opts.route);
   if (opts.id !== undefined && (opts.id.length === 0 || opts.id.length > 200)) {
     throw new Invalid('invalid event id', [{ path: 'id', message: 'must be 1 to 200 characters' }]);

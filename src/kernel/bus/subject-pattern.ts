@@ -89,6 +89,16 @@ export function subjectToken(value: string): string {
   return out;
 }
 
+/** Throws Invalid unless every routing token is one subject token (non-empty, no dots, spaces or wildcards). */
+export function validateRoute(route: readonly string[] | undefined): void {
+  // Each routing token is one subject token: a dot inside one would shift every token after it.
+  for (const token of route ?? []) {
+    if (typeof token !== 'string' || !isValidType(token) || token.includes('.')) {
+      throw new Invalid(`invalid routing token '${token}'`, [{ path: 'route', message: 'each token must be non-empty without dots, spaces or wildcards (use subjectToken)' }]);
+    }
+  }
+}
+
 /** The subject an event of `type` travels on: the type, then its routing tokens. */
 export function subjectOf(type: string, route?: string[]): string {
   return route && route.length > 0 ? `${type}.${route.join('.')}` : type;
