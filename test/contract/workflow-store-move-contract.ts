@@ -2,9 +2,9 @@
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/kernel/db/port.ts';
-import { Conflict, NotFound } from '../../src/kernel/errors.ts';
+import { Conflict, Invalid, NotFound } from '../../src/kernel/errors.ts';
 import { workflowHistory, workflowTimeouts } from '../../src/modules/workflow/schema.ts';
-import type { RecordStore, StoredRun } from '../../src/modules/workflow/store.ts';
+import { createRecordStore, type RecordStore, type StoredRun } from '../../src/modules/workflow/store.ts';
 import { rejection } from '../helpers/async.ts';
 import { uniqueName } from '../helpers/env.ts';
 import { outboxOf } from './workflow-store-helpers.ts';
@@ -82,6 +82,23 @@ export function workflowMoveContract(ctx: () => { store: RecordStore; db: Databa
       expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(Conflict);
       expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(NotFound);
       expect((await store.lookup(b!.runId))?.version).toBe(1);
+    });
+
+    it('refuses a move with text PostgreSQL cannot store (NUL, unpaired surrogate) as Invalid naming the field, without failing the moves grouped with it', async () => {
+      const { db } = ctx();
+      let statements = 0;
+      // A store counting its statements: a bad move that reached a group would fail it, and every move in it would be sent again on its own.
+      const counted = createRecordStore({ ...db, query: (text, params) => (statements++, db.query(text, params)) } as Database);
+      const all = await runs(10);
+      const bad = [{ object: { note: 'a\u0000b' } }, { statusDescription: 'x\ud800' }];
+      const results = await Promise.allSettled(all.map((r, i) => counted.move(r, { status: 'b', ...(i >= 8 ? bad[i - 8] : { object: { i, text: 'back\\u0000slash \ud83d\ude00' } }) }, statusEvent)));
+      expect(results.map((r) => r.status)).toEqual([...Array(8).fill('fulfilled'), 'rejected', 'rejected']);
+      expect((results[8] as PromiseRejectedResult).reason).toBeInstanceOf(Invalid);
+      expect(((results[8] as PromiseRejectedResult).reason as Invalid).issues.map((i) => i.path)).toEqual(['object']);
+      expect(((results[9] as PromiseRejectedResult).reason as Invalid).issues.map((i) => i.path)).toEqual(['statusDescription']);
+      expect((results[0] as PromiseFulfilledResult<StoredRun>).value.object).toEqual({ i: 0, text: 'back\\u0000slash \ud83d\ude00' });
+      expect(statements).toBeLessThanOrEqual(8);
+      expect((await counted.lookup(all[9]!.runId))?.version).toBe(1);
     });
 
     it('of 10 concurrent moves of one run at one version exactly one wins', async () => {

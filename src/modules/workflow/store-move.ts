@@ -8,7 +8,7 @@
  * transitions share one round trip, one socket write and one WAL flush. An idle store sends a move at once.
  * The multi-statement `transition` in store-runs.ts stays for callers that need their own work in the transaction.
  */
-import { isTransient, newId, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxSubject, retry, type Database, type OutboxEvent } from '../../kernel/index.ts';
+import { Invalid, isTransient, newId, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxSubject, retry, type Database, type OutboxEvent } from '../../kernel/index.ts';
 import { runStatesLeadingTo } from './run-state.ts';
 import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './store-raw-run.ts';
 import { explainMiss } from './store-runs.ts';
@@ -78,7 +78,8 @@ export function predictMove(current: StoredRun, patch: RunPatch): StoredRun {
 
 /** One move waiting for its statement. */
 interface PendingMove {
-  input: Record<string, unknown>;
+  /** The move's row of `input`, as JSON. */
+  json: string;
   current: StoredRun;
   patch: RunPatch;
   hasEvents: boolean;
@@ -106,6 +107,23 @@ function inputOf(current: StoredRun, patch: RunPatch, events: unknown[], timeout
   };
 }
 
+// PostgreSQL refuses \u0000 and unpaired surrogates in jsonb and text; JSON.stringify writes them as these escapes
+// (it doubles a backslash of the text itself, so a real escape follows an even run of backslashes).
+const UNSTORABLE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+const FIELD_OF: Record<string, string> = { status_description: 'statusDescription', run_state: 'runState' };
+
+/**
+ * The move's input as JSON; Invalid naming the field if PostgreSQL could not store it. Checked here, before the move
+ * joins a group: in one, it would fail the whole statement and send every other move of the group again on its own.
+ */
+function storableJson(input: Record<string, unknown>): string {
+  const json = JSON.stringify(input);
+  if (!UNSTORABLE.test(json)) return json;
+  const fields = Object.keys(input).filter((k) => UNSTORABLE.test(JSON.stringify(input[k]) ?? ''));
+  const message = 'contains a NUL character or an unpaired surrogate, which the database cannot store';
+  throw new Invalid(`the run's ${fields.map((k) => FIELD_OF[k] ?? k).join(', ')} ${message}`, fields.map((k) => ({ path: FIELD_OF[k] ?? k, message })));
+}
+
 /** The grouped run mover of the record store. */
 export function runMover(db: Database) {
   const waiting: PendingMove[] = [];
@@ -114,7 +132,7 @@ export function runMover(db: Database) {
   async function execute(batch: PendingMove[]): Promise<void> {
     // Only transient failures are retried; if an attempt committed but its answer was lost, the retry misses the
     // versions and reports Conflicts, which callers already treat as "someone moved it on".
-    const input = JSON.stringify(batch.map((m, idx) => ({ ...m.input, idx })));
+    const input = `[${batch.map((m, idx) => `{"idx":${idx},${m.json.slice(1)}`).join(',')}]`;
     const rows = await retry(() => db.query<RawRunRow & { idx: number }>(MOVE_SQL, [input]), { attempts: 3, retryIf: isTransient });
     const byIdx = new Map(rows.map((r) => [r.idx, r]));
     if (batch.some((m, idx) => m.hasEvents && byIdx.has(idx))) notifyOutboxWritten();
@@ -152,7 +170,7 @@ export function runMover(db: Database) {
       // Ids are fixed before the first attempt, so a retry after a lost answer cannot enqueue an event twice.
       const list = events(predictMove(current, patch)).map((e) => ({ id: e.id ?? newId(), type: e.type, subject: outboxSubject(e), data: e.data ?? null, correlationId: e.correlationId ?? current.runId }));
       return new Promise<StoredRun>((resolve, reject) => {
-        waiting.push({ input: inputOf(current, patch, list, timeouts), current, patch, hasEvents: list.length > 0, resolve, reject });
+        waiting.push({ json: storableJson(inputOf(current, patch, list, timeouts)), current, patch, hasEvents: list.length > 0, resolve, reject });
         pump();
       });
     },
