@@ -3,7 +3,7 @@ import { and, asc, eq, isNull } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/kernel/db/port.ts';
 import { Conflict, Invalid, NotFound } from '../../src/kernel/errors.ts';
-import { workflowHistory, workflowTimeouts } from '../../src/modules/workflow/schema.ts';
+import { workflowHistory, workflowRuns, workflowTimeouts } from '../../src/modules/workflow/schema.ts';
 import { createRecordStore, type RecordStore, type StoredRun } from '../../src/modules/workflow/store.ts';
 import { rejection } from '../helpers/async.ts';
 import { uniqueName } from '../helpers/env.ts';
@@ -32,6 +32,42 @@ export function workflowMoveContract(ctx: () => { store: RecordStore; db: Databa
       const err = await rejection(store.start({ workflow, foreignId: 'f-1', status: 'a', runState: 'running' }, statusEvent));
       expect(err).toBeInstanceOf(Conflict);
       expect((err as Conflict).details).toMatchObject({ activeRunId: run.runId });
+    });
+
+    it('a start whose answer was lost after it committed returns its own run (retried, not a Conflict naming itself)', async () => {
+      const { db } = ctx();
+      const workflow = uniqueName('st');
+      let lost = 0;
+      // The first statement commits, then its connection drops before the answer arrives (a transient error).
+      const flaky = createRecordStore({ ...db, query: async (text, params) => {
+        const rows = await db.query(text, params);
+        if (lost++ === 0) throw Object.assign(new Error('connection closed before the answer'), { code: 'CONNECTION_CLOSED' });
+        return rows;
+      } } as Database);
+      const run = await flaky.start({ workflow, foreignId: 'f-lost', status: 'a', runState: 'running' }, statusEvent);
+      expect(run).toMatchObject({ workflow, foreignId: 'f-lost', status: 'a', version: 1 });
+      const rows = await db.db.select().from(workflowRuns).where(eq(workflowRuns.workflow, workflow));
+      expect(rows.map((r) => r.runId)).toEqual([run.runId]);
+      expect((await outboxOf(db, run.runId)).map((e) => e.type)).toEqual(['workflow.run.created', 'workflow.run.status_changed']);
+    });
+
+    it('a start whose answer was lost, of a run that finished before the retry, returns that run too', async () => {
+      const { store, db } = ctx();
+      const workflow = uniqueName('st');
+      let lost = 0;
+      const flaky = createRecordStore({ ...db, query: async (text, params) => {
+        const rows = await db.query<{ run_id: string }>(text, params);
+        if (lost++ === 0) {
+          // Before the retry, the new run is moved on and completes (as another instance's consumer could).
+          await store.move((await store.lookup(rows[0]!.run_id))!, { status: 'done', runState: 'completed' }, () => []);
+          throw Object.assign(new Error('connection closed before the answer'), { code: 'CONNECTION_CLOSED' });
+        }
+        return rows;
+      } } as Database);
+      const run = await flaky.start({ workflow, foreignId: 'f-done', status: 'a', runState: 'running' }, statusEvent);
+      expect(run).toMatchObject({ workflow, foreignId: 'f-done', runState: 'completed', version: 2 });
+      const rows = await db.db.select().from(workflowRuns).where(eq(workflowRuns.workflow, workflow));
+      expect(rows.map((r) => r.runId)).toEqual([run.runId]);
     });
 
     it('of 10 concurrent starts of one foreign id exactly one wins; the others name the winner', async () => {

@@ -32,7 +32,9 @@ WITH ins AS (
 )
 SELECT ${RAW_RUN_COLUMNS}, ${OUTBOX_NOTIFY_SQL} AS notified FROM ins`;
 
-const ACTIVE_SQL = `SELECT run_id FROM workflow_runs WHERE workflow = $1::text AND foreign_id = $2::text AND run_state = ANY($3::text[])`;
+// After an insert that did nothing: our own run (a retry after a lost answer) or the active run that holds the slot.
+const OWN_OR_ACTIVE_SQL = `SELECT ${RAW_RUN_COLUMNS} FROM workflow_runs
+WHERE run_id = $4::text OR (workflow = $1::text AND foreign_id = $2::text AND run_state = ANY($3::text[]))`;
 
 /** What `start` needs. */
 export interface StartRun {
@@ -62,13 +64,28 @@ export function runStarter(db: Database) {
         const created = { type: 'workflow.run.created', data: { runId, workflow: run.workflow, foreignId: run.foreignId, status: run.status, runState: run.runState, version: 1 } };
         const list = [created, ...events(run)].map((e: OutboxEvent) => ({ id: e.id ?? newId(), type: e.type, subject: outboxSubject(e), data: e.data ?? null, correlationId: e.correlationId ?? runId }));
         const params = [runId, input.workflow, input.foreignId, input.status, input.runState, objectJson, input.statusDescription ?? null, JSON.stringify(list), armAt ? armAt.toISOString() : null];
-        // A retry after a lost answer that had committed finds the slot taken by its own run: a Conflict naming it.
-        const [row] = await retry(() => db.query<RawRunRow>(START_SQL, params), { attempts: 3, retryIf: isTransient });
+        let row: RawRunRow | undefined;
+        let duplicate: unknown;
+        try {
+          [row] = await retry(() => db.query<RawRunRow>(START_SQL, params), { attempts: 3, retryIf: isTransient });
+        } catch (err) {
+          // A retry after a lost answer, when the run it had started has already finished, collides on the run id.
+          if ((err as { code?: unknown }).code !== '23505') throw err;
+          duplicate = err;
+        }
         if (row) {
           notifyOutboxWritten();
           return fromRawRun(row);
         }
-        const [active] = await db.query<{ run_id: string }>(ACTIVE_SQL, [input.workflow, input.foreignId, [...ACTIVE_RUN_STATES]]);
+        // A retry after a lost answer that had committed finds our own run holding the slot: that start succeeded.
+        const found = await db.query<RawRunRow>(OWN_OR_ACTIVE_SQL, [input.workflow, input.foreignId, [...ACTIVE_RUN_STATES], runId]);
+        const own = found.find((r) => r.run_id === runId);
+        if (own) {
+          notifyOutboxWritten();
+          return fromRawRun(own);
+        }
+        if (duplicate) throw duplicate;
+        const active = found[0];
         if (active) {
           throw new Conflict(`workflow '${input.workflow}' already has an active run for foreign id '${input.foreignId}'`, { activeRunId: active.run_id, workflow: input.workflow, foreignId: input.foreignId });
         }
