@@ -137,6 +137,23 @@ export function workflowMoveContract(ctx: () => { store: RecordStore; db: Databa
       expect((await counted.lookup(all[9]!.runId))?.version).toBe(1);
     });
 
+    it('a move whose answer was lost after it committed is applied once: the retry misses and reports a Conflict', async () => {
+      const { db } = ctx();
+      const [r] = await runs(1);
+      let lost = 0;
+      const flaky = createRecordStore({ ...db, query: async (text, params) => {
+        const rows = await db.query(text, params);
+        if (lost++ === 0) throw Object.assign(new Error('connection closed before the answer'), { code: 'CONNECTION_CLOSED' });
+        return rows;
+      } } as Database);
+      const err = await rejection(flaky.move(r!, { status: 'b' }, statusEvent));
+      expect(err).toBeInstanceOf(Conflict);
+      expect((err as Conflict).details).toMatchObject({ expectedVersion: 1, currentVersion: 2 });
+      const hist = await db.db.select().from(workflowHistory).where(eq(workflowHistory.runId, r!.runId)).orderBy(asc(workflowHistory.id));
+      expect(hist.map((h) => [h.version, h.status])).toEqual([[1, 'a'], [2, 'b']]);
+      expect((await outboxOf(db, r!.runId)).filter((e) => e.type === 'workflow.run.status_changed').map((e) => e.subject)).toEqual([`workflow.run.status_changed.${r!.workflow}.b`]);
+    });
+
     it('of 10 concurrent moves of one run at one version exactly one wins', async () => {
       const { store } = ctx();
       const [r] = await runs(1);
