@@ -246,10 +246,10 @@ export class WorkflowEngine {
     while (!signal.aborted) {
       const before = new Date(Date.now() - this.o.retryPausedAfterMs);
       for (const r of await this.o.store.pausedBefore(before, 100)) {
-        if (!r.reason?.startsWith('errors:')) continue;
-        await this.get(r.workflow)
-          .transitioner.setRunState(r, 'running', null)
-          .catch(() => {});
+        // A run of a workflow this instance does not run is skipped: throwing here would stop every later resume.
+        const w = this.specs.get(r.workflow);
+        if (!w || !r.reason?.startsWith('errors:')) continue;
+        await w.transitioner.setRunState(r, 'running', null).catch(() => {});
       }
       await Promise.race([sleep(Math.min(this.o.retryPausedAfterMs, 30_000)), untilAborted(signal)]);
     }
