@@ -123,13 +123,17 @@ describe('HTTP shell', () => {
     expect(body.errors.map((e) => e.path).sort()).toEqual(['body.extra', 'body.text', 'body.times']);
   });
 
-  it('rejects malformed JSON with 400 and the wrong content type with 415', async () => {
+  it('rejects malformed JSON with 400 and the wrong content type with 415, each naming the field', async () => {
     const bad = await open.request('/api/v1/echo/say', json('{"text": '));
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toBe('application/problem+json');
+    expect(await bad.json()).toMatchObject({ code: 'Invalid', errors: [{ path: 'body', message: 'not valid JSON' }] });
     const text = await open.request('/api/v1/echo/say', { method: 'POST', body: 'text=hi', headers: { 'content-type': 'text/plain' } });
     expect(text.status).toBe(415);
     expect(text.headers.get('content-type')).toBe('application/problem+json');
+    const problem = (await text.json()) as { title: string; detail: string; code: string; errors: { path: string }[] };
+    expect(problem).toMatchObject({ title: 'Unsupported Media Type', code: 'UnsupportedMediaType', errors: [{ path: 'header.content-type' }] });
+    expect(problem.detail).toContain('application/json');
   });
 
   it('413 for a body over the limit', async () => {

@@ -24,8 +24,10 @@ const TITLES: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -48,13 +50,28 @@ export function problemResponse(c: Context, status: number, code: string, detail
   return c.body(JSON.stringify(body), status as ContentfulStatusCode, headers);
 }
 
+/**
+ * Hono's validators throw bare HTTPExceptions for a body that is not JSON (400) or not sent as JSON (415). Both are
+ * about one field, which the problem names like any other invalid input.
+ */
+function httpExceptionProblem(c: Context, err: HTTPException): Response {
+  if (err.status === 400 && /^Malformed JSON/i.test(err.message)) {
+    return problemResponse(c, 400, 'Invalid', 'the request body is not valid JSON', { errors: [{ path: 'body', message: 'not valid JSON' }] });
+  }
+  if (err.status === 415) {
+    const sent = c.req.header('content-type');
+    return problemResponse(c, 415, 'UnsupportedMediaType', `send the body as application/json${sent ? `, not ${sent}` : ''}`, { errors: [{ path: 'header.content-type', message: 'must be application/json' }] });
+  }
+  return problemResponse(c, err.status, `Http${err.status}`, err.message || TITLES[err.status] || 'error');
+}
+
 /** The app's onError: typed errors keep their status; anything else is a 500 with no stack, logged with the request id. */
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context): Response => {
     if (err instanceof Invalid) return problemResponse(c, 400, err.code, err.message, { errors: err.issues });
     if (err instanceof RateLimited) return problemResponse(c, 429, err.code, err.message, { retryAfterSeconds: err.retryAfterSeconds });
     if (err instanceof CapstanError) return problemResponse(c, err.status, err.code, err.message, err.details);
-    if (err instanceof HTTPException && err.status < 500) return problemResponse(c, err.status, `Http${err.status}`, err.message || TITLES[err.status] || 'error');
+    if (err instanceof HTTPException && err.status < 500) return httpExceptionProblem(c, err);
     if (isTransient(err)) {
       // A dependency is down or overloaded (connection refused or reset, SQLSTATE 08/40/53/57): the client may
       // retry, which a 500 would not tell it. The cause is logged, not sent.
