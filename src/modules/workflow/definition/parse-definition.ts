@@ -4,6 +4,7 @@ import { Invalid, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
 import { compileDag } from './compile-dag.ts';
 import { compileStateMachine } from './compile-state-machine.ts';
 import { DagSpec, type DagDefinition } from './dag-schema.ts';
+import { duplicateJsonKeys } from './json-duplicate-keys.ts';
 import type { WorkflowGraph } from './graph.ts';
 import { StateMachineSpec, type StateMachineDefinition } from './state-machine-schema.ts';
 import { unsafeKeyIssues } from './unsafe-keys.ts';
@@ -52,13 +53,18 @@ function parseYaml(text: string): unknown {
 
 /** Parses JSON; on a syntax error, asks the YAML parser (a JSON superset) where the error is. */
 function parseJson(text: string): unknown {
+  let doc: unknown;
   try {
-    return JSON.parse(text);
+    doc = JSON.parse(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     const pos = parseDocument(text, { prettyErrors: true }).errors[0]?.linePos?.[0];
     return invalid(pos ? `invalid JSON at line ${pos.line}, column ${pos.col}: ${reason}` : `invalid JSON: ${reason}`);
   }
+  // YAML refuses a repeated key (uniqueKeys); JSON.parse would keep the last one without a word.
+  const repeated = duplicateJsonKeys(text);
+  if (repeated.length > 0) throw new Invalid('invalid workflow definition: a key is repeated', repeated.map((path) => ({ path: path || '(root)', message: 'this key appears more than once in its object' })));
+  return doc;
 }
 
 /** Checks and compiles an already-parsed document (e.g. a JSON request body). */
