@@ -1,13 +1,32 @@
 /** /api/v1/workflow: definitions, triggers, runs (list, show, history, await), run controls and callbacks. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { createRouter, Invalid, type AppEnv } from '../../kernel/index.ts';
+import { CapstanError, createRouter, Invalid, zodIssues, type AppEnv } from '../../kernel/index.ts';
 import type { Context } from 'hono';
-import { parseDuration } from './definition/index.ts';
+import { parseDuration, storableIssues, textProblem } from './definition/index.ts';
 import { RUN_STATES } from './run-state.ts';
 import type { WorkflowService } from './service.ts';
 
+/** Text PostgreSQL can store: a NUL or an unpaired surrogate would fail the statement with a 500. */
+const text = (s: z.ZodString) =>
+  s.superRefine((v, ctx) => {
+    const problem = textProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+/** Any JSON a run can keep: storable text everywhere and bounded nesting (deep jsonb wedges the embedded database). */
+const storableJson = z.unknown().superRefine((v, ctx) => {
+  for (const i of storableIssues(v)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+});
+/** ISO 8601 with a four-digit year: what PostgreSQL's timestamptz holds, unlike everything `new Date()` accepts. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+const isoDate = z.string().transform((s, ctx) => {
+  const d = ISO_DATE.test(s) ? new Date(s) : undefined;
+  if (d && !Number.isNaN(d.getTime())) return d;
+  ctx.addIssue({ code: 'custom', message: 'an ISO 8601 date or date-time, e.g. 2024-05-01 or 2024-05-01T12:00:00Z' });
+  return z.NEVER;
+});
+
 const name = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and -');
-const runId = z.string().min(1).max(100);
+const runId = text(z.string().min(1).max(100));
 const status = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lower-case status name');
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
 const anyJson = z.unknown();
@@ -15,20 +34,54 @@ const runSchema = z
   .object({ runId: z.string(), workflow: z.string(), foreignId: z.string(), runState: z.string(), status: z.string(), object: z.unknown(), version: z.number() })
   .passthrough()
   .openapi('WorkflowRun');
-const triggerBody = z.strictObject({ foreignId: z.string().min(1).max(200), object: z.unknown().optional(), start: status.optional() }).openapi('TriggerRun');
-const callbackBody = z.strictObject({ status: status, object: z.unknown().optional() }).openapi('Callback');
-const controlBody = z.strictObject({ reason: z.string().max(500).optional() });
+const triggerBody = z.strictObject({ foreignId: text(z.string().min(1).max(200)), object: storableJson.optional(), start: status.optional() }).openapi('TriggerRun');
+const callbackBody = z.strictObject({ status: status, object: storableJson.optional() }).openapi('Callback');
+const controlBody = z.strictObject({ reason: text(z.string().max(500)).optional() });
 const listQuery = z.strictObject({
   workflow: name.optional(),
-  foreignId: z.string().max(200).optional(),
+  foreignId: text(z.string().max(200)).optional(),
   status: status.optional(),
   runState: z.enum(RUN_STATES).optional(),
-  createdAfter: z.coerce.date().optional(),
-  createdBefore: z.coerce.date().optional(),
+  createdAfter: isoDate.optional(),
+  createdBefore: isoDate.optional(),
   order: z.enum(['asc', 'desc']).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
-  cursor: z.string().max(500).optional(),
+  cursor: text(z.string().max(500)).optional(),
 });
+/** The longest await the server holds a request for. */
+const MAX_AWAIT_MS = 300_000;
+
+/**
+ * How to read a definition from its content type. YAML and JSON types, text/plain, none at all and curl's default
+ * form type (`curl --data-binary @order.yaml`) are text; anything else (an image, a multipart upload) is refused
+ * rather than parsed as YAML into a confusing error.
+ */
+function definitionFormat(contentType: string | undefined): 'yaml' | 'json' {
+  const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (/^application\/([\w.-]+\+)?json$/.test(media)) return 'json';
+  if (media === '' || media === 'text/plain' || media === 'application/x-www-form-urlencoded' || /^(application|text)\/(x-)?yaml$/.test(media)) return 'yaml';
+  throw new CapstanError('UnsupportedMediaType', 415, `a definition is sent as application/yaml or application/json, not ${media}`, {
+    errors: [{ path: 'header.content-type', message: 'application/yaml or application/json' }],
+  });
+}
+
+/** The optional JSON body of a run control: empty (whatever the content type) means none. */
+async function controlInput(c: Context<AppEnv>): Promise<{ reason?: string }> {
+  const raw = await c.req.text();
+  if (!raw.trim()) return {};
+  if (!/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(c.req.header('content-type') ?? '')) {
+    throw new CapstanError('UnsupportedMediaType', 415, 'send the body as application/json', { errors: [{ path: 'header.content-type', message: 'must be application/json' }] });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    throw new Invalid('the body is not valid JSON', [{ path: 'body', message: (err as Error).message }]);
+  }
+  const parsed = controlBody.safeParse(value);
+  if (!parsed.success) throw new Invalid('invalid request body', zodIssues(parsed.error, 'body'));
+  return parsed.data;
+}
 
 /** The module's HTTP routes. */
 export function workflowRoutes(svc: WorkflowService, ready: Promise<void>) {
@@ -41,10 +94,10 @@ export function workflowRoutes(svc: WorkflowService, ready: Promise<void>) {
 
   // Definitions arrive as YAML or JSON text, so the body is read raw rather than through a zod body schema.
   app.post('/definitions', async (c: Context<AppEnv>) => {
-    const type = c.req.header('content-type') ?? '';
-    const text = await c.req.text();
-    if (!text.trim()) throw new Invalid('empty definition', [{ path: 'body', message: 'a YAML or JSON definition is required' }]);
-    const saved = await svc.applyDefinition(text, type.includes('json') ? 'json' : 'yaml');
+    const format = definitionFormat(c.req.header('content-type'));
+    const body = await c.req.text();
+    if (!body.trim()) throw new Invalid('empty definition', [{ path: 'body', message: 'a YAML or JSON definition is required' }]);
+    const saved = await svc.applyDefinition(body, format);
     return c.json(saved, 201);
   });
   app.get('/definitions', async (c) => c.json({ definitions: await svc.listDefinitions() }));
@@ -77,9 +130,12 @@ export function workflowRoutes(svc: WorkflowService, ready: Promise<void>) {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const timeoutMs = Math.min(parseDuration(q.timeout, 'query.timeout'), 300_000);
+      const timeoutMs = parseDuration(q.timeout, 'query.timeout');
+      if (timeoutMs > MAX_AWAIT_MS) throw new Invalid(`query.timeout: at most 5m; call await again to wait longer`, [{ path: 'query.timeout', message: `'${q.timeout}' is longer than 5m, the longest the server holds a request` }]);
+      // Bun closes a connection idle for 10 s, which would cut any longer wait; the wait below is bounded by timeoutMs.
+      (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(c.req.raw, 0);
       const run = await svc.await(c.req.valid('param').runId, q.status, timeoutMs);
-      if (!run) return c.json({ type: 'urn:capstan:problem:Timeout', title: 'Request Timeout', status: 408, code: 'Timeout', detail: `run did not reach '${q.status}' within ${q.timeout}` }, 408, { 'content-type': 'application/problem+json' });
+      if (!run) throw new CapstanError('Timeout', 408, `run did not reach '${q.status}' within ${q.timeout}`);
       return c.json(run, 200);
     },
   );
@@ -87,12 +143,17 @@ export function workflowRoutes(svc: WorkflowService, ready: Promise<void>) {
     createRoute({
       method: 'post',
       path: '/runs/{runId}/{action}',
-      request: { params: z.object({ runId, action: z.enum(['pause', 'resume', 'cancel', 'delete']) }), body: { content: { 'application/json': { schema: controlBody } }, required: false } },
+      // The body is documented, not validated by the router: an empty body sent as application/json (what many
+      // clients send for a bodiless POST) must mean "no reason", which the router's JSON parser refuses.
+      request: {
+        params: z.object({ runId, action: z.enum(['pause', 'resume', 'cancel', 'delete']) }),
+        body: { content: { 'application/json': { schema: { type: 'object', properties: { reason: { type: 'string', maxLength: 500 } }, additionalProperties: false } } }, required: false },
+      },
       responses: { 200: json(runSchema, 'the run after the change') },
     }),
     async (c) => {
       const { runId: id, action } = c.req.valid('param');
-      const reason = c.req.header('content-type')?.includes('json') ? c.req.valid('json').reason : undefined;
+      const { reason } = await controlInput(c);
       return c.json(await svc.control(id, action, reason), 200);
     },
   );
@@ -112,7 +173,7 @@ export function workflowRoutes(svc: WorkflowService, ready: Promise<void>) {
     createRoute({
       method: 'post',
       path: '/connectors/{name}/{connector}',
-      request: { params: z.object({ name, connector: name }), body: { content: { 'application/json': { schema: anyJson } }, required: true } },
+      request: { params: z.object({ name, connector: name }), body: { content: { 'application/json': { schema: storableJson } }, required: true } },
       responses: { 202: json(z.object({ result: z.enum(['done', 'skipped']) }), 'what the connector did') },
     }),
     async (c) => {

@@ -1,11 +1,19 @@
 /** The workflow module's service: definitions (saved, compiled, shared across instances) in front of the engine and the store. */
-import { NotFound, type EventBus, type Logger, type Subscription } from '../../kernel/index.ts';
+import * as z from 'zod';
+import { Invalid, NotFound, zodIssues, type EventBus, type Logger, type Subscription } from '../../kernel/index.ts';
 import { specFromDefinition, type DeclarativeDeps } from './declarative.ts';
-import { compileDefinition, parseDefinition, toMermaid, type ParsedDefinition } from './definition/index.ts';
+import { compileDefinition, parseDefinition, textProblem, toMermaid, type ParsedDefinition } from './definition/index.ts';
 import type { WorkflowEngine } from './engine.ts';
 import type { RunRecord } from './run.ts';
+import { decodeCursor } from './store-cursor.ts';
 import type { RecordStore } from './store.ts';
 import type { ListRunsQuery } from './store-types.ts';
+
+/** The object a DAG run holds at a stage: what a trigger with `start` must bring, since it is not wrapped then. */
+const DagRunObjectShape = z.looseObject({
+  input: z.unknown().optional(),
+  steps: z.record(z.string(), z.looseObject({ status: z.enum(['completed', 'skipped', 'failed']) })),
+});
 
 /** Event telling every instance to reload a definition. */
 const APPLIED = 'workflow.definition.applied';
@@ -46,10 +54,22 @@ export class WorkflowService {
   /** Validates, saves and installs a definition; other instances reload it from the applied event. */
   async applyDefinition(text: string, type: 'yaml' | 'json') {
     const parsed = parseDefinition(text, type);
+    this.refuseDisabledCommands(parsed);
+    // Built before the save, so a definition that cannot become a spec is not saved half-way.
+    const spec = specFromDefinition(parsed, { log: this.log, ...this.deps });
     const saved = await this.store.saveDefinition(parsed.graph.name, parsed.kind, parsed.definition);
-    await this.engine.register(specFromDefinition(parsed, { log: this.log, ...this.deps }));
+    await this.engine.register(spec);
     await this.bus.publish(APPLIED, { name: saved.name, version: saved.version });
     return { name: saved.name, kind: saved.kind, version: saved.version, mermaid: toMermaid(parsed.graph) };
+  }
+
+  /** A command step on a server that does not run them would fail every run that reaches it: refuse it on submit. */
+  private refuseDisabledCommands(parsed: ParsedDefinition): void {
+    if (this.deps.commandsEnabled || parsed.kind !== 'state-machine') return;
+    const issues = Object.entries(parsed.definition.states)
+      .filter(([, state]) => state.command !== undefined)
+      .map(([name]) => ({ path: `states.${name}.command`, message: 'command steps are off on this server (modules.workflow.commandSteps: false)' }));
+    if (issues.length > 0) throw new Invalid('invalid workflow definition: command steps are disabled', issues);
   }
 
   /** One definition with its Mermaid graph. */
@@ -66,12 +86,33 @@ export class WorkflowService {
 
   /** Starts a run. */
   trigger(workflow: string, foreignId: string, object?: unknown, start?: string): Promise<RunRecord> {
+    // A DAG wraps its trigger's object as {input, steps} unless the run starts at a given stage: then the caller
+    // brings that object, and one without `steps` would break every step of the run.
+    if (start !== undefined && this.engine.get(workflow).spec.prepareObject) {
+      const shaped = DagRunObjectShape.safeParse(object ?? {});
+      if (!shaped.success) throw new Invalid('a DAG run started at a stage needs its run object {input, steps}', zodIssues(shaped.error, 'body.object'));
+    }
     return this.engine.trigger(workflow, foreignId, object ?? {}, start);
   }
 
   /** A page of runs. */
   listRuns(q: ListRunsQuery) {
+    if (q.cursor !== undefined) this.checkCursor(q.cursor, q.order ?? 'desc');
     return this.store.list(q);
+  }
+
+  /** A cursor is opaque, but a forged one must get a 400 naming it, not reach the database as a bad date or text. */
+  private checkCursor(cursor: string, order: 'asc' | 'desc'): void {
+    let decoded: ReturnType<typeof decodeCursor>;
+    try {
+      decoded = decodeCursor(cursor, order);
+    } catch (err) {
+      if (err instanceof Invalid) throw new Invalid(err.message, err.issues.map((i) => ({ ...i, path: 'query.cursor' })));
+      throw err;
+    }
+    if (Number.isNaN(decoded.createdAt.getTime()) || textProblem(decoded.runId)) {
+      throw new Invalid('cursor is not one this server returned', [{ path: 'query.cursor', message: 'malformed cursor' }]);
+    }
   }
 
   /** One run or NotFound. */
@@ -88,7 +129,11 @@ export class WorkflowService {
   }
 
   /** Waits for a run to have been at `status`. */
-  await(runId: string, status: string, timeoutMs: number) {
+  async await(runId: string, status: string, timeoutMs: number) {
+    // A status the workflow does not have can never be reached: say so now rather than after the whole timeout.
+    const { workflow } = await this.getRun(runId);
+    const { statuses } = this.engine.get(workflow).spec;
+    if (!statuses.has(status)) throw new Invalid(`workflow '${workflow}' has no status '${status}'`, [{ path: 'query.status', message: `one of ${[...statuses].join(', ')}` }]);
     return this.engine.await(runId, status, timeoutMs);
   }
 
