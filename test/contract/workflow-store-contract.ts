@@ -275,17 +275,22 @@ export function workflowStoreContract(name: string, factory: () => Promise<Workf
       expect((await store.deleteData(other.runId, { again: 1 })).runState).toBe('dataDeleted');
     });
 
-    it('runsAt lists running runs at a status; pausedBefore lists runs paused before a time', async () => {
+    it('runsAt lists running runs at a status; pausedByErrorsBefore lists runs errors paused before a time, not others', async () => {
       const workflow = wf();
       const a = await runningRun(workflow, 'a');
       const b = await runningRun(workflow, 'b');
       const c = await runningRun(workflow, 'c');
       await store.transition(b.runId, b.version, { status: 'elsewhere' });
-      const paused = await store.transition(c.runId, c.version, { runState: 'paused', reason: 'errors' });
+      const paused = await store.transition(c.runId, c.version, { runState: 'paused', reason: 'errors: 5 failed attempts' });
+      const d = await runningRun(workflow, 'd');
+      await store.transition(d.runId, d.version, { runState: 'paused', reason: 'paused through the API' });
       expect((await store.runsAt(workflow, 'created', 10)).map((r) => r.runId)).toEqual([a.runId]);
       const later = new Date(paused.updatedAt.getTime() + 1);
-      expect((await store.pausedBefore(later, 1_000)).map((r) => r.runId)).toContain(c.runId);
-      expect((await store.pausedBefore(paused.updatedAt, 1_000)).map((r) => r.runId)).not.toContain(c.runId);
+      const resumable = (await store.pausedByErrorsBefore(new Date(Date.now() + 60_000), 1_000)).map((r) => r.runId);
+      expect(resumable).toContain(c.runId);
+      expect(resumable).not.toContain(d.runId);
+      expect((await store.pausedByErrorsBefore(later, 1_000)).map((r) => r.runId)).toContain(c.runId);
+      expect((await store.pausedByErrorsBefore(paused.updatedAt, 1_000)).map((r) => r.runId)).not.toContain(c.runId);
     });
 
     it('saves definitions with a version that goes up on every save; get and list them', async () => {

@@ -3,6 +3,7 @@ import { Conflict, Invalid, newId, NotFound, sleep, subjectOf, type EventBus, ty
 import type { AnyWorkflowSpec, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import { RecentRuns } from './recent-runs.ts';
+import { ERROR_PAUSE_PREFIX } from './run-state.ts';
 import { holdRole, untilAborted } from './role.ts';
 import { isControl, toRun, type RunRecord } from './run.ts';
 import { roleName } from './shard.ts';
@@ -245,10 +246,10 @@ export class WorkflowEngine {
   private async retryPaused(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const before = new Date(Date.now() - this.o.retryPausedAfterMs);
-      for (const r of await this.o.store.pausedBefore(before, 100)) {
+      for (const r of await this.o.store.pausedByErrorsBefore(before, 100)) {
         // A run of a workflow this instance does not run is skipped: throwing here would stop every later resume.
         const w = this.specs.get(r.workflow);
-        if (!w || !r.reason?.startsWith('errors:')) continue;
+        if (!w || !r.reason?.startsWith(ERROR_PAUSE_PREFIX)) continue;
         await w.transitioner.setRunState(r, 'running', null).catch(() => {});
       }
       await Promise.race([sleep(Math.min(this.o.retryPausedAfterMs, 30_000)), untilAborted(signal)]);

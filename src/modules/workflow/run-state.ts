@@ -7,6 +7,9 @@ export const RUN_STATES = ['initiated', 'running', 'paused', 'cancelled', 'compl
 /** Where a run is in its life, independent of its workflow status. */
 export type RunState = (typeof RUN_STATES)[number];
 
+/** The reason of a run that step errors paused starts with this; only such runs are resumed automatically. */
+export const ERROR_PAUSE_PREFIX = 'errors:';
+
 /** Runs in these states hold the (workflow, foreignId) slot: a second trigger gets a Conflict. */
 export const ACTIVE_RUN_STATES: readonly RunState[] = ['initiated', 'running', 'paused'];
 

@@ -3,6 +3,7 @@ import { Conflict, subjectOf, type EventBus, type EventEnvelope, type Logger } f
 import type { StatusProcess, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import type { RecentRuns } from './recent-runs.ts';
+import { ERROR_PAUSE_PREFIX } from './run-state.ts';
 import { isControl, toRun } from './run.ts';
 import { untilAborted } from './role.ts';
 import { roleName, shardOf } from './shard.ts';
@@ -67,7 +68,7 @@ export async function handleRun(d: StepConsumerDeps, runId: string, version: num
     if (count >= d.process.pauseAfterErrCount) {
       d.errorCounts.delete(key);
       const latest = await d.store.lookup(runId);
-      if (latest && latest.version === record.version) await d.transitioner.setRunState(latest, 'paused', `errors: ${count} failed attempts at '${d.status}': ${(err as Error).message}`);
+      if (latest && latest.version === record.version) await d.transitioner.setRunState(latest, 'paused', `${ERROR_PAUSE_PREFIX} ${count} failed attempts at '${d.status}': ${(err as Error).message}`);
       return undefined;
     }
     throw err;

@@ -18,7 +18,7 @@ export function engineStorePort(store: RecordStore): WorkflowStorePort {
     latest: (workflow, foreignId) => store.latest(workflow, foreignId),
     history: (runId) => store.history(runId),
     runsAt: (workflow, status, limit) => store.runsAt(workflow, status, limit),
-    pausedBefore: (before, limit) => store.pausedBefore(before, limit),
+    pausedByErrorsBefore: (before, limit) => store.pausedByErrorsBefore(before, limit),
     expiredTimeouts: (now, limit) => store.expiredTimeouts(now, limit),
     async completeTimeout(id) {
       await store.completeTimeout(id);

@@ -39,7 +39,7 @@ export interface WorkflowStorePort {
   /** Running runs at (workflow, status), for the consumers' catch-up sweep. */
   runsAt(workflow: string, status: string, limit: number): Promise<RunRecord[]>;
   /** Paused runs last changed before `before`. */
-  pausedBefore(before: Date, limit: number): Promise<RunRecord[]>;
+  pausedByErrorsBefore(before: Date, limit: number): Promise<RunRecord[]>;
   /** Replaces the object with `scrubbed`, marks the data deleted and blanks the history's objects. */
   deleteData(runId: string, scrubbed: unknown, events: (run: RunRecord) => PendingEvent[]): Promise<RunRecord>;
   expiredTimeouts(now: Date, limit: number): Promise<TimeoutRow[]>;

@@ -1,7 +1,7 @@
 /** Reading runs: lookup, latest, history, the keyset-paged list, and the engine's sweeps. */
-import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, like, lt, sql, type SQL } from 'drizzle-orm';
 import { Invalid, type Database } from '../../kernel/index.ts';
-import { RUN_STATES, type RunState } from './run-state.ts';
+import { ERROR_PAUSE_PREFIX, RUN_STATES, type RunState } from './run-state.ts';
 import { workflowHistory, workflowRuns } from './schema.ts';
 import { decodeCursor, encodeCursor } from './store-cursor.ts';
 import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './store-raw-run.ts';
@@ -98,11 +98,12 @@ export function runReaders(db: Database) {
 
     /** Paused runs last changed before `before`, longest paused first: the automatic resume sweep. */
     // The literal (not a bound parameter) lets every plan, generic ones too, use the partial index.
-    async pausedBefore(before: Date, limit: number): Promise<StoredRun[]> {
+    async pausedByErrorsBefore(before: Date, limit: number): Promise<StoredRun[]> {
+      // Filtered in SQL: runs paused through the API would otherwise fill every page and starve the ones to resume.
       const rows = await q
         .select()
         .from(r)
-        .where(and(sql`${r.runState} = 'paused'`, lt(r.updatedAt, before)))
+        .where(and(sql`${r.runState} = 'paused'`, lt(r.updatedAt, before), like(r.reason, `${ERROR_PAUSE_PREFIX}%`)))
         .orderBy(asc(r.updatedAt))
         .limit(limit);
       return rows.map(toStoredRun);
