@@ -27,6 +27,43 @@ function parseJson(flag: string, text: string | undefined): unknown {
 
 const RUN_COLUMNS = ['runId', 'workflow', 'foreignId', 'status', 'runState', 'version', 'updatedAt'];
 
+/** Per command: how many positionals it takes and which flags mean something to it (others are mistakes, not no-ops). */
+const SHAPES: Record<string, { positionals: number; flags: string[] }> = {
+  apply: { positionals: 0, flags: ['file'] },
+  definitions: { positionals: 0, flags: [] },
+  trigger: { positionals: 1, flags: ['foreign-id', 'object', 'start'] },
+  runs: { positionals: 0, flags: ['workflow', 'status', 'run-state', 'foreign-id', 'limit'] },
+  show: { positionals: 1, flags: [] },
+  await: { positionals: 1, flags: ['status', 'timeout'] },
+  pause: { positionals: 1, flags: ['reason'] },
+  resume: { positionals: 1, flags: [] },
+  cancel: { positionals: 1, flags: ['reason'] },
+  callback: { positionals: 1, flags: ['status', 'to', 'object'] },
+};
+
+/** Throws Usage for a positional or a flag the command does not take. */
+function checkShape(cmd: string, positionals: string[], values: Record<string, unknown>): void {
+  const shape = SHAPES[cmd];
+  if (!shape) return;
+  if (positionals.length > shape.positionals) throw new Usage(`${cmd}: unexpected argument '${positionals[shape.positionals]}'`);
+  const stray = Object.keys(values).find((f) => values[f] !== undefined && !shape.flags.includes(f));
+  if (stray) throw new Usage(`${cmd} does not take --${stray}`);
+}
+
+/** The message for a failed definition upload: the problem's detail and fields, or the bare status when the body is not a problem. */
+function applyFailure(status: number, statusText: string, text: string): string {
+  let body: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: Bun answers an oversized body with a bare 413 before the app sees it.
+  }
+  const detail = typeof body?.detail === 'string' ? body.detail : status === 413 ? 'the definition is larger than the server accepts' : statusText || 'request failed';
+  const errs = Array.isArray(body?.errors) ? (body.errors as { path: string; message: string }[]).map((e) => `\n  ${e.path}: ${e.message}`).join('') : '';
+  return `${status} ${detail}${errs}`;
+}
+
 /** Runs one workflow client command; returns the exit code. */
 export async function workflowCli(argv: string[], client: CliClient): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -49,6 +86,7 @@ export async function workflowCli(argv: string[], client: CliClient): Promise<nu
         to: { type: 'string' },
       },
     });
+    checkShape(cmd ?? '', positionals, values);
     const need = (v: string | undefined, what: string) => {
       if (!v) throw new Usage(`${cmd} needs ${what}`);
       return v;
@@ -62,17 +100,23 @@ export async function workflowCli(argv: string[], client: CliClient): Promise<nu
         } catch (err) {
           throw new Usage(`cannot read ${file}: ${(err as Error).message}`);
         }
-        const res = await fetch(new URL('/api/v1/workflow/definitions', client.server), {
-          method: 'POST',
-          headers: { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/yaml', ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) },
-          body: text,
-        });
-        const body = (await res.json()) as Record<string, unknown>;
-        if (!res.ok) {
-          const errs = Array.isArray(body.errors) ? (body.errors as { path: string; message: string }[]).map((e) => `\n  ${e.path}: ${e.message}`).join('') : '';
-          console.error(`capstan: ${res.status} ${String(body.detail)}${errs}`);
+        let res: Response;
+        try {
+          res = await fetch(new URL('/api/v1/workflow/definitions', client.server), {
+            method: 'POST',
+            headers: { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/yaml', ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) },
+            body: text,
+          });
+        } catch (err) {
+          console.error(`capstan: cannot reach ${client.server}: ${(err as Error).message} (set --server or CAPSTAN_SERVER)`);
           return 1;
         }
+        const answer = await res.text();
+        if (!res.ok) {
+          console.error(`capstan: ${applyFailure(res.status, res.statusText, answer)}`);
+          return 1;
+        }
+        const body = JSON.parse(answer) as Record<string, unknown>;
         client.print(client.json ? body : { name: body.name, kind: body.kind, version: body.version });
         return 0;
       }
