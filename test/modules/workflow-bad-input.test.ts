@@ -179,6 +179,29 @@ describe('run controls and bodies', () => {
   });
 });
 
+describe('paths name the request field', () => {
+  it('trigger and callback errors found past the schema are named under body (were bare start / status)', async () => {
+    expectProblem(await api('POST', '/workflows/order/runs', { foreignId: 'path-start', start: 'nosuch' }), 400, 'body.start');
+    const id = await trigger('order', 'path-callback');
+    expectProblem(await api('POST', `/runs/${id}/callback/created`, { status: 'created' }), 400, 'body.status');
+  });
+
+  it('a limit that is not a number from 1 to 1000 says so, also when given twice (was "received NaN")', async () => {
+    for (const q of ['limit=abc', 'limit=1&limit=2', 'limit=0', 'limit=1001', 'limit=1.5']) {
+      const r = await api('GET', `/runs?${q}`);
+      expectProblem(r, 400, 'query.limit');
+      expect(r.body.errors![0]!.message, q).not.toContain('NaN');
+    }
+    expect(((await api('GET', '/runs?limit=1')).body.runs as unknown[]).length).toBe(1);
+  });
+
+  it('YAML nested past the parser\'s stack says so (was "line 2, column 6888: Maximum call stack size exceeded")', async () => {
+    const r = await api('POST', '/definitions', `name: deep\nstates: ${nested(100_000)}\n`, 'application/yaml');
+    expectProblem(r, 400, '(root)');
+    expect(r.body.detail).toContain('nested too deeply');
+  });
+});
+
 describe('list filters', () => {
   it('a bad date names the field and says what a date looks like (was "expected date, received Date")', async () => {
     for (const bad of ['notadate', '', '2020-13-45']) {
@@ -203,6 +226,15 @@ describe('await', () => {
   it('a status the workflow does not have answers 400 at once (was a 408 after the whole timeout)', async () => {
     const id = await trigger('order', 'await-unknown');
     expectProblem(await api('GET', `/runs/${id}/await?status=nosuch&timeout=20s`), 400, 'query.status');
+  });
+
+  it('on a finished run that was never at the status answers 409 at once (was a 408 after the whole timeout)', async () => {
+    const id = await trigger('order', 'await-finished');
+    expect((await api('POST', `/runs/${id}/callback/created`, { status: 'cancelled' })).status).toBe(200);
+    const r = await api('GET', `/runs/${id}/await?status=paid&timeout=20s`);
+    expect(r.status, JSON.stringify(r.body)).toBe(409);
+    expect(r.body).toMatchObject({ code: 'Conflict', runState: 'completed', currentStatus: 'cancelled' });
+    expect((await api('GET', `/runs/${id}/await?status=created&timeout=20s`)).body.status).toBe('cancelled');
   });
 
   it('a timeout over the 5 minutes the server holds a request is a 400 (was silently cut to 5m)', async () => {

@@ -45,7 +45,8 @@ const listQuery = z.strictObject({
   createdAfter: isoDate.optional(),
   createdBefore: isoDate.optional(),
   order: z.enum(['asc', 'desc']).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  // A string first: a repeated or non-numeric limit is named as such, not as "expected number, received NaN".
+  limit: z.string().regex(/^\d{1,4}$/, 'a whole number from 1 to 1000').transform(Number).pipe(z.number().min(1, 'a whole number from 1 to 1000').max(1000, 'a whole number from 1 to 1000')).optional(),
   cursor: text(z.string().max(500)).optional(),
 });
 /** The longest await the server holds a request for. */

@@ -1,6 +1,6 @@
 /** The workflow module's service: definitions (saved, compiled, shared across instances) in front of the engine and the store. */
 import * as z from 'zod';
-import { Invalid, NotFound, zodIssues, type EventBus, type Logger, type Subscription } from '../../kernel/index.ts';
+import { Conflict, Invalid, NotFound, zodIssues, type EventBus, type Logger, type Subscription } from '../../kernel/index.ts';
 import { specFromDefinition, type DeclarativeDeps } from './declarative.ts';
 import { compileDefinition, parseDefinition, textProblem, toMermaid, type ParsedDefinition } from './definition/index.ts';
 import type { WorkflowEngine } from './engine.ts';
@@ -17,6 +17,19 @@ const DagRunObjectShape = z.looseObject({
 
 /** Event telling every instance to reload a definition. */
 const APPLIED = 'workflow.definition.applied';
+
+/** Run states a run never leaves on its own: an await on them can be answered from the history alone. */
+const FINISHED = new Set(['completed', 'cancelled', 'dataDeleted', 'requestedDataDeleted']);
+
+/** Runs `work`; an Invalid it throws names its fields as parts of the request body (`start` -> `body.start`). */
+async function underBody<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof Invalid) throw new Invalid(err.message, err.issues.map((i) => ({ ...i, path: `body.${i.path}` })));
+    throw err;
+  }
+}
 
 /** Everything the routes, the CLI and actions need. */
 export class WorkflowService {
@@ -92,7 +105,7 @@ export class WorkflowService {
       const shaped = DagRunObjectShape.safeParse(object ?? {});
       if (!shaped.success) throw new Invalid('a DAG run started at a stage needs its run object {input, steps}', zodIssues(shaped.error, 'body.object'));
     }
-    return this.engine.trigger(workflow, foreignId, object ?? {}, start);
+    return underBody(() => this.engine.trigger(workflow, foreignId, object ?? {}, start));
   }
 
   /** A page of runs. */
@@ -131,9 +144,15 @@ export class WorkflowService {
   /** Waits for a run to have been at `status`. */
   async await(runId: string, status: string, timeoutMs: number) {
     // A status the workflow does not have can never be reached: say so now rather than after the whole timeout.
-    const { workflow } = await this.getRun(runId);
-    const { statuses } = this.engine.get(workflow).spec;
-    if (!statuses.has(status)) throw new Invalid(`workflow '${workflow}' has no status '${status}'`, [{ path: 'query.status', message: `one of ${[...statuses].join(', ')}` }]);
+    const run = await this.getRun(runId);
+    const { statuses } = this.engine.get(run.workflow).spec;
+    if (!statuses.has(status)) throw new Invalid(`workflow '${run.workflow}' has no status '${status}'`, [{ path: 'query.status', message: `one of ${[...statuses].join(', ')}` }]);
+    // A finished run moves no more: if its history lacks the status, waiting could only end in a timeout.
+    if (FINISHED.has(run.runState)) {
+      const passed = await this.engine.await(runId, status, 0);
+      if (passed) return passed;
+      throw new Conflict(`run ${runId} is ${run.runState} at '${run.status}' and was never at '${status}'`, { runState: run.runState, currentStatus: run.status });
+    }
     return this.engine.await(runId, status, timeoutMs);
   }
 
@@ -152,7 +171,7 @@ export class WorkflowService {
 
   /** An external callback for a run waiting at `status`. */
   callback(runId: string, status: string, body: { status?: string; object?: unknown }) {
-    return this.engine.callback(runId, status, body);
+    return underBody(() => this.engine.callback(runId, status, body));
   }
 }
 

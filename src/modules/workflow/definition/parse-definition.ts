@@ -35,6 +35,8 @@ function parseYaml(text: string): unknown {
     if (err instanceof RangeError) invalid('the document is nested too deeply');
     throw err;
   }
+  // The parser also catches its own stack overflow and reports it as a syntax error at some column.
+  if (doc.errors.some((e) => e.message.includes('Maximum call stack size exceeded'))) invalid('the document is nested too deeply');
   if (doc.errors.length > 0) {
     const issues: FieldIssue[] = doc.errors.map((e) => {
       const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
