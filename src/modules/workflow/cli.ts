@@ -36,7 +36,7 @@ const SHAPES: Record<string, { positionals: number; flags: string[] }> = {
   show: { positionals: 1, flags: [] },
   await: { positionals: 1, flags: ['status', 'timeout'] },
   pause: { positionals: 1, flags: ['reason'] },
-  resume: { positionals: 1, flags: [] },
+  resume: { positionals: 1, flags: ['reason'] }, // the usage line lists --reason for all three; the server ignores it on resume
   cancel: { positionals: 1, flags: ['reason'] },
   callback: { positionals: 1, flags: ['status', 'to', 'object'] },
 };
