@@ -51,10 +51,31 @@ const counter = defineWorkflow<Obj, S>('counter')
   .schedule('every-second', '* * * * * *', { foreignId: 'cron', object: { count: 0 } })
   .build();
 
+/** Builds a value nested `depth` levels deep. */
+function nested(depth: number): unknown {
+  let v: unknown = 'bottom';
+  for (let i = 0; i < depth; i++) v = { v };
+  return v;
+}
+
+/** A step whose answer cannot be stored (as an http step's answer could be), and a connector carrying such data. */
+const deep = defineWorkflow<{ payload?: unknown }, 'start' | 'done'>('deep')
+  .step(
+    'start',
+    (run) => {
+      run.object.payload = nested(100);
+      return 'done';
+    },
+    'done',
+    { pauseAfterErrCount: 2 },
+  )
+  .connector('feed', 'shop.deep.sent', (e) => ({ trigger: { foreignId: String((e.data as { id: string }).id), object: (e.data as { body: unknown }).body } }))
+  .build();
+
 let server: RunningServer;
 let base: string;
 beforeAll(async () => {
-  const modules = [createWorkflowModule({ workflows: [counter] }) as Module];
+  const modules = [createWorkflowModule({ workflows: [counter, deep] }) as Module];
   const cfg = loadConfig(modules, {
     env: {},
     flags: { 'server.port': 0, dataDir: join(tempDir(), 'data'), 'log.level': 'silent', 'modules.workflow': { timeoutPollMs: 100, sweepIntervalMs: 500, roleTtlMs: 2000 } },
@@ -138,6 +159,20 @@ describe('code-defined workflows', () => {
     for (let i = 0; i < 200 && (await count()) < 30; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await count()).toBe(30);
     expect([...bulkCalls].sort()).toEqual([...ids].sort());
+  });
+
+  it('a step object that cannot be stored pauses the run with the reason; a connector event carrying one is skipped, the next one works', async () => {
+    const t = await api('POST', '/workflow/workflows/deep/runs', { foreignId: 'd-1', object: {} });
+    expect(t.status).toBe(201);
+    const r = await until(t.body.runId, (x) => x.runState === 'paused');
+    expect(r.status).toBe('start');
+    expect(r.reason).toContain('nested deeper than 64 levels');
+    await api('POST', '/events', { type: 'shop.deep.sent', data: { id: 'too-deep', body: nested(100) } });
+    await api('POST', '/events', { type: 'shop.deep.sent', data: { id: 'fine', body: { ok: true } } });
+    const runsOf = async (foreignId: string) => (await api('GET', `/workflow/runs?workflow=deep&foreignId=${foreignId}`)).body.runs as unknown[];
+    for (let i = 0; i < 100 && (await runsOf('fine')).length === 0; i++) await new Promise((res) => setTimeout(res, 50));
+    expect(await runsOf('fine')).toHaveLength(1);
+    expect(await runsOf('too-deep')).toHaveLength(0);
   });
 
   it('a schedule starts runs for its foreign id, one per slot, never two at once', async () => {

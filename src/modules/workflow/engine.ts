@@ -2,6 +2,7 @@
 import { Conflict, Invalid, newId, NotFound, sleep, subjectOf, type EventBus, type KvStore, type Leases, type Logger } from '../../kernel/index.ts';
 import type { AnyWorkflowSpec, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
+import { assertStorable } from './definition/index.ts';
 import { RecentRuns } from './recent-runs.ts';
 import { ERROR_PAUSE_PREFIX } from './run-state.ts';
 import { holdRole, untilAborted } from './role.ts';
@@ -77,6 +78,8 @@ export class WorkflowEngine {
     if (!spec.statuses.has(status)) throw new Invalid(`unknown start status '${status}'`, [{ path: 'start', message: `one of ${[...spec.statuses].join(', ')}` }]);
     if (spec.terminal.has(status)) throw new Invalid(`'${status}' is a terminal status; a run cannot start there`, [{ path: 'start', message: 'not a terminal status' }]);
     if (spec.prepareObject && start === undefined) object = spec.prepareObject(object);
+    // Connectors and actions reach here without the HTTP edge's check.
+    assertStorable(object, 'object');
     const run = await this.o.store.createRun({ workflow, foreignId, status, object, runState: 'running' }, (r) => eventsFor(r), transitioner.initialTimeoutAt(status));
     this.recent.put(run);
     return run;
@@ -194,7 +197,7 @@ export class WorkflowEngine {
       // spread over instances, and a dead instance's shard moves within the role TTL like a step's.
       const n = c.parallel ?? 1;
       for (let shard = 0; shard < n; shard++) {
-        roles.push(holdRole(this.o.leases, `${spec.name}-connector-${c.name}-${shard}-of-${n}`, this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, { ...c, source }, this, signal)));
+        roles.push(holdRole(this.o.leases, `${spec.name}-connector-${c.name}-${shard}-of-${n}`, this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, { ...c, source }, this, signal, this.o.log)));
       }
     }
     for (const [status, process] of spec.processes) {

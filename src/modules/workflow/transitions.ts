@@ -3,6 +3,7 @@ import { Invalid, subjectToken, type Logger } from '../../kernel/index.ts';
 import type { WorkflowSpec } from './builder.ts';
 import { toRun, type RunRecord, type RunState, type StepControl } from './run.ts';
 import { assertRunStateTransition } from './run-state.ts';
+import { assertStorable } from './definition/index.ts';
 import type { PendingEvent, RunPatch, TimeoutPlan, WorkflowStorePort } from './store-port.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import type { RecentRuns } from './recent-runs.ts';
@@ -64,6 +65,8 @@ export class Transitioner {
     if (!allowed.includes(next)) throw new Invalid(`'${next}' is not a destination of '${current.status}' (allowed: ${allowed.join(', ') || 'none'})`, [{ path: 'status', message: `one of ${allowed.join(', ')}` }]);
     const runState: RunState = this.spec.terminal.has(next) ? 'completed' : 'running';
     assertRunStateTransition(current.runState, runState);
+    // A step's object (an http step's answer, say) did not pass the HTTP edge's check.
+    assertStorable(object, 'object');
     const after = this.counted(current, await this.store.move(current, { status: next, runState, object, statusDescription: description ?? null, reason: null }, (a) => eventsFor(a, current), this.timeoutPlan(current, { status: next, runState })));
     // onComplete is best effort: the run is complete whatever it does.
     if (after.runState === 'completed' && this.spec.onComplete) {
@@ -80,6 +83,7 @@ export class Transitioner {
       case 'skip':
         return undefined;
       case 'saveAndRepeat':
+        assertStorable(object, 'object');
         // Same status, new version: the status_changed event makes the step run again.
         return this.counted(current, await this.store.move(current, { object }, (after) => eventsFor(after, current), { cancel: false }));
       case 'pause':
@@ -93,7 +97,10 @@ export class Transitioner {
   async setRunState(current: RunRecord, runState: RunState, reason: string | null, object?: unknown): Promise<RunRecord> {
     assertRunStateTransition(current.runState, runState);
     const patch: RunPatch = { runState, reason };
-    if (object !== undefined) patch.object = object;
+    if (object !== undefined) {
+      assertStorable(object, 'object');
+      patch.object = object;
+    }
     // Only running runs have live timeouts; resuming re-arms the status's timeout from now.
     const after = await this.store.move(current, patch, (a) => eventsFor(a, current), this.timeoutPlan(current, { status: current.status, runState }));
     return this.counted(current, after);

@@ -1,5 +1,5 @@
 /** Runs started or called back from outside: connectors (a bus subject or a webhook) and cron schedules. */
-import { Conflict, NotFound, sleep, type EventBus, type Kv, type Logger, type Subscription } from '../../kernel/index.ts';
+import { Conflict, Invalid, NotFound, sleep, type EventBus, type Kv, type Logger, type Subscription } from '../../kernel/index.ts';
 import type { ConnectorAction, ConnectorSpec, ScheduleSpec, WorkflowSpec } from './builder.ts';
 import { nextFire, parseCron } from './cron.ts';
 import { untilAborted } from './role.ts';
@@ -34,13 +34,15 @@ export function connectorDurableName(workflow: string, connector: string, patter
 }
 
 /** Consumes a connector's subject durably while `signal` is live (the connector role is held). */
-export async function runConnector(bus: EventBus, spec: WorkflowSpec, c: ConnectorSpec & { source: string }, target: TriggerTarget, signal: AbortSignal): Promise<void> {
+export async function runConnector(bus: EventBus, spec: WorkflowSpec, c: ConnectorSpec & { source: string }, target: TriggerTarget, signal: AbortSignal, log?: Logger): Promise<void> {
   const handler = async (e: { type: string; data: unknown; id: string }) => {
     try {
       await applyConnectorAction(target, spec.name, await c.fn({ type: e.type, data: e.data, id: e.id }));
     } catch (err) {
-      // A callback for a foreign id that has no run can never succeed; redelivering it would loop forever.
-      if (!(err instanceof NotFound)) throw err;
+      // A callback for a foreign id that has no run, or event data that cannot be stored, can never succeed;
+      // redelivering it would loop forever.
+      if (err instanceof Invalid) log?.warn({ workflow: spec.name, connector: c.name, eventId: e.id, issues: err.issues }, 'connector skipped an event it cannot use');
+      else if (!(err instanceof NotFound)) throw err;
     }
   };
   let sub: Subscription;

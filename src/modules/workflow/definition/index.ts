@@ -17,4 +17,4 @@ export { parseRef, resolveRef, type PathRef, type RefScope, type RefRoot } from 
 export { checkInput, type InputSchemaLite } from './input-schema.ts';
 export { planDagStage, initialDagObject, dagScope, type DagRunObject, type DagStepRecord, type DagStagePlan, type RunInfo } from './dag-progress.ts';
 export { toMermaid } from './mermaid.ts';
-export { storableIssues, textProblem, MAX_VALUE_DEPTH, type StorableIssue } from './storable-json.ts';
+export { assertStorable, storableIssues, textProblem, MAX_VALUE_DEPTH, type StorableIssue } from './storable-json.ts';

@@ -3,6 +3,7 @@
  * key makes the statement fail (SQLSTATE 22021/22P05), and deep nesting makes jsonb parsing recurse until the embedded
  * database spins: all three are the caller's input, so they are refused at the edge with the field's path.
  */
+import { Invalid } from '../../../kernel/index.ts';
 
 /** Deepest nesting of objects and arrays accepted in a run's object, a callback or a webhook body. */
 export const MAX_VALUE_DEPTH = 64;
@@ -52,4 +53,14 @@ export function storableIssues(value: unknown, maxDepth = MAX_VALUE_DEPTH): Stor
   };
   walk(value, []);
   return issues;
+}
+
+/**
+ * Throws Invalid (paths under `field`) when `value` cannot be stored: the engine's check for values that did not come
+ * through the HTTP edge (a step's new object, an http step's answer, a connector's event data).
+ */
+export function assertStorable(value: unknown, field: string): void {
+  const issues = storableIssues(value);
+  if (issues.length === 0) return;
+  throw new Invalid(`${field} cannot be stored: ${issues[0]!.message}`, issues.map((i) => ({ path: [field, ...i.path].join('.'), message: i.message })));
 }
