@@ -43,3 +43,36 @@ describe('events over WebSocket', () => {
     expect(received.at(-1)).toMatchObject({ type: 'ws.final.yes', data: { n: 99 } });
   });
 });
+
+describe('events over SSE on a real server', () => {
+  it('keeps a quiet stream open past the server idle timeout (10 s) and still delivers on it', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${server.url}/api/v1/events?pattern=sse.quiet.>`, { signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    let closed = false;
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) {
+          closed = true;
+          return;
+        }
+        text += decoder.decode(value);
+      }
+    })().catch(() => {
+      closed = true;
+    });
+    // Quiet for longer than Bun's 10 s idle timeout: a stream without keep-alives (or with them too far apart) is cut.
+    await new Promise((r) => setTimeout(r, 12_000));
+    expect(closed).toBe(false);
+    expect(text).toContain(': keep-alive');
+    await fetch(`${server.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'sse.quiet.after', data: { n: 1 } }) });
+    for (let i = 0; i < 100 && !text.includes('sse.quiet.after'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(text).toContain('"type":"sse.quiet.after"');
+    controller.abort();
+    await reading;
+  }, 30_000);
+});

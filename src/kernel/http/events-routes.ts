@@ -8,6 +8,9 @@ import { hasScope, requireAnyScope, type Principal } from './auth.ts';
 import { createRouter } from './router.ts';
 import { Forbidden } from '../errors.ts';
 
+/** A comment line this often on a quiet SSE stream: well under the idle timeouts of Bun (10 s) and common proxies. */
+const SSE_KEEP_ALIVE_MS = 5_000;
+
 const eventTypeSchema = z.string().regex(/^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/, 'type must be dotted lower-case tokens, e.g. workflow.run.created');
 const publishBody = z.strictObject({ type: eventTypeSchema, data: z.unknown(), correlationId: z.string().max(200).optional() }).openapi('PublishEvent');
 const patternSchema = z.string().regex(/^([a-z0-9_-]+|\*)(\.([a-z0-9_-]+|\*))*(\.>)?$|^>$/, 'pattern: dotted tokens, * for one token, > for the rest');
@@ -61,6 +64,9 @@ export function eventsRoutes(bus: EventBus, source: string) {
     },
     (c) => {
       const pattern = c.req.query('pattern') ?? '>';
+      // Bun closes a connection idle for 10 s: a quiet stream would be cut (and events lost while the client
+      // reconnects). The stream ends when the client goes; the keep-alives below also keep proxies from timing out.
+      (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(c.req.raw, 0);
       return streamSSE(c, async (stream) => {
         const queue: EventEnvelope[] = [];
         let wake: (() => void) | undefined;
@@ -81,9 +87,9 @@ export function eventsRoutes(bus: EventBus, source: string) {
             await stream.writeSSE({ id: next.id, data: JSON.stringify(next) });
             continue;
           }
-          // Wait for an event or a 15 s keep-alive, never spin.
+          // Wait for an event or a keep-alive, never spin.
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 15_000);
+            const timer = setTimeout(resolve, SSE_KEEP_ALIVE_MS);
             wake = () => {
               clearTimeout(timer);
               resolve();
