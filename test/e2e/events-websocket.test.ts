@@ -76,3 +76,12 @@ describe('events over SSE on a real server', () => {
     await reading;
   }, 30_000);
 });
+
+describe('body limit on a real server', () => {
+  it('a body far over the limit gets the app\'s problem+json 413, not a bare one from the HTTP server', async () => {
+    const res = await fetch(`${server.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'big.body', data: 'x'.repeat(5_000_000) }) });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect((await res.json()).code).toBe('PayloadTooLarge');
+  });
+});

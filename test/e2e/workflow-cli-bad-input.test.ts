@@ -25,7 +25,7 @@ const cli = (...args: string[]) => runCapstan(['workflow', ...args], { env });
 
 describe('capstan workflow with bad input', () => {
   it('apply of a file the server refuses for its size says 413 (was "null is not an object")', async () => {
-    // Over twice the 1 MiB body limit Bun answers a bare 413 itself; between one and two times the app answers.
+    // Both over the 1 MiB body limit: the app answers 413 (problem+json), and the CLI reports it.
     for (const size of [3_000_000, 1_500_000]) {
       const big = join(dir, `big-${size}.yaml`);
       writeFileSync(big, `name: big\n# ${'x'.repeat(size)}\n`);

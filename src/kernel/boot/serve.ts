@@ -27,6 +27,15 @@ export interface RunningServer {
 }
 
 /** Starts everything the role needs and returns once it is serving. */
+/**
+ * Bun's own cap on a request body, far above the app's limit: the app refuses an oversized body from its
+ * Content-Length (or while streaming it) with a problem+json 413 before reading it, while Bun's cap answers a bare
+ * 413; it stays only as a backstop against bodies far past any sane limit.
+ */
+function bunBodyCap(bodyLimitBytes: number): number {
+  return Math.max(bodyLimitBytes * 2, 64 * 1024 * 1024);
+}
+
 export async function startServer(cfg: KernelConfig, modules: readonly Module[], version: string): Promise<RunningServer> {
   const log = createLogger({ level: cfg.log.level });
   const metrics = createMetrics();
@@ -71,7 +80,7 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
           }),
         }),
       });
-      server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: app.fetch, websocket, maxRequestBodySize: cfg.server.bodyLimitBytes * 2 });
+      server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: app.fetch, websocket, maxRequestBodySize: bunBodyCap(cfg.server.bodyLimitBytes) });
       if (!auth) log.warn({ host: cfg.server.host }, 'auth is OFF: the API is open to anyone who can reach this loopback address; configure auth.tokens to turn it on');
     }
     await host.start();
