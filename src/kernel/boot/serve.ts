@@ -26,7 +26,6 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts everything the role needs and returns once it is serving. */
 /**
  * Bun's own cap on a request body, far above the app's limit: the app refuses an oversized body from its
  * Content-Length (or while streaming it) with a problem+json 413 before reading it, while Bun's cap answers a bare
@@ -36,6 +35,7 @@ function bunBodyCap(bodyLimitBytes: number): number {
   return Math.max(bodyLimitBytes * 2, 64 * 1024 * 1024);
 }
 
+/** Starts everything the role needs and returns once it is serving. */
 export async function startServer(cfg: KernelConfig, modules: readonly Module[], version: string): Promise<RunningServer> {
   const log = createLogger({ level: cfg.log.level });
   const metrics = createMetrics();
