@@ -282,3 +282,23 @@ describe('definitions', () => {
     expect((await api('GET', '/definitions/cmd')).status).toBe(404);
   });
 });
+
+describe('definitions naming actions nobody registered', () => {
+  it('are refused on submit, naming each place, and nothing is saved', async () => {
+    const yaml = `
+name: ghostly
+start: a
+states:
+  a: { action: { name: nope.missing, on: { ok: b } } }
+  b: {}
+onComplete: { action: { name: nope.also } }
+`;
+    const res = await api('POST', '/definitions', yaml, 'application/yaml');
+    expectProblem(res, 400, 'states.a.action');
+    expectProblem(res, 400, 'onComplete.action');
+    expect(JSON.stringify(res.body)).toContain("no action 'nope.missing' is registered");
+    expect((await api('GET', '/definitions/ghostly')).status).toBe(404);
+    const dag = { name: 'ghostly-dag', steps: [{ id: 'one', action: 'nope.dag' }] };
+    expectProblem(await api('POST', '/definitions', dag), 400, 'steps.0.action');
+  });
+});

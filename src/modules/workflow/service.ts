@@ -68,6 +68,7 @@ export class WorkflowService {
   async applyDefinition(text: string, type: 'yaml' | 'json') {
     const parsed = parseDefinition(text, type);
     this.refuseDisabledCommands(parsed);
+    this.refuseUnknownActions(parsed);
     // Built before the save, so a definition that cannot become a spec is not saved half-way.
     const spec = specFromDefinition(parsed, { log: this.log, ...this.deps });
     const saved = await this.store.saveDefinition(parsed.graph.name, parsed.kind, parsed.definition);
@@ -83,6 +84,21 @@ export class WorkflowService {
       .filter(([, state]) => state.command !== undefined)
       .map(([name]) => ({ path: `states.${name}.command`, message: 'command steps are off on this server (modules.workflow.commandSteps: false)' }));
     if (issues.length > 0) throw new Invalid('invalid workflow definition: command steps are disabled', issues);
+  }
+
+  /**
+   * An action no module registered would fail every run that reaches it: refuse it on submit. (Only here, not when
+   * saved definitions are loaded at boot, where another module may not have registered its actions yet.)
+   */
+  private refuseUnknownActions(parsed: ParsedDefinition): void {
+    const known = new Set(this.deps.actions.list().map((a) => a.name));
+    const used: { path: string; name: string }[] = [];
+    const g = parsed.graph;
+    for (const [status, state] of Object.entries(g.states)) if (state.work?.kind === 'action') used.push({ path: `states.${status}.action`, name: state.work.action.name });
+    for (const step of Object.values(g.dag?.steps ?? {})) if (step.call.kind === 'action') used.push({ path: `steps.${step.index}.action`, name: step.call.name });
+    if (g.onComplete?.kind === 'action') used.push({ path: 'onComplete.action', name: g.onComplete.action.name });
+    const issues = used.filter((u) => !known.has(u.name)).map((u) => ({ path: u.path, message: `no action '${u.name}' is registered (known: ${[...known].sort().join(', ') || 'none'})` }));
+    if (issues.length > 0) throw new Invalid('invalid workflow definition: unknown actions', issues);
   }
 
   /** One definition with its Mermaid graph. */
