@@ -63,4 +63,17 @@ describe('capstan workflow', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('404');
   });
+
+  it('apply refuses to strand waiting runs (exit 1 naming the status) and goes through with --force', async () => {
+    const file = join(dir, 'gate.yaml');
+    writeFileSync(file, 'name: gate\nstart: open\nstates:\n  open: { callback: { to: [closed] } }\n  closed: {}\n');
+    expect((await cli('apply', '-f', file)).code).toBe(0);
+    expect((await cli('trigger', 'gate', '--foreign-id', 'g-1')).code).toBe(0);
+    writeFileSync(file, 'name: gate\nstart: ajar\nstates:\n  ajar: { callback: { to: [closed] } }\n  closed: {}\n');
+    const refused = await cli('apply', '-f', file);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('open (1)');
+    const forced = await cli('apply', '-f', file, '--force');
+    expect(forced.code, forced.stderr).toBe(0);
+  });
 });

@@ -302,3 +302,37 @@ onComplete: { action: { name: nope.also } }
     expectProblem(await api('POST', '/definitions', dag), 400, 'steps.0.action');
   });
 });
+
+describe('re-applying a definition that drops a status where runs wait', () => {
+  it('is a 409 naming the statuses and counts, changes nothing, and goes through with force=true', async () => {
+    const v1 = `
+name: strand
+start: waiting
+states:
+  waiting: { callback: { to: [done] } }
+  done: {}
+`;
+    expect((await api('POST', '/definitions', v1, 'application/yaml')).status).toBe(201);
+    const runId = await trigger('strand', 's-1');
+    const v2 = `
+name: strand
+start: ready
+states:
+  ready: { callback: { to: [done] } }
+  done: {}
+`;
+    const refused = await api('POST', '/definitions', v2, 'application/yaml');
+    expect(refused.status).toBe(409);
+    expect(refused.body.stranded).toEqual({ waiting: 1 });
+    expect(String(refused.body.detail)).toContain('waiting (1)');
+    expect((await api('GET', '/definitions/strand')).body.version).toBe(1);
+    expectProblem(await api('POST', '/definitions?force=maybe', v2, 'application/yaml'), 400, 'query.force');
+    // Once the run is cancelled nothing waits there, so the same definition goes through without force.
+    expect((await api('POST', `/runs/${runId}/cancel`)).status).toBe(200);
+    expect((await api('POST', '/definitions', v2, 'application/yaml')).status).toBe(201);
+    // And force applies over waiting runs.
+    await trigger('strand', 's-2');
+    expect((await api('POST', '/definitions', v1, 'application/yaml')).status).toBe(409);
+    expect((await api('POST', '/definitions?force=true', v1, 'application/yaml')).status).toBe(201);
+  });
+});

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { CliClient } from '../../kernel/index.ts';
 
 const USAGE = `usage: capstan workflow <command>
-  apply -f FILE                          create or update a definition (YAML or JSON)
+  apply -f FILE [--force]                create or update a definition (YAML or JSON); --force even if runs wait at a removed status
   definitions                            list definitions
   trigger NAME --foreign-id X [--object JSON] [--start STATUS]
   runs [--workflow W] [--status S] [--run-state R] [--foreign-id X] [--limit N]
@@ -29,7 +29,7 @@ const RUN_COLUMNS = ['runId', 'workflow', 'foreignId', 'status', 'runState', 've
 
 /** Per command: how many positionals it takes and which flags mean something to it (others are mistakes, not no-ops). */
 const SHAPES: Record<string, { positionals: number; flags: string[] }> = {
-  apply: { positionals: 0, flags: ['file'] },
+  apply: { positionals: 0, flags: ['file', 'force'] },
   definitions: { positionals: 0, flags: [] },
   trigger: { positionals: 1, flags: ['foreign-id', 'object', 'start'] },
   runs: { positionals: 0, flags: ['workflow', 'status', 'run-state', 'foreign-id', 'limit'] },
@@ -74,6 +74,7 @@ export async function workflowCli(argv: string[], client: CliClient): Promise<nu
       strict: true,
       options: {
         file: { type: 'string', short: 'f' },
+        force: { type: 'boolean' },
         'foreign-id': { type: 'string' },
         object: { type: 'string' },
         start: { type: 'string' },
@@ -102,7 +103,7 @@ export async function workflowCli(argv: string[], client: CliClient): Promise<nu
         }
         let res: Response;
         try {
-          res = await fetch(new URL('/api/v1/workflow/definitions', client.server), {
+          res = await fetch(new URL(`/api/v1/workflow/definitions${values.force ? '?force=true' : ''}`, client.server), {
             method: 'POST',
             headers: { 'content-type': file.endsWith('.json') ? 'application/json' : 'application/yaml', ...(client.token ? { authorization: `Bearer ${client.token}` } : {}) },
             body: text,

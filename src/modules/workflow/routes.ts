@@ -98,7 +98,9 @@ export function workflowRoutes(svc: WorkflowService, ready: Promise<void>) {
     const format = definitionFormat(c.req.header('content-type'));
     const body = await c.req.text();
     if (!body.trim()) throw new Invalid('empty definition', [{ path: 'body', message: 'a YAML or JSON definition is required' }]);
-    const saved = await svc.applyDefinition(body, format);
+    const force = c.req.query('force');
+    if (force !== undefined && force !== 'true' && force !== 'false') throw new Invalid('invalid force', [{ path: 'query.force', message: 'true or false' }]);
+    const saved = await svc.applyDefinition(body, format, { force: force === 'true' });
     return c.json(saved, 201);
   });
   app.get('/definitions', async (c) => c.json({ definitions: await svc.listDefinitions() }));

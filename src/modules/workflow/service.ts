@@ -65,10 +65,11 @@ export class WorkflowService {
   }
 
   /** Validates, saves and installs a definition; other instances reload it from the applied event. */
-  async applyDefinition(text: string, type: 'yaml' | 'json') {
+  async applyDefinition(text: string, type: 'yaml' | 'json', opts: { force?: boolean } = {}) {
     const parsed = parseDefinition(text, type);
     this.refuseDisabledCommands(parsed);
     this.refuseUnknownActions(parsed);
+    if (!opts.force) await this.refuseStranding(parsed);
     // Built before the save, so a definition that cannot become a spec is not saved half-way.
     const spec = specFromDefinition(parsed, { log: this.log, ...this.deps });
     const saved = await this.store.saveDefinition(parsed.graph.name, parsed.kind, parsed.definition);
@@ -99,6 +100,22 @@ export class WorkflowService {
     if (g.onComplete?.kind === 'action') used.push({ path: 'onComplete.action', name: g.onComplete.action.name });
     const issues = used.filter((u) => !known.has(u.name)).map((u) => ({ path: u.path, message: `no action '${u.name}' is registered (known: ${[...known].sort().join(', ') || 'none'})` }));
     if (issues.length > 0) throw new Invalid('invalid workflow definition: unknown actions', issues);
+  }
+
+  /**
+   * A new version without a status where active runs wait would strand them (no step, callback or timeout for it):
+   * a Conflict naming the statuses and counts, unless the caller forces it.
+   */
+  private async refuseStranding(parsed: ParsedDefinition): Promise<void> {
+    const name = parsed.graph.name;
+    if (!this.engine.names().includes(name)) return;
+    const kept = new Set(Object.keys(parsed.graph.states));
+    const stranded = Object.entries(await this.store.activeRunsByStatus(name)).filter(([status, n]) => n > 0 && !kept.has(status));
+    if (stranded.length === 0) return;
+    const list = stranded.map(([status, n]) => `${status} (${n})`).join(', ');
+    throw new Conflict(`re-applying '${name}' would strand active runs at statuses it no longer has: ${list}; finish or cancel them first, or apply with force (?force=true, capstan workflow apply --force)`, {
+      stranded: Object.fromEntries(stranded),
+    });
   }
 
   /** One definition with its Mermaid graph. */

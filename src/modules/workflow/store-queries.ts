@@ -1,7 +1,7 @@
 /** Reading runs: lookup, latest, history, the keyset-paged list, and the engine's sweeps. */
-import { and, asc, desc, eq, gte, like, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, like, lt, sql, type SQL } from 'drizzle-orm';
 import { Invalid, type Database } from '../../kernel/index.ts';
-import { ERROR_PAUSE_PREFIX, RUN_STATES, type RunState } from './run-state.ts';
+import { ACTIVE_RUN_STATES, ERROR_PAUSE_PREFIX, RUN_STATES, type RunState } from './run-state.ts';
 import { workflowHistory, workflowRuns } from './schema.ts';
 import { decodeCursor, encodeCursor } from './store-cursor.ts';
 import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './store-raw-run.ts';
@@ -86,6 +86,16 @@ export function runReaders(db: Database) {
     },
 
     /** Running runs at (workflow, status), oldest first: the step consumers' catch-up sweep. */
+    /** Active runs (initiated, running, paused) of a workflow per status. */
+    async activeRunsByStatus(workflow: string): Promise<Record<string, number>> {
+      const rows = await q
+        .select({ status: r.status, n: sql<number>`count(*)::int` })
+        .from(r)
+        .where(and(eq(r.workflow, workflow), inArray(r.runState, [...ACTIVE_RUN_STATES])))
+        .groupBy(r.status);
+      return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+    },
+
     async runsAt(workflow: string, status: string, limit: number): Promise<StoredRun[]> {
       const rows = await q
         .select()
