@@ -336,3 +336,29 @@ states:
     expect((await api('POST', '/definitions?force=true', v1, 'application/yaml')).status).toBe(201);
   });
 });
+
+describe('delete data', () => {
+  it('scrubs a finished run once; deleting again answers the same run without another version; an active run is a 409', async () => {
+    const v = `
+name: erasable
+start: waiting
+states:
+  waiting: { callback: { to: [done] } }
+  done: {}
+`;
+    expect((await api('POST', '/definitions', v, 'application/yaml')).status).toBe(201);
+    const t = await api('POST', '/workflows/erasable/runs', { foreignId: 'e-1', object: { secret: 'pii' } });
+    const runId = t.body.runId as string;
+    expect((await api('POST', `/runs/${runId}/delete`)).status).toBe(409);
+    expect((await api('POST', `/runs/${runId}/callback/waiting`, { status: 'done' })).status).toBe(200);
+    const first = await api('POST', `/runs/${runId}/delete`);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ runState: 'dataDeleted', object: { deleted: true } });
+    const again = await api('POST', `/runs/${runId}/delete`);
+    expect(again.status).toBe(200);
+    expect(again.body.version).toBe(first.body.version);
+    const history = (await api('GET', `/runs/${runId}/history`)).body.history as { runState: string }[];
+    expect(history.filter((h) => h.runState === 'dataDeleted')).toHaveLength(1);
+    expect(JSON.stringify(history)).not.toContain('pii');
+  });
+});

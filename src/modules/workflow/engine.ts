@@ -137,6 +137,8 @@ export class WorkflowEngine {
   /** Replaces the object with a scrubbed value and marks the data deleted; the history of statuses stays. */
   async deleteData(runId: string): Promise<RunRecord> {
     const r = await this.mustFind(runId);
+    // Deleting again changes nothing: answer with the run as it is rather than write another version and history row.
+    if (r.runState === 'dataDeleted') return r;
     this.recent.forget(runId);
     return this.o.store.deleteData(runId, { deleted: true }, (after) => eventsFor(after, r));
   }
