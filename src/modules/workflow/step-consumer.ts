@@ -1,5 +1,5 @@
 /** One consumer shard of one step: consumes status changes durably, runs the step for runs in its shard, and sweeps for missed ones. */
-import { Conflict, subjectOf, type EventBus, type EventEnvelope, type Logger } from '../../kernel/index.ts';
+import { Conflict, isTransient, subjectOf, type EventBus, type EventEnvelope, type Logger } from '../../kernel/index.ts';
 import type { StatusProcess, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import type { RecentRuns } from './recent-runs.ts';
@@ -53,14 +53,22 @@ export async function handleRun(d: StepConsumerDeps, runId: string, version: num
   if (record.runState !== 'running' && record.runState !== 'initiated') return `run_${record.runState}`;
   const started = performance.now();
   const key = `${process}:${runId}`;
+  let stepDone = false;
   try {
     const run = toRun(record);
     const out = await d.process.step!(run as never);
+    stepDone = true;
     if (isControl(out)) await d.transitioner.control(record, out, run.object);
     else await d.transitioner.moveTo(record, out, d.process.to, run.object);
     d.errorCounts.delete(key);
   } catch (err) {
     if (err instanceof Conflict) return 'version_conflict';
+    // The step succeeded but its outcome could not be written (the database is away): redeliver later without counting
+    // an error against the run, so an outage does not pause runs whose steps are fine.
+    if (stepDone && isTransient(err)) {
+      d.log.warn({ err, runId, status: d.status }, 'step outcome not recorded; will retry');
+      throw err;
+    }
     d.metrics.errors.inc({ workflow: d.spec.name, process });
     const count = (d.errorCounts.get(key) ?? 0) + 1;
     d.errorCounts.set(key, count);
