@@ -4,7 +4,6 @@ import type { AnyWorkflowSpec, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import { assertStorable } from './definition/index.ts';
 import { RecentRuns } from './recent-runs.ts';
-import { ERROR_PAUSE_PREFIX } from './run-state.ts';
 import { holdRole, untilAborted } from './role.ts';
 import { isControl, toRun, type RunRecord } from './run.ts';
 import { roleName } from './shard.ts';
@@ -254,7 +253,7 @@ export class WorkflowEngine {
       for (const r of await this.o.store.pausedByErrorsBefore(before, 100)) {
         // A run of a workflow this instance does not run is skipped: throwing here would stop every later resume.
         const w = this.specs.get(r.workflow);
-        if (!w || !r.reason?.startsWith(ERROR_PAUSE_PREFIX)) continue;
+        if (!w) continue;
         await w.transitioner.setRunState(r, 'running', null).catch(() => {});
       }
       await Promise.race([sleep(Math.min(this.o.retryPausedAfterMs, 30_000)), untilAborted(signal)]);

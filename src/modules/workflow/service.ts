@@ -5,6 +5,7 @@ import { specFromDefinition, type DeclarativeDeps } from './declarative.ts';
 import { compileDefinition, parseDefinition, textProblem, toMermaid, type ParsedDefinition } from './definition/index.ts';
 import type { WorkflowEngine } from './engine.ts';
 import type { RunRecord } from './run.ts';
+import { ACTIVE_RUN_STATES } from './run-state.ts';
 import { decodeCursor } from './store-cursor.ts';
 import type { RecordStore } from './store.ts';
 import type { ListRunsQuery } from './store-types.ts';
@@ -17,9 +18,6 @@ const DagRunObjectShape = z.looseObject({
 
 /** Event telling every instance to reload a definition. */
 const APPLIED = 'workflow.definition.applied';
-
-/** Run states a run never leaves on its own: an await on them can be answered from the history alone. */
-const FINISHED = new Set(['completed', 'cancelled', 'dataDeleted', 'requestedDataDeleted']);
 
 /** Runs `work`; an Invalid it throws names its fields as parts of the request body (`start` -> `body.start`). */
 async function underBody<T>(work: () => Promise<T>): Promise<T> {
@@ -180,8 +178,8 @@ export class WorkflowService {
     const run = await this.getRun(runId);
     const { statuses } = this.engine.get(run.workflow).spec;
     if (!statuses.has(status)) throw new Invalid(`workflow '${run.workflow}' has no status '${status}'`, [{ path: 'query.status', message: `one of ${[...statuses].join(', ')}` }]);
-    // A finished run moves no more: if its history lacks the status, waiting could only end in a timeout.
-    if (FINISHED.has(run.runState)) {
+    // A finished run (no longer active) moves no more: if its history lacks the status, waiting could only time out.
+    if (!ACTIVE_RUN_STATES.includes(run.runState)) {
       const passed = await this.engine.await(runId, status, 0);
       if (passed) return passed;
       throw new Conflict(`run ${runId} is ${run.runState} at '${run.status}' and was never at '${status}'`, { runState: run.runState, currentStatus: run.status });

@@ -3,6 +3,7 @@ import { Conflict, Invalid, NotFound, sleep, type EventBus, type Kv, type Logger
 import type { ConnectorAction, ConnectorSpec, ScheduleSpec, WorkflowSpec } from './builder.ts';
 import { nextFire, parseCron } from './cron.ts';
 import { untilAborted } from './role.ts';
+import { fnv1a } from './shard.ts';
 
 /** What triggers need from the engine. */
 export interface TriggerTarget {
@@ -27,10 +28,8 @@ export async function applyConnectorAction(target: TriggerTarget, workflow: stri
 export function connectorDurableName(workflow: string, connector: string, pattern?: string): string {
   const base = `wf-${workflow}-connector-${connector}`.replace(/[^A-Za-z0-9_-]/g, '_');
   if (pattern === undefined) return base;
-  // FNV-1a: a short, stable tag per subject pattern.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < pattern.length; i++) h = Math.imul(h ^ pattern.charCodeAt(i), 0x01000193) >>> 0;
-  return `${base}-${h.toString(16).padStart(8, '0')}`;
+  // A short, stable tag per subject pattern.
+  return `${base}-${fnv1a(pattern).toString(16).padStart(8, '0')}`;
 }
 
 /** Consumes a connector's subject durably while `signal` is live (the connector role is held). */
