@@ -9,6 +9,7 @@ export type { Resources } from './resources.ts';
 export type { Logger } from './log.ts';
 export { ActionRegistry, type ActionDefinition } from './actions.ts';
 export { createRouter } from './http/router.ts';
+export { holdConnection } from './http/hold-connection.ts';
 export type { AppEnv } from './http/app-env.ts';
 export { enabledOnly } from './config/schema.ts';
 export { retry, isTransient } from './retry.ts';

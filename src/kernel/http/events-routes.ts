@@ -5,6 +5,7 @@ import { streamSSE } from 'hono/streaming';
 import type { EventBus, EventEnvelope, Subscription } from '../bus/port.ts';
 import { Invalid } from '../errors.ts';
 import { hasScope, requireAnyScope, type Principal } from './auth.ts';
+import { holdConnection } from './hold-connection.ts';
 import { createRouter } from './router.ts';
 import { Forbidden } from '../errors.ts';
 
@@ -64,9 +65,9 @@ export function eventsRoutes(bus: EventBus, source: string) {
     },
     (c) => {
       const pattern = c.req.query('pattern') ?? '>';
-      // Bun closes a connection idle for 10 s: a quiet stream would be cut (and events lost while the client
-      // reconnects). The stream ends when the client goes; the keep-alives below also keep proxies from timing out.
-      (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(c.req.raw, 0);
+      // A quiet stream would be cut by the idle timeout (and events lost while the client reconnects). The stream
+      // ends when the client goes; the keep-alives below also keep proxies from timing out.
+      holdConnection(c);
       return streamSSE(c, async (stream) => {
         const queue: EventEnvelope[] = [];
         let wake: (() => void) | undefined;

@@ -1,6 +1,6 @@
 /** /api/v1/workflow: definitions, triggers, runs (list, show, history, await), run controls and callbacks. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { CapstanError, createRouter, Invalid, zodIssues, type AppEnv } from '../../kernel/index.ts';
+import { CapstanError, createRouter, holdConnection, Invalid, zodIssues, type AppEnv } from '../../kernel/index.ts';
 import type { Context } from 'hono';
 import { parseDuration, storableIssues, textProblem } from './definition/index.ts';
 import { RUN_STATES } from './run-state.ts';
@@ -135,8 +135,8 @@ export function workflowRoutes(svc: WorkflowService, ready: Promise<void>) {
       const q = c.req.valid('query');
       const timeoutMs = parseDuration(q.timeout, 'query.timeout');
       if (timeoutMs > MAX_AWAIT_MS) throw new Invalid(`query.timeout: at most 5m; call await again to wait longer`, [{ path: 'query.timeout', message: `'${q.timeout}' is longer than 5m, the longest the server holds a request` }]);
-      // Bun closes a connection idle for 10 s, which would cut any longer wait; the wait below is bounded by timeoutMs.
-      (c.env as { timeout?: (req: Request, seconds: number) => void } | undefined)?.timeout?.(c.req.raw, 0);
+      // The wait below is bounded by timeoutMs; the server's idle timeout would cut any wait longer than 10 s.
+      holdConnection(c);
       const run = await svc.await(c.req.valid('param').runId, q.status, timeoutMs);
       if (!run) throw new CapstanError('Timeout', 408, `run did not reach '${q.status}' within ${q.timeout}`);
       return c.json(run, 200);

@@ -1,0 +1,15 @@
+/** Long requests (an await, an event stream) must not be cut by the HTTP server's idle timeout. */
+import type { Context } from 'hono';
+
+/** What the kernel needs of the `env` that Bun.serve hands to the app's fetch (its Server). */
+interface IdleTimeoutSource {
+  timeout?: (req: Request, seconds: number) => void;
+}
+
+/**
+ * Turns off Bun's idle timeout (10 s) for this request, which would otherwise close a connection that stays quiet
+ * while the handler waits. The handler must bound the wait itself. No-op without a server (in-process `app.request`).
+ */
+export function holdConnection(c: Context): void {
+  (c.env as IdleTimeoutSource | undefined)?.timeout?.(c.req.raw, 0);
+}
