@@ -17,7 +17,7 @@ export { sleep, monotonicMs } from './time.ts';
 export { newId } from './ids.ts';
 export { zodIssues } from './validation.ts';
 export { renderTable } from './cli/table.ts';
-export { enqueueEvent, notifyOutboxWritten, outboxSubject, OUTBOX_NOTIFY_SQL, type OutboxEvent } from './outbox.ts';
+export { enqueueEvent, notifyOutboxWritten, outboxInsertFromJson, OUTBOX_NOTIFY_SQL, toOutboxJsonRows, type OutboxEvent, type OutboxJsonRow } from './outbox.ts';
 export { subjectOf, subjectToken } from './bus/subject-pattern.ts';
 export { validatePattern } from './bus/subject-pattern.ts';
 export { CONNECT_EVENTS_JS } from './ui/live-events-script.ts';

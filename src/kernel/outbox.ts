@@ -41,6 +41,32 @@ export const OUTBOX_CHANNEL = 'kernel_outbox';
 /** The SQL expression that wakes the relays at commit (usable in a select list or RETURNING). */
 export const OUTBOX_NOTIFY_SQL = `pg_notify('${OUTBOX_CHANNEL}', '')`;
 
+/** An outbox row as JSON, for one-statement writers that insert rows from a JSON array (outboxInsertFromJson). */
+export interface OutboxJsonRow {
+  id: string;
+  type: string;
+  subject: string | null;
+  data: unknown;
+  correlationId: string;
+}
+
+/**
+ * The rows of `events` as JSON, ids fixed now (so a retried statement cannot enqueue an event twice), correlated
+ * with `correlationId` unless an event says otherwise. Throws Invalid as outboxSubject does.
+ */
+export function toOutboxJsonRows(events: readonly OutboxEvent[], correlationId: string): OutboxJsonRow[] {
+  return events.map((e) => ({ id: e.id ?? newId(), type: e.type, subject: outboxSubject(e), data: e.data ?? null, correlationId: e.correlationId ?? correlationId }));
+}
+
+/**
+ * `INSERT INTO kernel_outbox ... SELECT` of the OutboxJsonRow in the jsonb expression `row`; the caller appends its
+ * FROM (which defines `row`) and ORDER BY, which fixes the rows' id order.
+ */
+export function outboxInsertFromJson(row: string): string {
+  return `INSERT INTO kernel_outbox (event_id, type, subject, data, correlation_id)
+  SELECT ${row}->>'id', ${row}->>'type', ${row}->>'subject', ${row}->'data', ${row}->>'correlationId'`;
+}
+
 /** Inserts the event into kernel_outbox inside `tx`; returns the event id. Nothing is published if `tx` rolls back. */
 export async function enqueueEvent(tx: Db, event: OutboxEvent): Promise<string> {
   const id = event.id ?? newId();

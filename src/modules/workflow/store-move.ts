@@ -8,7 +8,7 @@
  * transitions share one round trip, one socket write and one WAL flush. An idle store sends a move at once.
  * The multi-statement `transition` in store-runs.ts stays for callers that need their own work in the transaction.
  */
-import { Invalid, isTransient, newId, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxSubject, retry, type Database, type OutboxEvent } from '../../kernel/index.ts';
+import { Invalid, isTransient, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, retry, toOutboxJsonRows, type Database, type OutboxEvent } from '../../kernel/index.ts';
 import { runStatesLeadingTo } from './run-state.ts';
 import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './store-raw-run.ts';
 import { explainMiss } from './store-runs.ts';
@@ -51,8 +51,7 @@ WITH input AS (
   INSERT INTO workflow_history (run_id, version, status, run_state, status_description, reason, object)
   SELECT run_id, version, status, run_state, status_description, reason, CASE WHEN has_object THEN object END FROM upd ORDER BY idx
 ), events AS (
-  INSERT INTO kernel_outbox (event_id, type, subject, data, correlation_id)
-  SELECT e.ev->>'id', e.ev->>'type', e.ev->>'subject', e.ev->'data', e.ev->>'correlationId'
+  ${outboxInsertFromJson('e.ev')}
   FROM upd, jsonb_array_elements(upd.events) WITH ORDINALITY AS e(ev, n)
   ORDER BY upd.idx, e.n
 ), cancelled AS (
@@ -167,8 +166,7 @@ export function runMover(db: Database) {
      * statement (shared with other moves under load). Conflict when stale or not allowed, NotFound when the run is gone.
      */
     move(current: StoredRun, patch: RunPatch, events: (after: StoredRun) => readonly OutboxEvent[], timeouts: TimeoutPlan = { cancel: false }): Promise<StoredRun> {
-      // Ids are fixed before the first attempt, so a retry after a lost answer cannot enqueue an event twice.
-      const list = events(predictMove(current, patch)).map((e) => ({ id: e.id ?? newId(), type: e.type, subject: outboxSubject(e), data: e.data ?? null, correlationId: e.correlationId ?? current.runId }));
+      const list = toOutboxJsonRows(events(predictMove(current, patch)), current.runId);
       return new Promise<StoredRun>((resolve, reject) => {
         waiting.push({ json: storableJson(inputOf(current, patch, list, timeouts)), current, patch, hasEvents: list.length > 0, resolve, reject });
         pump();

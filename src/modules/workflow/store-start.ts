@@ -3,7 +3,7 @@
  * history row, its outbox events and its first timeout, as data-modifying CTEs. The transactional `createRun` in
  * store-runs.ts costs a BEGIN, four statements and a COMMIT; triggers are as hot as steps when many runs start.
  */
-import { Conflict, isTransient, newId, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxSubject, retry, type Database, type OutboxEvent } from '../../kernel/index.ts';
+import { Conflict, isTransient, newId, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, retry, toOutboxJsonRows, type Database, type OutboxEvent } from '../../kernel/index.ts';
 import { ACTIVE_RUN_STATES } from './run-state.ts';
 import { ACTIVE_RUN_PREDICATE } from './schema.ts';
 import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './store-raw-run.ts';
@@ -22,8 +22,7 @@ WITH ins AS (
   INSERT INTO workflow_history (run_id, version, status, run_state, status_description, reason, object)
   SELECT run_id, version, status, run_state, status_description, reason, object FROM ins
 ), events AS (
-  INSERT INTO kernel_outbox (event_id, type, subject, data, correlation_id)
-  SELECT e.ev->>'id', e.ev->>'type', e.ev->>'subject', e.ev->'data', e.ev->>'correlationId'
+  ${outboxInsertFromJson('e.ev')}
   FROM ins, jsonb_array_elements(($8::text)::jsonb) WITH ORDINALITY AS e(ev, n)
   ORDER BY e.n
 ), armed AS (
@@ -62,7 +61,7 @@ export function runStarter(db: Database) {
         // The run as it will be stored, so its events go into the same statement.
         const run: StoredRun = { runId, workflow: input.workflow, foreignId: input.foreignId, status: input.status, runState: input.runState, object: input.object ?? null, version: 1, statusDescription: input.statusDescription ?? null, reason: null, createdAt: now, updatedAt: now };
         const created = { type: 'workflow.run.created', data: { runId, workflow: run.workflow, foreignId: run.foreignId, status: run.status, runState: run.runState, version: 1 } };
-        const list = [created, ...events(run)].map((e: OutboxEvent) => ({ id: e.id ?? newId(), type: e.type, subject: outboxSubject(e), data: e.data ?? null, correlationId: e.correlationId ?? runId }));
+        const list = toOutboxJsonRows([created, ...events(run)], runId);
         const params = [runId, input.workflow, input.foreignId, input.status, input.runState, objectJson, input.statusDescription ?? null, JSON.stringify(list), armAt ? armAt.toISOString() : null];
         let row: RawRunRow | undefined;
         let duplicate: unknown;
