@@ -11,6 +11,25 @@ import { outboxOf } from './workflow-store-helpers.ts';
 
 const statusEvent = (after: StoredRun) => [{ type: 'workflow.run.status_changed', data: { runId: after.runId, status: after.status, version: after.version }, route: [after.workflow, after.status] }];
 
+/**
+ * The database, except that the first statement commits and then its answer is lost (the connection drops: a
+ * transient error); `beforeLoss` runs in between, with the rows that never arrive.
+ */
+function losingFirstAnswer(db: Database, beforeLoss?: (rows: unknown[]) => Promise<void>): Database {
+  let lost = 0;
+  return {
+    ...db,
+    query: async (text, params) => {
+      const rows = await db.query(text, params);
+      if (lost++ === 0) {
+        await beforeLoss?.(rows);
+        throw Object.assign(new Error('connection closed before the answer'), { code: 'CONNECTION_CLOSED' });
+      }
+      return rows;
+    },
+  } as Database;
+}
+
 /** Registers the move tests; `ctx` gives the migrated store and its database. */
 export function workflowMoveContract(ctx: () => { store: RecordStore; db: Database }): void {
   describe('start (one statement)', () => {
@@ -37,13 +56,7 @@ export function workflowMoveContract(ctx: () => { store: RecordStore; db: Databa
     it('a start whose answer was lost after it committed returns its own run (retried, not a Conflict naming itself)', async () => {
       const { db } = ctx();
       const workflow = uniqueName('st');
-      let lost = 0;
-      // The first statement commits, then its connection drops before the answer arrives (a transient error).
-      const flaky = createRecordStore({ ...db, query: async (text, params) => {
-        const rows = await db.query(text, params);
-        if (lost++ === 0) throw Object.assign(new Error('connection closed before the answer'), { code: 'CONNECTION_CLOSED' });
-        return rows;
-      } } as Database);
+      const flaky = createRecordStore(losingFirstAnswer(db));
       const run = await flaky.start({ workflow, foreignId: 'f-lost', status: 'a', runState: 'running' }, statusEvent);
       expect(run).toMatchObject({ workflow, foreignId: 'f-lost', status: 'a', version: 1 });
       const rows = await db.db.select().from(workflowRuns).where(eq(workflowRuns.workflow, workflow));
@@ -54,16 +67,13 @@ export function workflowMoveContract(ctx: () => { store: RecordStore; db: Databa
     it('a start whose answer was lost, of a run that finished before the retry, returns that run too', async () => {
       const { store, db } = ctx();
       const workflow = uniqueName('st');
-      let lost = 0;
-      const flaky = createRecordStore({ ...db, query: async (text, params) => {
-        const rows = await db.query<{ run_id: string }>(text, params);
-        if (lost++ === 0) {
-          // Before the retry, the new run is moved on and completes (as another instance's consumer could).
-          await store.move((await store.lookup(rows[0]!.run_id))!, { status: 'done', runState: 'completed' }, () => []);
-          throw Object.assign(new Error('connection closed before the answer'), { code: 'CONNECTION_CLOSED' });
-        }
-        return rows;
-      } } as Database);
+      // Before the retry, the new run is moved on and completes (as another instance's consumer could).
+      const flaky = createRecordStore(
+        losingFirstAnswer(db, async (rows) => {
+          const started = rows[0] as { run_id: string };
+          await store.move((await store.lookup(started.run_id))!, { status: 'done', runState: 'completed' }, () => []);
+        }),
+      );
       const run = await flaky.start({ workflow, foreignId: 'f-done', status: 'a', runState: 'running' }, statusEvent);
       expect(run).toMatchObject({ workflow, foreignId: 'f-done', runState: 'completed', version: 2 });
       const rows = await db.db.select().from(workflowRuns).where(eq(workflowRuns.workflow, workflow));
@@ -140,12 +150,7 @@ export function workflowMoveContract(ctx: () => { store: RecordStore; db: Databa
     it('a move whose answer was lost after it committed is applied once: the retry misses and reports a Conflict', async () => {
       const { db } = ctx();
       const [r] = await runs(1);
-      let lost = 0;
-      const flaky = createRecordStore({ ...db, query: async (text, params) => {
-        const rows = await db.query(text, params);
-        if (lost++ === 0) throw Object.assign(new Error('connection closed before the answer'), { code: 'CONNECTION_CLOSED' });
-        return rows;
-      } } as Database);
+      const flaky = createRecordStore(losingFirstAnswer(db));
       const err = await rejection(flaky.move(r!, { status: 'b' }, statusEvent));
       expect(err).toBeInstanceOf(Conflict);
       expect((err as Conflict).details).toMatchObject({ expectedVersion: 1, currentVersion: 2 });
