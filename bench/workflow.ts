@@ -60,7 +60,7 @@ interface WfRound {
   cpuUs: { bench: number; postgres: number; nats: number };
   meanInFlight: number;
   maxInFlight: number;
-  probe: Record<'txMs' | 'relayPickupMs' | 'publishMs' | 'consumerWaitMs' | 'handlerMs' | 'perDeliveryGapMs', number>;
+  probe: Record<'txMs' | 'relayPickupMs' | 'publishMs' | 'consumerWaitMs' | 'handlerMs', number>;
   deliveriesPerTransition: number;
 }
 
@@ -103,7 +103,7 @@ async function workflowRound(stack: WorkflowStack, n: number, concurrency: numbe
       cpuUs: { bench: (cpu1.bench - cpu0.bench) / transitions, postgres: (cpu1.postgres - cpu0.postgres) / transitions, nats: (cpu1.nats - cpu0.nats) / transitions },
       meanInFlight,
       maxInFlight: p.maxInFlight,
-      probe: { txMs: median(p.txMs), relayPickupMs: median(p.relayPickupMs), publishMs: median(p.publishMs), consumerWaitMs: median(p.consumerWaitMs), handlerMs: median(p.handlerMs), perDeliveryGapMs: median(p.perDeliveryGapMs) },
+      probe: { txMs: median(p.txMs), relayPickupMs: median(p.relayPickupMs), publishMs: median(p.publishMs), consumerWaitMs: median(p.consumerWaitMs), handlerMs: median(p.handlerMs) },
       deliveriesPerTransition: p.deliveries / transitions,
     };
   } finally {

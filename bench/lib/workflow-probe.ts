@@ -32,8 +32,6 @@ export class TransitionProbe {
   readonly consumerWaitMs: number[] = [];
   /** Handler of the consumer that owns the status: lookup, step, transition. */
   readonly handlerMs: number[] = [];
-  /** Gap between a consumer finishing one event and starting the next one that was already published: ack + pull. */
-  readonly perDeliveryGapMs: number[] = [];
   /** status_changed deliveries to step consumers, and those the consumer's status owned. */
   deliveries = 0;
   ownDeliveries = 0;
@@ -50,7 +48,7 @@ export class TransitionProbe {
 
   /** Clears every sample and starts a measurement window. */
   start(): void {
-    for (const xs of [this.txMs, this.relayPickupMs, this.publishMs, this.consumerWaitMs, this.handlerMs, this.perDeliveryGapMs]) xs.length = 0;
+    for (const xs of [this.txMs, this.relayPickupMs, this.publishMs, this.consumerWaitMs, this.handlerMs]) xs.length = 0;
     this.deliveries = this.ownDeliveries = 0;
     this.maxInFlight = this.inFlight;
     this.inFlightArea = 0;
@@ -151,7 +149,6 @@ export class TransitionProbe {
   }
 
   private timedHandler(durable: string, handler: EventHandler): EventHandler {
-    let lastEnd: number | undefined;
     return async (e: EventEnvelope) => {
       const t0 = performance.now();
       const d = e.data as Changed;
@@ -164,14 +161,12 @@ export class TransitionProbe {
         const t1 = performance.now();
         if (this.on && e.type === STATUS_CHANGED) {
           this.deliveries++;
-          if (lastEnd !== undefined && published !== undefined && published < lastEnd) this.perDeliveryGapMs.push(t0 - lastEnd);
           if (own) {
             this.ownDeliveries++;
             this.handlerMs.push(t1 - t0);
             if (published !== undefined) this.consumerWaitMs.push(t0 - published);
           }
         }
-        lastEnd = t1;
       }
     };
   }
