@@ -6,7 +6,7 @@ import { assertStorable } from './definition/index.ts';
 import { RecentRuns } from './recent-runs.ts';
 import { holdRole, untilAborted } from './role.ts';
 import { isControl, toRun, type RunRecord } from './run.ts';
-import { roleName } from './shard.ts';
+import { connectorRoleName, derivedNames, roleName } from './names.ts';
 import { runStepConsumer } from './step-consumer.ts';
 import type { WorkflowStorePort } from './store-port.ts';
 import { eventsFor, statusRoute, Transitioner } from './transitions.ts';
@@ -46,10 +46,27 @@ export class WorkflowEngine {
   /** Registers (or replaces) a workflow; if the engine runs, its consumers are (re)started. */
   async register(anySpec: AnyWorkflowSpec): Promise<void> {
     const spec = anySpec as WorkflowSpec;
+    this.assertNamesFree(spec);
     this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log, this.o.metrics, this.recent) });
     if (!this.started) return;
     await this.stopConsumers(spec.name);
     this.startConsumers(spec);
+  }
+
+  /**
+   * Refuses a workflow whose consumers would share a lease or durable with another workflow's (`a-b` at status `c`
+   * and `a` at status `b-c` both make `a-b-c-consumer-1-of-1`): only one of them would ever run. Invalid naming `name`.
+   */
+  assertNamesFree(spec: AnyWorkflowSpec): void {
+    const taken = new Map<string, string>();
+    for (const [name, w] of this.specs) {
+      if (name === spec.name) continue;
+      for (const d of derivedNames(w.spec)) taken.set(d.name, `${d.what} of workflow '${name}'`);
+    }
+    for (const d of derivedNames(spec as WorkflowSpec)) {
+      const other = taken.get(d.name);
+      if (other) throw new Invalid(`${d.what} would use '${d.name}', as ${other} does`, [{ path: 'name', message: `clashes with ${other} ('${d.name}'); rename the workflow or the status` }]);
+    }
   }
 
   private async stopConsumers(workflow: string): Promise<void> {
@@ -198,7 +215,7 @@ export class WorkflowEngine {
       // spread over instances, and a dead instance's shard moves within the role TTL like a step's.
       const n = c.parallel ?? 1;
       for (let shard = 0; shard < n; shard++) {
-        roles.push(holdRole(this.o.leases, `${spec.name}-connector-${c.name}-${shard}-of-${n}`, this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, { ...c, source }, this, signal, this.o.log)));
+        roles.push(holdRole(this.o.leases, connectorRoleName(spec.name, c.name, shard, n), this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, { ...c, source }, this, signal, this.o.log)));
       }
     }
     for (const [status, process] of spec.processes) {

@@ -6,7 +6,8 @@ import type { RecentRuns } from './recent-runs.ts';
 import { ERROR_PAUSE_PREFIX } from './run-state.ts';
 import { isControl, toRun } from './run.ts';
 import { untilAborted } from './role.ts';
-import { roleName, shardOf } from './shard.ts';
+import { roleName } from './names.ts';
+import { shardOf } from './shard.ts';
 import type { WorkflowStorePort } from './store-port.ts';
 import { statusRoute, type Transitioner } from './transitions.ts';
 
@@ -108,7 +109,7 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
   const pattern = subjectOf('workflow.run.status_changed', statusRoute(d.spec.name, d.status));
   // A durable left by an older version with another subject is replaced: these events are only hints, the sweep
   // re-reads the store for anything a consumer did not see.
-  const sub = await d.bus.durable({ name: process.replace(/[^A-Za-z0-9_-]/g, '_'), pattern, start: 'new', ackWaitMs: 30_000, concurrency: d.concurrency, onPatternChange: 'replace' }, async (e: EventEnvelope) => {
+  const sub = await d.bus.durable({ name: process, pattern, start: 'new', ackWaitMs: 30_000, concurrency: d.concurrency, onPatternChange: 'replace' }, async (e: EventEnvelope) => {
     const data = e.data as StatusChanged;
     if (data.workflow !== d.spec.name || data.status !== d.status || !mine(data.runId)) return;
     const lag = Math.max(0, (Date.now() - Date.parse(e.time)) / 1000);
