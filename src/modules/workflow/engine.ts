@@ -7,7 +7,7 @@ import { RecentRuns } from './recent-runs.ts';
 import { holdRole, untilAborted } from './role.ts';
 import { isControl, toRun, type RunRecord } from './run.ts';
 import { connectorRoleName, derivedNames, roleName } from './names.ts';
-import { runStepConsumer } from './step-consumer.ts';
+import { runStepConsumer, type StepFailures } from './step-consumer.ts';
 import type { WorkflowStorePort } from './store-port.ts';
 import { eventsFor, statusRoute, Transitioner } from './transitions.ts';
 import { applyConnectorAction, runConnector, runScheduler } from './triggers.ts';
@@ -36,7 +36,7 @@ export class WorkflowEngine {
   private readonly roles: { stop(): Promise<void> }[] = [];
   /** Consumer roles per workflow, so a re-applied definition gets consumers for its new statuses. */
   private readonly consumerRoles = new Map<string, { stop(): Promise<void> }[]>();
-  private readonly errorCounts = new Map<string, number>();
+  private readonly failures = new Map<string, StepFailures>();
   /** Runs as this process last wrote them, so the next step usually needs no read. */
   private readonly recent = new RecentRuns();
   private started = false;
@@ -225,7 +225,7 @@ export class WorkflowEngine {
         roles.push(
           holdRole(this.o.leases, role, this.o.leaseTtlMs, this.o.log, (signal) =>
             runStepConsumer(
-              { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), errorCounts: this.errorCounts, recent: this.recent, sweepIntervalMs: this.o.sweepIntervalMs, concurrency: process.concurrency ?? this.o.stepConcurrency ?? 16 },
+              { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), failures: this.failures, recent: this.recent, sweepIntervalMs: this.o.sweepIntervalMs, concurrency: process.concurrency ?? this.o.stepConcurrency ?? 16 },
               signal,
             ),
           ),
