@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually } from '../helpers/async.ts';
 import { WORKLOADS, type WorkloadServer } from '../helpers/metrics-workloads/index.ts';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
+import { jsonApi } from '../helpers/json-api.ts';
 
 let server: ServerProcess;
 beforeAll(async () => {
@@ -20,15 +21,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const client = (url: string): WorkloadServer => ({
-  url,
-  async api(method, path, body, type = 'application/json') {
-    const res = await fetch(`${url}/api/v1${path}`, { method, headers: { 'content-type': type }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  },
-  eventually,
-});
+const client = (url: string): WorkloadServer => ({ url, api: jsonApi(`${url}/api/v1`), eventually });
 
 it('passes `promtool check metrics` after every module has done real work', async () => {
   const names: string[] = [];

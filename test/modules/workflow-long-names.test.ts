@@ -3,16 +3,12 @@
  * consumer durable name over the bus's limit, so the definition was accepted and its runs never moved. Runs to
  * completion on both bus adapters: embedded (MemoryBus) and distributed (NATS JetStream, PostgreSQL, Redis).
  */
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/kernel/boot/serve.ts';
-import { loadConfig } from '../../src/kernel/config/load.ts';
-import type { Module } from '../../src/kernel/module.ts';
-import { createWorkflowModule } from '../../src/modules/workflow/index.ts';
+import { eventually } from '../helpers/async.ts';
 import { removeDeploymentData } from '../helpers/deployment-cleanup.ts';
 import { NATS_URL, REDIS_URL, uniqueName } from '../helpers/env.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
-import { tempDir } from '../helpers/server-process.ts';
+import { startWorkflowServer } from '../helpers/workflow-server.ts';
 
 const target = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => Response.json({ status: 'done' }) });
 afterAll(() => target.stop(true));
@@ -41,58 +37,48 @@ connectors:
 `,
 ];
 
-async function runBoth(cfgFor: (modules: Module[]) => ReturnType<typeof loadConfig>, subjectPrefix: string): Promise<void> {
-  const modules = [createWorkflowModule() as Module];
-  const server: RunningServer = await startServer(cfgFor(modules), modules, 'test');
-  const base = `${server.url}/api/v1`;
-  const post = async (path: string, body: string, type = 'application/json') => {
-    const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': type }, body });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-  const waitCompleted = async (runId: string) => {
-    for (let i = 0; i < 300; i++) {
-      const run = (await (await fetch(`${base}/workflow/runs/${runId}`)).json()) as { runState: string; status: string };
-      if (run.runState === 'completed') return run;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`run ${runId} never completed`);
-  };
+/** Applies both definitions on a fresh server and runs each to completion: started by the API and by the connector. */
+async function runBoth(env: Record<string, string> | undefined, subjectPrefix: string): Promise<void> {
+  const { server, api } = await startWorkflowServer({ env, workflow: { timeoutPollMs: 100, sweepIntervalMs: 60_000, roleTtlMs: 2000 } });
+  const completed = (runId: string) =>
+    eventually(`run ${runId} completed`, async () => {
+      const run = (await api('GET', `/workflow/runs/${runId}`)).body as { runState: string; status: string };
+      return run.runState === 'completed' ? run : undefined;
+    });
+  const start = async (workflow: string, foreignId: string) => (await api('POST', `/workflow/workflows/${workflow}/runs`, { foreignId })).body.runId as string;
   try {
-    for (const d of definitions(subjectPrefix)) expect((await post('/workflow/definitions', d, 'application/yaml')).status).toBe(201);
+    for (const d of definitions(subjectPrefix)) expect((await api('POST', '/workflow/definitions', d, 'application/yaml')).status).toBe(201);
     // parallel: 64 shards the example over 64 roles; runs with different ids land on different shards.
-    const runs = await Promise.all(Array.from({ length: 8 }, async (_, i) => (await post(`/workflow/workflows/${WORKFLOW}/runs`, JSON.stringify({ foreignId: `f-${i}` }))).body.runId as string));
-    for (const runId of runs) expect(await waitCompleted(runId)).toMatchObject({ status: 'done', runState: 'completed' });
-    const longest = (await post(`/workflow/workflows/${LONGEST.workflow}/runs`, JSON.stringify({ foreignId: 'f-1' }))).body.runId as string;
-    expect(await waitCompleted(longest)).toMatchObject({ status: 'done' });
+    const runs = await Promise.all(Array.from({ length: 8 }, (_, i) => start(WORKFLOW, `f-${i}`)));
+    for (const runId of runs) expect(await completed(runId)).toMatchObject({ status: 'done', runState: 'completed' });
+    expect(await completed(await start(LONGEST.workflow, 'f-1'))).toMatchObject({ status: 'done' });
     // The connector's durable starts at 'new': publish until its role is consuming.
-    let kicked: { runId: string }[] = [];
-    for (let i = 0; i < 200 && kicked.length === 0; i++) {
-      await post('/events', JSON.stringify({ type: `${subjectPrefix}.kick`, data: { n: 7 } }));
+    const kicked = await eventually('the connector started a run', async () => {
+      await api('POST', '/events', { type: `${subjectPrefix}.kick`, data: { n: 7 } });
       await new Promise((r) => setTimeout(r, 100));
-      kicked = ((await (await fetch(`${base}/workflow/runs?workflow=${LONGEST.workflow}&foreignId=kick-7`)).json()) as { runs: { runId: string }[] }).runs;
-    }
+      const runs = (await api('GET', `/workflow/runs?workflow=${LONGEST.workflow}&foreignId=kick-7`)).body.runs as { runId: string }[];
+      return runs.length > 0 ? runs : undefined;
+    });
     expect(kicked).toHaveLength(1);
-    expect(await waitCompleted(kicked[0]!.runId)).toMatchObject({ status: 'done' });
+    expect(await completed(kicked[0]!.runId)).toMatchObject({ status: 'done' });
   } finally {
     await server.stop();
   }
 }
 
-const flags = { 'server.port': 0, 'log.level': 'silent', 'modules.workflow': { timeoutPollMs: 100, sweepIntervalMs: 60_000, roleTtlMs: 2000 } };
-
 describe('workflow and status names at their longest', () => {
   it('run to completion on the memory bus (embedded)', async () => {
-    await runBoth((modules) => loadConfig(modules, { env: {}, flags: { ...flags, dataDir: join(tempDir(), 'data') } }), 'longnames');
-  }, 60_000);
+    await runBoth(undefined, 'longnames');
+  }, 120_000);
 
   it('run to completion on NATS JetStream (distributed)', async () => {
     const db = await createTestDatabase('wfln');
     const prefix = uniqueName('wfln').toLowerCase();
     try {
-      await runBoth((modules) => loadConfig(modules, { env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL }, flags: { ...flags, prefix, 'auth.enabled': false } }), 'longnames');
+      await runBoth({ DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: prefix }, 'longnames');
     } finally {
       await removeDeploymentData(prefix);
       await db.drop();
     }
-  }, 60_000);
+  }, 120_000);
 });

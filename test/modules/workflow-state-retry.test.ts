@@ -3,13 +3,10 @@
  * a second and the run paused): attempts are spaced by the backoff, doubled after each failure as for DAG steps,
  * never sooner, and the run pauses only once every attempt has failed. Embedded mode, through the HTTP API.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/kernel/boot/serve.ts';
-import { loadConfig } from '../../src/kernel/config/load.ts';
-import type { Module } from '../../src/kernel/module.ts';
-import { createWorkflowModule } from '../../src/modules/workflow/index.ts';
-import { tempDir } from '../helpers/server-process.ts';
+import type { RunningServer } from '../../src/kernel/boot/serve.ts';
+import type { JsonApi } from '../helpers/json-api.ts';
+import { startWorkflowServer } from '../helpers/workflow-server.ts';
 
 /** When each attempt reached the remote side, per run; every attempt fails. */
 const attempts = new Map<string, number[]>();
@@ -32,29 +29,22 @@ states:
 `;
 
 let server: RunningServer;
-let base: string;
+let api: JsonApi;
 beforeAll(async () => {
-  const modules = [createWorkflowModule() as Module];
   // The sweep comes by every 100 ms: it too must respect the backoff.
-  const cfg = loadConfig(modules, { env: {}, flags: { 'server.port': 0, dataDir: join(tempDir(), 'data'), 'log.level': 'silent', 'modules.workflow': { sweepIntervalMs: 100, roleTtlMs: 2000 } } });
-  server = await startServer(cfg, modules, 'test');
-  base = `${server.url}/api/v1/workflow`;
-}, 60_000);
+  ({ server, api } = await startWorkflowServer({ workflow: { sweepIntervalMs: 100, roleTtlMs: 2000 } }));
+}, 120_000);
 afterAll(async () => {
   await server?.stop();
   target.stop(true);
 });
 
-async function api(method: string, path: string, body?: string, type = 'application/json') {
-  const res = await fetch(base + path, { method, headers: { 'content-type': type }, body });
-  return (await res.json()) as Record<string, unknown>;
-}
-const run = async (runId: string) => (await api('GET', `/runs/${runId}`)) as { runState: string; reason: string | null };
+const run = async (runId: string) => (await api('GET', `/workflow/runs/${runId}`)).body as { runState: string; reason: string | null };
 
 describe('retry on a state-machine step', () => {
   it('spaces the attempts by the backoff, doubling, and pauses the run only after the last one', async () => {
-    expect((await api('POST', '/definitions', definition('retry-short', '150ms'), 'application/yaml')).version).toBe(1);
-    const { runId } = (await api('POST', '/workflows/retry-short/runs', JSON.stringify({ foreignId: 'o-1' }))) as { runId: string };
+    expect((await api('POST', '/workflow/definitions', definition('retry-short', '150ms'), 'application/yaml')).status).toBe(201);
+    const { runId } = (await api('POST', '/workflow/workflows/retry-short/runs', { foreignId: 'o-1' })).body as { runId: string };
     for (let i = 0; i < 200 && (await run(runId)).runState !== 'paused'; i++) await new Promise((r) => setTimeout(r, 50));
     const paused = await run(runId);
     expect(paused.runState).toBe('paused');
@@ -69,13 +59,13 @@ describe('retry on a state-machine step', () => {
   });
 
   it('with backoff 10s the run is still running, after one attempt, three seconds later (issue 7)', async () => {
-    expect((await api('POST', '/definitions', definition('retry-long', '10s'), 'application/yaml')).version).toBe(1);
-    const { runId } = (await api('POST', '/workflows/retry-long/runs', JSON.stringify({ foreignId: 'o-2' }))) as { runId: string };
+    expect((await api('POST', '/workflow/definitions', definition('retry-long', '10s'), 'application/yaml')).status).toBe(201);
+    const { runId } = (await api('POST', '/workflow/workflows/retry-long/runs', { foreignId: 'o-2' })).body as { runId: string };
     for (let i = 0; i < 100 && !attempts.get(runId); i++) await new Promise((r) => setTimeout(r, 50));
     expect(attempts.get(runId)).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 3_000));
     expect(attempts.get(runId)).toHaveLength(1);
     expect((await run(runId)).runState).toBe('running');
-    await api('POST', `/runs/${runId}/cancel`, '{}');
+    expect((await api('POST', `/workflow/runs/${runId}/cancel`, {})).status).toBe(200);
   });
 });

@@ -1,10 +1,11 @@
 /** What a module's metrics workload gets and gives: real work through a running server's HTTP API. */
+import type { JsonApi } from '../json-api.ts';
 
 /** A server started for the metrics check, with a small JSON client. */
 export interface WorkloadServer {
   url: string;
   /** Sends `body` (a string as is, else JSON) to `/api/v1<path>`; the answer's status and parsed body. */
-  api(method: string, path: string, body?: unknown, type?: string): Promise<{ status: number; body: any }>;
+  api: JsonApi;
   /** Polls `check` every 50 ms until it returns a value; fails naming `what` after `timeoutMs` (default 20 s). */
   eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
 }
