@@ -2,7 +2,7 @@
  * The pid file `capstan serve` writes and `capstan stop` reads, so scripts can stop the server by the pid of the
  * process that handles signals (bun itself, not an `npx` wrapper, which does not forward SIGTERM).
  */
-import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /** The pid file of a server: `--pid-file` when given, else `serve.pid` in the data directory. */
@@ -51,11 +51,8 @@ export function isRunning(pid: number): boolean {
 export function isServeProcess(pid: number): boolean {
   if (!isRunning(pid)) return false;
   const cmdline = proc(pid, 'cmdline');
-  return cmdline === undefined ? existsWithoutProc() : cmdline.split('\0').includes('serve');
-}
-
-/** Whether this system has no /proc at all (then nothing more can be checked). */
-function existsWithoutProc(): boolean {
+  if (cmdline !== undefined) return cmdline.split('\0').includes('serve');
+  // No cmdline: either this system has no /proc (then trust kill(pid, 0)) or the process has just gone.
   return proc(process.pid, 'cmdline') === undefined;
 }
 

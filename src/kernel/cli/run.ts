@@ -81,8 +81,13 @@ async function serve(argv: string[], modules: readonly Module[], version: string
   const server = await startServer(cfg, modules, version);
   // Written before the "serving on" line, so a script that reads that line finds the pid file too.
   const pidFile = pidFilePath(cfg.dataDir, values['pid-file']);
-  const { ownedBy } = claimPidFile(pidFile);
-  if (ownedBy !== undefined) console.error(`pid file ${pidFile} belongs to the running server ${ownedBy}; this one writes none (capstan stop stops that one; give --pid-file to name another)`);
+  try {
+    const { ownedBy } = claimPidFile(pidFile);
+    if (ownedBy !== undefined) console.error(`pid file ${pidFile} belongs to the running server ${ownedBy}; this one writes none (capstan stop stops that one; give --pid-file to name another)`);
+  } catch (err) {
+    // A read-only directory must not stop a server that runs fine without the file; only `capstan stop` needs it.
+    console.error(`cannot write the pid file ${pidFile} (${(err as Error).message}); capstan stop will not find this server`);
+  }
   // Handlers go in before the "serving on" line: a supervisor may signal as soon as it reads that line.
   const stopped = new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
