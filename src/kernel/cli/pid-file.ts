@@ -68,7 +68,11 @@ export function claimPidFile(path: string): { ownedBy?: number } {
   return {};
 }
 
-/** Removes `path` if it still holds this process's pid (never another server's file). */
+/** Removes `path` if it still holds this process's pid (never another server's file); never throws, as it runs on the way out. */
 export function releasePidFile(path: string): void {
-  if (readPidFile(path) === process.pid) rmSync(path, { force: true });
+  try {
+    if (readPidFile(path) === process.pid) rmSync(path, { force: true });
+  } catch {
+    // Unreadable now: left in place, and seen as stale once this process is gone.
+  }
 }
