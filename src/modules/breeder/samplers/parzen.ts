@@ -22,6 +22,8 @@ export interface ParzenSettings {
   magicClip: boolean;
   /** optuna rule: let the outermost kernels' width reach the bounds. */
   endpoints: boolean;
+  /** optuna rule: the count the magic clip divides the range by (default: this estimator's kernels, as Optuna). */
+  clipCount?: number;
   /** scott rule: multiplier on the normal-reference width. */
   bandwidthFactor: number;
   /** scott rule: smallest width as a fraction of the parameter's range. */
@@ -60,7 +62,7 @@ function neighbourSigmas(mus: Float64Array, lo: number, hi: number, s: ParzenSet
     sortedSig[n - 1] = sorted[n]! - sorted[n - 1]!;
   }
   const max = hi - lo;
-  const min = s.magicClip ? (hi - lo) / Math.min(100, 1 + (n + 1)) : EPS;
+  const min = s.magicClip ? (hi - lo) / Math.min(100, 1 + (s.clipCount ?? n + 1)) : EPS;
   order.forEach((idx, r) => (sig[idx] = Math.min(max, Math.max(min, sortedSig[r]!))));
   return sig;
 }
@@ -85,7 +87,8 @@ function scottSigma(mus: Float64Array, w: Float64Array, lo: number, hi: number, 
     sd = Math.sqrt(v / sw);
   }
   const h = s.bandwidthFactor * sd * Math.max(n, 1) ** (-1 / (d + 4));
-  return Math.min(range, Math.max(s.minBandwidth * range, h));
+  const clip = s.magicClip ? range / Math.min(100, 1 + (s.clipCount ?? n + 1)) : 0;
+  return Math.min(range, Math.max(s.minBandwidth * range, clip, h));
 }
 
 /** The internal cell [a, b] that a grid value stands for. */
@@ -160,8 +163,11 @@ export class ParzenEstimator {
     });
   }
 
-  /** `count` draws from the mixture, per dim (internal values; grid values snapped to the grid). */
-  sample(rng: Rng, count: number): Float64Array[] {
+  /**
+   * `count` draws from the mixture, per dim (internal values; grid values snapped to the grid). `widen` multiplies
+   * the kernels' widths for drawing only (BOHB draws candidates from a wider l(x) than it scores them with).
+   */
+  sample(rng: Rng, count: number, widen = 1): Float64Array[] {
     const out = this.dims.map(() => new Float64Array(count));
     for (let c = 0; c < count; c++) {
       const i = rng.weighted(this.w);
@@ -172,7 +178,7 @@ export class ParzenEstimator {
           return;
         }
         const nk = this.numeric.get(j)!;
-        const x = truncatedNormal(rng, nk.mu[i]!, nk.sigma[i]!, nk.dim.lo, nk.dim.hi);
+        const x = truncatedNormal(rng, nk.mu[i]!, Math.min(nk.sigma[i]! * widen, nk.dim.hi - nk.dim.lo), nk.dim.lo, nk.dim.hi);
         out[j]![c] = nk.discrete ? encodeNumeric(nk.dim, decodeNumeric(nk.dim, x)) : x;
       });
     }

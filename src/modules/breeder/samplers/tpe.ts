@@ -22,22 +22,28 @@ export const TpeOptionsSchema = z.strictObject({
   n_startup_trials: z.number().int().min(0).default(10),
   /** Draws from l(x) scored per proposal. */
   n_ei_candidates: z.number().int().min(1).default(24),
-  /** Fraction of the finished trials in the good group (rounded up). */
-  gamma: z.number().gt(0).max(1).default(0.1),
+  /** Fraction of the finished trials in the good group, rounded up (Optuna: 0.1; 0.05 measured better here, see docs/breeder.md). */
+  gamma: z.number().gt(0).max(1).default(0.05),
   /** Largest good group with one objective (Optuna: 25); several objectives are not capped. */
   gamma_max: z.number().int().min(1).default(25),
+  /** Smallest good group (when that many trials have finished). */
+  gamma_min: z.number().int().min(1).default(1),
+  /** Widen l(x)'s kernels by this factor when drawing candidates (they are scored with the unwidened ones). */
+  candidate_widen: z.number().min(1).default(1),
   /** Weight of the prior kernel against each observation's weight of 1. */
   prior_weight: z.number().gt(0).default(1),
   /** Multivariate TPE: one joint estimator over all parameters instead of one per parameter. */
   multivariate: z.boolean().default(true),
-  /** Kernel widths: `scott` (normal-reference, shrinks as good trials concentrate) or `optuna` (neighbour distances). */
+  /** Kernel widths of l(x): `scott` (normal-reference, shrinks as good trials concentrate) or `optuna` (neighbour distances). g(x) always uses neighbour distances, so it keeps a sharp memory of where bad trials were. */
   bandwidth: z.enum(['scott', 'optuna']).default('scott'),
   /** scott: multiplier on the normal-reference width. */
   bandwidth_factor: z.number().gt(0).default(1),
   /** scott: smallest width as a fraction of each parameter's range. */
   min_bandwidth: z.number().gt(0).max(1).default(0.001),
-  /** optuna: clip widths below at range / min(100, 1 + kernels). */
+  /** Clip widths below at range / min(100, 1 + count) (Optuna's magic clip; count: see magic_clip_count). */
   consider_magic_clip: z.boolean().default(true),
+  /** What the magic clip counts: the estimator's kernels (Optuna) or all finished trials (kernels may narrow as trials accumulate). */
+  magic_clip_count: z.enum(['kernels', 'trials']).default('trials'),
   /** optuna: let the outermost kernels reach the bounds. */
   consider_endpoints: z.boolean().default(false),
   /** Give older trials of the bad group less weight (Optuna's default_weights ramp past 25 trials). */
@@ -79,12 +85,13 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
   };
 
   /** Best of `n_ei_candidates` draws from l over the given dims (all of them, or one in univariate mode). */
-  const propose = (group: readonly Dim[], below: Observed[], above: Observed[], rng: Rng): number[] => {
+  const propose = (group: readonly Dim[], below: Observed[], above: Observed[], rng: Rng, finished: number): number[] => {
+    const s = options.magic_clip_count === 'trials' ? { ...settings, clipCount: finished } : settings;
     const wBelow = multiObjective ? new Float64Array(below.length).fill(1) : ageWeights(below.length, options.age_weights);
-    const l = new ParzenEstimator(group, observations(group, below), wBelow, settings);
-    const g = new ParzenEstimator(group, observations(group, above), ageWeights(above.length, options.age_weights), settings);
+    const l = new ParzenEstimator(group, observations(group, below), wBelow, s);
+    const g = new ParzenEstimator(group, observations(group, above), ageWeights(above.length, options.age_weights), { ...s, bandwidth: 'optuna' });
     const n = options.n_ei_candidates;
-    const cands = l.sample(rng, n);
+    const cands = l.sample(rng, n, options.candidate_widen);
     const ll = l.logPdf(cands, n);
     const lg = g.logPdf(cands, n);
     let best = 0;
@@ -98,13 +105,14 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
       const observed = observe(trials, dims, problem.directions);
       const finished = observed.filter((t) => t.state === 'complete' || t.state === 'pruned').length;
       if (finished < options.n_startup_trials) return { kind: 'params', params: randomParams(dims, new Rng(seed, number, STREAM.random)) };
-      const nBelow = multiObjective ? Math.ceil(options.gamma * finished) : Math.min(Math.ceil(options.gamma * finished), options.gamma_max);
+      const byGamma = multiObjective ? Math.ceil(options.gamma * finished) : Math.min(Math.ceil(options.gamma * finished), options.gamma_max);
+      const nBelow = Math.min(finished, Math.max(byGamma, options.gamma_min));
       const { below, above } = splitTrials(observed, nBelow, { constantLiar: options.constant_liar, failedAsBad: options.failed_as_bad });
       const rng = new Rng(seed, number, STREAM.tpe);
       const groups = options.multivariate ? [dims] : dims.map((d) => [d]);
       const params: Params = {};
       for (const group of groups) {
-        const x = propose(group, below, above, rng);
+        const x = propose(group, below, above, rng, finished);
         group.forEach((d, j) => (params[d.name] = d.kind === 'categorical' ? d.choices[x[j]!]! : decodeNumeric(d, x[j]!)));
       }
       return { kind: 'params', params };
