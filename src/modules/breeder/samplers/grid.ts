@@ -81,13 +81,12 @@ export function createGridSampler(problem: SamplingProblem, seed: number, option
     return index;
   };
   const pointAt = (index: number): Params => {
-    const out: Params = {};
+    const at: number[] = [];
     for (let j = dims.length - 1; j >= 0; j--) {
-      const n = axes[j]!.length;
-      out[dims[j]!.name] = axes[j]![index % n]!;
-      index = Math.floor(index / n);
+      at[j] = index % axes[j]!.length;
+      index = Math.floor(index / axes[j]!.length);
     }
-    return out;
+    return Object.fromEntries(dims.map((d, j) => [d.name, axes[j]![at[j]!]!]));
   };
 
   return {
