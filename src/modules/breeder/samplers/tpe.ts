@@ -22,8 +22,8 @@ export const TpeOptionsSchema = z.strictObject({
   n_startup_trials: z.number().int().min(0).default(10),
   /** Draws from l(x) scored per proposal. */
   n_ei_candidates: z.number().int().min(1).default(24),
-  /** Fraction of the finished trials in the good group, rounded up (Optuna: 0.1; 0.05 measured better here, see docs/breeder.md). */
-  gamma: z.number().gt(0).max(1).default(0.05),
+  /** Fraction of the finished trials in the good group, rounded up. Default 0.05 with one objective (Optuna: 0.1; 0.05 measured better, see docs/breeder.md), 0.1 with several (as Optuna). */
+  gamma: z.number().gt(0).max(1).optional(),
   /** Largest good group with one objective (Optuna: 25); several objectives are not capped. */
   gamma_max: z.number().int().min(1).default(25),
   /** Smallest good group (when that many trials have finished). */
@@ -105,7 +105,7 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
       const observed = observe(trials, dims, problem.directions);
       const finished = observed.filter((t) => t.state === 'complete' || t.state === 'pruned').length;
       if (finished < options.n_startup_trials) return { kind: 'params', params: randomParams(dims, new Rng(seed, number, STREAM.random)) };
-      const byGamma = multiObjective ? Math.ceil(options.gamma * finished) : Math.min(Math.ceil(options.gamma * finished), options.gamma_max);
+      const byGamma = multiObjective ? Math.ceil((options.gamma ?? 0.1) * finished) : Math.min(Math.ceil((options.gamma ?? 0.05) * finished), options.gamma_max);
       const nBelow = Math.min(finished, Math.max(byGamma, options.gamma_min));
       const { below, above } = splitTrials(observed, nBelow, { constantLiar: options.constant_liar, failedAsBad: options.failed_as_bad });
       const rng = new Rng(seed, number, STREAM.tpe);
