@@ -52,20 +52,29 @@ function observeOne(t: TrialRecord, position: number, dims: readonly Dim[], dire
   return { position, params, state, loss, violation: violationOf(t.constraints) };
 }
 
+/** The last history seen per dims: a position whose record is the same object and unchanged is taken as is, without a map lookup. */
+const lastSeen = new WeakMap<readonly Dim[], { records: TrialRecord[]; seen: Seen[] }>();
+
 /** The trials of the history that fit this space, with losses and violations; a `complete` trial without valid values becomes `fail`. */
 export function observe(trials: readonly TrialRecord[], dims: readonly Dim[], directions: readonly Direction[]): Observed[] {
   let cache = seenCache.get(dims);
   if (!cache) seenCache.set(dims, (cache = new WeakMap()));
+  let last = lastSeen.get(dims);
+  if (!last) lastSeen.set(dims, (last = { records: [], seen: [] }));
   const out: Observed[] = [];
-  trials.forEach((t, position) => {
-    let seen = cache.get(t);
-    const [p, s, v, c] = seen?.from ?? [];
-    if (!seen || p !== t.params || s !== t.state || v !== t.values || c !== t.constraints) {
+  for (let position = 0; position < trials.length; position++) {
+    const t = trials[position]!;
+    let seen = last.records[position] === t ? last.seen[position] : cache.get(t);
+    if (!seen || seen.from[0] !== t.params || seen.from[1] !== t.state || seen.from[2] !== t.values || seen.from[3] !== t.constraints) {
       seen = { from: [t.params, t.state, t.values, t.constraints], observed: observeOne(t, position, dims, directions) };
       cache.set(t, seen);
     }
     if (seen.observed && seen.observed.position !== position) seen.observed = { ...seen.observed, position };
+    last.records[position] = t;
+    last.seen[position] = seen;
     if (seen.observed) out.push(seen.observed);
-  });
+  }
+  last.records.length = trials.length;
+  last.seen.length = trials.length;
   return out;
 }

@@ -31,25 +31,16 @@ export function survivors(pool: readonly Observed[], size: number): Member[] {
   return out;
 }
 
-/** A fingerprint of a chunk: where each trial is and what it scored. */
-function fingerprint(chunk: readonly Observed[]): number[] {
-  const out: number[] = [];
-  for (const t of chunk) out.push(t.position, t.violation, ...t.loss!);
-  return out;
-}
-
-function sameFingerprint(chunk: readonly Observed[], f: readonly number[]): boolean {
-  let i = 0;
-  for (const t of chunk) {
-    if (f[i++] !== t.position || f[i++] !== t.violation) return false;
-    for (const v of t.loss!) if (f[i++] !== v) return false;
-  }
-  return i === f.length;
+/** True when a chunk holds the very same observations as before (observe() hands out the same object while a trial is unchanged). */
+function sameChunk(chunk: readonly Observed[], before: readonly Observed[]): boolean {
+  if (chunk.length !== before.length) return false;
+  for (let i = 0; i < chunk.length; i++) if (chunk[i] !== before[i]) return false;
+  return true;
 }
 
 /** Caches the parent populations of successive generations. */
 export class Generations {
-  private chunks: number[][] = [];
+  private chunks: Observed[][] = [];
   private populations: Member[][] = [];
 
   constructor(private readonly size: number) {}
@@ -59,7 +50,7 @@ export class Generations {
     const k = Math.floor(finished.length / this.size);
     let valid = 0;
     while (valid < k && valid < this.chunks.length) {
-      if (!sameFingerprint(finished.slice(valid * this.size, (valid + 1) * this.size), this.chunks[valid]!)) break;
+      if (!sameChunk(finished.slice(valid * this.size, (valid + 1) * this.size), this.chunks[valid]!)) break;
       valid++;
     }
     this.chunks.length = valid;
@@ -68,7 +59,7 @@ export class Generations {
       const chunk = finished.slice(g * this.size, (g + 1) * this.size);
       const previous = g === 0 ? [] : this.populations[g - 1]!.map((m) => m.trial);
       this.populations.push(survivors([...previous, ...chunk], this.size));
-      this.chunks.push(fingerprint(chunk));
+      this.chunks.push(chunk);
     }
     return k === 0 ? [] : this.populations[k - 1]!;
   }
