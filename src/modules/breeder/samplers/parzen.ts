@@ -40,6 +40,27 @@ interface NumericKernels {
   /** Continuous: -log(σ√2π) - log Z; discrete: -log Z (Z = the kernel's mass inside the bounds). */
   logNorm: Float64Array;
   discrete: boolean;
+  /** Grids only: the distinct (mu, sigma) pairs and which pair each kernel uses (many kernels share a grid value). */
+  pairs?: { mu: Float64Array; sigma: Float64Array; of: Int32Array };
+}
+
+/** Groups kernels with the same centre and width, so a grid cell's mass is computed once per distinct kernel. */
+function distinctPairs(mu: Float64Array, sigma: Float64Array): NonNullable<NumericKernels['pairs']> {
+  const index = new Map<string, number>();
+  const of = new Int32Array(mu.length);
+  const m: number[] = [];
+  const sg: number[] = [];
+  for (let i = 0; i < mu.length; i++) {
+    const key = `${mu[i]}|${sigma[i]}`;
+    let k = index.get(key);
+    if (k === undefined) {
+      index.set(key, (k = m.length));
+      m.push(mu[i]!);
+      sg.push(sigma[i]!);
+    }
+    of[i] = k;
+  }
+  return { mu: Float64Array.from(m), sigma: Float64Array.from(sg), of };
 }
 
 /** Per categorical parameter: kernels × choices probabilities (row-major), and their logs. */
@@ -159,7 +180,7 @@ export class ParzenEstimator {
         const z = normalMass((lo - mu[i]!) / sigma[i]!, (hi - mu[i]!) / sigma[i]!);
         logNorm[i] = -Math.log(Math.max(z, EPS)) - (discrete ? 0 : Math.log(sigma[i]!) + LOG_SQRT_2PI);
       }
-      this.numeric.set(j, { dim, mu, sigma, logNorm, discrete });
+      this.numeric.set(j, { dim, mu, sigma, logNorm, discrete, ...(discrete ? { pairs: distinctPairs(mu, sigma) } : {}) });
     });
   }
 
@@ -190,7 +211,7 @@ export class ParzenEstimator {
     const K = this.k;
     const acc = new Float64Array(count * K);
     for (let c = 0; c < count; c++) acc.set(this.logW, c * K);
-    this.dims.forEach((_, j) => {
+    for (let j = 0; j < this.dims.length; j++) {
       const xs = points[j]!;
       const cat = this.categorical.get(j);
       if (cat) {
@@ -198,18 +219,20 @@ export class ParzenEstimator {
           const q = xs[c]!;
           for (let i = 0; i < K; i++) acc[c * K + i]! += cat.logProb[i * cat.choices + q]!;
         }
-        return;
+        continue;
       }
-      const { mu, sigma, logNorm, discrete, dim } = this.numeric.get(j)!;
+      const { mu, sigma, logNorm, discrete, dim, pairs } = this.numeric.get(j)!;
+      const cellLog = discrete ? new Float64Array(pairs!.mu.length) : null;
       for (let c = 0; c < count; c++) {
         const x = xs[c]!;
         const row = c * K;
-        if (discrete) {
+        if (cellLog) {
           const [a, b] = cellOf(dim, x);
-          for (let i = 0; i < K; i++) {
-            const m = normalMass((a - mu[i]!) / sigma[i]!, (b - mu[i]!) / sigma[i]!);
-            acc[row + i]! += Math.log(Math.max(m, 1e-300)) + logNorm[i]!;
+          for (let u = 0; u < cellLog.length; u++) {
+            const s = pairs!.sigma[u]!;
+            cellLog[u] = Math.log(Math.max(normalMass((a - pairs!.mu[u]!) / s, (b - pairs!.mu[u]!) / s), 1e-300));
           }
+          for (let i = 0; i < K; i++) acc[row + i]! += cellLog[pairs!.of[i]!]! + logNorm[i]!;
         } else {
           for (let i = 0; i < K; i++) {
             const z = (x - mu[i]!) / sigma[i]!;
@@ -217,7 +240,7 @@ export class ParzenEstimator {
           }
         }
       }
-    });
+    }
     const out = new Float64Array(count);
     for (let c = 0; c < count; c++) out[c] = logSumExp(acc, c * K, (c + 1) * K);
     return out;
