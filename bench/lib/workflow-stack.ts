@@ -21,6 +21,7 @@ import { createMetrics } from '../../src/kernel/metrics.ts';
 import type { Module, ModuleContext } from '../../src/kernel/module.ts';
 import { startOutboxRelay } from '../../src/kernel/outbox.ts';
 import { MemoryQueue } from '../../src/kernel/queue/memory-queue.ts';
+import { createRoles } from '../../src/kernel/roles/roles.ts';
 import type { Resources } from '../../src/kernel/resources.ts';
 import { sleep } from '../../src/kernel/time.ts';
 import { createWorkflowModule, type AnyWorkflowSpec } from '../../src/modules/workflow/index.ts';
@@ -61,8 +62,9 @@ async function startInstance(mode: WorkflowStack['mode'], raw: { db: Database; b
   const db = probe.database(raw.db);
   const bus = probe.bus(raw.bus);
   const leases = new KvLeases(raw.kv, instanceId);
+  const roles = createRoles({ leases, kv: raw.kv, owner: instanceId, registry: metrics.registry, log });
   const queue = new MemoryQueue({ metrics: metrics.queueHooks });
-  const resources: Resources = { mode, instanceId, db, bus, queue, kv: raw.kv, leases, metrics: metrics.registry, log };
+  const resources: Resources = { mode, instanceId, db, bus, queue, kv: raw.kv, leases, roles, metrics: metrics.registry, log };
   const module = createWorkflowModule({ workflows }) as Module;
   const conf = defaults(module);
   const actions = new ActionRegistry();
@@ -70,7 +72,7 @@ async function startInstance(mode: WorkflowStack['mode'], raw: { db: Database; b
   module.actions?.(ctx);
   await module.start?.(ctx);
   // As serve.ts: after the modules, with the configured lease TTL and the relay's default batch and idle period.
-  const relay = startOutboxRelay({ db, bus, leases, log, registry: metrics.registry, source: instanceId, leaseTtlMs: conf.leaseTtlMs });
+  const relay = startOutboxRelay({ db, bus, roles, log, registry: metrics.registry, source: instanceId, leaseTtlMs: conf.leaseTtlMs });
   // Consumers start 'new': an event published before a consumer's durable exists would wait for the sweep.
   for (let waited = 0; probe.durables < consumers; waited += 50) {
     if (waited > 30_000) throw new Error(`only ${probe.durables} of ${consumers} step consumers started`);
@@ -82,6 +84,7 @@ async function startInstance(mode: WorkflowStack['mode'], raw: { db: Database; b
     async stop() {
       await module.stop?.();
       await relay.stop();
+      await roles.close();
       await queue.close();
     },
   };
