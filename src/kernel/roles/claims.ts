@@ -1,7 +1,8 @@
 /**
  * Hand-over requests: the assignee of a role that finds it held by another instance writes a claim (role -> its id);
  * the holder, watching the claims, hands the role over if the claimant is the assignee in its own view too. A holder
- * never gives a role away unasked, so an assignee that cannot take a role never leaves it unheld.
+ * never gives a role away unasked, so an assignee that cannot take a role never leaves it unheld. After releasing it,
+ * the holder deletes the claim, which wakes the claimant to acquire at once instead of at its next retry.
  */
 import type { Kv, KvStore } from '../kv/port.ts';
 import type { Logger } from '../log.ts';
@@ -26,14 +27,21 @@ export class RoleClaims {
   async start(): Promise<void> {
     this.bucket = await this.kv.bucket('role-claims', { ttlMs: CLAIM_TTL_MS });
     this.watcher = await this.bucket.watch<Claim>('', (c) => {
-      if (c.op === 'delete') this.seen.delete(c.key);
-      else this.note(c.key, c.value!.by);
+      if (c.op === 'put') return this.note(c.key, c.value!.by);
+      // A withdrawn claim means the holder has just released the role: its claimant can take it now.
+      this.seen.delete(c.key);
+      this.onClaim(c.key);
     });
   }
 
   /** Asks the holder of `role` to hand it over to `by`. */
   async claim(role: string, by: string): Promise<void> {
     await this.bucket?.put(role, { by } satisfies Claim).catch((err) => this.log.warn({ err, role }, 'could not write a role claim'));
+  }
+
+  /** Tells the claimant that `role` was released for it (the holder deletes the claim after its release). */
+  async withdraw(role: string): Promise<void> {
+    await this.bucket?.delete(role).catch(() => {});
   }
 
   /** Who claimed `role` lately, if anyone. */

@@ -15,6 +15,8 @@ export interface RunnerPolicy {
   refused?(): void;
   /** The lease was acquired. */
   acquired?(): void;
+  /** The role was released because mustRelease() said so. */
+  handedOver?(): void;
 }
 
 /** What every runner of one Roles instance shares. */
@@ -157,6 +159,7 @@ export class RoleRunner {
       // Only now: the work has returned, so the next holder cannot overlap it.
       await lease.release().catch((err) => this.deps.log.warn({ err, role: this.name }, 'role release failed; it frees itself after its TTL'));
       m.released.inc({ set: this.set, reason });
+      if (reason === 'handed_over') this.policy.handedOver?.();
     }
     // Work that ended by itself or failed is not restarted in a tight loop.
     if (reason === 'work_ended' || reason === 'work_failed') await this.pause(500);

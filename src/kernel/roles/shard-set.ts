@@ -58,6 +58,7 @@ export class ShardSet implements RoleHandle {
           this.graced.delete(name);
           this.freeSince.delete(name);
         },
+        handedOver: () => void ctx.claims.withdraw(name),
       };
       this.runners.set(name, new RoleRunner(ctx.deps, name, set, shard, ttlMs, work, policy).start());
     });

@@ -40,16 +40,23 @@ export class WorkflowEngine {
   /** Runs as this process last wrote them, so the next step usually needs no read. */
   private readonly recent = new RecentRuns();
   private started = false;
+  private registering: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: EngineOptions) {}
 
   /** Registers (or replaces) a workflow; if the engine runs, its consumers are (re)started. */
-  async register(anySpec: AnyWorkflowSpec): Promise<void> {
-    const spec = anySpec as WorkflowSpec;
-    this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log, this.o.metrics, this.recent) });
-    if (!this.started) return;
-    await this.stopConsumers(spec.name);
-    this.startConsumers(spec);
+  register(anySpec: AnyWorkflowSpec): Promise<void> {
+    // One at a time: a definition applied here is registered again when its applied event comes back, and two
+    // overlapping restarts would each start the workflow's roles (the second refused by the kernel as held already).
+    const next = this.registering.then(async () => {
+      const spec = anySpec as WorkflowSpec;
+      this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log, this.o.metrics, this.recent) });
+      if (!this.started) return;
+      await this.stopConsumers(spec.name);
+      this.startConsumers(spec);
+    });
+    this.registering = next.catch(() => {});
+    return next;
   }
 
   private async stopConsumers(workflow: string): Promise<void> {
