@@ -49,6 +49,22 @@ export function membershipContract(name: string, factory: () => Promise<Membersh
       expect(changes).toEqual([['member-a'], ['member-a', 'member-b'], ['member-a', 'member-b', 'member-c']]);
     });
 
+    it('a new announcement reaches the others, and they hear of it as a change', async () => {
+      const f = await factory();
+      const group = uniqueName('g').replace(/_/g, '-');
+      const a = member(f.stores[0], group, 'watcher', 200, 2_000);
+      const b = member(f.stores[1], group, 'announcer', 200, 2_000, { sets: ['x'] });
+      await a.start();
+      await b.start();
+      await eventually(() => a.ids().includes('announcer'));
+      let told = 0;
+      a.onChange(() => told++);
+      await b.announce({ sets: ['x', 'y'] });
+      await eventually(() => JSON.stringify(a.members().find((m) => m.id === 'announcer')?.meta) === JSON.stringify({ sets: ['x', 'y'] }), { what: 'new meta seen' });
+      expect(told).toBeGreaterThanOrEqual(1);
+      expect(a.ids()).toEqual(['announcer', 'watcher']);
+    });
+
     it('a member that leaves is dropped at once, long before its timeout', async () => {
       const f = await factory();
       const group = uniqueName('g').replace(/_/g, '-');

@@ -5,9 +5,11 @@
  */
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Conflict } from '../../src/kernel/errors.ts';
+import { Conflict, Unavailable } from '../../src/kernel/errors.ts';
 import type { KvStore } from '../../src/kernel/kv/port.ts';
+import { createLogger } from '../../src/kernel/log.ts';
 import { assignRoles } from '../../src/kernel/roles/assignment.ts';
+import { createRoles } from '../../src/kernel/roles/roles.ts';
 import type { HeldRole, Roles, RoleWork } from '../../src/kernel/roles/types.ts';
 import { untilAborted } from '../../src/kernel/time.ts';
 import { eventually } from '../helpers/async.ts';
@@ -162,26 +164,49 @@ export function rolesContract(name: string, factory: () => Promise<[KvStore, KvS
       expect(log.violations()).toEqual([]);
     });
 
-    it('a shard whose assignee never takes it is taken by another instance after the grace', async () => {
+    it('a set is spread only over the members that run it', async () => {
+      const log = new TenureLog();
+      const set = uniqueName('only');
+      const names = Array.from({ length: 4 }, (_, i) => `${set}-${i + 1}`);
+      // The second instance is a member (it holds another set) but does not run this one.
+      const other = await instance(1, uniqueName('other'));
+      other.holdShards(uniqueName('elsewhere'), [uniqueName('o')], { ttlMs: TTL }, (s) => untilAborted(s));
+      const runs = await instance(0, uniqueName('runs'));
+      const h = runs.holdShards(set, names, { ttlMs: TTL }, recording(log));
+      await eventually(() => runs.members().length === 2 && h.held().length === names.length, { what: 'all shards on the one instance that runs the set' });
+      expect(runs.members().find((m) => m.id === other.self)?.meta.sets).toHaveLength(1);
+      expect(log.violations()).toEqual([]);
+    });
+
+    it('a shard whose assignee cannot take it is taken by another instance after the grace', async () => {
+      const stores = await factory();
       const log = new TenureLog();
       const set = uniqueName('grace');
       const names = Array.from({ length: 4 }, (_, i) => `${set}-${i + 1}`);
-      const owners = [uniqueName('knows'), uniqueName('ignorant')];
-      // The second instance is a member (it holds another set) but does not run this one.
-      const ignorant = await instance(1, owners[1]!);
-      ignorant.holdShards(uniqueName('other'), [uniqueName('o')], { ttlMs: TTL }, (s) => untilAborted(s));
-      await eventually(() => ignorant.members().length === 1);
-      const knows = await instance(0, owners[0]!);
+      const owners = [uniqueName('able'), uniqueName('stuck')];
+      // The stuck instance runs the set and is a live member, but its lease store does not answer.
+      const stuck = createRoles({
+        leases: { acquire: async () => Promise.reject(new Unavailable('lease store down')), holder: async () => undefined },
+        kv: stores[1],
+        owner: owners[1]!,
+        registry: new Registry(),
+        log: createLogger({ level: 'silent' }),
+        ...MEMBERSHIP,
+      });
+      open.push(stuck);
+      stuck.holdShards(set, names, { ttlMs: TTL }, recording(log));
+      await eventually(() => stuck.members().length === 1);
+      const able = await instance(0, owners[0]!);
       const graceMs = 2_000;
       const startedAt = performance.now();
-      const h = knows.holdShards(set, names, { ttlMs: TTL, graceMs }, recording(log));
-      await eventually(() => knows.members().length === 2, { what: 'both members seen' });
+      const h = able.holdShards(set, names, { ttlMs: TTL, graceMs }, recording(log));
+      await eventually(() => able.members().length === 2, { what: 'both members seen' });
       const assigned = assignRoles(set, names, owners);
       const mine = names.filter((n) => assigned.get(n) === owners[0]);
       expect(mine).toHaveLength(2);
       await eventually(() => h.held().length >= mine.length, { what: 'own shards held' });
       expect(h.held().sort()).toEqual(mine.sort());
-      await eventually(() => h.held().length === names.length, { timeoutMs: 20_000, what: 'the unserved shards taken' });
+      await eventually(() => h.held().length === names.length, { timeoutMs: 20_000, what: 'the stuck assignee\'s shards taken' });
       // Not before the grace: the assignee might still have come.
       expect(performance.now() - startedAt).toBeGreaterThanOrEqual(graceMs);
       expect(log.violations()).toEqual([]);

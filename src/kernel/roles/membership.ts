@@ -59,15 +59,18 @@ export class Membership {
   private readonly joinedAt = new Date().toISOString();
   private readonly seen = new Map<string, Seen>();
   private readonly listeners = new Set<(ids: string[]) => void>();
-  private last: string[] = [];
+  /** The ids and announcements listeners were last told about. */
+  private last = '';
   private bucket?: Kv;
   private watcher?: { stop(): Promise<void> };
   private timers: ReturnType<typeof setInterval>[] = [];
   private running = false;
   private beatFailing = false;
+  private meta: Record<string, unknown>;
 
   constructor(private readonly o: MembershipOptions) {
     validateKey(o.id);
+    this.meta = o.meta ?? {};
     this.heartbeatMs = o.heartbeatMs ?? 1_000;
     this.timeoutMs = o.timeoutMs ?? 5 * this.heartbeatMs;
     if (this.timeoutMs < 2 * this.heartbeatMs) throw new Invalid('membership timeout must be at least twice the heartbeat period', [{ path: 'timeoutMs', message: `≥ ${2 * this.heartbeatMs}` }]);
@@ -119,11 +122,18 @@ export class Membership {
   members(): Member[] {
     return this.ids().map((id) => {
       const b = this.seen.get(id)?.beat;
-      return b ? { id, joinedAt: b.joinedAt, meta: b.meta } : { id, joinedAt: this.joinedAt, meta: this.o.meta ?? {} };
+      return b ? { id, joinedAt: b.joinedAt, meta: b.meta } : { id, joinedAt: this.joinedAt, meta: this.meta };
     });
   }
 
-  /** Calls `fn` with the new list whenever it changes; returns the unsubscribe function. */
+  /** Replaces what this member announces; the others see it with its next heartbeat, written now if joined. */
+  async announce(meta: Record<string, unknown>): Promise<void> {
+    this.meta = meta;
+    this.notify();
+    if (this.running) await this.beat();
+  }
+
+  /** Calls `fn` with the live ids whenever a member joins, leaves or announces something new; returns the unsubscribe function. */
   onChange(fn: (ids: string[]) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -144,7 +154,7 @@ export class Membership {
   }
 
   private async beat(): Promise<void> {
-    const beat: Heartbeat = { id: this.o.id, joinedAt: this.joinedAt, at: Date.now(), timeoutMs: this.timeoutMs, meta: this.o.meta ?? {} };
+    const beat: Heartbeat = { id: this.o.id, joinedAt: this.joinedAt, at: Date.now(), timeoutMs: this.timeoutMs, meta: this.meta };
     try {
       await this.bucket!.put(this.o.id, beat);
       if (this.beatFailing) this.o.log.info({ group: this.o.group }, 'membership heartbeat written again');
@@ -166,7 +176,7 @@ export class Membership {
     const known = this.seen.get(c.key);
     if (known && known.revision >= c.revision) return;
     this.seen.set(c.key, { beat: c.value!, revision: c.revision, seenAt: monotonicMs() });
-    if (!known) this.notify();
+    if (!known || JSON.stringify(known.beat.meta) !== JSON.stringify(c.value!.meta)) this.notify();
   }
 
   /** Reads the bucket: refreshes members with newer beats and drops those gone from it (deleted or expired). */
@@ -206,11 +216,12 @@ export class Membership {
     if (this.running) this.publish();
   }
 
-  /** Tells listeners when the sorted list differs from the last one told. */
+  /** Tells listeners when the members or their announcements differ from what they were last told. */
   private publish(): void {
     const ids = this.ids();
-    if (ids.length === this.last.length && ids.every((x, i) => x === this.last[i])) return;
-    this.last = ids;
+    const signature = JSON.stringify(this.members().map((m) => [m.id, m.meta]));
+    if (signature === this.last) return;
+    this.last = signature;
     for (const fn of this.listeners) {
       try {
         fn(ids);

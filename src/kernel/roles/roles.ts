@@ -86,7 +86,7 @@ class KernelRoles implements Roles {
     if (names.length === 0) throw new Invalid(`role set '${set}' has no roles`, [{ path: 'names', message: 'at least one role name' }]);
     this.reserve(names);
     const graceMs = opts.graceMs ?? 2 * Math.max(opts.ttlMs, this.memberTimeoutMs);
-    const shards = new ShardSet({ deps: this.deps, leases: this.o.leases, claims: this.claims, log: this.o.log, members: () => (this.joined ? this.membership.ids() : undefined) }, set, [...names], opts.ttlMs, graceMs, work);
+    const shards = new ShardSet({ deps: this.deps, leases: this.o.leases, claims: this.claims, log: this.o.log, members: () => (this.joined ? this.servers(set) : undefined) }, set, [...names], opts.ttlMs, graceMs, work);
     for (const n of names) this.byName.set(n, shards);
     this.sets.add(shards);
     const handle = {
@@ -96,9 +96,11 @@ class KernelRoles implements Roles {
         this.sets.delete(shards);
         await shards.stop();
         this.forget(handle);
+        void this.announce();
       },
     };
     this.handles.add(handle);
+    void this.announce();
     void this.join();
     return handle;
   }
@@ -120,6 +122,23 @@ class KernelRoles implements Roles {
     await this.membership.stop({ leave: true });
     this.joined = false;
     this.metrics.members.set(0);
+  }
+
+  /**
+   * Live members that run `set`: each member announces the sets it holds, so a set is spread only over instances that
+   * serve it (an instance without the module, or still loading a definition, is not given shards it cannot take).
+   */
+  private servers(set: string): string[] {
+    return this.membership
+      .members()
+      .filter((m) => !Array.isArray(m.meta.sets) || (m.meta.sets as unknown[]).includes(set))
+      .map((m) => m.id);
+  }
+
+  /** Announces the sets this instance holds now (a no-op until joined beyond remembering them for the first beat). */
+  private announce(): Promise<void> {
+    const sets = [...this.sets].map((s) => s.set).sort();
+    return this.membership.announce({ ...this.o.meta, sets }).catch((err) => this.o.log.warn({ err }, 'could not announce role sets'));
   }
 
   /** Refuses a name this instance already runs under another handle (two loops would fight over one lease). */
