@@ -33,8 +33,8 @@ export interface RoleOptions {
 export interface ShardOptions extends RoleOptions {
   /**
    * A role this instance is not assigned but that nobody has held for this long is taken anyway, so an assignee
-   * that cannot take it (it does not know the set, or is stuck) does not stall the work. Default: twice the larger
-   * of ttlMs and the membership timeout.
+   * that cannot take it (its lease store is unreachable, it is stuck) delays the work by this much at most.
+   * Default: twice the larger of ttlMs and the membership timeout.
    */
   graceMs?: number;
 }
@@ -57,9 +57,10 @@ export interface Roles {
    */
   holdRole(name: string, opts: RoleOptions, work: RoleWork): RoleHandle;
   /**
-   * Holds some of `names` (the shards of `set`): each is assigned to one live member (balanced per set, see
-   * assignRoles) and only its assignee tries to acquire it. When members join or leave, a holder hands a role over
-   * once its new assignee asks for it. `work` is called per held shard. Joins this instance to the membership.
+   * Holds some of `names` (the shards of `set`): each is assigned to one of the live members that run the set
+   * (balanced per set, see assignRoles) and only its assignee tries to acquire it. When members join or leave, a
+   * holder hands a role over once its new assignee asks for it. `work` is called per held shard. Joins this
+   * instance to the membership and announces the set there.
    */
   holdShards(set: string, names: readonly string[], opts: ShardOptions, work: RoleWork): RoleHandle;
   /** Live members of the role membership as this instance sees them, sorted by id (empty until it joined). */
