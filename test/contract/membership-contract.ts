@@ -39,13 +39,13 @@ export function membershipContract(name: string, factory: () => Promise<Membersh
       a.onChange((ids) => changes.push(ids));
       expect(await a.start()).toEqual(['member-a']);
       await b.start();
-      await eventually(() => a.ids().length === 2, { what: 'a sees b' });
+      await eventually('a sees b', async () => a.ids().length === 2 || undefined);
       expect(b.ids()).toEqual(['member-a', 'member-b']);
       expect(b.members().find((m) => m.id === 'member-a')?.meta).toEqual({ host: 'h1' });
       const c = member(f.stores[2], group, 'member-c', 200, 2_000);
       // Joined after both: its first list already has them.
       expect(await c.start()).toEqual(['member-a', 'member-b', 'member-c']);
-      await eventually(() => a.ids().length === 3, { what: 'a sees c' });
+      await eventually('a sees c', async () => a.ids().length === 3 || undefined);
       expect(changes).toEqual([['member-a'], ['member-a', 'member-b'], ['member-a', 'member-b', 'member-c']]);
     });
 
@@ -56,11 +56,11 @@ export function membershipContract(name: string, factory: () => Promise<Membersh
       const b = member(f.stores[1], group, 'announcer', 200, 2_000, { sets: ['x'] });
       await a.start();
       await b.start();
-      await eventually(() => a.ids().includes('announcer'));
+      await eventually('a.ids().includes(announcer)', async () => a.ids().includes('announcer') || undefined);
       let told = 0;
       a.onChange(() => told++);
       await b.announce({ sets: ['x', 'y'] });
-      await eventually(() => JSON.stringify(a.members().find((m) => m.id === 'announcer')?.meta) === JSON.stringify({ sets: ['x', 'y'] }), { what: 'new meta seen' });
+      await eventually('new meta seen', async () => JSON.stringify(a.members().find((m) => m.id === 'announcer')?.meta) === JSON.stringify({ sets: ['x', 'y'] }) || undefined);
       expect(told).toBeGreaterThanOrEqual(1);
       expect(a.ids()).toEqual(['announcer', 'watcher']);
     });
@@ -73,10 +73,10 @@ export function membershipContract(name: string, factory: () => Promise<Membersh
       const b = member(f.stores[1], group, 'leaves', 500, timeoutMs);
       await a.start();
       await b.start();
-      await eventually(() => a.ids().includes('leaves'));
+      await eventually('a.ids().includes(leaves)', async () => a.ids().includes('leaves') || undefined);
       const left = Date.now();
       await b.stop();
-      await eventually(() => !a.ids().includes('leaves'), { timeoutMs: 10_000, what: 'leaver dropped' });
+      await eventually('leaver dropped', async () => !a.ids().includes('leaves') || undefined, 10_000);
       expect(Date.now() - left).toBeLessThan(timeoutMs);
       expect(a.ids()).toEqual(['stays']);
     });
@@ -89,13 +89,13 @@ export function membershipContract(name: string, factory: () => Promise<Membersh
       await a.start();
       const b = member(f.stores[1], group, 'silent', 200, timeoutMs);
       await b.start();
-      await eventually(() => a.ids().includes('silent'));
+      await eventually('a.ids().includes(silent)', async () => a.ids().includes('silent') || undefined);
       const silentFrom = performance.now();
       await b.stop({ leave: false });
       // Expiry can be late under load but never early: half the timeout after the last beat it is still a member.
       await sleep(timeoutMs / 2 - 200);
       if (performance.now() - silentFrom < timeoutMs) expect(a.ids()).toContain('silent');
-      await eventually(() => !a.ids().includes('silent'), { timeoutMs: timeoutMs * 4, what: 'silent member dropped' });
+      await eventually('silent member dropped', async () => !a.ids().includes('silent') || undefined, timeoutMs * 4);
       expect(performance.now() - silentFrom).toBeGreaterThanOrEqual(timeoutMs - 200);
     });
 
@@ -106,9 +106,9 @@ export function membershipContract(name: string, factory: () => Promise<Membersh
       const a = member(f.stores[0], group, 'survivor', 200, 1_500);
       await a.start();
       const child = await f.crashMember(group, 'doomed', 200, 1_500);
-      await eventually(() => a.ids().includes('doomed'), { timeoutMs: 15_000, what: 'child seen' });
+      await eventually('child seen', async () => a.ids().includes('doomed') || undefined, 15_000);
       await child.kill();
-      await eventually(() => !a.ids().includes('doomed'), { timeoutMs: 10_000, what: 'killed member dropped' });
+      await eventually('killed member dropped', async () => !a.ids().includes('doomed') || undefined, 10_000);
       expect(a.ids()).toEqual(['survivor']);
     });
 

@@ -61,7 +61,7 @@ export function rolesContract(name: string, factory: () => Promise<[KvStore, KvS
       const b = await instance(1, uniqueName('b'));
       const ha = a.holdRole(role, { ttlMs: TTL }, recording(log));
       const hb = b.holdRole(role, { ttlMs: TTL }, recording(log));
-      await eventually(() => log.tenures().length === 1, { what: 'one holder' });
+      await eventually('one holder', async () => log.tenures().length === 1 || undefined);
       // Across several TTLs (renewals) the same tenure continues and the other never starts.
       await new Promise((r) => setTimeout(r, TTL * 2.5));
       expect(log.tenures()).toHaveLength(1);
@@ -70,7 +70,7 @@ export function rolesContract(name: string, factory: () => Promise<[KvStore, KvS
       expect(holder.held()).toEqual([role]);
       expect(other.held()).toEqual([]);
       await holder.stop();
-      await eventually(() => log.tenures().length === 2, { what: 'the other takes over' });
+      await eventually('the other takes over', async () => log.tenures().length === 2 || undefined);
       const second = log.tenures()[1]!;
       expect(second.owner).not.toBe(first.owner);
       expect(second.token).toBeGreaterThan(first.token);
@@ -84,14 +84,14 @@ export function rolesContract(name: string, factory: () => Promise<[KvStore, KvS
       const role = uniqueName('lost');
       const a = await instance(0, uniqueName('a'), registry);
       a.holdRole(role, { ttlMs: TTL }, recording(log));
-      await eventually(() => log.tenures().length === 1);
+      await eventually('log.tenures().length === 1', async () => log.tenures().length === 1 || undefined);
       // Someone rewrites the lease behind the holder's back: its next renewal finds the key changed.
       const bucket = await stores[1].bucket(`leases-${TTL}`, { ttlMs: TTL });
       await bucket.put(role, { owner: 'intruder', acquiredAt: new Date().toISOString() });
-      await eventually(() => log.tenures()[0]?.end !== undefined, { what: 'work stopped' });
+      await eventually('work stopped', async () => log.tenures()[0]?.end !== undefined || undefined);
       expect(await metric(registry, 'roles_lost_total', { reason: 'taken' })).toBe(1);
       // The intruder never renews, so its entry lapses and the role comes back.
-      await eventually(() => log.tenures().length === 2, { timeoutMs: 10_000, what: 're-acquired' });
+      await eventually('re-acquired', async () => log.tenures().length === 2 || undefined, 10_000);
       expect(log.tenures()[1]!.token).toBeGreaterThan(log.tenures()[0]!.token);
       expect(log.violations()).toEqual([]);
     });
@@ -106,7 +106,7 @@ export function rolesContract(name: string, factory: () => Promise<[KvStore, KvS
         if (calls.length === 1) throw new Error('first attempt fails');
         await untilAborted(signal);
       });
-      await eventually(() => calls.length === 2, { what: 'second attempt' });
+      await eventually('second attempt', async () => calls.length === 2 || undefined);
       expect(await metric(registry, 'roles_released_total', { reason: 'work_failed' })).toBe(1);
       expect(calls[1]!.token).toBeGreaterThan(calls[0]!.token);
       expect(await metric(registry, 'roles_held', { set: role })).toBe(1);
@@ -141,13 +141,13 @@ export function rolesContract(name: string, factory: () => Promise<[KvStore, KvS
         const have = holding();
         return members.every((m) => JSON.stringify(have.get(m) ?? []) === JSON.stringify(names.filter((n) => want.get(n) === m).sort())) && [...have.keys()].every((o) => members.includes(o));
       };
-      await eventually(() => matches([owners[0]!, owners[1]!]), { timeoutMs: 15_000, what: 'two instances hold 3 shards each' });
+      await eventually('two instances hold 3 shards each', async () => matches([owners[0]!, owners[1]!]) || undefined, 15_000);
       expect([...holding().values()].map((x) => x.length)).toEqual([3, 3]);
       expect(handles[0]!.held().length).toBe(3);
 
       const c = await instance(2, owners[2]!, registries[2]);
       c.holdShards(set, names, { ttlMs: TTL }, recording(log));
-      await eventually(() => matches(owners), { timeoutMs: 15_000, what: 'the joiner gets its share' });
+      await eventually('the joiner gets its share', async () => matches(owners) || undefined, 15_000);
       expect([...holding().values()].map((x) => x.length)).toEqual([2, 2, 2]);
       expect(await metric(registries[2]!, 'roles_held', { set })).toBe(2);
       expect(await metric(registries[2]!, 'roles_members')).toBe(3);
@@ -159,7 +159,7 @@ export function rolesContract(name: string, factory: () => Promise<[KvStore, KvS
       expect(handedOver).toBe(names.filter((n) => before.get(n) !== after.get(n)).length);
 
       await a.close();
-      await eventually(() => matches([owners[1]!, owners[2]!]), { timeoutMs: 15_000, what: "the leaver's shards move" });
+      await eventually("the leaver's shards move", async () => matches([owners[1]!, owners[2]!]) || undefined, 15_000);
       expect([...holding().values()].map((x) => x.length)).toEqual([3, 3]);
       expect(log.violations()).toEqual([]);
     });
@@ -173,7 +173,7 @@ export function rolesContract(name: string, factory: () => Promise<[KvStore, KvS
       other.holdShards(uniqueName('elsewhere'), [uniqueName('o')], { ttlMs: TTL }, (s) => untilAborted(s));
       const runs = await instance(0, uniqueName('runs'));
       const h = runs.holdShards(set, names, { ttlMs: TTL }, recording(log));
-      await eventually(() => runs.members().length === 2 && h.held().length === names.length, { what: 'all shards on the one instance that runs the set' });
+      await eventually('all shards on the one instance that runs the set', async () => runs.members().length === 2 && h.held().length === names.length || undefined);
       expect(runs.members().find((m) => m.id === other.self)?.meta.sets).toHaveLength(1);
       expect(log.violations()).toEqual([]);
     });
@@ -195,18 +195,18 @@ export function rolesContract(name: string, factory: () => Promise<[KvStore, KvS
       });
       open.push(stuck);
       stuck.holdShards(set, names, { ttlMs: TTL }, recording(log));
-      await eventually(() => stuck.members().length === 1);
+      await eventually('stuck.members().length === 1', async () => stuck.members().length === 1 || undefined);
       const able = await instance(0, owners[0]!);
       const graceMs = 2_000;
       const startedAt = performance.now();
       const h = able.holdShards(set, names, { ttlMs: TTL, graceMs }, recording(log));
-      await eventually(() => able.members().length === 2, { what: 'both members seen' });
+      await eventually('both members seen', async () => able.members().length === 2 || undefined);
       const assigned = assignRoles(set, names, owners);
       const mine = names.filter((n) => assigned.get(n) === owners[0]);
       expect(mine).toHaveLength(2);
-      await eventually(() => h.held().length >= mine.length, { what: 'own shards held' });
+      await eventually('own shards held', async () => h.held().length >= mine.length || undefined);
       expect(h.held().sort()).toEqual(mine.sort());
-      await eventually(() => h.held().length === names.length, { timeoutMs: 20_000, what: 'the stuck assignee\'s shards taken' });
+      await eventually('the stuck assignee\'s shards taken', async () => h.held().length === names.length || undefined, 20_000);
       // Not before the grace: the assignee might still have come.
       expect(performance.now() - startedAt).toBeGreaterThanOrEqual(graceMs);
       expect(log.violations()).toEqual([]);

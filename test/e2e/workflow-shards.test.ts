@@ -87,12 +87,13 @@ async function trigger(s: ServerProcess, n: number, tag: string): Promise<string
 
 async function completed(s: ServerProcess, runIds: string[]): Promise<void> {
   await eventually(
+    `${runIds.length} runs completed`,
     async () => {
       const page = (await (await fetch(`${s.url}/api/v1/workflow/runs?workflow=${WF}&runState=completed&limit=1000`, { headers })).json()) as { runs: { runId: string }[] };
       const done = new Set(page.runs.map((r) => r.runId));
-      return runIds.every((id) => done.has(id));
+      return runIds.every((id) => done.has(id)) || undefined;
     },
-    { timeoutMs: 60_000, intervalMs: 300, what: `${runIds.length} runs completed` },
+    60_000,
   );
 }
 
@@ -109,7 +110,7 @@ it('spreads step shards over instances and moves them on join, stop and SIGKILL 
   expect(applied.status).toBe(201);
 
   // Two instances: two shards of each step each (before: one instance held them all).
-  await eventually(() => spread([s1!, s2!]), { timeoutMs: 30_000, what: 'shards spread over two instances' });
+  await eventually('shards spread over two instances', async () => (await spread([s1!, s2!])) || undefined, 30_000);
   expect(await holdings([s1!, s2!])).toEqual([
     [2, 2],
     [2, 2],
@@ -122,7 +123,7 @@ it('spreads step shards over instances and moves them on join, stop and SIGKILL 
   // A third joins while runs are in flight: it gets its share; nothing is lost or done twice.
   const during = trigger(s1!, 60, 'join');
   const s3 = await start();
-  await eventually(() => spread([s1!, s2!, s3]), { timeoutMs: 30_000, what: 'shards spread over three instances' });
+  await eventually('shards spread over three instances', async () => (await spread([s1!, s2!, s3])) || undefined, 30_000);
   const joined = await during;
   await completed(s1!, joined);
   expect(calls(joined).every((n) => n === 1)).toBe(true);
@@ -133,7 +134,7 @@ it('spreads step shards over instances and moves them on join, stop and SIGKILL 
   // SIGTERM: a clean stop releases its shards to the other two at once.
   const beforeStop = trigger(s2!, 40, 'stop');
   expect(await s1!.stop('SIGTERM')).toBe(0);
-  await eventually(() => spread([s2!, s3]), { timeoutMs: 30_000, what: 'shards of the stopped instance moved' });
+  await eventually('shards of the stopped instance moved', async () => (await spread([s2!, s3])) || undefined, 30_000);
   const stopped = await beforeStop;
   await completed(s2!, stopped);
   expect(calls(stopped).every((n) => n === 1)).toBe(true);
@@ -141,7 +142,7 @@ it('spreads step shards over instances and moves them on join, stop and SIGKILL 
   // SIGKILL: its shards move once its leases lapse; steps in flight may run again (at least once).
   const beforeKill = await trigger(s3, 40, 'kill');
   await s2!.stop('SIGKILL');
-  await eventually(() => spread([s3]), { timeoutMs: 30_000, what: 'shards of the killed instance moved' });
+  await eventually('shards of the killed instance moved', async () => (await spread([s3])) || undefined, 30_000);
   await completed(s3, beforeKill);
   expect(calls(beforeKill).every((n) => n >= 1)).toBe(true);
 }, 240_000);

@@ -68,12 +68,12 @@ function heldAsAssigned(members: string[]): boolean {
 it('spreads shards over instances, gives a joiner its share, moves a killed instance\'s shards, never two holders at once', async () => {
   const [a, b, c] = ['ins-a', 'ins-b', 'ins-c'].map((x) => `${x}-${prefix.slice(-6)}`) as [string, string, string];
   await Promise.all([startInstance(a), startInstance(b)]);
-  await eventually(() => heldAsAssigned([a, b]), { timeoutMs: 20_000, what: 'two instances hold 6 shards each' });
+  await eventually('two instances hold 6 shards each', async () => heldAsAssigned([a, b]) || undefined, 20_000);
   expect([...holding().values()].map((x) => x.length)).toEqual([6, 6]);
 
   const joinedAt = sharedNow();
   await startInstance(c);
-  await eventually(() => heldAsAssigned([a, b, c]), { timeoutMs: 20_000, what: 'the joiner holds its share' });
+  await eventually('the joiner holds its share', async () => heldAsAssigned([a, b, c]) || undefined, 20_000);
   const joinMs = sharedNow() - joinedAt;
   expect([...holding().values()].map((x) => x.length)).toEqual([4, 4, 4]);
 
@@ -84,7 +84,7 @@ it('spreads shards over instances, gives a joiner its share, moves a killed inst
   await exited;
   const killedAt = sharedNow();
   log.endAll(b, killedAt);
-  await eventually(() => heldAsAssigned([a, c]), { timeoutMs: 20_000, what: "the killed instance's shards move" });
+  await eventually("the killed instance's shards move", async () => heldAsAssigned([a, c]) || undefined, 20_000);
   const moveMs = sharedNow() - killedAt;
   expect([...holding().values()].map((x) => x.length)).toEqual([6, 6]);
   // Its shards could not move before its leases lapsed (the lease guarantees it), nor long after it dropped out.
