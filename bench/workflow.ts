@@ -4,7 +4,7 @@
  * and a diagnostic pass through a wire-counting proxy that shows where a transition's round trips go.
  */
 import postgres from 'postgres';
-import { defineWorkflow, type AnyWorkflowSpec } from '../src/modules/workflow/index.ts';
+import { chainWorkflow } from './lib/chain-workflow.ts';
 import { PG_URL, uniqueName } from '../test/helpers/env.ts';
 import { Countdown, pipelined } from './lib/pipeline.ts';
 import { startPgWireCounter, type WireCounts } from './lib/pg-wire-counter.ts';
@@ -46,12 +46,6 @@ export const WORKFLOW_METHOD = [
   `round trips: a separate pass of ${DEFAULTS.diagnosticRuns} runs (and as many baseline transactions) through a loopback proxy in front of PostgreSQL that counts client turns (a write after the server answered) and executed statements by SQL verb and table; the proxy adds latency, so that pass is not timed. Embedded mode (in-memory PGlite, MemoryBus, MemoryKvStore, same module and relay) is reported for information with ${DEFAULTS.embeddedRuns} runs per round.`,
 ];
 
-/** s0 → s1 → … → s10, each step moving on at once. */
-function chainWorkflow(): AnyWorkflowSpec {
-  const b = defineWorkflow<{ i: number }, string>(WORKFLOW);
-  for (let k = 0; k < STEPS; k++) b.step(`s${k}`, () => `s${k + 1}`, `s${k + 1}`);
-  return b.build();
-}
 
 /** What one workflow round measured. */
 interface WfRound {
@@ -143,7 +137,7 @@ const ms = (x: number) => `${formatNumber(x)} ms`;
 /** The distributed comparison: warm-up, alternating rounds, rows. */
 async function measureDistributed(o: WorkflowBenchOptions): Promise<{ rows: BenchRow[]; concurrency: number }> {
   const schema = uniqueName('benchwf').toLowerCase();
-  const stack = await distributedStack({ pgUrl: PG_URL, schema }, [chainWorkflow()], STEPS);
+  const stack = await distributedStack({ pgUrl: PG_URL, schema }, [chainWorkflow(WORKFLOW, STEPS)], STEPS);
   const sql = await openBaseline(PG_URL, schema, o.runs);
   try {
     const baseline = baselineSide(sql, o.runs);
@@ -203,7 +197,7 @@ async function measureDistributed(o: WorkflowBenchOptions): Promise<{ rows: Benc
 
 /** Embedded mode, for information: same module and relay on PGlite and the memory adapters. */
 async function measureEmbedded(o: WorkflowBenchOptions): Promise<BenchRow[]> {
-  const stack = await embeddedStack([chainWorkflow()], STEPS);
+  const stack = await embeddedStack([chainWorkflow(WORKFLOW, STEPS)], STEPS);
   try {
     await workflowRound(stack, o.warmupRuns, o.triggerConcurrency);
     const rounds: WfRound[] = [];
@@ -234,7 +228,7 @@ async function measureRoundTrips(o: WorkflowBenchOptions, concurrency: number): 
   const viaProxy = new URL(PG_URL);
   viaProxy.port = String(proxy.port);
   const schema = uniqueName('benchwfrt').toLowerCase();
-  const stack = await distributedStack({ pgUrl: viaProxy.toString(), schema }, [chainWorkflow()], STEPS);
+  const stack = await distributedStack({ pgUrl: viaProxy.toString(), schema }, [chainWorkflow(WORKFLOW, STEPS)], STEPS);
   const sql = await openBaseline(viaProxy.toString(), schema, o.diagnosticRuns);
   try {
     await workflowRound(stack, 5, o.triggerConcurrency);

@@ -21,6 +21,8 @@ import { createMetrics } from '../../src/kernel/metrics.ts';
 import type { Module, ModuleContext } from '../../src/kernel/module.ts';
 import { startOutboxRelay } from '../../src/kernel/outbox.ts';
 import { MemoryQueue } from '../../src/kernel/queue/memory-queue.ts';
+import { createRoles } from '../../src/kernel/roles/roles.ts';
+import type { Roles } from '../../src/kernel/roles/types.ts';
 import type { Resources } from '../../src/kernel/resources.ts';
 import { sleep } from '../../src/kernel/time.ts';
 import { createWorkflowModule, type AnyWorkflowSpec } from '../../src/modules/workflow/index.ts';
@@ -54,15 +56,23 @@ function defaults(module: Module) {
   return { leaseTtlMs: cfg.leases.defaultTtlMs, workflow: cfg.modules.workflow };
 }
 
-async function startInstance(mode: WorkflowStack['mode'], raw: { db: Database; bus: EventBus; kv: Resources['kv'] }, workflows: AnyWorkflowSpec[], consumers: number) {
-  const probe = new TransitionProbe();
+/** One instance as serve.ts starts it: the workflow module (consumers and pollers) and the outbox relay, on the given adapters. */
+export interface WorkflowInstance {
+  instanceId: string;
+  metrics: ReturnType<typeof createMetrics>;
+  roles: Roles;
+  trigger(workflow: string, foreignId: string, object: unknown): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Assembles and starts one instance over `adapters` (already wrapped, if the caller probes them). */
+export async function startWorkflowInstance(mode: WorkflowStack['mode'], adapters: { db: Database; bus: EventBus; kv: Resources['kv'] }, instanceId: string, workflows: AnyWorkflowSpec[]): Promise<WorkflowInstance> {
+  const { db, bus, kv } = adapters;
   const metrics = createMetrics();
-  const instanceId = `bench-${mode}`;
-  const db = probe.database(raw.db);
-  const bus = probe.bus(raw.bus);
-  const leases = new KvLeases(raw.kv, instanceId);
+  const leases = new KvLeases(kv, instanceId);
+  const roles = createRoles({ leases, kv, owner: instanceId, registry: metrics.registry, log });
   const queue = new MemoryQueue({ metrics: metrics.queueHooks });
-  const resources: Resources = { mode, instanceId, db, bus, queue, kv: raw.kv, leases, metrics: metrics.registry, log };
+  const resources: Resources = { mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log };
   const module = createWorkflowModule({ workflows }) as Module;
   const conf = defaults(module);
   const actions = new ActionRegistry();
@@ -70,21 +80,30 @@ async function startInstance(mode: WorkflowStack['mode'], raw: { db: Database; b
   module.actions?.(ctx);
   await module.start?.(ctx);
   // As serve.ts: after the modules, with the configured lease TTL and the relay's default batch and idle period.
-  const relay = startOutboxRelay({ db, bus, leases, log, registry: metrics.registry, source: instanceId, leaseTtlMs: conf.leaseTtlMs });
+  const relay = startOutboxRelay({ db, bus, roles, log, registry: metrics.registry, source: instanceId, leaseTtlMs: conf.leaseTtlMs });
+  return {
+    instanceId,
+    metrics,
+    roles,
+    trigger: async (workflow, foreignId, object) => (await actions.call<{ runId: string }>('workflow.trigger', { workflow, foreignId, object })).runId,
+    async stop() {
+      await module.stop?.();
+      await relay.stop();
+      await roles.close();
+      await queue.close();
+    },
+  };
+}
+
+async function startInstance(mode: WorkflowStack['mode'], raw: { db: Database; bus: EventBus; kv: Resources['kv'] }, workflows: AnyWorkflowSpec[], consumers: number) {
+  const probe = new TransitionProbe();
+  const instance = await startWorkflowInstance(mode, { db: probe.database(raw.db), bus: probe.bus(raw.bus), kv: raw.kv }, `bench-${mode}`, workflows);
   // Consumers start 'new': an event published before a consumer's durable exists would wait for the sweep.
   for (let waited = 0; probe.durables < consumers; waited += 50) {
     if (waited > 30_000) throw new Error(`only ${probe.durables} of ${consumers} step consumers started`);
     await sleep(50);
   }
-  return {
-    probe,
-    trigger: async (workflow: string, foreignId: string, object: unknown) => (await actions.call<{ runId: string }>('workflow.trigger', { workflow, foreignId, object })).runId,
-    async stop() {
-      await module.stop?.();
-      await relay.stop();
-      await queue.close();
-    },
-  };
+  return { probe, trigger: instance.trigger, stop: () => instance.stop() };
 }
 
 /** PostgreSQL (a fresh schema) + NatsBus and NatsKvStore on one connection with a unique prefix, as openResources does. */

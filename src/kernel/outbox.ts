@@ -6,10 +6,10 @@ import type { Database, Db } from './db/port.ts';
 import { Invalid } from './errors.ts';
 import { kernelOutbox } from './db/schema.ts';
 import { newId } from './ids.ts';
-import type { LeaseHolder, Leases } from './kv/port.ts';
 import type { Logger } from './log.ts';
+import type { Roles } from './roles/types.ts';
 import { subjectOf, validateRoute, validateType } from './bus/subject-pattern.ts';
-import { sleep } from './time.ts';
+import { sleepUnlessAborted } from './time.ts';
 
 /** An event to publish once the surrounding transaction commits. */
 export interface OutboxEvent {
@@ -107,7 +107,8 @@ const DELETE_BATCH = 'DELETE FROM kernel_outbox WHERE event_id = ANY($1::text[])
 export interface OutboxRelayOptions {
   db: Database;
   bus: EventBus;
-  leases: Leases;
+  /** The relay runs while this instance holds the role `kernel-outbox-relay`. */
+  roles: Roles;
   log: Logger;
   registry: Registry;
   source: string;
@@ -120,16 +121,15 @@ export interface OutboxRelayOptions {
   listeningIdleMs?: number;
 }
 
-/** Relays outbox rows to the bus while this instance holds the relay lease; one relay per deployment keeps order. */
+/** Relays outbox rows to the bus while this instance holds the relay role; one relay per deployment keeps order. */
 export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void> } {
   const batchSize = o.batchSize ?? 500;
   const idleMs = o.idleMs ?? 50;
   const relayed = new Counter({ name: 'outbox_relayed_total', help: 'Outbox events published by this instance', registers: [o.registry] });
   const polls = new Counter({ name: 'outbox_polls_total', help: 'Outbox polls by this instance (the relay polls every idle period while empty)', registers: [o.registry] });
   const dropped = new Counter({ name: 'outbox_dropped_total', help: 'Outbox events the bus refused as invalid (logged in full, then deleted)', registers: [o.registry] });
-  const holding = new Gauge({ name: 'outbox_relay_leader', help: '1 while this instance holds the outbox relay lease', registers: [o.registry] });
+  const holding = new Gauge({ name: 'outbox_relay_leader', help: '1 while this instance holds the outbox relay role', registers: [o.registry] });
   let stopping = false;
-  let holder: LeaseHolder | undefined;
   // Set by notifyOutboxWritten; a write noticed while a batch was being read means "poll again now".
   let written = false;
   let wakeIdle: (() => void) | undefined;
@@ -152,23 +152,25 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
         o.log.warn({ err }, 'outbox relay cannot LISTEN; polling instead');
         listening = undefined;
       }));
-  const idle = () =>
+  const idle = (signal: AbortSignal) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(done, unlisten ? (o.listeningIdleMs ?? 1_000) : idleMs);
       function done() {
         clearTimeout(timer);
+        signal.removeEventListener('abort', done);
         wakeIdle = undefined;
         resolve();
       }
       wakeIdle = done;
+      signal.addEventListener('abort', done, { once: true });
     });
 
-  async function relayBatch(lease: LeaseHolder): Promise<number> {
+  async function relayBatch(signal: AbortSignal): Promise<number> {
     written = false;
     // Prepared statements (one round trip each): the relay polls all the time, so its statements are hot too.
     const rows = await o.db.query<OutboxRow>(SELECT_BATCH, [batchSize]);
     polls.inc();
-    if (rows.length === 0 || lease.lost.aborted) return 0;
+    if (rows.length === 0 || signal.aborted) return 0;
     // Published in id order on one connection; the bus dedups by envelope id if a crash makes us resend.
     const results = await Promise.allSettled(
       rows.map((r) =>
@@ -197,39 +199,33 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
     return rows.length;
   }
 
-  const loop = (async () => {
-    while (!stopping) {
-      try {
-        holder ??= await o.leases.acquire('kernel-outbox-relay', { ttlMs: o.leaseTtlMs });
-        if (!holder || holder.lost.aborted) {
-          holder = undefined;
-          holding.set(0);
-          await sleep(Math.max(100, o.leaseTtlMs / 4));
-          continue;
+  const role = o.roles.holdRole('kernel-outbox-relay', { ttlMs: o.leaseTtlMs }, async (signal) => {
+    holding.set(1);
+    try {
+      if (!unlisten) void listen();
+      while (!signal.aborted) {
+        try {
+          const n = await relayBatch(signal);
+          // Only an empty poll waits: after a batch there may be more rows already, and waiting there adds a full
+          // idle period to every step of every run.
+          if (n === 0 && !written) await idle(signal);
+        } catch (err) {
+          o.log.warn({ err }, 'outbox relay failed; retrying');
+          await sleepUnlessAborted(1_000, signal);
         }
-        holding.set(1);
-        if (!unlisten) void listen();
-        const n = await relayBatch(holder);
-        // Only an empty poll waits: after a batch there may be more rows already, and waiting there adds a full
-        // idle period to every step of every run.
-        if (n === 0 && !written && !stopping) await idle();
-      } catch (err) {
-        o.log.warn({ err }, 'outbox relay failed; retrying');
-        await sleep(1_000);
       }
+    } finally {
+      holding.set(0);
     }
-  })();
+  });
 
   return {
     async stop() {
       stopping = true;
-      wakeIdle?.();
       wakers.delete(waker);
-      await loop;
+      await role.stop();
       await listening;
       await unlisten?.().catch(() => {});
-      await holder?.release().catch(() => {});
-      holding.set(0);
     },
   };
 }

@@ -4,6 +4,7 @@ import type { EventBus } from './bus/port.ts';
 import type { Database } from './db/port.ts';
 import type { KvStore, Leases } from './kv/port.ts';
 import type { Logger } from './log.ts';
+import type { Roles } from './roles/types.ts';
 import type { JobQueue } from './queue/port.ts';
 
 /** Shared infrastructure handed to modules. */
@@ -17,6 +18,8 @@ export interface Resources {
   queue: JobQueue;
   kv: KvStore;
   leases: Leases;
+  /** Work held by one instance at a time: plain roles and sharded role sets spread over live instances. */
+  roles: Roles;
   metrics: Registry;
   log: Logger;
 }

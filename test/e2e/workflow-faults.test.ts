@@ -43,9 +43,12 @@ class Deployment {
       NATS_URL: this.natsUrl,
       CAPSTAN_PREFIX: this.prefix,
       CAPSTAN_AUTH__TOKENS: `[{name: f, sha256: ${hashToken(TOKEN)}, scopes: [admin]}]`,
-      // Short TTLs so the roles of a killed instance move within about two seconds.
+      // Short TTLs so the roles of a killed instance move within about two seconds: its leases lapse and the
+      // others drop it from the membership (which reassigns its step shards) in that time.
       CAPSTAN_LEASES__DEFAULT_TTL_MS: '2000',
       CAPSTAN_MODULES__WORKFLOW__ROLE_TTL_MS: '2000',
+      CAPSTAN_ROLES__HEARTBEAT_MS: '400',
+      CAPSTAN_ROLES__MEMBER_TIMEOUT_MS: '2000',
       CAPSTAN_MODULES__WORKFLOW__SWEEP_INTERVAL_MS: '1000',
     };
   }

@@ -3,6 +3,7 @@ import { MemoryBus } from '../../src/kernel/bus/memory-bus.ts';
 import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
 import { KvLeases } from '../../src/kernel/kv/leases.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
+import { createRoles } from '../../src/kernel/roles/roles.ts';
 import { createLogger } from '../../src/kernel/log.ts';
 import type { KernelMetrics } from '../../src/kernel/metrics.ts';
 import { MemoryQueue } from '../../src/kernel/queue/memory-queue.ts';
@@ -17,6 +18,8 @@ export async function embeddedResources(metrics: KernelMetrics): Promise<Resourc
   const kv = new MemoryKvStore();
   metrics.watchQueue(queue);
   const log = createLogger({ level: 'silent' });
+  const leases = new KvLeases(kv, 'test-instance');
+  const roles = createRoles({ leases, kv, owner: 'test-instance', registry: metrics.registry, log });
   return {
     mode: 'embedded',
     instanceId: 'test-instance',
@@ -24,10 +27,12 @@ export async function embeddedResources(metrics: KernelMetrics): Promise<Resourc
     bus,
     queue,
     kv,
-    leases: new KvLeases(kv, 'test-instance'),
+    leases,
+    roles,
     metrics: metrics.registry,
     log,
     async close() {
+      await roles.close();
       await bus.close();
       await queue.close();
       await kv.close();

@@ -12,7 +12,6 @@ import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
 import { createPostgresDatabase } from '../../src/kernel/db/postgres-database.ts';
 import { kernelOutbox } from '../../src/kernel/db/schema.ts';
 import { Invalid } from '../../src/kernel/errors.ts';
-import { KvLeases } from '../../src/kernel/kv/leases.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
 import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
 import type { KvStore } from '../../src/kernel/kv/port.ts';
@@ -20,6 +19,7 @@ import { createLogger } from '../../src/kernel/log.ts';
 import { enqueueEvent, notifyOutboxWritten, outboxDepth, startOutboxRelay } from '../../src/kernel/outbox.ts';
 import { rejection } from '../helpers/async.ts';
 import { NATS_URL, PG_URL, uniqueName } from '../helpers/env.ts';
+import { testRoles } from '../helpers/roles.ts';
 
 const log = createLogger({ level: 'silent' });
 const cleanups: (() => Promise<void>)[] = [];
@@ -43,7 +43,7 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
         seen.push(e);
       });
       const relays = [0, 1].map((i) =>
-        startOutboxRelay({ db, bus, leases: new KvLeases(kv[i]!, `relay-${i}`), log, registry: new Registry(), source: `relay-${i}`, leaseTtlMs: 1000, batchSize: 7 }),
+        startOutboxRelay({ db, bus, roles: testRoles(kv[i]!, `relay-${i}`), log, registry: new Registry(), source: `relay-${i}`, leaseTtlMs: 1000, batchSize: 7 }),
       );
       cleanups.push(async () => {
         for (const r of relays) await r.stop();
@@ -97,7 +97,7 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
       // A row no bus accepts (written by hand, or by a version that did not check it): a type with a space.
       await db.db.insert(kernelOutbox).values({ eventId: `${prefix}-poison`, type: `${prefix}.bad type`, data: {} });
       ids.push(await db.transaction((tx) => enqueueEvent(tx, { type: `${prefix}.after`, data: 2 })));
-      const relay = startOutboxRelay({ db, bus, leases: new KvLeases(kv[0], 'relay-p'), log: errorLog, registry: new Registry(), source: 'relay-p', leaseTtlMs: 5_000 });
+      const relay = startOutboxRelay({ db, bus, roles: testRoles(kv[0], 'relay-p'), log: errorLog, registry: new Registry(), source: 'relay-p', leaseTtlMs: 5_000 });
       cleanups.push(async () => {
         await relay.stop();
         await sub.unsubscribe();
@@ -117,7 +117,7 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
         seen.push(e);
       });
       // Both poll periods far beyond the test's patience: only the database's notification can wake the relay.
-      const relay = startOutboxRelay({ db, bus, leases: new KvLeases(kv[0], 'relay-n'), log, registry: new Registry(), source: 'relay-n', leaseTtlMs: 5_000, idleMs: 600_000, listeningIdleMs: 600_000 });
+      const relay = startOutboxRelay({ db, bus, roles: testRoles(kv[0], 'relay-n'), log, registry: new Registry(), source: 'relay-n', leaseTtlMs: 5_000, idleMs: 600_000, listeningIdleMs: 600_000 });
       cleanups.push(async () => {
         await relay.stop();
         await sub.unsubscribe();
@@ -140,7 +140,7 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
         routed.push(e);
       });
       // An idle period far longer than the test's patience: the event can only arrive in time if the notice wakes the relay.
-      const relay = startOutboxRelay({ db, bus, leases: new KvLeases(kv[0], 'relay-w'), log, registry: new Registry(), source: 'relay-w', leaseTtlMs: 5_000, idleMs: 600_000 });
+      const relay = startOutboxRelay({ db, bus, roles: testRoles(kv[0], 'relay-w'), log, registry: new Registry(), source: 'relay-w', leaseTtlMs: 5_000, idleMs: 600_000 });
       cleanups.push(async () => {
         await relay.stop();
         await sub.unsubscribe();

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MemoryBus } from '../../src/kernel/bus/memory-bus.ts';
 import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
 import type { Database } from '../../src/kernel/db/port.ts';
-import { KvLeases } from '../../src/kernel/kv/leases.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
 import { createLogger } from '../../src/kernel/log.ts';
 import { defineWorkflow } from '../../src/modules/workflow/builder.ts';
@@ -12,6 +11,7 @@ import { WorkflowEngine } from '../../src/modules/workflow/engine.ts';
 import { createWorkflowMetrics } from '../../src/modules/workflow/metrics.ts';
 import { engineStorePort } from '../../src/modules/workflow/store-engine-port.ts';
 import { createRecordStore, type RecordStore } from '../../src/modules/workflow/store.ts';
+import { testRoles } from '../helpers/roles.ts';
 
 let db: Database;
 let store: RecordStore;
@@ -38,7 +38,7 @@ it('resumes a run paused by errors even when an older paused run belongs to a wo
   engine = new WorkflowEngine({
     store: engineStorePort(store),
     bus: new MemoryBus({ source: 'test' }),
-    leases: new KvLeases(kv, 'test'),
+    roles: testRoles(kv, 'test'),
     kv,
     log: createLogger({ level: 'silent' }),
     metrics: createWorkflowMetrics(new Registry()),

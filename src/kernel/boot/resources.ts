@@ -11,6 +11,7 @@ import type { KernelConfig } from '../config/schema.ts';
 import { modeOf } from '../config/load.ts';
 import { newId } from '../ids.ts';
 import { KvLeases } from '../kv/leases.ts';
+import { createRoles } from '../roles/roles.ts';
 import { MemoryKvStore } from '../kv/memory-kv.ts';
 import { NatsKvStore } from '../kv/nats-kv.ts';
 import type { Logger } from '../log.ts';
@@ -18,6 +19,8 @@ import type { KernelMetrics } from '../metrics.ts';
 import { BullmqQueue } from '../queue/bullmq-queue.ts';
 import { MemoryQueue } from '../queue/memory-queue.ts';
 import type { Resources } from '../resources.ts';
+import type { KvStore } from '../kv/port.ts';
+import type { Roles } from '../roles/types.ts';
 import { connectWithRetry } from './connect.ts';
 
 /** Resources plus the one call that closes them all. */
@@ -42,7 +45,8 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
       const kv = new MemoryKvStore();
       opened.push(bus, queue, kv);
       const leases = new KvLeases(kv, instanceId);
-      return finish({ mode, instanceId, db, bus, queue, kv, leases, metrics: metrics.registry, log });
+      const roles = openRoles(kv, leases);
+      return finish({ mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log });
     }
     const dbUrl = cfg.database.url!;
     const db = await connectWithRetry('PostgreSQL', dbUrl, () => createPostgresDatabase({ url: dbUrl, log }), retryOpts);
@@ -67,10 +71,18 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
     const kv = new NatsKvStore({ connection: nc, prefix: cfg.prefix });
     opened.push(kv);
     const leases = new KvLeases(kv, instanceId);
-    return finish({ mode, instanceId, db, bus, queue, kv, leases, metrics: metrics.registry, log });
+    const roles = openRoles(kv, leases);
+    return finish({ mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log });
   } catch (err) {
     for (const r of opened.reverse()) await r.close().catch(() => {});
     throw err;
+  }
+
+  /** Roles close before the KV they heartbeat into: their work stops, their leases are released, they leave. */
+  function openRoles(kv: KvStore, leases: KvLeases): Roles {
+    const roles = createRoles({ leases, kv, owner: instanceId, registry: metrics.registry, log, heartbeatMs: cfg.roles.heartbeatMs, memberTimeoutMs: cfg.roles.memberTimeoutMs, meta: { mode, role: cfg.server.role } });
+    opened.push(roles);
+    return roles;
   }
 
   function finish(r: Resources): OpenResources {

@@ -86,7 +86,7 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
     await host.start();
     if (role !== 'api') {
       diagnostics = await startDiagnosticsWorker(resources.queue, resources.bus, resources.instanceId);
-      relay = startOutboxRelay({ db: resources.db, bus: resources.bus, leases: resources.leases, log, registry: metrics.registry, source: resources.instanceId, leaseTtlMs: cfg.leases.defaultTtlMs });
+      relay = startOutboxRelay({ db: resources.db, bus: resources.bus, roles: resources.roles, log, registry: metrics.registry, source: resources.instanceId, leaseTtlMs: cfg.leases.defaultTtlMs });
     }
     const url = server ? `http://${cfg.server.host}:${server.port}` : undefined;
     log.info({ mode: resources.mode, role, url, instanceId: resources.instanceId, modules: host.mounted.filter((m) => m.enabled).map((m) => m.name), version }, 'capstan started');

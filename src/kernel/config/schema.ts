@@ -69,6 +69,14 @@ export const kernelConfigShape = {
     })
     .prefault({}),
   leases: z.strictObject({ defaultTtlMs: z.number().int().positive().default(10_000) }).prefault({}),
+  /** Membership of the instances that hold sharded roles: how often each heartbeats, and when a silent one is dropped. */
+  roles: z
+    .strictObject({
+      heartbeatMs: z.number().int().min(100).default(1_000),
+      memberTimeoutMs: z.number().int().min(200).default(5_000),
+    })
+    .refine((r) => r.memberTimeoutMs >= 2 * r.heartbeatMs, { message: 'memberTimeoutMs must be at least twice heartbeatMs', path: ['memberTimeoutMs'] })
+    .prefault({}),
 };
 
 /** Builds the full schema: the kernel part plus `modules.<name>` for each registered module. */

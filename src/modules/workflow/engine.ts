@@ -1,10 +1,9 @@
 /** The durable workflow engine: triggers, callbacks, run controls and await, plus the role-held consumers and pollers that drive runs. */
-import { Conflict, Invalid, newId, NotFound, sleep, subjectOf, type EventBus, type KvStore, type Leases, type Logger } from '../../kernel/index.ts';
+import { Conflict, Invalid, newId, NotFound, sleepUnlessAborted, subjectOf, type EventBus, type KvStore, type Logger, type RoleHandle, type Roles } from '../../kernel/index.ts';
 import type { AnyWorkflowSpec, WorkflowSpec } from './builder.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import { assertStorable } from './definition/index.ts';
 import { RecentRuns } from './recent-runs.ts';
-import { holdRole, untilAborted } from './role.ts';
 import { isControl, toRun, type RunRecord } from './run.ts';
 import { connectorRoleName, derivedNames, roleName } from './names.ts';
 import { runStepConsumer, type StepFailures } from './step-consumer.ts';
@@ -16,7 +15,8 @@ import { applyConnectorAction, runConnector, runScheduler } from './triggers.ts'
 export interface EngineOptions {
   store: WorkflowStorePort;
   bus: EventBus;
-  leases: Leases;
+  /** Consumers and pollers run as kernel roles; step and connector shards are spread over live instances. */
+  roles: Roles;
   /** Holds the claimed schedule slots. */
   kv: KvStore;
   log: Logger;
@@ -33,24 +33,31 @@ export interface EngineOptions {
 /** Runs workflows registered with it. */
 export class WorkflowEngine {
   private readonly specs = new Map<string, { spec: WorkflowSpec; transitioner: Transitioner }>();
-  private readonly roles: { stop(): Promise<void> }[] = [];
+  private readonly roles: RoleHandle[] = [];
   /** Consumer roles per workflow, so a re-applied definition gets consumers for its new statuses. */
-  private readonly consumerRoles = new Map<string, { stop(): Promise<void> }[]>();
+  private readonly consumerRoles = new Map<string, RoleHandle[]>();
   private readonly failures = new Map<string, StepFailures>();
   /** Runs as this process last wrote them, so the next step usually needs no read. */
   private readonly recent = new RecentRuns();
   private started = false;
+  private registering: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: EngineOptions) {}
 
   /** Registers (or replaces) a workflow; if the engine runs, its consumers are (re)started. */
-  async register(anySpec: AnyWorkflowSpec): Promise<void> {
-    const spec = anySpec as WorkflowSpec;
-    this.assertNamesFree(spec);
-    this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log, this.o.metrics, this.recent) });
-    if (!this.started) return;
-    await this.stopConsumers(spec.name);
-    this.startConsumers(spec);
+  register(anySpec: AnyWorkflowSpec): Promise<void> {
+    // One at a time: a definition applied here is registered again when its applied event comes back, and two
+    // overlapping restarts would each start the workflow's roles (the second refused by the kernel as held already).
+    const next = this.registering.then(async () => {
+      const spec = anySpec as WorkflowSpec;
+      this.assertNamesFree(spec);
+      this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log, this.o.metrics, this.recent) });
+      if (!this.started) return;
+      await this.stopConsumers(spec.name);
+      this.startConsumers(spec);
+    });
+    this.registering = next.catch(() => {});
+    return next;
   }
 
   /**
@@ -187,10 +194,11 @@ export class WorkflowEngine {
   start(): void {
     this.started = true;
     for (const { spec } of this.specs.values()) this.startConsumers(spec);
-    this.roles.push(holdRole(this.o.leases, 'workflow-timeouts', this.o.leaseTtlMs, this.o.log, (signal) => this.pollTimeouts(signal)));
-    this.roles.push(holdRole(this.o.leases, 'workflow-paused-retry', this.o.leaseTtlMs, this.o.log, (signal) => this.retryPaused(signal)));
+    const ttl = { ttlMs: this.o.leaseTtlMs };
+    this.roles.push(this.o.roles.holdRole('workflow-timeouts', ttl, (signal) => this.pollTimeouts(signal)));
+    this.roles.push(this.o.roles.holdRole('workflow-paused-retry', ttl, (signal) => this.retryPaused(signal)));
     this.roles.push(
-      holdRole(this.o.leases, 'workflow-scheduler', this.o.leaseTtlMs, this.o.log, async (signal) => {
+      this.o.roles.holdRole('workflow-scheduler', ttl, async (signal) => {
         const slots = await this.o.kv.bucket('workflow-schedule-slots', { ttlMs: 7 * 86_400_000 });
         await runScheduler(() => [...this.specs.values()].map((w) => w.spec), slots, this, this.o.log, signal);
       }),
@@ -205,8 +213,9 @@ export class WorkflowEngine {
   }
 
   private startConsumers(spec: WorkflowSpec): void {
-    const roles: { stop(): Promise<void> }[] = [];
+    const roles: RoleHandle[] = [];
     this.consumerRoles.set(spec.name, roles);
+    const ttl = { ttlMs: this.o.leaseTtlMs };
     for (const c of spec.connectors) {
       // A webhook-only connector has nothing to consume: it holds no role.
       const source = c.source;
@@ -214,23 +223,22 @@ export class WorkflowEngine {
       // Shards of a connector subscribe to one durable, which hands each event to one of them: a busy subject is
       // spread over instances, and a dead instance's shard moves within the role TTL like a step's.
       const n = c.parallel ?? 1;
-      for (let shard = 0; shard < n; shard++) {
-        roles.push(holdRole(this.o.leases, connectorRoleName(spec.name, c.name, shard, n), this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, { ...c, source }, this, signal, this.o.log)));
-      }
+      const names = Array.from({ length: n }, (_, shard) => connectorRoleName(spec.name, c.name, shard, n));
+      roles.push(this.o.roles.holdShards(`${spec.name}/connector/${c.name}`, names, ttl, (signal) => runConnector(this.o.bus, spec, { ...c, source }, this, signal, this.o.log)));
     }
     for (const [status, process] of spec.processes) {
       if (!process.step) continue;
-      for (let shard = 0; shard < process.parallel; shard++) {
-        const role = roleName(spec.name, status, shard, process.parallel);
-        roles.push(
-          holdRole(this.o.leases, role, this.o.leaseTtlMs, this.o.log, (signal) =>
-            runStepConsumer(
-              { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), failures: this.failures, recent: this.recent, sweepIntervalMs: this.o.sweepIntervalMs, concurrency: process.concurrency ?? this.o.stepConcurrency ?? 16 },
-              signal,
-            ),
+      // The shards of one step are one role set: the kernel spreads them over the live instances and moves them
+      // when instances come and go (the durables are shared, and a step is idempotent by status and version).
+      const names = Array.from({ length: process.parallel }, (_, shard) => roleName(spec.name, status, shard, process.parallel));
+      roles.push(
+        this.o.roles.holdShards(`${spec.name}/${status}`, names, ttl, (signal, held) =>
+          runStepConsumer(
+            { spec, status, process, shard: held.shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role: held.name }), failures: this.failures, recent: this.recent, sweepIntervalMs: this.o.sweepIntervalMs, concurrency: process.concurrency ?? this.o.stepConcurrency ?? 16 },
+            signal,
           ),
-        );
-      }
+        ),
+      );
     }
   }
 
@@ -242,7 +250,7 @@ export class WorkflowEngine {
         if (signal.aborted) return;
         await this.fireTimeout(t.id, t.runId, t.status).catch((err) => this.o.log.warn({ err, runId: t.runId }, 'timeout failed'));
       }
-      if (due.length < 100) await Promise.race([sleep(this.o.timeoutPollMs), untilAborted(signal)]);
+      if (due.length < 100) await sleepUnlessAborted(this.o.timeoutPollMs, signal);
     }
   }
 
@@ -273,7 +281,7 @@ export class WorkflowEngine {
         if (!w) continue;
         await w.transitioner.setRunState(r, 'running', null).catch(() => {});
       }
-      await Promise.race([sleep(Math.min(this.o.retryPausedAfterMs, 30_000)), untilAborted(signal)]);
+      await sleepUnlessAborted(Math.min(this.o.retryPausedAfterMs, 30_000), signal);
     }
   }
 

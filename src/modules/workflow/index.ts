@@ -47,7 +47,7 @@ export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {
     const engine = new WorkflowEngine({
       store: engineStorePort(store),
       bus: resources.bus,
-      leases: resources.leases,
+      roles: resources.roles,
       kv: resources.kv,
       log: ctx.log,
       metrics: createWorkflowMetrics(resources.metrics),

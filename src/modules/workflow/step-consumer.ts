@@ -1,12 +1,11 @@
 /** One consumer shard of one step: consumes status changes durably, runs the step for runs in its shard, and sweeps for missed ones. */
-import { Conflict, isTransient, subjectOf, type EventBus, type EventEnvelope, type Logger } from '../../kernel/index.ts';
+import { Conflict, isTransient, subjectOf, untilAborted, type EventBus, type EventEnvelope, type Logger } from '../../kernel/index.ts';
 import type { StatusProcess, WorkflowSpec } from './builder.ts';
 import { nextRetryDelayMs } from './definition/index.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import type { RecentRuns } from './recent-runs.ts';
 import { ERROR_PAUSE_PREFIX } from './run-state.ts';
 import { isControl, toRun } from './run.ts';
-import { untilAborted } from './role.ts';
 import { roleName } from './names.ts';
 import { shardOf } from './shard.ts';
 import type { WorkflowStorePort } from './store-port.ts';
@@ -117,7 +116,7 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
   d.metrics.processStates.set({ ...labels, state: 'running' }, 1);
   // The event path and the sweep both reach a run; a run already in hand here is left to that call, so one
   // instance never runs a step twice at once (the duplicate would only lose the CAS after its side effect).
-  const inHand = new Set<string>();
+  const inHand = new Map<string, Promise<unknown>>();
   // Retries a step's backoff put off, one timer per run, cleared when the role is lost (a sweep takes over then).
   const retries = new Map<string, ReturnType<typeof setTimeout>>();
   const retryLater = (runId: string, version: number) => {
@@ -140,9 +139,10 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
   const withRetries: StepConsumerDeps = { ...d, retryLater };
   const handleOnce = async (runId: string, version: number | undefined): Promise<string | undefined> => {
     if (inHand.has(runId)) return 'in_flight';
-    inHand.add(runId);
+    const handling = handleRun(withRetries, runId, version);
+    inHand.set(runId, handling.catch(() => {}));
     try {
-      return await handleRun(withRetries, runId, version);
+      return await handling;
     } finally {
       inHand.delete(runId);
     }
@@ -179,6 +179,9 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
     clearInterval(timer);
     for (const t of retries.values()) clearTimeout(t);
     await sub.unsubscribe();
+    // Steps already running finish before the role is released, so the shard's next holder (which gets their events
+    // again) finds them moved on instead of running them a second time alongside.
+    await Promise.all([...inHand.values(), sweeping?.catch(() => {})]);
     d.metrics.processStates.set({ ...labels, state: 'running' }, 0);
   }
 }

@@ -1,8 +1,7 @@
 /** Runs started or called back from outside: connectors (a bus subject or a webhook) and cron schedules. */
-import { Conflict, Invalid, NotFound, sleep, type EventBus, type Kv, type Logger, type Subscription } from '../../kernel/index.ts';
+import { Conflict, Invalid, NotFound, sleepUnlessAborted, untilAborted, type EventBus, type Kv, type Logger, type Subscription } from '../../kernel/index.ts';
 import type { ConnectorAction, ConnectorSpec, ScheduleSpec, WorkflowSpec } from './builder.ts';
 import { nextFire, parseCron } from './cron.ts';
-import { untilAborted } from './role.ts';
 import { connectorDurableName, scheduleSlotKey } from './names.ts';
 
 /** What triggers need from the engine. */
@@ -78,7 +77,7 @@ export async function runScheduler(specs: () => WorkflowSpec[], slots: Kv, targe
     // Wake up at the soonest slot, or sooner, so that schedules applied meanwhile are not kept waiting.
     const soonest = Math.min(...due.map((d) => d.at.getTime()));
     const wait = Math.min(soonest - Date.now(), RECHECK_MS);
-    if (wait > 0) await Promise.race([sleep(wait), untilAborted(signal)]);
+    if (wait > 0) await sleepUnlessAborted(wait, signal);
     if (signal.aborted) return;
     for (const { spec, s, key, at } of due) {
       if (at.getTime() > Date.now()) continue;
