@@ -16,6 +16,8 @@ import { createPostgresDatabase } from '../../src/kernel/db/postgres-database.ts
 import { KvLeases } from '../../src/kernel/kv/leases.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
 import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
+import { createLlmClient } from '../../src/kernel/llm/client/llm-client.ts';
+import { llmConfigSchema } from '../../src/kernel/llm/config/schema.ts';
 import { createLogger } from '../../src/kernel/log.ts';
 import { createMetrics } from '../../src/kernel/metrics.ts';
 import type { Module, ModuleContext } from '../../src/kernel/module.ts';
@@ -62,7 +64,7 @@ async function startInstance(mode: WorkflowStack['mode'], raw: { db: Database; b
   const bus = probe.bus(raw.bus);
   const leases = new KvLeases(raw.kv, instanceId);
   const queue = new MemoryQueue({ metrics: metrics.queueHooks });
-  const resources: Resources = { mode, instanceId, db, bus, queue, kv: raw.kv, leases, metrics: metrics.registry, log };
+  const resources: Resources = { mode, instanceId, db, bus, queue, kv: raw.kv, leases, metrics: metrics.registry, log, llm: createLlmClient({ config: llmConfigSchema.parse(undefined) }) };
   const module = createWorkflowModule({ workflows }) as Module;
   const conf = defaults(module);
   const actions = new ActionRegistry();

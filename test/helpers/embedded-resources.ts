@@ -3,6 +3,8 @@ import { MemoryBus } from '../../src/kernel/bus/memory-bus.ts';
 import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
 import { KvLeases } from '../../src/kernel/kv/leases.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
+import { createLlmClient } from '../../src/kernel/llm/client/llm-client.ts';
+import { llmConfigSchema } from '../../src/kernel/llm/config/schema.ts';
 import { createLogger } from '../../src/kernel/log.ts';
 import type { KernelMetrics } from '../../src/kernel/metrics.ts';
 import { MemoryQueue } from '../../src/kernel/queue/memory-queue.ts';
@@ -27,6 +29,7 @@ export async function embeddedResources(metrics: KernelMetrics): Promise<Resourc
     leases: new KvLeases(kv, 'test-instance'),
     metrics: metrics.registry,
     log,
+    llm: createLlmClient({ config: llmConfigSchema.parse(undefined), registry: metrics.registry, log }),
     async close() {
       await bus.close();
       await queue.close();

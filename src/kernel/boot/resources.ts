@@ -13,6 +13,7 @@ import { newId } from '../ids.ts';
 import { KvLeases } from '../kv/leases.ts';
 import { MemoryKvStore } from '../kv/memory-kv.ts';
 import { NatsKvStore } from '../kv/nats-kv.ts';
+import { createLlmClient } from '../llm/client/llm-client.ts';
 import type { Logger } from '../log.ts';
 import type { KernelMetrics } from '../metrics.ts';
 import { BullmqQueue } from '../queue/bullmq-queue.ts';
@@ -31,6 +32,8 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
   const instanceId = `${mode === 'embedded' ? 'emb' : 'ins'}-${newId().slice(-12)}`;
   const opened: { close(): Promise<void> }[] = [];
   const retryOpts = { timeoutMs: cfg.startupTimeoutMs, log };
+  // The same client in both modes: it holds no connection, only limits and breakers per process.
+  const llm = createLlmClient({ config: cfg.llm, registry: metrics.registry, log: log.child({ component: 'llm' }) });
   try {
     if (mode === 'embedded') {
       const dataDir = resolve(cfg.dataDir);
@@ -42,7 +45,7 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
       const kv = new MemoryKvStore();
       opened.push(bus, queue, kv);
       const leases = new KvLeases(kv, instanceId);
-      return finish({ mode, instanceId, db, bus, queue, kv, leases, metrics: metrics.registry, log });
+      return finish({ mode, instanceId, db, bus, queue, kv, leases, metrics: metrics.registry, log, llm });
     }
     const dbUrl = cfg.database.url!;
     const db = await connectWithRetry('PostgreSQL', dbUrl, () => createPostgresDatabase({ url: dbUrl, log }), retryOpts);
@@ -67,7 +70,7 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
     const kv = new NatsKvStore({ connection: nc, prefix: cfg.prefix });
     opened.push(kv);
     const leases = new KvLeases(kv, instanceId);
-    return finish({ mode, instanceId, db, bus, queue, kv, leases, metrics: metrics.registry, log });
+    return finish({ mode, instanceId, db, bus, queue, kv, leases, metrics: metrics.registry, log, llm });
   } catch (err) {
     for (const r of opened.reverse()) await r.close().catch(() => {});
     throw err;
