@@ -4,7 +4,7 @@ export type * from './bus/port.ts';
 export type * from './queue/port.ts';
 export type * from './kv/port.ts';
 export type * from './db/port.ts';
-export type { Module, ModuleContext, CliClient } from './module.ts';
+export type { Module, ModuleContext, CliClient, DevCommand } from './module.ts';
 export type { Resources } from './resources.ts';
 export type { Logger } from './log.ts';
 export { ActionRegistry, type ActionDefinition } from './actions.ts';
