@@ -84,6 +84,7 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
   const metric = registry.getSingleMetric(name);
   if (!metric) return 0;
   const data = await metric.get();
-  const hit = data.values.find((v) => Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val) && !('metricName' in v && v.metricName?.endsWith('_bucket')));
+  // Histograms list buckets, sum and count under one metric; only plain series are looked up here.
+  const hit = data.values.find((v) => Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val) && !String((v as { metricName?: unknown }).metricName ?? '').endsWith('_bucket'));
   return hit?.value ?? 0;
 }

@@ -3,12 +3,26 @@ import type { Logger } from '../../log.ts';
 import { LlmCancelled, LlmCircuitOpen, LlmError, LlmRateLimited, type LlmErrorClass } from '../model/errors.ts';
 import type { ModelRef } from '../model/model-ref.ts';
 import { backoffMs, sleepUnlessAborted } from '../resilience/backoff.ts';
+import type { CircuitBreaker } from '../resilience/circuit-breaker.ts';
 import type { Completion } from '../wire/completion.ts';
 import type { LlmMetrics } from './metrics.ts';
 import type { ProviderRuntime } from './provider.ts';
 
 /** Failures that say a provider+model is unwell: they count towards opening its circuit. */
-const UNHEALTHY: ReadonlySet<LlmErrorClass> = new Set(['rate_limited', 'timeout', 'connection', 'server_error', 'malformed_response']);
+const UNHEALTHY: ReadonlySet<LlmErrorClass> = new Set(['timeout', 'connection', 'server_error', 'malformed_response']);
+
+/**
+ * Tells the breaker what a failed attempt says about the provider's health. A provider that answered (even a 400) is
+ * healthy. A 429 asks us to slow down, which the retries honour, so it counts only once they are spent; outages
+ * (5xx, timeouts, refused connections, garbled answers) count every time.
+ */
+function reportToBreaker(breaker: CircuitBreaker, err: LlmError, givesUp: boolean): void {
+  if (err.errorClass === 'rate_limited') {
+    if (givesUp) breaker.failure();
+    else breaker.release();
+  } else if (UNHEALTHY.has(err.errorClass)) breaker.failure();
+  else breaker.success();
+}
 
 /** Where a call stands; read by the caller for metrics and for the result. */
 export interface CallProgress {
@@ -72,15 +86,13 @@ export async function runCallLoop(deps: LoopDeps, candidates: ModelRef[], signal
         breaker.release();
         throw err;
       }
-      // A provider that answered (even a 400) is healthy; only transport, rate and server failures count.
-      if (UNHEALTHY.has(err.errorClass)) breaker.failure();
-      else breaker.success();
-      if (progress.committed) throw err;
-      last = err;
-      if (!err.retryable || retry >= p.cfg.maxRetries) break;
       const asked = err instanceof LlmRateLimited ? err.retryAfterMs : undefined;
       // A provider asking for a long pause is better served by the next model than by waiting.
-      if (asked !== undefined && asked > p.cfg.maxRetryAfterMs) break;
+      const givesUp = progress.committed || !err.retryable || retry >= p.cfg.maxRetries || (asked !== undefined && asked > p.cfg.maxRetryAfterMs);
+      reportToBreaker(breaker, err, givesUp);
+      if (progress.committed) throw err;
+      last = err;
+      if (givesUp) break;
       const delay = asked ?? backoffMs(retry, p.cfg.retryBaseMs, p.cfg.retryMaxMs);
       deps.log.debug({ model: target.id, err: err.message, retry: retry + 1, delayMs: delay }, 'LLM call retries');
       try {

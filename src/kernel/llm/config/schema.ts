@@ -45,7 +45,10 @@ export const llmProviderSchema = z.strictObject({
   retryMaxMs: ms(20_000),
   /** A Retry-After longer than this is not waited for: the call fails over to the next model (or fails) at once. */
   maxRetryAfterMs: ms(60_000),
-  /** Per provider+model breaker: opens after `failureThreshold` failed attempts in a row, probes again after `openMs`. */
+  /**
+   * Per provider+model breaker: opens after `failureThreshold` failed attempts in a row (5xx, timeout, unreachable; a 429
+   * counts once its retries are spent), lets `halfOpenProbes` calls probe again after `openMs`.
+   */
   circuit: z
     .strictObject({
       failureThreshold: z.number().int().positive().default(5),
