@@ -8,7 +8,8 @@ export function retryAfterMs(headers: Headers, now: number = Date.now()): number
   if (raw === null) return undefined;
   const value = raw.trim();
   if (/^\d+(\.\d+)?$/.test(value)) return Math.max(0, Math.round(Number(value) * 1000));
-  const date = Date.parse(value);
+  // An HTTP date has a weekday and month names; anything else (`-3`, `soon`) is not something Date.parse should guess at.
+  const date = /[a-z]{3}/i.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
 }
