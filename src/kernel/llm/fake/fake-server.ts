@@ -116,11 +116,16 @@ export function startFakeLlm(opts: FakeLlmOptions = {}): FakeLlmServer {
       const id = String(++seq);
       byModel[model] = (byModel[model] ?? 0) + 1;
       const headers: Record<string, string> = {};
-      req.headers.forEach((v, k) => {
-        if (k !== 'authorization' && k !== 'cookie') headers[k] = v;
-      });
-      seen.push({ seq: seq, model, stream, messages, tools: body.tools, toolChoice: body.tool_choice, responseFormat: body.response_format, headers });
-      if (seen.length > keep * 2) seen = seen.slice(-keep);
+      if (keep > 0) {
+        req.headers.forEach((v, k) => {
+          if (k !== 'authorization' && k !== 'cookie') headers[k] = v;
+        });
+      }
+      if (keep > 0) {
+        seen.push({ seq, model, stream, messages, tools: body.tools, toolChoice: body.tool_choice, responseFormat: body.response_format, headers });
+        // Trim in batches: one copy per `keep` requests rather than a shift per request.
+        if (seen.length >= keep * 2) seen = seen.slice(-keep);
+      }
       const lastUser = lastUserText(messages);
       const view: RequestView = { model, lastUser, header: (n) => req.headers.get(n) };
       const reply = player.next(view);
