@@ -1,7 +1,7 @@
 /** LLM port contract, plain calls: replies, tool round trips, structured output, malformed answers and costs, against the fake server process. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { LlmInvalidOutput, LlmMalformedResponse, LlmMalformedToolCall, LlmProviderError, type ChatMessage, type ToolDefinition } from '../../src/kernel/index.ts';
+import { createLlmBudget, LlmBudgetExceeded, LlmInvalidOutput, LlmMalformedResponse, LlmMalformedToolCall, LlmProviderError, type ChatMessage, type ToolDefinition } from '../../src/kernel/index.ts';
 import { rejection } from '../helpers/async.ts';
 import { fakeProvider, metricValue, spawnFakeLlm, testClient, type FakeLlmProcess } from './llm-fake.ts';
 
@@ -123,6 +123,20 @@ describe('LLM port: plain calls', () => {
     expect(await metricValue(registry, 'llm_calls_total', { provider: 'fake', model: 'priced', outcome: 'ok' })).toBe(2);
     // A model without a price has an unknown cost, not a zero one.
     expect((await llm.chat({ model: 'unpriced', messages: [{ role: 'user', content: 'x' }] })).cost).toBeUndefined();
+  });
+
+  it('charges a shared budget with each call and refuses the call after it is spent, sending nothing', async () => {
+    await fake.script({ replies: [{ text: 'a', usage: { input: 100_000, output: 0 }, times: 'always' }] });
+    const { llm } = testClient(config());
+    const budget = createLlmBudget(0.5);
+    // Each call costs 100,000 input tokens at 3 per million = 0.3: the second call overspends, the third is refused.
+    await llm.chat({ model: 'priced', messages: [{ role: 'user', content: 'x' }], budget });
+    await llm.chat({ model: 'priced', messages: [{ role: 'user', content: 'x' }], budget });
+    expect(budget.spent).toBeCloseTo(0.6, 12);
+    const err = await rejection(llm.chat({ model: 'priced', messages: [{ role: 'user', content: 'x' }], budget }));
+    expect(err).toBeInstanceOf(LlmBudgetExceeded);
+    expect((err as LlmBudgetExceeded).code).toBe('LlmBudgetExceeded');
+    expect((await fake.stats()).total).toBe(2);
   });
 
   it('turns a 200 whose body is not a completion into LlmMalformedResponse after retrying it', async () => {
