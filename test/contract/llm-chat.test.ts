@@ -1,21 +1,11 @@
 /** LLM port contract, plain calls: replies, tool round trips, structured output, malformed answers and costs, against the fake server process. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { createLlmBudget, LlmBudgetExceeded, LlmInvalidOutput, LlmMalformedResponse, LlmMalformedToolCall, LlmProviderError, type ChatMessage, type ToolDefinition } from '../../src/kernel/index.ts';
 import { rejection } from '../helpers/async.ts';
-import { fakeProvider, metricValue, spawnFakeLlm, testClient, type FakeLlmProcess } from './llm-fake.ts';
+import { fakeLlmForFile, fakeProvider, metricValue, testClient } from './llm-fake.ts';
 
-let fake: FakeLlmProcess;
-beforeAll(async () => {
-  fake = await spawnFakeLlm();
-});
-afterAll(async () => {
-  await fake?.stop();
-});
-beforeEach(async () => {
-  await fake.script({ replies: [] });
-  await fake.reset();
-});
+const fake = fakeLlmForFile();
 
 const config = () => ({ defaultProvider: 'fake', providers: { fake: fakeProvider(fake, { prices: { priced: { input: 3, output: 15 } } }) } });
 

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { createLlmClient, llmConfigSchema, type LlmClient } from '../../src/kernel/index.ts';
 import type { FakeStats } from '../../src/kernel/llm/fake/fake-server.ts';
 import { BUN, REPO_ROOT } from '../helpers/server-process.ts';
@@ -56,6 +57,41 @@ export async function spawnFakeLlm(args: string[] = [], env: Record<string, stri
       child.kill('SIGTERM');
       await exited;
     },
+  };
+}
+
+/**
+ * One fake server child for the whole test file: started before the first test, stopped after the last, and
+ * cleared (no script, counters at zero) before each test, so tests never depend on each other's order.
+ */
+export function fakeLlmForFile(args: string[] = [], env: Record<string, string> = {}): FakeLlmProcess {
+  let fake: FakeLlmProcess | undefined;
+  beforeAll(async () => {
+    fake = await spawnFakeLlm(args, env);
+  });
+  afterAll(async () => {
+    await fake?.stop();
+  });
+  beforeEach(async () => {
+    await fake!.script({ replies: [] });
+    await fake!.reset();
+  });
+  const started = () => {
+    if (!fake) throw new Error('the fake LLM server starts in beforeAll; use it inside hooks and tests');
+    return fake;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get baseUrl() {
+      return started().baseUrl;
+    },
+    script: (x) => started().script(x),
+    reset: () => started().reset(),
+    stats: () => started().stats(),
+    output: () => started().output(),
+    stop: () => started().stop(),
   };
 }
 

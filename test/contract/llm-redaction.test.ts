@@ -3,29 +3,25 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/kernel/config/load.ts';
 import { createLlmClient, LlmProviderError, LlmUnavailable } from '../../src/kernel/index.ts';
 import { freePort } from '../helpers/child-services.ts';
 import { rejection } from '../helpers/async.ts';
 import { runCapstan } from '../helpers/server-process.ts';
-import { spawnFakeLlm, type FakeLlmProcess } from './llm-fake.ts';
+import { fakeLlmForFile } from './llm-fake.ts';
 
 const RIGHT = 'sk-right-key-0123456789abcdef';
 const WRONG = 'sk-wrong-key-9876543210fedcba';
 // A key without the usual `sk-` shape: only the known-secret scrub can catch it.
 const ODD = 'odd-token-ZX81-spectrum-48k';
 
-let fake: FakeLlmProcess;
+const fake = fakeLlmForFile(['--api-key-env', 'FAKE_LLM_EXPECTED_KEY'], { FAKE_LLM_EXPECTED_KEY: RIGHT });
 const dir = mkdtempSync(join(tmpdir(), 'capstan-llm-keys-'));
 const file = join(dir, 'capstan.yaml');
 
-beforeAll(async () => {
-  fake = await spawnFakeLlm(['--api-key-env', 'FAKE_LLM_EXPECTED_KEY'], { FAKE_LLM_EXPECTED_KEY: RIGHT });
+beforeAll(() => {
   writeFileSync(file, `llm:\n  providers:\n    fake:\n      baseUrl: ${fake.baseUrl}\n      apiKeyEnv: FAKE_KEY\n      maxRetries: 1\n      retryBaseMs: 5\n`);
-});
-afterAll(async () => {
-  await fake?.stop();
 });
 
 /** A client built the way `capstan serve` builds it: config file + environment through the loader. */

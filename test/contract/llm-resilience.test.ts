@@ -1,22 +1,12 @@
 /** LLM port contract, resilience: Retry-After, 5xx, timeouts, connection errors, circuit breaker and fallbacks, concurrency limit, cancellation. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LlmCancelled, LlmCircuitOpen, LlmRateLimited, LlmTimeout, LlmUnavailable } from '../../src/kernel/index.ts';
 import { freePort } from '../helpers/child-services.ts';
 import { rejection } from '../helpers/async.ts';
-import { fakeProvider, metricValue, spawnFakeLlm, testClient, type FakeLlmProcess } from './llm-fake.ts';
+import { fakeLlmForFile, fakeProvider, metricValue, testClient } from './llm-fake.ts';
 import { eventually } from './queue-helpers.ts';
 
-let fake: FakeLlmProcess;
-beforeAll(async () => {
-  fake = await spawnFakeLlm();
-});
-afterAll(async () => {
-  await fake?.stop();
-});
-beforeEach(async () => {
-  await fake.script({ replies: [] });
-  await fake.reset();
-});
+const fake = fakeLlmForFile();
 
 const ask = (content = 'hi') => [{ role: 'user' as const, content }];
 const config = (over: Record<string, unknown> = {}, rest: Record<string, unknown> = {}) => ({ defaultProvider: 'fake', providers: { fake: fakeProvider(fake, over) }, ...rest });

@@ -1,22 +1,12 @@
 /** LLM port contract, streaming: pieces and the assembled answer, tool-call deltas, usage, a stalled stream, retries before the first piece, leaving early. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { LlmMalformedToolCall, LlmTimeout, type StreamEvent } from '../../src/kernel/index.ts';
 import { rejection } from '../helpers/async.ts';
-import { fakeProvider, spawnFakeLlm, testClient, type FakeLlmProcess } from './llm-fake.ts';
+import { fakeLlmForFile, fakeProvider, testClient } from './llm-fake.ts';
 import { eventually } from './queue-helpers.ts';
 
-let fake: FakeLlmProcess;
-beforeAll(async () => {
-  fake = await spawnFakeLlm();
-});
-afterAll(async () => {
-  await fake?.stop();
-});
-beforeEach(async () => {
-  await fake.script({ replies: [] });
-  await fake.reset();
-});
+const fake = fakeLlmForFile();
 
 const config = (over: Record<string, unknown> = {}) => ({ providers: { fake: fakeProvider(fake, { prices: { m: { input: 1, output: 2 } }, ...over }) } });
 

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/kernel/config/load.ts';
 import { createRouter } from '../../src/kernel/http/router.ts';
 import type { Module } from '../../src/kernel/module.ts';
 import { tempDir } from '../helpers/server-process.ts';
-import { spawnFakeLlm, type FakeLlmProcess } from '../contract/llm-fake.ts';
+import { fakeLlmForFile } from '../contract/llm-fake.ts';
 
 const KEY = 'sk-integration-key-123456789';
 
@@ -24,16 +24,14 @@ const askModule: Module = {
     }),
 };
 
-let fake: FakeLlmProcess;
+const fake = fakeLlmForFile(['--api-key-env', 'EXPECTED'], { EXPECTED: KEY });
 let server: RunningServer;
 beforeAll(async () => {
-  fake = await spawnFakeLlm(['--api-key-env', 'EXPECTED'], { EXPECTED: KEY });
   const flags = { 'server.port': 0, dataDir: join(tempDir(), 'data'), 'log.level': 'silent', llm: { providers: { fake: { baseUrl: fake.baseUrl, apiKeyEnv: 'FAKE_KEY', maxRetries: 0, prices: { m: { input: 1_000_000, output: 0 } } } } } };
   server = await startServer(loadConfig([askModule], { env: { FAKE_KEY: KEY }, flags }), [askModule], 'test');
 });
 afterAll(async () => {
   await server?.stop();
-  await fake?.stop();
 });
 
 describe('resources.llm in a module', () => {
