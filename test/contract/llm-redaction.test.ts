@@ -49,6 +49,14 @@ describe('LLM port: API keys are never printed', () => {
     expect(logs.join('\n')).not.toContain(RIGHT);
   });
 
+  it('sends the key in apiKeyHeader instead of Authorization when configured (Azure-style api-key)', async () => {
+    const cfg = loadConfig([], { env: { FAKE_KEY: RIGHT }, flags: { 'llm.providers': { fake: { baseUrl: fake.baseUrl, apiKeyEnv: 'FAKE_KEY', apiKeyHeader: 'api-key' } } } });
+    const llm = createLlmClient({ config: cfg.llm });
+    expect((await llm.chat({ model: 'fake/m', messages: [{ role: 'user', content: 'by api-key' }] })).text).toBe('by api-key');
+    const seen = (await fake.stats()).requests.at(-1)!;
+    expect(Object.keys(seen.headers)).not.toContain('api-key');
+  });
+
   it('scrubs a key the provider quotes back in a 401 from the error and the logs', async () => {
     for (const key of [WRONG, ODD]) {
       const { llm, logs } = clientWithKey(key);

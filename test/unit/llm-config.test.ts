@@ -40,6 +40,7 @@ describe('llm config', () => {
     expect(fallbacks[0]!.message).toContain('defaultProvider is not set');
     expect(issues({ 'llm.providers': { 'open/ai': provider } }).map((i) => i.path)).toEqual(['llm.providers.open/ai']);
     expect(issues({ 'llm.providers': { a: { ...provider, maxConcurrency: 0, surprise: 1 } } }).map((i) => i.path).sort()).toEqual(['llm.providers.a.maxConcurrency', 'llm.providers.a.surprise']);
+    expect(issues({ 'llm.providers': { a: { ...provider, headers: { 'X-Title': 'ok', 'X-Api-Key': 'sk-x' } } } }).map((i) => i.path)).toEqual(['llm.providers.a.headers.X-Api-Key']);
     expect(issues({ 'llm.providers': { a: { ...provider, apiKeyEnv: 'MISSING_KEY' } } })).toEqual([{ path: 'llm.providers.a.apiKeyEnv', message: 'environment variable MISSING_KEY is not set (or empty)' }]);
   });
 

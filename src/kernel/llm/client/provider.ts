@@ -24,7 +24,10 @@ export class ProviderRuntime {
   ) {
     this.url = `${cfg.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.headers = { ...cfg.headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    if (cfg.apiKey) this.headers.authorization = `Bearer ${cfg.apiKey.reveal()}`;
+    if (cfg.apiKey) {
+      if (cfg.apiKeyHeader) this.headers[cfg.apiKeyHeader.toLowerCase()] = cfg.apiKey.reveal();
+      else this.headers.authorization = `Bearer ${cfg.apiKey.reveal()}`;
+    }
     this.semaphore = new Semaphore(cfg.maxConcurrency, () => metrics.concurrency(name, this.semaphore.active, this.semaphore.waiting));
     metrics.concurrency(name, 0, 0);
   }

@@ -18,6 +18,9 @@ const httpUrl = z.string().refine((v) => {
   }
 }, 'must be an http or https URL, e.g. https://api.openai.com/v1');
 
+/** Header names that carry credentials; they would be printed by `config check`, so they are refused in `headers`. */
+const SECRET_HEADERS = /^(authorization|proxy-authorization|api-key|x-api-key|cookie)$/i;
+
 const ms = (dflt: number) => z.number().int().positive().default(dflt);
 
 /** One OpenAI-compatible endpoint. */
@@ -28,8 +31,17 @@ export const llmProviderSchema = z.strictObject({
   apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the name of an environment variable, e.g. OPENAI_API_KEY').optional(),
   /** Filled from `apiKeyEnv` when config loads; a key written in the file is refused. */
   apiKey: z.custom<Secret>((v) => v instanceof Secret, 'do not write keys in config: name an environment variable in apiKeyEnv').optional(),
-  /** Extra headers on every request (e.g. OpenRouter's HTTP-Referer, X-Title); not for keys. */
-  headers: z.record(z.string(), z.string()).default({}),
+  /** Send the key in this header as is (Azure's `api-key`, `x-api-key`) instead of `Authorization: Bearer <key>`. */
+  apiKeyHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name').optional(),
+  /** Extra headers on every request (e.g. OpenRouter's HTTP-Referer, X-Title); a key-carrying header is refused. */
+  headers: z
+    .record(z.string(), z.string())
+    .default({})
+    .superRefine((h, ctx) => {
+      for (const name of Object.keys(h)) {
+        if (SECRET_HEADERS.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'keys do not go in headers: set apiKeyEnv (and apiKeyHeader for a header other than Authorization)' });
+      }
+    }),
   /** Price per million tokens by model name (without the provider); `*` prices every other model. */
   prices: z.record(z.string().min(1), price).default({}),
   /** Calls in flight to this provider at once; further callers wait in line (llm_waiting_callers). */

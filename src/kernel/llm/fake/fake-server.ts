@@ -11,7 +11,7 @@ export interface FakeLlmOptions {
   script?: FakeScript;
   /** Wait before every answer (the model "thinking"); cheap, a timer per request. */
   latencyMs?: number;
-  /** When set, requests must carry `Authorization: Bearer <apiKey>`; a wrong key gets a 401 that quotes it, as some providers do. */
+  /** When set, requests must carry `Authorization: Bearer <apiKey>` (or `api-key: <apiKey>`); a wrong key gets a 401 that quotes it, as some providers do. */
   apiKey?: string;
   /** How many of the latest requests `/_fake/requests` keeps in full (counters cover all). */
   keep?: number;
@@ -50,6 +50,8 @@ export interface FakeLlmServer {
 }
 
 const CHAT_PATHS = new Set(['/v1/chat/completions', '/chat/completions']);
+/** Headers that carry keys: counted as seen, never recorded. */
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'api-key', 'x-api-key', 'cookie']);
 const EMPTY_SCRIPT: FakeScript = { replies: [] };
 
 function lastUserText(messages: unknown[]): string {
@@ -93,8 +95,8 @@ export function startFakeLlm(opts: FakeLlmOptions = {}): FakeLlmServer {
     };
     try {
       if (opts.apiKey !== undefined) {
-        const auth = req.headers.get('authorization') ?? '';
-        if (auth !== `Bearer ${opts.apiKey}`) {
+        const auth = req.headers.get('authorization') ?? req.headers.get('api-key') ?? '';
+        if (auth !== `Bearer ${opts.apiKey}` && auth !== opts.apiKey) {
           done();
           count(401);
           const got = auth.replace(/^Bearer\s+/i, '');
@@ -118,7 +120,7 @@ export function startFakeLlm(opts: FakeLlmOptions = {}): FakeLlmServer {
       const headers: Record<string, string> = {};
       if (keep > 0) {
         req.headers.forEach((v, k) => {
-          if (k !== 'authorization' && k !== 'cookie') headers[k] = v;
+          if (!SECRET_HEADERS.has(k)) headers[k] = v;
         });
       }
       if (keep > 0) {
