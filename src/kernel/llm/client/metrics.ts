@@ -25,6 +25,20 @@ function once<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
 
+/** Bound series by label values: prom-client hashes a label object on every call, which is most of a counter's cost. */
+function bound<T>(make: (...values: string[]) => T): (...values: string[]) => T {
+  const cache = new Map<string, T>();
+  return (...values) => {
+    const key = values.join('\u0000');
+    let child = cache.get(key);
+    if (!child) {
+      child = make(...values);
+      cache.set(key, child);
+    }
+    return child;
+  };
+}
+
 /** Registers (or finds) the series on `registry`. */
 export function createLlmMetrics(registry: Registry): LlmMetrics {
   const registers = [registry];
@@ -37,23 +51,28 @@ export function createLlmMetrics(registry: Registry): LlmMetrics {
   const circuit = once(registry, 'llm_circuit_state', () => new Gauge({ name: 'llm_circuit_state', help: 'Circuit breaker state per provider and model: 0 closed, 1 half-open, 2 open', labelNames: ['provider', 'model'] as const, registers }));
   const waiting = once(registry, 'llm_waiting_callers', () => new Gauge({ name: 'llm_waiting_callers', help: 'Callers queued for a slot under the provider concurrency limit', labelNames: ['provider'] as const, registers }));
   const inFlight = once(registry, 'llm_in_flight', () => new Gauge({ name: 'llm_in_flight', help: 'LLM calls holding a slot of the provider concurrency limit', labelNames: ['provider'] as const, registers }));
+  const callOf = bound((provider, model, outcome) => ({ count: calls.labels(provider!, model!, outcome!), time: duration.labels(provider!, model!, outcome!) }));
+  const usageOf = bound((provider, model) => ({ input: tokens.labels(provider!, model!, 'input'), output: tokens.labels(provider!, model!, 'output'), cost: cost.labels(provider!, model!) }));
+  const slotsOf = bound((provider) => ({ inFlight: inFlight.labels(provider!), waiting: waiting.labels(provider!) }));
   return {
     call: (t, outcome, seconds) => {
-      const labels = { provider: t.provider, model: t.model, outcome };
-      calls.inc(labels);
-      duration.observe(labels, seconds);
+      const c = callOf(t.provider, t.model, outcome);
+      c.count.inc();
+      c.time.observe(seconds);
     },
     error: (t, cls) => errors.inc({ provider: t.provider, model: t.model, class: cls }),
     usage: (t, u, c) => {
-      if (u.inputTokens) tokens.inc({ provider: t.provider, model: t.model, direction: 'input' }, u.inputTokens);
-      if (u.outputTokens) tokens.inc({ provider: t.provider, model: t.model, direction: 'output' }, u.outputTokens);
-      if (c) cost.inc({ provider: t.provider, model: t.model }, c);
+      const s = usageOf(t.provider, t.model);
+      if (u.inputTokens) s.input.inc(u.inputTokens);
+      if (u.outputTokens) s.output.inc(u.outputTokens);
+      if (c) s.cost.inc(c);
     },
     fallback: (from, to) => fallbacks.inc({ from: from.id, to: to.id }),
     circuit: (t, state) => circuit.set({ provider: t.provider, model: t.model }, CIRCUIT_VALUE[state]),
     concurrency: (provider, active, queued) => {
-      inFlight.set({ provider }, active);
-      waiting.set({ provider }, queued);
+      const s = slotsOf(provider);
+      s.inFlight.set(active);
+      s.waiting.set(queued);
     },
   };
 }

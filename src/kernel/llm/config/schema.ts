@@ -49,7 +49,7 @@ export const llmProviderSchema = z.strictObject({
   /** Longest one attempt may take, stream included. */
   timeoutMs: ms(120_000),
   /** Longest silence allowed before the first byte and between stream chunks, so a stalled stream fails. */
-  idleTimeoutMs: ms(30_000),
+  idleTimeoutMs: ms(60_000),
   /** Retries after the first attempt on 429, 5xx, timeouts and connection errors. */
   maxRetries: z.number().int().min(0).max(20).default(3),
   /** Backoff: full jitter over min(retryMaxMs, retryBaseMs * 2^attempt). */
