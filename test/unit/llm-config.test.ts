@@ -20,7 +20,7 @@ describe('llm config', () => {
   it('has no providers by default and fills every provider default', () => {
     expect(loadConfig([], { env: {} }).llm).toEqual({ providers: {}, fallbacks: {} });
     const cfg = loadConfig([], { env: {}, flags: { 'llm.providers': { ollama: provider } } }).llm;
-    expect(cfg.providers.ollama).toMatchObject({ maxConcurrency: 32, timeoutMs: 120_000, idleTimeoutMs: 30_000, maxRetries: 3, prices: {}, circuit: { failureThreshold: 5, openMs: 30_000, halfOpenProbes: 1 } });
+    expect(cfg.providers.ollama).toMatchObject({ maxConcurrency: 32, timeoutMs: 120_000, idleTimeoutMs: 60_000, maxRetries: 3, prices: {}, circuit: { failureThreshold: 5, openMs: 30_000, halfOpenProbes: 1 } });
     expect(cfg.providers.ollama!.apiKey).toBeUndefined();
     // One provider is the default provider without saying so.
     expect(effectiveDefaultProvider(cfg)).toBe('ollama');
