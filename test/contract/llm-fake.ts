@@ -30,7 +30,8 @@ export async function spawnFakeLlm(args: string[] = [], env: Record<string, stri
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`fake-llm did not start:\n${out}`)), 30_000);
+    // Under the load of a shared machine, bun may need a while to load src/main.ts; stay below the 60 s hook timeout.
+    const timer = setTimeout(() => reject(new Error(`fake-llm did not start within 55 s:\n${out}`)), 55_000);
     child.stdout!.on('data', () => {
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
