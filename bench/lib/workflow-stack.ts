@@ -16,6 +16,8 @@ import { createPostgresDatabase } from '../../src/kernel/db/postgres-database.ts
 import { KvLeases } from '../../src/kernel/kv/leases.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
 import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
+import { createLlmClient } from '../../src/kernel/llm/client/llm-client.ts';
+import { llmConfigSchema } from '../../src/kernel/llm/config/schema.ts';
 import { createLogger } from '../../src/kernel/log.ts';
 import { createMetrics } from '../../src/kernel/metrics.ts';
 import type { Module, ModuleContext } from '../../src/kernel/module.ts';
@@ -72,7 +74,7 @@ export async function startWorkflowInstance(mode: WorkflowStack['mode'], adapter
   const leases = new KvLeases(kv, instanceId);
   const roles = createRoles({ leases, kv, owner: instanceId, registry: metrics.registry, log });
   const queue = new MemoryQueue({ metrics: metrics.queueHooks });
-  const resources: Resources = { mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log };
+  const resources: Resources = { mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm: createLlmClient({ config: llmConfigSchema.parse(undefined) }) };
   const module = createWorkflowModule({ workflows }) as Module;
   const conf = defaults(module);
   const actions = new ActionRegistry();

@@ -40,6 +40,17 @@ export interface Module<C extends { enabled: boolean } = { enabled: boolean }> {
   stop?(): Promise<void>;
   /** Client commands: `capstan <name> <argv...>` calls this with the server address resolved; returns the exit code. */
   cli?(argv: string[], client: CliClient): Promise<number>;
+  /** Development helpers run locally as `capstan dev <name> ...` (e.g. a fake peer for tests); names are global. */
+  dev?: Record<string, DevCommand>;
+}
+
+/** A local development command (no server involved): parses its own flags and returns the exit code. */
+export interface DevCommand {
+  /** One line for `capstan dev`. */
+  description: string;
+  /** The name and flags, e.g. `fake-llm [--port N]`. */
+  usage?: string;
+  run(argv: string[]): Promise<number>;
 }
 
 /** What a module's client commands receive: the server to talk to, and output helpers. */

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { EventBus } from './bus/port.ts';
 import type { Database } from './db/port.ts';
 import type { KvStore, Leases } from './kv/port.ts';
+import type { LlmClient } from './llm/model/request.ts';
 import type { Logger } from './log.ts';
 import type { Roles } from './roles/types.ts';
 import type { JobQueue } from './queue/port.ts';
@@ -22,4 +23,6 @@ export interface Resources {
   roles: Roles;
   metrics: Registry;
   log: Logger;
+  /** The LLM provider port over `llm.providers` (chat, stream, tools, structured output, retries, fallbacks, costs). */
+  llm: LlmClient;
 }

@@ -4,6 +4,8 @@ import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
 import { KvLeases } from '../../src/kernel/kv/leases.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
 import { createRoles } from '../../src/kernel/roles/roles.ts';
+import { createLlmClient } from '../../src/kernel/llm/client/llm-client.ts';
+import { llmConfigSchema } from '../../src/kernel/llm/config/schema.ts';
 import { createLogger } from '../../src/kernel/log.ts';
 import type { KernelMetrics } from '../../src/kernel/metrics.ts';
 import { MemoryQueue } from '../../src/kernel/queue/memory-queue.ts';
@@ -31,6 +33,7 @@ export async function embeddedResources(metrics: KernelMetrics): Promise<Resourc
     roles,
     metrics: metrics.registry,
     log,
+    llm: createLlmClient({ config: llmConfigSchema.parse(undefined), registry: metrics.registry, log }),
     async close() {
       await roles.close();
       await bus.close();

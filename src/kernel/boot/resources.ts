@@ -14,6 +14,7 @@ import { KvLeases } from '../kv/leases.ts';
 import { createRoles } from '../roles/roles.ts';
 import { MemoryKvStore } from '../kv/memory-kv.ts';
 import { NatsKvStore } from '../kv/nats-kv.ts';
+import { createLlmClient } from '../llm/client/llm-client.ts';
 import type { Logger } from '../log.ts';
 import type { KernelMetrics } from '../metrics.ts';
 import { BullmqQueue } from '../queue/bullmq-queue.ts';
@@ -34,6 +35,8 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
   const instanceId = `${mode === 'embedded' ? 'emb' : 'ins'}-${newId().slice(-12)}`;
   const opened: { close(): Promise<void> }[] = [];
   const retryOpts = { timeoutMs: cfg.startupTimeoutMs, log };
+  // The same client in both modes: it holds no connection, only limits and breakers per process.
+  const llm = createLlmClient({ config: cfg.llm, registry: metrics.registry, log: log.child({ component: 'llm' }) });
   try {
     if (mode === 'embedded') {
       const dataDir = resolve(cfg.dataDir);
@@ -46,7 +49,7 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
       opened.push(bus, queue, kv);
       const leases = new KvLeases(kv, instanceId);
       const roles = openRoles(kv, leases);
-      return finish({ mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log });
+      return finish({ mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm });
     }
     const dbUrl = cfg.database.url!;
     const db = await connectWithRetry('PostgreSQL', dbUrl, () => createPostgresDatabase({ url: dbUrl, log }), retryOpts);
@@ -72,7 +75,7 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
     opened.push(kv);
     const leases = new KvLeases(kv, instanceId);
     const roles = openRoles(kv, leases);
-    return finish({ mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log });
+    return finish({ mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm });
   } catch (err) {
     for (const r of opened.reverse()) await r.close().catch(() => {});
     throw err;

@@ -8,6 +8,7 @@ import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { openResources } from '../boot/resources.ts';
 import { parseFlags, parsePort, UsageError } from './args.ts';
+import { devHelp, runDev } from './dev.ts';
 import { ClientError, clientOptions, request } from './client.ts';
 import { claimPidFile, pidFilePath, releasePidFile } from './pid-file.ts';
 import { stopServer } from './stop.ts';
@@ -31,6 +32,9 @@ Server commands:
   config check [--config F]   print the effective configuration (secrets redacted); exit 2 if invalid
   token hash <token>          print the SHA-256 hash to put under auth.tokens[].sha256
   version                     print the version
+
+Development commands (local, no server):
+${devHelp(modules)}
 
 Client commands (talk to a server: --server URL or CAPSTAN_SERVER, token from CAPSTAN_TOKEN; --json for JSON):
   status                      the server's version, mode, modules and dependency health
@@ -178,6 +182,8 @@ export async function runCli(argv: string[], modules: readonly Module[], version
       }
       case 'status':
         return await status(rest);
+      case 'dev':
+        return await runDev(rest, modules);
       default: {
         const mod = modules.find((m) => m.name === cmd);
         if (!mod?.cli) throw new UsageError(`unknown command '${cmd}' (see capstan --help)`);

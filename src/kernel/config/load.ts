@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { FieldIssue } from '../errors.ts';
+import { resolveApiKeys } from '../llm/config/api-keys.ts';
 import type { Module } from '../module.ts';
 import { zodIssues } from '../validation.ts';
 import { buildConfigSchema, type KernelConfig } from './schema.ts';
@@ -161,6 +162,7 @@ export function loadConfig(modules: readonly Module[], sources: ConfigSources = 
   const origins = new Map<string, string>();
   tree = deepMerge(tree, fromEnv(env, modules, issues, origins));
   for (const [path, value] of Object.entries(sources.flags ?? {})) if (value !== undefined) setPath(tree, path, value);
+  resolveApiKeys(tree, env, issues);
   const parsed = buildConfigSchema(modules).safeParse(tree);
   if (!parsed.success) {
     // Say which variable set a bad or unknown key, so a typo in the environment is as easy to find as one in the file.

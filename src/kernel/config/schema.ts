@@ -1,6 +1,7 @@
 /** The one zod schema for all configuration; module slices are added from the registered modules. */
 import * as z from 'zod';
 import { DEFAULT_LOGIN_LIMIT } from '../http/login-limit.ts';
+import { llmConfigSchema } from '../llm/config/schema.ts';
 import type { Module } from '../module.ts';
 
 /** Scopes a token may carry: `admin`, `events:write`, `<module>:read`, `<module>:write`. */
@@ -77,6 +78,8 @@ export const kernelConfigShape = {
     })
     .refine((r) => r.memberTimeoutMs >= 2 * r.heartbeatMs, { message: 'memberTimeoutMs must be at least twice heartbeatMs', path: ['memberTimeoutMs'] })
     .prefault({}),
+  /** LLM providers, prices, limits and fallbacks (src/kernel/llm); keys come from the variables `apiKeyEnv` names. */
+  llm: llmConfigSchema,
 };
 
 /** Builds the full schema: the kernel part plus `modules.<name>` for each registered module. */
