@@ -9,6 +9,7 @@ import { createMetrics } from '../metrics.ts';
 import { openResources } from '../boot/resources.ts';
 import { parseFlags, parsePort, UsageError } from './args.ts';
 import { ClientError, clientOptions, request } from './client.ts';
+import { healthProbe, runHealthProbe } from './health.ts';
 import { renderTable } from './table.ts';
 
 const CONFIG_FLAG = { config: { type: 'string', short: 'c' } } as const;
@@ -24,6 +25,9 @@ Server commands:
                               start the server (embedded unless DATABASE_URL, REDIS_URL, NATS_URL are set)
   migrate [--config F]        apply database migrations and exit
   config check [--config F]   print the effective configuration (secrets redacted); exit 2 if invalid
+  health [--ready] [--server URL] [--timeout MS] [--config F]
+                              probe this configuration's server (/healthz, or /readyz with --ready);
+                              exit 0 when it answers 200, 1 otherwise (for container health checks)
   token hash <token>          print the SHA-256 hash to put under auth.tokens[].sha256
   version                     print the version
 
@@ -90,7 +94,8 @@ async function serve(argv: string[], modules: readonly Module[], version: string
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
   });
-  if (server.url) console.log(`capstan ${version} serving on ${server.url} (console: ${server.url}/ui)`);
+  const what = cfg.server.role === 'worker' ? 'worker: /healthz and /readyz only' : `console: ${server.url}/ui`;
+  if (server.url) console.log(`capstan ${version} serving on ${server.url} (${what})`);
   await stopped;
   console.error('shutdown complete');
   return 0;
@@ -158,6 +163,10 @@ export async function runCli(argv: string[], modules: readonly Module[], version
       }
       case 'status':
         return await status(rest);
+      case 'health': {
+        const { values } = parseFlags(rest, { ...CONFIG_FLAG, ready: { type: 'boolean' }, server: { type: 'string' }, timeout: { type: 'string' } });
+        return await runHealthProbe(healthProbe(configFromFlags(values.config, {}, modules), values));
+      }
       default: {
         const mod = modules.find((m) => m.name === cmd);
         if (!mod?.cli) throw new UsageError(`unknown command '${cmd}' (see capstan --help)`);
