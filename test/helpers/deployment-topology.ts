@@ -2,9 +2,7 @@
  * The deployment the container test runs, in one place: the image test starts its containers from it, and the
  * compose and Kubernetes tests check that deploy/ describes the same image, roles, variables and port.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { REPO_ROOT } from './server-process.ts';
+export { baseImageName, containerfile } from '../../scripts/image/containerfile.ts';
 
 /** The roles a distributed deployment runs as separate containers. */
 export const ROLES = ['api', 'worker'] as const;
@@ -42,18 +40,6 @@ export const IMAGE = {
   liveness: '/healthz',
   readiness: '/readyz',
 } as const;
-
-/** The Containerfile's text. */
-export function containerfile(): string {
-  return readFileSync(join(REPO_ROOT, IMAGE.containerfile), 'utf8');
-}
-
-/** The base image the Containerfile's stages start FROM (the default of its DEBIAN_IMAGE argument). */
-export function baseImageName(text = containerfile()): string {
-  const m = /^ARG DEBIAN_IMAGE=(\S+)$/m.exec(text);
-  if (!m) throw new Error(`${IMAGE.containerfile} has no 'ARG DEBIAN_IMAGE=<name>' line`);
-  return m[1]!;
-}
 
 /** The repository of an image reference (`localhost/capstan:1.2` -> `localhost/capstan`). */
 export function imageRepository(ref: string): string {
