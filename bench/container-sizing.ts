@@ -2,8 +2,8 @@
  * `bun bench/container-sizing.ts [IMAGE]`: what one Capstan container holds, for docs/deploy.md's sizing section.
  * Runs the image (default localhost/capstan:latest, built by `bun run image:build`) embedded, then as api + worker on
  * this machine's PostgreSQL, Redis and NATS; measures memory and CPU idle and while a workflow load runs through it.
- * Memory: the capstan process's RSS and its cgroup's working set (usage less inactive file cache, what a memory
- * limit presses on); CPU: the cgroup's CPU time over the window, in cores.
+ * Memory: the capstan process's RSS (and its peak since start, VmHWM) and its cgroup's working set (usage less
+ * inactive file cache, what a memory limit presses on); CPU: the cgroup's CPU time over the window, in cores.
  */
 import { readFileSync } from 'node:fs';
 import { hashToken } from '../src/kernel/http/auth.ts';
@@ -65,10 +65,17 @@ class Probe {
   rssMb(): number {
     return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))![1]) / 1000;
   }
+
+  /** The largest resident set the capstan process has had since it started, in MB. */
+  peakRssMb(): number {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))![1]) / 1000;
+  }
 }
 
 interface Figures {
   rssMb: number;
+  /** Peak RSS since the process started (VmHWM). */
+  peakRssMb: number;
   workingSetMb: number;
   cores: number;
 }
@@ -78,7 +85,7 @@ async function idle(p: Probe): Promise<Figures> {
   const cpu0 = p.cpuMs();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-  return { rssMb: p.rssMb(), workingSetMb: p.workingSetMb(), cores: (p.cpuMs() - cpu0) / (performance.now() - t0) };
+  return { rssMb: p.rssMb(), peakRssMb: p.peakRssMb(), workingSetMb: p.workingSetMb(), cores: (p.cpuMs() - cpu0) / (performance.now() - t0) };
 }
 
 /** A target that moves each run one step on: step1 -> step2 -> ... -> done. */
@@ -127,7 +134,7 @@ async function load(baseUrl: string, probes: Probe[]): Promise<{ figures: Figure
   const ms = performance.now() - t0;
   clearInterval(sampler);
   return {
-    figures: probes.map((p, i) => ({ rssMb: peak[i]!.rss, workingSetMb: peak[i]!.ws, cores: (p.cpuMs() - cpu0[i]!) / ms })),
+    figures: probes.map((p, i) => ({ rssMb: peak[i]!.rss, peakRssMb: p.peakRssMb(), workingSetMb: peak[i]!.ws, cores: (p.cpuMs() - cpu0[i]!) / ms })),
     transitionsPerS: (RUNS * STEPS) / (ms / 1000),
     seconds: ms / 1000,
   };
@@ -135,7 +142,7 @@ async function load(baseUrl: string, probes: Probe[]): Promise<{ figures: Figure
 
 const rows: string[] = [];
 function row(what: string, f: Figures, note = ''): void {
-  rows.push(`| ${what} | ${f.rssMb.toFixed(0)} MB | ${f.workingSetMb.toFixed(0)} MB | ${f.cores.toFixed(2)} | ${note} |`);
+  rows.push(`| ${what} | ${f.rssMb.toFixed(0)} MB | ${f.peakRssMb.toFixed(0)} MB | ${f.workingSetMb.toFixed(0)} MB | ${f.cores.toFixed(2)} | ${note} |`);
 }
 
 const target = startTarget();
@@ -192,6 +199,6 @@ try {
 
 const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(`\nImage ${image}; ${new Date().toISOString()}; load average at the end ${loadavg}\n`);
-console.log('| instance | RSS | working set | CPU (cores) | notes |');
-console.log('| --- | ---: | ---: | ---: | --- |');
+console.log('| instance | RSS | peak RSS since start | working set | CPU (cores) | notes |');
+console.log('| --- | ---: | ---: | ---: | ---: | --- |');
 for (const r of rows) console.log(r);
