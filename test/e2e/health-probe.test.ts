@@ -1,21 +1,12 @@
 /** `capstan health` (the container's HEALTHCHECK) and the probes a worker-role instance serves. */
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/child-services.ts';
 import { runCapstan, startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
 
 let server: ServerProcess;
 let worker: ServerProcess;
 const dir = tempDir('capstan-health-');
-
-/** A loopback port nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   [server, worker] = await Promise.all([
@@ -42,7 +33,7 @@ describe('capstan health', () => {
   });
 
   it('exits 1 naming the URL when nothing answers', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // bound, then released: nothing listens there
     const r = await runCapstan(['health', '--timeout', '2000'], { env: { CAPSTAN_PORT: String(port) } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`not ok: http://127.0.0.1:${port}/healthz did not answer`);

@@ -1,7 +1,9 @@
 /** Runs the image built by scripts/test-image.ts under Podman (runc, host network), one container per handle. */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { uniqueName } from '../helpers/env.ts';
+
+/** A loopback port free right now (containers share the host network, so each needs its own). */
+export { freePort } from '../helpers/child-services.ts';
 
 /** The image under test; scripts/test-image.ts builds it and sets this variable. */
 export function imageUnderTest(): string {
@@ -10,7 +12,7 @@ export function imageUnderTest(): string {
   return image;
 }
 
-/** Runs `podman --runtime runc ARGS` (CONTAINERS_CONF comes from the environment) and collects its output. */
+/** Runs `podman --runtime runc ARGS` (CONTAINERS_CONF from the environment); asynchronous, because the test's own servers (the shipping target) share this event loop. */
 export async function podman(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn('podman', ['--runtime', 'runc', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -26,15 +28,6 @@ export async function podmanOk(args: string[]): Promise<string> {
   const r = await podman(args);
   if (r.code !== 0) throw new Error(`podman ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
   return r.stdout;
-}
-
-/** A loopback TCP port free right now (containers share the host network, so each needs its own). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** How a container is started. */
@@ -66,7 +59,12 @@ export class Container {
     if (o.readOnly) args.push('--read-only', '--tmpfs', '/tmp');
     await podmanOk([...args, imageUnderTest()]);
     const c = new Container(name, `http://127.0.0.1:${o.port}`);
-    await c.waitHealthy(timeoutMs);
+    try {
+      await c.waitHealthy(timeoutMs);
+    } catch (err) {
+      await c.remove(); // the error carries its logs; a container left running would hold the port and the CPU
+      throw err;
+    }
     return c;
   }
 
