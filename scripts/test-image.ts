@@ -34,7 +34,10 @@ log(`base ${base}: ${how === 'present' ? 'already in Podman' : how === 'imported
 const tag = `localhost/capstan:test-${Date.now().toString(36)}-${process.pid}`;
 log(`building ${tag}`);
 const built = await timed('build', () => buildImage(tag));
-log(`built in ${built.seconds.toFixed(0)} s; image size ${(built.sizeBytes / 1e6).toFixed(0)} MB (goal: at most 200 MB)`);
+const GOAL_BYTES = 200e6;
+log(`built in ${built.seconds.toFixed(0)} s; image size ${(built.sizeBytes / 1e6).toFixed(0)} MB (goal: at most ${GOAL_BYTES / 1e6} MB)`);
+// A warning, not a failure: a module that makes the binary bigger should not block everyone else's work.
+if (built.sizeBytes > GOAL_BYTES) log(`WARNING: the image is over its ${GOAL_BYTES / 1e6} MB goal`);
 
 const reportPath = join(REPO_ROOT, 'test-results/image-vitest.json');
 rmSync(reportPath, { force: true });
