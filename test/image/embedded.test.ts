@@ -82,8 +82,20 @@ describe('the image, embedded mode', () => {
   it('podman stop ends it cleanly within the shutdown bound, even with an event stream open', async () => {
     const stream = await fetch(`${first.url}/api/v1/events?pattern=workflow.>`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    await reader.read(); // subscribed
+    // Keep reading (a stream nobody reads may be dropped by the client) until the server closes it.
+    const closed = (async () => {
+      try {
+        while (!(await reader.read()).done);
+      } catch {
+        // a reset counts as closed too
+      }
+      return 'closed by the server';
+    })();
     // Past the bound plus 5 s podman would SIGKILL: the exit code would be 137, not 0.
     const { exitCode, ms } = await first.stop(SHUTDOWN_MS / 1000 + 5);
+    expect(await closed).toBe('closed by the server');
     const logs = await first.logs();
     expect(exitCode, logs).toBe(0);
     expect(logs).toContain('received SIGTERM, shutting down');
