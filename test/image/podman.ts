@@ -107,6 +107,6 @@ export class Container {
 
   /** Removes the container (stopping it at once if it still runs). */
   async remove(): Promise<void> {
-    await podman(['rm', '-f', '-t', '0', this.name]);
+    await podman(['rm', '-f', '-v', '-t', '0', this.name]); // -v: also the anonymous /data volume of a container run without one
   }
 }
