@@ -1,10 +1,12 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // PGlite takes ~5 s to initialise and the contract suites talk to real servers, so the default 5 s
 // timeout is too short. Files run in separate forks so that each owns its database/prefix.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The container tests need the image: `bun run test:image` (vitest.image.config.ts) runs them.
+    exclude: [...configDefaults.exclude, 'test/image/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -47,6 +47,10 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  // A server left behind by a failed or timed-out test would load the shared machine for good.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
   const url = await new Promise<string>((res, rej) => {
     // A server too slow to start is killed, not left running after its test has failed.
     const timer = setTimeout(() => {

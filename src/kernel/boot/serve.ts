@@ -3,6 +3,9 @@ import { websocket } from 'hono/bun';
 import { authEnabled } from '../config/load.ts';
 import type { KernelConfig } from '../config/schema.ts';
 import { createApp } from '../http/app.ts';
+import { healthRoutes } from '../http/health-routes.ts';
+import { problemResponse } from '../http/problem.ts';
+import { createRouter } from '../http/router.ts';
 import { hashToken } from '../http/auth.ts';
 import { LoginLimiter } from '../http/login-limit.ts';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from '../http/rate-limit.ts';
@@ -16,6 +19,7 @@ import { startDiagnosticsWorker } from '../diagnostics.ts';
 import { startOutboxRelay } from '../outbox.ts';
 import type { QueueWorker } from '../queue/port.ts';
 import { openResources } from './resources.ts';
+import type { Resources } from '../resources.ts';
 import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
 import { sleep } from '../time.ts';
@@ -33,6 +37,14 @@ export interface RunningServer {
  */
 function bunBodyCap(bodyLimitBytes: number): number {
   return Math.max(bodyLimitBytes * 2, 64 * 1024 * 1024);
+}
+
+/** What a worker serves: the probes only, so an orchestrator checks every role the same way. */
+function probeApp(resources: Resources) {
+  const app = createRouter();
+  app.route('/', healthRoutes(resources));
+  app.notFound((c) => problemResponse(c, 404, 'NotFound', `a worker serves only /healthz and /readyz (no route for ${c.req.method} ${c.req.path})`));
+  return app;
 }
 
 /** Starts everything the role needs and returns once it is serving. */
@@ -82,6 +94,8 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
       });
       server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: app.fetch, websocket, maxRequestBodySize: bunBodyCap(cfg.server.bodyLimitBytes) });
       if (!auth) log.warn({ host: cfg.server.host }, 'auth is OFF: the API is open to anyone who can reach this loopback address; configure auth.tokens to turn it on');
+    } else {
+      server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: probeApp(resources).fetch });
     }
     await host.start();
     if (role !== 'api') {

@@ -12,6 +12,7 @@ import { devHelp, runDev } from './dev.ts';
 import { ClientError, clientOptions, request } from './client.ts';
 import { claimPidFile, pidFilePath, releasePidFile } from './pid-file.ts';
 import { stopServer } from './stop.ts';
+import { healthProbe, runHealthProbe } from './health.ts';
 import { renderTable } from './table.ts';
 
 const CONFIG_FLAG = { config: { type: 'string', short: 'c' } } as const;
@@ -30,6 +31,9 @@ Server commands:
                               SIGTERM the server of that pid file and wait until it has exited
   migrate [--config F]        apply database migrations and exit
   config check [--config F]   print the effective configuration (secrets redacted); exit 2 if invalid
+  health [--ready] [--server URL] [--timeout MS] [--config F]
+                              probe this configuration's server (/healthz, or /readyz with --ready);
+                              exit 0 when it answers 200, 1 otherwise (for container health checks)
   token hash <token>          print the SHA-256 hash to put under auth.tokens[].sha256
   version                     print the version
 
@@ -109,7 +113,8 @@ async function serve(argv: string[], modules: readonly Module[], version: string
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
   });
-  if (server.url) console.log(`capstan ${version} serving on ${server.url} (console: ${server.url}/ui)`);
+  const what = cfg.server.role === 'worker' ? 'worker: /healthz and /readyz only' : `console: ${server.url}/ui`;
+  if (server.url) console.log(`capstan ${version} serving on ${server.url} (${what})`);
   await stopped;
   releasePidFile(pidFile);
   console.error('shutdown complete');
@@ -184,6 +189,10 @@ export async function runCli(argv: string[], modules: readonly Module[], version
         return await status(rest);
       case 'dev':
         return await runDev(rest, modules);
+      case 'health': {
+        const { values } = parseFlags(rest, { ...CONFIG_FLAG, ready: { type: 'boolean' }, server: { type: 'string' }, timeout: { type: 'string' } });
+        return await runHealthProbe(healthProbe(configFromFlags(values.config, {}, modules), values));
+      }
       default: {
         const mod = modules.find((m) => m.name === cmd);
         if (!mod?.cli) throw new UsageError(`unknown command '${cmd}' (see capstan --help)`);
