@@ -21,3 +21,4 @@ export { enqueueEvent, notifyOutboxWritten, outboxInsertFromJson, OUTBOX_NOTIFY_
 export { subjectOf, subjectToken } from './bus/subject-pattern.ts';
 export { validatePattern } from './bus/subject-pattern.ts';
 export { CONNECT_EVENTS_JS } from './ui/live-events-script.ts';
+export { layoutGraph, GraphSvg, GRAPH_STYLE, type GraphInput, type GraphNodeInput, type GraphEdgeInput, type GraphLayout, type PlacedNode, type PlacedEdge } from './ui/graph/index.ts';
