@@ -4,15 +4,15 @@
  */
 import type { LayeredGraph, Neighbour } from './layers.ts';
 
-/** Sweeps tried at most; four in a row without improvement end the search earlier. */
-const MAX_SWEEPS = 16;
-const PATIENCE = 4;
+/** Sweeps tried at most; six in a row without improvement end the search earlier. */
+const MAX_SWEEPS = 20;
+const PATIENCE = 6;
 
 /** Crossings between the edges of two adjacent layers (counted with an accumulator tree, O(E log V)). */
-function layerCrossings(upper: readonly number[], lowerPos: Map<number, number>, lowerSize: number, down: readonly Neighbour[][]): number {
+function layerCrossings(upper: readonly number[], pos: Int32Array, lowerSize: number, down: readonly Neighbour[][]): number {
   const ends: number[] = [];
   for (const u of upper) {
-    const targets = down[u]!.map((n) => lowerPos.get(n.id)!).sort((a, b) => a - b);
+    const targets = down[u]!.map((n) => pos[n.id]!).sort((a, b) => a - b);
     ends.push(...targets);
   }
   // Counts pairs of edges whose lower ends are out of order (Fenwick tree over lower positions).
@@ -29,13 +29,18 @@ function layerCrossings(upper: readonly number[], lowerPos: Map<number, number>,
   return crossings;
 }
 
+/** Each node's index within its layer. */
+function positions(g: LayeredGraph, layers: readonly number[][]): Int32Array {
+  const pos = new Int32Array(g.nodes.length);
+  for (const l of layers) l.forEach((id, i) => (pos[id] = i));
+  return pos;
+}
+
 /** Total crossings of an ordering. */
 export function countCrossings(g: LayeredGraph, layers: readonly number[][]): number {
+  const pos = positions(g, layers);
   let total = 0;
-  for (let r = 0; r + 1 < layers.length; r++) {
-    const lowerPos = new Map(layers[r + 1]!.map((id, i) => [id, i]));
-    total += layerCrossings(layers[r]!, lowerPos, layers[r + 1]!.length, g.down);
-  }
+  for (let r = 0; r + 1 < layers.length; r++) total += layerCrossings(layers[r]!, pos, layers[r + 1]!.length, g.down);
   return total;
 }
 
@@ -60,31 +65,32 @@ function initialOrder(g: LayeredGraph): number[][] {
   return layers;
 }
 
-/** Reorders one layer by the mean position of each node's neighbours; nodes without neighbours keep their place. */
-function barycenterLayer(layer: number[], neighbours: readonly Neighbour[][], pos: Map<number, number>): number[] {
+/**
+ * Reorders one layer by the mean position of each node's neighbours; nodes without neighbours keep their place.
+ * Ties keep the current order, or reverse it with `biasRight`: alternating the two escapes orders that ties lock in.
+ */
+function barycenterLayer(layer: number[], neighbours: readonly Neighbour[][], pos: Int32Array, biasRight: boolean): number[] {
   const movable = layer
     .map((id, index) => {
       const ns = neighbours[id]!;
-      return { id, index, bary: ns.length === 0 ? undefined : ns.reduce((s, n) => s + pos.get(n.id)!, 0) / ns.length };
+      return { id, index, bary: ns.length === 0 ? undefined : ns.reduce((s, n) => s + pos[n.id]!, 0) / ns.length };
     })
     .filter((m): m is { id: number; index: number; bary: number } => m.bary !== undefined)
-    .sort((a, b) => a.bary - b.bary || a.index - b.index);
+    .sort((a, b) => a.bary - b.bary || (biasRight ? b.index - a.index : a.index - b.index));
   let next = 0;
   return layer.map((id) => (neighbours[id]!.length === 0 ? id : movable[next++]!.id));
 }
 
 /** Crossings among the edges of `a` and `b` towards one neighbour layer when `a` comes before `b`. */
-function pairCrossings(a: number, b: number, neighbours: readonly Neighbour[][], pos: Map<number, number>): number {
+function pairCrossings(a: number, b: number, neighbours: readonly Neighbour[][], pos: Int32Array): number {
   let c = 0;
-  for (const x of neighbours[a]!) for (const y of neighbours[b]!) if (pos.get(x.id)! > pos.get(y.id)!) c++;
+  for (const x of neighbours[a]!) for (const y of neighbours[b]!) if (pos[x.id]! > pos[y.id]!) c++;
   return c;
 }
 
 /** Swaps adjacent nodes while that removes crossings with both neighbour layers. */
 function transpose(g: LayeredGraph, layers: number[][]): void {
-  const pos = new Map<number, number>();
-  const index = () => layers.forEach((l) => l.forEach((id, i) => pos.set(id, i)));
-  index();
+  const pos = positions(g, layers);
   for (let round = 0; round < 8; round++) {
     let improved = false;
     for (const layer of layers) {
@@ -96,8 +102,8 @@ function transpose(g: LayeredGraph, layers: number[][]): void {
         if (swap < keep) {
           layer[i] = b;
           layer[i + 1] = a;
-          pos.set(a, i + 1);
-          pos.set(b, i);
+          pos[a] = i + 1;
+          pos[b] = i;
           improved = true;
         }
       }
@@ -115,12 +121,12 @@ export function orderLayers(g: LayeredGraph): number[][] {
   let stale = 0;
   for (let sweep = 0; sweep < MAX_SWEEPS && bestCrossings > 0 && stale < PATIENCE; sweep++) {
     const downwards = sweep % 2 === 0;
-    const pos = new Map<number, number>();
-    layers.forEach((l) => l.forEach((id, i) => pos.set(id, i)));
+    const biasRight = sweep % 4 >= 2;
+    const pos = positions(g, layers);
     const ranks = layers.map((_, r) => r);
     for (const r of downwards ? ranks.slice(1) : ranks.slice(0, -1).reverse()) {
-      layers[r] = barycenterLayer(layers[r]!, downwards ? g.up : g.down, pos);
-      layers[r]!.forEach((id, i) => pos.set(id, i));
+      layers[r] = barycenterLayer(layers[r]!, downwards ? g.up : g.down, pos, biasRight);
+      layers[r]!.forEach((id, i) => (pos[id] = i));
     }
     transpose(g, layers);
     const crossings = countCrossings(g, layers);
