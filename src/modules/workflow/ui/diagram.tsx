@@ -3,13 +3,10 @@ import { GraphSvg, layoutGraph } from '../../../kernel/index.ts';
 import type { WorkflowGraph } from '../definition/index.ts';
 import type { HistoryEntry } from '../store-types.ts';
 import { dagInput, stateMachineInput } from './diagram-input.ts';
-import { dagStepStates, STEP_STATES } from './step-states.ts';
+import { dagStepStates, STEP_STATES, type StepRun } from './step-states.ts';
 
 /** The run a diagram highlights. */
-export interface DiagramRun {
-  status: string;
-  runState: string;
-  object: unknown;
+export interface DiagramRun extends StepRun {
   history: HistoryEntry[];
 }
 

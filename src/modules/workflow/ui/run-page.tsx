@@ -84,7 +84,7 @@ function DefinitionDiagram(props: { data: RunPageData }) {
       <p class="muted">
         {definition.kind === 'dag' ? 'Steps' : 'States'} of <a href={definitionHref(run.workflow)}>{run.workflow}</a> as defined now (v{definition.version}).
       </p>
-      <WorkflowDiagram graph={definition.drawn.graph} mermaid={definition.drawn.mermaid} run={{ status: run.status, runState: run.runState, object: run.object, history }} id="diagram" live />
+      <WorkflowDiagram graph={definition.drawn.graph} mermaid={definition.drawn.mermaid} run={{ status: run.status, runState: run.runState, object: run.object, history, info: { id: run.runId, foreignId: run.foreignId, workflow: run.workflow, status: run.status } }} id="diagram" live />
     </>
   );
 }
