@@ -1,4 +1,4 @@
-/** `bun bench/run.ts [http] [bus] [queue] [lease] [workflow] [--no-write]`: runs the benchmarks, prints one table, rewrites bench/RESULTS.md. */
+/** `bun bench/run.ts [http] [bus] [queue] [lease] [workflow] [diagram] [--no-write]`: runs the benchmarks, prints one table, rewrites bench/RESULTS.md. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadGenerator } from './lib/load.ts';
@@ -19,6 +19,7 @@ const benchmarks: Record<string, Benchmark> = {
   queue: { load: async () => (await import('./queue.ts')).runQueue, method: async () => (await import('./queue.ts')).QUEUE_METHOD },
   lease: { load: async () => (await import('./lease.ts')).runLease, method: async () => (await import('./lease.ts')).LEASE_METHOD },
   workflow: { load: async () => (await import('./workflow.ts')).runWorkflow, method: async () => (await import('./workflow.ts')).WORKFLOW_METHOD },
+  diagram: { load: async () => (await import('./diagram.ts')).runDiagram, method: async () => (await import('./diagram.ts')).DIAGRAM_METHOD },
 };
 
 const args = process.argv.slice(2);
