@@ -6,12 +6,10 @@
  */
 
 import { CONNECT_EVENTS_JS } from '../../../kernel/index.ts';
+import { REFRESH_EVERY_MS, THROTTLE_JS } from './throttle-script.ts';
 
 /** The question confirm() asks before Delete data; exported so the browser test can check it is the one asked. */
 export const DELETE_CONFIRM = 'Delete the data of this run? Its object is replaced by a placeholder and the objects in its history are erased; the statuses stay. This cannot be undone.';
-
-/** Least time between two refreshes of the page's live parts, however many events arrive. */
-export const RUN_REFRESH_EVERY_MS = 1_000;
 
 /** The script text; the run id comes from the page's `#run` element, never spliced into the code. */
 export const RUN_SCRIPT = `
@@ -21,27 +19,17 @@ export const RUN_SCRIPT = `
   const buttons = () => document.querySelectorAll('#controls button[data-action]');
 
   // Re-reads this page and replaces each data-live element by its new version (server-rendered, escaped there).
-  let timer, last = 0, busy = false;
   async function refresh() {
-    timer = undefined;
-    if (busy) return schedule();
-    busy = true;
-    last = Date.now();
-    try {
-      const res = await fetch(location.href, { credentials: 'same-origin', redirect: 'manual' });
-      if (!res.ok) return;
-      const next = new DOMParser().parseFromString(await res.text(), 'text/html');
-      for (const el of document.querySelectorAll('[data-live]')) {
-        const fresh = next.getElementById(el.id);
-        if (fresh) el.replaceWith(document.importNode(fresh, true));
-      }
-    } catch {} finally { busy = false; }
+    const res = await fetch(location.href, { credentials: 'same-origin', redirect: 'manual' });
+    if (!res.ok) return;
+    const next = new DOMParser().parseFromString(await res.text(), 'text/html');
+    for (const el of document.querySelectorAll('[data-live]')) {
+      const fresh = next.getElementById(el.id);
+      if (fresh) el.replaceWith(document.importNode(fresh, true));
+    }
   }
-  // Leading and trailing: the first event refreshes at once, a burst collapses into one refresh a second.
-  function schedule() {
-    if (timer !== undefined) return;
-    timer = setTimeout(refresh, Math.max(0, last + ${RUN_REFRESH_EVERY_MS} - Date.now()));
-  }
+  const throttle = ${THROTTLE_JS};
+  const schedule = throttle(refresh, ${REFRESH_EVERY_MS});
 
   async function control(action) {
     const error = document.getElementById('control-error');
@@ -52,7 +40,8 @@ export const RUN_SCRIPT = `
         method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' },
         body: JSON.stringify(REASONS[action] ? { reason: REASONS[action] } : {}),
       });
-      if (res.ok) return refresh();
+      // The action happened; if re-reading the page fails, reload it instead.
+      if (res.ok) return await refresh().catch(() => location.reload());
       let detail = '';
       try { const p = await res.json(); detail = p.detail || p.title || ''; } catch {}
       error.textContent = action + ' failed (' + res.status + ')' + (detail ? ': ' + detail : '');
