@@ -76,7 +76,7 @@ export function DefinitionsPage(props: { entries: DefinitionEntry[]; single?: bo
         <section class="wide">
           <h2>Definitions</h2>
           <p class="muted">
-            No saved definitions. Apply one with <code>capstan workflow apply FILE</code> or <code>POST /api/v1/workflow/definitions</code>; code-defined workflows have none to show.
+            No saved definitions. Apply one with <code>capstan workflow apply -f FILE</code> or <code>POST /api/v1/workflow/definitions</code>; code-defined workflows have none to show.
           </p>
         </section>
       ) : (
