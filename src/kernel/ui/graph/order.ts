@@ -7,6 +7,8 @@ import type { LayeredGraph, Neighbour } from './layers.ts';
 /** Sweeps tried at most; six in a row without improvement end the search earlier. */
 const MAX_SWEEPS = 20;
 const PATIENCE = 6;
+/** Above this many layer nodes (real nodes and bends) the search does less, so a huge graph still draws quickly. */
+export const LARGE_GRAPH = 1_500;
 
 /** Crossings between the edges of two adjacent layers (counted with an accumulator tree, O(E log V)). */
 function layerCrossings(upper: readonly number[], pos: Int32Array, lowerSize: number, down: readonly Neighbour[][]): number {
@@ -91,7 +93,8 @@ function pairCrossings(a: number, b: number, neighbours: readonly Neighbour[][],
 /** Swaps adjacent nodes while that removes crossings with both neighbour layers. */
 function transpose(g: LayeredGraph, layers: number[][]): void {
   const pos = positions(g, layers);
-  for (let round = 0; round < 8; round++) {
+  const rounds = g.nodes.length > LARGE_GRAPH ? 2 : 8;
+  for (let round = 0; round < rounds; round++) {
     let improved = false;
     for (const layer of layers) {
       for (let i = 0; i + 1 < layer.length; i++) {
@@ -119,7 +122,8 @@ export function orderLayers(g: LayeredGraph): number[][] {
   let best = layers.map((l) => [...l]);
   let bestCrossings = countCrossings(g, best);
   let stale = 0;
-  for (let sweep = 0; sweep < MAX_SWEEPS && bestCrossings > 0 && stale < PATIENCE; sweep++) {
+  const sweeps = g.nodes.length > LARGE_GRAPH ? 4 : MAX_SWEEPS;
+  for (let sweep = 0; sweep < sweeps && bestCrossings > 0 && stale < PATIENCE; sweep++) {
     const downwards = sweep % 2 === 0;
     const biasRight = sweep % 4 >= 2;
     const pos = positions(g, layers);

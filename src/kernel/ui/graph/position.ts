@@ -5,6 +5,7 @@
  * down and up, then both ways, until the picture settles.
  */
 import type { LayeredGraph, LayerNode, Neighbour } from './layers.ts';
+import { LARGE_GRAPH } from './order.ts';
 
 /** Gap between two real nodes of a layer. */
 export const NODE_GAP = 28;
@@ -79,7 +80,7 @@ export function positionLayers(g: LayeredGraph, layers: readonly number[][]): nu
     placeLayer(targets, weights, gapsOf(layer)).forEach((v, i) => (x[layer[i]!] = v));
   };
   const ranks = layers.map((_, r) => r);
-  for (let s = 0; s < SWEEPS; s++) {
+  for (let s = 0, sweeps = g.nodes.length > LARGE_GRAPH ? 2 : SWEEPS; s < sweeps; s++) {
     for (const r of ranks.slice(1)) place(layers[r]!, [g.up]);
     for (const r of ranks.slice(0, -1).reverse()) place(layers[r]!, [g.down]);
   }
