@@ -39,7 +39,7 @@ function positions(g: LayeredGraph, layers: readonly number[][]): Int32Array {
 }
 
 /** Total crossings of an ordering. */
-export function countCrossings(g: LayeredGraph, layers: readonly number[][]): number {
+function countCrossings(g: LayeredGraph, layers: readonly number[][]): number {
   const pos = positions(g, layers);
   let total = 0;
   for (let r = 0; r + 1 < layers.length; r++) total += layerCrossings(layers[r]!, pos, layers[r + 1]!.length, g.down);

@@ -17,11 +17,12 @@ export interface Curve {
   pieces: Piece[];
 }
 
-/** Length of an arrowhead, and half its width. */
+/** Length of an arrowhead. */
 export const ARROW_LENGTH = 8;
 const ARROW_HALF_WIDTH = 4;
-/** How far the first loop of a node bulges out, and each further loop beyond it. */
+/** How far the first loop of a node bulges out beside it. */
 export const LOOP_BULGE = 22;
+/** How much further each next loop of the same node bulges. */
 export const LOOP_STEP = 10;
 
 /** Where an edge leaves or enters a node's lower (`side` 1) or upper (`side` -1) face, aimed at `toward`. */
