@@ -10,6 +10,8 @@ wait_port() {
   return 1
 }
 SUDO=""; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO="sudo"
+# shellcheck source=lib/new-processes.sh
+. "$(dirname "$0")/lib/new-processes.sh"
 
 if ! up 5432; then
   echo "ensure-services: starting PostgreSQL"
@@ -31,12 +33,15 @@ fi
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v promtool >/dev/null || missing+=(prometheus)
+install_packages() {
+  ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "$@") >/tmp/capstan-apt.log 2>&1
+}
 if [ ${#missing[@]} -gt 0 ]; then
   echo "ensure-services: installing ${missing[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
-  ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}") >/tmp/capstan-apt.log 2>&1 \
+  # The prometheus package starts a server on :9090 we do not need: stop the one the install started, by its pid,
+  # never a Prometheus that was already running.
+  run_then_stop_new prometheus install_packages "${missing[@]}" \
     || echo "ensure-services: could not install ${missing[*]} (see /tmp/capstan-apt.log); tests needing them will say so" >&2
-  # The prometheus package starts a server on :9090 we do not need.
-  pkill -x prometheus 2>/dev/null || true
 fi
 exit 0

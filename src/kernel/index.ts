@@ -20,5 +20,7 @@ export { renderTable } from './cli/table.ts';
 export { enqueueEvent, notifyOutboxWritten, outboxInsertFromJson, OUTBOX_NOTIFY_SQL, toOutboxJsonRows, type OutboxEvent, type OutboxJsonRow } from './outbox.ts';
 export { subjectOf, subjectToken } from './bus/subject-pattern.ts';
 export { validatePattern } from './bus/subject-pattern.ts';
+export { MAX_DURABLE_NAME } from './bus/durable-options.ts';
+export { boundedName } from './bounded-name.ts';
 export { CONNECT_EVENTS_JS } from './ui/live-events-script.ts';
 export { layoutGraph, GraphSvg, GRAPH_STYLE, type GraphInput, type GraphNodeInput, type GraphEdgeInput, type GraphLayout, type PlacedNode, type PlacedEdge } from './ui/graph/index.ts';

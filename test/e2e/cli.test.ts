@@ -1,5 +1,6 @@
 /** The `capstan` command line, from source and as the single binary built by the test command. */
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
@@ -97,6 +98,58 @@ describe('capstan status against a running server', () => {
     expect(code, `exit ${code} signal ${s.child.signalCode}; output:\n${s.output()}`).toBe(0);
     expect(s.output()).toContain('shutdown complete');
   });
+});
+
+describe('capstan stop', () => {
+  /** A pid no process has: one that has just exited. */
+  const deadPid = () => spawnSync('true').pid;
+
+  it('stops the server of a data directory through its pid file: exit 0, the server exited 0 and removed the file', async () => {
+    const data = join(dir, 'stop-data');
+    const pidFile = join(data, 'serve.pid');
+    // A pid file a killed server left behind is replaced.
+    mkdirSync(data, { recursive: true });
+    writeFileSync(pidFile, `${deadPid()}\n`);
+    const s = await startServer({ args: ['--data-dir', data] });
+    expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(s.child.pid));
+    const r = await runCapstan(['stop', '--data-dir', data]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`stopped capstan serve (pid ${s.child.pid})`);
+    expect(await s.stop()).toBe(0);
+    expect(s.output()).toContain('shutdown complete');
+    expect(existsSync(pidFile)).toBe(false);
+  }, 120_000);
+
+  it('with --pid-file, on both sides', async () => {
+    const pidFile = join(dir, 'custom', 'capstan.pid');
+    const s = await startServer({ args: ['--data-dir', join(dir, 'custom-data'), '--pid-file', pidFile] });
+    expect(existsSync(join(dir, 'custom-data', 'serve.pid'))).toBe(false);
+    const r = await runCapstan(['stop', '--pid-file', pidFile]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await s.stop()).toBe(0);
+    expect(existsSync(pidFile)).toBe(false);
+  }, 120_000);
+
+  it('exits 1 saying so when no server runs, and removes a pid file its dead server left', async () => {
+    const none = await runCapstan(['stop', '--data-dir', join(dir, 'never-served')]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('no server running: no pid file at');
+    const data = join(dir, 'stale-data');
+    mkdirSync(data, { recursive: true });
+    const pid = deadPid();
+    writeFileSync(join(data, 'serve.pid'), `${pid}\n`);
+    const stale = await runCapstan(['stop', '--data-dir', data]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain(`process ${pid} is gone; removed the stale pid file`);
+    expect(existsSync(join(data, 'serve.pid'))).toBe(false);
+  }, 60_000);
+
+  it('exits 2 when given both --data-dir and --pid-file, or an unknown flag', async () => {
+    const both = await runCapstan(['stop', '--data-dir', dir, '--pid-file', join(dir, 'x.pid')]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--data-dir or --pid-file, not both');
+    expect((await runCapstan(['stop', '--pdi-file', 'x'])).code).toBe(2);
+  }, 60_000);
 });
 
 // The test command builds dist/capstan before vitest runs; a missing binary is a failure, not a skip.

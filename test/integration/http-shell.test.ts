@@ -1,5 +1,3 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { prepareModules } from '../../src/kernel/boot/modules.ts';
@@ -210,16 +208,6 @@ describe('HTTP shell', () => {
     expect(text).toMatch(/http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/echo\/say",status="200"\} [1-9]/);
     expect(text).toMatch(/bus_published_total\{type="shell\.b"\} 1/);
     expect(text).toContain('process_cpu_seconds_total');
-  });
-
-  it('metrics pass `promtool check metrics`', async () => {
-    const text = await (await open.request('/metrics')).text();
-    const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
-    if (!promtool && !process.env.CI) return console.warn('promtool not installed (Debian package prometheus); skipping the format check');
-    expect(promtool, 'promtool is required in CI (scripts/ensure-services.sh installs it)').toBeDefined();
-    const r = spawnSync(promtool!, ['check', 'metrics'], { input: text, encoding: 'utf8' });
-    expect(r.stdout + r.stderr).not.toMatch(/error/i);
-    expect(r.status).toBe(0);
   });
 });
 

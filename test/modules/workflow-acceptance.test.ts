@@ -146,7 +146,7 @@ describe('workflow acceptance', () => {
 
   it('exposes the workflow metrics', async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    expect(text).toMatch(/workflow_run_state_changes\{workflow="order",from="running",to="completed"\} [1-9]/);
+    expect(text).toMatch(/workflow_run_state_changes_total\{workflow="order",from="running",to="completed"\} [1-9]/);
     expect(text).toMatch(/workflow_process_latency_seconds_count\{workflow="order",process="order-paid-consumer-\d-of-5"\} [1-9]/);
     expect(text).toContain('workflow_process_lag_seconds');
   });

@@ -281,6 +281,16 @@ describe('definitions', () => {
     expect(r.body.errors![0]!.message).toContain('commandSteps');
     expect((await api('GET', '/definitions/cmd')).status).toBe(404);
   });
+
+  it('a workflow whose consumer would share its lease and durable with another workflow\'s is refused (only one would run)', async () => {
+    const step = 'http: { url: "http://127.0.0.1:9/x", to: [z] }';
+    expect((await api('POST', '/definitions', `name: clash-a\nstart: b-c\nstates:\n  b-c: { ${step} }\n  z: {}\n`, 'application/yaml')).status).toBe(201);
+    // 'clash-a-b' at 'c' and 'clash-a' at 'b-c' both make the role 'clash-a-b-c-consumer-1-of-1'.
+    const r = await api('POST', '/definitions', `name: clash-a-b\nstart: c\nstates:\n  c: { ${step} }\n  z: {}\n`, 'application/yaml');
+    expectProblem(r, 400, 'name');
+    expect(r.body.errors![0]!.message).toContain("workflow 'clash-a'");
+    expect((await api('GET', '/definitions/clash-a-b')).status).toBe(404);
+  });
 });
 
 describe('definitions naming actions nobody registered', () => {

@@ -16,13 +16,15 @@ export interface ResolvedDurable {
   onPatternChange: 'conflict' | 'replace';
 }
 
+/** Longest durable name; names derived from user names fit with boundedName(text, MAX_DURABLE_NAME). */
+export const MAX_DURABLE_NAME = 100;
 // JetStream consumer names may not contain dots, wildcards or whitespace; one rule for both adapters.
-const NAME = /^[A-Za-z0-9_-]{1,100}$/;
+const NAME = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_DURABLE_NAME}}$`);
 
 /** Throws Invalid naming the bad field; returns the options with defaults (start 'new', ackWait 30 s). */
 export function resolveDurable(opts: DurableOptions): ResolvedDurable {
   if (typeof opts.name !== 'string' || !NAME.test(opts.name)) {
-    throw new Invalid(`invalid durable name '${opts.name}'`, [{ path: 'name', message: 'letters, digits, _ and -, 1 to 100 characters' }]);
+    throw new Invalid(`invalid durable name '${opts.name}'`, [{ path: 'name', message: `letters, digits, _ and -, 1 to ${MAX_DURABLE_NAME} characters` }]);
   }
   validatePattern(opts.pattern);
   const start = opts.start ?? 'new';

@@ -9,6 +9,8 @@ import { createMetrics } from '../metrics.ts';
 import { openResources } from '../boot/resources.ts';
 import { parseFlags, parsePort, UsageError } from './args.ts';
 import { ClientError, clientOptions, request } from './client.ts';
+import { claimPidFile, pidFilePath, releasePidFile } from './pid-file.ts';
+import { stopServer } from './stop.ts';
 import { renderTable } from './table.ts';
 
 const CONFIG_FLAG = { config: { type: 'string', short: 'c' } } as const;
@@ -20,8 +22,11 @@ function helpText(modules: readonly Module[], version: string): string {
 Usage: capstan <command> [flags]
 
 Server commands:
-  serve [--role api|worker|all] [--port N] [--host H] [--data-dir D] [--config F]
-                              start the server (embedded unless DATABASE_URL, REDIS_URL, NATS_URL are set)
+  serve [--role api|worker|all] [--port N] [--host H] [--data-dir D] [--pid-file F] [--config F]
+                              start the server (embedded unless DATABASE_URL, REDIS_URL, NATS_URL are set);
+                              writes its pid to F (default D/serve.pid) while it runs
+  stop [--data-dir D | --pid-file F] [--config F]
+                              SIGTERM the server of that pid file and wait until it has exited
   migrate [--config F]        apply database migrations and exit
   config check [--config F]   print the effective configuration (secrets redacted); exit 2 if invalid
   token hash <token>          print the SHA-256 hash to put under auth.tokens[].sha256
@@ -71,15 +76,25 @@ function makeClient(argv: string[]): { client: CliClient; rest: string[] } {
 }
 
 async function serve(argv: string[], modules: readonly Module[], version: string): Promise<number> {
-  const { values } = parseFlags(argv, { ...CONFIG_FLAG, role: { type: 'string' }, port: { type: 'string', short: 'p' }, host: { type: 'string' }, 'data-dir': { type: 'string' } });
+  const { values } = parseFlags(argv, { ...CONFIG_FLAG, role: { type: 'string' }, port: { type: 'string', short: 'p' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'pid-file': { type: 'string' } });
   const cfg = configFromFlags(values.config, { 'server.role': values.role, 'server.port': parsePort(values.port), 'server.host': values.host, dataDir: values['data-dir'] }, modules);
   const server = await startServer(cfg, modules, version);
+  // Written before the "serving on" line, so a script that reads that line finds the pid file too.
+  const pidFile = pidFilePath(cfg.dataDir, values['pid-file']);
+  try {
+    const { ownedBy } = claimPidFile(pidFile);
+    if (ownedBy !== undefined) console.error(`pid file ${pidFile} belongs to the running server ${ownedBy}; this one writes none (capstan stop stops that one; give --pid-file to name another)`);
+  } catch (err) {
+    // A read-only directory must not stop a server that runs fine without the file; only `capstan stop` needs it.
+    console.error(`cannot write the pid file ${pidFile} (${(err as Error).message}); capstan stop will not find this server`);
+  }
   // Handlers go in before the "serving on" line: a supervisor may signal as soon as it reads that line.
   const stopped = new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       console.error(`received ${sig}, shutting down`);
       const force = setTimeout(() => {
         console.error(`shutdown did not finish within ${cfg.server.shutdownTimeoutMs} ms; exiting`);
+        releasePidFile(pidFile);
         process.exit(1);
       }, cfg.server.shutdownTimeoutMs);
       void server.stop().then(() => {
@@ -92,6 +107,7 @@ async function serve(argv: string[], modules: readonly Module[], version: string
   });
   if (server.url) console.log(`capstan ${version} serving on ${server.url} (console: ${server.url}/ui)`);
   await stopped;
+  releasePidFile(pidFile);
   console.error('shutdown complete');
   return 0;
 }
@@ -144,6 +160,10 @@ export async function runCli(argv: string[], modules: readonly Module[], version
         return await serve(rest, modules, version);
       case 'migrate':
         return await migrate(rest, modules);
+      case 'stop': {
+        const { values } = parseFlags(rest, { ...CONFIG_FLAG, 'data-dir': { type: 'string' }, 'pid-file': { type: 'string' } });
+        return await stopServer(configFromFlags(values.config, {}, modules), values);
+      }
       case 'config': {
         if (rest[0] !== 'check') throw new UsageError(`unknown config subcommand '${rest[0] ?? ''}' (try: capstan config check)`);
         const { values } = parseFlags(rest.slice(1), CONFIG_FLAG);

@@ -1,6 +1,7 @@
 /** The typed, code-defined workflow builder: defineWorkflow<Obj, Status>(name).step(...).callback(...).timeout(...).build(). */
 import { Invalid } from '../../kernel/index.ts';
 import { parseCron } from './cron.ts';
+import type { RetryPolicy } from './definition/index.ts';
 import type { Run, StepControl } from './run.ts';
 
 /** A step: receives the run, returns the next status (one of the allowed destinations) or a control. */
@@ -45,6 +46,8 @@ export interface StatusProcess<Obj = unknown, Status extends string = string> {
   timeout?: { afterMs: number; to: Status[]; fn: StepFn<Obj, Status> };
   /** Retries before the run is paused; keyed on (process, run), never on error text. */
   pauseAfterErrCount: number;
+  /** Spacing of the step's attempts (`backoffMs`, doubled after each failure); without it the bus redelivers within 100 ms to 5 s. */
+  retry?: RetryPolicy;
 }
 
 /** A built workflow, ready to register with the engine. */
@@ -73,6 +76,8 @@ export interface StepOptions {
   /** Runs one consumer shard steps at once (default: the module's `stepConcurrency`). */
   concurrency?: number;
   pauseAfterErrCount?: number;
+  /** Attempts in all (the run is paused after them, unless pauseAfterErrCount says otherwise) and the first delay between them. */
+  retry?: RetryPolicy;
 }
 
 /** Builder; the first step or callback's `from` is the start status unless `start()` says otherwise. */
@@ -94,7 +99,15 @@ export class WorkflowBuilder<Obj, Status extends string> {
   /** Adds a step run when a run enters `from`; it may move to any of `to`. */
   step(from: Status, fn: StepFn<Obj, Status>, ...to: (Status | StepOptions)[]): this {
     const { statuses, opts } = splitOptions(to);
-    this.add(from, { kind: 'step', to: statuses, step: fn, parallel: opts.parallel ?? 1, pauseAfterErrCount: opts.pauseAfterErrCount ?? 5, ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}) });
+    this.add(from, {
+      kind: 'step',
+      to: statuses,
+      step: fn,
+      parallel: opts.parallel ?? 1,
+      pauseAfterErrCount: opts.pauseAfterErrCount ?? opts.retry?.attempts ?? 5,
+      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      ...(opts.retry ? { retry: opts.retry } : {}),
+    });
     return this;
   }
 

@@ -46,7 +46,7 @@ function withOutput(object: unknown, status: string, output: unknown): Obj {
 }
 
 function stateProcess(graph: WorkflowGraph, s: GraphState, deps: DeclarativeDeps): StatusProcess | undefined {
-  const base = { parallel: s.parallel, pauseAfterErrCount: s.pauseAfterErrCount ?? s.retry?.attempts ?? deps.defaultPauseAfterErrCount };
+  const base = { parallel: s.parallel, pauseAfterErrCount: s.pauseAfterErrCount ?? s.retry?.attempts ?? deps.defaultPauseAfterErrCount, ...(s.retry ? { retry: s.retry } : {}) };
   const timeout = s.timeout ? { afterMs: s.timeout.afterMs, to: [s.timeout.to], fn: () => s.timeout!.to } : undefined;
   const w = s.work;
   if (w?.kind === 'http') {

@@ -6,8 +6,8 @@ import { assertStorable } from './definition/index.ts';
 import { RecentRuns } from './recent-runs.ts';
 import { holdRole, untilAborted } from './role.ts';
 import { isControl, toRun, type RunRecord } from './run.ts';
-import { roleName } from './shard.ts';
-import { runStepConsumer } from './step-consumer.ts';
+import { connectorRoleName, derivedNames, roleName } from './names.ts';
+import { runStepConsumer, type StepFailures } from './step-consumer.ts';
 import type { WorkflowStorePort } from './store-port.ts';
 import { eventsFor, statusRoute, Transitioner } from './transitions.ts';
 import { applyConnectorAction, runConnector, runScheduler } from './triggers.ts';
@@ -36,7 +36,7 @@ export class WorkflowEngine {
   private readonly roles: { stop(): Promise<void> }[] = [];
   /** Consumer roles per workflow, so a re-applied definition gets consumers for its new statuses. */
   private readonly consumerRoles = new Map<string, { stop(): Promise<void> }[]>();
-  private readonly errorCounts = new Map<string, number>();
+  private readonly failures = new Map<string, StepFailures>();
   /** Runs as this process last wrote them, so the next step usually needs no read. */
   private readonly recent = new RecentRuns();
   private started = false;
@@ -46,10 +46,27 @@ export class WorkflowEngine {
   /** Registers (or replaces) a workflow; if the engine runs, its consumers are (re)started. */
   async register(anySpec: AnyWorkflowSpec): Promise<void> {
     const spec = anySpec as WorkflowSpec;
+    this.assertNamesFree(spec);
     this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log, this.o.metrics, this.recent) });
     if (!this.started) return;
     await this.stopConsumers(spec.name);
     this.startConsumers(spec);
+  }
+
+  /**
+   * Refuses a workflow whose consumers would share a lease or durable with another workflow's (`a-b` at status `c`
+   * and `a` at status `b-c` both make `a-b-c-consumer-1-of-1`): only one of them would ever run. Invalid naming `name`.
+   */
+  assertNamesFree(spec: AnyWorkflowSpec): void {
+    const taken = new Map<string, string>();
+    for (const [name, w] of this.specs) {
+      if (name === spec.name) continue;
+      for (const d of derivedNames(w.spec)) taken.set(d.name, `${d.what} of workflow '${name}'`);
+    }
+    for (const d of derivedNames(spec as WorkflowSpec)) {
+      const other = taken.get(d.name);
+      if (other) throw new Invalid(`${d.what} would use '${d.name}', as ${other} does`, [{ path: 'name', message: `clashes with ${other} ('${d.name}'); rename the workflow or the status` }]);
+    }
   }
 
   private async stopConsumers(workflow: string): Promise<void> {
@@ -198,7 +215,7 @@ export class WorkflowEngine {
       // spread over instances, and a dead instance's shard moves within the role TTL like a step's.
       const n = c.parallel ?? 1;
       for (let shard = 0; shard < n; shard++) {
-        roles.push(holdRole(this.o.leases, `${spec.name}-connector-${c.name}-${shard}-of-${n}`, this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, { ...c, source }, this, signal, this.o.log)));
+        roles.push(holdRole(this.o.leases, connectorRoleName(spec.name, c.name, shard, n), this.o.leaseTtlMs, this.o.log, (signal) => runConnector(this.o.bus, spec, { ...c, source }, this, signal, this.o.log)));
       }
     }
     for (const [status, process] of spec.processes) {
@@ -208,7 +225,7 @@ export class WorkflowEngine {
         roles.push(
           holdRole(this.o.leases, role, this.o.leaseTtlMs, this.o.log, (signal) =>
             runStepConsumer(
-              { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), errorCounts: this.errorCounts, recent: this.recent, sweepIntervalMs: this.o.sweepIntervalMs, concurrency: process.concurrency ?? this.o.stepConcurrency ?? 16 },
+              { spec, status, process, shard, store: this.o.store, bus: this.o.bus, transitioner: this.get(spec.name).transitioner, metrics: this.o.metrics, log: this.o.log.child({ role }), failures: this.failures, recent: this.recent, sweepIntervalMs: this.o.sweepIntervalMs, concurrency: process.concurrency ?? this.o.stepConcurrency ?? 16 },
               signal,
             ),
           ),

@@ -70,6 +70,7 @@ export class WorkflowService {
     if (!opts.force) await this.refuseStranding(parsed);
     // Built before the save, so a definition that cannot become a spec is not saved half-way.
     const spec = specFromDefinition(parsed, { log: this.log, ...this.deps });
+    this.engine.assertNamesFree(spec);
     const saved = await this.store.saveDefinition(parsed.graph.name, parsed.kind, parsed.definition);
     await this.engine.register(spec);
     await this.bus.publish(APPLIED, { name: saved.name, version: saved.version });

@@ -14,8 +14,3 @@ export function fnv1a(text: string): number {
 export function shardOf(runId: string, n: number): number {
   return fnv1a(runId) % n;
 }
-
-/** The role name of one consumer shard, as the issue names it. */
-export function roleName(workflow: string, status: string, shard: number, of: number): string {
-  return `${workflow}-${status}-consumer-${shard + 1}-of-${of}`;
-}

@@ -1,12 +1,14 @@
 /** One consumer shard of one step: consumes status changes durably, runs the step for runs in its shard, and sweeps for missed ones. */
 import { Conflict, isTransient, subjectOf, type EventBus, type EventEnvelope, type Logger } from '../../kernel/index.ts';
 import type { StatusProcess, WorkflowSpec } from './builder.ts';
+import { nextRetryDelayMs } from './definition/index.ts';
 import type { WorkflowMetrics } from './metrics.ts';
 import type { RecentRuns } from './recent-runs.ts';
 import { ERROR_PAUSE_PREFIX } from './run-state.ts';
 import { isControl, toRun } from './run.ts';
 import { untilAborted } from './role.ts';
-import { roleName, shardOf } from './shard.ts';
+import { roleName } from './names.ts';
+import { shardOf } from './shard.ts';
 import type { WorkflowStorePort } from './store-port.ts';
 import { statusRoute, type Transitioner } from './transitions.ts';
 
@@ -21,13 +23,22 @@ export interface StepConsumerDeps {
   transitioner: Transitioner;
   metrics: WorkflowMetrics;
   log: Logger;
-  /** Per (process, run) error counts; shared so a moved role keeps counting. */
-  errorCounts: Map<string, number>;
+  /** Per (process, run) failed attempts and when the next may start; shared so a role that moves within this instance keeps counting. */
+  failures: Map<string, StepFailures>;
+  /** Comes back for `runId` once its failures' `retryAt` has passed (the consumer's timer); without it, only the sweep does. */
+  retryLater?: (runId: string, version: number) => void;
   /** Runs this process just wrote: a hit at the event's version saves reading the run back. */
   recent?: RecentRuns;
   sweepIntervalMs: number;
   /** Runs handled at once. */
   concurrency: number;
+}
+
+/** Failed attempts of one step for one run. */
+export interface StepFailures {
+  count: number;
+  /** Epoch ms before which the step's retry policy forbids another attempt. */
+  retryAt?: number;
 }
 
 /** A consumer further behind than this raises workflow_process_lag_alert (luno uses the same idea). */
@@ -51,8 +62,11 @@ export async function handleRun(d: StepConsumerDeps, runId: string, version: num
   if (record.status !== d.status) return 'status_moved_on';
   if (version !== undefined && record.version !== version) return 'stale_version';
   if (record.runState !== 'running' && record.runState !== 'initiated') return `run_${record.runState}`;
-  const started = performance.now();
   const key = `${process}:${runId}`;
+  // An attempt earlier than the step's backoff is not made: the consumer's timer (or a later sweep) comes back for it.
+  const retryAt = d.failures.get(key)?.retryAt;
+  if (retryAt !== undefined && retryAt > Date.now()) return 'backing_off';
+  const started = performance.now();
   let stepDone = false;
   try {
     const run = toRun(record);
@@ -60,7 +74,7 @@ export async function handleRun(d: StepConsumerDeps, runId: string, version: num
     stepDone = true;
     if (isControl(out)) await d.transitioner.control(record, out, run.object);
     else await d.transitioner.moveTo(record, out, d.process.to, run.object);
-    d.errorCounts.delete(key);
+    d.failures.delete(key);
   } catch (err) {
     if (err instanceof Conflict) return 'version_conflict';
     // The step succeeded but its outcome could not be written (the database is away): redeliver later without counting
@@ -70,16 +84,25 @@ export async function handleRun(d: StepConsumerDeps, runId: string, version: num
       throw err;
     }
     d.metrics.errors.inc({ workflow: d.spec.name, process });
-    const count = (d.errorCounts.get(key) ?? 0) + 1;
-    d.errorCounts.set(key, count);
+    const count = (d.failures.get(key)?.count ?? 0) + 1;
     d.log.warn({ err, runId, status: d.status, attempt: count }, 'step failed');
     if (count >= d.process.pauseAfterErrCount) {
-      d.errorCounts.delete(key);
+      d.failures.delete(key);
       const latest = await d.store.lookup(runId);
       if (latest && latest.version === record.version) await d.transitioner.setRunState(latest, 'paused', `${ERROR_PAUSE_PREFIX} ${count} failed attempts at '${d.status}': ${(err as Error).message}`);
       return undefined;
     }
-    throw err;
+    // A step with a retry policy waits its backoff (the DAG steps' policy: the first delay, doubled after each
+    // failure), counted from now; the event is done with. Without one, the bus redelivers the event soon.
+    const policy = d.process.retry;
+    if (!policy) {
+      d.failures.set(key, { count });
+      throw err;
+    }
+    const delay = nextRetryDelayMs({ attempts: d.process.pauseAfterErrCount, backoffMs: policy.backoffMs }, count)!;
+    d.failures.set(key, { count, retryAt: Date.now() + delay });
+    d.retryLater?.(runId, record.version);
+    return undefined;
   } finally {
     d.metrics.latency.observe({ workflow: d.spec.name, process }, (performance.now() - started) / 1000);
   }
@@ -95,11 +118,31 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
   // The event path and the sweep both reach a run; a run already in hand here is left to that call, so one
   // instance never runs a step twice at once (the duplicate would only lose the CAS after its side effect).
   const inHand = new Set<string>();
+  // Retries a step's backoff put off, one timer per run, cleared when the role is lost (a sweep takes over then).
+  const retries = new Map<string, ReturnType<typeof setTimeout>>();
+  const retryLater = (runId: string, version: number) => {
+    const at = d.failures.get(`${process}:${runId}`)?.retryAt;
+    if (at === undefined || signal.aborted) return;
+    clearTimeout(retries.get(runId));
+    retries.set(
+      runId,
+      setTimeout(
+        () => {
+          retries.delete(runId);
+          void handleOnce(runId, version)
+            .then((skipped) => skipped === 'backing_off' && retryLater(runId, version))
+            .catch((err) => d.log.warn({ err, runId }, 'step retry failed'));
+        },
+        Math.max(1, at - Date.now()),
+      ),
+    );
+  };
+  const withRetries: StepConsumerDeps = { ...d, retryLater };
   const handleOnce = async (runId: string, version: number | undefined): Promise<string | undefined> => {
     if (inHand.has(runId)) return 'in_flight';
     inHand.add(runId);
     try {
-      return await handleRun(d, runId, version);
+      return await handleRun(withRetries, runId, version);
     } finally {
       inHand.delete(runId);
     }
@@ -108,7 +151,7 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
   const pattern = subjectOf('workflow.run.status_changed', statusRoute(d.spec.name, d.status));
   // A durable left by an older version with another subject is replaced: these events are only hints, the sweep
   // re-reads the store for anything a consumer did not see.
-  const sub = await d.bus.durable({ name: process.replace(/[^A-Za-z0-9_-]/g, '_'), pattern, start: 'new', ackWaitMs: 30_000, concurrency: d.concurrency, onPatternChange: 'replace' }, async (e: EventEnvelope) => {
+  const sub = await d.bus.durable({ name: process, pattern, start: 'new', ackWaitMs: 30_000, concurrency: d.concurrency, onPatternChange: 'replace' }, async (e: EventEnvelope) => {
     const data = e.data as StatusChanged;
     if (data.workflow !== d.spec.name || data.status !== d.status || !mine(data.runId)) return;
     const lag = Math.max(0, (Date.now() - Date.parse(e.time)) / 1000);
@@ -134,6 +177,7 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
     await untilAborted(signal);
   } finally {
     clearInterval(timer);
+    for (const t of retries.values()) clearTimeout(t);
     await sub.unsubscribe();
     d.metrics.processStates.set({ ...labels, state: 'running' }, 0);
   }

@@ -3,7 +3,7 @@ import { Conflict, Invalid, NotFound, sleep, type EventBus, type Kv, type Logger
 import type { ConnectorAction, ConnectorSpec, ScheduleSpec, WorkflowSpec } from './builder.ts';
 import { nextFire, parseCron } from './cron.ts';
 import { untilAborted } from './role.ts';
-import { fnv1a } from './shard.ts';
+import { connectorDurableName, scheduleSlotKey } from './names.ts';
 
 /** What triggers need from the engine. */
 export interface TriggerTarget {
@@ -22,14 +22,6 @@ export async function applyConnectorAction(target: TriggerTarget, workflow: stri
     if (err instanceof Conflict) return 'skipped';
     throw err;
   }
-}
-
-/** The durable a connector consumes through; `pattern` is given when the plain name is taken by another subject. */
-export function connectorDurableName(workflow: string, connector: string, pattern?: string): string {
-  const base = `wf-${workflow}-connector-${connector}`.replace(/[^A-Za-z0-9_-]/g, '_');
-  if (pattern === undefined) return base;
-  // A short, stable tag per subject pattern.
-  return `${base}-${fnv1a(pattern).toString(16).padStart(8, '0')}`;
 }
 
 /** Consumes a connector's subject durably while `signal` is live (the connector role is held). */
@@ -92,7 +84,7 @@ export async function runScheduler(specs: () => WorkflowSpec[], slots: Kv, targe
       if (at.getTime() > Date.now()) continue;
       cursors.set(key, at.getTime());
       try {
-        await slots.create(`${spec.name}.${s.name}.${at.getTime()}`, { at: at.toISOString() });
+        await slots.create(scheduleSlotKey(spec.name, s.name, at), { at: at.toISOString() });
       } catch (err) {
         if (err instanceof Conflict) continue; // another holder fired this slot
         throw err;

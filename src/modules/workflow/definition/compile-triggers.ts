@@ -18,11 +18,6 @@ import type { ConnectorDefinition, ScheduleDefinition } from './triggers-schema.
 export type TriggerTarget = { form: 'state-machine'; callbacks: ReadonlyMap<string, readonly string[]> } | { form: 'dag'; input?: InputSchemaLite };
 
 const CONNECTOR: RefContext = { form: 'connector' };
-/**
- * Longest workflow name plus connector name: a connector consumes through the durable
- * `wf-<workflow>-connector-<name>[-<8 hex>]` (triggers.ts), and the bus accepts durable names of up to 100 characters.
- */
-export const MAX_CONNECTOR_NAMES_LENGTH = 100 - 'wf--connector--12345678'.length;
 const SCHEDULE: RefContext = { form: 'schedule' };
 
 /** One issue per repeated name, pointing at the later one. */
@@ -87,10 +82,8 @@ function compileCallback(cb: NonNullable<ConnectorDefinition['callback']>, at: s
   }
 }
 
-function compileConnector(workflow: string, c: ConnectorDefinition, at: string, target: TriggerTarget, issues: FieldIssue[]): GraphConnector {
-  if (workflow.length + c.name.length > MAX_CONNECTOR_NAMES_LENGTH) {
-    issues.push({ path: `${at}.name`, message: `workflow name and connector name together may have at most ${MAX_CONNECTOR_NAMES_LENGTH} characters` });
-  }
+// Names derived from the workflow and connector names (roles, durables) are bounded in names.ts whatever their length.
+function compileConnector(c: ConnectorDefinition, at: string, target: TriggerTarget, issues: FieldIssue[]): GraphConnector {
   if (c.subject !== undefined) {
     try {
       validatePattern(c.subject, `${at}.subject`);
@@ -124,6 +117,6 @@ export function compileTriggers(
   duplicateNames(connectors, 'connectors', 'connector', issues);
   return {
     schedules: def.schedules && schedules.map((s, i) => compileSchedule(s, `schedules.${i}`, target, issues)),
-    connectors: def.connectors && connectors.map((c, i) => compileConnector(def.name, c, `connectors.${i}`, target, issues)),
+    connectors: def.connectors && connectors.map((c, i) => compileConnector(c, `connectors.${i}`, target, issues)),
   };
 }

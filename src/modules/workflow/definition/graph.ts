@@ -14,7 +14,7 @@
  * A failing `work` is retried by `retry` (see retry-policy.ts); when attempts run out and there is no error edge,
  * the failure is counted per (process, run) and the run is paused once `pauseAfterErrCount` is reached.
  * A status with no outgoing edge is terminal: reaching it completes the run.
- * `parallel` is the number of consumer shards for the status' work (role `{wf}-{status}-consumer-{i}-of-{n}`).
+ * `parallel` is the number of consumer shards for the status' work (role `{wf}-{status}-consumer-{i}-of-{n}`, bounded in names.ts).
  */
 import type { Condition } from './condition-parser.ts';
 import type { InputSchemaLite } from './input-schema.ts';
