@@ -129,6 +129,11 @@ export function workflowStoreListContract(name: string, factory: () => Promise<W
       expect(w1.requestedDataDeleted).toBe(0);
       expect(Object.values(w1).reduce((a, b) => a + b, 0)).toBe(runs.filter((r) => r.workflow === 'w1').length);
       expect(await store.countByRunState('no-such-workflow')).toEqual(tally([]));
+      // All workflows at once: the same counts as asking for each one.
+      const all = await store.countByWorkflowAndRunState();
+      const names = [...new Set(runs.map((r) => r.workflow))].sort();
+      expect(Object.keys(all).sort()).toEqual(names);
+      for (const w of names) expect(all[w]).toEqual(tally(runs.filter((r) => r.workflow === w)));
     });
 
     it('an empty match is one empty page', async () => {

@@ -1,5 +1,6 @@
 /** Drives the workflow console page in headless Chromium: runs table, counts, filters, the run page with its
- * timeline, object and graph, pause/resume/cancel/delete data through the buttons, and the table following SSE live. */
+ * timeline, object and drawn diagram, pause/resume/cancel/delete data through the buttons, the table and the run
+ * page following SSE live (the diagram's highlight moving with the run), DAG step states, and the definitions page. */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -22,6 +23,17 @@ states:
   waiting: { callback: { to: [approved, rejected] } }
   approved: {}
   rejected: {}
+`;
+
+// A review loop: back from review to draft, a timeout to a terminal the test never reaches.
+const REVIEW = `
+name: review
+start: draft
+states:
+  draft: { callback: { to: [review] } }
+  review: { callback: { to: [approved, draft] }, timeout: { after: 1h, to: expired } }
+  approved: {}
+  expired: {}
 `;
 
 /** A run as the API returns it (the fields this test reads). */
@@ -51,6 +63,10 @@ describe.skipIf(!haveChromium)('workflow console in a browser', () => {
   };
   const apiRun = (foreignId: string) => api<ApiRun>('GET', `/runs/${runIds.get(foreignId)}`);
   const count = (page: Page, state: string) => page.locator(`#count-${state} b`).textContent();
+  /** The drawn node of a status or step in the run page's diagram. */
+  const node = (page: Page, id: string) => page.locator(`#diagram svg.graph g.graph-node[data-node="${id}"]`);
+  const classesOf = async (page: Page, id: string) => ((await node(page, id).getAttribute('class')) ?? '').split(' ');
+  const edge = (page: Page, from: string, to: string) => page.locator(`#diagram svg.graph g.graph-edge[data-from="${from}"][data-to="${to}"]`);
   const row = (page: Page, foreignId: string) => page.locator(`#run-rows tr[data-run-id="${runIds.get(foreignId)}"]`);
 
   beforeAll(async () => {
@@ -111,7 +127,15 @@ describe.skipIf(!haveChromium)('workflow console in a browser', () => {
     const shown = await page.locator('#object').textContent();
     expect(JSON.parse(shown ?? '')).toEqual({ n: 2, lines: [{ sku: 'sku-2', qty: 2 }], note: '<img src=x onerror=alert(1)>' });
     expect(await page.locator('#object img').count()).toBe(0);
-    expect(await page.locator('#graph').textContent()).toContain('waiting --> approved');
+    // The definition is drawn: a box per status, the run's status highlighted, the path from the start marker taken.
+    for (const s of ['waiting', 'approved', 'rejected']) expect(await node(page, s).locator('rect').count()).toBeGreaterThan(0);
+    expect(await classesOf(page, 'waiting')).toEqual(expect.arrayContaining(['current', 'run-running']));
+    expect(await classesOf(page, 'approved')).not.toContain('current');
+    expect(await edge(page, '[*]', 'waiting').getAttribute('class')).toContain('taken');
+    expect(await edge(page, 'waiting', 'approved').getAttribute('class')).not.toContain('taken');
+    // The Mermaid source stays available behind its toggle, closed.
+    expect(await page.locator('#diagram details.wf-source pre').textContent()).toContain('waiting --> approved');
+    expect(await page.isVisible('#diagram details.wf-source pre')).toBe(false);
     expect(await page.isDisabled('#resume')).toBe(true);
     // A running run's data cannot be deleted, so the page does not offer it.
     expect(await page.locator('#delete').count()).toBe(0);
@@ -119,6 +143,7 @@ describe.skipIf(!haveChromium)('workflow console in a browser', () => {
     await page.click('#pause');
     await page.locator('#run-state', { hasText: 'paused' }).waitFor();
     expect((await apiRun('order-2')).runState).toBe('paused');
+    await expect.poll(() => classesOf(page, 'waiting')).toContain('run-paused');
     expect(await page.locator('#timeline li').count()).toBe(2);
     expect(await page.locator('#timeline li').last().textContent()).toContain('paused in the console');
     expect(await page.isDisabled('#pause')).toBe(true);
@@ -236,6 +261,145 @@ describe.skipIf(!haveChromium)('workflow console in a browser', () => {
     expect(JSON.parse(shown ?? '')).toEqual(after.object);
     expect(shown).not.toContain('approvedBy');
     expect(await page.locator('#delete').count()).toBe(0);
+    await page.close();
+  });
+  it('moves the diagram highlight live as a run goes forward and back, without reloading; nodes drawn apart', async () => {
+    await api('POST', '/definitions', REVIEW, 'application/yaml');
+    const { runId } = await api<{ runId: string }>('POST', '/workflows/review/runs', { foreignId: 'doc-1' });
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/ui/workflow/runs/${runId}`);
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
+    // One drawn node per status plus the start marker, none overlapping another.
+    expect(await page.locator('#diagram g.graph-node').count()).toBe(5);
+    const boxes = await page.locator('#diagram g.graph-node').evaluateAll((gs) => gs.map((g) => g.getBoundingClientRect().toJSON() as DOMRect));
+    for (const b of boxes) expect(b.width * b.height).toBeGreaterThan(0);
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [boxes[i]!, boxes[j]!];
+        expect(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top, `nodes ${i} and ${j} overlap`).toBe(true);
+      }
+    // Every edge is drawn with its arrowhead; the way back from review to draft is drawn as a back edge.
+    expect(await page.locator('#diagram g.graph-edge path.line').count()).toBe(5);
+    expect(await page.locator('#diagram g.graph-edge path.arrow').count()).toBe(5);
+    expect(await edge(page, 'review', 'draft').getAttribute('class')).toContain('back');
+    expect(await classesOf(page, 'draft')).toContain('current');
+
+    await api('POST', `/runs/${runId}/callback/draft`, { status: 'review' });
+    await expect.poll(() => classesOf(page, 'review')).toContain('current');
+    expect(await classesOf(page, 'draft')).toEqual(expect.arrayContaining(['visited']));
+    expect(await classesOf(page, 'draft')).not.toContain('current');
+    expect(await edge(page, 'draft', 'review').getAttribute('class')).toContain('taken');
+    expect(await page.locator('#run-status').textContent()).toBe('review');
+
+    await api('POST', `/runs/${runId}/callback/review`, { status: 'draft' });
+    await expect.poll(() => classesOf(page, 'draft')).toContain('current');
+    expect(await edge(page, 'review', 'draft').getAttribute('class')).toContain('taken');
+    expect(await page.locator('#timeline li').count()).toBe(3);
+
+    await api('POST', `/runs/${runId}/callback/draft`, { status: 'review' });
+    await expect.poll(() => classesOf(page, 'review')).toContain('current');
+    await api('POST', `/runs/${runId}/callback/review`, { status: 'approved' });
+    await expect.poll(() => classesOf(page, 'approved')).toEqual(expect.arrayContaining(['current', 'run-completed']));
+    expect(await page.locator('#run-state').textContent()).toBe('completed');
+    // The finished run now offers Delete data: the swapped-in controls work like the first ones.
+    expect(await page.locator('#delete').count()).toBe(1);
+    expect(await classesOf(page, 'expired')).not.toContain('visited');
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
+
+    mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(REPO_ROOT, 'test-results/workflow-console-diagram.png'), fullPage: true });
+    await page.close();
+  });
+
+  it("colours a DAG run's steps by state and follows them live: done, running, skipped, pending, then failed", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const target = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      async fetch(req) {
+        const path = new URL(req.url).pathname;
+        if (path === '/slow') await gate;
+        if (path === '/fail') return new Response('broken', { status: 500 });
+        return Response.json({ ok: true });
+      },
+    });
+    try {
+      const base = `http://127.0.0.1:${target.port}`;
+      await api('POST', '/definitions', {
+        name: 'pipeline',
+        steps: [
+          { id: 'fetch', http: { url: `${base}/ok` } },
+          { id: 'slow', needs: ['fetch'], http: { url: `${base}/slow` } },
+          { id: 'extra', needs: ['fetch'], when: 'input.extra == true', http: { url: `${base}/ok` } },
+          { id: 'broken', needs: ['fetch'], when: 'input.fail == true', http: { url: `${base}/fail` } },
+          { id: 'publish', needs: ['slow'], http: { url: `${base}/ok` } },
+        ],
+      });
+      const { runId } = await api<{ runId: string }>('POST', '/workflows/pipeline/runs', { foreignId: 'p-1', object: { extra: false, fail: false } });
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/ui/workflow/runs/${runId}`);
+      await expect.poll(async () => (await classesOf(page, 'slow')).includes('step-running') && (await classesOf(page, 'extra')).includes('step-skipped'), { timeout: 15_000 }).toBe(true);
+      expect(await classesOf(page, 'fetch')).toContain('step-done');
+      expect(await classesOf(page, 'publish')).toContain('step-pending');
+      expect(await page.locator('#diagram g.graph-edge').count()).toBe(4);
+
+      release();
+      await expect.poll(() => classesOf(page, 'publish'), { timeout: 15_000 }).toContain('step-done');
+      expect(await classesOf(page, 'slow')).toContain('step-done');
+      expect(await classesOf(page, 'broken')).toContain('step-skipped');
+      expect(await page.locator('#run-status').textContent()).toBe('completed');
+
+      const failed = await api<{ runId: string }>('POST', '/workflows/pipeline/runs', { foreignId: 'p-2', object: { extra: false, fail: true } });
+      await api('GET', `/runs/${failed.runId}/await?status=failed&timeout=15s`);
+      await page.goto(`${server.url}/ui/workflow/runs/${failed.runId}`);
+      expect(await classesOf(page, 'broken')).toContain('step-failed');
+      expect(await classesOf(page, 'publish')).toContain('step-pending');
+      mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
+      await page.screenshot({ path: join(REPO_ROOT, 'test-results/workflow-console-dag.png'), fullPage: true });
+      await page.close();
+    } finally {
+      release();
+      await target.stop(true);
+    }
+  });
+
+  it('lists every definition with its version, run counts and drawn diagram, reached from the workflow tabs and from a run', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/ui/workflow`);
+    await page.click('#wf-tabs a:has-text("Definitions")');
+    await page.waitForURL('**/ui/workflow/definitions');
+    const names = await page.locator('section.definition').evaluateAll((ss) => ss.map((s) => (s as HTMLElement).dataset.workflow));
+    expect(names).toEqual(['approval', 'batch', 'pipeline', 'review']);
+    const approval = page.locator('#def-approval');
+    expect(await approval.locator('.def-version').textContent()).toBe('v1');
+    // approval: order-1 dataDeleted, order-2 running, order-3 cancelled, order-4 running.
+    expect(await approval.locator('.def-total').textContent()).toBe('4');
+    expect(await approval.locator('.wf-count[data-state="running"] b').textContent()).toBe('2');
+    expect(await approval.locator('.wf-count[data-state="cancelled"] b').textContent()).toBe('1');
+    expect(await approval.locator('svg.graph g.graph-node').count()).toBe(4);
+    expect(await page.locator('#def-pipeline svg.graph g.graph-node.wf-step').count()).toBe(5);
+    // A definition page shows no run, so nothing is highlighted.
+    expect(await page.locator('section.definition g.graph-node.current').count()).toBe(0);
+
+    // Re-applying bumps the version shown.
+    await api('POST', '/definitions', DEFINITION, 'application/yaml');
+    await page.reload();
+    expect(await page.locator('#def-approval .def-version').textContent()).toBe('v2');
+
+    // The count chip leads to those runs.
+    await approval.locator('.wf-count[data-state="cancelled"]').click();
+    await page.waitForURL((u) => u.searchParams.get('workflow') === 'approval' && u.searchParams.get('runState') === 'cancelled');
+    await expect.poll(() => page.locator('#run-rows tr.run-row').count()).toBe(1);
+
+    // From a run, its workflow's name leads to its definition.
+    await page.goto(`${server.url}/ui/workflow/runs/${runIds.get('order-2')}`);
+    await page.click('#facts a:has-text("approval")');
+    await page.waitForURL('**/ui/workflow/definitions/approval');
+    expect(await page.locator('section.definition').count()).toBe(1);
+    expect(await page.locator('#def-approval svg.graph g.graph-node[data-node="waiting"]').count()).toBe(1);
+    const missing = await page.goto(`${server.url}/ui/workflow/definitions/nope`);
+    expect(missing?.status()).toBe(404);
     await page.close();
   });
 });

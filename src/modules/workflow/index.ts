@@ -88,7 +88,13 @@ export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {
     },
     ui(ctx) {
       const { service, store, loaded } = ensure(ctx);
-      return workflowUi({ service, countByRunState: (w) => store.countByRunState(w), ready: loaded });
+      return workflowUi({
+        service,
+        countByRunState: (w) => store.countByRunState(w),
+        countByWorkflowAndRunState: () => store.countByWorkflowAndRunState(),
+        definitions: () => store.listDefinitions(),
+        ready: loaded,
+      });
     },
     async start(ctx) {
       const s = ensure(ctx);

@@ -85,6 +85,20 @@ export function runReaders(db: Database) {
       return counts;
     },
 
+    /** countByRunState of every workflow that has runs, in one query (the console's definitions page). */
+    async countByWorkflowAndRunState(): Promise<Record<string, Record<RunState, number>>> {
+      const rows = await q
+        .select({ workflow: r.workflow, runState: r.runState, n: sql<number>`count(*)::int` })
+        .from(r)
+        .groupBy(r.workflow, r.runState);
+      const out: Record<string, Record<RunState, number>> = Object.create(null);
+      for (const row of rows) {
+        out[row.workflow] ??= Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>;
+        out[row.workflow]![row.runState] = Number(row.n);
+      }
+      return out;
+    },
+
     /** Running runs at (workflow, status), oldest first: the step consumers' catch-up sweep. */
     /** Active runs (initiated, running, paused) of a workflow per status. */
     async activeRunsByStatus(workflow: string): Promise<Record<string, number>> {

@@ -41,8 +41,8 @@ function idMap(names: readonly string[]): { id: (name: string) => string; declar
   return { id: (name) => ids.get(name) ?? name, declarations };
 }
 
-/** The label of an edge of a state machine. */
-function edgeLabel(graph: WorkflowGraph, e: GraphEdge): string {
+/** The label of an edge of a state machine (also drawn by the console's diagrams). */
+export function edgeLabel(graph: WorkflowGraph, e: GraphEdge): string {
   const labels: Record<EdgeKind, string> = {
     callback: 'callback',
     timeout: 'timeout',

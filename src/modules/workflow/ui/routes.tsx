@@ -2,8 +2,11 @@
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import { Invalid, NotFound, type AppEnv } from '../../../kernel/index.ts';
-import type { RunState } from '../run-state.ts';
+import { RUN_STATES, type RunState } from '../run-state.ts';
 import type { WorkflowService } from '../service.ts';
+import type { StoredDefinition } from '../store-types.ts';
+import { DefinitionsPage, type DefinitionEntry } from './definitions-page.tsx';
+import { viewOf } from './definition-view.ts';
 import { toRunRow } from './run-row.ts';
 import { RunPage } from './run-page.tsx';
 import { parseRunsFilter, runsHref, toListQuery, type RunsFilter } from './runs-filter.ts';
@@ -13,6 +16,10 @@ import { RunsPage, type RunsPageData } from './runs-page.tsx';
 export interface WorkflowUiDeps {
   service: WorkflowService;
   countByRunState(workflow?: string): Promise<Record<RunState, number>>;
+  /** countByRunState of every workflow with runs, in one read. */
+  countByWorkflowAndRunState(): Promise<Record<string, Record<RunState, number>>>;
+  /** Saved definitions with their specs, by name. */
+  definitions(): Promise<StoredDefinition[]>;
   /** Definitions load asynchronously at start; pages wait for them like the API does. */
   ready: Promise<void>;
 }
@@ -61,20 +68,33 @@ export function workflowUi(deps: WorkflowUiDeps): Hono<AppEnv> {
       run = await deps.service.getRun(runId);
     } catch (err) {
       if (!(err instanceof NotFound)) throw err;
-      return page(c, 'Run not found', <Missing runId={runId} />, 404);
+      return page(c, 'Run not found', <Missing what="run" id={runId} />, 404);
     }
-    const [history, mermaid] = await Promise.all([
+    const [history, definition] = await Promise.all([
       deps.service.history(runId),
       // Code-defined workflows have no saved definition; the page says so instead of failing.
-      deps.service.getDefinition(run.workflow).then(
-        (d) => d.mermaid,
-        (err) => {
-          if (err instanceof NotFound) return null;
-          throw err;
-        },
-      ),
+      deps.service.getDefinition(run.workflow).then(viewOf, (err) => {
+        if (err instanceof NotFound) return null;
+        throw err;
+      }),
     ]);
-    return page(c, `Run ${run.foreignId}`, <RunPage data={{ run, history, mermaid }} />);
+    return page(c, `Run ${run.foreignId}`, <RunPage data={{ run, history, definition }} />);
+  });
+
+  /** Entries of the definitions page, with zero counts for definitions that have no runs. */
+  async function definitionEntries(only?: string): Promise<DefinitionEntry[]> {
+    const [saved, counts] = await Promise.all([deps.definitions(), deps.countByWorkflowAndRunState()]);
+    const zero = Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>;
+    return saved.filter((d) => only === undefined || d.name === only).map((d) => ({ view: viewOf(d), counts: counts[d.name] ?? zero }));
+  }
+
+  app.get('/definitions', async (c) => page(c, 'Workflow definitions', <DefinitionsPage entries={await definitionEntries()} />));
+
+  app.get('/definitions/:name', async (c) => {
+    const name = c.req.param('name');
+    const entries = await definitionEntries(name);
+    if (entries.length === 0) return page(c, 'Definition not found', <Missing what="definition" id={name} />, 404);
+    return page(c, `Workflow ${name}`, <DefinitionsPage entries={entries} single />);
   });
 
   return app;
@@ -87,14 +107,15 @@ function page(c: Context<AppEnv>, title: string, body: Child, status: 200 | 400 
   return render({ title, status }, body);
 }
 
-/** The body for an unknown run id. */
-function Missing(props: { runId: string }) {
+/** The body for an unknown run id or definition name. */
+function Missing(props: { what: 'run' | 'definition'; id: string }) {
+  const all = props.what === 'run' ? { href: '/ui/workflow', text: 'All runs' } : { href: '/ui/workflow/definitions', text: 'All definitions' };
   return (
     <main>
       <section>
-        <h2>Run not found</h2>
+        <h2>{props.what === 'run' ? 'Run' : 'Definition'} not found</h2>
         <p>
-          No run has the id <code>{props.runId}</code>. <a href="/ui/workflow">All runs</a>
+          No {props.what} {props.what === 'run' ? 'has the id' : 'is named'} <code>{props.id}</code>. <a href={all.href}>{all.text}</a>
         </p>
       </section>
     </main>

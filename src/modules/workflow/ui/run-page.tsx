@@ -1,16 +1,25 @@
-/** The run page: facts and controls, the status timeline from history, the object as JSON, the definition graph. */
+/**
+ * The run page: facts and controls, the status timeline from history, the object as JSON, and the definition's
+ * diagram with the run's path (state machine) or step states (DAG). Parts marked `data-live` are swapped in place
+ * by run-script.ts when the run changes.
+ */
 import type { RunRecord } from '../run.ts';
 import type { HistoryEntry } from '../store-types.ts';
+import { definitionHref } from './definitions-page.tsx';
+import type { DefinitionView } from './definition-view.ts';
+import { WorkflowDiagram } from './diagram.tsx';
+import { DIAGRAM_STYLE } from './diagram-style.ts';
 import { shortTime } from './run-row.ts';
 import { runsHref } from './runs-filter.ts';
 import { RUN_SCRIPT } from './run-script.ts';
 import { WORKFLOW_STYLE } from './style.ts';
+import { WorkflowTabs } from './tabs.tsx';
 
-/** Everything the page shows; `mermaid` is null for a code-defined workflow (nothing saved to draw). */
+/** Everything the page shows; `definition` is null for a code-defined workflow (nothing saved to draw). */
 export interface RunPageData {
   run: RunRecord;
   history: HistoryEntry[];
-  mermaid: string | null;
+  definition: DefinitionView | null;
 }
 
 /** Which controls the run's state allows (the engine refuses the rest with 409 anyway). */
@@ -33,7 +42,7 @@ function Controls(props: { runState: string }) {
     </button>
   );
   return (
-    <div class="wf-controls">
+    <div class="wf-controls" id="controls" data-live>
       {button('pause', 'Pause', '')}
       {button('resume', 'Resume', '')}
       {button('cancel', 'Cancel', 'danger')}
@@ -46,9 +55,9 @@ function Controls(props: { runState: string }) {
 
 /** The status timeline, oldest first (the current state is the filled dot at the end). */
 function Timeline(props: { history: HistoryEntry[] }) {
-  if (props.history.length === 0) return <p class="muted">No history recorded.</p>;
+  if (props.history.length === 0) return <p class="muted" id="timeline" data-live>No history recorded.</p>;
   return (
-    <ol class="timeline" id="timeline">
+    <ol class="timeline" id="timeline" data-live>
       {props.history.map((h) => (
         <li class="timeline-entry">
           <div class="what">
@@ -65,23 +74,39 @@ function Timeline(props: { history: HistoryEntry[] }) {
   );
 }
 
+/** The definition's diagram with this run marked; a note instead when there is nothing saved or it cannot be drawn. */
+function DefinitionDiagram(props: { data: RunPageData }) {
+  const { run, history, definition } = props.data;
+  if (definition === null) return <p class="muted">Code-defined workflow: no saved definition to draw.</p>;
+  if ('error' in definition.drawn) return <p class="error">Cannot draw definition v{definition.version}: {definition.drawn.error}</p>;
+  return (
+    <>
+      <p class="muted">
+        {definition.kind === 'dag' ? 'Steps' : 'States'} of <a href={definitionHref(run.workflow)}>{run.workflow}</a> as defined now (v{definition.version}).
+      </p>
+      <WorkflowDiagram graph={definition.drawn.graph} mermaid={definition.drawn.mermaid} run={{ status: run.status, runState: run.runState, object: run.object, history, info: { id: run.runId, foreignId: run.foreignId, workflow: run.workflow, status: run.status } }} id="diagram" live />
+    </>
+  );
+}
+
 /** Renders the run page body. */
 export function RunPage(props: { data: RunPageData }) {
-  const { run, history, mermaid } = props.data;
+  const { run, history, definition } = props.data;
   return (
     <main>
-      <style dangerouslySetInnerHTML={{ __html: WORKFLOW_STYLE }} />
+      <style dangerouslySetInnerHTML={{ __html: WORKFLOW_STYLE + DIAGRAM_STYLE }} />
+      <WorkflowTabs active="runs" />
       <section id="run" data-run-id={run.runId}>
         <div class="wf-head">
           <h2>Run</h2>
           <a href={runsHref({ workflow: run.workflow })}>← runs of {run.workflow}</a>
           <a href="/ui/workflow">all runs</a>
         </div>
-        <dl class="wf-facts">
+        <dl class="wf-facts" id="facts" data-live>
           <dt>run id</dt>
           <dd class="mono">{run.runId}</dd>
           <dt>workflow</dt>
-          <dd>{run.workflow}</dd>
+          <dd>{definition ? <a href={definitionHref(run.workflow)}>{run.workflow}</a> : run.workflow}</dd>
           <dt>foreign id</dt>
           <dd class="mono">{run.foreignId}</dd>
           <dt>status</dt>
@@ -115,22 +140,13 @@ export function RunPage(props: { data: RunPageData }) {
       </section>
       <section>
         <h2>Object</h2>
-        <pre class="code" id="object">
+        <pre class="code" id="object" data-live>
           {JSON.stringify(run.object, null, 2) ?? 'null'}
         </pre>
       </section>
-      <section>
-        <h2>Definition graph</h2>
-        {mermaid === null ? (
-          <p class="muted">Code-defined workflow: no saved definition to draw.</p>
-        ) : (
-          <>
-            <p class="muted">Mermaid state diagram of {run.workflow}; the run is at <code>{run.status}</code>.</p>
-            <pre class="code" id="graph">
-              {mermaid}
-            </pre>
-          </>
-        )}
+      <section class="wide">
+        <h2>Diagram</h2>
+        <DefinitionDiagram data={props.data} />
       </section>
       <script dangerouslySetInnerHTML={{ __html: RUN_SCRIPT }} />
     </main>

@@ -2,8 +2,10 @@
 import { RUN_STATES, type RunState } from '../run-state.ts';
 import { shortTime, type RunRow } from './run-row.ts';
 import { runsHref, type RunsFilter } from './runs-filter.ts';
+import { definitionHref } from './definitions-page.tsx';
 import { RUNS_SCRIPT } from './runs-script.ts';
 import { WORKFLOW_STYLE } from './style.ts';
+import { WorkflowTabs } from './tabs.tsx';
 
 /** Everything the page shows. */
 export interface RunsPageData {
@@ -99,9 +101,15 @@ export function RunsPage(props: { data: RunsPageData }) {
   return (
     <main>
       <style dangerouslySetInnerHTML={{ __html: WORKFLOW_STYLE }} />
+      <WorkflowTabs active="runs" />
       <section class="wide">
         <div class="wf-head">
           <h2>Workflow runs</h2>
+          {d.filter.workflow && d.workflows.includes(d.filter.workflow) ? (
+            <a id="definition-link" href={definitionHref(d.filter.workflow)}>
+              definition of {d.filter.workflow}
+            </a>
+          ) : null}
           <span id="live-status" class="muted"></span>
         </div>
         <Counts filter={d.filter} counts={d.counts} />

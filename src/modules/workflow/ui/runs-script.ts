@@ -2,9 +2,7 @@
  * table and the counts from /ui/workflow/runs.json. It builds nodes with textContent only, never innerHTML. */
 import { CONNECT_EVENTS_JS } from '../../../kernel/index.ts';
 import { SHORT_TIME_JS } from './run-row.ts';
-
-/** Least time between two refreshes of the table, however many events arrive. */
-export const REFRESH_EVERY_MS = 1_000;
+import { REFRESH_EVERY_MS, THROTTLE_JS } from './throttle-script.ts';
 
 /** The script text, inlined into the page (no build step, nothing fetched from elsewhere). */
 export const RUNS_SCRIPT = `
@@ -54,22 +52,13 @@ export const RUNS_SCRIPT = `
     if (d.nextHref) { link.href = d.nextHref; link.hidden = false; } else link.hidden = true;
   }
 
-  let timer, last = 0, busy = false;
   async function refresh() {
-    timer = undefined;
-    if (busy) return schedule();
-    busy = true;
-    last = Date.now();
-    try {
-      const res = await fetch('/ui/workflow/runs.json' + location.search, { credentials: 'same-origin', redirect: 'manual' });
-      if (res.ok) render(await res.json());
-    } catch {} finally { busy = false; }
+    const res = await fetch('/ui/workflow/runs.json' + location.search, { credentials: 'same-origin', redirect: 'manual' });
+    if (res.ok) render(await res.json());
   }
   // Leading and trailing: the first event refreshes at once, a burst collapses into one refresh a second.
-  function schedule() {
-    if (timer !== undefined) return;
-    timer = setTimeout(refresh, Math.max(0, last + ${REFRESH_EVERY_MS} - Date.now()));
-  }
+  const throttle = ${THROTTLE_JS};
+  const schedule = throttle(refresh, ${REFRESH_EVERY_MS});
 
   const status = $('live-status');
   const texts = { connecting: ['connecting…', 'muted'], open: ['live', 'ok'], reconnecting: ['reconnecting…', 'bad'], closed: ['disconnected', 'bad'] };

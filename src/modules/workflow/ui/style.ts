@@ -32,5 +32,11 @@ ol.timeline li { position:relative; padding:0 0 12px 10px; }
 ol.timeline li::before { content:''; position:absolute; left:-25px; top:5px; width:10px; height:10px; border-radius:50%; background:#fff; border:2px solid var(--accent); }
 ol.timeline li:last-child::before { background:var(--accent); }
 ol.timeline .when { color:var(--muted); font-size:12px; }
+.wf-tabs, .wf-wide { grid-column:1 / -1; }
+.wf-tabs { display:flex; gap:4px; margin:-6px 0 -4px; }
+.wf-tabs a { padding:5px 12px; border-radius:6px; color:var(--fg); text-decoration:none; border:1px solid transparent; }
+.wf-tabs a.active { background:#fff; border-color:var(--line); color:var(--accent); font-weight:600; }
+.wf-tabs a:hover { color:var(--accent); }
+.wf-wide { margin:0; }
 ol.timeline .what { display:flex; gap:8px; align-items:baseline; flex-wrap:wrap; }
 `;
