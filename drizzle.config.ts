@@ -5,7 +5,7 @@ import { defineConfig } from 'drizzle-kit';
 // the single binary has no drizzle/ folder and applies the copies embedded in src/kernel/db/migrations.gen.ts.
 export default defineConfig({
   dialect: 'postgresql',
-  schema: ['./src/kernel/db/schema.ts', './src/modules/*/schema.ts'],
+  schema: ['./src/kernel/db/schema.ts', './src/modules/*/schema.ts', './src/modules/*/store/schema.ts'],
   out: './drizzle',
   strict: true,
   verbose: true,

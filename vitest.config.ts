@@ -7,8 +7,10 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The container tests need the image: `bun run test:image` (vitest.image.config.ts) runs them.
     exclude: [...configDefaults.exclude, 'test/image/**'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous bounds, not goals: with every module's e2e files in the run, a CLI start costs ~1 s of CPU and a cold
+    // PGlite server tens of seconds on a loaded two-core box; a test that hangs still fails, just later.
+    testTimeout: 90_000,
+    hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,
   },

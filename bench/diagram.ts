@@ -3,8 +3,8 @@
  * (compile, layered layout, SVG); baseline: the same page as it was before, with the Mermaid text instead. CPU only.
  */
 import { compileDefinition, parseDefinition, toMermaid } from '../src/modules/workflow/definition/index.ts';
-import type { RunRecord } from '../src/modules/workflow/run.ts';
-import type { HistoryEntry, StoredDefinition } from '../src/modules/workflow/store-types.ts';
+import type { RunRecord } from '../src/modules/workflow/model/run.ts';
+import type { HistoryEntry, StoredDefinition } from '../src/modules/workflow/store/index.ts';
 import { viewOf } from '../src/modules/workflow/ui/definition-view.ts';
 import { RunPage } from '../src/modules/workflow/ui/run-page.tsx';
 import { alternate } from './lib/rounds.ts';
@@ -89,7 +89,7 @@ function fixture(text: string, kind: 'yaml' | 'json', statuses: string[]) {
   const parsed = parseDefinition(text, kind);
   const at = new Date('2025-01-01T00:00:00Z');
   const saved: StoredDefinition = { name: parsed.graph.name, kind: parsed.kind, spec: parsed.definition, version: 3, createdAt: at, updatedAt: at };
-  const run: RunRecord = { runId: 'r-1', workflow: saved.name, foreignId: 'f-1', runState: 'running', status: statuses.at(-1)!, object: { input: {}, steps: {} }, version: statuses.length, createdAt: at, updatedAt: at };
+  const run: RunRecord = { runId: 'r-1', workflow: saved.name, foreignId: 'f-1', runState: 'running', status: statuses.at(-1)!, object: { input: {}, steps: {} }, version: statuses.length, statusDescription: null, reason: null, createdAt: at, updatedAt: at };
   const history: HistoryEntry[] = statuses.map((status, i) => ({ id: i, runId: 'r-1', version: i + 1, status, runState: 'running', statusDescription: null, reason: null, object: null, createdAt: at }));
   return { saved, run, history };
 }

@@ -5,13 +5,14 @@
  * Not part of run.ts: it explains the http figures, it is not a goal.
  */
 import { join } from 'node:path';
-import { createRoute, z } from '@hono/zod-openapi';
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { authenticate, hashToken, requireModuleScope } from '../src/kernel/http/auth.ts';
 import { MemoryRateCounter, rateLimit } from '../src/kernel/http/rate-limit.ts';
 import { createRouter } from '../src/kernel/http/router.ts';
+import { defineRoute } from '../src/kernel/http/route.ts';
 import { createMetrics } from '../src/kernel/metrics.ts';
 import { drive } from './lib/load.ts';
 import { processCpuUs } from './lib/proc.ts';
@@ -66,16 +67,18 @@ function getApp(variant: string) {
 
 function postApp(variant: string) {
   const has = (piece: string) => POST_VARIANTS[variant]!.includes(piece);
-  const app = createRouter();
+  const app = createRouter('bench');
   if (has('outer')) app.use(requestId(), timing(), bodyLimit({ maxSize: 1_048_576 }));
   if (has('auth')) app.use(authenticate(true, [{ name: 'bench', sha256: hashToken(TOKEN), scopes: ['bench:write'], rateLimitPerMinute: 1_000_000_000 }]));
   if (has('rate')) app.use('/api/*', rateLimit(new MemoryRateCounter(), 6000));
   if (has('scope')) app.use('/api/v1/bench/*', requireModuleScope('bench'));
   if (has('zod')) {
     const body = z.strictObject({ text: z.string().min(1), times: z.number().int().min(1).max(5).default(1) });
-    const route = createRoute({
+    const route = defineRoute({
       method: 'post',
       path: '/api/v1/bench/say',
+      operationId: 'benchSay',
+      summary: 'echo (benchmark)',
       request: { body: { content: { 'application/json': { schema: body } }, required: true } },
       responses: { 200: { description: 'echoed', content: { 'application/json': { schema: z.object({ said: z.string() }) } } } },
     });
@@ -84,7 +87,8 @@ function postApp(variant: string) {
       return c.json({ said: b.text.repeat(b.times) }, 200);
     });
   } else {
-    app.post('/api/v1/bench/say', async (c) => {
+    // The bare variant: a plain handler, as a router without the document would have it.
+    (app as OpenAPIHono).post('/api/v1/bench/say', async (c) => {
       const b = (await c.req.json()) as { text?: unknown; times?: unknown };
       if (typeof b.text !== 'string' || b.text.length === 0 || (b.times !== undefined && typeof b.times !== 'number')) return c.json({ error: 'bad body' }, 400);
       return c.json({ said: b.text.repeat((b.times as number | undefined) ?? 1) });

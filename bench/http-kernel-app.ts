@@ -1,9 +1,10 @@
 /** The kernel side of the HTTP benchmark: createApp over embedded resources with auth on and a small zod-validated module route. */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { createApp } from '../src/kernel/http/app.ts';
 import { hashToken } from '../src/kernel/http/auth.ts';
 import { leaseRoutes } from '../src/kernel/http/lease-routes.ts';
 import { MemoryRateCounter } from '../src/kernel/http/rate-limit.ts';
+import { defineRoute } from '../src/kernel/http/route.ts';
 import { createRouter } from '../src/kernel/http/router.ts';
 import { createMetrics } from '../src/kernel/metrics.ts';
 import { embeddedResources } from '../test/helpers/embedded-resources.ts';
@@ -13,11 +14,13 @@ const sayBody = z.strictObject({ text: z.string().min(1), times: z.number().int(
 
 /** The bench module's routes: POST /say echoes the text `times` times. */
 function benchRoutes() {
-  const app = createRouter();
+  const app = createRouter('bench');
   app.openapi(
-    createRoute({
+    defineRoute({
       method: 'post',
       path: '/say',
+      summary: 'Echo a text',
+      operationId: 'benchSay',
       request: { body: { content: { 'application/json': { schema: sayBody } }, required: true } },
       responses: { 200: { description: 'echoed', content: { 'application/json': { schema: z.object({ said: z.string() }) } } } },
     }),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite talks to is running and installed: PostgreSQL, Redis, NATS (JetStream),
-# Chromium (browser tests) and promtool (metrics format check). Starts only what is not already up.
+# Chromium (browser tests), promtool (metrics format check) and sshd (the breeder's SSH effectuation test starts
+# its own on a loopback port). Starts only what is not already up.
 set -uo pipefail
 
 up() { (echo > "/dev/tcp/127.0.0.1/$1") >/dev/null 2>&1; }
@@ -33,15 +34,16 @@ fi
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v promtool >/dev/null || missing+=(prometheus)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 install_packages() {
   ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "$@") >/tmp/capstan-apt.log 2>&1
 }
 if [ ${#missing[@]} -gt 0 ]; then
   echo "ensure-services: installing ${missing[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
-  # The prometheus package starts a server on :9090 we do not need: stop the one the install started, by its pid,
-  # never a Prometheus that was already running.
-  run_then_stop_new prometheus install_packages "${missing[@]}" \
+  # The prometheus package starts a server on :9090 and openssh-server one on :22 where an init system lets it; we
+  # need neither: stop those the install started, by their pids, never one that was already running.
+  run_then_stop_new prometheus run_then_stop_new sshd install_packages "${missing[@]}" \
     || echo "ensure-services: could not install ${missing[*]} (see /tmp/capstan-apt.log); tests needing them will say so" >&2
 fi
 exit 0

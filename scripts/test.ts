@@ -1,4 +1,4 @@
-/** The whole test suite in one command: services, type-check, module boundaries, circular imports, binary build, vitest. */
+/** The whole test suite in one command: services, type-check, module boundaries, the API document's lint, circular imports, binary build, vitest. */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -26,6 +26,7 @@ const only = process.argv.slice(2);
 step('services', 'bash', ['scripts/ensure-services.sh']);
 step('typecheck', bun, ['x', 'tsc', '--noEmit', '-p', '.']);
 step('module boundaries', bun, ['scripts/check-boundaries.ts']);
+step('openapi lint', bun, ['scripts/openapi-lint.ts']);
 step('circular imports', bun, ['x', 'madge', '--circular', '--extensions', 'ts,tsx', '--ts-config', 'tsconfig.json', 'src']);
 step('single binary', bun, ['build', '--compile', 'src/main.ts', '--outfile', 'dist/capstan']);
 

@@ -79,6 +79,7 @@ export class TransitionProbe {
     return {
       kind: db.kind,
       db: db.db,
+      readDb: db.readDb,
       transaction: async (fn, opts) => {
         const t0 = performance.now();
         this.track(1);

@@ -3,6 +3,7 @@
  * the workflow module (consumers and pollers started) plus the outbox relay, on PostgreSQL + NATS (distributed)
  * or PGlite + memory adapters (embedded), with the probe's wrappers around the database and the bus.
  */
+import { realClock } from '../../src/kernel/clock/clock.ts';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import postgres from 'postgres';
 import { ActionRegistry } from '../../src/kernel/actions.ts';
@@ -74,13 +75,14 @@ export async function startWorkflowInstance(mode: WorkflowStack['mode'], adapter
   const leases = new KvLeases(kv, instanceId);
   const roles = createRoles({ leases, kv, owner: instanceId, registry: metrics.registry, log });
   const queue = new MemoryQueue({ metrics: metrics.queueHooks });
-  const resources: Resources = { mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm: createLlmClient({ config: llmConfigSchema.parse(undefined) }) };
-  const module = createWorkflowModule({ workflows }) as Module;
+  const resources: Resources = { mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm: createLlmClient({ config: llmConfigSchema.parse(undefined) }), clock: realClock };
+  const module = createWorkflowModule({ workflows });
   const conf = defaults(module);
   const actions = new ActionRegistry();
-  const ctx: ModuleContext<{ enabled: boolean }> = { config: conf.workflow as { enabled: boolean }, resources, actions, log, role: 'all' };
-  module.actions?.(ctx);
-  await module.start?.(ctx);
+  const ctx: ModuleContext<{ enabled: boolean }> = { config: conf.workflow as { enabled: boolean }, resources, actions: actions.forModule(module.name), log, role: 'all' };
+  const state = module.init?.(ctx);
+  module.actions?.(ctx, state);
+  await module.start?.(ctx, state);
   // As serve.ts: after the modules, with the configured lease TTL and the relay's default batch and idle period.
   const relay = startOutboxRelay({ db, bus, roles, log, registry: metrics.registry, source: instanceId, leaseTtlMs: conf.leaseTtlMs });
   return {
@@ -89,7 +91,7 @@ export async function startWorkflowInstance(mode: WorkflowStack['mode'], adapter
     roles,
     trigger: async (workflow, foreignId, object) => (await actions.call<{ runId: string }>('workflow.trigger', { workflow, foreignId, object })).runId,
     async stop() {
-      await module.stop?.();
+      await module.stop?.(state);
       await relay.stop();
       await roles.close();
       await queue.close();

@@ -10,6 +10,7 @@ import type { Logger } from './log.ts';
 import type { Roles } from './roles/types.ts';
 import { subjectOf, validateRoute, validateType } from './bus/subject-pattern.ts';
 import { sleepUnlessAborted } from './time.ts';
+import { currentTraceparent, withSpan } from './tracing/spans.ts';
 
 /** An event to publish once the surrounding transaction commits. */
 export interface OutboxEvent {
@@ -48,6 +49,8 @@ export interface OutboxJsonRow {
   subject: string | null;
   data: unknown;
   correlationId: string;
+  /** The writer's trace context (absent while tracing is off). */
+  traceparent?: string;
 }
 
 /**
@@ -55,7 +58,8 @@ export interface OutboxJsonRow {
  * with `correlationId` unless an event says otherwise. Throws Invalid as outboxSubject does.
  */
 export function toOutboxJsonRows(events: readonly OutboxEvent[], correlationId: string): OutboxJsonRow[] {
-  return events.map((e) => ({ id: e.id ?? newId(), type: e.type, subject: outboxSubject(e), data: e.data ?? null, correlationId: e.correlationId ?? correlationId }));
+  const traceparent = currentTraceparent();
+  return events.map((e) => ({ id: e.id ?? newId(), type: e.type, subject: outboxSubject(e), data: e.data ?? null, correlationId: e.correlationId ?? correlationId, ...(traceparent ? { traceparent } : {}) }));
 }
 
 /**
@@ -63,8 +67,8 @@ export function toOutboxJsonRows(events: readonly OutboxEvent[], correlationId: 
  * FROM (which defines `row`) and ORDER BY, which fixes the rows' id order.
  */
 export function outboxInsertFromJson(row: string): string {
-  return `INSERT INTO kernel_outbox (event_id, type, subject, data, correlation_id)
-  SELECT ${row}->>'id', ${row}->>'type', ${row}->>'subject', ${row}->'data', ${row}->>'correlationId'`;
+  return `INSERT INTO kernel_outbox (event_id, type, subject, data, correlation_id, traceparent)
+  SELECT ${row}->>'id', ${row}->>'type', ${row}->>'subject', ${row}->'data', ${row}->>'correlationId', ${row}->>'traceparent'`;
 }
 
 /** Inserts the event into kernel_outbox inside `tx`; returns the event id. Nothing is published if `tx` rolls back. */
@@ -73,7 +77,7 @@ export async function enqueueEvent(tx: Db, event: OutboxEvent): Promise<string> 
   // RETURNING the notification keeps it to one statement; it is sent only if the transaction commits.
   await tx
     .insert(kernelOutbox)
-    .values({ eventId: id, type: event.type, subject: outboxSubject(event), data: event.data ?? null, correlationId: event.correlationId })
+    .values({ eventId: id, type: event.type, subject: outboxSubject(event), data: event.data ?? null, correlationId: event.correlationId, traceparent: currentTraceparent() })
     .returning({ notified: sql.raw(OUTBOX_NOTIFY_SQL) });
   return id;
 }
@@ -97,9 +101,10 @@ interface OutboxRow {
   subject: string | null;
   data: unknown;
   correlation_id: string | null;
+  traceparent: string | null;
 }
 
-const SELECT_BATCH = 'SELECT event_id, type, subject, data, correlation_id FROM kernel_outbox ORDER BY id LIMIT $1::int';
+const SELECT_BATCH = 'SELECT event_id, type, subject, data, correlation_id, traceparent FROM kernel_outbox ORDER BY id LIMIT $1::int';
 // By event id (unique): bigserial ids come back as strings or numbers depending on the adapter.
 const DELETE_BATCH = 'DELETE FROM kernel_outbox WHERE event_id = ANY($1::text[])';
 
@@ -129,6 +134,7 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
   const polls = new Counter({ name: 'outbox_polls_total', help: 'Outbox polls by this instance (the relay polls every idle period while empty)', registers: [o.registry] });
   const dropped = new Counter({ name: 'outbox_dropped_total', help: 'Outbox events the bus refused as invalid (logged in full, then deleted)', registers: [o.registry] });
   const holding = new Gauge({ name: 'outbox_relay_leader', help: '1 while this instance holds the outbox relay role', registers: [o.registry] });
+  registerOutboxBacklog(o.db, o.registry);
   let stopping = false;
   // Set by notifyOutboxWritten; a write noticed while a batch was being read means "poll again now".
   let written = false;
@@ -174,12 +180,15 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
     // Published in id order on one connection; the bus dedups by envelope id if a crash makes us resend.
     const results = await Promise.allSettled(
       rows.map((r) =>
-        o.bus.publish(r.type, r.data, {
-          id: r.event_id,
-          correlationId: r.correlation_id ?? undefined,
-          source: o.source,
-          ...(r.subject ? { route: r.subject.slice(r.type.length + 1).split('.') } : {}),
-        }),
+        // Each row continues the trace of the transaction that wrote it (a no-op while tracing is off).
+        withSpan('outbox relay', { kind: 'internal', parent: r.traceparent, attributes: { 'messaging.message.id': r.event_id, 'messaging.destination.name': r.type } }, () =>
+          o.bus.publish(r.type, r.data, {
+            id: r.event_id,
+            correlationId: r.correlation_id ?? undefined,
+            source: o.source,
+            ...(r.subject ? { route: r.subject.slice(r.type.length + 1).split('.') } : {}),
+          }),
+        ),
       ),
     );
     const failed = results.find((x) => x.status === 'rejected' && !(x.reason instanceof Invalid));
@@ -228,6 +237,41 @@ export function startOutboxRelay(o: OutboxRelayOptions): { stop(): Promise<void>
       await unlisten?.().catch(() => {});
     },
   };
+}
+
+/**
+ * outbox_pending_events and outbox_oldest_event_age_seconds, read from the table at scrape time: every instance that
+ * runs a relay reports the same deployment-wide numbers (alerts take the max), so a stuck relay shows as a growing
+ * age even on the instances that do not hold the role.
+ */
+function registerOutboxBacklog(db: Database, registry: Registry): void {
+  let last: Promise<{ n: number; age: number } | undefined> | undefined;
+  // One query serves both gauges of a scrape: the first collect starts it, the second reuses it.
+  const read = () =>
+    (last ??= db
+      .query<{ n: number | string; age: number | string | null }>('SELECT count(*)::int AS n, EXTRACT(EPOCH FROM (now() - min(created_at)))::float8 AS age FROM kernel_outbox')
+      .then(([r]) => ({ n: Number(r?.n ?? 0), age: Math.max(0, Number(r?.age ?? 0)) }))
+      // A scrape must not fail because the database is down; dependency_up reports that.
+      .catch(() => undefined)
+      .finally(() => setTimeout(() => (last = undefined), 0)));
+  new Gauge({
+    name: 'outbox_pending_events',
+    help: 'Events in the outbox not yet published (the whole deployment), read at scrape time',
+    registers: [registry],
+    async collect() {
+      const r = await read();
+      if (r) this.set(r.n);
+    },
+  });
+  new Gauge({
+    name: 'outbox_oldest_event_age_seconds',
+    help: 'Age of the oldest unpublished outbox event (0 when the outbox is empty), read at scrape time',
+    registers: [registry],
+    async collect() {
+      const r = await read();
+      if (r) this.set(r.age);
+    },
+  });
 }
 
 /** Number of rows waiting in the outbox (for tests and the console). */

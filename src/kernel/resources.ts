@@ -4,6 +4,7 @@ import type { EventBus } from './bus/port.ts';
 import type { Database } from './db/port.ts';
 import type { KvStore, Leases } from './kv/port.ts';
 import type { LlmClient } from './llm/model/request.ts';
+import type { Clock } from './clock/clock.ts';
 import type { Logger } from './log.ts';
 import type { Roles } from './roles/types.ts';
 import type { JobQueue } from './queue/port.ts';
@@ -25,4 +26,6 @@ export interface Resources {
   log: Logger;
   /** The LLM provider port over `llm.providers` (chat, stream, tools, structured output, retries, fallbacks, costs). */
   llm: LlmClient;
+  /** Time as a port: modules read now, sleep and set timers through it, so tests can step a fake clock. */
+  clock: Clock;
 }

@@ -3,15 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Conflict, Invalid } from '../../src/kernel/errors.ts';
 import type { KvChange, KvStore } from '../../src/kernel/kv/port.ts';
 import { uniqueName } from '../helpers/env.ts';
-
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await wait(25);
-  }
-}
+import { eventually, sleep as wait } from '../kit/index.ts';
 
 /** Runs the KV suite against the store `factory` returns. */
 export function kvContract(name: string, factory: () => Promise<KvStore>): void {
@@ -100,7 +92,7 @@ export function kvContract(name: string, factory: () => Promise<KvStore>): void 
       const w = await kv.watch('', (c) => seen.push(c));
       const r1 = await kv.put('t', 'x');
       expect((await kv.get('t'))?.value).toBe('x');
-      await eventually(async () => (await kv.get('t')) === undefined, 10_000);
+      await eventually(async () => (await kv.get('t')) === undefined, { timeout: 10_000 });
       expect(await kv.list()).toEqual([]);
       await expect(kv.update('t', 'z', r1)).rejects.toBeInstanceOf(Conflict);
       const r2 = await kv.create('t', 'y');

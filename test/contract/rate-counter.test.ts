@@ -1,8 +1,10 @@
 /** The rate-limit counter contract (hit and peek), against memory and Redis; Redis counters on two connections share one budget. */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BatchedRedisRateCounter } from '../../src/kernel/http/batched-rate-counter.ts';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from '../../src/kernel/http/rate-limit.ts';
 import { REDIS_URL, uniqueName } from '../helpers/env.ts';
+import { eventually } from '../kit/index.ts';
 
 const prefix = uniqueName('rl');
 const connections: Redis[] = [];
@@ -18,6 +20,11 @@ function redisCounter(): RedisRateCounter {
   const r = new Redis(REDIS_URL);
   connections.push(r);
   return new RedisRateCounter(r, prefix);
+}
+function batchedCounter(flushMs = 60_000): BatchedRedisRateCounter {
+  const r = new Redis(REDIS_URL);
+  connections.push(r);
+  return new BatchedRedisRateCounter(r, prefix, flushMs);
 }
 
 function contract(name: string, make: () => RateCounter, makeSecond: () => RateCounter) {
@@ -70,3 +77,51 @@ function contract(name: string, make: () => RateCounter, makeSecond: () => RateC
 const shared = new MemoryRateCounter();
 contract('memory', () => shared, () => shared);
 contract('redis (two connections, as two instances)', redisCounter, redisCounter);
+contract('batched redis (two connections, as two instances)', () => batchedCounter(), () => batchedCounter());
+
+describe('batched redis counter: per-request hits counted locally, added in Redis per flush', () => {
+  it('counts locally once the window is known and shares the count at each flush', async () => {
+    const key = uniqueName('b');
+    const [a, b] = [batchedCounter(), batchedCounter()];
+    // The window is not known yet: the caller must go to Redis.
+    expect(a.hitSync(key, 60_000)).toBeUndefined();
+    expect((await a.hit(key, 60_000)).count).toBe(1);
+    const local = [2, 3, 4, 5, 6].map(() => a.hitSync(key, 60_000)!.count);
+    expect(local).toEqual([2, 3, 4, 5, 6]);
+    // Nothing added in Redis yet: another instance sees only the first hit.
+    const other = redisCounter();
+    expect((await other.peek(key)).count).toBe(1);
+    await a.flush();
+    expect((await other.peek(key)).count).toBe(6);
+    // The other instance's hit reaches this one's count at the next flush (the documented lag), not before.
+    expect((await b.hit(key, 60_000)).count).toBe(7);
+    expect(a.hitSync(key, 60_000)!.count).toBe(7);
+    await a.flush();
+    expect(a.hitSync(key, 60_000)!.count).toBe(9);
+    await a.flush();
+    expect((await other.peek(key)).count).toBe(9);
+  });
+
+  it('flushes by itself after flushMs', async () => {
+    const key = uniqueName('t');
+    const a = batchedCounter(20);
+    await a.hit(key, 60_000);
+    a.hitSync(key, 60_000);
+    a.hitSync(key, 60_000);
+    const other = redisCounter();
+    await eventually(async () => (await other.peek(key)).count === 3, { timeout: 10_000 });
+  });
+
+  it('asks Redis again when the window has ended, and drops hits of an ended window', async () => {
+    const key = uniqueName('e');
+    const a = batchedCounter();
+    await a.hit(key, 200);
+    expect(a.hitSync(key, 200)!.count).toBe(2);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(a.hitSync(key, 200)).toBeUndefined();
+    await a.flush();
+    // The window's key expired in Redis and the stale local hit did not start a new one.
+    expect(await redisCounter().peek(key)).toEqual({ count: 0, resetMs: 0 });
+    expect((await a.hit(key, 200)).count).toBe(1);
+  });
+});

@@ -2,8 +2,8 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../../src/kernel/db/port.ts';
 import { kernelOutbox } from '../../src/kernel/db/schema.ts';
-import type { RunState } from '../../src/modules/workflow/run-state.ts';
-import { workflowHistory, workflowRuns } from '../../src/modules/workflow/schema.ts';
+import type { RunState } from '../../src/modules/workflow/model/run-state.ts';
+import { workflowHistory, workflowRuns } from '../../src/modules/workflow/store/schema.ts';
 
 /** A fresh, unmigrated database for one suite. */
 export interface WorkflowStoreFixture {

@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Invalid } from '../../src/kernel/errors.ts';
 import { newId } from '../../src/kernel/ids.ts';
-import { RUN_STATES, type RunState } from '../../src/modules/workflow/run-state.ts';
-import { createRecordStore, type ListRunsQuery, type RecordStore } from '../../src/modules/workflow/store.ts';
+import { RUN_STATES, type RunState } from '../../src/modules/workflow/model/run-state.ts';
+import { createRecordStore, type ListRunsQuery, type RecordStore } from '../../src/modules/workflow/store/index.ts';
 import { rejection } from '../helpers/async.ts';
 import { bulkInsertRuns, type BulkRun, type WorkflowStoreFixture } from './workflow-store-helpers.ts';
 

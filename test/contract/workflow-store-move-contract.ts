@@ -1,15 +1,16 @@
-/** The record store's one-statement writes: `start` (a new run) and the grouped transition `move`. */
+/** The record store's one-statement writes: `createRun` and the grouped transition `move`. */
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/kernel/db/port.ts';
 import { Conflict, Invalid, NotFound } from '../../src/kernel/errors.ts';
-import { workflowHistory, workflowRuns, workflowTimeouts } from '../../src/modules/workflow/schema.ts';
-import { createRecordStore, type RecordStore, type StoredRun } from '../../src/modules/workflow/store.ts';
+import { workflowHistory, workflowRuns, workflowTimeouts } from '../../src/modules/workflow/store/schema.ts';
+import type { RunRecord } from '../../src/modules/workflow/model/run.ts';
+import { createRecordStore, type RecordStore } from '../../src/modules/workflow/store/index.ts';
 import { rejection } from '../helpers/async.ts';
 import { uniqueName } from '../helpers/env.ts';
 import { outboxOf } from './workflow-store-helpers.ts';
 
-const statusEvent = (after: StoredRun) => [{ type: 'workflow.run.status_changed', data: { runId: after.runId, status: after.status, version: after.version }, route: [after.workflow, after.status] }];
+const statusEvent = (after: RunRecord) => [{ type: 'workflow.run.status_changed', data: { runId: after.runId, status: after.status, version: after.version }, route: [after.workflow, after.status] }];
 
 /**
  * The database, except that the first statement commits and then its answer is lost (the connection drops: a
@@ -32,12 +33,12 @@ function losingFirstAnswer(db: Database, beforeLoss?: (rows: unknown[]) => Promi
 
 /** Registers the move tests; `ctx` gives the migrated store and its database. */
 export function workflowMoveContract(ctx: () => { store: RecordStore; db: Database }): void {
-  describe('start (one statement)', () => {
-    it('starts a run with its history row, created + given events and a timeout; a second start of the foreign id is a Conflict naming it', async () => {
+  describe('createRun (one statement)', () => {
+    it('creates a run with its history row, created + given events and a timeout; a second create of the foreign id is a Conflict naming it', async () => {
       const { store, db } = ctx();
       const workflow = uniqueName('st');
       const armAt = new Date(Date.now() + 60_000);
-      const run = await store.start({ workflow, foreignId: 'f-1', status: 'a', runState: 'running', object: { n: 1 } }, statusEvent, armAt);
+      const run = await store.createRun({ workflow, foreignId: 'f-1', status: 'a', runState: 'running', object: { n: 1 } }, statusEvent, armAt);
       expect(run).toMatchObject({ workflow, foreignId: 'f-1', status: 'a', runState: 'running', version: 1, object: { n: 1 }, reason: null, statusDescription: null });
       expect(await store.lookup(run.runId)).toEqual(run);
       expect((await outboxOf(db, run.runId)).map((e) => [e.type, e.subject])).toEqual([
@@ -48,23 +49,23 @@ export function workflowMoveContract(ctx: () => { store: RecordStore; db: Databa
       expect(hist.map((h) => [h.version, h.status, h.object])).toEqual([[1, 'a', { n: 1 }]]);
       const timeouts = await db.db.select().from(workflowTimeouts).where(eq(workflowTimeouts.runId, run.runId));
       expect(timeouts.map((t) => [t.status, t.expiresAt.getTime()])).toEqual([['a', armAt.getTime()]]);
-      const err = await rejection(store.start({ workflow, foreignId: 'f-1', status: 'a', runState: 'running' }, statusEvent));
+      const err = await rejection(store.createRun({ workflow, foreignId: 'f-1', status: 'a', runState: 'running' }, statusEvent));
       expect(err).toBeInstanceOf(Conflict);
       expect((err as Conflict).details).toMatchObject({ activeRunId: run.runId });
     });
 
-    it('a start whose answer was lost after it committed returns its own run (retried, not a Conflict naming itself)', async () => {
+    it('a create whose answer was lost after it committed returns its own run (retried, not a Conflict naming itself)', async () => {
       const { db } = ctx();
       const workflow = uniqueName('st');
       const flaky = createRecordStore(losingFirstAnswer(db));
-      const run = await flaky.start({ workflow, foreignId: 'f-lost', status: 'a', runState: 'running' }, statusEvent);
+      const run = await flaky.createRun({ workflow, foreignId: 'f-lost', status: 'a', runState: 'running' }, statusEvent);
       expect(run).toMatchObject({ workflow, foreignId: 'f-lost', status: 'a', version: 1 });
       const rows = await db.db.select().from(workflowRuns).where(eq(workflowRuns.workflow, workflow));
       expect(rows.map((r) => r.runId)).toEqual([run.runId]);
       expect((await outboxOf(db, run.runId)).map((e) => e.type)).toEqual(['workflow.run.created', 'workflow.run.status_changed']);
     });
 
-    it('a start whose answer was lost, of a run that finished before the retry, returns that run too', async () => {
+    it('a create whose answer was lost, of a run that finished before the retry, returns that run too', async () => {
       const { store, db } = ctx();
       const workflow = uniqueName('st');
       // Before the retry, the new run is moved on and completes (as another instance's consumer could).
@@ -74,27 +75,27 @@ export function workflowMoveContract(ctx: () => { store: RecordStore; db: Databa
           await store.move((await store.lookup(started.run_id))!, { status: 'done', runState: 'completed' }, () => []);
         }),
       );
-      const run = await flaky.start({ workflow, foreignId: 'f-done', status: 'a', runState: 'running' }, statusEvent);
+      const run = await flaky.createRun({ workflow, foreignId: 'f-done', status: 'a', runState: 'running' }, statusEvent);
       expect(run).toMatchObject({ workflow, foreignId: 'f-done', runState: 'completed', version: 2 });
       const rows = await db.db.select().from(workflowRuns).where(eq(workflowRuns.workflow, workflow));
       expect(rows.map((r) => r.runId)).toEqual([run.runId]);
     });
 
-    it('of 10 concurrent starts of one foreign id exactly one wins; the others name the winner', async () => {
+    it('of 10 concurrent creates of one foreign id exactly one wins; the others name the winner', async () => {
       const { store } = ctx();
       const workflow = uniqueName('st');
-      const results = await Promise.allSettled([...Array(10).keys()].map(() => store.start({ workflow, foreignId: 'same', status: 'a', runState: 'initiated' }, () => [])));
-      const won = results.filter((r): r is PromiseFulfilledResult<StoredRun> => r.status === 'fulfilled');
+      const results = await Promise.allSettled([...Array(10).keys()].map(() => store.createRun({ workflow, foreignId: 'same', status: 'a', runState: 'initiated' }, () => [])));
+      const won = results.filter((r): r is PromiseFulfilledResult<RunRecord> => r.status === 'fulfilled');
       expect(won).toHaveLength(1);
       for (const r of results) if (r.status === 'rejected') expect((r.reason as Conflict).details).toMatchObject({ activeRunId: won[0]!.value.runId });
     });
   });
 
   describe('move (one statement, grouped under load)', () => {
-    async function runs(n: number): Promise<StoredRun[]> {
+    async function runs(n: number): Promise<RunRecord[]> {
       const workflow = uniqueName('mv');
       const { store } = ctx();
-      return Promise.all([...Array(n).keys()].map((i) => store.createRun({ workflow, foreignId: `f-${i}`, status: 'a', runState: 'running', object: { i } })));
+      return Promise.all([...Array(n).keys()].map((i) => store.createRun({ workflow, foreignId: `f-${i}`, status: 'a', runState: 'running', object: { i } }, () => [])));
     }
 
     it('moves 60 runs at once: each gets its own new version, object, history row and routed event', async () => {
@@ -140,9 +141,9 @@ export function workflowMoveContract(ctx: () => { store: RecordStore; db: Databa
       const results = await Promise.allSettled(all.map((r, i) => counted.move(r, { status: 'b', ...(i >= 8 ? bad[i - 8] : { object: { i, text: 'back\\u0000slash \ud83d\ude00' } }) }, statusEvent)));
       expect(results.map((r) => r.status)).toEqual([...Array(8).fill('fulfilled'), 'rejected', 'rejected']);
       expect((results[8] as PromiseRejectedResult).reason).toBeInstanceOf(Invalid);
-      expect(((results[8] as PromiseRejectedResult).reason as Invalid).issues.map((i) => i.path)).toEqual(['object']);
+      expect(((results[8] as PromiseRejectedResult).reason as Invalid).issues.map((i) => i.path)).toEqual(['object.note']);
       expect(((results[9] as PromiseRejectedResult).reason as Invalid).issues.map((i) => i.path)).toEqual(['statusDescription']);
-      expect((results[0] as PromiseFulfilledResult<StoredRun>).value.object).toEqual({ i: 0, text: 'back\\u0000slash \ud83d\ude00' });
+      expect((results[0] as PromiseFulfilledResult<RunRecord>).value.object).toEqual({ i: 0, text: 'back\\u0000slash \ud83d\ude00' });
       expect(statements).toBeLessThanOrEqual(8);
       expect((await counted.lookup(all[9]!.runId))?.version).toBe(1);
     });
@@ -174,7 +175,9 @@ export function workflowMoveContract(ctx: () => { store: RecordStore; db: Databa
       const [r] = await runs(1);
       const done = await store.move(r!, { status: 'z', runState: 'completed' }, statusEvent);
       expect(done.runState).toBe('completed');
-      expect(await rejection(store.move(done, { runState: 'paused' }, statusEvent))).toBeInstanceOf(Conflict);
+      const refused = await rejection(store.move(done, { runState: 'paused' }, statusEvent));
+      expect(refused).toBeInstanceOf(Conflict);
+      expect((refused as Conflict).details).toMatchObject({ from: 'completed', to: 'paused' });
       expect((await store.lookup(r!.runId))?.version).toBe(2);
     });
 

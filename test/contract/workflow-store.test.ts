@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Conflict } from '../../src/kernel/errors.ts';
 import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
 import { createPostgresDatabase } from '../../src/kernel/db/postgres-database.ts';
-import { RUN_STATES, assertRunStateTransition, canTransitionRunState, type RunState } from '../../src/modules/workflow/run-state.ts';
+import { RUN_STATES, assertRunStateTransition, canTransitionRunState, type RunState } from '../../src/modules/workflow/model/run-state.ts';
 import { PG_URL, uniqueName } from '../helpers/env.ts';
 import type { WorkflowStoreFixture } from './workflow-store-helpers.ts';
 import { workflowStoreContract } from './workflow-store-contract.ts';

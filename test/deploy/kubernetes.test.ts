@@ -8,7 +8,6 @@ import type { IContainer, IProbe } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig, modeOf } from '../../src/kernel/config/load.ts';
-import type { Module } from '../../src/kernel/module.ts';
 import { createWorkflowModule } from '../../src/modules/workflow/index.ts';
 import { loadCompose } from '../helpers/compose-file.ts';
 import { DISTRIBUTED_ENV, IMAGE, imageRepository, ROLES, type Role } from '../helpers/deployment-topology.ts';
@@ -148,7 +147,7 @@ describe('deploy/kubernetes', () => {
   it('matches compose: same roles, image repository, port, variables and shutdown bound; Capstan accepts the configuration', () => {
     const compose = loadCompose();
     const cm = configMap().data!;
-    const modules = [createWorkflowModule() as Module];
+    const modules = [createWorkflowModule()];
     for (const role of ROLES) {
       const service = compose.services[role]!;
       expect(imageRepository(service.image!)).toBe(imageRepository(container(role).image!));

@@ -51,7 +51,7 @@ describe('capstan health', () => {
 
 describe('a worker-role instance', () => {
   it('serves /healthz and /readyz so every role is probed the same way', async () => {
-    expect(worker.output()).toContain('worker: /healthz and /readyz only');
+    expect(worker.output()).toContain('worker: /healthz, /readyz and /metrics only');
     expect(await (await fetch(`${worker.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${worker.url}/readyz`);
     expect(ready.status).toBe(200);
@@ -60,10 +60,20 @@ describe('a worker-role instance', () => {
     expect(probe.code, probe.stderr).toBe(0);
   });
 
+  it('serves /metrics with each dependency\'s readiness and the outbox backlog, so Prometheus scrapes the instances doing the work', async () => {
+    const res = await fetch(`${worker.url}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    for (const dependency of ['database', 'queue', 'bus', 'kv']) expect(text).toMatch(new RegExp(`^dependency_up\\{dependency="${dependency}",kind="[a-z-]+"\\} 1$`, 'm'));
+    expect(text).toMatch(/^outbox_pending_events \d+$/m);
+    expect(text).toMatch(/^outbox_oldest_event_age_seconds [\d.e+-]+$/m);
+    expect(text).toMatch(/^outbox_relay_leader 1$/m);
+  });
+
   it('answers everything else with a problem+json 404', async () => {
     const res = await fetch(`${worker.url}/api/v1`);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
-    expect(((await res.json()) as { detail: string }).detail).toContain('a worker serves only /healthz and /readyz');
+    expect(((await res.json()) as { detail: string }).detail).toContain('a worker serves only /healthz, /readyz and /metrics');
   });
 });

@@ -12,8 +12,12 @@ import { eventually } from '../helpers/async.ts';
 import { WORKLOADS, type WorkloadServer } from '../helpers/metrics-workloads/index.ts';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
 import { jsonApi } from '../helpers/json-api.ts';
+import { dashboardExpressions } from '../../deploy/grafana/dashboard.ts';
+import { ALERTS_FILE, declaredFamilies, isExported, metricNames, ruleExpressions } from '../helpers/promql-names.ts';
 
 let server: ServerProcess;
+// The exposition after every workload ran; the dashboard check reads the same text.
+let metricsText: string | undefined;
 beforeAll(async () => {
   server = await startServer({ args: ['--data-dir', join(tempDir(), 'data')] });
 }, 90_000);
@@ -27,6 +31,7 @@ it('passes `promtool check metrics` after every module has done real work', asyn
   const names: string[] = [];
   for (const w of WORKLOADS) names.push(...(await w.run(client(server.url))));
   const text = await (await fetch(`${server.url}/metrics`)).text();
+  metricsText = text;
   // Each workload's series has samples: the check below covers them, not only their HELP and TYPE lines.
   for (const name of names) expect(text, name).toMatch(new RegExp(`^${name}(_bucket|_count|_sum)?(\\{[^}]*\\})? [0-9.e+-]+$`, 'm'));
   const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
@@ -36,3 +41,14 @@ it('passes `promtool check metrics` after every module has done real work', asyn
   expect(r.stdout + r.stderr).toBe('');
   expect(r.status).toBe(0);
 }, 120_000);
+
+it('every metric a Grafana panel or an alert rule names is on /metrics after real work', async () => {
+  const text = metricsText ?? (await (await fetch(`${server.url}/metrics`)).text());
+  const families = declaredFamilies(text);
+  const exprs = [...dashboardExpressions(), ...ruleExpressions(ALERTS_FILE)];
+  const names = new Set(exprs.flatMap(metricNames));
+  // The dashboard and the rules between them cover every kernel area, so this set is far from empty.
+  expect(names.size).toBeGreaterThan(20);
+  const missing = [...names].filter((n) => !isExported(n, families));
+  expect(missing, `named by a panel or rule but not exported: ${missing.join(', ')}`).toEqual([]);
+});

@@ -5,11 +5,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCapstan, startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
 
 const dir = tempDir('capstan-wfcli-');
+const APPROVAL = join(dir, 'approval.yaml');
 let server: ServerProcess;
 let env: Record<string, string>;
 beforeAll(async () => {
   server = await startServer({ args: ['--data-dir', join(dir, 'data')] });
   env = { CAPSTAN_SERVER: server.url };
+  // The tests that trigger runs need the approval workflow whichever test runs first.
+  writeFileSync(APPROVAL, 'name: approval\nstart: asked\nstates:\n  asked: { callback: { to: [approved, denied] } }\n  approved: {}\n  denied: {}\n');
+  const applied = await cli('apply', '-f', APPROVAL);
+  expect(applied.code, applied.stderr).toBe(0);
 }, 60_000);
 afterAll(async () => {
   await server?.stop();
@@ -18,12 +23,8 @@ afterAll(async () => {
 const cli = (...args: string[]) => runCapstan(['workflow', ...args], { env });
 
 describe('capstan workflow', () => {
-  let runId = '';
-
   it('apply -f reads a YAML file; invalid files exit 1 naming the field', async () => {
-    const good = join(dir, 'approval.yaml');
-    writeFileSync(good, 'name: approval\nstart: asked\nstates:\n  asked: { callback: { to: [approved, denied] } }\n  approved: {}\n  denied: {}\n');
-    const r = await cli('apply', '-f', good);
+    const r = await cli('apply', '-f', APPROVAL);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/name\s+approval/);
     const bad = join(dir, 'bad.yaml');
@@ -36,7 +37,7 @@ describe('capstan workflow', () => {
   it('trigger, runs (table and --json), show', async () => {
     const t = await cli('trigger', 'approval', '--foreign-id', 'req-1', '--object', '{"amount": 5}', '--json');
     expect(t.code, t.stderr).toBe(0);
-    runId = JSON.parse(t.stdout).runId;
+    const runId = JSON.parse(t.stdout).runId;
     const table = await cli('runs', '--workflow', 'approval');
     expect(table.stdout).toMatch(/RUNID\s+WORKFLOW\s+FOREIGNID\s+STATUS/);
     expect(table.stdout).toContain(runId);
@@ -47,6 +48,9 @@ describe('capstan workflow', () => {
   });
 
   it('pause, resume, callback and await', async () => {
+    const t = await cli('trigger', 'approval', '--foreign-id', 'req-2', '--json');
+    expect(t.code, t.stderr).toBe(0);
+    const runId = JSON.parse(t.stdout).runId as string;
     expect((await cli('pause', runId, '--reason', 'lunch')).code).toBe(0);
     expect((await cli('pause', runId)).code).toBe(1);
     expect((await cli('resume', runId)).code).toBe(0);

@@ -10,9 +10,11 @@ import { createLogger } from '../../src/kernel/log.ts';
 import type { KernelMetrics } from '../../src/kernel/metrics.ts';
 import { MemoryQueue } from '../../src/kernel/queue/memory-queue.ts';
 import type { Resources } from '../../src/kernel/resources.ts';
+import { realClock, type Clock } from '../../src/kernel/clock/clock.ts';
 
-/** Opens embedded resources wired to `metrics`; call close() in afterAll. */
-export async function embeddedResources(metrics: KernelMetrics): Promise<Resources & { close(): Promise<void> }> {
+/** Opens embedded resources wired to `metrics` (and `clock`, real by default); call close() in afterAll. */
+export async function embeddedResources(metrics: KernelMetrics, opts: { clock?: Clock } = {}): Promise<Resources & { close(): Promise<void> }> {
+  const clock = opts.clock ?? realClock;
   const db = await createPgliteDatabase({});
   await db.migrate();
   const bus = new MemoryBus({ source: 'test', metrics: metrics.busHooks });
@@ -20,8 +22,8 @@ export async function embeddedResources(metrics: KernelMetrics): Promise<Resourc
   const kv = new MemoryKvStore();
   metrics.watchQueue(queue);
   const log = createLogger({ level: 'silent' });
-  const leases = new KvLeases(kv, 'test-instance');
-  const roles = createRoles({ leases, kv, owner: 'test-instance', registry: metrics.registry, log });
+  const leases = new KvLeases(kv, 'test-instance', { clock });
+  const roles = createRoles({ leases, kv, owner: 'test-instance', registry: metrics.registry, log, clock });
   return {
     mode: 'embedded',
     instanceId: 'test-instance',
@@ -34,6 +36,7 @@ export async function embeddedResources(metrics: KernelMetrics): Promise<Resourc
     metrics: metrics.registry,
     log,
     llm: createLlmClient({ config: llmConfigSchema.parse(undefined), registry: metrics.registry, log }),
+    clock,
     async close() {
       await roles.close();
       await bus.close();

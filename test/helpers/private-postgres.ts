@@ -61,8 +61,12 @@ function startWatchdog(dir: string, dataDir: string): ChildProcess {
   return w;
 }
 
-/** Runs initdb in a fresh temp dir (owned by `postgres` when we are root), starts the server and creates `database`. */
-export async function startPrivatePostgres(opts: { database?: string } = {}): Promise<PrivatePostgres> {
+/**
+ * Runs initdb in a fresh temp dir (owned by `postgres` when we are root), starts the server and creates `database`.
+ * With `replicaOf`, copies that running cluster with pg_basebackup instead (-R: a streaming standby of it) and starts
+ * it read-only on its own port.
+ */
+export async function startPrivatePostgres(opts: { database?: string; replicaOf?: PrivatePostgres } = {}): Promise<PrivatePostgres> {
   const database = opts.database ?? 'capstan';
   const bin = binDir();
   const exe = (name: string) => (bin ? join(bin, name) : name);
@@ -72,13 +76,15 @@ export async function startPrivatePostgres(opts: { database?: string } = {}): Pr
     chownSync(dir, uid, gid);
   }
   const dataDir = join(dir, 'data');
-  const [initCmd, initArgs] = asServerUser(exe('initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '--no-instructions']);
+  const [initCmd, initArgs] = opts.replicaOf
+    ? asServerUser(exe('pg_basebackup'), ['-h', '127.0.0.1', '-p', String(opts.replicaOf.port), '-U', 'postgres', '-D', dataDir, '-R', '-X', 'stream', '--no-sync', '-c', 'fast'])
+    : asServerUser(exe('initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '--no-instructions']);
   try {
     execFileSync(initCmd, initArgs, { stdio: 'pipe' });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     const e = err as { stderr?: Buffer; message: string };
-    throw new Error(`initdb failed: ${e.stderr?.toString() || e.message}`);
+    throw new Error(`${opts.replicaOf ? 'pg_basebackup' : 'initdb'} failed: ${e.stderr?.toString() || e.message}`);
   }
 
   const port = await freePort();
@@ -150,6 +156,8 @@ export async function startPrivatePostgres(opts: { database?: string } = {}): Pr
 
   try {
     await pg.start();
+    // A standby has the primary's databases already (and refuses writes).
+    if (opts.replicaOf) return pg;
     const admin = postgres(`postgres://postgres@127.0.0.1:${port}/postgres`, { max: 1, onnotice: () => {} });
     await admin.unsafe(`CREATE DATABASE "${database}"`);
     await admin.end();

@@ -6,6 +6,7 @@ import { startServer } from '../../src/kernel/boot/serve.ts';
 import { loadConfig } from '../../src/kernel/config/load.ts';
 import type { Module } from '../../src/kernel/module.ts';
 import { createRouter } from '../../src/kernel/http/router.ts';
+import { defineRoute } from '../../src/kernel/http/route.ts';
 import type { QueueWorker } from '../../src/kernel/queue/port.ts';
 import { tempDir } from '../helpers/server-process.ts';
 
@@ -19,14 +20,16 @@ const slowModule: Module = {
   name: 'slow',
   description: 'slow work for the shutdown test',
   configSchema: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
-  routes: (ctx) =>
-    createRouter()
-      .get('/wait', async (c) => {
+  routes: (ctx) => {
+    const app = createRouter('slow');
+    app.openapi(defineRoute({ method: 'get', path: '/wait', operationId: 'wait', summary: 'answers after 800 ms', responses: { 200: { description: 'done' } } }), async (c) => {
         await new Promise((r) => setTimeout(r, 800));
         finished.push('request');
         return c.json({ done: true });
-      })
-      .post('/job', async (c) => c.json(await ctx.resources.queue.add('slow-jobs', 'sleep', {}), 201)),
+      });
+    app.openapi(defineRoute({ method: 'post', path: '/job', operationId: 'job', summary: 'adds a slow job', responses: { 201: { description: 'added' } } }), async (c) => c.json(await ctx.resources.queue.add('slow-jobs', 'sleep', {}), 201));
+    return app;
+  },
   async start(ctx) {
     worker = await ctx.resources.queue.work('slow-jobs', async () => {
       jobStarted();
@@ -53,5 +56,6 @@ describe('graceful shutdown', () => {
     expect(await res.json()).toEqual({ done: true });
     expect(finished.sort()).toEqual(['job', 'request']);
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
-  });
+    // The budget includes starting an embedded server (PGlite), which takes tens of seconds on a loaded two-core box.
+  }, 120_000);
 });

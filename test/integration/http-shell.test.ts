@@ -9,6 +9,7 @@ import { createMetrics } from '../../src/kernel/metrics.ts';
 import type { Module } from '../../src/kernel/module.ts';
 import { ModuleDisabled } from '../../src/kernel/errors.ts';
 import { createRouter } from '../../src/kernel/http/router.ts';
+import { defineRoute } from '../../src/kernel/http/route.ts';
 import { leaseRoutes } from '../../src/kernel/http/lease-routes.ts';
 import { DIAGNOSTICS_QUEUE, startDiagnosticsWorker } from '../../src/kernel/diagnostics.ts';
 import { embeddedResources } from '../helpers/embedded-resources.ts';
@@ -20,21 +21,27 @@ const quietModule: Module = {
   description: 'disabled in these tests',
   configSchema: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
   actions: (ctx) => ctx.actions.register({ name: 'quiet.run', input: z.object({}), handler: async () => 'ran' }),
-  routes: () => createRouter().get('/x', (c) => c.text('should never be mounted')),
+  routes: () => {
+    const app = createRouter('quiet');
+    app.openapi(defineRoute({ method: 'get', path: '/x', operationId: 'quietX', summary: 'never mounted', responses: { 200: { description: 'text' } } }), (c) => c.text('should never be mounted'));
+    return app;
+  },
 };
 const crashModule: Module = {
   name: 'crash',
   description: 'throws',
   configSchema: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
-  routes: () =>
-    createRouter()
-      .get('/boom', () => {
-        throw new Error('secret internal detail at /srv/app.ts:42');
-      })
-      // What postgres.js throws while PostgreSQL is down.
-      .get('/db-down', () => {
-        throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:5432 (secret host)'), { code: 'ECONNREFUSED' });
-      }),
+  routes: () => {
+    const app = createRouter('crash');
+    app.openapi(defineRoute({ method: 'get', path: '/boom', operationId: 'crashBoom', summary: 'throws', responses: { 200: { description: 'never' } } }), () => {
+      throw new Error('secret internal detail at /srv/app.ts:42');
+    });
+    // What postgres.js throws while PostgreSQL is down.
+    app.openapi(defineRoute({ method: 'get', path: '/db-down', operationId: 'crashDbDown', summary: 'throws a connection error', responses: { 200: { description: 'never' } } }), () => {
+      throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:5432 (secret host)'), { code: 'ECONNREFUSED' });
+    });
+    return app;
+  },
 };
 
 const metrics = createMetrics();
@@ -138,6 +145,51 @@ describe('HTTP shell', () => {
     const res = await open.request('/api/v1/echo/say', json({ text: 'x'.repeat(5000) }));
     expect(res.status).toBe(413);
     expect(((await res.json()) as { code: string }).code).toBe('PayloadTooLarge');
+  });
+
+  it('413 for a chunked body (no Content-Length) once it passes the limit', async () => {
+    const chunk = new TextEncoder().encode(`{"text":"${'x'.repeat(400)}`);
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 4; i++) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const res = await open.request('/api/v1/echo/say', { method: 'POST', body, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { code: string }).code).toBe('PayloadTooLarge');
+  });
+
+  it('a body that is not valid UTF-8 is a 400 naming body on every route, before the route sees it (issue 7.4)', async () => {
+    const enc = new TextEncoder();
+    const withBadBytes = (before: string, after: string) => new Uint8Array([...enc.encode(before), 0xff, 0xfe, 0xc3, 0x28, ...enc.encode(after)]);
+    const cases: [string, Uint8Array, string][] = [
+      ['/api/v1/echo/say', withBadBytes('{"text":"', '"}'), 'application/json'],
+      ['/api/v1/events', withBadBytes('{"type":"shell.utf8","data":"', '"}'), 'application/json'],
+      ['/api/v1/queues/utf8q/jobs', withBadBytes('{"name":"', '"}'), 'application/json'],
+      ['/api/v1/echo/say', withBadBytes('text=', ''), 'text/plain'],
+      ['/api/v1/echo/say', withBadBytes('', ''), ''],
+    ];
+    for (const [path, body, type] of cases) {
+      const res = await open.request(path, { method: 'POST', body: body.buffer as ArrayBuffer, headers: type ? { 'content-type': type } : {} });
+      expect(res.status, `${path} ${type}`).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(await res.json()).toMatchObject({ code: 'Invalid', errors: [{ path: 'body', message: 'not valid UTF-8' }] });
+    }
+    // Valid multi-byte UTF-8 still passes through unchanged.
+    const ok = await open.request('/api/v1/echo/say', json({ text: 'ä€😀' }));
+    expect(await ok.json()).toEqual({ said: 'hello ä€😀' });
+  });
+
+  it('JSON nested past the limit is a 400 naming where, on any route, before its schema runs (issue 7.3)', async () => {
+    const deep = `{"type":"shell.deep","data":{"a":${'['.repeat(200)}${']'.repeat(200)}}}`;
+    const res = await open.request('/api/v1/events', json(deep));
+    expect(res.status).toBe(400);
+    const problem = (await res.json()) as { errors: { path: string; message: string }[] };
+    expect(problem.errors[0]!.path).toBe(`body.data.a${'.0'.repeat(126)}`);
+    expect(problem.errors[0]!.message).toContain('nested deeper than 128 levels');
+    // Brackets inside strings are text, not nesting.
+    expect((await open.request('/api/v1/echo/say', json({ text: '['.repeat(500) }))).status).toBe(200);
   });
 
   it('500 never leaks the error text or a stack, and carries the request id', async () => {

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { startServer, type RunningServer } from '../../src/kernel/boot/serve.ts';
 import { loadConfig } from '../../src/kernel/config/load.ts';
 import { createRouter } from '../../src/kernel/http/router.ts';
+import { defineRoute } from '../../src/kernel/http/route.ts';
 import type { Module } from '../../src/kernel/module.ts';
 import { tempDir } from '../helpers/server-process.ts';
 import { fakeLlmForFile } from '../contract/llm-fake.ts';
@@ -16,12 +17,25 @@ const askModule: Module = {
   name: 'ask',
   description: 'asks the LLM',
   configSchema: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
-  routes: (ctx) =>
-    createRouter().post('/ask', async (c) => {
-      const { q } = (await c.req.json()) as { q: string };
-      const r = await ctx.resources.llm.chat({ model: 'm', messages: [{ role: 'user', content: q }], signal: c.req.raw.signal });
-      return c.json({ text: r.text, model: r.model.id, cost: r.cost });
-    }),
+  routes: (ctx) => {
+    const app = createRouter('ask');
+    app.openapi(
+      defineRoute({
+        method: 'post',
+        path: '/ask',
+        operationId: 'ask',
+        summary: 'ask the LLM',
+        request: { body: { required: true, content: { 'application/json': { schema: z.object({ q: z.string() }) } } } },
+        responses: { 200: { description: 'the answer' } },
+      }),
+      async (c) => {
+        const { q } = c.req.valid('json');
+        const r = await ctx.resources.llm.chat({ model: 'm', messages: [{ role: 'user', content: q }], signal: c.req.raw.signal });
+        return c.json({ text: r.text, model: r.model.id, cost: r.cost });
+      },
+    );
+    return app;
+  },
 };
 
 const fake = fakeLlmForFile(['--api-key-env', 'EXPECTED'], { EXPECTED: KEY });

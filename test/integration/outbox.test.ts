@@ -34,7 +34,8 @@ interface Setup {
 }
 
 function outboxSuite(name: string, setup: () => Promise<Setup>) {
-  describe(`outbox: ${name}`, () => {
+  // Each test sets up its own database; a cold PGlite on a loaded two-core box can take most of the default 30 s.
+  describe(`outbox: ${name}`, { timeout: 90_000 }, () => {
     it('publishes committed events once and in order, never rolled-back ones; two relays elect one leader', async () => {
       const { db, bus, kv } = await setup();
       const prefix = uniqueName('ob').replace(/_/g, '');

@@ -41,15 +41,18 @@ const helperModule: Module = {
 
 let server: RunningServer;
 let base: string;
+let applied: Awaited<ReturnType<typeof api>>;
 beforeAll(async () => {
-  const modules = [createWorkflowModule() as Module, helperModule];
+  const modules = [createWorkflowModule(), helperModule];
   const cfg = loadConfig(modules, {
     env: {},
     flags: { 'server.port': 0, dataDir: join(tempDir(), 'data'), 'log.level': 'silent', 'modules.workflow': { timeoutPollMs: 100, sweepIntervalMs: 1000, roleTtlMs: 2000 } },
   });
   server = await startServer(cfg, modules, 'test');
   base = `${server.url}/api/v1/workflow`;
-}, 60_000);
+  // Most tests run the order workflow: applied here, so that no test depends on another having run first.
+  applied = await api('POST', '/definitions', ORDER, 'application/yaml');
+}, 180_000);
 afterAll(async () => {
   await server?.stop();
   target.stop(true);
@@ -74,7 +77,7 @@ states:
 
 describe('workflow acceptance', () => {
   it('applies the order definition and returns its graph as Mermaid', async () => {
-    const res = await api('POST', '/definitions', ORDER, 'application/yaml');
+    const res = applied;
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ name: 'order', kind: 'state-machine', version: 1 });
     expect(res.body.mermaid).toContain('stateDiagram-v2');
@@ -93,6 +96,11 @@ describe('workflow acceptance', () => {
     expect(wrong.status).toBe(409);
     const cb = await api('POST', `/runs/${runId}/callback/created`, { status: 'paid' });
     expect(cb.status).toBe(200);
+    // The same callback again (its answer lost): the move is recorded, so it answers the run, not 409, and moves nothing.
+    const again = await api('POST', `/runs/${runId}/callback/created`, { status: 'paid' });
+    expect(again.status).toBe(200);
+    expect(again.body.runId).toBe(runId);
+    expect((await api('POST', `/runs/${runId}/callback/created`, { status: 'shipped' })).status).toBe(409);
     const done = await api('GET', `/runs/${runId}/await?status=shipped&timeout=20s`);
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ status: 'shipped', runState: 'completed', object: { items: 2, shippedBy: 'target' } });
@@ -145,6 +153,10 @@ describe('workflow acceptance', () => {
   });
 
   it('exposes the workflow metrics', async () => {
+    // A run of its own through the paid step, so the series exist whichever tests ran before.
+    const t = await api('POST', '/workflows/order/runs', { foreignId: 'metrics-1' });
+    await api('POST', `/runs/${t.body.runId}/callback/created`, { status: 'paid' });
+    expect((await api('GET', `/runs/${t.body.runId}/await?status=shipped&timeout=20s`)).status).toBe(200);
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toMatch(/workflow_run_state_changes_total\{workflow="order",from="running",to="completed"\} [1-9]/);
     expect(text).toMatch(/workflow_process_latency_seconds_count\{workflow="order",process="order-paid-consumer-\d-of-5"\} [1-9]/);

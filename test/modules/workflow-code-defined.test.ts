@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/kernel/boot/serve.ts';
 import { loadConfig } from '../../src/kernel/config/load.ts';
-import type { Module } from '../../src/kernel/module.ts';
 import { createWorkflowModule, defineWorkflow } from '../../src/modules/workflow/index.ts';
 import { tempDir } from '../helpers/server-process.ts';
 
@@ -75,14 +74,14 @@ const deep = defineWorkflow<{ payload?: unknown }, 'start' | 'done'>('deep')
 let server: RunningServer;
 let base: string;
 beforeAll(async () => {
-  const modules = [createWorkflowModule({ workflows: [counter, deep] }) as Module];
+  const modules = [createWorkflowModule({ workflows: [counter, deep] })];
   const cfg = loadConfig(modules, {
     env: {},
     flags: { 'server.port': 0, dataDir: join(tempDir(), 'data'), 'log.level': 'silent', 'modules.workflow': { timeoutPollMs: 100, sweepIntervalMs: 500, roleTtlMs: 2000 } },
   });
   server = await startServer(cfg, modules, 'test');
   base = `${server.url}/api/v1`;
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await server?.stop();
 });

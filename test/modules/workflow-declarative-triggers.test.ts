@@ -24,8 +24,8 @@ const helperModule: Module = {
   },
 };
 
-const ORDER = (orderSubject: string) => `
-name: shop-order
+const ORDER = (orderSubject: string, name = 'shop-order') => `
+name: ${name}
 start: created
 states:
   created: { callback: { to: [paid, cancelled] } }
@@ -61,20 +61,23 @@ let base: string;
 
 beforeAll(async () => {
   db = await createTestDatabase('wfdt');
-  const modules = [createWorkflowModule() as Module, helperModule];
+  const modules = [createWorkflowModule(), helperModule];
   const cfg = loadConfig(modules, {
     env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL },
     flags: { 'server.port': 0, prefix, 'auth.enabled': false, 'log.level': 'silent', 'modules.workflow': { timeoutPollMs: 100, sweepIntervalMs: 1000, roleTtlMs: 2000 } },
   });
   server = await startServer(cfg, modules, 'test');
   base = `${server.url}/api/v1`;
-}, 60_000);
+  // Every test uses these two; applying them here keeps the tests independent of each other's order.
+  expect((await api('POST', '/workflow/definitions', ORDER('shop.order.created'), 'application/yaml')).status).toBe(201);
+  expect((await api('POST', '/workflow/definitions', TICKER(true), 'application/yaml')).status).toBe(201);
+}, 180_000);
 
 afterAll(async () => {
   await server?.stop();
   await removeDeploymentData(prefix);
   await db?.drop();
-}, 60_000);
+}, 180_000);
 
 async function api(method: string, path: string, body?: unknown, type = 'application/json') {
   const res = await fetch(base + path, { method, headers: { 'content-type': type }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
@@ -114,9 +117,7 @@ async function warmUp(workflow: string, foreignId: string, type: string, data: u
 }
 
 describe('declarative connectors and schedules on PostgreSQL + NATS', () => {
-  it('applies both definitions; a bad one is refused with every bad field named', async () => {
-    expect((await api('POST', '/workflow/definitions', ORDER('shop.order.created'), 'application/yaml')).status).toBe(201);
-    expect((await api('POST', '/workflow/definitions', TICKER(true), 'application/yaml')).status).toBe(201);
+  it('a bad definition is refused with every bad field named, and not saved', async () => {
     const bad = await api(
       'POST',
       '/workflow/definitions',
@@ -175,10 +176,13 @@ connectors:
   });
 
   it('a re-applied definition that changes a connector’s subject keeps that connector consuming', async () => {
-    expect((await api('POST', '/workflow/definitions', ORDER('shop.order.placed'), 'application/yaml')).body.version).toBe(2);
-    await warmUp('shop-order', 'order-warm2', 'shop.order.placed', { orderId: 'warm2', items: 0 });
+    // A workflow of its own, so that the other tests' shop-order keeps its subject whatever order the tests run in.
+    expect((await api('POST', '/workflow/definitions', ORDER('shop.order.created', 'shop-resub'), 'application/yaml')).body.version).toBe(1);
+    await warmUp('shop-resub', 'order-warm', 'shop.order.created', { orderId: 'warm', items: 0 });
+    expect((await api('POST', '/workflow/definitions', ORDER('shop.order.placed', 'shop-resub'), 'application/yaml')).body.version).toBe(2);
+    await warmUp('shop-resub', 'order-warm2', 'shop.order.placed', { orderId: 'warm2', items: 0 });
     await publish('shop.order.placed', { orderId: 1003, items: [] });
-    const run = await eventually('order-1003 run', async () => (await runsOf('shop-order', 'order-1003'))[0]);
+    const run = await eventually('order-1003 run', async () => (await runsOf('shop-resub', 'order-1003'))[0]);
     expect(run.object).toEqual({ orderId: 1003, items: [] });
   });
 

@@ -6,11 +6,10 @@ import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
 import type { Database } from '../../src/kernel/db/port.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
 import { createLogger } from '../../src/kernel/log.ts';
-import { defineWorkflow } from '../../src/modules/workflow/builder.ts';
-import { WorkflowEngine } from '../../src/modules/workflow/engine.ts';
-import { createWorkflowMetrics } from '../../src/modules/workflow/metrics.ts';
-import { engineStorePort } from '../../src/modules/workflow/store-engine-port.ts';
-import { createRecordStore, type RecordStore } from '../../src/modules/workflow/store.ts';
+import { defineWorkflow } from '../../src/modules/workflow/model/builder.ts';
+import { WorkflowEngine } from '../../src/modules/workflow/runtime/engine.ts';
+import { createWorkflowMetrics } from '../../src/modules/workflow/runtime/metrics.ts';
+import { createRecordStore, type RecordStore } from '../../src/modules/workflow/store/index.ts';
 import { testRoles } from '../helpers/roles.ts';
 
 let db: Database;
@@ -20,7 +19,7 @@ beforeAll(async () => {
   db = await createPgliteDatabase();
   await db.migrate();
   store = createRecordStore(db);
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await engine?.stop();
   await db?.close();
@@ -28,7 +27,7 @@ afterAll(async () => {
 
 it('resumes a run paused by errors even when an older paused run belongs to a workflow this instance does not run', async () => {
   const paused = async (workflow: string) => {
-    const run = await store.start({ workflow, foreignId: 'f-1', status: 'start', runState: 'running' }, () => []);
+    const run = await store.createRun({ workflow, foreignId: 'f-1', status: 'start', runState: 'running' }, () => []);
     return store.move(run, { runState: 'paused', reason: 'errors: 3 failed attempts' }, () => []);
   };
   // The older one first: the retry takes paused runs oldest first.
@@ -36,7 +35,7 @@ it('resumes a run paused by errors even when an older paused run belongs to a wo
   const mine = await paused('resumable');
   const kv = new MemoryKvStore();
   engine = new WorkflowEngine({
-    store: engineStorePort(store),
+    store,
     bus: new MemoryBus({ source: 'test' }),
     roles: testRoles(kv, 'test'),
     kv,

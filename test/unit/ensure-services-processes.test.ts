@@ -36,7 +36,10 @@ it("stops only the prometheus that appeared during the install, and passes the i
   const users = spawn(fake, ['300'], { stdio: 'ignore', detached: true });
   started.push(users.pid!);
   const newPidFile = join(dir, 'new.pid');
-  const install = `nohup ${fake} 300 >/dev/null 2>&1 & echo $! > ${newPidFile}; exit 7`;
+  // As a package's init script does, the install returns only once its daemon runs under its own name: without the
+  // wait, the backgrounded child may still be a forked bash (not yet exec'd) when the install returns, and pgrep
+  // cannot see it yet (CI saw this once under load).
+  const install = `${fake} 300 >/dev/null 2>&1 & p=$!; echo $p > ${newPidFile}; until [ \"$(cat /proc/$p/comm)\" = prometheus ]; do sleep 0.01; done; exit 7`;
   const r = spawnSync('bash', ['-c', `. ${join(REPO_ROOT, 'scripts/lib/new-processes.sh')}; run_then_stop_new prometheus bash -c '${install}'`], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(7);
   const installed = Number(readFileSync(newPidFile, 'utf8'));
@@ -50,5 +53,6 @@ it("stops only the prometheus that appeared during the install, and passes the i
 it('ensure-services.sh stops processes only that way, never by name', () => {
   const script = readFileSync(join(REPO_ROOT, 'scripts/ensure-services.sh'), 'utf8');
   expect(script).not.toMatch(/\b(pkill|killall)\b/);
-  expect(script).toMatch(/run_then_stop_new prometheus install_packages/);
+  // Both daemons a package install may start (Prometheus and sshd) are stopped that way.
+  expect(script).toMatch(/run_then_stop_new prometheus run_then_stop_new sshd install_packages/);
 });

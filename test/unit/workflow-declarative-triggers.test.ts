@@ -1,12 +1,11 @@
 /** The runtime side of declarative triggers: connector functions, per-slot schedules, and the scheduler picking up schedules applied later. */
 import { describe, expect, it } from 'vitest';
-import { ActionRegistry, Invalid, type Logger } from '../../src/kernel/index.ts';
+import { ActionRegistry, Invalid, parseSchedule, type Logger } from '../../src/kernel/index.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
-import type { WorkflowSpec } from '../../src/modules/workflow/builder.ts';
-import { nextFire, parseCron } from '../../src/modules/workflow/cron.ts';
-import { specFromDefinition } from '../../src/modules/workflow/declarative.ts';
+import type { WorkflowSpec } from '../../src/modules/workflow/model/builder.ts';
+import { specFromDefinition } from '../../src/modules/workflow/declarative/spec.ts';
 import { parseDefinition } from '../../src/modules/workflow/definition/index.ts';
-import { runScheduler, type TriggerTarget } from '../../src/modules/workflow/triggers.ts';
+import { runScheduler, type TriggerTarget } from '../../src/modules/workflow/runtime/triggers.ts';
 
 const silent = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, fatal() {}, child: () => silent } as unknown as Logger;
 const deps = { actions: new ActionRegistry(), commandsEnabled: false, defaultPauseAfterErrCount: 5 };
@@ -109,7 +108,7 @@ describe('declarative schedules at run time', () => {
   it('a literal schedule is a plain ScheduleSpec; a templated one renders per slot', () => {
     const [fixed, perSlot] = s.schedules;
     expect(fixed).toEqual({ name: 'fixed', cron: '0 2 * * *', foreignId: 'nightly', object: { kind: 'report' } });
-    const at = nextFire(parseCron(perSlot!.cron), new Date('2026-03-04T05:06:07.500Z'));
+    const at = parseSchedule(perSlot!.cron, { timezone: perSlot!.timezone }).next(new Date('2026-03-04T05:06:07.500Z'));
     expect(at.toISOString()).toBe('2026-03-04T05:06:10.000Z');
     expect(perSlot!.render!(at)).toEqual({ foreignId: 'tick-2026-03-04T05:06:10.000Z', object: { at: '2026-03-04T05:06:10.000Z', by: 'per-slot' } });
   });

@@ -4,7 +4,7 @@ import { Invalid } from '../../src/kernel/index.ts';
 import {
   allowedNext,
   initialDagObject,
-  interpolate,
+  expressions,
   dagScope,
   parseDefinition,
   planDagStage,
@@ -209,7 +209,7 @@ describe('DAG runtime planning', () => {
       input: { url: 'http://a', lang: 'fr' },
       steps: { fetch: { status: 'completed', output: { body: 'hi' } }, summarize: { status: 'completed', output: { words: 3 } }, translate: { status: 'skipped' } },
     };
-    expect(interpolate(graph.dag!.steps.publish!.input, dagScope(obj, run))).toEqual({ summary: { words: 3 }, title: 'Report for http://a (skipped)' });
+    expect(expressions.interpolate(graph.dag!.steps.publish!.input, dagScope(obj, run))).toEqual({ summary: { words: 3 }, title: 'Report for http://a (skipped)' });
     expect(planDagStage(graph, 'stage-2', { ...obj, steps: { fetch: obj.steps.fetch! } }, run)).toEqual({ skip: [], run: ['summarize', 'translate'] });
   });
 

@@ -81,9 +81,19 @@ connectors:
     );
     expect(issues.map((i) => i.path)).toEqual(['schedules.3.name', 'schedules.0.cron', 'schedules.1.cron', 'schedules.2.cron']);
     expect(issues[0]!.message).toBe("duplicate schedule name 'a' (also schedules.0)");
-    expect(issues[1]!.message).toContain("minute '61'");
-    expect(issues[2]!.message).toContain('5 or 6');
+    expect(issues[1]!.message).toContain('got value 61 expected range 0-59');
+    expect(issues[2]!.message).toContain('must have 5 fields');
     expect(issues[3]!.message).toContain('never fires');
+  });
+
+  it('keeps a schedule\'s time zone and names an unknown one', () => {
+    const { graph } = parseDefinition(sm({ schedules: [{ name: 'weekdays', cron: '0 9 * * MON-FRI', timezone: 'Europe/Berlin', foreignId: 'x' }, { name: 'h', cron: '@hourly', foreignId: 'y' }] }));
+    expect(graph.schedules).toEqual([
+      { name: 'weekdays', cron: '0 9 * * MON-FRI', timezone: 'Europe/Berlin', foreignId: 'x' },
+      { name: 'h', cron: '@hourly', foreignId: 'y' },
+    ]);
+    const issues = issuesOf(() => parseDefinition(sm({ schedules: [{ name: 'a', cron: '0 9 * * *', timezone: 'Berlin/Europe', foreignId: 'x' }] })));
+    expect(issues).toEqual([{ path: 'schedules.0.timezone', message: "'Berlin/Europe' is not a known IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)" }]);
   });
 
   it('names bad templates in schedules: syntax, and roots a schedule cannot see', () => {

@@ -1,7 +1,7 @@
 /** The workflow console's diagrams: graph input from definitions, the run's path, DAG step states, escaping. */
 import { describe, expect, it } from 'vitest';
 import { parseDefinition, toMermaid } from '../../src/modules/workflow/definition/index.ts';
-import type { HistoryEntry } from '../../src/modules/workflow/store-types.ts';
+import type { HistoryEntry } from '../../src/modules/workflow/store/index.ts';
 import { viewOf } from '../../src/modules/workflow/ui/definition-view.ts';
 import { DefinitionsPage } from '../../src/modules/workflow/ui/definitions-page.tsx';
 import { dagInput, START_NODE, stateMachineInput } from '../../src/modules/workflow/ui/diagram-input.ts';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveDurable } from '../../src/kernel/bus/durable-options.ts';
 import { boundedName } from '../../src/kernel/bounded-name.ts';
 import { validateKey } from '../../src/kernel/kv/keys.ts';
-import { connectorDurableName, connectorRoleName, roleName, scheduleSlotKey } from '../../src/modules/workflow/names.ts';
+import { connectorDurableName, connectorRoleName, roleName, scheduleSlotKey } from '../../src/modules/workflow/runtime/names.ts';
 
 /** A durable name both bus adapters accept (the one rule they share). */
 const validDurable = (name: string) => resolveDurable({ name, pattern: 'a.>' }).name;

@@ -1,11 +1,11 @@
 /** RecentRuns: hits only at the exact version, and stays within its entry and size bounds. */
 import { describe, expect, it } from 'vitest';
-import { RecentRuns } from '../../src/modules/workflow/recent-runs.ts';
-import type { RunRecord } from '../../src/modules/workflow/run.ts';
+import { RecentRuns } from '../../src/modules/workflow/runtime/recent-runs.ts';
+import type { RunRecord } from '../../src/modules/workflow/model/run.ts';
 
 function run(runId: string, version: number, object: unknown = { n: 1 }): RunRecord {
   const now = new Date();
-  return { runId, workflow: 'w', foreignId: 'f', runState: 'running', status: 's', object, version, createdAt: now, updatedAt: now };
+  return { runId, workflow: 'w', foreignId: 'f', runState: 'running', status: 's', object, version, statusDescription: null, reason: null, createdAt: now, updatedAt: now };
 }
 
 describe('RecentRuns', () => {

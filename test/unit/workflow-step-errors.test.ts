@@ -2,13 +2,13 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/kernel/log.ts';
-import { defineWorkflow, type StepOptions, type WorkflowSpec } from '../../src/modules/workflow/builder.ts';
-import { createWorkflowMetrics } from '../../src/modules/workflow/metrics.ts';
-import type { RunRecord } from '../../src/modules/workflow/run.ts';
-import { handleRun, type StepConsumerDeps } from '../../src/modules/workflow/step-consumer.ts';
-import type { Transitioner } from '../../src/modules/workflow/transitions.ts';
+import { defineWorkflow, type StepOptions, type WorkflowSpec } from '../../src/modules/workflow/model/builder.ts';
+import { createWorkflowMetrics } from '../../src/modules/workflow/runtime/metrics.ts';
+import type { RunRecord } from '../../src/modules/workflow/model/run.ts';
+import { handleRun, type StepConsumerDeps } from '../../src/modules/workflow/runtime/step-consumer.ts';
+import type { Transitioner } from '../../src/modules/workflow/runtime/transitions.ts';
 
-const run: RunRecord = { runId: 'r-1', workflow: 'w', foreignId: 'f', runState: 'running', status: 'a', object: {}, version: 3, createdAt: new Date(), updatedAt: new Date() };
+const run: RunRecord = { runId: 'r-1', workflow: 'w', foreignId: 'f', runState: 'running', status: 'a', object: {}, version: 3, statusDescription: null, reason: null, createdAt: new Date(), updatedAt: new Date() };
 
 /** Deps around one step at status `a`; `move` decides what writing the outcome does; pauses are recorded. */
 function deps(step: () => string, move: () => Promise<RunRecord>, paused: string[], opts: StepOptions = { pauseAfterErrCount: 2 }): StepConsumerDeps {

@@ -13,10 +13,14 @@ export interface ModuleHost {
   stop(): Promise<void>;
 }
 
-/** Prepares modules: a disabled one registers nothing and its actions answer 503 (ModuleDisabled). */
+/**
+ * Prepares modules: each enabled one is initialised (`init` builds its state, kept here per process and handed to its
+ * other hooks), registers its actions under its own name and gets its routes mounted; a disabled one registers nothing
+ * and its actions answer 503 (ModuleDisabled).
+ */
 export function prepareModules(modules: readonly Module[], cfg: KernelConfig, resources: Resources, role: 'api' | 'worker' | 'all'): ModuleHost {
   const actions = new ActionRegistry();
-  const enabled: { m: Module; ctx: ModuleContext<{ enabled: boolean }> }[] = [];
+  const enabled: { m: Module; ctx: ModuleContext<{ enabled: boolean }>; state: unknown }[] = [];
   const mounted: MountedModule[] = [];
   for (const m of modules) {
     const slice = cfg.modules[m.name] ?? { enabled: false };
@@ -25,31 +29,32 @@ export function prepareModules(modules: readonly Module[], cfg: KernelConfig, re
       mounted.push({ name: m.name, description: m.description, enabled: false });
       continue;
     }
-    const ctx: ModuleContext<{ enabled: boolean }> = { config: slice, resources, actions, log: resources.log.child({ module: m.name }), role };
-    m.actions?.(ctx);
+    const ctx: ModuleContext<{ enabled: boolean }> = { config: slice, resources, actions: actions.forModule(m.name), log: resources.log.child({ module: m.name }), role };
+    const state = m.init?.(ctx);
+    m.actions?.(ctx, state);
     const serves = role !== 'worker';
     mounted.push({
       name: m.name,
       description: m.description,
       enabled: true,
-      routes: serves ? m.routes?.(ctx) : undefined,
-      ui: serves ? m.ui?.(ctx) : undefined,
+      routes: serves ? m.routes?.(ctx, state) : undefined,
+      ui: serves ? m.ui?.(ctx, state) : undefined,
     });
-    enabled.push({ m, ctx });
+    enabled.push({ m, ctx, state });
   }
-  const started: Module[] = [];
+  const started: { m: Module; state: unknown }[] = [];
   return {
     actions,
     mounted,
     async start() {
       if (role === 'api') return;
-      for (const { m, ctx } of enabled) {
-        await m.start?.(ctx);
-        started.push(m);
+      for (const { m, ctx, state } of enabled) {
+        await m.start?.(ctx, state);
+        started.push({ m, state });
       }
     },
     async stop() {
-      for (const m of started.reverse()) await m.stop?.();
+      for (const { m, state } of started.reverse()) await m.stop?.(state);
     },
   };
 }

@@ -4,13 +4,16 @@ import { authEnabled } from '../config/load.ts';
 import type { KernelConfig } from '../config/schema.ts';
 import { createApp } from '../http/app.ts';
 import { healthRoutes } from '../http/health-routes.ts';
-import { problemResponse } from '../http/problem.ts';
-import { createRouter } from '../http/router.ts';
-import { hashToken } from '../http/auth.ts';
+import { errorHandler, problemResponse } from '../http/problem.ts';
+import { Hono } from 'hono';
+import type { AppEnv } from '../http/app-env.ts';
+import { authenticate, hashToken, requireAnyScope, type TokenRecord } from '../http/auth.ts';
 import { LoginLimiter } from '../http/login-limit.ts';
-import { MemoryRateCounter, RedisRateCounter, type RateCounter } from '../http/rate-limit.ts';
-import { createLogger } from '../log.ts';
-import { createMetrics } from '../metrics.ts';
+import { BatchedRedisRateCounter } from '../http/batched-rate-counter.ts';
+import { MemoryRateCounter, type RateCounter } from '../http/rate-limit.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { createMetrics, type KernelMetrics } from '../metrics.ts';
+import { registerReadinessMetrics } from '../readiness-metrics.ts';
 import type { Module } from '../module.ts';
 import { consoleRoutes } from '../ui/console.tsx';
 import { prepareModules } from './modules.ts';
@@ -20,9 +23,12 @@ import { startOutboxRelay } from '../outbox.ts';
 import type { QueueWorker } from '../queue/port.ts';
 import { openResources } from './resources.ts';
 import type { Resources } from '../resources.ts';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../queue/redis-connection.ts';
 import { Counter } from 'prom-client';
 import { sleep } from '../time.ts';
+import { startTracing } from '../tracing/setup.ts';
+import type { Clock } from '../clock/clock.ts';
 
 /** A running server; `stop()` performs the same graceful shutdown as SIGTERM. */
 export interface RunningServer {
@@ -39,25 +45,45 @@ function bunBodyCap(bodyLimitBytes: number): number {
   return Math.max(bodyLimitBytes * 2, 64 * 1024 * 1024);
 }
 
-/** What a worker serves: the probes only, so an orchestrator checks every role the same way. */
-function probeApp(resources: Resources) {
-  const app = createRouter();
+/**
+ * What a worker serves: the probes, so an orchestrator checks every role the same way, and /metrics (behind the same
+ * token scope as on the api role), so Prometheus scrapes the instances that do the work.
+ */
+function probeApp(resources: Resources, metrics: KernelMetrics, log: Logger, auth: { enabled: boolean; tokens: TokenRecord[] }) {
+  // Not the API (a worker serves no operations of its own): a plain Hono app, outside the OpenAPI document.
+  const app = new Hono<AppEnv>();
+  // Renders a refused token as the api role does (401/403 problem+json), not as a 500.
+  app.onError(errorHandler(log));
   app.route('/', healthRoutes(resources));
-  app.notFound((c) => problemResponse(c, 404, 'NotFound', `a worker serves only /healthz and /readyz (no route for ${c.req.method} ${c.req.path})`));
+  app.get('/metrics', authenticate(auth.enabled, auth.tokens), requireAnyScope('metrics:read'), async (c) => {
+    const body = await metrics.registry.metrics();
+    return c.body(body, 200, { 'content-type': metrics.registry.contentType });
+  });
+  app.notFound((c) => problemResponse(c, 404, 'NotFound', `a worker serves only /healthz, /readyz and /metrics (no route for ${c.req.method} ${c.req.path})`));
   return app;
 }
 
 /** Starts everything the role needs and returns once it is serving. */
-export async function startServer(cfg: KernelConfig, modules: readonly Module[], version: string): Promise<RunningServer> {
+export async function startServer(cfg: KernelConfig, modules: readonly Module[], version: string, opts: { clock?: Clock } = {}): Promise<RunningServer> {
   const log = createLogger({ level: cfg.log.level });
   const metrics = createMetrics();
-  const resources = await openResources(cfg, log, metrics);
+  const tracing = startTracing(cfg.tracing, { version });
+  if (tracing.enabled) log.info({ endpoint: cfg.tracing.endpoint, sampleRatio: cfg.tracing.sampleRatio }, 'tracing on: spans go to the OTLP endpoint');
+  let resources: Awaited<ReturnType<typeof openResources>>;
+  try {
+    resources = await openResources(cfg, log, metrics, opts);
+  } catch (err) {
+    await tracing.shutdown();
+    throw err;
+  }
   const role = cfg.server.role;
   let redis: Redis | undefined;
+  let batchedCounter: BatchedRedisRateCounter | undefined;
   try {
     const applied = await resources.db.migrate();
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
     const host = prepareModules(modules, cfg, resources, role);
+    registerReadinessMetrics(resources, metrics.registry);
     let server: ReturnType<typeof Bun.serve> | undefined;
     const leaseApi = leaseRoutes(resources.leases, cfg.leases.defaultTtlMs);
     let diagnostics: QueueWorker | undefined;
@@ -65,9 +91,10 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
     if (role !== 'worker') {
       let counter: RateCounter = new MemoryRateCounter();
       if (resources.mode === 'distributed') {
-        redis = new Redis(cfg.redis.url!, { maxRetriesPerRequest: 2, lazyConnect: false });
+        redis = createRedis({ url: cfg.redis.url!, sentinel: cfg.redis.sentinel }, { maxRetriesPerRequest: 2, lazyConnect: false });
         redis.on('error', () => {});
-        counter = new RedisRateCounter(redis, cfg.prefix);
+        // Per-request hits are counted locally and added in Redis every 100 ms (batched-rate-counter.ts).
+        counter = batchedCounter = new BatchedRedisRateCounter(redis, cfg.prefix);
       }
       const auth = authEnabled(cfg);
       const loginRefused = new Counter({ name: 'console_login_refused_total', help: 'Console sign-ins refused because the address failed too often', registers: [metrics.registry] });
@@ -79,6 +106,7 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
         auth: { enabled: auth, tokens: cfg.auth.tokens, rateLimitPerMinute: cfg.auth.rateLimitPerMinute },
         rateCounter: counter,
         bodyLimitBytes: cfg.server.bodyLimitBytes,
+        eventStream: cfg.server.eventStream,
         modules: host.mounted,
         leaseRoutes: leaseApi,
         console: consoleRoutes({
@@ -95,7 +123,7 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
       server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: app.fetch, websocket, maxRequestBodySize: bunBodyCap(cfg.server.bodyLimitBytes) });
       if (!auth) log.warn({ host: cfg.server.host }, 'auth is OFF: the API is open to anyone who can reach this loopback address; configure auth.tokens to turn it on');
     } else {
-      server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: probeApp(resources).fetch });
+      server = Bun.serve({ port: cfg.server.port, hostname: cfg.server.host, fetch: probeApp(resources, metrics, log, { enabled: authEnabled(cfg), tokens: cfg.auth.tokens }).fetch });
     }
     await host.start();
     if (role !== 'api') {
@@ -125,8 +153,11 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
           await diagnostics?.close();
           await relay?.stop();
           await host.stop();
+          await batchedCounter?.close();
           await redis?.quit().catch(() => {});
           await resources.close();
+          // Spans of the last requests and jobs are sent before the process exits.
+          await tracing.shutdown();
           log.info('shutdown complete');
           log.flush?.();
         })();
@@ -136,6 +167,7 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
   } catch (err) {
     await redis?.quit().catch(() => {});
     await resources.close();
+    await tracing.shutdown();
     throw err;
   }
 }

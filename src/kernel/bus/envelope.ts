@@ -12,6 +12,7 @@ export const envelopeSchema = z.object({
   time: z.iso.datetime({ offset: true }),
   source: z.string(),
   correlationId: z.string().optional(),
+  traceparent: z.string().max(200).optional(),
   data: z.unknown(),
 });
 
@@ -26,6 +27,7 @@ export function buildEnvelope<T>(type: string, data: T, defaultSource: string, o
   const envelope: EventEnvelope<T> = { id: opts.id ?? newId(), type, time: new Date().toISOString(), source: opts.source ?? defaultSource, data };
   // Only set when given, so an envelope equals itself after a JSON round trip.
   if (opts.correlationId !== undefined) envelope.correlationId = opts.correlationId;
+  if (opts.traceparent !== undefined) envelope.traceparent = opts.traceparent;
   let json: string;
   try {
     json = JSON.stringify(envelope);

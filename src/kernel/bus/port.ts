@@ -12,6 +12,8 @@ export interface EventEnvelope<T = unknown> {
   source: string;
   /** Ties together the events of one logical operation. */
   correlationId?: string;
+  /** W3C trace context of the publication (set when tracing is on), so the consumer's span joins the publisher's trace. */
+  traceparent?: string;
   data: T;
 }
 
@@ -20,6 +22,8 @@ export interface PublishOptions {
   id?: string;
   source?: string;
   correlationId?: string;
+  /** W3C trace context to carry in the envelope (the traced bus sets it from the active span). */
+  traceparent?: string;
   /**
    * Extra routing tokens appended to the type to form the subject (`<type>.<token>...`), so that consumers can
    * filter on the server (a JetStream durable's filter subject) instead of receiving every event of the type.

@@ -14,6 +14,7 @@ import { claimPidFile, pidFilePath, releasePidFile } from './pid-file.ts';
 import { stopServer } from './stop.ts';
 import { healthProbe, runHealthProbe } from './health.ts';
 import { renderTable } from './table.ts';
+import { runExport, runImport } from './archive.ts';
 
 const CONFIG_FLAG = { config: { type: 'string', short: 'c' } } as const;
 
@@ -30,6 +31,12 @@ Server commands:
   stop [--data-dir D | --pid-file F] [--config F]
                               SIGTERM the server of that pid file and wait until it has exited
   migrate [--config F]        apply database migrations and exit
+  export --to FILE [--data-dir D] [--config F]
+                              write every module's tables to one archive (PostgreSQL when DATABASE_URL is set,
+                              else the embedded data folder, whose server must be stopped)
+  import --from FILE [--replace] [--config F]
+                              load an archive into this configuration's database (refuses one holding data
+                              unless --replace; refuses an archive of another schema version)
   config check [--config F]   print the effective configuration (secrets redacted); exit 2 if invalid
   health [--ready] [--server URL] [--timeout MS] [--config F]
                               probe this configuration's server (/healthz, or /readyz with --ready);
@@ -37,7 +44,7 @@ Server commands:
   token hash <token>          print the SHA-256 hash to put under auth.tokens[].sha256
   version                     print the version
 
-Development commands (local, no server):
+${localHelp(modules)}Development commands (local, no server):
 ${devHelp(modules)}
 
 Client commands (talk to a server: --server URL or CAPSTAN_SERVER, token from CAPSTAN_TOKEN; --json for JSON):
@@ -45,6 +52,12 @@ Client commands (talk to a server: --server URL or CAPSTAN_SERVER, token from CA
 ${mods ? `\nModule commands:\n${mods}\n` : ''}
 Configuration: defaults < YAML file (--config or CAPSTAN_CONFIG) < environment (CAPSTAN_*, DATABASE_URL,
 REDIS_URL, NATS_URL; nested keys as CAPSTAN_SERVER__PORT) < flags. CAPSTAN_MODULES=a,b enables only those.`;
+}
+
+/** Help lines of the modules' top-level local commands (e.g. `capstan agent`). */
+function localHelp(modules: readonly Module[]): string {
+  const lines = modules.flatMap((m) => Object.entries(m.commands ?? {}).map(([name, c]) => `  ${(c.usage ?? name).padEnd(28)}\n${' '.repeat(30)}${c.description}`));
+  return lines.length ? `Node commands (local daemons):\n${lines.join('\n')}\n\n` : '';
 }
 
 function configFromFlags(config: string | undefined, flags: Record<string, unknown>, modules: readonly Module[]) {
@@ -113,7 +126,7 @@ async function serve(argv: string[], modules: readonly Module[], version: string
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
   });
-  const what = cfg.server.role === 'worker' ? 'worker: /healthz and /readyz only' : `console: ${server.url}/ui`;
+  const what = cfg.server.role === 'worker' ? 'worker: /healthz, /readyz and /metrics only' : `console: ${server.url}/ui`;
   if (server.url) console.log(`capstan ${version} serving on ${server.url} (${what})`);
   await stopped;
   releasePidFile(pidFile);
@@ -169,6 +182,10 @@ export async function runCli(argv: string[], modules: readonly Module[], version
         return await serve(rest, modules, version);
       case 'migrate':
         return await migrate(rest, modules);
+      case 'export':
+        return await runExport(rest, modules, version);
+      case 'import':
+        return await runImport(rest, modules);
       case 'stop': {
         const { values } = parseFlags(rest, { ...CONFIG_FLAG, 'data-dir': { type: 'string' }, 'pid-file': { type: 'string' } });
         return await stopServer(configFromFlags(values.config, {}, modules), values);
@@ -194,6 +211,12 @@ export async function runCli(argv: string[], modules: readonly Module[], version
         return await runHealthProbe(healthProbe(configFromFlags(values.config, {}, modules), values));
       }
       default: {
+        const owner = modules.find((m) => m.commands?.[cmd]);
+        if (owner) {
+          const cfg = loadConfig(modules, { daemon: true });
+          const log = createLogger({ level: cfg.log.level });
+          return await owner.commands![cmd]!.run(rest, { config: cfg.modules[owner.name] ?? { enabled: false }, natsUrl: cfg.nats.url, prefix: cfg.prefix, log });
+        }
         const mod = modules.find((m) => m.name === cmd);
         if (!mod?.cli) throw new UsageError(`unknown command '${cmd}' (see capstan --help)`);
         const { client, rest: args } = makeClient(rest);

@@ -29,8 +29,12 @@ const ENV_SHORTCUTS: Record<string, string> = {
   CAPSTAN_PREFIX: 'prefix',
   CAPSTAN_LOG_LEVEL: 'log.level',
   DATABASE_URL: 'database.url',
+  DATABASE_READ_URL: 'database.readUrl',
   REDIS_URL: 'redis.url',
   NATS_URL: 'nats.url',
+  // The OpenTelemetry SDKs' own names, so a platform that sets them for every service configures Capstan too.
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'tracing.endpoint',
+  OTEL_SERVICE_NAME: 'tracing.serviceName',
 };
 
 /** Where the configuration comes from. */
@@ -40,6 +44,8 @@ export interface ConfigSources {
   env?: Record<string, string | undefined>;
   /** Values from command-line flags, as dotted paths (e.g. {'server.port': 8080}). */
   flags?: Record<string, unknown>;
+  /** For node daemons that open no database and serve no API: skips the mode and auth cross-checks. */
+  daemon?: boolean;
 }
 
 function setPath(tree: Tree, path: string, value: unknown): void {
@@ -133,6 +139,8 @@ function crossCheck(cfg: KernelConfig): FieldIssue[] {
     }
   }
   const mode = set === 3 ? 'distributed' : 'embedded';
+  if (cfg.redis.sentinel && !cfg.redis.url) issues.push({ path: 'redis.sentinel', message: 'redis.sentinel needs redis.url (REDIS_URL) too: it gives the credentials and database; write redis://127.0.0.1 if there are none' });
+  if (cfg.database.readUrl && !cfg.database.url) issues.push({ path: 'database.readUrl', message: 'database.readUrl (DATABASE_READ_URL) names a replica of database.url (DATABASE_URL), which is not set' });
   const auth = authEnabled(cfg);
   if (auth && cfg.auth.tokens.length === 0) {
     issues.push({ path: 'auth.tokens', message: `auth is on (the default in ${mode} mode) but no tokens are configured; add tokens or set auth.enabled: false` });
@@ -173,7 +181,7 @@ export function loadConfig(modules: readonly Module[], sources: ConfigSources = 
   }
   if (issues.length > 0) throw new ConfigError(issues);
   const cfg = parsed.data as KernelConfig;
-  const more = crossCheck(cfg);
+  const more = sources.daemon ? [] : crossCheck(cfg);
   if (more.length > 0) throw new ConfigError(more);
   return cfg;
 }

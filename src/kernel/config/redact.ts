@@ -6,9 +6,11 @@ import type { KernelConfig } from './schema.ts';
 export function redactConfig(cfg: KernelConfig): unknown {
   return {
     ...cfg,
-    database: { url: cfg.database.url && redactUrl(cfg.database.url) },
-    redis: { url: cfg.redis.url && redactUrl(cfg.redis.url) },
+    database: { url: cfg.database.url && redactUrl(cfg.database.url), readUrl: cfg.database.readUrl && redactUrl(cfg.database.readUrl) },
+    redis: { url: cfg.redis.url && redactUrl(cfg.redis.url), ...(cfg.redis.sentinel ? { sentinel: { ...cfg.redis.sentinel, ...(cfg.redis.sentinel.password ? { password: '(redacted)' } : {}) } } : {}) },
     nats: { url: cfg.nats.url && redactUrl(cfg.nats.url) },
+    // Export headers usually carry a backend's API key.
+    tracing: { ...cfg.tracing, endpoint: cfg.tracing.endpoint && redactUrl(cfg.tracing.endpoint), headers: Object.fromEntries(Object.keys(cfg.tracing.headers).map((k) => [k, '(redacted)'])) },
     auth: { ...cfg.auth, tokens: cfg.auth.tokens.map((t) => ({ ...t, sha256: `${t.sha256.slice(0, 6)}…(redacted)` })) },
   };
 }

@@ -1,6 +1,7 @@
 /** The one zod schema for all configuration; module slices are added from the registered modules. */
 import * as z from 'zod';
 import { DEFAULT_LOGIN_LIMIT } from '../http/login-limit.ts';
+import { DEFAULT_STREAM_LIMITS } from '../http/stream-limits.ts';
 import { llmConfigSchema } from '../llm/config/schema.ts';
 import type { Module } from '../module.ts';
 
@@ -36,13 +37,34 @@ export const kernelConfigShape = {
       role: z.enum(['api', 'worker', 'all']).default('all'),
       bodyLimitBytes: z.number().int().positive().default(1_048_576),
       shutdownTimeoutMs: z.number().int().positive().default(10_000),
+      /** What one /api/v1/events stream (SSE or WebSocket) holds for a client that reads slower than events arrive. */
+      eventStream: z
+        .strictObject({
+          maxEvents: z.number().int().positive().default(DEFAULT_STREAM_LIMITS.maxEvents),
+          maxBytes: z.number().int().min(1024).default(DEFAULT_STREAM_LIMITS.maxBytes),
+          closeGraceSeconds: z.number().int().min(1).max(960).default(DEFAULT_STREAM_LIMITS.closeGraceSeconds),
+        })
+        .prefault({}),
     })
     .prefault({}),
   dataDir: z.string().default('./.capstan/data'),
   /** Namespace for NATS subjects and streams, BullMQ keys and KV buckets, so deployments can share servers. */
   prefix: z.string().regex(/^[a-z][a-z0-9_]*$/, 'prefix must be lower-case letters, digits and _').default('capstan'),
-  database: z.strictObject({ url: urlSchema(['postgres:', 'postgresql:']).optional() }).prefault({}),
-  redis: z.strictObject({ url: urlSchema(['redis:', 'rediss:']).optional() }).prefault({}),
+  /** `readUrl`: a streaming replica for list and count queries (see Database.readDb); only with `url`. */
+  database: z.strictObject({ url: urlSchema(['postgres:', 'postgresql:']).optional(), readUrl: urlSchema(['postgres:', 'postgresql:']).optional() }).prefault({}),
+  /** `sentinel`: find the primary through Redis Sentinel; `url` then gives credentials, database and TLS only. */
+  redis: z
+    .strictObject({
+      url: urlSchema(['redis:', 'rediss:']).optional(),
+      sentinel: z
+        .strictObject({
+          masterName: z.string().min(1),
+          nodes: z.array(z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:\[\]]+):\d{1,5}$/, 'must be host:port')).min(1),
+          password: z.string().min(1).optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
   nats: z.strictObject({ url: urlSchema(['nats:', 'tls:']).optional() }).prefault({}),
   /** How long to keep retrying an unreachable dependency at start before exiting non-zero. */
   startupTimeoutMs: z.number().int().positive().default(30_000),
@@ -77,6 +99,16 @@ export const kernelConfigShape = {
       memberTimeoutMs: z.number().int().min(200).default(5_000),
     })
     .refine((r) => r.memberTimeoutMs >= 2 * r.heartbeatMs, { message: 'memberTimeoutMs must be at least twice heartbeatMs', path: ['memberTimeoutMs'] })
+    .prefault({}),
+  /** OpenTelemetry traces over OTLP/HTTP (JSON); off while `endpoint` is unset (see docs/tracing.md). */
+  tracing: z
+    .strictObject({
+      endpoint: urlSchema(['http:', 'https:']).optional(),
+      serviceName: z.string().min(1).default('capstan'),
+      sampleRatio: z.number().min(0).max(1).default(1),
+      headers: z.record(z.string(), z.string()).default({}),
+      exportIntervalMs: z.number().int().positive().default(1_000),
+    })
     .prefault({}),
   /** LLM providers, prices, limits and fallbacks (src/kernel/llm); keys come from the variables `apiKeyEnv` names. */
   llm: llmConfigSchema,

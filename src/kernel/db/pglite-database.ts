@@ -35,6 +35,7 @@ export async function createPgliteDatabase(opts: PgliteDatabaseOptions = {}): Pr
   return {
     kind: 'pglite',
     db,
+    readDb: db,
     // PGlite's query waits for an open transaction to finish, so a statement never lands inside someone's transaction.
     query: async <T>(text: string, params: unknown[] = []) => (await pg.query<T>(text, params)).rows,
     listen: (channel, onNotify) => pg.listen(channel, onNotify),

@@ -18,6 +18,12 @@ export interface Database {
   /** The query builder, outside a transaction. */
   readonly db: Db;
   /**
+   * The query builder for reads that may lag behind writes by the replica's delay: lists and counts served to users.
+   * A streaming replica when `database.readUrl` (DATABASE_READ_URL) is set, else the same handle as `db`. Never for a
+   * read that decides a write (it may miss a row just committed).
+   */
+  readonly readDb: Db;
+  /**
    * Runs ONE SQL statement with `$1..$n` parameters on its own (autocommit: a single statement, even with
    * data-modifying CTEs, is atomic). On PostgreSQL it is a named prepared statement, so after its first use it
    * costs one round trip and no re-planning; the query builder's statements cost two round trips each. Rows keep

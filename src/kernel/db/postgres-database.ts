@@ -18,6 +18,8 @@ export interface PostgresDatabaseOptions {
   max?: number;
   /** Seconds to wait for a TCP connection before failing. Default 10. */
   connectTimeoutSeconds?: number;
+  /** A read replica (postgres://...) for `readDb`; unset: `readDb` is the primary. */
+  readUrl?: string;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -31,16 +33,7 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new Invalid(`schema name '${schema}' must be lower-case letters, digits and underscores`, [{ path: 'schema', message: 'invalid schema name' }]);
   }
-  const sql = postgres(opts.url, {
-    max: opts.max ?? 10,
-    connect_timeout: opts.connectTimeoutSeconds ?? 10,
-    // Seconds between reconnect attempts of a pooled connection. postgres.js's default grows to 20 s, so after a
-    // PostgreSQL restart requests and /readyz kept failing for up to 20 s; cap it at 2 s with jitter.
-    backoff: (attempts: number) => Math.min(2, 0.05 * 2 ** attempts) * (0.5 + Math.random() / 2),
-    onnotice: () => {},
-    // A startup parameter, so every pooled connection (and the migrator's) resolves tables in `schema`.
-    connection: { application_name: 'capstan', ...(schema ? { search_path: schema } : {}) },
-  });
+  const sql = openPool(opts.url, opts, schema);
   try {
     if (schema) await createSchema(sql, schema);
     else await sql`SELECT 1`;
@@ -49,10 +42,22 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
     throw err;
   }
   const db = drizzle({ client: sql });
+  let replica: postgres.Sql | undefined;
+  if (opts.readUrl) {
+    replica = openPool(opts.readUrl, opts, schema);
+    try {
+      await replica`SELECT 1`;
+    } catch (err) {
+      await Promise.all([sql.end({ timeout: 0 }), replica.end({ timeout: 0 })]).catch(() => {});
+      throw err;
+    }
+  }
+  const readDb = replica ? drizzle({ client: replica }) : db;
   let closed: Promise<void> | undefined;
   return {
     kind: 'postgres',
     db,
+    readDb,
     async query<T>(text: string, params: unknown[] = []) {
       return [...(await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }))] as T[];
     },
@@ -87,10 +92,24 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
       await sql`SELECT 1`;
     },
     close() {
-      closed ??= sql.end({ timeout: 5 });
+      closed ??= Promise.all([sql.end({ timeout: 5 }), replica?.end({ timeout: 5 })]).then(() => {});
       return closed;
     },
   };
+}
+
+/** One postgres.js pool with the settings both the primary and a replica use. */
+function openPool(url: string, opts: PostgresDatabaseOptions, schema: string | undefined): postgres.Sql {
+  return postgres(url, {
+    max: opts.max ?? 10,
+    connect_timeout: opts.connectTimeoutSeconds ?? 10,
+    // Seconds between reconnect attempts of a pooled connection. postgres.js's default grows to 20 s, so after a
+    // PostgreSQL restart requests and /readyz kept failing for up to 20 s; cap it at 2 s with jitter.
+    backoff: (attempts: number) => Math.min(2, 0.05 * 2 ** attempts) * (0.5 + Math.random() / 2),
+    onnotice: () => {},
+    // A startup parameter, so every pooled connection (and the migrator's) resolves tables in `schema`.
+    connection: { application_name: 'capstan', ...(schema ? { search_path: schema } : {}) },
+  });
 }
 
 async function createSchema(sql: postgres.Sql, schema: string): Promise<void> {

@@ -1,4 +1,4 @@
-/** The kernel's own tables; modules keep theirs in src/modules/<name>/schema.ts (drizzle.config.ts globs both). */
+/** The kernel's own tables; modules keep theirs in src/modules/<name>/schema.ts or store/schema.ts (drizzle.config.ts globs both). */
 import { bigserial, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
@@ -16,6 +16,8 @@ export const kernelOutbox = pgTable(
     subject: text('subject'),
     data: jsonb('data').notNull(),
     correlationId: text('correlation_id'),
+    /** W3C trace context of the writer (null while tracing is off): the relay's publication continues that trace. */
+    traceparent: text('traceparent'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   // Lets operators find an event's outbox row by correlation (e.g. all events of one workflow run).

@@ -1,26 +1,30 @@
 /** Composes the HTTP shell: request ids, metrics, body limit, auth, rate limit, health, events, OpenAPI, modules, console. */
 import type { ModuleRouter } from '../module.ts';
+import type { ApiRouter } from './router.ts';
 import { ModuleDisabled, NotFound } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { KernelMetrics } from '../metrics.ts';
 import type { Resources } from '../resources.ts';
 import type { AppEnv } from './app-env.ts';
-import { authenticate, requireAnyScope, requireModuleScope, type TokenRecord } from './auth.ts';
+import type { TokenRecord } from './auth.ts';
 import { eventsRoutes } from './events-routes.ts';
-import { healthRoutes } from './health-routes.ts';
 import { errorHandler, problemResponse } from './problem.ts';
-import { rateLimit, type RateCounter } from './rate-limit.ts';
+import type { RateCounter } from './rate-limit.ts';
 import type { leaseRoutes } from './lease-routes.ts';
 import { queueRoutes } from './queue-routes.ts';
 import { createRouter } from './router.ts';
-import { requestContext } from './request-context.ts';
+import { answerProbe } from './probes.ts';
+import { DurationRecorder } from './request-context.ts';
+import { shell } from './shell.ts';
+import { registerSystemRoutes } from './system-routes.ts';
+import { streamStatsOf, type StreamLimits, type StreamStats } from './stream-limits.ts';
 
 /** A module as the HTTP shell sees it. */
 export interface MountedModule {
   name: string;
   description: string;
   enabled: boolean;
-  routes?: ModuleRouter;
+  routes?: ApiRouter;
   ui?: ModuleRouter;
 }
 
@@ -38,57 +42,57 @@ export interface AppOptions {
   leaseRoutes: ReturnType<typeof leaseRoutes>;
   /** The console (mounted at /ui); built by the kernel's ui/ folder. */
   console?: ModuleRouter;
+  /** What one event stream may hold for a slow client (default DEFAULT_STREAM_LIMITS). */
+  eventStream?: StreamLimits;
+  /** Counts the open event streams; default: one registered in `metrics.registry`. */
+  streamStats?: StreamStats;
 }
 
 /** Builds the Hono app; the same app serves every role that answers HTTP. */
 export function createApp(o: AppOptions) {
-  const app = createRouter();
-  app.onError(errorHandler(o.log));
+  const app = createRouter('system');
+  const onError = errorHandler(o.log);
+  app.onError(onError);
   app.notFound((c) => problemResponse(c, 404, 'NotFound', `no route for ${c.req.method} ${c.req.path}`));
-  app.use(requestContext({ metrics: o.metrics, log: o.log, bodyLimitBytes: o.bodyLimitBytes }));
-
-  app.route('/', healthRoutes(o.resources));
-
-  app.use(authenticate(o.auth.enabled, o.auth.tokens));
-  app.use('/api/*', rateLimit(o.rateCounter, o.auth.rateLimitPerMinute));
-
-  app.get('/metrics', requireAnyScope('metrics:read'), async (c) => {
-    const body = await o.metrics.registry.metrics();
-    return c.body(body, 200, { 'content-type': o.metrics.registry.contentType });
-  });
-
-  app.get('/api/v1', requireAnyScope(), (c) =>
-    c.json({
-      name: 'capstan',
-      version: o.version,
-      mode: o.resources.mode,
-      instanceId: o.resources.instanceId,
-      modules: o.modules.map((m) => ({ name: m.name, description: m.description, enabled: m.enabled })),
+  // Request id, auth, rate limit, module scopes, body checks and timing: one layer (see shell.ts).
+  app.use(
+    shell({
+      metrics: o.metrics,
+      log: o.log,
+      bodyLimitBytes: o.bodyLimitBytes,
+      auth: o.auth,
+      rateCounter: o.rateCounter,
+      moduleNames: o.modules.filter((m) => m.enabled).map((m) => m.name),
+      onError,
     }),
   );
-  app.use('/api/v1/openapi.json', requireAnyScope());
-  app.doc31('/api/v1/openapi.json', { openapi: '3.1.0', info: { title: 'Capstan API', version: o.version } });
 
-  app.route('/api/v1/events', eventsRoutes(o.resources.bus, o.resources.instanceId));
+  registerSystemRoutes(app, { version: o.version, resources: o.resources, metrics: o.metrics, modules: o.modules, hasConsole: Boolean(o.console) });
+
+  const streams = { limits: o.eventStream, stats: o.streamStats ?? streamStatsOf(o.metrics.registry) };
+  app.route('/api/v1/events', eventsRoutes(o.resources.bus, o.resources.instanceId, streams));
   app.route('/api/v1/queues', queueRoutes(o.resources.queue));
   app.route('/api/v1/leases', o.leaseRoutes);
 
   for (const m of o.modules) {
     const base = `/api/v1/${m.name}`;
     if (!m.enabled) {
-      app.all(`${base}/*`, () => {
+      app.use(`${base}/*`, () => {
         throw new ModuleDisabled(m.name);
       });
       continue;
     }
-    app.use(`${base}/*`, requireModuleScope(m.name));
     if (m.routes) app.route(base, m.routes);
   }
 
   if (o.console) app.route('/ui', o.console);
-  app.get('/', (c) => (o.console ? c.redirect('/ui') : c.json({ name: 'capstan', version: o.version })));
-  app.all('/api/*', (c) => {
+  app.use('/api/*', (c) => {
     throw new NotFound(`route ${c.req.method} ${c.req.path}`);
   });
+
+  // The probes skip the router and the shell altogether (probes.ts); app.request() in tests goes through here too.
+  const durations = new DurationRecorder(o.metrics, o.log);
+  const routed = app.fetch;
+  app.fetch = (req, ...rest) => answerProbe(req, o.resources, durations) ?? routed(req, ...rest);
   return app;
 }

@@ -28,20 +28,32 @@ function principalOf(rec: TokenRecord): Principal {
 /** Cookie the console sets after its login form, so browsers need not send bearer headers. */
 export const SESSION_COOKIE = 'capstan_token';
 
+/**
+ * Configured tokens by their hash, with the answer for each presented token remembered for the life of the table:
+ * hashing every request's token cost more than the rest of auth. Only tokens that match are remembered (at most one
+ * entry per configured token's plain text), so random guesses cannot grow or flush the cache.
+ */
+export class TokenTable {
+  private readonly byHash: Map<string, Principal>;
+  private readonly known = new Map<string, Principal>();
+
+  constructor(tokens: TokenRecord[]) {
+    this.byHash = new Map(tokens.map((t) => [t.sha256, principalOf(t)]));
+  }
+
+  /** The principal of a presented token, or undefined when no configured token has its hash. */
+  principal(token: string): Principal | undefined {
+    const hit = this.known.get(token);
+    if (hit) return hit;
+    const p = this.byHash.get(hashToken(token));
+    if (p) this.known.set(token, p);
+    return p;
+  }
+}
+
 /** Resolves the caller; with auth off everyone is an admin (only allowed on loopback, enforced by config). */
 export function authenticate(enabled: boolean, tokens: TokenRecord[]): MiddlewareHandler<AppEnv> {
-  const byHash = new Map(tokens.map((t) => [t.sha256, t]));
-  // Hashing every request's token costs more than the rest of auth; remember recent answers (bounded).
-  const recent = new Map<string, TokenRecord | null>();
-  const lookup = (token: string): TokenRecord | undefined => {
-    let rec = recent.get(token);
-    if (rec === undefined) {
-      rec = byHash.get(hashToken(token)) ?? null;
-      if (recent.size >= 1024) recent.clear();
-      recent.set(token, rec);
-    }
-    return rec ?? undefined;
-  };
+  const table = new TokenTable(tokens);
   return async (c, next) => {
     if (!enabled) {
       c.set('principal', { name: 'anonymous', scopes: new Set(['admin']) } satisfies Principal);
@@ -51,15 +63,15 @@ export function authenticate(enabled: boolean, tokens: TokenRecord[]): Middlewar
     if (header) {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       if (!m) throw new Unauthorized('Authorization header must be "Bearer <token>"');
-      const rec = lookup(m[1]!);
-      if (!rec) throw new Unauthorized('unknown or revoked token');
-      c.set('principal', principalOf(rec));
+      const p = table.principal(m[1]!);
+      if (!p) throw new Unauthorized('unknown or revoked token');
+      c.set('principal', p);
       return next();
     }
     // A stale console cookie is not an error: the request just has no principal and the console asks to sign in.
     const cookie = getCookie(c, SESSION_COOKIE);
-    const rec = cookie ? lookup(cookie) : undefined;
-    if (rec) c.set('principal', principalOf(rec));
+    const p = cookie ? table.principal(cookie) : undefined;
+    if (p) c.set('principal', p);
     return next();
   };
 }
@@ -71,12 +83,16 @@ export function hasScope(p: Principal | undefined, scope: string): boolean {
   return scope.endsWith(':read') && p.scopes.has(scope.replace(/:read$/, ':write'));
 }
 
+/** Throws 401 when nobody is authenticated, 403 when none of `scopes` is held (any principal passes when `scopes` is empty). */
+export function requireScopeOf(p: Principal | undefined, scopes: string[]): void {
+  if (!p) throw new Unauthorized();
+  if (scopes.length > 0 && !scopes.some((s) => hasScope(p, s))) throw new Forbidden(`this needs one of the scopes: ${scopes.join(', ')}`);
+}
+
 /** Rejects with 401 when nobody is authenticated, 403 when none of `scopes` is held. */
 export function requireAnyScope(...scopes: string[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const p = c.get('principal');
-    if (!p) throw new Unauthorized();
-    if (scopes.length > 0 && !scopes.some((s) => hasScope(p, s))) throw new Forbidden(`this needs one of the scopes: ${scopes.join(', ')}`);
+    requireScopeOf(c.get('principal'), scopes);
     return next();
   };
 }

@@ -13,3 +13,11 @@ interface IdleTimeoutSource {
 export function holdConnection(c: Context): void {
   (c.env as IdleTimeoutSource | undefined)?.timeout?.(c.req.raw, 0);
 }
+
+/**
+ * Turns Bun's idle timeout back on for this request: the connection is closed once it has made no progress for
+ * `seconds`, e.g. a stream that has said its last word to a client that no longer reads. No-op without a server.
+ */
+export function releaseConnection(c: Context, seconds: number): void {
+  (c.env as IdleTimeoutSource | undefined)?.timeout?.(c.req.raw, Math.max(1, Math.round(seconds)));
+}

@@ -1,8 +1,9 @@
 /** /api/v1/leases: acquire, inspect and release named leases held by this instance (admin scope); used by operators and the e2e proof. */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { Conflict, NotFound } from '../errors.ts';
 import type { LeaseHolder, Leases } from '../kv/port.ts';
 import { requireAnyScope } from './auth.ts';
+import { defineRoute } from './route.ts';
 import { createRouter } from './router.ts';
 
 const params = z.object({ name: z.string().regex(/^[A-Za-z0-9][-_A-Za-z0-9]{0,127}$/, 'name: letters, digits, - and _') });
@@ -11,14 +12,17 @@ const held = z.object({ name: z.string(), owner: z.string(), token: z.number(), 
 
 /** Lease routes; leases acquired here are renewed by this instance until released or lost. */
 export function leaseRoutes(leases: Leases, defaultTtlMs: number) {
-  const app = createRouter();
+  const app = createRouter('leases');
   const mine = new Map<string, { holder: LeaseHolder; ttlMs: number }>();
   app.use('*', requireAnyScope('admin'));
 
   app.openapi(
-    createRoute({
+    defineRoute({
       method: 'post',
       path: '/{name}',
+      operationId: 'acquireLease',
+      summary: 'Acquire a lease for this instance (renewed until released or lost)',
+      errors: [409],
       request: { params, body: { content: { 'application/json': { schema: z.strictObject({ ttlMs: z.number().int().min(500).max(3_600_000).optional() }) } }, required: false } },
       responses: { 201: { description: 'acquired', content: { 'application/json': { schema: held } } } },
     }),
@@ -39,7 +43,7 @@ export function leaseRoutes(leases: Leases, defaultTtlMs: number) {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/{name}', request: { params, query: ttlQuery }, responses: { 200: { description: 'current holder', content: { 'application/json': { schema: z.object({ name: z.string(), owner: z.string(), token: z.number() }).passthrough() } } } } }),
+    defineRoute({ method: 'get', path: '/{name}', operationId: 'getLease', summary: 'The current holder of a lease', errors: [404], request: { params, query: ttlQuery }, responses: { 200: { description: 'current holder', content: { 'application/json': { schema: z.object({ name: z.string(), owner: z.string(), token: z.number() }).passthrough() } } } } }),
     async (c) => {
       const { name } = c.req.valid('param');
       const ttlMs = c.req.valid('query').ttlMs ?? mine.get(name)?.ttlMs ?? defaultTtlMs;
@@ -50,7 +54,7 @@ export function leaseRoutes(leases: Leases, defaultTtlMs: number) {
   );
 
   app.openapi(
-    createRoute({ method: 'delete', path: '/{name}', request: { params }, responses: { 204: { description: 'released' } } }),
+    defineRoute({ method: 'delete', path: '/{name}', operationId: 'releaseLease', summary: 'Release a lease this instance holds', errors: [404], request: { params }, responses: { 204: { description: 'released' } } }),
     async (c) => {
       const { name } = c.req.valid('param');
       const current = mine.get(name);

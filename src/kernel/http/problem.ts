@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CapstanError, Invalid, RateLimited } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { isTransient } from '../retry.ts';
+import { activeTraceId } from '../tracing/spans.ts';
 
 /** The body of an error response. */
 export interface Problem {
@@ -15,6 +16,8 @@ export interface Problem {
   instance: string;
   code: string;
   requestId?: string;
+  /** The trace this request belongs to, while tracing is on. */
+  traceId?: string;
   errors?: { path: string; message: string }[];
   [extra: string]: unknown;
 }
@@ -33,9 +36,16 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+const RESERVED = new Set(['type', 'title', 'status', 'detail', 'instance', 'code', 'requestId']);
+
 /** Builds a problem+json response for a given status and details. */
 export function problemResponse(c: Context, status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Response {
+  // RFC 9457's own members cannot be replaced by an error's details (a module passing `{ status: 'completed' }` made
+  // `status` a string); such a detail is kept under `<name>Detail` instead.
+  const details: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(extra)) details[RESERVED.has(k) ? `${k}Detail` : k] = v;
   const body: Problem = {
+    ...details,
     type: `urn:capstan:problem:${code}`,
     title: TITLES[status] ?? 'Error',
     status,
@@ -43,8 +53,9 @@ export function problemResponse(c: Context, status: number, code: string, detail
     instance: c.req.path,
     code,
     requestId: c.get('requestId') as string | undefined,
-    ...extra,
   };
+  const traceId = activeTraceId();
+  if (traceId) body.traceId = traceId;
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (typeof extra.retryAfterSeconds === 'number') headers['retry-after'] = String(extra.retryAfterSeconds);
   return c.body(JSON.stringify(body), status as ContentfulStatusCode, headers);

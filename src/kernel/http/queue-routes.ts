@@ -1,8 +1,9 @@
 /** /api/v1/queues: queue depths, job inspection, and failed-job admin (list, retry, remove); admin scope. */
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { NotFound } from '../errors.ts';
 import type { JobQueue } from '../queue/port.ts';
 import { requireAnyScope } from './auth.ts';
+import { defineRoute } from './route.ts';
 import { createRouter } from './router.ts';
 
 const queueName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'queue: letters, digits, _ . - (max 100)');
@@ -23,19 +24,30 @@ const jobInfo = z.object({ id: z.string(), name: z.string(), queue: z.string(), 
 
 /** Admin routes over the job queue. */
 export function queueRoutes(queue: JobQueue) {
-  const app = createRouter();
+  const app = createRouter('queues');
   app.use('*', requireAnyScope('admin'));
 
-  app.get('/', async (c) => {
-    const names = queue.knownQueues().sort();
-    const rows = await Promise.all(names.map(async (name) => ({ name, counts: await queue.counts(name) })));
-    return c.json({ queues: rows });
-  });
+  app.openapi(
+    defineRoute({
+      method: 'get',
+      path: '/',
+      operationId: 'listQueues',
+      summary: 'Every known queue with its job counts by state',
+      responses: { 200: { description: 'the queues', content: { 'application/json': { schema: z.object({ queues: z.array(z.object({ name: z.string(), counts: z.record(z.string(), z.number()) })) }) } } } },
+    }),
+    async (c) => {
+      const names = queue.knownQueues().sort();
+      const rows = await Promise.all(names.map(async (name) => ({ name, counts: await queue.counts(name) })));
+      return c.json({ queues: rows }, 200);
+    },
+  );
 
   app.openapi(
-    createRoute({
+    defineRoute({
       method: 'post',
       path: '/{queue}/jobs',
+      operationId: 'addJob',
+      summary: 'Add a job (idempotent by jobId)',
       request: { params, body: { content: { 'application/json': { schema: addBody } }, required: true } },
       responses: { 201: { description: 'added (or the existing job for a repeated jobId)', content: { 'application/json': { schema: z.object({ id: z.string() }) } } } },
     }),
@@ -48,7 +60,7 @@ export function queueRoutes(queue: JobQueue) {
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/{queue}/jobs/{id}', request: { params: jobParams }, responses: { 200: { description: 'the job', content: { 'application/json': { schema: jobInfo } } } } }),
+    defineRoute({ method: 'get', path: '/{queue}/jobs/{id}', operationId: 'getJob', summary: 'One job', errors: [404], request: { params: jobParams }, responses: { 200: { description: 'the job', content: { 'application/json': { schema: jobInfo } } } } }),
     async (c) => {
       const { queue: q, id } = c.req.valid('param');
       const job = await queue.getJob(q, id);
@@ -58,9 +70,11 @@ export function queueRoutes(queue: JobQueue) {
   );
 
   app.openapi(
-    createRoute({
+    defineRoute({
       method: 'get',
       path: '/{queue}/failed',
+      operationId: 'listFailedJobs',
+      summary: 'Failed jobs, newest first',
       request: { params, query: z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(50) }) },
       responses: { 200: { description: 'failed jobs, newest first', content: { 'application/json': { schema: z.object({ jobs: z.array(jobInfo) }) } } } },
     }),
@@ -72,7 +86,7 @@ export function queueRoutes(queue: JobQueue) {
   );
 
   app.openapi(
-    createRoute({ method: 'post', path: '/{queue}/jobs/{id}/retry', request: { params: jobParams }, responses: { 202: { description: 'moved back to waiting' } } }),
+    defineRoute({ method: 'post', path: '/{queue}/jobs/{id}/retry', operationId: 'retryJob', summary: 'Move a failed job back to waiting', errors: [404], request: { params: jobParams }, responses: { 202: { description: 'moved back to waiting' } } }),
     async (c) => {
       const { queue: q, id } = c.req.valid('param');
       await queue.retry(q, id);
@@ -81,7 +95,7 @@ export function queueRoutes(queue: JobQueue) {
   );
 
   app.openapi(
-    createRoute({ method: 'delete', path: '/{queue}/jobs/{id}', request: { params: jobParams }, responses: { 204: { description: 'removed' } } }),
+    defineRoute({ method: 'delete', path: '/{queue}/jobs/{id}', operationId: 'removeJob', summary: 'Remove a job', errors: [404], request: { params: jobParams }, responses: { 204: { description: 'removed' } } }),
     async (c) => {
       const { queue: q, id } = c.req.valid('param');
       await queue.remove(q, id);

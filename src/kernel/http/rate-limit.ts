@@ -19,6 +19,11 @@ export class MemoryRateCounter implements RateCounter {
 
   /** Increments in the current window, starting a new window when the old one ended. */
   async hit(key: string, windowMs: number) {
+    return this.hitSync(key, windowMs);
+  }
+
+  /** `hit` without the promise, for the shell's per-request path. */
+  hitSync(key: string, windowMs: number) {
     const now = Date.now();
     let w = this.windows.get(key);
     if (!w || w.endsAt <= now) {
@@ -74,4 +79,17 @@ export function rateLimit(counter: RateCounter, defaultPerMinute: number): Middl
     if (count > limit) throw new RateLimited(Math.max(1, Math.ceil(resetMs / 1000)));
     return next();
   };
+}
+
+/**
+ * A counter that can answer at once, without a promise (the in-process one, and the batched Redis one once it knows
+ * the key's window): the shell then skips an await per request. Undefined means "ask `hit`".
+ */
+interface SyncRateCounter {
+  hitSync(key: string, windowMs: number): { count: number; resetMs: number } | undefined;
+}
+
+/** The hit counted synchronously when the counter can, else undefined (the caller awaits `hit`). */
+export function hitNow(counter: RateCounter, key: string, windowMs: number): { count: number; resetMs: number } | undefined {
+  return typeof (counter as Partial<SyncRateCounter>).hitSync === 'function' ? (counter as unknown as SyncRateCounter).hitSync(key, windowMs) : undefined;
 }

@@ -1,55 +1,62 @@
-/**
- * The first middleware of every request: request id, body size limit and the duration histogram in ONE layer.
- * Each async middleware layer costs a few microseconds in Bun; three separate ones were most of /healthz's cost.
- */
-import type { MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import { PayloadTooLarge } from '../errors.ts';
+/** Request ids and the duration histogram: what every request records, whichever path it takes through the shell. */
+import type { Context } from 'hono';
 import type { Logger } from '../log.ts';
 import type { KernelMetrics } from '../metrics.ts';
-import type { AppEnv } from './app-env.ts';
+import { HistogramChild } from './histogram-child.ts';
 
 const INCOMING_ID = /^[\w.:-]{1,200}$/;
 
-/** Options of the request-context middleware. */
-export interface RequestContextOptions {
-  metrics: KernelMetrics;
-  log: Logger;
-  bodyLimitBytes: number;
+/**
+ * New ids are a random 64-bit process prefix and a scrambled counter: unique across instances and restarts like a
+ * UUID, without drawing 16 random bytes per request (crypto.randomUUID cost more than the rest of a probe's answer).
+ * The counter is multiplied by an odd number and xored with a random key (a bijection on 32 bits), so consecutive ids
+ * do not show how many requests an instance serves; after 2^32 ids the prefix is drawn again.
+ */
+const randomHex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
+let idPrefix = `${randomHex(8)}-`;
+const idKey = crypto.getRandomValues(new Uint32Array(1))[0]!;
+let idCounter = 0;
+
+function newRequestId(): string {
+  if (++idCounter > 0xffffffff) {
+    idCounter = 1;
+    idPrefix = `${randomHex(8)}-`;
+  }
+  return idPrefix + ((Math.imul(idCounter, 0x9e3779b1) ^ idKey) >>> 0).toString(36);
 }
 
-/** Sets `requestId` (reusing a sane incoming X-Request-Id), enforces the body limit, records the duration by route pattern. */
-export function requestContext(o: RequestContextOptions): MiddlewareHandler<AppEnv> {
-  const children = new Map<string, { observe(v: number): void }>();
-  const tooLarge = () => {
-    throw new PayloadTooLarge(o.bodyLimitBytes);
-  };
-  // Only bodies without a Content-Length (chunked) need the streaming counter.
-  const streamingLimit = bodyLimit({ maxSize: o.bodyLimitBytes, onError: tooLarge });
-  return async (c, next) => {
-    const started = performance.now();
-    const incoming = c.req.header('x-request-id');
-    const id = incoming && INCOMING_ID.test(incoming) ? incoming : crypto.randomUUID();
-    c.set('requestId', id);
-    c.header('X-Request-Id', id);
-    const raw = c.req.raw;
-    if (raw.body) {
-      const length = raw.headers.get('content-length');
-      if (length !== null && !raw.headers.has('transfer-encoding')) {
-        if (Number(length) > o.bodyLimitBytes) tooLarge();
-        await next();
-      } else await streamingLimit(c, next);
-    } else await next();
-    const seconds = (performance.now() - started) / 1000;
-    // The matched route pattern, not the raw path, keeps label cardinality bounded.
-    const route = c.req.routePath && c.req.routePath !== '/*' ? c.req.routePath : c.res.status === 404 ? 'unmatched' : c.req.path;
-    const key = `${c.req.method} ${route} ${c.res.status}`;
-    let child = children.get(key);
+/** A sane incoming X-Request-Id is kept (so a caller can follow its request through the logs); otherwise a new unique id. */
+export function requestIdOf(incoming: string | null | undefined): string {
+  return incoming && INCOMING_ID.test(incoming) ? incoming : newRequestId();
+}
+
+/** Records `http_request_duration_seconds` by method, route pattern and status; warns on 5xx. */
+export class DurationRecorder {
+  // Resolving a labelled child costs a label hash per request; the set of keys is bounded by the routes.
+  private readonly children = new Map<string, HistogramChild>();
+
+  constructor(
+    private readonly metrics: KernelMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  /** Observes one finished request by its matched route pattern (never the raw path: label cardinality stays bounded). */
+  record(c: Context, started: number, requestId: string): void {
+    const status = c.res.status;
+    // No route reached: a 404, or a request the shell refused first (auth, rate limit, body); never the raw path.
+    const route = c.req.routePath && c.req.routePath !== '/*' ? c.req.routePath : status === 404 ? 'unmatched' : 'refused';
+    this.observe(c.req.method, route, status, started);
+    if (status >= 500) this.log.warn({ requestId, method: c.req.method, path: c.req.path, status }, 'request failed');
+  }
+
+  /** Observes a request answered outside Hono (the probes), by a fixed route. */
+  observe(method: string, route: string, status: number, started: number): void {
+    const key = `${method} ${route} ${status}`;
+    let child = this.children.get(key);
     if (!child) {
-      child = o.metrics.httpDuration.labels(c.req.method, route, String(c.res.status));
-      children.set(key, child);
+      child = new HistogramChild(this.metrics.httpDuration, { method, route, status: String(status) });
+      this.children.set(key, child);
     }
-    child.observe(seconds);
-    if (c.res.status >= 500) o.log.warn({ requestId: id, method: c.req.method, path: c.req.path, status: c.res.status }, 'request failed');
-  };
+    child.observe((performance.now() - started) / 1000);
+  }
 }

@@ -1,6 +1,6 @@
 /** Leases with fencing tokens, built only on the Kv port, so the same code runs over memory and NATS JetStream KV. */
 import { Conflict, Invalid } from '../errors.ts';
-import { monotonicMs } from '../time.ts';
+import { realClock, type Clock, type Timer } from '../clock/clock.ts';
 import type { AcquireOptions, Kv, KvStore, LeaseHolder, LeaseInfo, Leases } from './port.ts';
 
 /** Why a holder's `lost` signal fired; found in `(lost.reason as Conflict).details.reason`. */
@@ -31,8 +31,8 @@ class KvLeaseHolder implements LeaseHolder {
   private readonly controller = new AbortController();
   private revision: number;
   private lastSentAt: number;
-  private expiryTimer?: ReturnType<typeof setTimeout>;
-  private renewTimer?: ReturnType<typeof setInterval>;
+  private expiryTimer?: Timer;
+  private renewTimer?: Timer;
   private renewing?: Promise<void>;
 
   constructor(
@@ -44,12 +44,13 @@ class KvLeaseHolder implements LeaseHolder {
     sentAt: number,
     private readonly value: LeaseValue,
     autoRenew: boolean,
+    private readonly clock: Clock,
   ) {
     this.revision = token;
     this.lastSentAt = sentAt;
     this.armExpiry();
     if (autoRenew) {
-      this.renewTimer = setInterval(() => {
+      this.renewTimer = clock.setInterval(() => {
         this.renew().catch(() => {
           // A failed renewal is not fatal by itself: the expiry timer decides when the lease is gone.
         });
@@ -66,15 +67,15 @@ class KvLeaseHolder implements LeaseHolder {
    * monotonic clock; so the lease is certainly ours until lastSentAt + ttl. We give it up a margin before.
    */
   private armExpiry(): void {
-    clearTimeout(this.expiryTimer);
+    this.expiryTimer?.cancel();
     const deadline = this.lastSentAt + this.ttlMs - safetyMarginMs(this.ttlMs);
-    this.expiryTimer = setTimeout(() => this.lose('expired', 'no renewal succeeded in time'), Math.max(0, deadline - monotonicMs()));
+    this.expiryTimer = this.clock.setTimeout(() => this.lose('expired', 'no renewal succeeded in time'), Math.max(0, deadline - this.clock.monotonic()));
   }
 
   /** Aborts `lost` once; the reason is a Conflict whose details.reason says why ('expired', 'taken', 'released'). */
   private lose(reason: LostReason, why: string): void {
-    clearTimeout(this.expiryTimer);
-    clearInterval(this.renewTimer);
+    this.expiryTimer?.cancel();
+    this.renewTimer?.cancel();
     if (!this.controller.signal.aborted) this.controller.abort(new Conflict(`lease '${this.name}' ${reason}: ${why}`, { lease: this.name, reason }));
   }
 
@@ -92,7 +93,7 @@ class KvLeaseHolder implements LeaseHolder {
   private async doRenew(): Promise<void> {
     if (this.lost.aborted) throw new Conflict(`lease '${this.name}' was lost`, { lease: this.name });
     // Taken before sending: the server starts the TTL when it stores the write, which is later than this.
-    const sentAt = monotonicMs();
+    const sentAt = this.clock.monotonic();
     try {
       // A compare-and-set at our revision succeeds only if the key never expired or changed hands meanwhile.
       this.revision = await this.kv.update(this.name, { ...this.value, token: this.token }, this.revision);
@@ -115,7 +116,7 @@ class KvLeaseHolder implements LeaseHolder {
   /** Deletes the key at our revision so the next acquirer need not wait for the TTL. */
   async release(): Promise<void> {
     if (this.lost.aborted) return;
-    clearInterval(this.renewTimer);
+    this.renewTimer?.cancel();
     await this.renewing?.catch(() => {});
     // Abort before deleting: our own work must stop before anyone else can acquire the name.
     this.lose('released', 'given up by its holder');
@@ -134,7 +135,11 @@ class KvLeaseHolder implements LeaseHolder {
 export class KvLeases implements Leases {
   private readonly buckets = new Map<number, Promise<Kv>>();
 
-  constructor(private readonly store: KvStore, private readonly owner: string, private readonly opts: { bucketPrefix?: string } = {}) {}
+  constructor(private readonly store: KvStore, private readonly owner: string, private readonly opts: { bucketPrefix?: string; clock?: Clock } = {}) {}
+
+  private get clock(): Clock {
+    return this.opts.clock ?? realClock;
+  }
 
   private bucket(ttlMs: number): Promise<Kv> {
     if (!Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS) throw new Invalid(`lease ttl must be an integer ≥ ${MIN_TTL_MS} ms`, [{ path: 'ttlMs', message: `integer ≥ ${MIN_TTL_MS}` }]);
@@ -150,8 +155,8 @@ export class KvLeases implements Leases {
   /** Tries once; returns undefined when another owner holds the lease. */
   async acquire(name: string, opts: AcquireOptions): Promise<LeaseHolder | undefined> {
     const kv = await this.bucket(opts.ttlMs);
-    const value: LeaseValue = { owner: this.owner, acquiredAt: new Date().toISOString() };
-    const sentAt = monotonicMs();
+    const value: LeaseValue = { owner: this.owner, acquiredAt: this.clock.date().toISOString() };
+    const sentAt = this.clock.monotonic();
     let revision: number;
     try {
       revision = await kv.create(name, value);
@@ -159,7 +164,7 @@ export class KvLeases implements Leases {
       if (err instanceof Conflict) return undefined;
       throw err;
     }
-    return new KvLeaseHolder(kv, name, this.owner, revision, opts.ttlMs, sentAt, value, opts.autoRenew ?? true);
+    return new KvLeaseHolder(kv, name, this.owner, revision, opts.ttlMs, sentAt, value, opts.autoRenew ?? true, this.clock);
   }
 
   /** Reads the current holder of a lease with the given TTL. */

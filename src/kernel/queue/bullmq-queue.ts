@@ -1,4 +1,5 @@
 /** The JobQueue on BullMQ (Redis): shared connections, lazily created Queue objects, worker groups. */
+import { createRedis, type RedisSentinelConfig } from './redis-connection.ts';
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CapstanError, Conflict, NotFound, Unavailable } from '../errors.ts';
@@ -15,6 +16,8 @@ import { normalizeBulk, normalizeWorker, validateQueueName, type NormalizedJobOp
 export interface BullmqQueueOptions extends QueueAdapterOptions {
   /** redis:// or rediss:// URL. */
   url: string;
+  /** Find the primary through Redis Sentinel (the URL then gives credentials, database and TLS only). */
+  sentinel?: RedisSentinelConfig;
   /** BullMQ key prefix; deployments (and test files) sharing a Redis use different prefixes. Default `capstan`. */
   prefix?: string;
   /** Where connection errors are reported; they are never fatal (ioredis reconnects by itself). */
@@ -183,7 +186,7 @@ export class BullmqQueue implements JobQueue {
   }
 
   private connect(maxRetriesPerRequest: number | null): Redis {
-    const c = new Redis(this.opts.url, { maxRetriesPerRequest });
+    const c = createRedis(this.opts, { maxRetriesPerRequest });
     // Without a listener an 'error' event would crash the process while Redis restarts.
     c.on('error', (err) => this.report(err, 'redis connection'));
     return c;
@@ -230,6 +233,8 @@ export class BullmqQueue implements JobQueue {
     if (o.delayMs > 0) opts.delay = o.delayMs;
     if (o.priority !== undefined) opts.priority = o.priority;
     if (o.backoff) opts.backoff = { type: o.backoff.type, delay: o.backoff.delayMs };
+    // BullMQ's own slot for propagated context: stored with the job and read back by the worker.
+    if (o.traceparent) opts.telemetry = { metadata: o.traceparent, omitContext: true };
     return opts;
   }
 

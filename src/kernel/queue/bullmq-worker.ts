@@ -82,6 +82,7 @@ export class BullmqWorker implements QueueWorker {
           queue: this.p.queue,
           data: job.data,
           attempt: job.attemptsMade + 1,
+          traceparent: job.opts.telemetry?.metadata,
           signal,
           // A timed-out attempt may still be running; it must not overwrite the next attempt's progress.
           progress: async (value) => {

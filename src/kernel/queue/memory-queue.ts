@@ -229,6 +229,7 @@ export class MemoryQueue implements JobQueue, MemoryWorkerHost {
           queue: rec.queue,
           data: structuredClone(rec.data),
           attempt: rec.attemptsMade + 1,
+          traceparent: rec.opts.traceparent,
           signal,
           // A timed-out or abandoned attempt may still be running; it must not overwrite the next attempt's progress.
           progress: async (value) => {

@@ -16,6 +16,8 @@ export interface JobOptions {
   backoff?: { type: 'exponential' | 'fixed'; delayMs: number };
   /** Dedup id: adding a job whose id already exists returns the existing job and adds nothing. */
   jobId?: string;
+  /** W3C trace context of the enqueuer (the traced queue sets it), so the job's span joins its trace. */
+  traceparent?: string;
 }
 
 /** One job handed to a worker. */
@@ -26,6 +28,8 @@ export interface Job<T = unknown> {
   data: T;
   /** 1 on the first attempt. */
   attempt: number;
+  /** The enqueuer's trace context, when it was traced. */
+  traceparent?: string;
   /** Reports progress (a number 0-100 or an object). */
   progress(value: number | Record<string, unknown>): Promise<void>;
   /** Aborted when the group's timeout elapses, or when the worker is closing and its grace period is over. */

@@ -20,6 +20,7 @@ const jobOptions = z.strictObject({
   attempts: z.number().int().min(1).max(10_000).optional(),
   backoff: z.strictObject({ type: z.enum(['exponential', 'fixed']), delayMs: z.number().int().min(0) }).optional(),
   jobId: jobId.optional(),
+  traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, 'must be a W3C traceparent').optional(),
 });
 
 const workerOptions = z.strictObject({
@@ -34,6 +35,7 @@ export interface NormalizedJobOptions {
   attempts: number;
   backoff?: { type: 'exponential' | 'fixed'; delayMs: number };
   jobId?: string;
+  traceparent?: string;
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, path: string, what: string): T {
@@ -51,7 +53,7 @@ export function validateQueueName(queue: string): void {
 export function normalizeJob(name: string, opts: JobOptions | undefined, path = ''): NormalizedJobOptions {
   parse(jobName, name, path ? `${path}.name` : 'name', 'job name');
   const o = parse(jobOptions, opts ?? {}, path ? `${path}.opts` : 'opts', 'job options');
-  return { delayMs: o.delayMs ?? 0, priority: o.priority, attempts: o.attempts ?? 1, backoff: o.backoff, jobId: o.jobId };
+  return { delayMs: o.delayMs ?? 0, priority: o.priority, attempts: o.attempts ?? 1, backoff: o.backoff, jobId: o.jobId, traceparent: o.traceparent };
 }
 
 /** Validates a queue name and a bulk of jobs before anything is added; returns each job with its normalized options. */

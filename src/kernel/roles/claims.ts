@@ -6,7 +6,7 @@
  */
 import type { Kv, KvStore } from '../kv/port.ts';
 import type { Logger } from '../log.ts';
-import { monotonicMs } from '../time.ts';
+import { realClock, type Clock } from '../clock/clock.ts';
 
 /** Claims older than this are ignored (and the bucket forgets them): a claimant that still wants a role claims again. */
 const CLAIM_TTL_MS = 30_000;
@@ -21,7 +21,12 @@ export class RoleClaims {
   private watcher?: { stop(): Promise<void> };
   private readonly seen = new Map<string, { by: string; at: number }>();
 
-  constructor(private readonly kv: KvStore, private readonly log: Logger, private readonly onClaim: (role: string) => void) {}
+  constructor(
+    private readonly kv: KvStore,
+    private readonly log: Logger,
+    private readonly onClaim: (role: string) => void,
+    private readonly clock: Clock = realClock,
+  ) {}
 
   /** Opens the bucket and starts watching it. */
   async start(): Promise<void> {
@@ -48,7 +53,7 @@ export class RoleClaims {
   claimant(role: string): string | undefined {
     const c = this.seen.get(role);
     if (!c) return undefined;
-    if (monotonicMs() - c.at > CLAIM_TTL_MS) {
+    if (this.clock.monotonic() - c.at > CLAIM_TTL_MS) {
       this.seen.delete(role);
       return undefined;
     }
@@ -69,7 +74,7 @@ export class RoleClaims {
   }
 
   private note(role: string, by: string): void {
-    this.seen.set(role, { by, at: monotonicMs() });
+    this.seen.set(role, { by, at: this.clock.monotonic() });
     this.onClaim(role);
   }
 }

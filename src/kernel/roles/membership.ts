@@ -8,7 +8,7 @@ import { Invalid } from '../errors.ts';
 import { validateKey } from '../kv/keys.ts';
 import type { Kv, KvChange, KvStore } from '../kv/port.ts';
 import type { Logger } from '../log.ts';
-import { monotonicMs } from '../time.ts';
+import { realClock, type Clock, type Timer } from '../clock/clock.ts';
 
 /** A live member as the others see it. */
 export interface Member {
@@ -32,6 +32,8 @@ export interface MembershipOptions {
   timeoutMs?: number;
   meta?: Record<string, unknown>;
   log: Logger;
+  /** Heartbeats, expiry and ages run on it; the real clock by default. */
+  clock?: Clock;
 }
 
 /** The value each member keeps under its key. */
@@ -56,20 +58,23 @@ interface Seen {
 export class Membership {
   private readonly heartbeatMs: number;
   private readonly timeoutMs: number;
-  private readonly joinedAt = new Date().toISOString();
+  private readonly clock: Clock;
+  private readonly joinedAt: string;
   private readonly seen = new Map<string, Seen>();
   private readonly listeners = new Set<(ids: string[]) => void>();
   /** The ids and announcements listeners were last told about. */
   private last = '';
   private bucket?: Kv;
   private watcher?: { stop(): Promise<void> };
-  private timers: ReturnType<typeof setInterval>[] = [];
+  private timers: Timer[] = [];
   private running = false;
   private beatFailing = false;
   private meta: Record<string, unknown>;
 
   constructor(private readonly o: MembershipOptions) {
     validateKey(o.id);
+    this.clock = o.clock ?? realClock;
+    this.joinedAt = this.clock.date().toISOString();
     this.meta = o.meta ?? {};
     this.heartbeatMs = o.heartbeatMs ?? 1_000;
     this.timeoutMs = o.timeoutMs ?? 5 * this.heartbeatMs;
@@ -103,10 +108,10 @@ export class Membership {
       throw err;
     }
     this.running = true;
-    this.timers.push(setInterval(() => void this.beat(), this.heartbeatMs));
-    this.timers.push(setInterval(() => this.expire(), Math.max(50, Math.min(this.heartbeatMs, this.timeoutMs / 4))));
+    this.timers.push(this.clock.setInterval(() => void this.beat(), this.heartbeatMs));
+    this.timers.push(this.clock.setInterval(() => this.expire(), Math.max(50, Math.min(this.heartbeatMs, this.timeoutMs / 4))));
     // A safety net for changes the watch missed (a reconnect): the bucket is read again once per timeout.
-    this.timers.push(setInterval(() => void this.relist().catch(() => {}), this.timeoutMs));
+    this.timers.push(this.clock.setInterval(() => void this.relist().catch(() => {}), this.timeoutMs));
     this.publish();
     return this.ids();
   }
@@ -146,7 +151,7 @@ export class Membership {
   async stop(opts: { leave?: boolean } = {}): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    for (const t of this.timers.splice(0)) clearInterval(t);
+    for (const t of this.timers.splice(0)) t.cancel();
     await this.watcher?.stop();
     if (opts.leave ?? true) await this.bucket?.delete(this.o.id).catch((err) => this.o.log.warn({ err, group: this.o.group }, 'could not leave the membership; others drop this member after its timeout'));
     this.seen.clear();
@@ -154,7 +159,7 @@ export class Membership {
   }
 
   private async beat(): Promise<void> {
-    const beat: Heartbeat = { id: this.o.id, joinedAt: this.joinedAt, at: Date.now(), timeoutMs: this.timeoutMs, meta: this.meta };
+    const beat: Heartbeat = { id: this.o.id, joinedAt: this.joinedAt, at: this.clock.now(), timeoutMs: this.timeoutMs, meta: this.meta };
     try {
       await this.bucket!.put(this.o.id, beat);
       if (this.beatFailing) this.o.log.info({ group: this.o.group }, 'membership heartbeat written again');
@@ -175,13 +180,13 @@ export class Membership {
     }
     const known = this.seen.get(c.key);
     if (known && known.revision >= c.revision) return;
-    this.seen.set(c.key, { beat: c.value!, revision: c.revision, seenAt: monotonicMs() });
+    this.seen.set(c.key, { beat: c.value!, revision: c.revision, seenAt: this.clock.monotonic() });
     if (!known || JSON.stringify(known.beat.meta) !== JSON.stringify(c.value!.meta)) this.notify();
   }
 
   /** Reads the bucket: refreshes members with newer beats and drops those gone from it (deleted or expired). */
   private async relist(): Promise<void> {
-    const startedAt = monotonicMs();
+    const startedAt = this.clock.monotonic();
     const entries = await this.bucket!.list<Heartbeat>();
     const present = new Set<string>();
     for (const e of entries) {
@@ -190,8 +195,8 @@ export class Membership {
       const known = this.seen.get(e.key);
       if (known && known.revision >= e.revision) continue;
       // The beat's age by its writer's clock, bounded so that a skewed clock can neither keep it nor drop it early.
-      const age = Math.min(Math.max(0, Date.now() - e.value.at), e.value.timeoutMs);
-      this.seen.set(e.key, { beat: e.value, revision: e.revision, seenAt: monotonicMs() - age });
+      const age = Math.min(Math.max(0, this.clock.now() - e.value.at), e.value.timeoutMs);
+      this.seen.set(e.key, { beat: e.value, revision: e.revision, seenAt: this.clock.monotonic() - age });
     }
     // A member the watch added after the list was read is not in it, but is live.
     for (const [id, s] of this.seen) if (!present.has(id) && s.seenAt < startedAt) this.seen.delete(id);
@@ -200,7 +205,7 @@ export class Membership {
   }
 
   private expire(): void {
-    const now = monotonicMs();
+    const now = this.clock.monotonic();
     let changed = false;
     for (const [id, s] of this.seen) {
       if (now - s.seenAt > s.beat.timeoutMs) {

@@ -1,4 +1,5 @@
 /** One role's loop: try to acquire its lease when the policy wants it, run the work while held, release after it returned. */
+import type { Clock } from '../clock/clock.ts';
 import type { Leases, LeaseHolder } from '../kv/port.ts';
 import type { LostReason } from '../kv/leases.ts';
 import type { Logger } from '../log.ts';
@@ -25,6 +26,8 @@ export interface RunnerDeps {
   owner: string;
   log: Logger;
   metrics: RoleMetrics;
+  /** Retry pauses run on it. */
+  clock: Clock;
 }
 
 /** Why a tenure ended, as roles_released_total counts it. */
@@ -82,9 +85,9 @@ export class RoleRunner {
   private pause(ms?: number): Promise<void> {
     if (this.stopping.signal.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      const timer = ms === undefined ? undefined : this.deps.clock.setTimeout(done, ms);
       function done() {
-        clearTimeout(timer);
+        timer?.cancel();
         resolve();
       }
       this.wake = () => {

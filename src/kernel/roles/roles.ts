@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { Conflict, Invalid } from '../errors.ts';
 import type { KvStore, Leases } from '../kv/port.ts';
 import type { Logger } from '../log.ts';
-import { sleepUnlessAborted } from '../time.ts';
+import { realClock, type Clock } from '../clock/clock.ts';
 import { RoleClaims } from './claims.ts';
 import { Membership, type Member } from './membership.ts';
 import { createRoleMetrics, type RoleMetrics } from './role-metrics.ts';
@@ -25,6 +25,8 @@ export interface RolesOptions {
   memberTimeoutMs?: number;
   /** Announced to the other members (e.g. host, version). */
   meta?: Record<string, unknown>;
+  /** Leases' timers are the Leases' own; membership, claims and retries run on this. Default: the real clock. */
+  clock?: Clock;
 }
 
 /** Builds the Roles of one instance; it joins the membership when its first role set is held. */
@@ -48,14 +50,15 @@ class KernelRoles implements Roles {
 
   constructor(private readonly o: RolesOptions) {
     this.metrics = createRoleMetrics(o.registry);
-    this.deps = { leases: o.leases, owner: o.owner, log: o.log, metrics: this.metrics };
+    const clock = o.clock ?? realClock;
+    this.deps = { leases: o.leases, owner: o.owner, log: o.log, metrics: this.metrics, clock };
     const heartbeatMs = o.heartbeatMs ?? 1_000;
     this.memberTimeoutMs = o.memberTimeoutMs ?? 5_000;
-    this.membership = new Membership({ kv: o.kv, group: 'roles', id: o.owner, heartbeatMs, timeoutMs: this.memberTimeoutMs, meta: o.meta, log: o.log });
+    this.membership = new Membership({ kv: o.kv, group: 'roles', id: o.owner, heartbeatMs, timeoutMs: this.memberTimeoutMs, meta: o.meta, log: o.log, clock });
     this.claims = new RoleClaims(o.kv, o.log, (role) => {
       const s = this.byName.get(role);
       if (s instanceof ShardSet) s.claimed(role);
-    });
+    }, clock);
     this.membership.onChange((ids) => {
       this.metrics.members.set(ids.length);
       for (const s of this.sets) s.rebalance();
@@ -170,7 +173,7 @@ class KernelRoles implements Roles {
         } catch (err) {
           await this.claims.stop().catch(() => {});
           this.o.log.warn({ err }, 'cannot join the role membership; retrying');
-          await sleepUnlessAborted(Math.min(5_000, 250 * 2 ** attempt), this.closing.signal);
+          await this.deps.clock.sleep(Math.min(5_000, 250 * 2 ** attempt), this.closing.signal);
         }
       }
     })();

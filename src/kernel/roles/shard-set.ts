@@ -4,7 +4,7 @@
  */
 import type { Leases } from '../kv/port.ts';
 import type { Logger } from '../log.ts';
-import { monotonicMs } from '../time.ts';
+import type { Timer } from '../clock/clock.ts';
 import { assignRoles } from './assignment.ts';
 import type { RoleClaims } from './claims.ts';
 import { RoleRunner, type RunnerDeps } from './role-runner.ts';
@@ -29,7 +29,7 @@ export class ShardSet implements RoleHandle {
   /** Shards unheld past the grace, which this instance may take although not assigned them. */
   private readonly graced = new Set<string>();
   private readonly lastClaim = new Map<string, number>();
-  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly timer: Timer;
   private checking = false;
   private stopped = false;
 
@@ -63,7 +63,7 @@ export class ShardSet implements RoleHandle {
       this.runners.set(name, new RoleRunner(ctx.deps, name, set, shard, ttlMs, work, policy).start());
     });
     this.rebalance();
-    this.timer = setInterval(() => void this.check(), Math.max(100, Math.floor(graceMs / 2)));
+    this.timer = ctx.deps.clock.setInterval(() => void this.check(), Math.max(100, Math.floor(graceMs / 2)));
   }
 
   /** The member this set's view assigns `name` to. */
@@ -91,14 +91,14 @@ export class ShardSet implements RoleHandle {
   /** Stops every shard's work and releases their leases. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    this.timer.cancel();
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
   }
 
   /** Claims at most once per half TTL per shard: the holder sees the first, the rest only refresh it. */
   private claimIfAssigned(name: string): void {
     if (this.assignee(name) !== this.ctx.deps.owner) return;
-    const now = monotonicMs();
+    const now = this.ctx.deps.clock.monotonic();
     if (now - (this.lastClaim.get(name) ?? -Infinity) < this.ttlMs / 2) return;
     this.lastClaim.set(name, now);
     void this.ctx.claims.claim(name, this.ctx.deps.owner);
@@ -131,8 +131,8 @@ export class ShardSet implements RoleHandle {
           continue;
         }
         const since = this.freeSince.get(r.name);
-        if (since === undefined) this.freeSince.set(r.name, monotonicMs());
-        else if (monotonicMs() - since >= this.graceMs) {
+        if (since === undefined) this.freeSince.set(r.name, this.ctx.deps.clock.monotonic());
+        else if (this.ctx.deps.clock.monotonic() - since >= this.graceMs) {
           this.ctx.log.warn({ role: r.name, assignee, graceMs: this.graceMs }, 'role unheld past its grace; taking it although it is assigned elsewhere');
           this.graced.add(r.name);
           r.poke();

@@ -1,14 +1,13 @@
 /** The workflow module: durable state-machine and DAG workflows behind /api/v1/workflow. */
 import * as z from 'zod';
-import type { Module, ModuleContext } from '../../kernel/index.ts';
-import type { AnyWorkflowSpec } from './builder.ts';
-import { workflowCli } from './cli.ts';
-import { WorkflowEngine } from './engine.ts';
-import { createWorkflowMetrics } from './metrics.ts';
-import { workflowRoutes } from './routes.ts';
+import { defineModule, type Module, type ModuleContext } from '../../kernel/index.ts';
+import type { AnyWorkflowSpec } from './model/builder.ts';
+import { workflowCli } from './api/cli.ts';
+import { WorkflowEngine } from './runtime/engine.ts';
+import { createWorkflowMetrics } from './runtime/metrics.ts';
+import { workflowRoutes } from './api/routes.ts';
 import { WorkflowService } from './service.ts';
-import { engineStorePort } from './store-engine-port.ts';
-import { createRecordStore, type RecordStore } from './store.ts';
+import { createRecordStore, type RecordStore } from './store/index.ts';
 import { workflowUi } from './ui/routes.tsx';
 
 const configSchema = z
@@ -36,41 +35,48 @@ const configSchema = z
 /** The module's configuration slice (`modules.workflow`). */
 export type WorkflowConfig = z.output<typeof configSchema>;
 
-/** Builds the module; state lives in the closure, one per process. `workflows` are code-defined (defineWorkflow). */
-export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {}): Module<WorkflowConfig> {
-  let state: { engine: WorkflowEngine; service: WorkflowService; store: RecordStore; loaded: Promise<void> } | undefined;
+/** What `init` builds once per process: the engine, the service over the store, and the definitions being loaded. */
+interface WorkflowState {
+  engine: WorkflowEngine;
+  service: WorkflowService;
+  store: RecordStore;
+  /** Settles once code-defined and saved definitions are registered; routes and actions wait on it. */
+  loaded: Promise<void>;
+}
 
-  function ensure(ctx: ModuleContext<WorkflowConfig>) {
-    if (state) return state;
-    const { resources, config } = ctx;
-    const store = createRecordStore(resources.db);
-    const engine = new WorkflowEngine({
-      store: engineStorePort(store),
-      bus: resources.bus,
-      roles: resources.roles,
-      kv: resources.kv,
-      log: ctx.log,
-      metrics: createWorkflowMetrics(resources.metrics),
-      leaseTtlMs: config.roleTtlMs,
-      sweepIntervalMs: config.sweepIntervalMs,
-      timeoutPollMs: config.timeoutPollMs,
-      retryPausedAfterMs: config.retryPausedAfterMs,
-      stepConcurrency: config.stepConcurrency,
-    });
-    const service = new WorkflowService(engine, store, resources.bus, { actions: ctx.actions, commandsEnabled: config.commandSteps, defaultPauseAfterErrCount: config.pauseAfterErrCount }, ctx.log);
-    // Code-defined workflows first, so a saved definition of the same name cannot shadow them silently.
-    const codeDefined = Promise.all((opts.workflows ?? []).map((w) => engine.register(w)));
-    state = { engine, service, store, loaded: codeDefined.then(() => service.load()) };
-    state.loaded.catch((err) => ctx.log.error({ err }, 'loading workflow definitions failed'));
-    return state;
-  }
+function init(ctx: ModuleContext<WorkflowConfig>, workflows: AnyWorkflowSpec[]): WorkflowState {
+  const { resources, config } = ctx;
+  const store = createRecordStore(resources.db);
+  const engine = new WorkflowEngine({
+    store,
+    bus: resources.bus,
+    roles: resources.roles,
+    kv: resources.kv,
+    log: ctx.log,
+    metrics: createWorkflowMetrics(resources.metrics),
+    leaseTtlMs: config.roleTtlMs,
+    sweepIntervalMs: config.sweepIntervalMs,
+    timeoutPollMs: config.timeoutPollMs,
+    retryPausedAfterMs: config.retryPausedAfterMs,
+    stepConcurrency: config.stepConcurrency,
+    clock: resources.clock,
+  });
+  const service = new WorkflowService(engine, store, resources.bus, { actions: ctx.actions, commandsEnabled: config.commandSteps, defaultPauseAfterErrCount: config.pauseAfterErrCount }, ctx.log);
+  // Code-defined workflows first, so a saved definition of the same name cannot shadow them silently.
+  const codeDefined = Promise.all(workflows.map((w) => engine.register(w)));
+  const loaded = codeDefined.then(() => service.load());
+  loaded.catch((err) => ctx.log.error({ err }, 'loading workflow definitions failed'));
+  return { engine, service, store, loaded };
+}
 
-  return {
+/** Builds the module. `workflows` are code-defined (defineWorkflow). */
+export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {}): Module {
+  return defineModule({
     name: 'workflow',
     description: 'durable state-machine and DAG workflows',
     configSchema,
-    actions(ctx) {
-      const { service, loaded } = ensure(ctx);
+    init: (ctx) => init(ctx, opts.workflows ?? []),
+    actions(ctx, { service, loaded }) {
       ctx.actions.register({
         name: 'workflow.trigger',
         description: 'start a run of a workflow',
@@ -82,12 +88,10 @@ export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {
         },
       });
     },
-    routes(ctx) {
-      const { service, loaded } = ensure(ctx);
+    routes(_ctx, { service, loaded }) {
       return workflowRoutes(service, loaded);
     },
-    ui(ctx) {
-      const { service, store, loaded } = ensure(ctx);
+    ui(_ctx, { service, store, loaded }) {
       return workflowUi({
         service,
         countByRunState: (w) => store.countByRunState(w),
@@ -96,19 +100,18 @@ export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {
         ready: loaded,
       });
     },
-    async start(ctx) {
-      const s = ensure(ctx);
-      await s.loaded;
-      s.engine.start();
+    async start(_ctx, { engine, loaded }) {
+      await loaded;
+      engine.start();
     },
-    async stop() {
-      await state?.engine.stop();
-      await state?.service.close();
-      state = undefined;
+    async stop({ engine, service }) {
+      await engine.stop();
+      await service.close();
     },
     cli: workflowCli,
-  };
+  });
 }
 
-export { defineWorkflow, type WorkflowSpec, type AnyWorkflowSpec } from './builder.ts';
-export type { Run, RunRecord } from './run.ts';
+export { defineWorkflow, type WorkflowSpec, type AnyWorkflowSpec } from './model/builder.ts';
+export type { Run, RunRecord } from './model/run.ts';
+export { RunCreated, RunStatusChanged, RunCompleted, RunPaused, RunCancelled, DefinitionApplied } from './model/events.ts';

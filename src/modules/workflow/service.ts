@@ -1,14 +1,13 @@
 /** The workflow module's service: definitions (saved, compiled, shared across instances) in front of the engine and the store. */
+import { Conflict, decodeCursor, Invalid, NotFound, zodIssues, type EventBus, type Logger, type Subscription } from '../../kernel/index.ts';
 import * as z from 'zod';
-import { Conflict, Invalid, NotFound, zodIssues, type EventBus, type Logger, type Subscription } from '../../kernel/index.ts';
-import { specFromDefinition, type DeclarativeDeps } from './declarative.ts';
-import { compileDefinition, parseDefinition, textProblem, toMermaid, type ParsedDefinition } from './definition/index.ts';
-import type { WorkflowEngine } from './engine.ts';
-import type { RunRecord } from './run.ts';
-import { ACTIVE_RUN_STATES } from './run-state.ts';
-import { decodeCursor } from './store-cursor.ts';
-import type { RecordStore } from './store.ts';
-import type { ListRunsQuery } from './store-types.ts';
+import { specFromDefinition, type DeclarativeDeps } from './declarative/spec.ts';
+import { DefinitionApplied, ignoreMalformed } from './model/events.ts';
+import { compileDefinition, parseDefinition, toMermaid, type ParsedDefinition } from './definition/index.ts';
+import type { WorkflowEngine } from './runtime/engine.ts';
+import type { RunRecord } from './model/run.ts';
+import { ACTIVE_RUN_STATES } from './model/run-state.ts';
+import type { ListRunsQuery, RecordStore } from './store/index.ts';
 
 /** The object a DAG run holds at a stage: what a trigger with `start` must bring, since it is not wrapped then. */
 const DagRunObjectShape = z.looseObject({
@@ -17,7 +16,6 @@ const DagRunObjectShape = z.looseObject({
 });
 
 /** Event telling every instance to reload a definition. */
-const APPLIED = 'workflow.definition.applied';
 
 /** Runs `work`; an Invalid it throws names its fields as parts of the request body (`start` -> `body.start`). */
 async function underBody<T>(work: () => Promise<T>): Promise<T> {
@@ -44,11 +42,14 @@ export class WorkflowService {
   /** Loads every saved definition into the engine and follows definitions applied elsewhere. */
   async load(): Promise<void> {
     for (const d of await this.store.listDefinitions()) await this.install(d.name, d.spec).catch((err) => this.log.error({ err, workflow: d.name }, 'cannot load saved definition'));
-    this.sub = await this.bus.subscribe(APPLIED, async (e) => {
-      const { name } = e.data as { name: string };
-      const d = await this.store.getDefinition(name);
-      if (d) await this.install(d.name, d.spec).catch((err) => this.log.error({ err, workflow: name }, 'cannot load applied definition'));
-    });
+    this.sub = await this.bus.subscribe(
+      DefinitionApplied.subject(),
+      DefinitionApplied.handler(async (e) => {
+        const { name } = e.data;
+        const d = await this.store.getDefinition(name);
+        if (d) await this.install(d.name, d.spec).catch((err) => this.log.error({ err, workflow: name }, 'cannot load applied definition'));
+      }, ignoreMalformed(this.log)),
+    );
   }
 
   /** Stops following definitions. */
@@ -73,7 +74,7 @@ export class WorkflowService {
     this.engine.assertNamesFree(spec);
     const saved = await this.store.saveDefinition(parsed.graph.name, parsed.kind, parsed.definition);
     await this.engine.register(spec);
-    await this.bus.publish(APPLIED, { name: saved.name, version: saved.version });
+    await DefinitionApplied.publish(this.bus, { name: saved.name, version: saved.version });
     return { name: saved.name, kind: saved.kind, version: saved.version, mermaid: toMermaid(parsed.graph) };
   }
 
@@ -148,16 +149,7 @@ export class WorkflowService {
 
   /** A cursor is opaque, but a forged one must get a 400 naming it, not reach the database as a bad date or text. */
   private checkCursor(cursor: string, order: 'asc' | 'desc'): void {
-    let decoded: ReturnType<typeof decodeCursor>;
-    try {
-      decoded = decodeCursor(cursor, order);
-    } catch (err) {
-      if (err instanceof Invalid) throw new Invalid(err.message, err.issues.map((i) => ({ ...i, path: 'query.cursor' })));
-      throw err;
-    }
-    if (Number.isNaN(decoded.createdAt.getTime()) || textProblem(decoded.runId)) {
-      throw new Invalid('cursor is not one this server returned', [{ path: 'query.cursor', message: 'malformed cursor' }]);
-    }
+    decodeCursor(cursor, order, 'query.cursor');
   }
 
   /** One run or NotFound. */

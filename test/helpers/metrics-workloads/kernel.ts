@@ -18,7 +18,7 @@ export const kernelWorkload: Workload = {
     const lease = await s.api('POST', '/leases/metrics-probe', { ttlMs: 2_000 });
     if (lease.status !== 201) throw new Error(`taking a lease answered ${lease.status}`);
     if ((await s.api('DELETE', '/leases/metrics-probe')).status !== 204) throw new Error('releasing the lease failed');
-    return ['http_request_duration_seconds', 'bus_published_total', 'bus_delivered_total', 'queue_jobs_completed_total', 'queue_jobs_failed_total', 'queue_jobs', 'outbox_relay_leader'];
+    return ['http_request_duration_seconds', 'bus_published_total', 'bus_delivered_total', 'queue_jobs_completed_total', 'queue_jobs_failed_total', 'queue_jobs', 'outbox_relay_leader', 'outbox_pending_events', 'outbox_oldest_event_age_seconds', 'dependency_up', 'dependency_latency_seconds'];
   },
 };
 

@@ -27,6 +27,8 @@ export interface SeenRequest {
   toolChoice?: unknown;
   responseFormat?: unknown;
   headers: Record<string, string>;
+  /** When the request arrived (epoch milliseconds, sub-millisecond precision): benchmarks time the gaps between calls. */
+  receivedAt: number;
 }
 
 /** Counters and the latest requests, as GET /_fake/requests returns them. */
@@ -83,6 +85,7 @@ export function startFakeLlm(opts: FakeLlmOptions = {}): FakeLlmServer {
   const count = (status: number) => (byStatus[status] = (byStatus[status] ?? 0) + 1);
 
   async function chat(req: Request): Promise<Response> {
+    const receivedAt = performance.timeOrigin + performance.now();
     total++;
     inFlight++;
     if (inFlight > maxInFlight) maxInFlight = inFlight;
@@ -124,7 +127,7 @@ export function startFakeLlm(opts: FakeLlmOptions = {}): FakeLlmServer {
         });
       }
       if (keep > 0) {
-        seen.push({ seq, model, stream, messages, tools: body.tools, toolChoice: body.tool_choice, responseFormat: body.response_format, headers });
+        seen.push({ seq, model, stream, messages, tools: body.tools, toolChoice: body.tool_choice, responseFormat: body.response_format, headers, receivedAt });
         // Trim in batches: one copy per `keep` requests rather than a shift per request.
         if (seen.length >= keep * 2) seen = seen.slice(-keep);
       }

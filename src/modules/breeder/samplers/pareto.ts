@@ -17,10 +17,14 @@ function candidates(trials: readonly TrialRecord[], directions: readonly Directi
   return out;
 }
 
-/** Index of the best feasible complete trial for one objective (the oldest on ties), or null when there is none. */
+/**
+ * Index of the best feasible complete trial by the first objective (the oldest on ties), or null when there is
+ * none. Trials of a breeder with several objectives carry several values: only the first is compared.
+ */
 export function bestTrial(trials: readonly TrialRecord[], direction: Direction): number | null {
   let best: { index: number; loss: number[] } | null = null;
-  for (const c of candidates(trials, [direction])) if (best === null || c.loss[0]! < best.loss[0]!) best = c;
+  const first = trials.map((t) => (t.values && t.values.length > 1 ? { ...t, values: t.values.slice(0, 1) } : t));
+  for (const c of candidates(first, [direction])) if (best === null || c.loss[0]! < best.loss[0]!) best = c;
   return best?.index ?? null;
 }
 

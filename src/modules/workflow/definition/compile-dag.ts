@@ -11,18 +11,15 @@
  * previous stage, not only for its own needs; in exchange each status is an ordinary durable status with
  * one consumer, version-checked transitions and a history row, exactly like a state machine's.
  */
-import { Invalid, type FieldIssue } from '../../../kernel/index.ts';
+import { collectDuration, DEFAULT_BACKOFF_MS, ExpressionError, Invalid, type Condition, type FieldIssue } from '../../../kernel/index.ts';
 import { compileOnComplete } from './compile-on-complete.ts';
 import { compileTriggers } from './compile-triggers.ts';
-import { parseCondition, type Condition } from './condition-parser.ts';
 import { ancestorsOf, findCycles, topoStages } from './dag-order.ts';
 import type { DagDefinition, DagStepDefinition } from './dag-schema.ts';
-import { collectDuration } from './duration.ts';
-import { ExpressionError } from './expression-error.ts';
 import type { DagStepPlan, GraphEdge, GraphState, HttpCall, WorkflowGraph } from './graph.ts';
+import { expressions } from './expressions.ts';
 import { declaredInputFields } from './input-schema.ts';
 import { refProblem, type RefContext } from './ref-rules.ts';
-import { DEFAULT_BACKOFF_MS } from './retry-policy.ts';
 import { headerIssues, templateIssues, urlIssues } from './template-checks.ts';
 
 /** Status of stage `k` (1-based). */
@@ -39,7 +36,7 @@ function stepExtras(step: DagStepDefinition, at: string, ctx: RefContext, issues
   let when: Condition | undefined;
   if (step.when !== undefined) {
     try {
-      when = parseCondition(step.when);
+      when = expressions.parseCondition(step.when);
       for (const ref of when.refs) {
         const problem = refProblem(ref, ctx);
         if (problem) issues.push({ path: `${at}.when`, message: problem });

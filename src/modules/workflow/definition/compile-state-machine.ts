@@ -1,12 +1,10 @@
 /** Checks a parsed state-machine definition and compiles it to a WorkflowGraph; every problem is reported at once. */
-import { Invalid, type FieldIssue } from '../../../kernel/index.ts';
+import { collectDuration, DEFAULT_BACKOFF_MS, Invalid, type FieldIssue } from '../../../kernel/index.ts';
 import { compileOnComplete } from './compile-on-complete.ts';
 import { compileTriggers } from './compile-triggers.ts';
-import { collectDuration } from './duration.ts';
 import type { EdgeKind, GraphEdge, GraphState, StateWork, WorkflowGraph } from './graph.ts';
 import { graphIssues } from './graph-checks.ts';
 import type { RefContext } from './ref-rules.ts';
-import { DEFAULT_BACKOFF_MS } from './retry-policy.ts';
 import type { StateDefinition, StateMachineDefinition } from './state-machine-schema.ts';
 import { headerIssues, templateIssues, urlIssues } from './template-checks.ts';
 

@@ -3,15 +3,12 @@
  * issue per problem (paths like `connectors.1.callback.to`). Templates and conditions reuse the definition's own
  * parsers, with the `event` (connectors) or `schedule` (schedules) root as their only scope.
  */
-import { Invalid, validatePattern, type FieldIssue } from '../../../kernel/index.ts';
-import { nextFire, parseCron } from '../cron.ts';
-import { parseCondition, type Condition } from './condition-parser.ts';
-import { ExpressionError } from './expression-error.ts';
+import { ExpressionError, Invalid, parseSchedule, validatePattern, type Condition, type FieldIssue } from '../../../kernel/index.ts';
 import type { GraphConnector, GraphSchedule } from './graph.ts';
 import { checkInput, type InputSchemaLite } from './input-schema.ts';
 import { refProblem, type RefContext } from './ref-rules.ts';
 import { templateIssues } from './template-checks.ts';
-import { collectTemplateRefs } from './template.ts';
+import { expressions } from './expressions.ts';
 import type { ConnectorDefinition, ScheduleDefinition } from './triggers-schema.ts';
 
 /** What the triggers may address: the state machine's callback states, or a DAG's input schema. */
@@ -33,28 +30,27 @@ function duplicateNames(items: readonly { name: string }[], key: string, what: s
 /** A literal object (no `{{ }}` in it) can be checked against a DAG's input schema now rather than at every trigger. */
 function literalInputIssues(target: TriggerTarget, object: unknown, path: string): FieldIssue[] {
   if (target.form !== 'dag' || !target.input) return [];
-  const { refs, issues } = collectTemplateRefs(object, path);
+  const { refs, issues } = expressions.collectTemplateRefs(object, path);
   if (refs.length > 0 || issues.length > 0) return [];
   return checkInput(target.input, object === undefined ? {} : object, path);
 }
 
 function compileSchedule(s: ScheduleDefinition, at: string, target: TriggerTarget, issues: FieldIssue[]): GraphSchedule {
   try {
-    // nextFire also refuses an expression that can never match, such as 30 February.
-    nextFire(parseCron(s.cron, `${at}.cron`), new Date());
+    // Parsing also steps once, which refuses an expression that can never match, such as 31 April.
+    parseSchedule(s.cron, { timezone: s.timezone, path: `${at}.cron`, timezonePath: `${at}.timezone` });
   } catch (err) {
     if (!(err instanceof Invalid)) throw err;
-    const hint = err.issues[0]?.message;
-    issues.push({ path: `${at}.cron`, message: hint ? `${err.message} (${hint})` : err.message });
+    issues.push(...err.issues);
   }
   issues.push(...templateIssues(s.foreignId, `${at}.foreignId`, SCHEDULE), ...templateIssues(s.object, `${at}.object`, SCHEDULE));
   issues.push(...literalInputIssues(target, s.object, `${at}.object`));
-  return { name: s.name, cron: s.cron, foreignId: s.foreignId, object: s.object };
+  return { name: s.name, cron: s.cron, ...(s.timezone !== undefined ? { timezone: s.timezone } : {}), foreignId: s.foreignId, object: s.object };
 }
 
 function compileWhen(source: string, path: string, issues: FieldIssue[]): Condition | undefined {
   try {
-    const when = parseCondition(source);
+    const when = expressions.parseCondition(source);
     for (const ref of when.refs) {
       const problem = refProblem(ref, CONNECTOR);
       if (problem) issues.push({ path, message: problem });

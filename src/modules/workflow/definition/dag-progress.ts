@@ -15,12 +15,10 @@
  * A failed step sends the run to `failed` as soon as it is recorded; steps still in flight may finish but their
  * results are dropped by the version check, since the run has left the stage.
  */
-import { Invalid } from '../../../kernel/index.ts';
-import { evaluateCondition } from './condition-eval.ts';
+import { evaluateCondition, Invalid, type RefScope } from '../../../kernel/index.ts';
 import type { WorkflowGraph } from './graph.ts';
 import { stateOf } from './graph-queries.ts';
 import { checkInput } from './input-schema.ts';
-import type { RefScope } from './path-ref.ts';
 
 /** The result of one step, kept in the run's object under `steps.<id>`. */
 export interface DagStepRecord {

@@ -16,11 +16,10 @@
  * A status with no outgoing edge is terminal: reaching it completes the run.
  * `parallel` is the number of consumer shards for the status' work (role `{wf}-{status}-consumer-{i}-of-{n}`, bounded in names.ts).
  */
-import type { Condition } from './condition-parser.ts';
+import { type Condition, type RetryPolicy } from '../../../kernel/index.ts';
 import type { InputSchemaLite } from './input-schema.ts';
-import type { RetryPolicy } from './retry-policy.ts';
 
-/** A JSON value that may hold `{{ path }}` strings (see template.ts). */
+/** A JSON value that may hold `{{ path }}` strings (see the kernel's expressions). */
 export type JsonTemplate = unknown;
 
 /** An HTTP call; url and header values are templates rendered with interpolateText. */
@@ -107,7 +106,7 @@ export interface DagPlan {
 
 /**
  * A connector, checked: on each event from `subject` (or from its webhook), when `when` holds for `{ event }`,
- * render `trigger` or `callback` against `{ event: { type, id, data } }` (see declarative-triggers.ts).
+ * render `trigger` or `callback` against `{ event: { type, id, data } }` (see declarative/triggers.ts).
  */
 export interface GraphConnector {
   name: string;
@@ -124,6 +123,8 @@ export interface GraphConnector {
 export interface GraphSchedule {
   name: string;
   cron: string;
+  /** IANA time zone the cron is read in; absent means UTC. */
+  timezone?: string;
   foreignId: string;
   object?: JsonTemplate;
 }

@@ -1,7 +1,7 @@
 /** A small subset of JSON Schema for a DAG's input: type, properties, required, items, enum, additionalProperties. */
 import * as z from 'zod';
 import type { FieldIssue } from '../../../kernel/index.ts';
-import { jsonEqual } from './condition-eval.ts';
+import { jsonEqual } from '../../../kernel/index.ts';
 
 /** JSON types an input schema can name. */
 export type InputType = 'object' | 'array' | 'string' | 'number' | 'integer' | 'boolean' | 'null';

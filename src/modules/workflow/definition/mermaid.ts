@@ -4,7 +4,7 @@
  * A DAG shows its steps (the structure its author wrote): roots from `[*]`, one line per need, leaves to `[*]`,
  * each step described by its call and its stage status, conditions as notes.
  */
-import { formatDuration } from './duration.ts';
+import { formatDuration } from '../../../kernel/index.ts';
 import type { EdgeKind, GraphEdge, WorkflowGraph } from './graph.ts';
 
 // Words Mermaid's state-diagram lexer treats as keywords; a state with such a name gets an alias.

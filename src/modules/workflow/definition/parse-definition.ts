@@ -1,13 +1,11 @@
 /** Entry point: YAML or JSON text -> checked definition and compiled graph, or one Invalid naming every problem. */
+import { duplicateJsonKeys, Invalid, unsafeKeyIssues, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
 import { parseDocument } from 'yaml';
-import { Invalid, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
 import { compileDag } from './compile-dag.ts';
 import { compileStateMachine } from './compile-state-machine.ts';
 import { DagSpec, type DagDefinition } from './dag-schema.ts';
-import { duplicateJsonKeys } from './json-duplicate-keys.ts';
 import type { WorkflowGraph } from './graph.ts';
 import { StateMachineSpec, type StateMachineDefinition } from './state-machine-schema.ts';
-import { unsafeKeyIssues } from './unsafe-keys.ts';
 
 /** The two definition forms. */
 export type DefinitionKind = 'state-machine' | 'dag';

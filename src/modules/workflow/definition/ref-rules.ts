@@ -1,5 +1,5 @@
 /** Which paths a definition may use where: checked on submit so a run never meets a path that cannot resolve. */
-import type { PathRef } from './path-ref.ts';
+import type { PathRef } from '../../../kernel/index.ts';
 
 /** Fields of the `run` root, available to every template and condition. */
 export const RUN_FIELDS: ReadonlySet<string> = new Set(['id', 'foreignId', 'workflow', 'status']);

@@ -1,11 +1,11 @@
 /** Submit-time checks of templates: syntax, and that every path is usable where it appears. */
 import type { FieldIssue } from '../../../kernel/index.ts';
 import { refProblem, type RefContext } from './ref-rules.ts';
-import { collectTemplateRefs } from './template.ts';
+import { expressions } from './expressions.ts';
 
 /** Issues of a JSON template found at `path` (syntax errors and unusable paths). */
 export function templateIssues(template: unknown, path: string, ctx: RefContext): FieldIssue[] {
-  const { refs, issues } = collectTemplateRefs(template, path);
+  const { refs, issues } = expressions.collectTemplateRefs(template, path);
   for (const { ref, path: at } of refs) {
     const problem = refProblem(ref, ctx);
     if (problem) issues.push({ path: at, message: problem });

@@ -15,8 +15,10 @@ const ForeignIdTemplate = z.string().min(1).max(1000);
 export const ScheduleDefSpec = z.strictObject({
   name: TriggerName,
   description: z.string().max(2000).optional(),
-  /** `m h dom mon dow` or `s m h dom mon dow`, UTC (see cron.ts). */
+  /** `m h dom mon dow` or `s m h dom mon dow` (names, `@hourly` and the like too), read in `timezone`. */
   cron: z.string().max(200),
+  /** IANA time zone name (Europe/Berlin); default UTC. Next fire times follow its daylight-saving changes. */
+  timezone: z.string().max(64).optional(),
   /** May use `{{ schedule.name }}` and `{{ schedule.at }}` (the slot, ISO-8601 UTC) to start one run per slot. */
   foreignId: ForeignIdTemplate,
   /** The run's object (a DAG's input); the same paths as foreignId. */

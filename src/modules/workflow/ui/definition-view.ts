@@ -1,6 +1,6 @@
 /** A saved definition as the console shows it: compiled once for both its drawing and its Mermaid source. */
 import { compileDefinition, toMermaid, type WorkflowGraph } from '../definition/index.ts';
-import type { StoredDefinition } from '../store-types.ts';
+import type { StoredDefinition } from '../store/index.ts';
 
 /** What a page needs of one definition; `error` instead of a graph when a saved spec no longer compiles. */
 export interface DefinitionView {

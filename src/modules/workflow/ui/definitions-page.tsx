@@ -1,5 +1,5 @@
 /** The definitions page: each saved definition with its kind, version, run counts by run state and diagram. */
-import { RUN_STATES, type RunState } from '../run-state.ts';
+import { RUN_STATES, type RunState } from '../model/run-state.ts';
 import { shortTime } from './run-row.ts';
 import { runsHref } from './runs-filter.ts';
 import { WorkflowDiagram } from './diagram.tsx';

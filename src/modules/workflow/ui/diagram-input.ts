@@ -4,8 +4,8 @@
  * passed and the transitions it took are marked, and its current status carries the run state. A DAG: its steps and
  * needs, each step marked with its state in the run.
  */
-import type { GraphEdgeInput, GraphInput, GraphNodeInput } from '../../../kernel/index.ts';
-import { formatDuration, type GraphState, type WorkflowGraph } from '../definition/index.ts';
+import { formatDuration, type GraphEdgeInput, type GraphInput, type GraphNodeInput } from '../../../kernel/index.ts';
+import { type GraphState, type WorkflowGraph } from '../definition/index.ts';
 import { edgeLabel } from '../definition/mermaid.ts';
 import type { StepState } from './step-states.ts';
 

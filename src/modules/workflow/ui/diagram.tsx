@@ -1,7 +1,7 @@
 /** A workflow's diagram: the drawn graph (server-side SVG), a legend, and the Mermaid source behind a toggle. */
 import { GraphSvg, layoutGraph } from '../../../kernel/index.ts';
 import type { WorkflowGraph } from '../definition/index.ts';
-import type { HistoryEntry } from '../store-types.ts';
+import type { HistoryEntry } from '../store/index.ts';
 import { dagInput, stateMachineInput } from './diagram-input.ts';
 import { dagStepStates, STEP_STATES, type StepRun } from './step-states.ts';
 

@@ -2,9 +2,9 @@
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import { Invalid, NotFound, type AppEnv } from '../../../kernel/index.ts';
-import { RUN_STATES, type RunState } from '../run-state.ts';
+import { RUN_STATES, type RunState } from '../model/run-state.ts';
 import type { WorkflowService } from '../service.ts';
-import type { StoredDefinition } from '../store-types.ts';
+import type { StoredDefinition } from '../store/index.ts';
 import { DefinitionsPage, type DefinitionEntry } from './definitions-page.tsx';
 import { viewOf } from './definition-view.ts';
 import { toRunRow } from './run-row.ts';

@@ -3,8 +3,8 @@
  * diagram with the run's path (state machine) or step states (DAG). Parts marked `data-live` are swapped in place
  * by run-script.ts when the run changes.
  */
-import type { RunRecord } from '../run.ts';
-import type { HistoryEntry } from '../store-types.ts';
+import type { RunRecord } from '../model/run.ts';
+import type { HistoryEntry } from '../store/index.ts';
 import { definitionHref } from './definitions-page.tsx';
 import type { DefinitionView } from './definition-view.ts';
 import { WorkflowDiagram } from './diagram.tsx';

@@ -1,5 +1,5 @@
 /** The shapes the console pages show: a run row (no object, so pages and refreshes stay small) and time text. */
-import type { RunRecord } from '../run.ts';
+import type { RunRecord } from '../model/run.ts';
 
 /** A run as one table row; times are ISO strings so the server page and the live refresh format them alike. */
 export interface RunRow {

@@ -1,7 +1,7 @@
 /** The runs page's filter form: parsed from the query string (blank fields mean "any"), and turned back into links. */
 import * as z from 'zod';
-import { RUN_STATES, type RunState } from '../run-state.ts';
-import type { ListRunsQuery } from '../store-types.ts';
+import { RUN_STATES, type RunState } from '../model/run-state.ts';
+import type { ListRunsQuery } from '../store/index.ts';
 
 /** Rows per page of the console's run table. */
 export const PAGE_SIZE = 50;

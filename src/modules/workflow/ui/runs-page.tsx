@@ -1,5 +1,5 @@
 /** The runs page body: counts by run state, the filter form, one page of runs (newest first) and the pager. */
-import { RUN_STATES, type RunState } from '../run-state.ts';
+import { RUN_STATES, type RunState } from '../model/run-state.ts';
 import { shortTime, type RunRow } from './run-row.ts';
 import { runsHref, type RunsFilter } from './runs-filter.ts';
 import { definitionHref } from './definitions-page.tsx';

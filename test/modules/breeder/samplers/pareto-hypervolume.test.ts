@@ -82,6 +82,11 @@ describe('best trial and Pareto front', () => {
     expect(bestTrial([{ params: {}, state: 'fail' }], 'minimize')).toBeNull();
   });
 
+  it('ranks trials of several objectives by the first value (the API\'s /best of a multi-objective breeder)', () => {
+    expect(bestTrial(trials, 'minimize')).toBe(2);
+    expect(bestTrial(trials, 'maximize')).toBe(8);
+  });
+
   it('returns the feasible non-dominated trials for each combination of directions', () => {
     expect(paretoFront(trials, ['minimize', 'minimize'])).toEqual([0, 1, 2]);
     expect(paretoFront(trials, ['maximize', 'maximize'])).toEqual([8]);

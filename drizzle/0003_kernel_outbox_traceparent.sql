@@ -1,0 +1,1 @@
+ALTER TABLE "kernel_outbox" ADD COLUMN "traceparent" text;

@@ -1,0 +1,253 @@
+/**
+ * One claimed agent on this worker: the worktree, a heartbeat, the wall-clock limit, the runtime's turns, and the end
+ * (commit on the branch, artifacts, status, event, worktree cleanup). Writes name the claim's epoch; a worker that lost
+ * the agent writes nothing more.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Clock, type EventBus, type LlmClient, type Logger, type Timer } from '../../../kernel/index.ts';
+import type { AgentsConfig } from '../config.ts';
+import type { Agent, AgentCheckpoint, AgentLogEntry, AgentStatus } from '../model/agent.ts';
+import { AgentCompleted, AgentFailed, AgentPaused, AgentStarted, AgentTurn, BudgetExceeded, BudgetWarning, SafetyBlocked } from '../model/events.ts';
+import type { AgentStore } from '../store/index.ts';
+import type { AgentMetrics } from './metrics.ts';
+import { compileDeny } from './command-policy.ts';
+import { ProcessGroup } from './processes.ts';
+import type { Refusal } from './refusal.ts';
+import type { SwarmChannel, ToolContext } from './tools/index.ts';
+import { commitAll, diffOf, ensureWorktree } from './worktree.ts';
+
+/** The agent cannot go on; the message becomes its error. */
+export class AgentFailure extends Error {}
+
+/** How a runtime's turns ended. */
+export type RuntimeOutcome = { kind: 'finished'; result: string } | { kind: 'paused' } | { kind: 'requeued' };
+
+/** A runtime: the built-in tool loop or an external CLI agent. */
+export type Runtime = (run: AgentRun) => Promise<RuntimeOutcome>;
+
+/** What an agent run needs from its worker. */
+export interface RunDeps {
+  store: AgentStore;
+  llm: LlmClient;
+  bus: EventBus;
+  log: Logger;
+  config: AgentsConfig;
+  clock: Clock;
+  metrics: AgentMetrics;
+  runtimes: Record<'builtin' | 'cli', Runtime>;
+  /** The swarm channel of an agent that belongs to a swarm. */
+  channel(agent: Agent): SwarmChannel | undefined;
+  /** Called after the agent ended with its final status (cleanup, dependents, swarms). */
+  ended(agent: Agent, status: AgentStatus): Promise<void>;
+  /** Prompt lines about skills matched to the task (empty when none). */
+  skillsPrompt(agent: Agent): Promise<string>;
+  /** A skill's instructions by name. */
+  skill(name: string): string | undefined;
+}
+
+/** Why the run's signal was aborted. */
+type StopReason = 'killed' | 'wall-clock' | 'shutdown' | 'fenced';
+
+/** An agent being executed by this worker. */
+export class AgentRun {
+  readonly agent: Agent;
+  messages: AgentCheckpoint['messages'];
+  turn: number;
+  readonly processes = new ProcessGroup();
+  readonly tools: ToolContext;
+  private readonly abort = new AbortController();
+  private stopReason: StopReason | undefined;
+  private timers: Timer[] = [];
+  private pendingLogs: AgentLogEntry[] = [];
+  private spend = { tokensIn: 0, tokensOut: 0, cost: 0 };
+  private warned: boolean;
+  private exceeded: string | undefined;
+
+  constructor(
+    readonly deps: RunDeps,
+    agent: Agent,
+    checkpoint: AgentCheckpoint,
+  ) {
+    this.agent = agent;
+    this.messages = checkpoint.messages;
+    this.turn = checkpoint.turn;
+    this.warned = agent.budgetWarned;
+    const c = deps.config;
+    this.tools = { agentId: agent.id, root: agent.worktree, deny: compileDeny(c.denyCommands), allowHosts: c.allowHosts, commandTimeoutMs: c.commandTimeoutMs, outputCapBytes: c.outputCapBytes, processes: this.processes, signal: this.abort.signal, swarm: deps.channel(agent), skill: (n) => deps.skill(n) };
+  }
+
+  /** Aborted when the agent is killed, runs out of wall clock, is fenced out, or the worker stops. */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Stops at once: the in-flight LLM call is aborted and every tool process group is killed. */
+  stop(reason: StopReason): void {
+    this.stopReason ??= reason;
+    this.abort.abort(new Error(reason));
+    this.processes.killAll();
+  }
+
+  /** Tokens and cost spent so far, this run included. */
+  get spent(): { tokens: number; cost: number } {
+    return { tokens: this.agent.tokensIn + this.agent.tokensOut + this.spend.tokensIn + this.spend.tokensOut, cost: this.agent.cost + this.spend.cost };
+  }
+
+  /** Queues a log row for the next save. */
+  log(entry: AgentLogEntry): void {
+    this.pendingLogs.push(entry);
+  }
+
+  /** Adds an LLM call's usage; marks the budget warned or exceeded (the run stops after saving the turn). */
+  async charge(tokensIn: number, tokensOut: number, cost: number | undefined): Promise<void> {
+    this.spend.tokensIn += tokensIn;
+    this.spend.tokensOut += tokensOut;
+    this.spend.cost += cost ?? 0;
+    this.deps.metrics.tokens.inc({ direction: 'input' }, tokensIn);
+    this.deps.metrics.tokens.inc({ direction: 'output' }, tokensOut);
+    if (cost) this.deps.metrics.cost.inc(cost);
+    const { maxTokens, maxCost } = this.agent.spec.budget;
+    const { tokens, cost: spentCost } = this.spent;
+    const share = Math.max(maxTokens ? tokens / maxTokens : 0, maxCost ? spentCost / maxCost : 0);
+    const data = { agentId: this.agent.id, swarmId: this.agent.swarmId, tokens, cost: spentCost, maxTokens: maxTokens ?? null, maxCost: maxCost ?? null };
+    if (share >= 1) {
+      this.exceeded = maxTokens && tokens >= maxTokens ? `token budget spent (${tokens} of ${maxTokens})` : `cost budget spent (${spentCost} of ${maxCost})`;
+      await BudgetExceeded.publish(this.deps.bus, data, { correlationId: this.agent.id });
+    } else if (share >= this.deps.config.budgetWarnAt && !this.warned) {
+      this.warned = true;
+      await BudgetWarning.publish(this.deps.bus, data, { correlationId: this.agent.id });
+    }
+  }
+
+  /** Refuses before a call when the budget is already spent (a resumed agent). */
+  checkBudget(): void {
+    const { maxTokens, maxCost } = this.agent.spec.budget;
+    const { tokens, cost } = this.spent;
+    if ((maxTokens && tokens >= maxTokens) || (maxCost && cost >= maxCost)) throw new AgentFailure(`budget spent (${tokens} tokens, cost ${cost})`);
+  }
+
+  /** Records a safety refusal: audit row, log row, event. */
+  async refused(tool: string, r: Refusal): Promise<void> {
+    this.deps.metrics.refusals.inc({ rule: r.rule });
+    await this.deps.store.audit(this.agent.id, tool, r.rule, r.message);
+    this.log({ turn: this.turn, kind: 'refused', content: { tool, rule: r.rule, detail: r.message } });
+    await SafetyBlocked.publish(this.deps.bus, { agentId: this.agent.id, swarmId: this.agent.swarmId, tool, rule: r.rule, detail: r.message }, { correlationId: this.agent.id });
+  }
+
+  /** Saves the turn (checkpoint, spend, logs) and announces it; returns the agent's status now. Throws when fenced. */
+  async saveTurn(toolNames: string[]): Promise<AgentStatus> {
+    const status = await this.deps.store.saveTurn(this.agent.id, this.agent.epoch, { checkpoint: { turn: this.turn, messages: this.messages }, ...this.spend, budgetWarned: this.warned, logs: this.pendingLogs });
+    if (!status) {
+      this.stop('fenced');
+      throw new AgentFailure('fenced out: the agent was killed, or resumed by another worker');
+    }
+    this.agent.tokensIn += this.spend.tokensIn;
+    this.agent.tokensOut += this.spend.tokensOut;
+    this.agent.cost += this.spend.cost;
+    this.spend = { tokensIn: 0, tokensOut: 0, cost: 0 };
+    this.pendingLogs = [];
+    this.deps.metrics.turns.inc();
+    await AgentTurn.publish(this.deps.bus, { agentId: this.agent.id, swarmId: this.agent.swarmId, turn: this.turn, tools: toolNames, tokens: this.spent.tokens, cost: this.spent.cost }, { correlationId: this.agent.id });
+    if (this.exceeded) throw new AgentFailure(this.exceeded);
+    return status;
+  }
+
+  /** The first messages of a fresh run: instructions, skills, the task and its context. */
+  async openingMessages(): Promise<AgentCheckpoint['messages']> {
+    const spec = this.agent.spec;
+    const skills = await this.deps.skillsPrompt(this.agent);
+    const system = [
+      'You are a coding agent working in a git worktree of a repository. Use the tools to read and change files and to run programs (argv arrays, no shell).',
+      'Paths are relative to the worktree; paths outside it are refused. When the task is done, call finish with a short summary: your changes are then committed on your branch.',
+      spec.swarm ? `You are part of swarm ${spec.swarm.id} as ${spec.swarm.role}; post_message and read_messages talk to the other agents.` : '',
+      skills,
+    ].filter(Boolean);
+    const user = spec.context === undefined ? spec.task : `${spec.task}\n\nContext:\n${typeof spec.context === 'string' ? spec.context : JSON.stringify(spec.context, null, 2)}`;
+    return [
+      { role: 'system', content: system.join('\n\n') },
+      { role: 'user', content: user },
+    ];
+  }
+
+  /** Runs the agent from its checkpoint to the end of its turns (or a pause). Returns what happened, for the job's result. */
+  async execute(): Promise<string> {
+    const d = this.deps;
+    const a = this.agent;
+    this.timers.push(d.clock.setInterval(() => void this.beat(), d.config.heartbeatMs));
+    const started = a.startedAt ? Date.parse(a.startedAt) : d.clock.now();
+    this.timers.push(d.clock.setTimeout(() => this.stop('wall-clock'), Math.max(0, a.spec.wallClockMs - (d.clock.now() - started))));
+    d.metrics.running.inc();
+    try {
+      const base = await ensureWorktree(a.repo, a.worktree, a.branch, a.baseBranch);
+      if (!a.baseSha) {
+        a.baseSha = base;
+        await d.store.setBase(a.id, a.epoch, base);
+      }
+      await AgentStarted.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, branch: a.branch, worktree: a.worktree, turn: this.turn }, { correlationId: a.id });
+      const outcome = await d.runtimes[a.spec.runtime](this);
+      if (outcome.kind === 'paused') {
+        await d.store.parked(a.id, a.epoch);
+        await AgentPaused.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, turn: this.turn }, { correlationId: a.id });
+        return 'paused';
+      }
+      if (outcome.kind === 'requeued') return 'requeued';
+      return await this.end('completed', outcome.result);
+    } catch (err) {
+      if (this.stopReason === 'killed' || this.stopReason === 'fenced') return this.stopReason;
+      if (this.stopReason === 'shutdown') {
+        await d.store.requeue(a.id, a.epoch).catch(() => undefined);
+        return 'left for another worker';
+      }
+      const reason = this.stopReason === 'wall-clock' ? `wall-clock limit of ${a.spec.wallClockMs} ms reached` : err instanceof AgentFailure ? err.message : `${(err as Error).name}: ${(err as Error).message}`;
+      if (!(err instanceof AgentFailure) && this.stopReason !== 'wall-clock') d.log.warn({ err, agentId: a.id }, 'agent failed');
+      return await this.end('failed', reason);
+    } finally {
+      d.metrics.running.dec();
+      for (const t of this.timers) t.cancel();
+      this.processes.killAll();
+    }
+  }
+
+  /** Commits what is in the worktree, writes the artifacts, records the end and announces it. */
+  private async end(status: 'completed' | 'failed', text: string): Promise<string> {
+    const d = this.deps;
+    const a = this.agent;
+    let commitSha: string | null = null;
+    try {
+      const firstLine = a.spec.task.split('\n')[0]!.slice(0, 72);
+      const c = await commitAll(a.worktree, `${status === 'completed' ? '' : '[failed] '}agent ${a.id}: ${firstLine}\n\n${text}\n`);
+      commitSha = c.committed ? c.sha : null;
+      const dir = resolve(d.config.artifactsDir, a.id);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'result.md'), `# ${status}\n\n${text}\n`);
+      if (a.baseSha) writeFileSync(join(dir, 'diff.patch'), await diffOf(a.repo, a.worktree, a.baseSha, a.branch));
+    } catch (err) {
+      d.log.warn({ err, agentId: a.id }, 'agent commit or artifacts failed');
+      if (status === 'completed') {
+        status = 'failed';
+        text = `could not commit the work: ${(err as Error).message}`;
+      }
+    }
+    if (this.pendingLogs.length > 0) await d.store.log(a.id, this.pendingLogs);
+    const ok = await d.store.finish(a.id, a.epoch, status, status === 'completed' ? { result: text, commitSha } : { error: text, commitSha });
+    if (!ok) return 'fenced';
+    d.metrics.ended.inc({ status });
+    if (status === 'completed') await AgentCompleted.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, commitSha, result: text, cost: this.spent.cost }, { correlationId: a.id });
+    else await AgentFailed.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, reason: text }, { correlationId: a.id });
+    await d.ended(a, status);
+    return status;
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      if (!(await this.deps.store.heartbeat(this.agent.id, this.agent.epoch)) && !this.abort.signal.aborted) {
+        // Paused agents finish their turn; anything else (killed, resumed elsewhere) stops now.
+        const now = await this.deps.store.get(this.agent.id);
+        if (now.status !== 'paused') this.stop(now.status === 'killed' ? 'killed' : 'fenced');
+      }
+    } catch (err) {
+      this.deps.log.warn({ err, agentId: this.agent.id }, 'agent heartbeat failed');
+    }
+  }
+}

@@ -1,0 +1,25 @@
+/** The agents module's Prometheus metrics (registered once per registry). */
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Metrics of agent runs on this instance. */
+export interface AgentMetrics {
+  running: Gauge;
+  turns: Counter;
+  ended: Counter<'status'>;
+  tokens: Counter<'direction'>;
+  cost: Counter;
+  refusals: Counter<'rule'>;
+}
+
+/** Creates (or finds, when the registry has them) the agents metrics. */
+export function agentMetrics(registry: Registry): AgentMetrics {
+  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  return {
+    running: get('agents_running', () => new Gauge({ name: 'agents_running', help: 'Agents running on this instance now', registers: [registry] })),
+    turns: get('agents_turns_total', () => new Counter({ name: 'agents_turns_total', help: 'Agent turns (LLM call plus its tool calls) saved', registers: [registry] })),
+    ended: get('agents_ended_total', () => new Counter({ name: 'agents_ended_total', help: 'Agents that ended on this instance, by final status', labelNames: ['status'], registers: [registry] })),
+    tokens: get('agents_llm_tokens_total', () => new Counter({ name: 'agents_llm_tokens_total', help: 'LLM tokens spent by agents', labelNames: ['direction'], registers: [registry] })),
+    cost: get('agents_llm_cost_total', () => new Counter({ name: 'agents_llm_cost_total', help: 'LLM cost spent by agents, in price-table units', registers: [registry] })),
+    refusals: get('agents_safety_refusals_total', () => new Counter({ name: 'agents_safety_refusals_total', help: 'Tool calls refused by a safety rule', labelNames: ['rule'], registers: [registry] })),
+  };
+}

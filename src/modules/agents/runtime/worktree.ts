@@ -1,0 +1,90 @@
+/** Git operations on an agent's worktree, through the kernel's argv-only runCommand (no shell anywhere). */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CallFailed, Invalid, runCommand } from '../../../kernel/index.ts';
+
+/** The identity of commits agents make (no global git config is read). */
+const IDENTITY = ['-c', 'user.name=capstan agent', '-c', 'user.email=agents@capstan.invalid', '-c', 'commit.gpgsign=false'];
+const GIT_TIMEOUT_MS = 60_000;
+/** Diffs larger than this are cut (the full diff is always `git diff base..branch` in the repository). */
+export const MAX_DIFF_BYTES = 1_000_000;
+
+const gitEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', HOME: process.env.HOME ?? '/tmp', LANG: 'C' });
+
+/** Runs git in `cwd` with the agents' identity. */
+export function git(cwd: string, args: string[], opts: { stdin?: string; signal?: AbortSignal } = {}): Promise<string> {
+  return runCommand(['git', ...IDENTITY, ...args], { cwd, env: gitEnv(), timeoutMs: GIT_TIMEOUT_MS, ...opts });
+}
+
+/** Checks at spawn that `repo` is a git repository with the base branch; returns the repository's top folder and the branch. */
+export async function checkRepository(repo: string, baseBranch: string | undefined): Promise<{ top: string; baseBranch: string }> {
+  if (!existsSync(repo)) throw new Invalid(`repository '${repo}' does not exist on the server`, [{ path: 'body.repo', message: 'no such folder' }]);
+  let top: string;
+  try {
+    top = (await git(repo, ['rev-parse', '--show-toplevel'])).trim();
+  } catch {
+    throw new Invalid(`'${repo}' is not a git repository`, [{ path: 'body.repo', message: 'not a git repository' }]);
+  }
+  let branch = baseBranch;
+  if (!branch) {
+    try {
+      branch = (await git(top, ['symbolic-ref', '--short', 'HEAD'])).trim();
+    } catch {
+      throw new Invalid(`the repository's HEAD is detached; name a baseBranch`, [{ path: 'body.baseBranch', message: 'required when HEAD is detached' }]);
+    }
+  }
+  try {
+    await git(top, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]);
+  } catch {
+    throw new Invalid(`branch '${branch}' does not exist in ${top}`, [{ path: 'body.baseBranch', message: 'no such branch' }]);
+  }
+  return { top, baseBranch: branch };
+}
+
+/**
+ * Makes the worktree on a new branch from the base (first start), or finds it again (a resumed agent). Returns the
+ * base commit. A worktree folder that exists already is reused: the agent continues where it was.
+ */
+export async function ensureWorktree(repo: string, path: string, branch: string, baseBranch: string): Promise<string> {
+  if (existsSync(path)) return (await git(path, ['merge-base', 'HEAD', `refs/heads/${baseBranch}`]).catch(() => git(repo, ['rev-parse', `refs/heads/${baseBranch}`]))).trim();
+  mkdirSync(dirname(path), { recursive: true });
+  const base = (await git(repo, ['rev-parse', `refs/heads/${baseBranch}^{commit}`])).trim();
+  const exists = await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).then(
+    () => true,
+    () => false,
+  );
+  // A branch left from a worktree removed by hand is checked out again rather than recreated.
+  await git(repo, exists ? ['worktree', 'add', path, branch] : ['worktree', 'add', '-b', branch, path, base]);
+  return base;
+}
+
+/** Stages everything and commits it when anything changed; returns the branch head. */
+export async function commitAll(path: string, message: string): Promise<{ sha: string; committed: boolean }> {
+  await git(path, ['add', '-A']);
+  const staged = await git(path, ['diff', '--cached', '--quiet']).then(
+    () => false,
+    (err) => {
+      if (err instanceof CallFailed && /exited 1/.test(err.message)) return true;
+      throw err;
+    },
+  );
+  if (staged) await git(path, ['commit', '-q', '--no-verify', '-F', '-'], { stdin: message });
+  return { sha: (await git(path, ['rev-parse', 'HEAD'])).trim(), committed: staged };
+}
+
+/** The agent's changes against its base: committed work on the branch plus, while it runs, what is not committed yet. */
+export async function diffOf(repo: string, worktree: string, base: string, branch: string): Promise<string> {
+  let text: string;
+  if (existsSync(worktree)) {
+    // Intent-to-add makes new files show up without touching the index's content.
+    await git(worktree, ['add', '-A', '-N']);
+    text = await git(worktree, ['diff', base]);
+  } else text = await git(repo, ['diff', base, branch]);
+  return text.length > MAX_DIFF_BYTES ? `${text.slice(0, MAX_DIFF_BYTES)}\n... diff cut at ${MAX_DIFF_BYTES} bytes\n` : text;
+}
+
+/** Removes the worktree folder (the branch stays). */
+export async function removeWorktree(repo: string, path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  await git(repo, ['worktree', 'remove', '--force', path]);
+}

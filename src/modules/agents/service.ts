@@ -1,0 +1,133 @@
+/** The agents service: what the API, the CLI and the actions do, over the store, queue and bus. Stateless per call. */
+import { resolve } from 'node:path';
+import { CapstanError, Conflict, Invalid, newId, type EventBus, type JobQueue, type LlmClient } from '../../kernel/index.ts';
+import type { AgentsConfig } from './config.ts';
+import { branchOf, PRIORITIES, TERMINAL, type Agent, type AgentSpec, type SpawnInput } from './model/agent.ts';
+import { AgentKilled, AgentPauseRequested, AgentQueued } from './model/events.ts';
+import { enqueueAgent } from './runtime/queue.ts';
+import { checkRepository, diffOf } from './runtime/worktree.ts';
+import type { AgentStore } from './store/index.ts';
+
+/** Rough tokens of a text (4 characters a token): enough to refuse a task that cannot fit its budget at all. */
+const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+/** Tokens of the fixed instructions and tool definitions sent with every first turn. */
+const OPENING_OVERHEAD_TOKENS = 800;
+
+/** Options of a spawn that only the module sets (swarms). */
+export interface SpawnExtras {
+  /** The agent's id (a swarm's agents: `<swarm>-<key>`, so a spawn repeated by two instances makes one agent). */
+  id?: string;
+  swarm?: { id: string; role: string; key: string };
+}
+
+/** Spawn, list, pause, resume, kill, diff. */
+export class AgentService {
+  /** Called after an agent was killed (swarms advance on it). */
+  readonly afterKill: ((agent: Agent) => Promise<void>)[] = [];
+
+  constructor(
+    readonly store: AgentStore,
+    private readonly queue: JobQueue,
+    private readonly bus: EventBus,
+    private readonly llm: LlmClient,
+    private readonly config: AgentsConfig,
+    /** Checks a CLI runtime name (throws Invalid naming body.cli when unknown). */
+    private readonly checkCli: (name: string | undefined) => void,
+    /** Checks skill names (throws Invalid naming body.skills.N when unknown). */
+    private readonly checkSkills: (names: string[]) => Promise<void>,
+  ) {}
+
+  /** Checks the request, makes the agent row (queued) and its job; the worktree is made when a worker takes it. */
+  async spawn(input: SpawnInput, extras: SpawnExtras = {}): Promise<Agent> {
+    const made = await this.spawnOnce(input, extras);
+    if (!made) throw new Conflict(`agent '${extras.id}' exists already`);
+    return made;
+  }
+
+  /** Like spawn, but answers undefined when an agent with `extras.id` exists already (nothing is queued then). */
+  async spawnOnce(input: SpawnInput, extras: SpawnExtras = {}): Promise<Agent | undefined> {
+    const model = input.model ?? this.config.defaultModel;
+    if (input.runtime === 'builtin') {
+      if (!model) throw new Invalid('name a model (or set modules.agents.defaultModel)', [{ path: 'body.model', message: 'required' }]);
+      try {
+        this.llm.resolveModel(model);
+      } catch (err) {
+        throw new Invalid(`model '${model}': ${(err as Error).message}`, [{ path: 'body.model', message: (err as Error).message }]);
+      }
+    } else this.checkCli(input.cli);
+    await this.checkSkills(input.skills);
+    const { top, baseBranch } = await checkRepository(resolve(input.repo), input.baseBranch);
+    if (input.budget.maxTokens !== undefined) {
+      const need = estimateTokens(input.task + JSON.stringify(input.context ?? '')) + OPENING_OVERHEAD_TOKENS;
+      if (need > input.budget.maxTokens) throw new Invalid(`the task alone needs about ${need} tokens, more than the budget`, [{ path: 'body.budget.maxTokens', message: `at least about ${need}` }]);
+    }
+    if (input.dependsOn.length > 0) {
+      const known = await this.store.statuses(input.dependsOn);
+      const issues = input.dependsOn.flatMap((d, i) => (known.has(d) ? [] : [{ path: `body.dependsOn.${i}`, message: `no agent '${d}'` }]));
+      if (issues.length > 0) throw new Invalid('unknown dependencies', issues);
+    }
+    const id = extras.id ?? newId();
+    const spec: AgentSpec = {
+      task: input.task,
+      runtime: input.runtime,
+      cli: input.cli,
+      model: model ?? '',
+      budget: input.budget,
+      tools: input.tools,
+      skills: input.skills,
+      labels: input.labels,
+      priority: input.priority,
+      maxTurns: input.maxTurns ?? this.config.maxTurns,
+      wallClockMs: input.wallClockMs ?? this.config.wallClockMs,
+      cleanup: input.cleanup ?? this.config.cleanup,
+      dependsOn: input.dependsOn,
+      context: input.context,
+      swarm: extras.swarm,
+    };
+    const agent = await this.store.create({ id, repo: top, baseBranch, branch: branchOf(id), worktree: resolve(this.config.worktreesDir, id), spec, priority: PRIORITIES.indexOf(input.priority) + 1, swarmId: extras.swarm?.id });
+    if (!agent) return undefined;
+    // Should this enqueue fail, the sweeper queues agents left waiting.
+    await enqueueAgent(this.queue, id, input.priority, 'start');
+    await AgentQueued.publish(this.bus, { agentId: id, swarmId: agent.swarmId, reason: 'spawned' }, { correlationId: id });
+    return agent;
+  }
+
+  /** Pauses between turns: a queued agent is parked, a running one stops after the turn in flight. */
+  async pause(id: string): Promise<Agent> {
+    const a = await this.store.pause(id);
+    if (!a) throw await this.conflict(id, 'pause');
+    await AgentPauseRequested.publish(this.bus, { agentId: id, swarmId: a.swarmId }, { correlationId: id });
+    return a;
+  }
+
+  /** Queues a paused agent again; it continues from its last saved turn. */
+  async resume(id: string): Promise<Agent> {
+    const a = await this.store.resume(id);
+    if (!a) throw await this.conflict(id, 'resume');
+    await enqueueAgent(this.queue, id, a.spec.priority, `resume-e${a.epoch}-${Date.parse(a.updatedAt)}`);
+    await AgentQueued.publish(this.bus, { agentId: id, swarmId: a.swarmId, reason: 'resumed' }, { correlationId: id });
+    return a;
+  }
+
+  /** Kills an agent: the instance running it aborts its LLM call and kills its tool processes on the event. */
+  async kill(id: string, reason = 'killed by request'): Promise<Agent> {
+    const a = await this.store.kill(id, reason);
+    if (!a) throw await this.conflict(id, 'kill');
+    await AgentKilled.publish(this.bus, { agentId: id, swarmId: a.swarmId, reason }, { correlationId: id });
+    // A swarm moves on when one of its agents ends, killed ones included; a hook that fails is caught by the sweeper.
+    for (const hook of this.afterKill) await hook(a).catch(() => undefined);
+    return a;
+  }
+
+  /** The agent's changes against the commit its worktree was made from ('' before it started). */
+  async diff(id: string): Promise<string> {
+    const a = await this.store.get(id);
+    if (!a.baseSha) return '';
+    return diffOf(a.repo, a.worktree, a.baseSha, a.branch);
+  }
+
+  private async conflict(id: string, action: string): Promise<CapstanError> {
+    const a = await this.store.get(id);
+    return new Conflict(`cannot ${action} agent '${id}': it is ${a.status}${TERMINAL.has(a.status) ? ' (ended)' : ''}`, { status: a.status });
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * The agents store over the kernel Database (PostgreSQL or PGlite). Every write a worker makes names the epoch it
+ * claimed the agent with, so a worker that lost the agent (presumed dead and resumed elsewhere, killed) writes nothing.
+ */
+import { NotFound, type Database } from '../../../kernel/index.ts';
+import type { Agent, AgentCheckpoint, AgentLogEntry, AgentSpec, AgentStatus } from '../model/agent.ts';
+import { iso, json, toAgent } from './rows.ts';
+
+const J = (v: unknown) => JSON.stringify(v ?? null);
+/** Statuses a worker may still write in: a pause or resume between the LLM call and the save keeps the turn. */
+const LIVE = `('running', 'paused', 'queued')`;
+
+/** A new agent's row. */
+export interface NewAgent {
+  id: string;
+  repo: string;
+  baseBranch: string;
+  branch: string;
+  worktree: string;
+  spec: AgentSpec;
+  priority: number;
+  swarmId?: string;
+}
+
+/** One turn's writes, applied in one statement. */
+export interface TurnWrite {
+  checkpoint: AgentCheckpoint;
+  tokensIn: number;
+  tokensOut: number;
+  cost: number;
+  budgetWarned: boolean;
+  logs: AgentLogEntry[];
+}
+
+/** A log row as read back. */
+export interface LogRow extends AgentLogEntry {
+  id: number;
+  createdAt: string;
+}
+
+/** An audit row as read back. */
+export interface AuditRow {
+  id: number;
+  agentId: string;
+  tool: string;
+  rule: string;
+  detail: string;
+  createdAt: string;
+}
+
+/** Filters of the agent list. */
+export interface AgentQuery {
+  status?: AgentStatus;
+  swarm?: string;
+  limit?: number;
+}
+
+const LOG_INSERT = (agentParam: string, logsParam: string) => `
+  INSERT INTO agents_logs (agent_id, turn, kind, content, tokens_in, tokens_out, cost, duration_ms)
+  SELECT ${agentParam}, l.turn, l.kind, l.content, l."tokensIn", l."tokensOut", l.cost, l."durationMs"
+  FROM jsonb_to_recordset((${logsParam})::jsonb) AS l(turn int, kind text, content jsonb, "tokensIn" int, "tokensOut" int, cost double precision, "durationMs" int)`;
+
+/** The store. One instance per process; stateless apart from the database handle. */
+export class AgentStore {
+  constructor(private readonly db: Database) {}
+
+  /** Creates an agent in status 'queued'; undefined when the id exists (a swarm's agents have ids of their own making). */
+  async create(a: NewAgent): Promise<Agent | undefined> {
+    const rows = await this.db.query(
+      `INSERT INTO agents_agents (id, status, repo, base_branch, branch, worktree, spec, priority, swarm_id)
+       VALUES ($1::text, 'queued', $2::text, $3::text, $4::text, $5::text, ($6::text)::jsonb, $7::int, $8::text)
+       ON CONFLICT (id) DO NOTHING RETURNING *`,
+      [a.id, a.repo, a.baseBranch, a.branch, a.worktree, J(a.spec), a.priority, a.swarmId ?? null],
+    );
+    return rows[0] && toAgent(rows[0]);
+  }
+
+  /** An agent, or NotFound. */
+  async get(id: string): Promise<Agent> {
+    const rows = await this.db.query('SELECT * FROM agents_agents WHERE id = $1::text', [id]);
+    if (!rows[0]) throw new NotFound(`agent '${id}'`);
+    return toAgent(rows[0]);
+  }
+
+  /** Agents, newest first. */
+  async list(q: AgentQuery = {}): Promise<Agent[]> {
+    const rows = await this.db.query(
+      `SELECT * FROM agents_agents WHERE ($1::text IS NULL OR status = $1::text) AND ($2::text IS NULL OR swarm_id = $2::text)
+       ORDER BY created_at DESC, id DESC LIMIT $3::int`,
+      [q.status ?? null, q.swarm ?? null, q.limit ?? 100],
+    );
+    return rows.map(toAgent);
+  }
+
+  /** Takes a queued agent for this worker (epoch + 1); returns it with its checkpoint, or undefined when it is not queued. */
+  async claim(id: string, owner: string): Promise<{ agent: Agent; checkpoint: AgentCheckpoint } | undefined> {
+    const rows = await this.db.query(
+      `UPDATE agents_agents SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now(),
+         started_at = coalesce(started_at, now())
+       WHERE id = $1::text AND status = 'queued' RETURNING *`,
+      [id, owner],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    return { agent: toAgent(r), checkpoint: { turn: Number(r.turn), messages: json(r.messages) } };
+  }
+
+  /** Records the commit the worktree was made from (first start only). */
+  async setBase(id: string, epoch: number, baseSha: string): Promise<boolean> {
+    const rows = await this.db.query(`UPDATE agents_agents SET base_sha = $3::text, updated_at = now() WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING id`, [id, epoch, baseSha]);
+    return rows.length > 0;
+  }
+
+  /** Saves a turn (checkpoint, spend, logs); returns the agent's status now, or undefined when this worker was fenced out. */
+  async saveTurn(id: string, epoch: number, w: TurnWrite): Promise<AgentStatus | undefined> {
+    const rows = await this.db.query<{ status: AgentStatus }>(
+      `WITH upd AS (
+         UPDATE agents_agents SET turn = $3::int, messages = ($4::text)::jsonb, tokens_in = tokens_in + $5::int, tokens_out = tokens_out + $6::int,
+           cost = cost + $7::float8, budget_warned = budget_warned OR $8::bool, heartbeat_at = now(), updated_at = now()
+         WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING status
+       ), logs AS (${LOG_INSERT('$1::text', '$9::text')} WHERE EXISTS (SELECT 1 FROM upd))
+       SELECT status FROM upd`,
+      [id, epoch, w.checkpoint.turn, J(w.checkpoint.messages), w.tokensIn, w.tokensOut, w.cost, w.budgetWarned, J(w.logs)],
+    );
+    return rows[0]?.status;
+  }
+
+  /** Appends log rows outside a turn (status changes, refusals before the first turn). */
+  async log(id: string, logs: AgentLogEntry[]): Promise<void> {
+    if (logs.length > 0) await this.db.query(LOG_INSERT('$1::text', '$2::text'), [id, J(logs)]);
+  }
+
+  /** Renews the worker's heartbeat; false when it no longer owns the agent. */
+  async heartbeat(id: string, epoch: number): Promise<boolean> {
+    const rows = await this.db.query(`UPDATE agents_agents SET heartbeat_at = now() WHERE id = $1::text AND epoch = $2::int AND status = 'running' RETURNING id`, [id, epoch]);
+    return rows.length > 0;
+  }
+
+  /** Ends a claimed agent (completed or failed) unless it was killed or fenced meanwhile; returns whether it did. */
+  async finish(id: string, epoch: number, status: 'completed' | 'failed', f: { result?: string | null; error?: string | null; commitSha?: string | null }): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE agents_agents SET status = $3::text, result = coalesce($4::text, result), error = $5::text, commit_sha = coalesce($6::text, commit_sha),
+         owner = NULL, updated_at = now(), finished_at = now()
+       WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING id`,
+      [id, epoch, status, f.result ?? null, f.error ?? null, f.commitSha ?? null],
+    );
+    return rows.length > 0;
+  }
+
+  /** Leaves a claimed agent paused (its worker stopped between turns). */
+  async parked(id: string, epoch: number): Promise<void> {
+    await this.db.query(`UPDATE agents_agents SET owner = NULL, updated_at = now() WHERE id = $1::text AND epoch = $2::int`, [id, epoch]);
+  }
+
+  /** Hands a running agent back to the queue (its worker is shutting down); the sweeper queues a job for it. */
+  async requeue(id: string, epoch: number): Promise<boolean> {
+    const rows = await this.db.query(`UPDATE agents_agents SET status = 'queued', owner = NULL, updated_at = now() - interval '1 hour' WHERE id = $1::text AND epoch = $2::int AND status = 'running' RETURNING id`, [id, epoch]);
+    return rows.length > 0;
+  }
+
+  /** Queued agents that name `id` in their dependencies. */
+  async dependents(id: string): Promise<Agent[]> {
+    const rows = await this.db.query(`SELECT * FROM agents_agents WHERE status = 'queued' AND spec->'dependsOn' ? $1::text`, [id]);
+    return rows.map(toAgent);
+  }
+
+  /** Fails an agent that never ran (a dependency failed, it could not start); false when it is no longer waiting. */
+  async failWaiting(id: string, reason: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE agents_agents SET status = 'failed', error = $2::text, updated_at = now(), finished_at = now() WHERE id = $1::text AND status IN ('queued', 'paused') RETURNING id`,
+      [id, reason],
+    );
+    return rows.length > 0;
+  }
+
+  /** Asks to pause: a queued agent stays parked, a running one stops after its turn. Returns the agent, or undefined when it cannot pause. */
+  async pause(id: string): Promise<Agent | undefined> {
+    const rows = await this.db.query(`UPDATE agents_agents SET status = 'paused', updated_at = now() WHERE id = $1::text AND status IN ('queued', 'running') RETURNING *`, [id]);
+    return rows[0] && toAgent(rows[0]);
+  }
+
+  /** Queues a paused agent again. */
+  async resume(id: string): Promise<Agent | undefined> {
+    const rows = await this.db.query(`UPDATE agents_agents SET status = 'queued', updated_at = now() WHERE id = $1::text AND status = 'paused' RETURNING *`, [id]);
+    return rows[0] && toAgent(rows[0]);
+  }
+
+  /** Kills an agent that has not ended; the worker running it is fenced out by the status. */
+  async kill(id: string, reason: string): Promise<Agent | undefined> {
+    const rows = await this.db.query(
+      `UPDATE agents_agents SET status = 'killed', error = $2::text, owner = NULL, updated_at = now(), finished_at = now()
+       WHERE id = $1::text AND status IN ('queued', 'running', 'paused') RETURNING *`,
+      [id, reason],
+    );
+    return rows[0] && toAgent(rows[0]);
+  }
+
+  /** Log rows after `after`, oldest first. */
+  async logs(id: string, after = 0, limit = 500): Promise<LogRow[]> {
+    const rows = await this.db.query('SELECT * FROM agents_logs WHERE agent_id = $1::text AND id > $2::bigint ORDER BY id LIMIT $3::int', [id, after, limit]);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      turn: Number(r.turn),
+      kind: r.kind as AgentLogEntry['kind'],
+      content: json(r.content),
+      tokensIn: r.tokens_in === null ? undefined : Number(r.tokens_in),
+      tokensOut: r.tokens_out === null ? undefined : Number(r.tokens_out),
+      cost: r.cost === null ? null : Number(r.cost),
+      durationMs: r.duration_ms === null ? undefined : Number(r.duration_ms),
+      createdAt: iso(r.created_at)!,
+    }));
+  }
+
+  /** Records a safety refusal. */
+  async audit(agentId: string, tool: string, rule: string, detail: string): Promise<void> {
+    await this.db.query('INSERT INTO agents_audit (agent_id, tool, rule, detail) VALUES ($1::text, $2::text, $3::text, $4::text)', [agentId, tool, rule, detail]);
+  }
+
+  /** Refusals, newest first (all agents, or one). */
+  async auditLog(agentId?: string, limit = 200): Promise<AuditRow[]> {
+    const rows = await this.db.query('SELECT * FROM agents_audit WHERE ($1::text IS NULL OR agent_id = $1::text) ORDER BY id DESC LIMIT $2::int', [agentId ?? null, limit]);
+    return rows.map((r) => ({ id: Number(r.id), agentId: String(r.agent_id), tool: String(r.tool), rule: String(r.rule), detail: String(r.detail), createdAt: iso(r.created_at)! }));
+  }
+
+  /**
+   * Running agents whose heartbeat is older than `leaseMs`: queued again (recoveries + 1) to continue from their last
+   * turn on any worker, or failed once `maxRecoveries` is spent. Returns them in their new state.
+   */
+  async sweepOrphans(leaseMs: number, maxRecoveries: number): Promise<Agent[]> {
+    const rows = await this.db.query(
+      `UPDATE agents_agents SET status = CASE WHEN recoveries >= $2::int THEN 'failed' ELSE 'queued' END,
+         error = CASE WHEN recoveries >= $2::int THEN 'its worker stopped answering ' || (recoveries + 1) || ' times' ELSE error END,
+         finished_at = CASE WHEN recoveries >= $2::int THEN now() ELSE NULL END,
+         recoveries = recoveries + 1, owner = NULL, updated_at = now()
+       WHERE status = 'running' AND heartbeat_at < now() - ($1::int * interval '1 millisecond') RETURNING *`,
+      [leaseMs, maxRecoveries],
+    );
+    return rows.map(toAgent);
+  }
+
+  /** Queued agents not picked up for `ms` (their job was lost): the sweeper queues them again. */
+  async waitingSince(ms: number): Promise<Agent[]> {
+    const rows = await this.db.query(`SELECT * FROM agents_agents WHERE status = 'queued' AND updated_at < now() - ($1::int * interval '1 millisecond') ORDER BY priority, created_at LIMIT 500`, [ms]);
+    return rows.map(toAgent);
+  }
+
+  /** Statuses of the given agents (dependencies). */
+  async statuses(ids: string[]): Promise<Map<string, AgentStatus>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.query<{ id: string; status: AgentStatus }>(`SELECT id, status FROM agents_agents WHERE id IN (SELECT jsonb_array_elements_text(($1::text)::jsonb))`, [J(ids)]);
+    return new Map(rows.map((r) => [r.id, r.status]));
+  }
+}

@@ -1,0 +1,102 @@
+/** The breeder module: live optimization of a target system (sample → effectuate → reconnoiter → guardrails → learn) behind /api/v1/breeder. */
+import * as z from 'zod';
+import { defineModule, type Module, type ModuleContext, type QueueWorker } from '../../kernel/index.ts';
+import { breederCli } from './api/cli.ts';
+import { breederRoutes } from './api/routes.ts';
+import { targetCommand } from './dev/target-command.ts';
+import { breederUi } from './ui/routes.tsx';
+import { BREEDER_QUEUE, runSlot, type SlotJob } from './runtime/loop.ts';
+import { createBreederMetrics } from './runtime/metrics.ts';
+import { CredentialService } from './runtime/credentials.ts';
+import { BreederService } from './runtime/service.ts';
+import { TargetService } from './runtime/targets.ts';
+import { createBreederStore, type BreederStore } from './store/index.ts';
+
+const configSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** `effectuation.command` runs argv on the server: off unless an operator turns it on. */
+    commandEffectuation: z.boolean().default(false),
+    /** When set, effectuation may call only these hosts (kernel host allowlist syntax). */
+    allowHosts: z.array(z.string()).optional(),
+    /** A file holding the key material (≥ 16 characters) that encrypts credentials at rest; credentials are refused without it. */
+    credentialKeyFile: z.string().min(1).optional(),
+    /** Breeder worker slots one instance runs at once (each is one long job). */
+    concurrency: z.number().int().min(1).max(10_000).default(64),
+  })
+  .prefault({});
+
+/** The module's configuration slice (`modules.breeder`). */
+export type BreederConfig = z.output<typeof configSchema>;
+
+/** What `init` builds once per process; `worker` is set by start where the role runs work. */
+interface BreederState {
+  store: BreederStore;
+  service: BreederService;
+  credentials: CredentialService;
+  targets: TargetService;
+  worker?: QueueWorker;
+}
+
+function init(ctx: ModuleContext<BreederConfig>): BreederState {
+  const store = createBreederStore(ctx.resources.db);
+  const credentials = new CredentialService(store, ctx.config.credentialKeyFile);
+  return { store, credentials, targets: new TargetService(store), service: new BreederService(store, ctx.resources.queue, { commandsEnabled: ctx.config.commandEffectuation }, ctx.log) };
+}
+
+/** Builds the module. */
+export function createBreederModule(): Module {
+  return defineModule({
+    name: 'breeder',
+    description: 'live optimization of real systems: samplers (TPE, NSGA-II, random, QMC, grid), guardrails, crash-safe trials',
+    configSchema,
+    init,
+    actions(ctx, { service }) {
+      ctx.actions.register({
+        name: 'breeder.start',
+        description: 'start a breeder (by id or name); completion is announced by breeder.breeder.completed',
+        input: z.strictObject({ breeder: z.string().min(1) }),
+        handler: async (i) => {
+          const b = await service.start(i.breeder);
+          return { breederId: b.id, generation: b.generation, status: b.status };
+        },
+      });
+      ctx.actions.register({
+        name: 'breeder.status',
+        description: 'a breeder status with its trial counts and best trial',
+        input: z.strictObject({ breeder: z.string().min(1) }),
+        handler: async (i) => {
+          const b = await service.get(i.breeder);
+          const best = await service.best(b.id);
+          return { breederId: b.id, status: b.status, reason: b.reason, trials: b.trials, best: best && { number: best.number, params: best.params, values: best.values } };
+        },
+      });
+    },
+    routes(_ctx, s) {
+      return breederRoutes(s.service, s.credentials, s.targets);
+    },
+    ui(_ctx, { service }) {
+      return breederUi(service);
+    },
+    async start(ctx, state) {
+      const { store, service, credentials, targets } = state;
+      const deps = {
+        store,
+        metrics: createBreederMetrics(ctx.resources.metrics),
+        log: ctx.log,
+        instanceId: ctx.resources.instanceId,
+        policy: { commandsEnabled: ctx.config.commandEffectuation, allowHosts: ctx.config.allowHosts, credentialHeaders: (name: string) => credentials.headers(name), sshKey: (name: string) => credentials.sshKey(name), sshTarget: (name: string) => targets.ssh(name) },
+      };
+      state.worker = await ctx.resources.queue.work<SlotJob>(BREEDER_QUEUE, (job) => runSlot(job, deps), { group: 'long', concurrency: ctx.config.concurrency });
+      await service.resumeRunning();
+    },
+    async stop(state) {
+      await state.worker?.close();
+      state.worker = undefined;
+    },
+    cli: breederCli,
+    dev: { target: targetCommand },
+  });
+}
+
+export { TrialCompleted, TrialFailed, BreederStarted, BreederStopped, BreederCompleted } from './model/events.ts';

@@ -1,0 +1,113 @@
+/**
+ * Trial rows. A trial number is claimed together with its `running` row in one statement, so a number is never
+ * handed out without a row (no lost trial) nor twice (the counter and the unique index), and the count never
+ * passes max_trials. Ends are written only over a `running` row, with their event, in one statement.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import { enqueueEvent, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, toOutboxJsonRows, type Database } from '../../../kernel/index.ts';
+import { TrialCompleted, TrialFailed } from '../model/events.ts';
+import { iso, type TrialOutcome, type TrialRow } from './rows.ts';
+import { breederTrials } from './schema.ts';
+
+const CLAIM = `WITH n AS (
+  UPDATE breeder_breeders SET next_number = next_number + 1, updated_at = now()
+  WHERE id = $1::text AND status = 'running' AND generation = $2::int AND next_number < $3::int
+  RETURNING next_number - 1 AS number)
+INSERT INTO breeder_trials (breeder_id, number, state, params, slot, generation, worker)
+SELECT $1::text, n.number, 'running', '{}'::jsonb, $4::int, $2::int, $5::text FROM n
+RETURNING number`;
+
+// A trial's end and its event as one statement (data-modifying CTEs run atomically without BEGIN/COMMIT): one
+// round trip on the loop's hot path instead of four. The event row is written only when the UPDATE found the trial
+// still running; the final select wakes the outbox relays at commit.
+const FINISH = `WITH upd AS (
+  UPDATE breeder_trials SET state = $3::text, "values" = ($4::text)::jsonb, observations = ($5::text)::jsonb,
+    constraints = ($6::text)::jsonb, error = $7::text, durations = ($8::text)::jsonb, finished_at = now()
+  WHERE breeder_id = $1::text AND number = $2::int AND state = 'running'
+  RETURNING number
+), ev AS (
+  ${outboxInsertFromJson('e.ev')}
+  FROM upd, (SELECT ($9::text)::jsonb AS ev) e
+)
+SELECT number, ${OUTBOX_NOTIFY_SQL} AS notified FROM upd`;
+
+/** JSON text for a jsonb parameter; SQL NULL (not JSON null) for null. */
+const jsonOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+const COLUMNS = 'breeder_id, number, state, params, "values", observations, constraints, error, slot, generation, worker, durations, created_at, finished_at';
+
+function toTrial(r: Record<string, unknown>): TrialRow {
+  return {
+    breederId: String(r.breeder_id),
+    number: Number(r.number),
+    state: r.state as TrialRow['state'],
+    params: (r.params ?? {}) as Record<string, unknown>,
+    values: (r.values ?? null) as TrialRow['values'],
+    observations: (r.observations ?? null) as TrialRow['observations'],
+    constraints: (r.constraints ?? null) as TrialRow['constraints'],
+    error: (r.error ?? null) as string | null,
+    slot: Number(r.slot),
+    generation: Number(r.generation),
+    worker: String(r.worker),
+    durations: (r.durations ?? null) as TrialRow['durations'],
+    createdAt: iso(r.created_at)!,
+    finishedAt: iso(r.finished_at),
+  };
+}
+
+/** Trial reads and writes. */
+export function trialRows(database: Database) {
+  return {
+    /** Claims the next number for a running trial of `slot`; null when the breeder is not running in `generation` or max_trials is reached. */
+    async claim(breederId: string, generation: number, maxTrials: number, slot: number, worker: string): Promise<number | null> {
+      const rows = await database.query<{ number: number }>(CLAIM, [breederId, generation, maxTrials, slot, worker]);
+      return rows[0] ? Number(rows[0].number) : null;
+    },
+    /** Records the sampled parameters of a running trial. */
+    async setParams(breederId: string, number: number, params: Record<string, unknown>): Promise<void> {
+      await database.query(`UPDATE breeder_trials SET params = ($3::text)::jsonb WHERE breeder_id = $1::text AND number = $2::int AND state = 'running'`, [breederId, number, JSON.stringify(params)]);
+    },
+    /** Ends a running trial with its event; false when it was no longer running (abandoned meanwhile). */
+    async finish(breeder: { id: string; name: string }, number: number, params: Record<string, unknown>, o: TrialOutcome): Promise<boolean> {
+      const data = { breederId: breeder.id, name: breeder.name, number, params, values: o.values, observations: o.observations, error: o.error };
+      const [event] = toOutboxJsonRows([(o.state === 'complete' ? TrialCompleted : TrialFailed).outbox(data)], breeder.id);
+      const rows = await database.query(FINISH, [breeder.id, number, o.state, jsonOrNull(o.values), jsonOrNull(o.observations), jsonOrNull(o.constraints), o.error, jsonOrNull(o.durations), JSON.stringify(event)]);
+      if (rows[0]) notifyOutboxWritten();
+      return rows.length > 0;
+    },
+    /** Fails the running trials of a slot whose worker died (its job runs again); returns their numbers. */
+    async abandon(breeder: { id: string; name: string }, slot: number, why: string): Promise<number[]> {
+      const numbers = await database.transaction(async (tx) => {
+        const rows = await tx
+          .update(breederTrials)
+          .set({ state: 'fail', error: why, finishedAt: sql`now()` })
+          .where(and(eq(breederTrials.breederId, breeder.id), eq(breederTrials.slot, slot), eq(breederTrials.state, 'running')))
+          .returning({ number: breederTrials.number, params: breederTrials.params });
+        for (const r of rows) {
+          const data = { breederId: breeder.id, name: breeder.name, number: r.number, params: r.params as Record<string, unknown>, values: null, observations: null, error: why };
+          await enqueueEvent(tx, TrialFailed.outbox(data));
+        }
+        return rows.map((r) => r.number);
+      });
+      if (numbers.length) notifyOutboxWritten();
+      return numbers;
+    },
+    /** Every trial of the breeder, by number: the sampler's history. */
+    async all(breederId: string): Promise<TrialRow[]> {
+      return (await database.query(`SELECT ${COLUMNS} FROM breeder_trials WHERE breeder_id = $1::text ORDER BY number`, [breederId])).map(toTrial);
+    },
+    /** One page of trials with numbers above `after`. */
+    async page(breederId: string, after: number, limit: number, state?: string): Promise<TrialRow[]> {
+      const rows = await database.query(
+        `SELECT ${COLUMNS} FROM breeder_trials WHERE breeder_id = $1::text AND number > $2::int AND ($4::text IS NULL OR state = $4::text) ORDER BY number LIMIT $3::int`,
+        [breederId, after, limit, state ?? null],
+      );
+      return rows.map(toTrial);
+    },
+    /** Trials per state. */
+    async counts(breederId: string): Promise<Record<string, number>> {
+      const rows = await database.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM breeder_trials WHERE breeder_id = $1::text GROUP BY state`, [breederId]);
+      return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/** The cascades module: multi-phase LLM cascades run by stateless workers, behind /api/v1/cascades. */
+import * as z from 'zod';
+import { defineModule, type Module } from '../../kernel/index.ts';
+import { cascadesCli } from './api/cli.ts';
+import { cascadesRoutes } from './api/routes.ts';
+import { cascadesConfigSchema } from './config.ts';
+import { checkDefinition } from './model/parse-definition.ts';
+import { CascadeWorker } from './runtime/worker.ts';
+import { CascadeService } from './service.ts';
+import { CascadeStore } from './store/index.ts';
+
+/** Builds the module: `init` makes the service (API side) and the worker (started only where the role runs work). */
+export function createCascadesModule(): Module {
+  return defineModule({
+    name: 'cascades',
+    description: 'multi-phase LLM cascades on stateless workers',
+    configSchema: cascadesConfigSchema,
+    init(ctx) {
+      const { resources, config } = ctx;
+      const store = new CascadeStore(resources.db);
+      const service = new CascadeService(store, resources.queue);
+      const worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config });
+      return { service, worker };
+    },
+    actions(ctx, { service }) {
+      ctx.actions.register({
+        name: 'cascades.run',
+        description: 'start a session of a saved cascade (or an inline definition) with inputs',
+        input: z.strictObject({ cascade: z.union([z.string(), z.record(z.string(), z.unknown())]), inputs: z.record(z.string(), z.unknown()).default({}) }),
+        handler: async (i) => {
+          const s = await service.run(typeof i.cascade === 'string' ? i.cascade : checkDefinition(i.cascade), i.inputs);
+          return { sessionId: s.id };
+        },
+      });
+    },
+    routes(ctx, { service }) {
+      return cascadesRoutes(service, ctx.resources.bus);
+    },
+    async start(_ctx, { worker }) {
+      await worker.start();
+    },
+    async stop({ worker }) {
+      await worker.stop();
+    },
+    cli: cascadesCli,
+  });
+}
+
+export { SessionStarted, PhaseCompleted, SessionBlocked, SessionCompleted, SessionFailed, SessionCancelled, SessionSignalled, SessionRecovered } from './model/events.ts';
+export type { CascadeDefinition } from './model/definition.ts';

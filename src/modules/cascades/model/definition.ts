@@ -1,0 +1,98 @@
+/** The cascade definition's zod schema: what a YAML or JSON cascade may say, field by field. */
+import * as z from 'zod';
+
+/** Phase, cascade and validator names: letters, digits, `_` and `-`. */
+export const nameSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and - (starting with a letter, at most 64)');
+
+/** Built-in tools a phase may list. */
+export const BUILTIN_TOOLS = ['set_state', 'route_to', 'http_get', 'ask_human'] as const;
+/** A built-in tool name. */
+export type BuiltinTool = (typeof BUILTIN_TOOLS)[number];
+
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 5m or 1h');
+
+/** One input of `inputs_schema`: a JSON type and whether it must be given. */
+const inputSpec = z.strictObject({
+  type: z.enum(['string', 'number', 'integer', 'boolean', 'object', 'array']),
+  description: z.string().max(1000).optional(),
+  required: z.boolean().default(true),
+  default: z.unknown().optional(),
+});
+
+/** A validator reference: a registered function (`no_pii`), a JSON schema, or a condition over the output. */
+const validatorRef = z.union([nameSchema, z.strictObject({ json_schema: z.record(z.string(), z.unknown()) })]);
+
+/** One ward: which validator, and what a failure does. */
+const ward = z.strictObject({
+  validator: validatorRef,
+  /** blocking aborts the session, retry re-runs the phase with the reason as feedback, advisory only logs. */
+  mode: z.enum(['blocking', 'retry', 'advisory']),
+  max_attempts: z.number().int().min(1).max(10).default(3),
+});
+
+/** Parallel attempts of one phase, one picked by an evaluator's tool call. */
+const soundings = z.strictObject({
+  factor: z.number().int().min(2).max(16),
+  max_parallel: z.number().int().min(1).max(16).optional(),
+  /** The evaluator's instructions; it answers by calling `pick_winner`. */
+  evaluator: z.string().min(1).max(10_000),
+  /** Attempts that fail the prefilter never reach the evaluator. */
+  prefilter: z.enum(['json_ok', 'none']).default('none'),
+  /** Models per attempt, cycled (default: the phase's model). */
+  models: z.array(z.string().min(1)).min(1).optional(),
+  evaluator_model: z.string().min(1).optional(),
+});
+
+/** A human checkpoint: the session parks (blocked) until someone answers through the API. */
+const humanInput = z.strictObject({
+  prompt: z.string().min(1).max(10_000),
+  timeout: duration.optional(),
+  /** What an unanswered checkpoint does when its timeout passes. */
+  on_timeout: z.enum(['continue', 'fail']).default('fail'),
+});
+
+/** One phase. */
+export const phaseSchema = z.strictObject({
+  name: nameSchema,
+  /** A `{{ }}` template over input, state and outputs; becomes the phase's system message. */
+  instructions: z.string().max(100_000).optional(),
+  tools: z.array(z.enum(BUILTIN_TOOLS)).default([]),
+  model: z.string().min(1).optional(),
+  max_turns: z.number().int().min(1).max(100).default(5),
+  /** Phases this one may hand over to (through `route_to`); the first is the default next phase. */
+  handoffs: z.array(nameSchema).default([]),
+  /** Outputs of earlier phases this phase sees (it sees nothing else from them). */
+  context: z.strictObject({ from: z.array(nameSchema).default([]) }).prefault({}),
+  /** JSON Schema of the phase's output; the answer is requested as structured output and checked. */
+  output_schema: z.record(z.string(), z.unknown()).optional(),
+  soundings: soundings.optional(),
+  wards: z.strictObject({ pre: z.array(ward).default([]), post: z.array(ward).default([]) }).optional(),
+  /** A validator the output must pass; the phase is re-run (up to max_turns) until it does. */
+  loop_until: validatorRef.optional(),
+  human_input: humanInput.optional(),
+  sql: z.string().min(1).optional(),
+  for_each_row: z.unknown().optional(),
+});
+
+/** The whole cascade. */
+export const cascadeSchema = z.strictObject({
+  cascade_id: nameSchema,
+  description: z.string().max(2000).optional(),
+  inputs_schema: z.record(nameSchema, inputSpec).default({}),
+  /** The default model of every phase; `<provider>/<model>` or a bare name of the default provider. */
+  model: z.string().min(1).optional(),
+  /** Stop the session with a clear reason once its LLM calls have cost this much. */
+  token_budget: z.number().positive().optional(),
+  /** Hosts `http_get` may call (exact names or `*.domain`); empty means http_get refuses every host. */
+  allow_hosts: z.array(z.string().min(1)).default([]),
+  phases: z.array(phaseSchema).min(1).max(100),
+});
+
+/** A checked cascade definition. */
+export type CascadeDefinition = z.output<typeof cascadeSchema>;
+/** One checked phase. */
+export type PhaseDefinition = z.output<typeof phaseSchema>;
+/** A validator reference. */
+export type ValidatorRef = z.output<typeof validatorRef>;
+/** A ward. */
+export type Ward = z.output<typeof ward>;

@@ -1,0 +1,88 @@
+/** Session records as the API shows them, and the state a worker resumes from. */
+import type { ChatMessage } from '../../../kernel/index.ts';
+import type { CascadeDefinition } from './definition.ts';
+
+/** Where a session is. */
+export const SESSION_STATUSES = ['starting', 'running', 'blocked', 'completed', 'error', 'cancelled', 'orphaned'] as const;
+/** A session status. */
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+/** Statuses a session never leaves. */
+export const TERMINAL: ReadonlySet<SessionStatus> = new Set(['completed', 'error', 'cancelled']);
+
+/** A session row. */
+export interface Session {
+  id: string;
+  cascadeId: string;
+  spec: CascadeDefinition;
+  status: SessionStatus;
+  currentPhase: string | null;
+  inputs: Record<string, unknown>;
+  state: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  completed: string[];
+  error: string | null;
+  cost: number;
+  tokensIn: number;
+  tokensOut: number;
+  owner: string | null;
+  epoch: number;
+  recoveries: number;
+  heartbeatAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+/** What a checkpoint holds: enough to resume the current phase at its next turn. */
+export interface CheckpointData {
+  /** The phase in progress (null when the session is done). */
+  phase: string | null;
+  /** Turns of `phase` done so far. */
+  turn: number;
+  /** The conversation of `phase` so far (empty at a phase boundary). */
+  messages: ChatMessage[];
+  /** `route_to` choice made in this phase, if any. */
+  route?: string;
+  /** Attempts of the phase's retry wards spent so far. */
+  attempts?: number;
+  /** The model asked a person (ask_human): the answer becomes the result of this tool call when the session resumes. */
+  asking?: { toolCallId: string; checkpointId: string; question: string };
+}
+
+/** A log row to write. */
+export interface LogEntry {
+  phase: string | null;
+  turn: number | null;
+  kind: string;
+  soundingIndex?: number;
+  winner?: boolean;
+  model?: string;
+  tokensIn?: number;
+  tokensOut?: number;
+  cost?: number | null;
+  durationMs?: number;
+  content?: unknown;
+}
+
+/** A cost row to write (one per LLM call). */
+export interface CostEntry {
+  phase: string | null;
+  model: string;
+  tokensIn: number;
+  tokensOut: number;
+  cost: number | null;
+}
+
+/** A human checkpoint. */
+export interface HumanCheckpoint {
+  id: string;
+  sessionId: string;
+  phase: string;
+  prompt: string;
+  status: 'pending' | 'answered' | 'timed_out' | 'cancelled';
+  response: unknown;
+  onTimeout: 'continue' | 'fail';
+  expiresAt: string | null;
+  createdAt: string;
+  answeredAt: string | null;
+}

@@ -1,0 +1,157 @@
+/** One LLM phase: the turn loop with native tool calls, structured output, wards, loop_until and signals. */
+import { interpolateText, LlmInvalidOutput, LlmMalformedToolCall, type ChatMessage, type ToolCall } from '../../../kernel/index.ts';
+import type { PhaseDefinition } from '../model/definition.ts';
+import type { CheckpointData } from '../model/session.ts';
+import { runValidator, validatorName } from '../model/validators.ts';
+import { PhaseFailure, type PhaseResult, type SessionRun } from './session-run.ts';
+import { runTool, toolDefinitions, type ToolScope } from './tools.ts';
+
+/** The context message: the inputs and the outputs of the phases named in `context.from`, nothing else. */
+function contextMessage(run: SessionRun, phase: PhaseDefinition): string {
+  const parts = [`Inputs: ${JSON.stringify(run.inputs)}`];
+  for (const from of phase.context.from) {
+    if (!Object.hasOwn(run.outputs, from)) continue;
+    const out = run.outputs[from];
+    parts.push(`Output of phase ${from}:\n${typeof out === 'string' ? out : JSON.stringify(out)}`);
+  }
+  return parts.join('\n\n');
+}
+
+/** The question of an ask_human call, or undefined when its arguments have none. */
+function questionOf(call: ToolCall): string | undefined {
+  const q = (call.arguments as { question?: unknown } | null)?.question;
+  return typeof q === 'string' && q.trim() !== '' ? q.slice(0, 4_000) : undefined;
+}
+
+/** The text a person's answer goes back to the model as. */
+function answerText(response: unknown): string {
+  return typeof response === 'string' ? response : JSON.stringify(response ?? null);
+}
+
+/**
+ * Runs (or resumes from `resume`) an LLM phase until it has an accepted answer, or until the model asks a person
+ * (ask_human): then the session parks ('blocked') and resumes here with the answer as the tool call's result.
+ */
+export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resume: CheckpointData | undefined): Promise<PhaseResult | 'blocked'> {
+  const model = phase.model ?? run.spec.model!;
+  let messages: ChatMessage[] = resume?.messages ?? [];
+  let turn = resume?.turn ?? 0;
+  let attempts = resume?.attempts ?? 0;
+  const scope: ToolScope = { phase, state: run.state, allowHosts: run.spec.allow_hosts, signal: run.signal, route: resume?.route };
+  if (messages.length === 0) {
+    const scopeData = { input: run.inputs, state: run.state, outputs: run.outputs };
+    const user = contextMessage(run, phase);
+    for (const w of phase.wards?.pre ?? []) {
+      const v = runValidator(w.validator, user);
+      run.log({ phase: phase.name, turn: 0, kind: 'validation', content: { stage: 'pre', validator: validatorName(w.validator), mode: w.mode, valid: v.valid, reason: v.reason } });
+      // A pre ward checks what goes in; there is nothing to retry, so retry acts as blocking.
+      if (!v.valid && w.mode !== 'advisory') throw new PhaseFailure(`pre ward ${validatorName(w.validator)} blocked phase ${phase.name}: ${v.reason ?? 'invalid'}`);
+    }
+    messages = [
+      { role: 'system', content: interpolateText(phase.instructions!, scopeData) },
+      { role: 'user', content: user },
+    ];
+  }
+  const tools = toolDefinitions(phase);
+  const checkpoint = (): CheckpointData => ({ phase: phase.name, turn, messages, route: scope.route, attempts });
+  if (resume?.asking) {
+    const { toolCallId, checkpointId, question } = resume.asking;
+    const cp = await run.humanCheckpoint(checkpointId);
+    // The worker died between writing the question and parking the session: park it now.
+    if (!cp) {
+      await run.park({ ...checkpoint(), asking: resume.asking }, { id: checkpointId, phase: phase.name, prompt: question, onTimeout: 'continue' });
+      return 'blocked';
+    }
+    if (cp.status === 'pending') throw new PhaseFailure(`question ${checkpointId} is still pending, but the session was resumed`);
+    const result = cp.status === 'answered' ? answerText(cp.response) : `no answer (the question was ${cp.status.replace('_', ' ')})`;
+    messages.push({ role: 'tool', toolCallId, content: result });
+    run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'ask_human', checkpointId, ok: cp.status === 'answered', result: result.slice(0, 2000) } });
+  }
+  while (turn < phase.max_turns) {
+    run.checkBudget();
+    for (const text of run.takeSignals()) {
+      messages.push({ role: 'user', content: `Signal from the operator: ${text}` });
+      run.log({ phase: phase.name, turn, kind: 'signal', content: { text } });
+    }
+    let res;
+    try {
+      res = await run.chat({
+        model,
+        messages,
+        tools: tools.length > 0 ? tools : undefined,
+        responseFormat: phase.output_schema ? { type: 'json_schema', schema: phase.output_schema, name: phase.name.replace(/-/g, '_') } : undefined,
+        signal: run.signal,
+        headers: { 'x-capstan-session': run.id },
+      });
+    } catch (err) {
+      // The model's own mistakes are told to the model and cost a turn; provider failures end the phase.
+      if (err instanceof LlmMalformedToolCall) {
+        turn += 1;
+        run.charge(phase.name, err.model, err.usage.inputTokens, err.usage.outputTokens, err.cost);
+        run.log({ phase: phase.name, turn, kind: 'error', model: err.model, tokensIn: err.usage.inputTokens, tokensOut: err.usage.outputTokens, cost: err.cost ?? null, content: { error: 'malformed_tool_call', message: err.message } });
+        messages.push({ role: 'assistant', content: null, toolCalls: [{ id: err.toolCall.id, name: err.toolCall.name, arguments: err.toolCall.rawArguments }] });
+        messages.push({ role: 'tool', toolCallId: err.toolCall.id, content: 'error: the arguments were not valid JSON; call the tool again with a JSON object' });
+        run.save('turn', checkpoint());
+        continue;
+      }
+      if (err instanceof LlmInvalidOutput) {
+        turn += 1;
+        run.charge(phase.name, err.model, err.usage.inputTokens, err.usage.outputTokens, err.cost);
+        const reason = err.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+        run.log({ phase: phase.name, turn, kind: 'validation', model: err.model, tokensIn: err.usage.inputTokens, tokensOut: err.usage.outputTokens, cost: err.cost ?? null, content: { stage: 'output_schema', valid: false, reason, answer: err.content.slice(0, 2000) } });
+        messages.push({ role: 'assistant', content: err.content });
+        messages.push({ role: 'user', content: `Your answer does not match the required JSON schema (${reason}). Answer again with JSON only.` });
+        run.save('turn', checkpoint());
+        continue;
+      }
+      throw err;
+    }
+    turn += 1;
+    run.charge(phase.name, res.model.id, res.usage.inputTokens, res.usage.outputTokens, res.cost);
+    run.log({ phase: phase.name, turn, kind: 'assistant', model: res.model.id, tokensIn: res.usage.inputTokens, tokensOut: res.usage.outputTokens, cost: res.cost ?? null, durationMs: Math.round(res.latencyMs), content: { text: res.text, toolCalls: res.toolCalls } });
+    messages.push(res.message);
+    if (res.toolCalls.length > 0) {
+      // The first valid question of the turn waits for a person; every other call runs now.
+      const ask = phase.tools.includes('ask_human') ? res.toolCalls.find((c) => c.name === 'ask_human' && questionOf(c) !== undefined) : undefined;
+      for (const call of res.toolCalls) {
+        if (call === ask) continue;
+        const { ok, result } = call.name === 'ask_human' && phase.tools.includes('ask_human') && ask === undefined ? { ok: false, result: 'error: question must be a non-empty string' } : await runTool(call, scope);
+        messages.push({ role: 'tool', toolCallId: call.id, content: result });
+        run.log({ phase: phase.name, turn, kind: 'tool', content: { name: call.name, arguments: call.arguments, ok, result: result.slice(0, 2000) } });
+      }
+      if (ask) {
+        const question = questionOf(ask)!;
+        const checkpointId = `${run.id}.${phase.name}.${run.completedCount}.ask${turn}`;
+        run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'ask_human', arguments: ask.arguments, checkpointId, ok: true, result: 'waiting for a person' } });
+        await run.park({ ...checkpoint(), asking: { toolCallId: ask.id, checkpointId, question } }, { id: checkpointId, phase: phase.name, prompt: question, onTimeout: 'continue' });
+        return 'blocked';
+      }
+      run.save('turn', checkpoint());
+      continue;
+    }
+    const output = phase.output_schema ? res.parsed : res.text;
+    let feedback: string | undefined;
+    for (const w of phase.wards?.post ?? []) {
+      const v = runValidator(w.validator, output);
+      run.log({ phase: phase.name, turn, kind: 'validation', content: { stage: 'post', validator: validatorName(w.validator), mode: w.mode, valid: v.valid, reason: v.reason, attempt: attempts + 1 } });
+      if (v.valid || w.mode === 'advisory') continue;
+      if (w.mode === 'blocking') throw new PhaseFailure(`ward ${validatorName(w.validator)} blocked phase ${phase.name}: ${v.reason ?? 'invalid'}`);
+      attempts += 1;
+      if (attempts >= w.max_attempts) throw new PhaseFailure(`ward ${validatorName(w.validator)} still failed after ${attempts} attempts in phase ${phase.name}: ${v.reason ?? 'invalid'}`);
+      feedback = `${validatorName(w.validator)}: ${v.reason ?? 'invalid'}`;
+      break;
+    }
+    if (!feedback && phase.loop_until !== undefined) {
+      const v = runValidator(phase.loop_until, output);
+      run.log({ phase: phase.name, turn, kind: 'validation', content: { stage: 'loop_until', validator: validatorName(phase.loop_until), valid: v.valid, reason: v.reason } });
+      if (!v.valid) feedback = `${validatorName(phase.loop_until)}: ${v.reason ?? 'not yet'}`;
+    }
+    if (feedback) {
+      messages.push({ role: 'user', content: `Your answer was not accepted (${feedback}). Try again.` });
+      run.save('turn', checkpoint());
+      continue;
+    }
+    return { output, route: scope.route };
+  }
+  throw new PhaseFailure(`phase ${phase.name} used its ${phase.max_turns} turns without an accepted answer`);
+}

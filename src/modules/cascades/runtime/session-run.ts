@@ -1,0 +1,257 @@
+/**
+ * One claimed session on this worker: the phase loop from the last checkpoint, a heartbeat, and the writes of each
+ * turn. Completed phases are read from the session row and never run again.
+ *
+ * Writes are write-behind: a turn's write (state, checkpoint, logs, costs, events in one statement) goes out in the
+ * background while the next LLM call is already on its way, and nothing that follows that call (tools, validation,
+ * the next write) happens before the write has committed. Writes go out one at a time, in order; after one fails,
+ * every later one fails too, so the database never holds a later turn without the earlier one.
+ */
+import { CapstanError, interpolateText, parseDuration, type ChatRequest, type ChatResult, type LlmClient, type Logger, type OutboxEvent } from '../../../kernel/index.ts';
+import type { CascadesConfig } from '../config.ts';
+import type { CascadeDefinition, PhaseDefinition } from '../model/definition.ts';
+import { PhaseCompleted, SessionCompleted, SessionFailed } from '../model/events.ts';
+import type { CheckpointData, CostEntry, LogEntry, Session } from '../model/session.ts';
+import { prepareTurn, type CascadeStore, type TurnWrite } from '../store/index.ts';
+
+/** A phase (or the session) cannot go on; the message becomes the session's error. */
+export class PhaseFailure extends Error {}
+
+/** The worker no longer owns the session (cancelled, or fenced out by a newer epoch). */
+class Fenced extends Error {}
+
+/** What a finished phase hands on. */
+export interface PhaseResult {
+  output: unknown;
+  route?: string;
+}
+
+/** What a session run needs from its worker. */
+export interface RunDeps {
+  store: CascadeStore;
+  llm: LlmClient;
+  log: Logger;
+  config: CascadesConfig;
+  /** Runs an LLM phase; injected so the phase kinds stay in their own files. */
+  phases: {
+    llm(run: SessionRun, phase: PhaseDefinition, resume: CheckpointData | undefined): Promise<PhaseResult | 'blocked'>;
+    soundings(run: SessionRun, phase: PhaseDefinition): Promise<PhaseResult>;
+  };
+}
+
+/** A session being executed by this worker. */
+export class SessionRun {
+  readonly id: string;
+  readonly spec: CascadeDefinition;
+  readonly inputs: Record<string, unknown>;
+  readonly state: Record<string, unknown>;
+  readonly outputs: Record<string, unknown>;
+  readonly llm: LlmClient;
+  private readonly completed: string[];
+  private readonly epoch: number;
+  private readonly abort = new AbortController();
+  private pendingLogs: LogEntry[] = [];
+  private pendingCosts: CostEntry[] = [];
+  private signals: string[] = [];
+  private tokens: number;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private beating: Promise<void> | undefined;
+  /** The last write queued; resolves once it (and every write before it) has committed. */
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: RunDeps,
+    session: Session,
+    /** The newest checkpoint, read with the claim. */
+    private readonly lastCheckpoint: CheckpointData | undefined,
+  ) {
+    this.id = session.id;
+    this.spec = session.spec;
+    this.inputs = session.inputs;
+    this.state = session.state;
+    this.outputs = session.outputs;
+    this.completed = session.completed;
+    this.epoch = session.epoch;
+    this.llm = deps.llm;
+    this.tokens = session.tokensIn + session.tokensOut;
+    this.current = session.currentPhase;
+  }
+
+  /** The phase in progress (null when done). */
+  current: string | null;
+
+  /** Phases completed so far (with the current visit, it names a question uniquely when handoffs loop). */
+  get completedCount(): number {
+    return this.completed.length;
+  }
+
+  /** Aborted when the session is cancelled, fenced out, or the worker stops. */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Stops the run at once (cancel event, shutdown); the in-flight LLM call is aborted. */
+  stop(reason: string): void {
+    this.abort.abort(new Fenced(reason));
+  }
+
+  /** Renews the heartbeat now and picks up signals (called when a signal event arrives). */
+  beatNow(): void {
+    if (this.beating) return;
+    this.beating = this.deps.store
+      .beat(this.id, this.epoch)
+      .then((taken) => {
+        if (taken === undefined) this.stop('the session is no longer this worker\'s (cancelled or taken over)');
+        else this.signals.push(...taken);
+      })
+      .catch((err: unknown) => this.deps.log.warn({ err, session: this.id }, 'cascade heartbeat failed'))
+      .finally(() => (this.beating = undefined));
+  }
+
+  /** Signals received since the last call. */
+  takeSignals(): string[] {
+    const s = this.signals;
+    this.signals = [];
+    return s;
+  }
+
+  /** Queues a log row for the next save. */
+  log(entry: LogEntry): void {
+    this.pendingLogs.push(entry);
+  }
+
+  /** Records one LLM call's usage for the next save and the token budget. */
+  charge(phase: string, model: string, tokensIn: number, tokensOut: number, cost: number | undefined): void {
+    this.tokens += tokensIn + tokensOut;
+    this.pendingCosts.push({ phase, model, tokensIn, tokensOut, cost: cost ?? null });
+  }
+
+  /** Fails the session when its token budget is spent. */
+  checkBudget(): void {
+    const budget = this.spec.token_budget;
+    if (budget !== undefined && this.tokens >= budget) throw new PhaseFailure(`token budget of ${budget} spent (${this.tokens} tokens used)`);
+  }
+
+  /**
+   * Queues a write of `w` with the state, outputs, logs and costs as they are now; resolves with the session's total
+   * cost once committed, rejects (Fenced) when this worker no longer owns the session.
+   */
+  private write(w: Pick<TurnWrite, 'kind' | 'checkpoint' | 'events' | 'finish'>): Promise<number> {
+    const prepared = prepareTurn(this.id, this.epoch, { ...w, state: this.state, outputs: this.outputs, completed: this.completed, logs: this.pendingLogs, costs: this.pendingCosts });
+    this.pendingLogs = [];
+    this.pendingCosts = [];
+    const done = this.writing.then(async () => {
+      const cost = await this.deps.store.writeTurn(prepared);
+      if (cost === undefined) {
+        this.stop('fenced');
+        throw new Fenced('the session is no longer this worker\'s');
+      }
+      return cost;
+    });
+    this.writing = done.then(() => undefined);
+    // Whoever needs the outcome awaits flush(); the chain itself must never count as an unhandled rejection.
+    this.writing.catch(() => undefined);
+    return done;
+  }
+
+  /** Queues a checkpoint write with the queued logs and costs (and events to publish when it commits). */
+  save(kind: 'turn' | 'phase', checkpoint: CheckpointData, events: OutboxEvent[] = []): void {
+    this.write({ kind, checkpoint, events }).catch(() => undefined);
+  }
+
+  /** Waits until every queued write has committed; throws when one failed (Fenced when the session was lost). */
+  flush(): Promise<void> {
+    return this.writing;
+  }
+
+  /** An LLM call that overlaps the queued writes; it returns only once they have committed as well. */
+  async chat(req: ChatRequest): Promise<ChatResult> {
+    const [res] = await Promise.all([this.llm.chat(req), this.flush()]);
+    return res;
+  }
+
+  /** Runs phases from the current one to the end (or until the session blocks on a person). */
+  async execute(): Promise<'completed' | 'blocked' | 'failed' | 'stopped'> {
+    const { config } = this.deps;
+    this.timer = setInterval(() => this.beatNow(), config.heartbeatMs);
+    try {
+      const cp = this.lastCheckpoint;
+      let resume = cp && cp.phase === this.current && cp.turn > 0 ? cp : undefined;
+      let runs = this.completed.length;
+      // The last phase's event goes out with the write that ends the session.
+      const finalEvents: OutboxEvent[] = [];
+      while (this.current !== null) {
+        if (++runs > config.maxPhaseRuns) throw new PhaseFailure(`more than ${config.maxPhaseRuns} phase runs (do handoffs loop?)`);
+        const phase = this.spec.phases.find((p) => p.name === this.current);
+        if (!phase) throw new PhaseFailure(`phase '${this.current}' is not in the definition`);
+        let result: PhaseResult | 'blocked';
+        if (phase.human_input) result = await this.human(phase, runs);
+        else if (phase.soundings) result = await this.deps.phases.soundings(this, phase);
+        else result = await this.deps.phases.llm(this, phase, resume);
+        if (result === 'blocked') return 'blocked';
+        resume = undefined;
+        this.outputs[phase.name] = result.output;
+        this.completed.push(phase.name);
+        const index = this.spec.phases.indexOf(phase);
+        const next = result.route ?? phase.handoffs[0] ?? this.spec.phases[index + 1]?.name ?? null;
+        this.log({ phase: phase.name, turn: null, kind: 'phase', content: { output: result.output, next } });
+        this.current = next;
+        const event = PhaseCompleted.outbox({ sessionId: this.id, cascadeId: this.spec.cascade_id, phase: phase.name, next, output: result.output });
+        if (next === null) finalEvents.push(event);
+        else this.save('phase', { phase: next, turn: 0, messages: [] }, [event]);
+      }
+      // cost: 0 is a placeholder the statement replaces with the session's total after this write.
+      finalEvents.push(SessionCompleted.outbox({ sessionId: this.id, cascadeId: this.spec.cascade_id, outputs: this.outputs, cost: 0 }));
+      await this.write({ kind: 'phase', checkpoint: { phase: null, turn: 0, messages: [] }, events: finalEvents, finish: { status: 'completed' } });
+      return 'completed';
+    } catch (err) {
+      if (err instanceof Fenced || this.abort.signal.aborted) return 'stopped';
+      const reason = err instanceof PhaseFailure || err instanceof CapstanError ? err.message : `internal error: ${(err as Error).message}`;
+      if (!(err instanceof PhaseFailure || err instanceof CapstanError)) this.deps.log.error({ err, session: this.id }, 'cascade session failed');
+      this.log({ phase: this.current, turn: null, kind: 'error', content: { message: reason, code: err instanceof CapstanError ? err.code : undefined } });
+      try {
+        const failed = SessionFailed.outbox({ sessionId: this.id, cascadeId: this.spec.cascade_id, phase: this.current, reason });
+        await this.write({ kind: 'phase', checkpoint: { phase: this.current, turn: 0, messages: [] }, events: [failed], finish: { status: 'error', error: reason } });
+      } catch {
+        // Fenced out, or the database failed: the session is someone else's now, or the sweeper resumes it.
+        return 'stopped';
+      }
+      return 'failed';
+    } finally {
+      clearInterval(this.timer);
+      await this.beating;
+      await this.writing.catch(() => undefined);
+    }
+  }
+
+  /** A human checkpoint: use its answer when there is one, otherwise park the session on a new one. */
+  private async human(phase: PhaseDefinition, visit: number): Promise<PhaseResult | 'blocked'> {
+    const h = phase.human_input!;
+    const cpId = `${this.id}.${phase.name}.${visit}`;
+    const existing = await this.deps.store.getHumanCheckpoint(cpId);
+    if (existing?.status === 'answered') return { output: existing.response };
+    if (existing?.status === 'timed_out') {
+      if (h.on_timeout === 'continue') return { output: null };
+      throw new PhaseFailure(`human checkpoint ${cpId} timed out`);
+    }
+    if (existing) throw new PhaseFailure(`human checkpoint ${cpId} is ${existing.status}`);
+    const prompt = interpolateText(h.prompt, { input: this.inputs, state: this.state, outputs: this.outputs });
+    await this.park({ phase: phase.name, turn: 0, messages: [] }, { id: cpId, phase: phase.name, prompt, onTimeout: h.on_timeout, timeoutMs: h.timeout ? parseDuration(h.timeout, 'human_input.timeout') : undefined });
+    return 'blocked';
+  }
+
+  /** A human checkpoint by id (the answer a resumed session continues with). */
+  humanCheckpoint(cpId: string) {
+    return this.deps.store.getHumanCheckpoint(cpId);
+  }
+
+  /**
+   * Writes `checkpoint` (after every queued write) and parks the session (blocked) on the human checkpoint `cp`;
+   * an answer through the API queues the session again and it resumes from this checkpoint.
+   */
+  async park(checkpoint: CheckpointData, cp: { id: string; phase: string; prompt: string; onTimeout: 'continue' | 'fail'; timeoutMs?: number }): Promise<void> {
+    // Logs wait for the next write; write them first so the block is one consistent picture.
+    await this.write({ kind: 'turn', checkpoint, events: [] });
+    await this.deps.store.block(this.id, this.epoch, this.spec.cascade_id, cp);
+  }
+}

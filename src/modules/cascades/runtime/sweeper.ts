@@ -1,0 +1,64 @@
+/**
+ * The sweeper (one instance at a time, through a kernel role): resumes orphans (heartbeat older than the lease) from
+ * their last checkpoint on any worker, re-queues sessions whose job was lost, times out human checkpoints, and deletes
+ * ended sessions past their retention.
+ */
+import { sleepUnlessAborted, type JobQueue, type Logger } from '../../../kernel/index.ts';
+import type { CascadesConfig } from '../config.ts';
+import type { CascadeStore } from '../store/index.ts';
+import { enqueueSession } from './queue.ts';
+
+/** One pass of the sweeper; returns how many sessions it moved. */
+export async function sweepOnce(store: CascadeStore, queue: JobQueue, config: CascadesConfig): Promise<number> {
+  let moved = 0;
+  // Their events (recovered, or failed once the attempts are spent) commit with the sweep itself.
+  for (const s of await store.sweepOrphans(config.leaseMs, config.maxRecoveries)) {
+    moved += 1;
+    if (s.status === 'orphaned') await enqueueSession(queue, s.id, `r${s.recoveries}`);
+  }
+  // A session queued but never picked up (the enqueue after its commit failed, or the queue lost it).
+  for (const s of await store.waitingSince(Math.max(config.leaseMs, 5_000))) {
+    moved += 1;
+    await enqueueSession(queue, s.id, `w${Date.parse(s.updatedAt)}`);
+  }
+  for (const h of await store.expiredHumanCheckpoints()) {
+    const closed = await store.closeHumanCheckpoint(h.id, 'timed_out', null);
+    if (closed) {
+      moved += 1;
+      await enqueueSession(queue, closed.sessionId, `t${h.id}`);
+    }
+  }
+  return moved;
+}
+
+/** Sessions one cleanup statement deletes: short statements and locks; a big backlog takes several. */
+const CLEANUP_BATCH = 500;
+
+/** Deletes ended sessions past the retention, batch after batch; returns how many went. */
+export async function cleanupOnce(store: CascadeStore, config: CascadesConfig, signal?: AbortSignal): Promise<number> {
+  if (config.retentionMs === 0) return 0;
+  let total = 0;
+  for (;;) {
+    const n = await store.deleteEnded(config.retentionMs, CLEANUP_BATCH);
+    total += n;
+    if (n < CLEANUP_BATCH || signal?.aborted) return total;
+  }
+}
+
+/** The sweeper loop while the role is held; every few passes it also deletes ended sessions past the retention. */
+export async function runSweeper(signal: AbortSignal, store: CascadeStore, queue: JobQueue, config: CascadesConfig, log: Logger): Promise<void> {
+  // Counted in passes rather than read from a clock: the cleanup runs on the first pass, then every N-th.
+  const cleanupEvery = Math.max(1, Math.round(config.cleanupIntervalMs / config.sweepIntervalMs));
+  for (let pass = 0; !signal.aborted; pass++) {
+    try {
+      await sweepOnce(store, queue, config);
+      if (pass % cleanupEvery === 0) {
+        const deleted = await cleanupOnce(store, config, signal);
+        if (deleted > 0) log.info({ deleted, retentionMs: config.retentionMs }, 'deleted ended cascade sessions past their retention');
+      }
+    } catch (err) {
+      log.warn({ err }, 'cascade sweep failed; retrying next period');
+    }
+    await sleepUnlessAborted(config.sweepIntervalMs, signal);
+  }
+}

@@ -1,0 +1,23 @@
+/** The mesh module: `capstan agent` nodes on NATS JetStream KV with leases, fencing tokens and placement; API under /api/v1/mesh. */
+import { defineModule, type Module } from '../../kernel/index.ts';
+import { agentCommand } from './api/agent-command.ts';
+import { meshCli } from './api/cli.ts';
+import { meshRoutes } from './api/routes.ts';
+import { MeshService } from './service.ts';
+import { meshConfigSchema } from './config.ts';
+
+export * as meshEvents from './model/events.ts';
+export { workloadSpecSchema, type WorkloadSpec } from './model/workload.ts';
+
+/** Builds the mesh module. */
+export function createMeshModule(): Module {
+  return defineModule({
+    name: 'mesh',
+    description: 'failover mesh: node agents, leases with fencing tokens, placement topologies',
+    configSchema: meshConfigSchema,
+    commands: { agent: agentCommand },
+    init: (ctx) => new MeshService(ctx.resources.kv, ctx.resources.bus, ctx.config.timing),
+    routes: (_ctx, service) => meshRoutes(service),
+    cli: meshCli,
+  });
+}

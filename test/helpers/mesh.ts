@@ -1,0 +1,126 @@
+/** Test kit for the mesh: agent child processes, a token-checking register with a history checker, KV access. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
+import { workloadSpecSchema } from '../../src/modules/mesh/model/workload.ts';
+import { openBuckets, type MeshBuckets, type SlotStatus } from '../../src/modules/mesh/store/buckets.ts';
+import { BUN, REPO_ROOT } from './server-process.ts';
+
+/** A running `capstan agent` child. */
+export interface AgentProcess {
+  node: string;
+  child: ChildProcess;
+  output(): string;
+  /** Sends a signal and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `bun src/main.ts agent ...` and resolves once it joined. */
+export async function startAgent(o: { node: string; site: string; labels?: string; natsUrl: string; prefix: string; extra?: string[]; capacity?: number }): Promise<AgentProcess> {
+  const args = [join(REPO_ROOT, 'src/main.ts'), 'agent', '--node-id', o.node, '--site', o.site, '--capacity', String(o.capacity ?? 4), ...(o.labels ? ['--labels', o.labels] : []), ...(o.extra ?? [])];
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(CAPSTAN_|DATABASE_URL|REDIS_URL|NATS_URL)/.test(k)) env[k] = v;
+  const child = spawn(BUN, args, { cwd: REPO_ROOT, env: { ...env, NATS_URL: o.natsUrl, CAPSTAN_PREFIX: o.prefix, CAPSTAN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`agent ${o.node} did not join:\n${out}`)), 90_000);
+    child.stdout!.on('data', () => {
+      if (out.includes(`agent ${o.node} joined`)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`agent ${o.node} exited ${code}:\n${out}`));
+    });
+  });
+  return {
+    node: o.node,
+    child,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** One write attempt seen by the register. */
+export interface RegisterWrite {
+  t: number;
+  token: number;
+  node: string;
+  accepted: boolean;
+}
+
+/** A token-checking register: accepts a write only if its token is ≥ the highest seen; records every attempt. */
+export function startRegister() {
+  const writes: RegisterWrite[] = [];
+  let max = 0;
+  const server = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(req) {
+      const body = (await req.json()) as { token: number; node: string };
+      const accepted = body.token >= max;
+      if (accepted) max = body.token;
+      writes.push({ t: Date.now(), token: body.token, node: body.node, accepted });
+      return new Response(null, { status: accepted ? 204 : 409 });
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}/`, writes, stop: () => server.stop(true) };
+}
+
+/** Active interval of each token: from its first to its last write attempt (accepted or not). */
+export function intervals(writes: RegisterWrite[]): { token: number; node: string; from: number; to: number }[] {
+  const by = new Map<number, { token: number; node: string; from: number; to: number }>();
+  for (const w of writes) {
+    const i = by.get(w.token);
+    if (!i) by.set(w.token, { token: w.token, node: w.node, from: w.t, to: w.t });
+    else i.to = Math.max(i.to, w.t);
+  }
+  return [...by.values()].sort((a, b) => a.from - b.from);
+}
+
+/** Pairs of tokens whose active intervals overlap (the history checker for absolute-consistency). */
+export function overlaps(writes: RegisterWrite[]): string[] {
+  const iv = intervals(writes);
+  const out: string[] = [];
+  for (let i = 0; i < iv.length; i++) for (let j = i + 1; j < iv.length; j++) if (iv[j]!.from <= iv[i]!.to) out.push(`token ${iv[i]!.token}@${iv[i]!.node} [${iv[i]!.from},${iv[i]!.to}] overlaps token ${iv[j]!.token}@${iv[j]!.node} [${iv[j]!.from},${iv[j]!.to}]`);
+  return out;
+}
+
+/** The mesh buckets under a prefix on real NATS. */
+export async function meshKv(natsUrl: string, prefix: string): Promise<{ store: NatsKvStore; b: MeshBuckets }> {
+  const store = new NatsKvStore({ url: natsUrl, prefix });
+  return { store, b: await openBuckets(store) };
+}
+
+/** Writes a workload as the API would (checked by its schema). */
+export async function putWorkload(b: MeshBuckets, spec: unknown): Promise<void> {
+  const parsed = workloadSpecSchema.parse(spec);
+  await b.workloads.put(parsed.name, { spec: parsed, desired: 'running', updatedAt: new Date().toISOString() });
+}
+
+/** Status of one slot. */
+export async function slotStatus(b: MeshBuckets, workload: string, slot = 0): Promise<SlotStatus | undefined> {
+  return (await b.status.get<SlotStatus>(`${workload}.${slot}`))?.value;
+}
+
+/** A process workload running the test fixture on the port in the node's `port` label. */
+export function fixtureWorkload(name: string, topology: unknown, registerUrl?: string, extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    run: { kind: 'process', argv: [BUN, join(REPO_ROOT, 'test/fixtures/mesh-workload.ts')], env: { PORT: '{label:port}', ...(registerUrl ? { REGISTER_URL: registerUrl } : {}) }, health: { url: 'http://127.0.0.1:{label:port}/', intervalMs: 100 }, restart: 'on-failure' },
+    topology,
+    ...extra,
+  };
+}

@@ -1,0 +1,57 @@
+/** Breeder definitions: a full one parses with defaults; every kind of mistake is refused naming its field. */
+import { describe, expect, it } from 'vitest';
+import { Invalid } from '../../../../src/kernel/index.ts';
+import { parseDefinition } from '../../../../src/modules/breeder/model/definition.ts';
+
+const good = {
+  name: 'tcp-tuning',
+  space: { x1: { type: 'float', low: -5, high: 10 }, congestion: { type: 'categorical', choices: ['cubic', 'bbr'] } },
+  objectives: [{ name: 'latency', direction: 'minimize', quality_threshold: 1, source: { http: { url: 'http://127.0.0.1:8080/stats', path: '$.a.b[0]' } }, samples: 3, interval: '10ms', aggregate: 'median', until_cv: 0.05 }],
+  guardrails: [{ name: 'cpu', max: 90, source: { prometheus: { url: 'http://127.0.0.1:9090', query: 'up' } } }],
+  effectuation: { http: { url: 'http://127.0.0.1:8080/apply', body: { p: '{{ params }}', n: '{{ trial.number }}' } } },
+  run: { max_trials: 20 },
+  algorithm: { sampler: 'random', seed: 3 },
+};
+
+function issuesOf(input: unknown): { path: string; message: string }[] {
+  try {
+    parseDefinition(input);
+  } catch (err) {
+    expect(err).toBeInstanceOf(Invalid);
+    return (err as Invalid).issues;
+  }
+  throw new Error('expected Invalid');
+}
+
+describe('breeder definition', () => {
+  it('parses a full definition and fills in defaults', () => {
+    const d = parseDefinition(good);
+    expect(d.run).toEqual({ workers: 1, max_trials: 20, stop_when_quality_achieved: false });
+    expect(d.objectives[0]!.settle).toBe('0s');
+    expect(d.guardrails[0]!.samples).toBe(1);
+    expect(d.effectuation.http!.method).toBe('POST');
+    expect(d.observations).toEqual([]);
+    expect(parseDefinition({ ...good, algorithm: undefined }).algorithm.sampler).toBe('tpe');
+  });
+
+  it.each([
+    [{ ...good, name: 'has space' }, 'name'],
+    [{ ...good, space: { x: { type: 'float', low: 2, high: 1 } } }, 'space.x.high'],
+    [{ ...good, objectives: [] }, 'objectives'],
+    [{ ...good, objectives: [{ ...good.objectives[0], direction: 'up' }] }, 'objectives.0.direction'],
+    [{ ...good, objectives: [{ ...good.objectives[0], interval: '10 seconds' }] }, 'objectives.0.interval'],
+    [{ ...good, objectives: [{ ...good.objectives[0], source: { http: { url: 'http://x/', path: 'a.b' } } }] }, 'objectives.0.source.http.path'],
+    [{ ...good, objectives: [{ ...good.objectives[0], source: {} }] }, 'objectives.0.source'],
+    [{ ...good, objectives: [{ ...good.objectives[0], source: { http: { url: 'file:///etc/passwd' } } }] }, 'objectives.0.source.http.url'],
+    [{ ...good, guardrails: [{ name: 'cpu', source: good.guardrails[0]!.source }] }, 'guardrails.0'],
+    [{ ...good, guardrails: [{ ...good.guardrails[0], name: 'latency' }] }, 'guardrails.0.name'],
+    [{ ...good, effectuation: {} }, 'effectuation'],
+    [{ ...good, effectuation: { http: { url: 'http://h/{{ secrets.x }}' } } }, 'effectuation.http.url'],
+    [{ ...good, effectuation: { command: { argv: [] } } }, 'effectuation.command.argv'],
+    [{ ...good, run: { max_trials: 0 } }, 'run.max_trials'],
+    [{ ...good, algorithm: { sampler: 'tpe', options: { gamma: 'x' } } }, 'algorithm.options.gamma'],
+    [{ ...good, surprise: 1 }, 'surprise'],
+  ])('refuses %#, naming %s', (input, path) => {
+    expect(issuesOf(input).map((i) => i.path)).toContain(path);
+  });
+});

@@ -1,0 +1,87 @@
+/** `capstan cascades ...` against a running embedded server and the fake LLM: run --follow, sessions, show, logs, respond, cancel, bad input. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeLlmForFile } from '../../contract/llm-fake.ts';
+import { FAST_CASCADES, fakeLlmConfig } from '../../helpers/cascades-server.ts';
+import { runCapstan, startServer, tempDir, type ServerProcess } from '../../helpers/server-process.ts';
+
+const fake = fakeLlmForFile();
+const dir = tempDir('capstan-cascli-');
+let server: ServerProcess;
+let env: Record<string, string>;
+beforeAll(async () => {
+  server = await startServer({
+    args: ['--data-dir', join(dir, 'data')],
+    env: { CAPSTAN_LLM: JSON.stringify(fakeLlmConfig(fake.baseUrl)), CAPSTAN_MODULES__CASCADES: JSON.stringify(FAST_CASCADES) },
+    timeoutMs: 170_000,
+  });
+  env = { CAPSTAN_SERVER: server.url };
+}, 180_000); // the server process starts a fresh PGlite: 55 s seen under load
+afterAll(async () => {
+  await server?.stop();
+});
+
+const cli = (...args: string[]) => runCapstan(['cascades', ...args], { env });
+
+// Every step spawns a CLI process (bun loading src/main.ts); under a load of 25 on two cores that took several seconds each.
+describe('capstan cascades', { timeout: 120_000 }, () => {
+  it('run FILE --input k=v --follow saves the cascade, runs it to the end and prints its log', async () => {
+    const file = join(dir, 'blog.yaml');
+    writeFileSync(file, 'cascade_id: blog\ninputs_schema: { topic: { type: string } }\nmodel: fake/gpt-test\nphases:\n  - name: research\n    instructions: "Research {{ input.topic }}"\n  - name: draft\n    instructions: "Draft"\n    context: { from: [research] }\n');
+    await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ text: 'found things' }, { text: 'a draft' }] });
+    const r = await cli('run', file, '--input', 'topic=tides', '--follow');
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain('[research] assistant');
+    expect(r.stdout).toMatch(/status\s+completed/);
+    const id = /session (\S+)/.exec(r.stdout)![1]!;
+    const seen = (await fake.stats()).requests;
+    expect(JSON.stringify(seen[0]!.messages)).toContain('Research tides');
+
+    const list = await cli('sessions', '--cascade', 'blog');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(id);
+    const show = await runCapstan(['cascades', 'show', id, '--json'], { env });
+    expect(show.code, show.stderr).toBe(0);
+    expect(JSON.parse(show.stdout).outputs).toEqual({ research: 'found things', draft: 'a draft' });
+    const logs = await cli('logs', id);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toMatch(/draft\s+\S*\s*phase|phase/);
+  });
+
+  it('respond answers a pending checkpoint; cancel ends a session; a second cancel exits 1', async () => {
+    const file = join(dir, 'human.yaml');
+    writeFileSync(file, 'cascade_id: human\nmodel: fake/gpt-test\nphases:\n  - name: ask\n    human_input: { prompt: "Ship?" }\n  - name: act\n    instructions: "Act"\n');
+    await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ text: 'acted' }] });
+    const run = await cli('run', file, '--follow');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/status\s+blocked/);
+    const cps = await runCapstan(['cascades', 'checkpoints', '--status', 'pending', '--json'], { env });
+    const cp = (JSON.parse(cps.stdout) as { id: string; prompt: string }[]).find((c) => c.prompt === 'Ship?')!;
+    const answered = await cli('respond', cp.id, '--text', 'yes');
+    expect(answered.code, answered.stderr).toBe(0);
+
+    await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ text: 'slow', delayMs: 20_000 }] });
+    const slow = await cli('run', 'human');
+    const id = /sessionId\s+(\S+)/.exec(slow.stdout)![1]!;
+    expect((await cli('cancel', id, '--reason', 'nope')).code).toBe(0);
+    const again = await cli('cancel', id);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already ended \(cancelled\)/);
+  });
+
+  it('bad input: an invalid file names the field, a bad --input exits non-zero, unknown commands exit 2', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'cascade_id: bad\nmodel: m\nphases:\n  - name: a\n    instructions: x\n    max_turns: 0\n');
+    const r = await cli('run', bad);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('phases.0.max_turns');
+    const noEq = await cli('run', 'blog', '--input', 'topic');
+    expect(noEq.code).toBe(1);
+    expect(noEq.stderr).toContain('key=value');
+    const wrongType = await cli('run', 'blog', '--input', 'topic=5');
+    expect(wrongType.code).toBe(1);
+    expect(wrongType.stderr).toContain('inputs.topic');
+    expect((await cli('frobnicate')).code).toBe(2);
+  });
+});

@@ -1,0 +1,100 @@
+/** Cascade definitions: a good one parses with defaults; each kind of mistake is refused naming its field. */
+import { describe, expect, it } from 'vitest';
+import { Invalid } from '../../../src/kernel/index.ts';
+import { checkInputs, parseDefinition } from '../../../src/modules/cascades/model/parse-definition.ts';
+import { runValidator } from '../../../src/modules/cascades/model/validators.ts';
+
+const GOOD = `
+cascade_id: blog
+inputs_schema: { topic: { type: string } }
+model: gpt-4o-mini
+phases:
+  - name: research
+    instructions: "Research {{ input.topic }}"
+    tools: [http_get, set_state]
+    max_turns: 3
+    handoffs: [draft]
+  - name: draft
+    context: { from: [research] }
+    instructions: "Write about {{ input.topic }} using {{ state.notes }}"
+    soundings: { factor: 3, max_parallel: 3, evaluator: "Pick the most engaging", prefilter: json_ok }
+    wards: { pre: [{ validator: no_pii, mode: blocking }], post: [{ validator: has_title, mode: retry, max_attempts: 3 }, { validator: non_empty, mode: advisory }] }
+    output_schema: { type: object, required: [title, body], properties: { title: { type: string }, body: { type: string } } }
+    loop_until: has_title
+  - name: review
+    human_input: { prompt: "Approve {{ outputs.draft.title }}?", timeout: 1h, on_timeout: continue }
+`;
+
+/** The issues of the Invalid that `fn` throws. */
+function issuesOf(fn: () => unknown): { path: string; message: string }[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(Invalid);
+    return (err as Invalid).issues;
+  }
+  throw new Error('expected Invalid');
+}
+
+describe('cascade definitions', () => {
+  it('parses a full definition and fills defaults', () => {
+    const def = parseDefinition(GOOD);
+    expect(def.cascade_id).toBe('blog');
+    expect(def.phases.map((p) => p.name)).toEqual(['research', 'draft', 'review']);
+    expect(def.phases[1]!.soundings!.factor).toBe(3);
+    expect(def.phases[2]!.human_input!.on_timeout).toBe('continue');
+    expect(def.phases[2]!.max_turns).toBe(5);
+    expect(def.inputs_schema.topic!.required).toBe(true);
+  });
+
+  it('parses the same definition sent as JSON', () => {
+    const def = parseDefinition(JSON.stringify({ cascade_id: 'x', model: 'm', phases: [{ name: 'a', instructions: 'hi' }] }), 'json');
+    expect(def.phases[0]!.tools).toEqual([]);
+  });
+
+  it.each([
+    ['missing cascade_id', { model: 'm', phases: [{ name: 'a', instructions: 'x' }] }, 'cascade_id'],
+    ['no phases', { cascade_id: 'c', model: 'm', phases: [] }, 'phases'],
+    ['unknown phase field', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', turns: 3 }] }, 'phases.0.turns'],
+    ['unknown tool', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', tools: ['rm_rf'] }] }, 'phases.0.tools.0'],
+    ['handoff to nowhere', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', handoffs: ['b'] }] }, 'phases.0.handoffs.0'],
+    ['context from nowhere', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', context: { from: ['zz'] } }] }, 'phases.0.context.from.0'],
+    ['duplicate phase', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x' }, { name: 'a', instructions: 'y' }] }, 'phases.1.name'],
+    ['no model anywhere', { cascade_id: 'c', phases: [{ name: 'a', instructions: 'x' }] }, 'phases.0.model'],
+    ['no instructions', { cascade_id: 'c', model: 'm', phases: [{ name: 'a' }] }, 'phases.0.instructions'],
+    ['undeclared input', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: '{{ input.nope }}' }] }, 'phases.0.instructions'],
+    ['unknown template root', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: '{{ env.HOME }}' }] }, 'phases.0.instructions'],
+    ['unknown validator', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', wards: { post: [{ validator: 'magic', mode: 'retry' }] } }] }, 'phases.0.wards.post.0.validator'],
+    ['bad ward mode', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', wards: { post: [{ validator: 'no_pii', mode: 'sometimes' }] } }] }, 'phases.0.wards.post.0.mode'],
+    ['route_to with one handoff', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', tools: ['route_to'], handoffs: ['b'] }, { name: 'b', instructions: 'y' }] }, 'phases.0.tools'],
+    ['sql phase (not built)', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', sql: 'select 1' }] }, 'phases.0.sql'],
+    ['bad duration', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', human_input: { prompt: 'ok?', timeout: 'soon' } }] }, 'phases.0.human_input.timeout'],
+  ])('refuses %s', (_what, doc, path) => {
+    const issues = issuesOf(() => parseDefinition(JSON.stringify(doc), 'json'));
+    expect(issues.map((i) => i.path)).toContain(path);
+  });
+
+  it('names the line of a YAML syntax error', () => {
+    const issues = issuesOf(() => parseDefinition('cascade_id: x\nphases: [\n'));
+    expect(issues[0]!.message).toMatch(/line \d+/);
+  });
+
+  it('checks run inputs against inputs_schema', () => {
+    const def = parseDefinition(GOOD);
+    expect(checkInputs(def, { topic: 'tides' })).toEqual({ topic: 'tides' });
+    expect(issuesOf(() => checkInputs(def, {})).map((i) => i.path)).toEqual(['inputs.topic']);
+    expect(issuesOf(() => checkInputs(def, { topic: 3 }))[0]).toEqual({ path: 'inputs.topic', message: 'expected string' });
+    expect(issuesOf(() => checkInputs(def, { topic: 'a', extra: 1 })).map((i) => i.path)).toEqual(['inputs.extra']);
+  });
+
+  it('runs registered and JSON-schema validators', () => {
+    expect(runValidator('no_pii', 'mail me at a@b.io').valid).toBe(false);
+    expect(runValidator('no_pii', 'call 555-123-4567').valid).toBe(false);
+    expect(runValidator('no_pii', 'in 2024 the tide rose').valid).toBe(true);
+    expect(runValidator('has_title', { title: 'T', body: 'b' }).valid).toBe(true);
+    expect(runValidator('has_title', { body: 'b' })).toEqual({ valid: false, reason: 'the output has no title' });
+    const v = runValidator({ json_schema: { type: 'object', required: ['n'], properties: { n: { type: 'number' } } } }, { n: 'x' });
+    expect(v.valid).toBe(false);
+    expect(v.reason).toMatch(/n/);
+  });
+});
