@@ -61,7 +61,11 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
   if (!current(breeder, generation)) return { trials: 0, ended: 'stale' };
   const ref = { id: breeder.id, name: breeder.name };
   const abandoned = await store.trials.abandon(ref, slot, `abandoned: the worker running slot ${slot} died; the slot resumed on ${deps.instanceId}`);
-  if (abandoned.length) deps.log.warn({ breeder: breeder.name, slot, abandoned }, 'failed the trials a dead worker left running');
+  if (abandoned.length) {
+    // Abandoned trials end as `fail` rows; counted here, where they end, so the counter's states add up to the API's.
+    metrics.trials.inc({ breeder: breeder.name, state: 'fail' }, abandoned.length);
+    deps.log.warn({ breeder: breeder.name, slot, abandoned }, 'failed the trials a dead worker left running');
+  }
   const def = breeder.definition;
   const sampler = createSampler(def.algorithm, { space: def.space, directions: def.objectives.map((o) => o.direction) });
   const maxDurationMs = def.run.max_duration ? parseDuration(def.run.max_duration) : undefined;
@@ -85,7 +89,9 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
       const sampled = sampler.sample({ trials: [...shared, ...history.map(toRecord)], number });
       metrics.phase.observe({ phase: 'sample' }, (performance.now() - t0) / 1000);
       if (sampled.kind === 'exhausted') {
-        await store.trials.finish(ref, number, {}, { state: 'pruned', values: null, observations: null, constraints: null, error: 'the sampler has nothing new to try', durations: {} });
+        if (await store.trials.finish(ref, number, {}, { state: 'pruned', values: null, observations: null, constraints: null, error: 'the sampler has nothing new to try', durations: {} })) {
+          metrics.trials.inc({ breeder: breeder.name, state: 'pruned' });
+        }
         await store.complete(breederId, generation, 'exhausted');
         return { trials, ended: 'exhausted' };
       }
@@ -97,6 +103,9 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
       trials++;
       if (!recorded) continue;
       metrics.trials.inc({ breeder: breeder.name, state: outcome.state });
+      // The row holds the error for the API; the log line is for whoever watches the instance (a failing evaluator
+      // or target otherwise shows up only as a slowly growing fail count).
+      if (outcome.error) deps.log.warn({ breeder: breeder.name, trial: number, state: outcome.state, error: outcome.error }, outcome.state === 'fail' ? 'trial failed' : 'trial finished with a problem');
       failures = outcome.state === 'fail' ? failures + 1 : 0;
       if (def.rollback && failures >= def.rollback.after_consecutive_failures) {
         failures = 0;

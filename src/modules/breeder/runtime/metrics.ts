@@ -13,7 +13,7 @@ export interface BreederMetrics {
 export function createBreederMetrics(registry: Registry): BreederMetrics {
   const registers = [registry];
   return {
-    trials: new Counter({ name: 'breeder_trials_total', help: 'Trials finished on this instance, by state', labelNames: ['breeder', 'state'] as const, registers }),
+    trials: new Counter({ name: 'breeder_trials_total', help: 'Trials ended on this instance, by state (complete, fail including abandoned, pruned)', labelNames: ['breeder', 'state'] as const, registers }),
     phase: new Histogram({ name: 'breeder_trial_phase_seconds', help: 'Time spent per trial phase (sample, effectuate, settle, reconnoiter)', labelNames: ['phase'] as const, buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 2, 10, 60, 300], registers }),
     best: new Gauge({ name: 'breeder_best_value', help: 'Best value so far per objective of single-objective breeders run here', labelNames: ['breeder', 'objective'] as const, registers }),
     activeWorkers: new Gauge({ name: 'breeder_active_workers', help: 'Breeder worker slots running on this instance', labelNames: ['breeder'] as const, registers }),

@@ -59,5 +59,8 @@ export async function runTrial(def: Definition, params: Params, ctx: { number: n
     const g = def.guardrails[broken]!;
     return fail(`guardrail ${g.name}: ${readings[broken]} outside [${g.min ?? '-∞'}, ${g.max ?? '∞'}]`, { values, observations: obs, constraints });
   }
-  return { state: 'complete', values, observations: obs, constraints: constraints.length ? constraints : null, error: null, durations };
+  // An observation is recorded, never optimized, so a failed one does not fail the trial; but its reading is null and
+  // the reason must stay with the trial, or nobody can tell a broken evaluator from a missing value.
+  const lost = def.observations.flatMap((m, i) => (observations[i]!.status === 'rejected' ? [`observation ${m.name} could not be read: ${message((observations[i] as PromiseRejectedResult).reason)}`] : []));
+  return { state: 'complete', values, observations: obs, constraints: constraints.length ? constraints : null, error: lost.length ? lost.join('; ') : null, durations };
 }

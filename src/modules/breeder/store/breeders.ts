@@ -40,7 +40,7 @@ export function breederRows(database: Database) {
       .from(breederBreeders)
       .where(sql`${breederBreeders.id} = ${idOrName} OR ${breederBreeders.name} = ${idOrName}`)
       .limit(1);
-    if (!rows[0]) throw new NotFound(`no breeder '${idOrName}'`);
+    if (!rows[0]) throw new NotFound(`breeder '${idOrName}'`);
     return toRow(rows[0]);
   }
 

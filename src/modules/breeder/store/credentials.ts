@@ -31,19 +31,19 @@ export function credentialRows(database: Database) {
     /** One credential's metadata. */
     async get(name: string): Promise<CredentialView> {
       const [r] = await db.select().from(breederCredentials).where(eq(breederCredentials.name, name));
-      if (!r) throw new NotFound(`no credential '${name}'`);
+      if (!r) throw new NotFound(`credential '${name}'`);
       return view(r);
     },
     /** The sealed secret and kind, for the loop to unseal. */
     async sealed(name: string): Promise<{ kind: string; sealed: string }> {
       const [r] = await db.select().from(breederCredentials).where(eq(breederCredentials.name, name));
-      if (!r) throw new NotFound(`no credential '${name}'`);
+      if (!r) throw new NotFound(`credential '${name}'`);
       return { kind: r.kind, sealed: r.secret };
     },
     /** Deletes a credential. */
     async remove(name: string): Promise<void> {
       const gone = await db.delete(breederCredentials).where(eq(breederCredentials.name, name)).returning({ id: breederCredentials.id });
-      if (!gone[0]) throw new NotFound(`no credential '${name}'`);
+      if (!gone[0]) throw new NotFound(`credential '${name}'`);
     },
   };
 }

@@ -27,13 +27,13 @@ export function targetRows(database: Database) {
     /** One target. */
     async get(name: string): Promise<TargetView> {
       const [r] = await db.select().from(breederTargets).where(eq(breederTargets.name, name));
-      if (!r) throw new NotFound(`no target '${name}'`);
+      if (!r) throw new NotFound(`target '${name}'`);
       return view(r);
     },
     /** Deletes a target. */
     async remove(name: string): Promise<void> {
       const gone = await db.delete(breederTargets).where(eq(breederTargets.name, name)).returning({ id: breederTargets.id });
-      if (!gone[0]) throw new NotFound(`no target '${name}'`);
+      if (!gone[0]) throw new NotFound(`target '${name}'`);
     },
   };
 }
