@@ -14,6 +14,8 @@ import { createAgentMetrics } from './agent-metrics.ts';
 import { placeAll } from './leader.ts';
 import { LeaseClaim, type HeldLease, type LeaseOwner } from './lease.ts';
 import { NodeView } from './node-view.ts';
+import { BucketMirror } from '../store/mirror.ts';
+import type { LeaseRecord } from './lease.ts';
 import { SlotRunner, type SlotEvent } from './slot-runner.ts';
 
 /** Options of one agent. */
@@ -38,6 +40,10 @@ export class Agent {
   readonly metrics = createAgentMetrics();
   private b!: MeshBuckets;
   private view!: NodeView;
+  private mirrors!: { nodes: BucketMirror<NodeBeat>; control: BucketMirror<NodeControl>; workloads: BucketMirror<WorkloadRecord>; assign: BucketMirror<Assignment>; leases: BucketMirror<LeaseRecord> };
+  /** Monotonic time the nodes watch last echoed this node's own beat: a silent watch is re-listed and restarted. */
+  private echoAt = monotonicMs();
+  private lastResync = monotonicMs();
   private readonly runners = new Map<string, SlotRunner>();
   private workloads = new Map<string, WorkloadRecord>();
   private assignments = new Map<string, Assignment>();
@@ -55,7 +61,18 @@ export class Agent {
   /** Joins the mesh; resolves once the first heartbeat is written. */
   async start(): Promise<void> {
     this.b = await openBuckets(this.o.kv);
-    this.view = new NodeView(this.b.nodes, this.b.control, this.o.timing);
+    this.mirrors = {
+      nodes: new BucketMirror<NodeBeat>(this.b.nodes),
+      control: new BucketMirror<NodeControl>(this.b.control, 'node.'),
+      workloads: new BucketMirror<WorkloadRecord>(this.b.workloads),
+      assign: new BucketMirror<Assignment>(this.b.assign),
+      leases: new BucketMirror<LeaseRecord>(this.b.leases, 'slot.'),
+    };
+    this.mirrors.nodes.onChange = (c) => {
+      if (c.key === this.o.node && c.op === 'put' && (c.value as NodeBeat | undefined)?.session === this.owner.session) this.echoAt = monotonicMs();
+    };
+    await Promise.all(Object.values(this.mirrors).map((m) => m.start()));
+    this.view = new NodeView(this.mirrors.nodes, this.mirrors.control, this.o.timing);
     this.server = Bun.serve({ hostname: '127.0.0.1', port: this.o.port ?? 0, fetch: (req) => this.serve(req) });
     this.tokenUrl = `http://127.0.0.1:${this.server.port}/tokens`;
     await this.beat();
@@ -73,6 +90,7 @@ export class Agent {
     for (const t of this.timers.splice(0)) clearInterval(t);
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
     await this.leaderLoop;
+    await Promise.all(Object.values(this.mirrors).map((m) => m.stop()));
     await this.leader?.release();
     await this.b.nodes.delete(this.o.node).catch(() => {});
     this.server?.stop(true);
@@ -88,16 +106,31 @@ export class Agent {
     await this.b.nodes.put(this.o.node, beat);
   }
 
-  /** Re-reads nodes, workloads and assignments; starts runners for slots this node is a candidate for. */
+  /**
+   * Re-lists every mirrored bucket (and restarts the watches) when the nodes watch has not echoed this node's own
+   * beat for three periods: the watch may have died with a lost connection. Also every sixty periods, in case only
+   * another bucket's watch went quiet. Otherwise an idle agent reads nothing here.
+   */
+  private async resyncIfStale(): Promise<void> {
+    const now = monotonicMs();
+    const silent = now - this.echoAt > 3 * this.o.timing.heartbeatMs;
+    if (!silent && now - this.lastResync < 60 * this.o.timing.heartbeatMs) return;
+    this.lastResync = now;
+    if (silent) this.echoAt = now;
+    await Promise.all(Object.values(this.mirrors).map((m) => m.resync(silent)));
+  }
+
+  /** Ages the node view from the mirrors; starts runners for slots this node is a candidate for. */
   private async refresh(): Promise<void> {
-    const transitions = await this.view.refresh();
+    await this.resyncIfStale();
+    const transitions = this.view.refresh();
     if (this.leader && !this.leader.lost) {
       for (const t of transitions) {
         const def = t.to === 'joined' ? ev.nodeJoined : t.to === 'suspect' ? ev.nodeSuspect : t.to === 'dead' ? ev.nodeDead : t.to === 'left' ? ev.nodeLeft : undefined;
         if (def) this.publish(def, { node: t.node, site: t.site });
       }
     }
-    const [workloads, assigned] = await Promise.all([this.b.workloads.list<WorkloadRecord>(), this.b.assign.list<Assignment>()]);
+    const [workloads, assigned] = [this.mirrors.workloads.list(), this.mirrors.assign.list()];
     this.workloads = new Map(workloads.map((e) => [e.key, e.value]));
     this.assignments = new Map(assigned.map((e) => [e.key, e.value]));
     for (const a of this.assignments.values()) {
@@ -218,7 +251,7 @@ export class Agent {
           }
           // A leader past its renew deadline stops placing, exactly as a slot holder stops its replica.
           if (!held.lost && held.sinceRenewMs() < t.renewDeadlineMs && this.view.warm()) {
-            const errors = await placeAll(this.b, this.view.list(), held.token);
+            const errors = await placeAll(this.b, { workloads: this.mirrors.workloads.list(), assigned: this.mirrors.assign.list(), leases: this.mirrors.leases.list() }, this.view.list(), held.token);
             for (const [, msg] of errors) this.o.log.warn({ error: msg }, 'placement unsatisfiable');
             this.metrics.placementErrors.inc(errors.size);
           }

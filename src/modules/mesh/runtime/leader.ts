@@ -3,7 +3,7 @@
  * node view and write the assignments that changed. Placement is advice; slot leases keep replicas exclusive, so
  * a deposed leader that writes once more cannot cause two active replicas.
  */
-import type { Kv } from '../../../kernel/index.ts';
+import type { KvEntry } from '../../../kernel/index.ts';
 import type { NodeView } from '../model/node.ts';
 import { replicaCount, type WorkloadRecord } from '../model/workload.ts';
 import type { Assignment, MeshBuckets } from '../store/buckets.ts';
@@ -11,9 +11,10 @@ import type { LeaseRecord } from './lease.ts';
 import { place } from './placement.ts';
 
 /** Current holder node per workload and slot, from the slot lease records. */
-async function holders(leases: Kv): Promise<Map<string, Map<number, string>>> {
+function holders(leases: KvEntry<LeaseRecord>[]): Map<string, Map<number, string>> {
   const out = new Map<string, Map<number, string>>();
-  for (const e of await leases.list<LeaseRecord>('slot.')) {
+  for (const e of leases) {
+    if (!e.key.startsWith('slot.')) continue;
     const [, workload, slot] = e.key.split('.');
     if (!workload || !e.value.holder) continue;
     if (!out.has(workload)) out.set(workload, new Map());
@@ -22,9 +23,17 @@ async function holders(leases: Kv): Promise<Map<string, Map<number, string>>> {
   return out;
 }
 
+/** What the leader places from: the agent's mirrors of these buckets (no reads per pass). */
+export interface PlacementInput {
+  workloads: KvEntry<WorkloadRecord>[];
+  assigned: KvEntry<Assignment>[];
+  leases: KvEntry<LeaseRecord>[];
+}
+
 /** One pass: returns the placement errors it recorded (by workload). */
-export async function placeAll(b: MeshBuckets, nodes: NodeView[], leaderToken: number): Promise<Map<string, string>> {
-  const [workloads, assigned, held] = await Promise.all([b.workloads.list<WorkloadRecord>(), b.assign.list<Assignment>(), holders(b.leases)]);
+export async function placeAll(b: MeshBuckets, input: PlacementInput, nodes: NodeView[], leaderToken: number): Promise<Map<string, string>> {
+  const { workloads, assigned } = input;
+  const held = holders(input.leases);
   const current = new Map(assigned.map((e) => [e.key, e]));
   const load = new Map<string, number>();
   const errors = new Map<string, string>();

@@ -1,10 +1,11 @@
 /**
- * The membership view: every agent reads `mesh_nodes` each heartbeat period and ages each node by how long its
+ * The membership view: every agent mirrors `mesh_nodes` by a watch and, each heartbeat period, ages each node by how long its
  * record has stayed at one revision on this agent's monotonic clock (never by comparing wall clocks).
  */
-import { monotonicMs, type Kv } from '../../../kernel/index.ts';
+import { monotonicMs } from '../../../kernel/index.ts';
 import type { NodeBeat, NodeControl, NodeState, NodeView as NodeInfo } from '../model/node.ts';
 import type { Timing } from '../model/timing.ts';
+import type { BucketMirror } from '../store/mirror.ts';
 
 interface Seen {
   beat: NodeBeat;
@@ -22,7 +23,7 @@ export class NodeView {
   private control = new Map<string, NodeControl>();
   private firstRefreshAt?: number;
 
-  constructor(private readonly nodes: Kv, private readonly controlKv: Kv, private readonly timing: Timing) {}
+  constructor(private readonly nodes: BucketMirror<NodeBeat>, private readonly controlKv: BucketMirror<NodeControl>, private readonly timing: Timing) {}
 
   /** State for an age: suspect after three missed beats, dead after a lease. */
   private stateFor(ageMs: number): NodeState {
@@ -31,9 +32,9 @@ export class NodeView {
     return 'alive';
   }
 
-  /** Reads the buckets once; returns the transitions since the last refresh. */
-  async refresh(): Promise<NodeTransition[]> {
-    const [entries, control] = await Promise.all([this.nodes.list<NodeBeat>(), this.controlKv.list<NodeControl>('node.')]);
+  /** Ages the mirrored records (no reads); returns the transitions since the last refresh. */
+  refresh(): NodeTransition[] {
+    const [entries, control] = [this.nodes.list(), this.controlKv.list()];
     this.control = new Map(control.map((e) => [e.key.slice('node.'.length), e.value]));
     const now = monotonicMs();
     this.firstRefreshAt ??= now;
