@@ -1,4 +1,4 @@
-/** `bun bench/run.ts [http] [bus] [queue] [lease] [workflow] [scaling] [llm] [cascades] [mesh] [diagram] [--no-write]`: runs the benchmarks, prints one table, rewrites bench/RESULTS.md. */
+/** `bun bench/run.ts [http] [bus] [queue] [lease] [workflow] [scaling] [llm] [cascades] [agents] [mesh] [diagram] [--no-write]`: runs the benchmarks, prints one table, rewrites bench/RESULTS.md. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadGenerator } from './lib/load.ts';
@@ -21,6 +21,7 @@ const benchmarks: Record<string, Benchmark> = {
   workflow: { load: async () => (await import('./workflow.ts')).runWorkflow, method: async () => (await import('./workflow.ts')).WORKFLOW_METHOD },
   scaling: { load: async () => (await import('./scaling.ts')).runScaling, method: async () => (await import('./scaling.ts')).SCALING_METHOD },
   llm: { load: async () => (await import('./llm.ts')).runLlm, method: async () => (await import('./llm.ts')).LLM_METHOD },
+  agents: { load: async () => (await import('./agents.ts')).runAgents, method: async () => (await import('./agents.ts')).AGENTS_METHOD },
   cascades: { load: async () => (await import('./cascades.ts')).runCascades, method: async () => (await import('./cascades.ts')).CASCADES_METHOD },
   mesh: { load: async () => (await import('./mesh-failover.ts')).runMeshFailover, method: async () => (await import('./mesh-failover.ts')).MESH_METHOD },
   diagram: { load: async () => (await import('./diagram.ts')).runDiagram, method: async () => (await import('./diagram.ts')).DIAGRAM_METHOD },
