@@ -119,8 +119,11 @@ async function agentRound(fake: FakeLlmProcess, n: number, round: number, o: Age
     }
     const wall = (performance.now() - t0) / 1000;
     clearInterval(sampler);
+    // Agents that did not complete are counted, not thrown: how many a node carries is the figure.
     const failed = agents.filter((a) => a.status !== 'completed');
-    if (failed.length > 0) throw new Error(`${failed.length} of ${n} agents did not complete: ${failed[0]!.status} ${failed[0]!.error}`);
+    const errors = [...new Set(failed.map((a) => String(a.error)))].slice(0, 3);
+    agents = agents.filter((a) => a.status === 'completed');
+    if (agents.length === 0) throw new Error(`none of ${n} agents completed: ${errors.join('; ')}`);
     const received = clients.reduce((sum, c) => sum + c.events.length, 0);
     for (const c of clients) c.stop();
     const durations = agents.map((a) => Date.parse(a.finishedAt) - Date.parse(a.createdAt));
@@ -130,8 +133,8 @@ async function agentRound(fake: FakeLlmProcess, n: number, round: number, o: Age
     const over = (p: number) => (percentile(durations, p) - percentile(chains, p)) / TURNS;
     const label = `${n} agents at once`;
     return [
-      { group: 'agents', name: `${label}: all completed (${TURNS} turns, ${o.latencyMs} ms LLM latency)`, unit: 'agents', kernel: n, baseline: GOAL_CONCURRENT, goalRatio: n >= GOAL_CONCURRENT ? 1 : undefined, detail: `wall ${formatNumber(wall)} s; first created → last finished ${formatNumber((lastFinished - firstCreated) / 1000)} s; agent duration p50 ${formatNumber(percentile(durations, 50))} ms, p99 ${formatNumber(percentile(durations, 99))} ms; direct chain p50 ${formatNumber(percentile(chains, 50))} ms, p99 ${formatNumber(percentile(chains, 99))} ms` },
-      { group: 'agents', name: `${label}: overhead per turn p50 ((agent − direct chain) / ${TURNS})`, unit: 'ms', kernel: over(50) },
+      { group: 'agents', name: `${label}: completed of ${n} spawned (${TURNS} turns, ${o.latencyMs} ms LLM latency)`, unit: 'agents', kernel: agents.length, baseline: n, goalRatio: 1, detail: `${failed.length} did not complete${errors.length > 0 ? ` (${errors.join('; ')})` : ''}; the issue's goal is ${GOAL_CONCURRENT} at once; wall ${formatNumber(wall)} s; first created → last finished ${formatNumber((lastFinished - firstCreated) / 1000)} s; agent duration p50 ${formatNumber(percentile(durations, 50))} ms, p99 ${formatNumber(percentile(durations, 99))} ms; direct chain p50 ${formatNumber(percentile(chains, 50))} ms, p99 ${formatNumber(percentile(chains, 99))} ms` },
+      { group: 'agents', name: `${label}: overhead per turn p50 ((completed agent − direct chain) / ${TURNS})`, unit: 'ms', kernel: over(50) },
       { group: 'agents', name: `${label}: overhead per turn p99`, unit: 'ms', kernel: over(99) },
       { group: 'agents', name: `${label}: memory per agent (peak RSS delta / agents)`, unit: 'KiB', kernel: (peakRss - rss0) / 1024 / n, detail: `heap delta per agent ${formatNumber((peakHeap - heap0) / 1024 / n)} KiB` },
       { group: 'agents', name: `${label}: events delivered to ${o.eventClients} SSE clients`, unit: 'events/s', kernel: received / wall, detail: `${received} events received in total (${formatNumber(received / o.eventClients)} per client)` },
