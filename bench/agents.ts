@@ -149,13 +149,13 @@ async function agentRound(fake: FakeLlmProcess, n: number, round: number, o: Age
 export async function runAgents(opts: Partial<AgentsBenchOptions> = {}): Promise<BenchRow[]> {
   const o = { ...DEFAULTS, ...opts };
   const rows: BenchRow[] = [];
-  progress('agents: worktree creation');
+  progress('agents', 'worktree creation');
   rows.push(...(await worktreeRows(o)));
   const fake = await spawnFakeLlm(['--latency-ms', String(o.latencyMs), '--keep', '0']);
   try {
     await script(fake);
     for (const [round, n] of o.sizes.entries()) {
-      progress(`agents: ${n} concurrent agents`);
+      progress('agents', `${n} concurrent agents`);
       rows.push(...(await agentRound(fake, n, round, o)));
     }
   } finally {
