@@ -12,6 +12,12 @@ import { DurationText, GuardrailSchema, ObjectiveSchema, ObservationSchema } fro
 /** Breeder names: used in URLs, metrics labels and job ids. */
 export const BREEDER_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/**
+ * The shape of a breeder id (a UUID, kernel/ids.ts). Routes take an id or a name, so a name of this shape could
+ * shadow another breeder's id: such names are refused.
+ */
+export const ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Limits of a run; the breeder completes at whichever comes first. */
 export const RunSchema = z.strictObject({
   workers: z.number().int().min(1).max(64).default(1),
@@ -39,7 +45,10 @@ export const CooperationSchema = z.strictObject({
 
 /** The whole definition. */
 export const DefinitionSchema = z.strictObject({
-  name: z.string().regex(BREEDER_NAME, 'letters, digits, _ and - (1 to 64)'),
+  name: z
+    .string()
+    .regex(BREEDER_NAME, 'letters, digits, _ and - (1 to 64)')
+    .refine((n) => !ID_SHAPE.test(n), 'has the shape of an id (8-4-4-4-12 hex digits); routes take an id or a name, so choose another name'),
   description: z.string().max(2000).optional(),
   space: SpaceSchema,
   objectives: z.array(ObjectiveSchema).min(1).max(8),

@@ -34,11 +34,16 @@ export function breederRows(database: Database) {
   const { db } = database;
   const byId = (id: string) => eq(breederBreeders.id, id);
 
+  /**
+   * One breeder by id or name. An id wins over a name: definitions refuse names of the id's shape, but a row
+   * written before that rule (or straight into the table) may still carry one, and the loop reads by id.
+   */
   async function get(idOrName: string): Promise<BreederRow> {
     const rows = await db
       .select()
       .from(breederBreeders)
       .where(sql`${breederBreeders.id} = ${idOrName} OR ${breederBreeders.name} = ${idOrName}`)
+      .orderBy(sql`${breederBreeders.id} = ${idOrName} DESC`)
       .limit(1);
     if (!rows[0]) throw new NotFound(`breeder '${idOrName}'`);
     return toRow(rows[0]);

@@ -34,8 +34,17 @@ describe('breeder definition', () => {
     expect(parseDefinition({ ...good, algorithm: undefined }).algorithm.sampler).toBe('tpe');
   });
 
+  it('accepts names that only resemble an id', () => {
+    for (const name of ['0193a5f2-7c1d-7e4b-9a01-23456789abc', 'g193a5f2-7c1d-7e4b-9a01-23456789abcd', '0193a5f27c1d7e4b9a0123456789abcd', 'tcp-tuning-2']) {
+      expect(parseDefinition({ ...good, name }).name).toBe(name);
+    }
+  });
+
   it.each([
     [{ ...good, name: 'has space' }, 'name'],
+    // A name of an id's shape would shadow that breeder in routes that take an id or a name.
+    [{ ...good, name: '0193a5f2-7c1d-7e4b-9a01-23456789abcd' }, 'name'],
+    [{ ...good, name: '0193A5F2-7C1D-7E4B-9A01-23456789ABCD' }, 'name'],
     [{ ...good, space: { x: { type: 'float', low: 2, high: 1 } } }, 'space.x.high'],
     [{ ...good, objectives: [] }, 'objectives'],
     [{ ...good, objectives: [{ ...good.objectives[0], direction: 'up' }] }, 'objectives.0.direction'],
