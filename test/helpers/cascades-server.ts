@@ -15,10 +15,15 @@ export function fakeLlmConfig(baseUrl: string): Record<string, unknown> {
   return { providers: { fake: { baseUrl, retryBaseMs: 5, retryMaxMs: 20, maxRetries: 2, prices: { '*': { input: 1, output: 2 } } } } };
 }
 
-/** Starts an embedded server (fresh data dir) with cascades; `api` addresses /api/v1/cascades. */
+/**
+ * Starts an embedded server (fresh data dir) with cascades; `api` addresses /api/v1/cascades. Besides `fake`, provider
+ * `strict` is the same fake server with a 400 ms attempt timeout and one retry, for timeout cases.
+ */
 export async function startCascadesServer(baseUrl: string, cascades: Record<string, unknown> = {}): Promise<{ server: RunningServer; api: JsonApi }> {
   const modules = [createCascadesModule()];
-  const flags = { 'server.port': 0, 'log.level': process.env.CASCADES_TEST_LOG ?? 'silent', dataDir: join(tempDir(), 'data'), llm: fakeLlmConfig(baseUrl), 'modules.cascades': { ...FAST_CASCADES, ...cascades } };
+  const llm = fakeLlmConfig(baseUrl) as { providers: Record<string, unknown> };
+  llm.providers.strict = { baseUrl, timeoutMs: 400, maxRetries: 1, retryBaseMs: 5, retryMaxMs: 20 };
+  const flags = { 'server.port': 0, 'log.level': process.env.CASCADES_TEST_LOG ?? 'silent', dataDir: join(tempDir(), 'data'), llm, 'modules.cascades': { ...FAST_CASCADES, ...cascades } };
   const server = await startServer(loadConfig(modules, { env: {}, flags }), modules, 'test');
   return { server, api: jsonApi(`${server.url}/api/v1/cascades`) };
 }

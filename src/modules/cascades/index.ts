@@ -5,6 +5,7 @@ import { cascadesCli } from './api/cli.ts';
 import { cascadesRoutes } from './api/routes.ts';
 import { cascadesConfigSchema } from './config.ts';
 import { checkDefinition } from './model/parse-definition.ts';
+import { createCascadeMetrics } from './runtime/metrics.ts';
 import { CascadeWorker } from './runtime/worker.ts';
 import { CascadeService } from './service.ts';
 import { CascadeStore } from './store/index.ts';
@@ -18,8 +19,11 @@ export function createCascadesModule(): Module {
     init(ctx) {
       const { resources, config } = ctx;
       const store = new CascadeStore(resources.db);
-      const service = new CascadeService(store, resources.queue);
-      const worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config });
+      // The active gauge reads the worker made just below; a scrape before it exists reports 0.
+      let worker: CascadeWorker | undefined;
+      const metrics = createCascadeMetrics(resources.metrics, { countByStatus: () => store.countByStatus(), active: () => worker?.activeCount() ?? 0 });
+      const service = new CascadeService(store, resources.queue, metrics);
+      worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config, metrics });
       return { service, worker };
     },
     actions(ctx, { service }) {

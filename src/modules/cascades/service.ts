@@ -3,6 +3,7 @@ import { Conflict, Invalid, newId, NotFound, type JobQueue } from '../../kernel/
 import type { CascadeDefinition } from './model/definition.ts';
 import { checkDefinition, checkInputs } from './model/parse-definition.ts';
 import type { HumanCheckpoint, Session } from './model/session.ts';
+import type { CascadeMetrics } from './runtime/metrics.ts';
 import { enqueueSession } from './runtime/queue.ts';
 import type { CascadeStore } from './store/index.ts';
 
@@ -11,6 +12,7 @@ export class CascadeService {
   constructor(
     readonly store: CascadeStore,
     private readonly queue: JobQueue,
+    private readonly metrics: CascadeMetrics,
   ) {}
 
   /** Saves a checked definition; returns its version. */
@@ -40,6 +42,7 @@ export class CascadeService {
       const cur = await this.store.getSession(id);
       throw new Conflict(`session '${id}' has already ended (${cur.status})`, { status: cur.status });
     }
+    this.metrics.ended(s.cascadeId, 'cancelled');
     return s;
   }
 

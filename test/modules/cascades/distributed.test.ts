@@ -202,6 +202,10 @@ phases:
     expect(phaseOne).toHaveLength(1);
     const recovered = (await other.api('GET', `/sessions/${id}/logs`)).body.items.filter((l: { kind: string; phase: string }) => l.kind === 'phase').map((l: { phase: string }) => l.phase);
     expect(recovered).toEqual(['p1', 'p2', 'p3']);
+    // Only the survivor can have swept it (the killed worker was running it), whichever instance held the sweeper role before.
+    const metrics = await (await fetch(`${other.proc.url}/metrics`)).text();
+    expect(metrics).toMatch(/^cascades_orphan_recoveries_total\{outcome="requeued"\} [1-9]/m);
+    expect(metrics).toMatch(/^cascades_phases_total\{cascade="three",kind="llm"\} [1-9]/m);
     console.log(`recovered and completed ${Date.now() - killedAt} ms after SIGKILL (lease ${FAST_CASCADES.leaseMs} ms)`);
   });
 });

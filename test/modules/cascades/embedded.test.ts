@@ -1,7 +1,10 @@
 /**
  * Cascades end to end in embedded mode against the fake LLM as a child process: a two-phase cascade with a real
- * tool call, structured output, wards, soundings, a human checkpoint, cancel, and provider failures.
+ * tool call, structured output, wards, soundings, a human checkpoint, cancel, and provider failures; handoffs, loop_until,
+ * token budgets, http_get's allowlist, human timeouts, and the module's series on /metrics.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../../src/kernel/boot/serve.ts';
 import { fakeLlmForFile } from '../../contract/llm-fake.ts';
@@ -289,7 +292,186 @@ phases:
     expect(JSON.stringify(seen[1]!.messages)).toContain('Signal from the operator: focus on cost');
     expect((await logsOf(id2)).some((l) => l.kind === 'signal')).toBe(true);
   });
+
+  it('route_to picks the next phase among the handoffs; loop_until re-runs a phase until its validator passes', async () => {
+    const ROUTED = `
+cascade_id: routed
+model: fake/gpt-test
+phases:
+  - name: triage
+    instructions: "Triage"
+    tools: [route_to]
+    handoffs: [simple, hard]
+  - name: simple
+    instructions: "Simple"
+  - name: hard
+    instructions: "Hard"
+    loop_until: has_title
+    max_turns: 3
+`;
+    await fake.script({
+      sessionHeader: 'x-capstan-session',
+      replies: [{ toolCalls: [{ name: 'route_to', arguments: { phase: 'hard' } }] }, { text: 'routed' }, { text: 'no heading yet' }, { text: '# Done\nbody' }],
+    });
+    const id = await run(ROUTED);
+    const s = await sessionIn(api, id, ['completed', 'error']);
+    expect(s.status, s.error).toBe('completed');
+    // simple never ran: the model routed around the first handoff.
+    expect(s.completed).toEqual(['triage', 'hard']);
+    expect(s.outputs).toEqual({ triage: 'routed', hard: '# Done\nbody' });
+    const seen = (await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === id);
+    expect(JSON.stringify(seen[0]!.tools)).toContain('"enum":["simple","hard"]');
+    expect(JSON.stringify(seen[3]!.messages)).toContain('has_title: the output has no title');
+    const loops = (await logsOf(id)).filter((l) => l.content?.stage === 'loop_until').map((l) => l.content.valid);
+    expect(loops).toEqual([false, true]);
+  });
+
+  it('token_budget stops the session with a clear reason once its calls used the budget', async () => {
+    const BUDGET = `
+cascade_id: budgeted
+model: fake/gpt-test
+token_budget: 50
+phases:
+  - name: work
+    instructions: "Work"
+    tools: [set_state]
+    max_turns: 5
+`;
+    await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ toolCalls: [{ name: 'set_state', arguments: { key: 'k', value: 1 } }], usage: { input: 40, output: 20 }, times: 'always' }] });
+    const id = await run(BUDGET);
+    const s = await sessionIn(api, id, ['completed', 'error']);
+    expect(s.status).toBe('error');
+    expect(s.error).toBe('token budget of 50 spent (60 tokens used)');
+    // One call only: the second turn was never sent.
+    expect((await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === id)).toHaveLength(1);
+    expect(s.tokensIn + s.tokensOut).toBe(60);
+  });
+
+  it('http_get reaches allowed hosts only; a refused host is told to the model as the tool result', async () => {
+    const target = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => Response.json({ tide: 'high' }) });
+    try {
+      const FETCH = `
+cascade_id: fetcher
+model: fake/gpt-test
+allow_hosts: ["127.0.0.1:${target.port}"]
+phases:
+  - name: look
+    instructions: "Look it up"
+    tools: [http_get]
+`;
+      await fake.script({
+        sessionHeader: 'x-capstan-session',
+        replies: [
+          { toolCalls: [{ name: 'http_get', arguments: { url: `http://127.0.0.1:${target.port}/tide` } }, { name: 'http_get', arguments: { url: 'http://169.254.169.254/latest/meta-data' } }] },
+          { text: 'the tide is high' },
+        ],
+      });
+      const id = await run(FETCH);
+      const s = await sessionIn(api, id, ['completed', 'error']);
+      expect(s.status, s.error).toBe('completed');
+      const tools = (await logsOf(id)).filter((l) => l.kind === 'tool').map((l) => [l.content.ok, l.content.result]);
+      expect(tools[0]).toEqual([true, '{"tide":"high"}']);
+      expect(tools[1]![0]).toBe(false);
+      expect(tools[1]![1]).toMatch(/not in the allowed hosts/);
+    } finally {
+      target.stop(true);
+    }
+  });
+
+  it('a provider timeout is retried, then fails the session with the reason, logged', async () => {
+    const TIMEOUT = `
+cascade_id: timing-out
+model: strict/gpt-test
+phases:
+  - name: wait
+    instructions: "Wait"
+`;
+    await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ text: 'too late', delayMs: 3_000, times: 'always' }] });
+    const id = await run(TIMEOUT);
+    const s = await sessionIn(api, id, ['completed', 'error']);
+    expect(s.status).toBe('error');
+    expect(s.error).toBe('strict/gpt-test: no complete answer within 400 ms');
+    // The first attempt and its one retry.
+    expect((await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === id)).toHaveLength(2);
+    expect((await logsOf(id)).at(-1)).toMatchObject({ kind: 'error', phase: 'wait' });
+  });
+
+  it('a human checkpoint past its timeout continues with no answer (on_timeout: continue) or fails (on_timeout: fail)', async () => {
+    const yaml = (onTimeout: string) => `
+cascade_id: hurry-${onTimeout}
+model: fake/gpt-test
+phases:
+  - name: ask
+    human_input: { prompt: "Quick?", timeout: 1s, on_timeout: ${onTimeout} }
+  - name: after
+    instructions: "After"
+`;
+    await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ text: 'went on' }] });
+    const [cont, fail] = await Promise.all([run(yaml('continue')), run(yaml('fail'))]);
+    const c = await sessionIn(api, cont, ['completed', 'error']);
+    expect(c.status, c.error).toBe('completed');
+    expect(c.outputs).toEqual({ ask: null, after: 'went on' });
+    const f = await sessionIn(api, fail, ['completed', 'error']);
+    expect(f.status).toBe('error');
+    expect(f.error).toMatch(/timed out/);
+    const closed = (await api('GET', '/checkpoints?status=timed_out')).body.items.map((h: { sessionId: string }) => h.sessionId);
+    expect(closed).toEqual(expect.arrayContaining([cont, fail]));
+  });
+
+  it('exports its metrics on /metrics: turns, tokens, cost, phases and ended sessions by cascade, sessions by status; promtool accepts them', async () => {
+    const METERED = `
+cascade_id: metered
+model: fake/gpt-test
+phases:
+  - name: one
+    instructions: "One"
+  - name: two
+    instructions: "Two"
+`;
+    await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ text: 'a', usage: { input: 100, output: 10 } }, { text: 'b', usage: { input: 200, output: 20 } }] });
+    const before = parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
+    const id = await run(METERED);
+    const s = await sessionIn(api, id, ['completed', 'error']);
+    expect(s.status, s.error).toBe('completed');
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const after = parseMetrics(text);
+    const delta = (series: string) => (after.get(series) ?? 0) - (before.get(series) ?? 0);
+    expect(delta('cascades_turns_total{cascade="metered"}')).toBe(2);
+    expect(delta('cascades_llm_tokens_total{cascade="metered",direction="input"}')).toBe(300);
+    expect(delta('cascades_llm_tokens_total{cascade="metered",direction="output"}')).toBe(30);
+    expect(delta('cascades_llm_cost_total{cascade="metered"}')).toBeCloseTo((300 * 1 + 30 * 2) / 1e6, 12);
+    expect(delta('cascades_phases_total{cascade="metered",kind="llm"}')).toBe(2);
+    expect(delta('cascades_sessions_ended_total{cascade="metered",status="completed"}')).toBe(1);
+    // Earlier tests of this file ended sessions every other way.
+    expect(after.get('cascades_sessions_ended_total{cascade="budgeted",status="error"}')).toBe(1);
+    expect(after.get('cascades_sessions_ended_total{cascade="slow",status="cancelled"}')).toBe(1);
+    expect(after.get('cascades_phases_total{cascade="sounded",kind="soundings"}')).toBe(1);
+    expect(after.get('cascades_phases_total{cascade="approval",kind="human"}')).toBe(1);
+    // The status gauge is the database's count, whatever instance is asked.
+    for (const status of ['completed', 'error', 'cancelled', 'blocked']) {
+      const n = (await api('GET', `/sessions?status=${status}&limit=1000`)).body.items.length;
+      expect(after.get(`cascades_sessions{status="${status}"}`), status).toBe(n);
+    }
+    expect(after.get('cascades_sessions_active')).toBe(0);
+    const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
+    if (!promtool) return console.warn('promtool not installed (Debian package prometheus); skipping the format check');
+    const cascadesOnly = text.split('\n').filter((l) => /^(# (HELP|TYPE) )?cascades_/.test(l)).join('\n') + '\n';
+    const r = spawnSync(promtool, ['check', 'metrics'], { input: cascadesOnly, encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
 });
+
+/** Prometheus text -> value per series (`name{labels}` exactly as exposed). */
+function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line.trim() === '') continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
 
 /** The fake sees no request in flight within 5 s (a cancelled call was closed by the client). */
 async function expectEventuallyNoInflight(_elapsed: number): Promise<void> {

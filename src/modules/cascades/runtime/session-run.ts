@@ -13,6 +13,7 @@ import type { CascadeDefinition, PhaseDefinition } from '../model/definition.ts'
 import { PhaseCompleted, SessionCompleted, SessionFailed } from '../model/events.ts';
 import type { CheckpointData, CostEntry, LogEntry, Session } from '../model/session.ts';
 import { prepareTurn, type CascadeStore, type TurnWrite } from '../store/index.ts';
+import type { CascadeMetrics, PhaseKind } from './metrics.ts';
 
 /** A phase (or the session) cannot go on; the message becomes the session's error. */
 export class PhaseFailure extends Error {}
@@ -32,6 +33,7 @@ export interface RunDeps {
   llm: LlmClient;
   log: Logger;
   config: CascadesConfig;
+  metrics: CascadeMetrics;
   /** Runs an LLM phase; injected so the phase kinds stay in their own files. */
   phases: {
     llm(run: SessionRun, phase: PhaseDefinition, resume: CheckpointData | undefined): Promise<PhaseResult | 'blocked'>;
@@ -123,6 +125,7 @@ export class SessionRun {
   /** Records one LLM call's usage for the next save and the token budget. */
   charge(phase: string, model: string, tokensIn: number, tokensOut: number, cost: number | undefined): void {
     this.tokens += tokensIn + tokensOut;
+    this.deps.metrics.llmCall(this.spec.cascade_id, tokensIn, tokensOut, cost);
     this.pendingCosts.push({ phase, model, tokensIn, tokensOut, cost: cost ?? null });
   }
 
@@ -185,10 +188,13 @@ export class SessionRun {
         const phase = this.spec.phases.find((p) => p.name === this.current);
         if (!phase) throw new PhaseFailure(`phase '${this.current}' is not in the definition`);
         let result: PhaseResult | 'blocked';
+        const kind: PhaseKind = phase.human_input ? 'human' : phase.soundings ? 'soundings' : 'llm';
+        const began = performance.now();
         if (phase.human_input) result = await this.human(phase, runs);
         else if (phase.soundings) result = await this.deps.phases.soundings(this, phase);
         else result = await this.deps.phases.llm(this, phase, resume);
         if (result === 'blocked') return 'blocked';
+        this.deps.metrics.phase(this.spec.cascade_id, kind, (performance.now() - began) / 1000);
         resume = undefined;
         this.outputs[phase.name] = result.output;
         this.completed.push(phase.name);
@@ -203,6 +209,7 @@ export class SessionRun {
       // cost: 0 is a placeholder the statement replaces with the session's total after this write.
       finalEvents.push(SessionCompleted.outbox({ sessionId: this.id, cascadeId: this.spec.cascade_id, outputs: this.outputs, cost: 0 }));
       await this.write({ kind: 'phase', checkpoint: { phase: null, turn: 0, messages: [] }, events: finalEvents, finish: { status: 'completed' } });
+      this.deps.metrics.ended(this.spec.cascade_id, 'completed');
       return 'completed';
     } catch (err) {
       if (err instanceof Fenced || this.abort.signal.aborted) return 'stopped';
@@ -216,6 +223,7 @@ export class SessionRun {
         // Fenced out, or the database failed: the session is someone else's now, or the sweeper resumes it.
         return 'stopped';
       }
+      this.deps.metrics.ended(this.spec.cascade_id, 'error');
       return 'failed';
     } finally {
       clearInterval(this.timer);

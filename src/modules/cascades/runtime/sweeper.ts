@@ -6,15 +6,22 @@
 import { sleepUnlessAborted, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import type { CascadesConfig } from '../config.ts';
 import type { CascadeStore } from '../store/index.ts';
+import type { CascadeMetrics } from './metrics.ts';
 import { enqueueSession } from './queue.ts';
 
 /** One pass of the sweeper; returns how many sessions it moved. */
-export async function sweepOnce(store: CascadeStore, queue: JobQueue, config: CascadesConfig): Promise<number> {
+export async function sweepOnce(store: CascadeStore, queue: JobQueue, config: CascadesConfig, metrics: CascadeMetrics): Promise<number> {
   let moved = 0;
   // Their events (recovered, or failed once the attempts are spent) commit with the sweep itself.
   for (const s of await store.sweepOrphans(config.leaseMs, config.maxRecoveries)) {
     moved += 1;
-    if (s.status === 'orphaned') await enqueueSession(queue, s.id, `r${s.recoveries}`);
+    if (s.status === 'orphaned') {
+      metrics.orphan('requeued');
+      await enqueueSession(queue, s.id, `r${s.recoveries}`);
+    } else {
+      metrics.orphan('failed');
+      metrics.ended(s.cascadeId, 'error');
+    }
   }
   // A session queued but never picked up (the enqueue after its commit failed, or the queue lost it).
   for (const s of await store.waitingSince(Math.max(config.leaseMs, 5_000))) {
@@ -46,12 +53,12 @@ export async function cleanupOnce(store: CascadeStore, config: CascadesConfig, s
 }
 
 /** The sweeper loop while the role is held; every few passes it also deletes ended sessions past the retention. */
-export async function runSweeper(signal: AbortSignal, store: CascadeStore, queue: JobQueue, config: CascadesConfig, log: Logger): Promise<void> {
+export async function runSweeper(signal: AbortSignal, store: CascadeStore, queue: JobQueue, config: CascadesConfig, log: Logger, metrics: CascadeMetrics): Promise<void> {
   // Counted in passes rather than read from a clock: the cleanup runs on the first pass, then every N-th.
   const cleanupEvery = Math.max(1, Math.round(config.cleanupIntervalMs / config.sweepIntervalMs));
   for (let pass = 0; !signal.aborted; pass++) {
     try {
-      await sweepOnce(store, queue, config);
+      await sweepOnce(store, queue, config, metrics);
       if (pass % cleanupEvery === 0) {
         const deleted = await cleanupOnce(store, config, signal);
         if (deleted > 0) log.info({ deleted, retentionMs: config.retentionMs }, 'deleted ended cascade sessions past their retention');

@@ -4,6 +4,7 @@ import type { CascadesConfig } from '../config.ts';
 import { SessionCancelled, SessionSignalled } from '../model/events.ts';
 import type { CascadeStore } from '../store/index.ts';
 import { runLlmPhase } from './llm-phase.ts';
+import type { CascadeMetrics } from './metrics.ts';
 import { SESSION_QUEUE, type SessionJob } from './queue.ts';
 import { SessionRun } from './session-run.ts';
 import { runSoundings } from './soundings.ts';
@@ -19,6 +20,7 @@ export interface WorkerDeps {
   log: Logger;
   owner: string;
   config: CascadesConfig;
+  metrics: CascadeMetrics;
 }
 
 /** Runs sessions on this instance. */
@@ -39,7 +41,7 @@ export class CascadeWorker {
   async runSession(sessionId: string, stop?: AbortSignal): Promise<string> {
     const claimed = await this.d.store.claim(sessionId, this.d.owner, this.d.config.leaseMs);
     if (!claimed) return 'not claimed';
-    const run = new SessionRun({ store: this.d.store, llm: this.d.llm, log: this.d.log, config: this.d.config, phases: { llm: runLlmPhase, soundings: runSoundings } }, claimed.session, claimed.checkpoint);
+    const run = new SessionRun({ store: this.d.store, llm: this.d.llm, log: this.d.log, config: this.d.config, metrics: this.d.metrics, phases: { llm: runLlmPhase, soundings: runSoundings } }, claimed.session, claimed.checkpoint);
     this.active.set(sessionId, run);
     // On shutdown the session is left running: its heartbeat lapses and the sweeper resumes it elsewhere.
     const onStop = () => run.stop('worker stopping');
@@ -58,7 +60,7 @@ export class CascadeWorker {
     this.subs.push(await this.d.bus.subscribe(SessionCancelled.subject(), SessionCancelled.handler((e) => this.active.get(e.data.sessionId)?.stop('cancelled'), () => undefined)));
     this.subs.push(await this.d.bus.subscribe(SessionSignalled.subject(), SessionSignalled.handler((e) => this.active.get(e.data.sessionId)?.beatNow(), () => undefined)));
     this.worker = await this.d.queue.work<SessionJob>(SESSION_QUEUE, (job) => this.runSession(job.data.sessionId, job.signal), { group: 'long', concurrency: this.d.config.concurrency });
-    this.sweeper = this.d.roles.holdRole('cascades-sweeper', { ttlMs: this.d.config.roleTtlMs }, (signal) => runSweeper(signal, this.d.store, this.d.queue, this.d.config, this.d.log));
+    this.sweeper = this.d.roles.holdRole('cascades-sweeper', { ttlMs: this.d.config.roleTtlMs }, (signal) => runSweeper(signal, this.d.store, this.d.queue, this.d.config, this.d.log, this.d.metrics));
   }
 
   /** Stops taking jobs; running sessions stop and are left for recovery. */

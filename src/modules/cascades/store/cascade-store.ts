@@ -97,6 +97,12 @@ export class CascadeStore {
     return rows.map(toSession);
   }
 
+  /** Sessions per status (the metrics gauge reads this at scrape time). */
+  async countByStatus(): Promise<Partial<Record<SessionStatus, number>>> {
+    const rows = await this.db.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM cascades_sessions GROUP BY status');
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
   /**
    * Takes the session for `owner`: a new or orphaned session, or a running one whose heartbeat is older than
    * `leaseMs` (its worker died before the sweeper saw it). Raises the epoch; undefined when someone else has it.
