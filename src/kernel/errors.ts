@@ -47,6 +47,13 @@ export class NotFound extends CapstanError {
   }
 }
 
+/** 405: the path exists but not for this method; `allow` lists the methods it has (sent as the Allow header). */
+export class MethodNotAllowed extends CapstanError {
+  constructor(method: string, path: string, readonly allow: string[]) {
+    super('MethodNotAllowed', 405, `${path} does not answer ${method}; it answers ${allow.join(', ')}`, { allow });
+  }
+}
+
 /** 409: the request conflicts with current state (exists already, wrong revision, held by another). */
 export class Conflict extends CapstanError {
   constructor(message: string, details: Record<string, unknown> = {}) {

@@ -70,10 +70,15 @@ describe('a worker-role instance', () => {
     expect(text).toMatch(/^outbox_relay_leader 1$/m);
   });
 
-  it('answers everything else with a problem+json 404', async () => {
+  it('answers everything else with a problem+json 404, and a wrong method with 405', async () => {
     const res = await fetch(`${worker.url}/api/v1`);
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(((await res.json()) as { detail: string }).detail).toContain('a worker serves only /healthz, /readyz and /metrics');
+    // A path it serves, asked with another method: 405 with the methods it answers.
+    const post = await fetch(`${worker.url}/metrics`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    expect(await post.json()).toMatchObject({ code: 'MethodNotAllowed', status: 405 });
   });
 });

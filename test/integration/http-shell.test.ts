@@ -9,7 +9,7 @@ import { createMetrics } from '../../src/kernel/metrics.ts';
 import type { Module } from '../../src/kernel/module.ts';
 import { ModuleDisabled } from '../../src/kernel/errors.ts';
 import { createRouter } from '../../src/kernel/http/router.ts';
-import { defineRoute } from '../../src/kernel/http/route.ts';
+import { defineRoute, documentedQuery } from '../../src/kernel/http/route.ts';
 import { leaseRoutes } from '../../src/kernel/http/lease-routes.ts';
 import { DIAGNOSTICS_QUEUE, startDiagnosticsWorker } from '../../src/kernel/diagnostics.ts';
 import { embeddedResources } from '../helpers/embedded-resources.ts';
@@ -40,6 +40,9 @@ const crashModule: Module = {
     app.openapi(defineRoute({ method: 'get', path: '/db-down', operationId: 'crashDbDown', summary: 'throws a connection error', responses: { 200: { description: 'never' } } }), () => {
       throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:5432 (secret host)'), { code: 'ECONNREFUSED' });
     });
+    // Query parameters the handler reads itself, documented only (as cascades' list routes do), and a free-form query.
+    app.openapi(defineRoute({ method: 'get', path: '/documented', operationId: 'crashDocumented', summary: 'documented query', parameters: documentedQuery(z.object({ after: z.string().optional() })), responses: { 200: { description: 'the query' } } }), (c) => c.json(c.req.query()));
+    app.openapi(defineRoute({ method: 'get', path: '/free', operationId: 'crashFree', summary: 'free-form query', request: { query: z.looseObject({ a: z.string().optional() }) }, responses: { 200: { description: 'the query' } } }), (c) => c.json(c.req.query()));
     return app;
   },
 };
@@ -221,6 +224,47 @@ describe('HTTP shell', () => {
     const res = await open.request('/api/v1/nope/nothing');
     expect(res.status).toBe(404);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('405 with Allow, not 404, for a known path asked with a method it does not answer', async () => {
+    const cases: [string, string, string][] = [
+      ['DELETE', '/api/v1/echo/hello', 'GET, HEAD'],
+      ['GET', '/api/v1/echo/say', 'POST'],
+      ['PUT', '/api/v1/events', 'GET, HEAD, POST'],
+      ['PATCH', '/api/v1/queues/q1/jobs/j1', 'DELETE, GET, HEAD'],
+      ['POST', '/metrics', 'GET, HEAD'],
+      ['DELETE', '/api/v1', 'GET, HEAD'],
+    ];
+    for (const [method, path, allow] of cases) {
+      const res = await open.request(path, { method });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(await res.json()).toMatchObject({ status: 405, code: 'MethodNotAllowed', title: 'Method Not Allowed', instance: path });
+    }
+    // An unknown path is still a 404, inside and outside /api.
+    expect((await open.request('/api/v1/echo/nothing', { method: 'DELETE' })).status).toBe(404);
+    expect((await open.request('/nothing', { method: 'POST' })).status).toBe(404);
+  });
+
+  it('400 naming each unknown query parameter on routes made with defineRoute; declared and free-form ones pass', async () => {
+    const typo = await open.request('/api/v1/queues/adminq/failed?limt=5&offset=0');
+    expect(typo.status).toBe(400);
+    expect(typo.headers.get('content-type')).toBe('application/problem+json');
+    const problem = (await typo.json()) as { code: string; errors: { path: string; message: string }[] };
+    expect(problem.code).toBe('Invalid');
+    expect(problem.errors).toEqual([{ path: 'query.limt', message: 'unknown parameter; this operation takes: limit, offset' }]);
+    expect((await open.request('/api/v1/queues/adminq/failed?limit=5&offset=0')).status).toBe(200);
+    // A route with no query at all, a POST with a validated body, a documented-only parameter, the events pattern.
+    const none = await open.request('/api/v1/echo/hello?x=1');
+    expect(none.status).toBe(400);
+    expect(((await none.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['query.x']);
+    expect((await open.request('/api/v1/echo/say?dry%20run=1', json({ text: 'a' }))).status).toBe(400);
+    expect((await open.request('/api/v1/crash/documented?after=3')).status).toBe(200);
+    expect((await open.request('/api/v1/crash/documented?aftr=3')).status).toBe(400);
+    expect(await (await open.request('/api/v1/crash/free?a=1&anything=2')).json()).toEqual({ a: '1', anything: '2' });
+    expect((await open.request('/api/v1/events?pattern=a.b&patern=c')).status).toBe(400);
+    expect((await open.request('/metrics?format=x')).status).toBe(400);
   });
 
   it('serves OpenAPI generated from the route schemas', async () => {

@@ -6,6 +6,7 @@ import { createApp } from '../http/app.ts';
 import { healthRoutes } from '../http/health-routes.ts';
 import { errorHandler, problemResponse } from '../http/problem.ts';
 import { Hono } from 'hono';
+import { allowedMethodsOf } from '../http/allowed-methods.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { authenticate, hashToken, requireAnyScope, type TokenRecord } from '../http/auth.ts';
 import { LoginLimiter } from '../http/login-limit.ts';
@@ -59,7 +60,12 @@ function probeApp(resources: Resources, metrics: KernelMetrics, log: Logger, aut
     const body = await metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': metrics.registry.contentType });
   });
-  app.notFound((c) => problemResponse(c, 404, 'NotFound', `a worker serves only /healthz, /readyz and /metrics (no route for ${c.req.method} ${c.req.path})`));
+  const allowed = allowedMethodsOf(app.routes);
+  app.notFound((c) => {
+    const allow = allowed(c.req.path);
+    if (allow.length > 0) return problemResponse(c, 405, 'MethodNotAllowed', `${c.req.path} does not answer ${c.req.method}; it answers ${allow.join(', ')}`, { allow });
+    return problemResponse(c, 404, 'NotFound', `a worker serves only /healthz, /readyz and /metrics (no route for ${c.req.method} ${c.req.path})`);
+  });
   return app;
 }
 

@@ -1,7 +1,8 @@
 /** Composes the HTTP shell: request ids, metrics, body limit, auth, rate limit, health, events, OpenAPI, modules, console. */
 import type { ModuleRouter } from '../module.ts';
 import type { ApiRouter } from './router.ts';
-import { ModuleDisabled, NotFound } from '../errors.ts';
+import { MethodNotAllowed, ModuleDisabled, NotFound } from '../errors.ts';
+import { allowedMethodsOf } from './allowed-methods.ts';
 import type { Logger } from '../log.ts';
 import type { KernelMetrics } from '../metrics.ts';
 import type { Resources } from '../resources.ts';
@@ -53,7 +54,13 @@ export function createApp(o: AppOptions) {
   const app = createRouter('system');
   const onError = errorHandler(o.log);
   app.onError(onError);
-  app.notFound((c) => problemResponse(c, 404, 'NotFound', `no route for ${c.req.method} ${c.req.path}`));
+  // Filled in once every route is mounted (below): a known path asked with another method is a 405, not a 404.
+  let allowed: (path: string) => string[] = () => [];
+  const noRoute = (method: string, path: string, what: string) => {
+    const allow = allowed(path);
+    return allow.length > 0 ? new MethodNotAllowed(method, path, allow) : new NotFound(what);
+  };
+  app.notFound((c) => onError(noRoute(c.req.method, c.req.path, `route ${c.req.method} ${c.req.path}`), c));
   // Request id, auth, rate limit, module scopes, body checks and timing: one layer (see shell.ts).
   app.use(
     shell({
@@ -87,8 +94,9 @@ export function createApp(o: AppOptions) {
 
   if (o.console) app.route('/ui', o.console);
   app.use('/api/*', (c) => {
-    throw new NotFound(`route ${c.req.method} ${c.req.path}`);
+    throw noRoute(c.req.method, c.req.path, `route ${c.req.method} ${c.req.path}`);
   });
+  allowed = allowedMethodsOf(app.routes);
 
   // The probes skip the router and the shell altogether (probes.ts); app.request() in tests goes through here too.
   const durations = new DurationRecorder(o.metrics, o.log);

@@ -27,6 +27,7 @@ const TITLES: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
@@ -58,6 +59,7 @@ export function problemResponse(c: Context, status: number, code: string, detail
   if (traceId) body.traceId = traceId;
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (typeof extra.retryAfterSeconds === 'number') headers['retry-after'] = String(extra.retryAfterSeconds);
+  if (Array.isArray(extra.allow)) headers.allow = extra.allow.join(', ');
   return c.body(JSON.stringify(body), status as ContentfulStatusCode, headers);
 }
 

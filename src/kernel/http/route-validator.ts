@@ -53,7 +53,7 @@ async function hasBody(c: Context): Promise<boolean> {
  * than query, params and a JSON body, or a body declaring other media types (YAML and text bodies are documented
  * with plain JSON Schema and parsed by their handlers, so they have no zod schema and need no validator here).
  */
-export function fusedValidator(route: RouteConfig, fail: FailureHook): MiddlewareHandler<AppEnv> | undefined {
+export function fusedValidator(route: RouteConfig, fail: FailureHook, guard?: (c: Context) => void): MiddlewareHandler<AppEnv> | undefined {
   const req = route.request;
   if (!req) return undefined;
   if (req.headers || req.cookies) return undefined;
@@ -131,6 +131,7 @@ export function fusedValidator(route: RouteConfig, fail: FailureHook): Middlewar
   return (c, rawNext) => {
     // Resolves to undefined as an `await next()` middleware would: compose takes any other value for the response.
     const next = () => rawNext().then(nothing);
+    guard?.(c);
     const q = query ? check('query', query, queryOf(c), c) : undefined;
     const afterQuery = () => {
       const p = params ? check('param', params, c.req.param(), c) : undefined;

@@ -9,6 +9,8 @@ import { Invalid } from '../errors.ts';
 import { zodIssues } from '../validation.ts';
 import { isDefinedRoute } from './route.ts';
 import { fusedValidator, type FailureHook } from './route-validator.ts';
+import { queryGuard } from './query-guard.ts';
+import type { MiddlewareHandler } from 'hono';
 
 /** An API router: `openapi(defineRoute({...}), handler)` and `use` for middleware; no undocumented verbs. */
 export class ApiRouter extends OpenAPIHono<AppEnv> {
@@ -47,11 +49,16 @@ export class ApiRouter extends OpenAPIHono<AppEnv> {
       const tags = route.tags ?? (tag ? [tag] : undefined);
       if (!tags) throw new Error(`${route.method.toUpperCase()} ${route.path}: no tag; pass one to createRouter(tag) or the route`);
       const { middleware, hide, ...documented } = { ...route, tags };
-      // Inputs validated in one synchronous step (route-validator.ts) unless the route brings its own hook.
-      const fused = hook ? undefined : fusedValidator(documented, fail);
-      if (!fused) return register({ ...route, tags }, handler, hook);
-      if (!hide) this.openAPIRegistry.registerPath(documented);
       const before = middleware === undefined ? [] : Array.isArray(middleware) ? middleware : [middleware];
+      // Unknown query parameters are a 400 (query-guard.ts); checked just before the inputs are validated.
+      const guard = queryGuard(documented);
+      // Inputs validated in one synchronous step (route-validator.ts) unless the route brings its own hook.
+      const fused = hook ? undefined : fusedValidator(documented, fail, guard);
+      if (!fused) {
+        const guarded: MiddlewareHandler<AppEnv>[] = guard ? [...before, (c, next) => (guard(c), next())] : before;
+        return register({ ...route, tags, middleware: guarded.length > 0 ? guarded : undefined } as typeof route, handler, hook);
+      }
+      if (!hide) this.openAPIRegistry.registerPath(documented);
       const { request: _validatedByFused, ...unvalidated } = documented;
       return register({ ...unvalidated, hide: true, middleware: [...before, fused] } as typeof route, handler);
     }) as typeof register;
