@@ -46,15 +46,17 @@ interface NumericKernels {
 
 /** Groups kernels with the same centre and width, so a grid cell's mass is computed once per distinct kernel. */
 function distinctPairs(mu: Float64Array, sigma: Float64Array): NonNullable<NumericKernels['pairs']> {
-  const index = new Map<string, number>();
+  // Keyed by centre, then width (numbers, not strings: formatting every kernel's numbers cost more than the masses).
+  const index = new Map<number, Map<number, number>>();
   const of = new Int32Array(mu.length);
   const m: number[] = [];
   const sg: number[] = [];
   for (let i = 0; i < mu.length; i++) {
-    const key = `${mu[i]}|${sigma[i]}`;
-    let k = index.get(key);
+    let bySigma = index.get(mu[i]!);
+    if (!bySigma) index.set(mu[i]!, (bySigma = new Map()));
+    let k = bySigma.get(sigma[i]!);
     if (k === undefined) {
-      index.set(key, (k = m.length));
+      bySigma.set(sigma[i]!, (k = m.length));
       m.push(mu[i]!);
       sg.push(sigma[i]!);
     }
@@ -63,18 +65,51 @@ function distinctPairs(mu: Float64Array, sigma: Float64Array): NonNullable<Numer
   return { mu: Float64Array.from(m), sigma: Float64Array.from(sg), of };
 }
 
-/** Per categorical parameter: kernels × choices probabilities (row-major), and their logs. */
+/**
+ * Per categorical parameter. Every observation's kernel is the same row up to where its extra 1 sits, so rows are
+ * kept per observed choice (c of them) instead of per kernel; the prior kernel's row is the last one.
+ */
 interface CategoricalKernels {
   choices: number;
+  /** The observed choice of each kernel; c for the prior kernel. */
+  chosen: Int32Array;
+  /** (c + 1) rows of c probabilities: row o for a kernel that observed choice o, row c for the prior kernel. */
   prob: Float64Array;
   logProb: Float64Array;
+}
+
+/**
+ * The rank of each value in ascending order, ties by index (what a stable sort of the indices gives), using the
+ * native numeric sort of a typed array and a binary search instead of a comparator sort.
+ */
+function ranks(values: Float64Array): { sorted: Float64Array; rank: Int32Array } {
+  const n = values.length;
+  const sorted = Float64Array.from(values).sort();
+  const nextFree = new Int32Array(n);
+  const rank = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    rank[i] = lo + nextFree[lo]!++;
+  }
+  return { sorted, rank };
 }
 
 /** Widths by the neighbour rule (Bergstra 2011, Optuna's `consider_endpoints` and magic clip). */
 function neighbourSigmas(mus: Float64Array, lo: number, hi: number, s: ParzenSettings): Float64Array {
   const n = mus.length;
-  const order = Array.from(mus.keys()).sort((a, b) => mus[a]! - mus[b]!);
-  const sorted = [lo, ...order.map((i) => mus[i]!), hi];
+  const { sorted: inner, rank } = ranks(mus);
+  // sorted[r + 1] is the r-th smallest centre, with the bounds at both ends.
+  const sorted = new Float64Array(n + 2);
+  sorted[0] = lo;
+  sorted.set(inner, 1);
+  sorted[n + 1] = hi;
   const sig = new Float64Array(n);
   const sortedSig = new Float64Array(n);
   for (let i = 1; i <= n; i++) sortedSig[i - 1] = Math.max(sorted[i]! - sorted[i - 1]!, sorted[i + 1]! - sorted[i]!);
@@ -84,7 +119,7 @@ function neighbourSigmas(mus: Float64Array, lo: number, hi: number, s: ParzenSet
   }
   const max = hi - lo;
   const min = s.magicClip ? (hi - lo) / Math.min(100, 1 + (s.clipCount ?? n + 1)) : EPS;
-  order.forEach((idx, r) => (sig[idx] = Math.min(max, Math.max(min, sortedSig[r]!))));
+  for (let i = 0; i < n; i++) sig[i] = Math.min(max, Math.max(min, sortedSig[rank[i]!]!));
   return sig;
 }
 
@@ -150,16 +185,18 @@ export class ParzenEstimator {
       const o = obs[j]!;
       if (dim.kind === 'categorical') {
         const c = dim.choices.length;
-        const prob = new Float64Array(this.k * c);
-        for (let i = 0; i < this.k; i++) {
-          const base = n === 0 ? 1 : s.priorWeight / this.k;
-          for (let q = 0; q < c; q++) prob[i * c + q] = base;
-          if (i < n) prob[i * c + o[i]!]! += 1;
+        const base = n === 0 ? 1 : s.priorWeight / this.k;
+        const prob = new Float64Array((c + 1) * c);
+        for (let r = 0; r <= c; r++) {
+          for (let q = 0; q < c; q++) prob[r * c + q] = base;
+          if (r < c) prob[r * c + r]! += 1;
           let row = 0;
-          for (let q = 0; q < c; q++) row += prob[i * c + q]!;
-          for (let q = 0; q < c; q++) prob[i * c + q]! /= row;
+          for (let q = 0; q < c; q++) row += prob[r * c + q]!;
+          for (let q = 0; q < c; q++) prob[r * c + q]! /= row;
         }
-        this.categorical.set(j, { choices: c, prob, logProb: prob.map(Math.log) });
+        const chosen = new Int32Array(this.k).fill(c);
+        for (let i = 0; i < n; i++) chosen[i] = o[i]!;
+        this.categorical.set(j, { choices: c, chosen, prob, logProb: prob.map(Math.log) });
         return;
       }
       const { lo, hi } = dim;
@@ -195,7 +232,8 @@ export class ParzenEstimator {
       this.dims.forEach((dim, j) => {
         const cat = this.categorical.get(j);
         if (cat) {
-          out[j]![c] = rng.weighted(cat.prob.subarray(i * cat.choices, (i + 1) * cat.choices));
+          const row = cat.chosen[i]! * cat.choices;
+          out[j]![c] = rng.weighted(cat.prob.subarray(row, row + cat.choices));
           return;
         }
         const nk = this.numeric.get(j)!;
@@ -215,24 +253,33 @@ export class ParzenEstimator {
       const xs = points[j]!;
       const cat = this.categorical.get(j);
       if (cat) {
+        const { chosen, logProb, choices } = cat;
         for (let c = 0; c < count; c++) {
           const q = xs[c]!;
-          for (let i = 0; i < K; i++) acc[c * K + i]! += cat.logProb[i * cat.choices + q]!;
+          const row = c * K;
+          for (let i = 0; i < K; i++) acc[row + i]! += logProb[chosen[i]! * choices + q]!;
         }
         continue;
       }
       const { mu, sigma, logNorm, discrete, dim, pairs } = this.numeric.get(j)!;
-      const cellLog = discrete ? new Float64Array(pairs!.mu.length) : null;
+      // Grids: the log mass of a grid value's cell under each distinct kernel, once per distinct candidate value.
+      const cells = new Map<number, Float64Array>();
       for (let c = 0; c < count; c++) {
         const x = xs[c]!;
         const row = c * K;
-        if (cellLog) {
-          const [a, b] = cellOf(dim, x);
-          for (let u = 0; u < cellLog.length; u++) {
-            const s = pairs!.sigma[u]!;
-            cellLog[u] = Math.log(Math.max(normalMass((a - pairs!.mu[u]!) / s, (b - pairs!.mu[u]!) / s), 1e-300));
+        if (discrete) {
+          const { mu: pm, sigma: ps, of } = pairs!;
+          let cellLog = cells.get(x);
+          if (!cellLog) {
+            cellLog = new Float64Array(pm.length);
+            const [a, b] = cellOf(dim, x);
+            for (let u = 0; u < pm.length; u++) {
+              const s = ps[u]!;
+              cellLog[u] = Math.log(Math.max(normalMass((a - pm[u]!) / s, (b - pm[u]!) / s), 1e-300));
+            }
+            cells.set(x, cellLog);
           }
-          for (let i = 0; i < K; i++) acc[row + i]! += cellLog[pairs!.of[i]!]! + logNorm[i]!;
+          for (let i = 0; i < K; i++) acc[row + i]! += cellLog[of[i]!]! + logNorm[i]!;
         } else {
           for (let i = 0; i < K; i++) {
             const z = (x - mu[i]!) / sigma[i]!;

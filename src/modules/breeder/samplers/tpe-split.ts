@@ -45,41 +45,61 @@ function bestMultiObjective(trials: Observed[], nBelow: number): [Observed[], Ob
   return [below.map((i) => trials[i]!), trials.filter((_, i) => !inBelow.has(i))];
 }
 
+/** Orders trials by first loss, then by age. */
+const lossThenAge = (x: Observed, y: Observed) => x.loss![0]! - y.loss![0]! || x.position - y.position;
+
+/**
+ * The `k` best of one objective by `lossThenAge`, best first. A small `k` (TPE's good group is a few dozen of
+ * possibly thousands of trials) keeps a sorted buffer of the best so far instead of sorting everything: most trials
+ * lose one comparison against the buffer's worst.
+ */
+function bestByLoss(g: Observed[], k: number): Observed[] {
+  if (k <= 0) return [];
+  if (k > 64 || k >= g.length) return [...g].sort(lossThenAge).slice(0, k);
+  const best: Observed[] = [];
+  for (const t of g) {
+    if (best.length === k && lossThenAge(t, best[k - 1]!) >= 0) continue;
+    let i = best.length === k ? k - 1 : best.length;
+    while (i > 0 && lossThenAge(t, best[i - 1]!) < 0) {
+      best[i] = best[i - 1]!;
+      i--;
+    }
+    best[i] = t;
+  }
+  return best;
+}
+
 /** Splits the usable history; `nBelow` is the size of the good group (taken from feasible, then pruned, then infeasible trials). */
 export function splitTrials(trials: readonly Observed[], nBelow: number, opts: { constantLiar: boolean; failedAsBad: boolean }): Split {
   const complete: Observed[] = [];
   const pruned: Observed[] = [];
   const infeasible: Observed[] = [];
-  const above: Observed[] = [];
-  for (const t of trials) {
-    if (t.state === 'running') {
-      if (opts.constantLiar) above.push(t);
-    } else if (t.state === 'fail') {
-      if (opts.failedAsBad) above.push(t);
-    } else if (t.violation > 0) infeasible.push(t);
+  let ordered = true;
+  for (let i = 0; i < trials.length; i++) {
+    const t = trials[i]!;
+    if (i > 0 && t.position <= trials[i - 1]!.position) ordered = false;
+    if (t.state === 'running' || t.state === 'fail') continue;
+    if (t.violation > 0) infeasible.push(t);
     else if (t.state === 'complete') complete.push(t);
     else if (t.loss !== null) pruned.push(t);
-    else above.push(t);
   }
-  const below: Observed[] = [];
+  const below = new Set<Observed>();
   let left = nBelow;
-  const take = (group: Observed[], best: (g: Observed[], k: number) => [Observed[], Observed[]]) => {
-    const [b, a] = best(group, Math.min(left, group.length));
-    below.push(...b);
-    above.push(...a);
-    left = Math.max(0, left - b.length);
-  };
-  const byLoss = (g: Observed[], k: number): [Observed[], Observed[]] => {
-    const s = [...g].sort((x, y) => x.loss![0]! - y.loss![0]! || x.position - y.position);
-    return [s.slice(0, k), s.slice(k)];
+  const take = (picked: Observed[]) => {
+    for (const t of picked) below.add(t);
+    left = Math.max(0, left - picked.length);
   };
   const multi = complete.length > 0 && complete[0]!.loss!.length > 1;
-  take(complete, multi ? bestMultiObjective : byLoss);
-  take(pruned, multi ? bestMultiObjective : byLoss);
-  take(infeasible, (g, k) => {
-    const s = [...g].sort((x, y) => x.violation - y.violation || x.position - y.position);
-    return [s.slice(0, k), s.slice(k)];
-  });
-  const byAge = (a: Observed, b: Observed) => a.position - b.position;
-  return { below: below.sort(byAge), above: above.sort(byAge) };
+  const best = (g: Observed[]) => (multi ? bestMultiObjective(g, Math.min(left, g.length))[0] : bestByLoss(g, Math.min(left, g.length)));
+  take(best(complete));
+  take(best(pruned));
+  take([...infeasible].sort((x, y) => x.violation - y.violation || x.position - y.position).slice(0, Math.min(left, infeasible.length)));
+  // Both groups oldest first: one pass over the history in age order (the history usually is in that order already).
+  const byAge = ordered ? trials : [...trials].sort((a, b) => a.position - b.position);
+  const split: Split = { below: [], above: [] };
+  for (const t of byAge) {
+    if (below.has(t)) split.below.push(t);
+    else if (t.state === 'running' ? opts.constantLiar : t.state === 'fail' ? opts.failedAsBad : true) split.above.push(t);
+  }
+  return split;
 }

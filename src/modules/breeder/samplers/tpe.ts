@@ -68,7 +68,13 @@ export function ageWeights(n: number, enabled: boolean): Float64Array {
 
 /** Internal values of the observations, per dim. */
 function observations(dims: readonly Dim[], trials: readonly Observed[]): Float64Array[] {
-  return dims.map((d) => Float64Array.from(trials, (t) => (d.kind === 'categorical' ? encodeCategorical(d, t.params[d.name]) : encodeNumeric(d, t.params[d.name] as number))));
+  // Plain loops: Float64Array.from with a mapping function goes through the iterator protocol, several times slower.
+  return dims.map((d) => {
+    const xs = new Float64Array(trials.length);
+    if (d.kind === 'categorical') for (let i = 0; i < trials.length; i++) xs[i] = encodeCategorical(d, trials[i]!.params[d.name]);
+    else for (let i = 0; i < trials.length; i++) xs[i] = encodeNumeric(d, trials[i]!.params[d.name] as number);
+    return xs;
+  });
 }
 
 /** A TPE sampler. */
