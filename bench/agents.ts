@@ -2,14 +2,14 @@
  * Agents benchmark: N concurrent agents on ONE node (this process, distributed mode on PostgreSQL + Redis + NATS) each
  * running a 5-turn scripted tool loop against the fake LLM (a child process answering after 100 ms); baseline: N
  * concurrent chains of 5 direct HTTP calls to the same fake server in the same run. Also: worktree creation through
- * the module against raw `git worktree add`, and agent events delivered to 10 SSE clients of /api/v1/events.
+ * the module against raw `git worktree add`, and agent events delivered to 10 WebSocket clients of /api/v1/events.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureWorktree } from '../src/modules/agents/runtime/worktree.ts';
 import { spawnFakeLlm, type FakeLlmProcess } from '../test/contract/llm-fake.ts';
-import { collectEvents, makeRepo, startAgentsServer } from '../test/helpers/agents-server.ts';
+import { makeRepo, startAgentsServer } from '../test/helpers/agents-server.ts';
 import { NATS_URL, REDIS_URL, uniqueName } from '../test/helpers/env.ts';
 import { createTestDatabase } from '../test/helpers/postgres.ts';
 import { tempDir } from '../test/helpers/server-process.ts';
@@ -25,7 +25,7 @@ export interface AgentsBenchOptions {
   latencyMs: number;
   /** Worktrees created per side (module vs raw git), alternating. */
   worktrees: number;
-  /** SSE clients subscribed to agents.> during each round. */
+  /** WebSocket clients subscribed to agents.> during each round. */
   eventClients: number;
 }
 
@@ -37,7 +37,7 @@ const GOAL_CONCURRENT = 500;
 /** How this benchmark measures, for RESULTS.md. */
 export const AGENTS_METHOD = [
   `the fake LLM runs as a child process (\`capstan dev fake-llm --latency-ms ${DEFAULTS.latencyMs}\`), scripted per agent (session header x-capstan-agent): ${TURNS - 1} turns calling read_file, then finish. This process is the only worker (in-process \`capstan serve\` with the agents module, distributed mode: PostgreSQL, Redis/BullMQ, NATS; concurrency = agents). Per size (${DEFAULTS.sizes.join(', ')}) that many agents are spawned through the HTTP API at once, each in its own git worktree of one temp repository; all must complete. Baseline in the same run: the same number of concurrent chains of ${TURNS} sequential fetch calls to the same fake server. Overhead per turn = (agent duration percentile − chain duration percentile) / ${TURNS}; agent duration = finishedAt − createdAt, so it includes queueing, worktree creation, the final commit and the diff artifact.`,
-  `memory per agent: (peak RSS and heap sampled every 250 ms during the round − the same after a full GC before it) / agents. Events: ${DEFAULTS.eventClients} SSE clients of /api/v1/events?pattern=agents.> (SSE, not WebSocket: same bus fan-out) count what they receive; figure = events received by all clients / round wall time. Worktrees: ${DEFAULTS.worktrees} per side, alternating, \`ensureWorktree\` (the module's path: mkdir, argv-only runCommand) vs \`git worktree add -b\` through execFile.`,
+  `memory per agent: (peak RSS and heap sampled every 250 ms during the round − the same after a full GC before it) / agents. Events: ${DEFAULTS.eventClients} WebSocket clients of /api/v1/events?pattern=agents.> (each ready once a probe event reached it) count what they receive; figure = events received by all clients / round wall time. The server polls nothing for this: one GET /agents?limit=1000 per second tells the bench when the round is over. Worktrees: ${DEFAULTS.worktrees} per side, alternating, \`ensureWorktree\` (the module's path: mkdir, argv-only runCommand) vs \`git worktree add -b\` through execFile.`,
 ];
 
 function script(fake: FakeLlmProcess): Promise<void> {
@@ -84,12 +84,37 @@ async function worktreeRows(o: AgentsBenchOptions): Promise<BenchRow[]> {
   ];
 }
 
+/** A WebSocket client of /api/v1/events counting `agents.*` events; resolves once a probe event published through the API reached it. */
+async function wsClient(url: string, probe: string): Promise<{ count(): number; stop(): void }> {
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/api/v1/events?pattern=agents.>`);
+  let n = 0;
+  let ready!: () => void;
+  const seen = new Promise<void>((r) => (ready = r));
+  ws.addEventListener('message', (m) => {
+    const e = JSON.parse(String(m.data)) as { type: string; data: { probe?: string } };
+    if (e.type === 'agents.bench.probe') {
+      if (e.data.probe === probe) ready();
+    } else n += 1;
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener('open', () => resolve());
+    ws.addEventListener('error', () => reject(new Error('websocket failed to open')));
+  });
+  // The subscription is made after the upgrade: publish probes until one arrives.
+  for (let i = 0; ; i++) {
+    await fetch(`${url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'agents.bench.probe', data: { probe } }) });
+    if (await Promise.race([seen.then(() => true), Bun.sleep(200).then(() => false)])) break;
+    if (i > 100) throw new Error('websocket client never received its probe');
+  }
+  return { count: () => n, stop: () => ws.close() };
+}
+
 async function agentRound(fake: FakeLlmProcess, n: number, round: number, o: AgentsBenchOptions): Promise<BenchRow[]> {
   const db = await createTestDatabase('bench_agents');
   const s = await startAgentsServer(fake.baseUrl, { concurrency: n, leaseMs: 60_000, heartbeatMs: 15_000, sweepIntervalMs: 5_000, roleTtlMs: 5_000 }, { env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: uniqueName('bagents').toLowerCase() } });
   try {
     const repo = makeRepo({ 'README.md': '# bench\nread me\n' });
-    const clients = await Promise.all(Array.from({ length: o.eventClients }, () => collectEvents(s.url)));
+    const clients = await Promise.all(Array.from({ length: o.eventClients }, (_, i) => wsClient(s.url, `c${i}`)));
     Bun.gc(true);
     const rss0 = process.memoryUsage().rss;
     const heap0 = process.memoryUsage().heapUsed;
@@ -111,9 +136,10 @@ async function agentRound(fake: FakeLlmProcess, n: number, round: number, o: Age
     // Wait for every agent to end; one list call per second keeps the polling out of the figures.
     const deadline = Date.now() + 600_000;
     let agents: Record<string, any>[] = [];
+    const wanted = new Set(ids);
     for (;;) {
-      agents = await Promise.all(ids.map(async (id) => (await s.api('GET', `/agents/${id}`)).body as Record<string, any>));
-      if (agents.every((a) => ['completed', 'failed', 'killed'].includes(a.status))) break;
+      agents = ((await s.api('GET', '/agents?limit=1000')).body.items as Record<string, any>[]).filter((a) => wanted.has(a.id));
+      if (agents.length === ids.length && agents.every((a) => ['completed', 'failed', 'killed'].includes(a.status))) break;
       if (Date.now() > deadline) throw new Error(`agents not done after 600 s: ${agents.filter((a) => a.status !== 'completed').length} left`);
       await Bun.sleep(1_000);
     }
@@ -124,7 +150,7 @@ async function agentRound(fake: FakeLlmProcess, n: number, round: number, o: Age
     const errors = [...new Set(failed.map((a) => String(a.error)))].slice(0, 3);
     agents = agents.filter((a) => a.status === 'completed');
     if (agents.length === 0) throw new Error(`none of ${n} agents completed: ${errors.join('; ')}`);
-    const received = clients.reduce((sum, c) => sum + c.events.length, 0);
+    const received = clients.reduce((sum, c) => sum + c.count(), 0);
     for (const c of clients) c.stop();
     const durations = agents.map((a) => Date.parse(a.finishedAt) - Date.parse(a.createdAt));
     const firstCreated = Math.min(...agents.map((a) => Date.parse(a.createdAt)));
@@ -137,7 +163,7 @@ async function agentRound(fake: FakeLlmProcess, n: number, round: number, o: Age
       { group: 'agents', name: `${label}: overhead per turn p50 ((completed agent − direct chain) / ${TURNS})`, unit: 'ms', kernel: over(50) },
       { group: 'agents', name: `${label}: overhead per turn p99`, unit: 'ms', kernel: over(99) },
       { group: 'agents', name: `${label}: memory per agent (peak RSS delta / agents)`, unit: 'KiB', kernel: (peakRss - rss0) / 1024 / n, detail: `heap delta per agent ${formatNumber((peakHeap - heap0) / 1024 / n)} KiB` },
-      { group: 'agents', name: `${label}: events delivered to ${o.eventClients} SSE clients`, unit: 'events/s', kernel: received / wall, detail: `${received} events received in total (${formatNumber(received / o.eventClients)} per client)` },
+      { group: 'agents', name: `${label}: events delivered to ${o.eventClients} WebSocket clients`, unit: 'events/s', kernel: received / wall, detail: `${received} events received in total (${formatNumber(received / o.eventClients)} per client)` },
     ];
   } finally {
     await s.server.stop();

@@ -3,6 +3,7 @@
  * the workflow module (consumers and pollers started) plus the outbox relay, on PostgreSQL + NATS (distributed)
  * or PGlite + memory adapters (embedded), with the probe's wrappers around the database and the bus.
  */
+import { resolve } from 'node:path';
 import { realClock } from '../../src/kernel/clock/clock.ts';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import postgres from 'postgres';
@@ -75,7 +76,7 @@ export async function startWorkflowInstance(mode: WorkflowStack['mode'], adapter
   const leases = new KvLeases(kv, instanceId);
   const roles = createRoles({ leases, kv, owner: instanceId, registry: metrics.registry, log });
   const queue = new MemoryQueue({ metrics: metrics.queueHooks });
-  const resources: Resources = { mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm: createLlmClient({ config: llmConfigSchema.parse(undefined) }), clock: realClock };
+  const resources: Resources = { mode, dataDir: resolve('.capstan/data'), instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm: createLlmClient({ config: llmConfigSchema.parse(undefined) }), clock: realClock };
   const module = createWorkflowModule({ workflows });
   const conf = defaults(module);
   const actions = new ActionRegistry();

@@ -31,6 +31,7 @@ export { MAX_DURABLE_NAME } from './bus/durable-options.ts';
 export { boundedName } from './bounded-name.ts';
 export { CONNECT_EVENTS_JS } from './ui/live-events-script.ts';
 export * from './llm/index.ts';
+export { Semaphore, type Release } from './llm/resilience/semaphore.ts';
 export { layoutGraph, GraphSvg, GRAPH_STYLE, type GraphInput, type GraphNodeInput, type GraphEdgeInput, type GraphLayout, type PlacedNode, type PlacedEdge } from './ui/graph/index.ts';
 export * from './expressions/index.ts';
 export * from './calls/index.ts';

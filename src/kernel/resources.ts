@@ -13,6 +13,11 @@ import type { JobQueue } from './queue/port.ts';
 export interface Resources {
   /** `embedded` (PGlite + memory adapters) or `distributed` (PostgreSQL, Redis, NATS). */
   mode: 'embedded' | 'distributed';
+  /**
+   * The absolute path of `dataDir` (--data-dir): embedded mode keeps its database there; modules keep their files
+   * under `<dataDir>/<module>` unless configured otherwise. In distributed mode it is the folder to share.
+   */
+  dataDir: string;
   /** Unique per process; the `source` of published events and the owner of leases. */
   instanceId: string;
   db: Database;

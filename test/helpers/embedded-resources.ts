@@ -1,4 +1,6 @@
 /** Embedded-mode resources for in-process tests: in-memory PGlite and the memory adapters. */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryBus } from '../../src/kernel/bus/memory-bus.ts';
 import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
 import { KvLeases } from '../../src/kernel/kv/leases.ts';
@@ -26,6 +28,7 @@ export async function embeddedResources(metrics: KernelMetrics, opts: { clock?: 
   const roles = createRoles({ leases, kv, owner: 'test-instance', registry: metrics.registry, log, clock });
   return {
     mode: 'embedded',
+    dataDir: join(tmpdir(), 'capstan-test-data'),
     instanceId: 'test-instance',
     db,
     bus,

@@ -40,13 +40,13 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
   const clock = opts.clock ?? realClock;
   const mode = modeOf(cfg);
   const instanceId = `${mode === 'embedded' ? 'emb' : 'ins'}-${newId().slice(-12)}`;
+  const dataDir = resolve(cfg.dataDir);
   const opened: { close(): Promise<void> }[] = [];
   const retryOpts = { timeoutMs: cfg.startupTimeoutMs, log };
   // The same client in both modes: it holds no connection, only limits and breakers per process.
   const llm = createLlmClient({ config: cfg.llm, registry: metrics.registry, log: log.child({ component: 'llm' }) });
   try {
     if (mode === 'embedded') {
-      const dataDir = resolve(cfg.dataDir);
       mkdirSync(dataDir, { recursive: true });
       const unlock = lockDataDir(dataDir);
       // Released last (opened closes in reverse order), after the database has written its files.
@@ -59,7 +59,7 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
       opened.push(bus, queue, kv);
       const leases = new KvLeases(kv, instanceId, { clock });
       const roles = openRoles(kv, leases);
-      return finish({ mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm, clock });
+      return finish({ mode, dataDir, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm, clock });
     }
     const dbUrl = cfg.database.url!;
     const db = await connectWithRetry('PostgreSQL', dbUrl, () => createPostgresDatabase({ url: dbUrl, readUrl: cfg.database.readUrl, log }), retryOpts);
@@ -85,7 +85,7 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
     opened.push(kv);
     const leases = new KvLeases(kv, instanceId, { clock });
     const roles = openRoles(kv, leases);
-    return finish({ mode, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm, clock });
+    return finish({ mode, dataDir, instanceId, db, bus, queue, kv, leases, roles, metrics: metrics.registry, log, llm, clock });
   } catch (err) {
     for (const r of opened.reverse()) await r.close().catch(() => {});
     throw err;

@@ -2,6 +2,7 @@
  * The OpenAPI document of a set of modules without a running server: the app is built in-process over memory
  * adapters and asked for /api/v1/openapi.json, so the linter and client generators see exactly what a server serves.
  */
+import { resolve } from 'node:path';
 import { MemoryBus } from '../bus/memory-bus.ts';
 import { loadConfig } from '../config/load.ts';
 import type { Database } from '../db/port.ts';
@@ -40,6 +41,8 @@ export function documentApp(modules: readonly Module[], version: string): { app:
   const roles = createRoles({ leases, kv, owner: 'openapi', registry: metrics.registry, log });
   const resources: Resources = {
     mode: 'embedded',
+    // Nothing is written: the document only needs the routes, which modules build without touching the folder.
+    dataDir: resolve('.capstan/data'),
     instanceId: 'openapi',
     db: offlineDatabase(),
     bus,

@@ -1,4 +1,5 @@
 /** The agents module's configuration slice (`modules.agents`). */
+import { join, resolve } from 'node:path';
 import * as z from 'zod';
 
 /** Patterns (JavaScript regular expressions, tested against `program arg1 arg2...` with the program's base name) no agent may run. */
@@ -26,12 +27,17 @@ export const cliRuntimeSchema = z.strictObject({
 export const agentsConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
-    /** Where worktrees live (`<dir>/<agent id>`). In distributed mode every instance must see the same folder at the same path. */
-    worktreesDir: z.string().min(1).default('./.capstan/agents/worktrees'),
-    /** Folder for artifacts an agent leaves (`<dir>/<agent id>`); shared like worktreesDir. */
-    artifactsDir: z.string().min(1).default('./.capstan/agents/artifacts'),
+    /**
+     * Where worktrees live (`<dir>/<agent id>`); default `<dataDir>/agents/worktrees` (the server's --data-dir). In
+     * distributed mode every instance must see the same folder at the same path.
+     */
+    worktreesDir: z.string().min(1).optional(),
+    /** Folder for artifacts an agent leaves (`<dir>/<agent id>`); default `<dataDir>/agents/artifacts`, shared like worktreesDir. */
+    artifactsDir: z.string().min(1).optional(),
     /** Agents one instance runs at once (each is a `long` queue job that mostly waits on the LLM). */
     concurrency: z.number().int().min(1).max(100_000).default(100),
+    /** Git processes (worktree add, commit, diff, checks) this process runs at once; more wait in line. */
+    gitConcurrency: z.number().int().min(1).max(256).default(4),
     /** Model when a spawn names none. */
     defaultModel: z.string().min(1).optional(),
     /** Turns (LLM calls) an agent may take when its spawn does not say. */
@@ -76,5 +82,12 @@ export const agentsConfigSchema = z
   })
   .prefault({});
 
-/** The parsed slice. */
-export type AgentsConfig = z.output<typeof agentsConfigSchema>;
+/** The slice as parsed (folders may be unset). */
+export type AgentsSettings = z.output<typeof agentsConfigSchema>;
+/** The slice the module runs with: folders resolved to absolute paths. */
+export type AgentsConfig = AgentsSettings & { worktreesDir: string; artifactsDir: string };
+
+/** Resolves the folders: given ones against the working directory, unset ones under the server's data folder. */
+export function resolveFolders(c: AgentsSettings, dataDir: string): AgentsConfig {
+  return { ...c, worktreesDir: resolve(c.worktreesDir ?? join(dataDir, 'agents', 'worktrees')), artifactsDir: resolve(c.artifactsDir ?? join(dataDir, 'agents', 'artifacts')) };
+}

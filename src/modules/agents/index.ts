@@ -5,11 +5,13 @@
 import { defineModule, Invalid, type Module, type ModuleContext } from '../../kernel/index.ts';
 import { agentsCli } from './api/cli.ts';
 import { agentsRoutes } from './api/agent-routes.ts';
-import { agentsConfigSchema, type AgentsConfig } from './config.ts';
+import { agentsConfigSchema, resolveFolders, type AgentsSettings } from './config.ts';
 import { spawnSchema } from './model/agent.ts';
 import { builtinLoop } from './runtime/builtin-loop.ts';
 import { cliRuntime } from './runtime/cli-runtime.ts';
 import { SkillLibrary } from './runtime/skills.ts';
+import { limitGit } from './runtime/worktree.ts';
+import { announcingBus } from './runtime/announcing-bus.ts';
 import { agentMetrics } from './runtime/metrics.ts';
 import { AgentWorker } from './runtime/worker.ts';
 import { AgentService } from './service.ts';
@@ -24,9 +26,13 @@ import { swarmSchema } from './model/swarm.ts';
 export function createAgentsModule(): Module {
   let state: { service: AgentService; worker: AgentWorker; engine: SwarmEngine; store: AgentStore; swarms: SwarmStore; skills: SkillLibrary } | undefined;
 
-  function ensure(ctx: ModuleContext<AgentsConfig>) {
+  function ensure(ctx: ModuleContext<AgentsSettings>) {
     if (state) return state;
-    const { resources: r, config } = ctx;
+    const r = ctx.resources;
+    const config = resolveFolders(ctx.config, r.dataDir);
+    const metrics = agentMetrics(r.metrics);
+    const bus = announcingBus(r.bus, ctx.log, metrics.eventsDropped);
+    limitGit(config.gitConcurrency);
     const store = new AgentStore(r.db);
     const checkCli = (name: string | undefined) => {
       const known = Object.keys(config.cliRuntimes);
@@ -38,21 +44,21 @@ export function createAgentsModule(): Module {
       const issues = names.flatMap((n, i) => (known.has(n) ? [] : [{ path: `body.skills.${i}`, message: `no skill '${n}'` }]));
       if (issues.length > 0) throw new Invalid('unknown skills', issues);
     };
-    const service = new AgentService(store, r.queue, r.bus, r.llm, config, checkCli, checkSkills);
+    const service = new AgentService(store, r.queue, bus, r.llm, config, checkCli, checkSkills);
     const swarms = new SwarmStore(r.db);
-    const engine = new SwarmEngine(swarms, store, service, r.bus, ctx.log);
+    const engine = new SwarmEngine(swarms, store, service, bus, ctx.log);
     service.afterKill.push((a) => engine.agentEnded(a));
     const worker = new AgentWorker({
       store,
       queue: r.queue,
-      bus: r.bus,
+      bus,
       llm: r.llm,
       roles: r.roles,
       log: ctx.log,
       clock: r.clock,
       owner: r.instanceId,
       config,
-      metrics: agentMetrics(r.metrics),
+      metrics,
       runtimes: { builtin: builtinLoop, cli: cliRuntime },
       channel: (a) => engine.channel(a),
       skillsPrompt: async (a) => skills.prompt(a.spec.task, a.spec.skills),

@@ -71,7 +71,10 @@ describe('agents on two instances', () => {
       ],
     });
     const blockers = [await spawn(a.api, { task: 'block one', repo }), await spawn(b.api, { task: 'block two', repo })];
-    for (const x of blockers) await agentIn(a.api, x.id, ['running']);
+    const owners: string[] = [];
+    for (const x of blockers) owners.push((await agentIn(a.api, x.id, ['running'])).owner);
+    // One slot per instance: both instances took work from the one queue.
+    expect(owners.sort()).toEqual([a.id, b.id].sort());
     const low = await spawn(a.api, { task: 'low', repo, priority: 'low' });
     const normal = await spawn(b.api, { task: 'normal', repo, priority: 'normal' });
     const afterLow = await spawn(a.api, { task: 'after low', repo, priority: 'critical', dependsOn: [low.id] });

@@ -16,13 +16,14 @@ const FAKE_CLI = join(import.meta.dirname, '../../fixtures/agents/fake-coding-cl
 const SKILLS = tempDir('capstan-skills-');
 let s: AgentsServer;
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
+const prefix = uniqueName('agents').toLowerCase();
 beforeAll(async () => {
   db = await createTestDatabase('agents');
   mkdirSync(join(SKILLS, 'release-notes'), { recursive: true });
   writeFileSync(join(SKILLS, 'release-notes', 'SKILL.md'), '---\nname: release-notes\ndescription: Write release notes for a changelog from the git log.\n---\nGroup entries by feature and fix; one line each.\n');
   mkdirSync(join(SKILLS, 'broken'));
   writeFileSync(join(SKILLS, 'broken', 'SKILL.md'), 'no front matter here\n');
-  s = await startAgentsServer(fake.baseUrl, { cliRuntimes: { fake: { command: [process.execPath, FAKE_CLI] } }, skillsDirs: [SKILLS] }, { env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: uniqueName('agents').toLowerCase() } });
+  s = await startAgentsServer(fake.baseUrl, { cliRuntimes: { fake: { command: [process.execPath, FAKE_CLI] } }, skillsDirs: [SKILLS] }, { env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: prefix } });
 }, 120_000);
 afterAll(async () => {
   await s?.server.stop();
@@ -252,6 +253,42 @@ describe('agents (PostgreSQL, Redis, NATS)', () => {
     expect(JSON.stringify(seen[1]!.messages)).toContain('Group entries by feature and fix');
     const bad = await s.api('POST', '/agents', { task: 'x', repo, model: 'fake/agent', skills: ['git-commits', 'nope'] });
     expect(bad.body.errors).toEqual([{ path: 'body.skills.1', message: "no skill 'nope'" }]);
+  });
+
+  it('a server restart resumes a running agent from its last saved turn; worktrees default to <dataDir>/agents/worktrees', async () => {
+    const repo = makeRepo();
+    const env = { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: prefix };
+    const dataDir = join(tempDir('capstan-agents-restart-'), 'data');
+    const start = () => startAgentsServer(fake.baseUrl, { cliRuntimes: { fake: { command: [process.execPath, FAKE_CLI] } }, skillsDirs: [SKILLS], worktreesDir: undefined, artifactsDir: undefined }, { env, flags: { dataDir } });
+    await s.server.stop();
+    s = await start();
+    await script([
+      { toolCalls: [{ name: 'write_file', arguments: { path: 'a.txt', content: 'turn one\n' } }] },
+      // Asked of the server that stops meanwhile: the call is aborted and the turn never saved.
+      { delayMs: 5_000, toolCalls: [{ name: 'write_file', arguments: { path: 'lost.txt', content: 'never\n' } }] },
+      { toolCalls: [{ name: 'write_file', arguments: { path: 'c.txt', content: 'after restart\n' } }] },
+      { toolCalls: [{ name: 'finish', arguments: { summary: 'survived a restart' } }] },
+    ]);
+    const a = await spawn({ task: 'write files across a restart', repo });
+    expect(a.worktree).toBe(join(dataDir, 'agents', 'worktrees', a.id));
+    await eventually(async () => {
+      const x = (await s.api('GET', `/agents/${a.id}`)).body;
+      expect([x.status, x.turn]).toEqual(['running', 1]);
+      return true;
+    });
+    // The stopping worker hands the agent back to the queue at its last saved turn (recoveries stays 0: no sweeper needed).
+    await s.server.stop();
+    s = await start();
+    const done = await agentIn(s.api, a.id, ['completed', 'failed'], 60_000);
+    expect(done.status, done.error).toBe('completed');
+    expect([done.turn, done.recoveries]).toEqual([3, 0]);
+    expect(git(repo, 'show', `${a.branch}:a.txt`)).toBe('turn one\n');
+    expect(git(repo, 'show', `${a.branch}:c.txt`)).toBe('after restart\n');
+    expect(git(repo, 'ls-tree', '--name-only', a.branch).split('\n')).not.toContain('lost.txt');
+    const seen = (await fake.stats()).requests.filter((r) => r.headers['x-capstan-agent'] === a.id);
+    expect(seen).toHaveLength(4);
+    expect(JSON.stringify(seen[2]!.messages)).toContain('wrote 9 bytes to a.txt');
+    expect(existsSync(join(dataDir, 'agents', 'artifacts', a.id, 'result.md'))).toBe(true);
   });
 
   it('refuses bad spawns naming the field, and writes nothing', async () => {

@@ -39,6 +39,8 @@ export class AgentWorker {
   private workers: QueueWorker[] = [];
   private subs: Subscription[] = [];
   private sweeper: RoleHandle | undefined;
+  /** Set by stop(): jobs that arrive while the queue closes leave their agent queued for another worker. */
+  private stopping = false;
 
   constructor(private readonly d: WorkerDeps) {}
 
@@ -51,6 +53,7 @@ export class AgentWorker {
   async runAgent(agentId: string, stop?: AbortSignal): Promise<string> {
     const d = this.d;
     const current = await d.store.get(agentId).catch(() => undefined);
+    if (this.stopping) return 'worker stopping';
     if (!current || current.status !== 'queued') return 'not queued';
     const waiting = await this.blockedBy(current);
     if (waiting) return waiting;
@@ -62,6 +65,8 @@ export class AgentWorker {
     // On shutdown the agent goes back to the queue and continues from its last saved turn on some worker.
     const onStop = () => run.stop('shutdown');
     stop?.addEventListener('abort', onStop, { once: true });
+    // Claimed while stop() was already handing the active runs back: this one goes back too.
+    if (this.stopping) onStop();
     try {
       return await run.execute();
     } finally {
@@ -134,6 +139,7 @@ export class AgentWorker {
 
   /** Stops taking jobs; running agents go back to the queue from their last saved turn. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.sweeper?.stop();
     for (const run of this.active.values()) run.stop('shutdown');
     await Promise.all(this.workers.splice(0).map((w) => w.close()));

@@ -1,7 +1,7 @@
 /** Git operations on an agent's worktree, through the kernel's argv-only runCommand (no shell anywhere). */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CallFailed, Invalid, runCommand } from '../../../kernel/index.ts';
+import { CallFailed, Invalid, runCommand, Semaphore } from '../../../kernel/index.ts';
 
 /** The identity of commits agents make (no global git config is read). */
 const IDENTITY = ['-c', 'user.name=capstan agent', '-c', 'user.email=agents@capstan.invalid', '-c', 'commit.gpgsign=false'];
@@ -11,9 +11,26 @@ export const MAX_DIFF_BYTES = 1_000_000;
 
 const gitEnv = (): Record<string, string> => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', HOME: process.env.HOME ?? '/tmp', LANG: 'C' });
 
-/** Runs git in `cwd` with the agents' identity. */
-export function git(cwd: string, args: string[], opts: { stdin?: string; signal?: AbortSignal } = {}): Promise<string> {
-  return runCommand(['git', ...IDENTITY, ...args], { cwd, env: gitEnv(), timeoutMs: GIT_TIMEOUT_MS, ...opts });
+/**
+ * Git processes this process runs at once. Without a bound, 500 agents spawned together started about 3,000 git
+ * processes at the same moment (checks, worktree add, commit, diff): on a small machine they starved the event loop
+ * and the NATS server, and event publishes timed out. Process-wide on purpose: the limit protects the machine's CPUs.
+ */
+let gitSlots = new Semaphore(4);
+
+/** Sets how many git processes may run at once (modules.agents.gitConcurrency); callers already waiting keep their turn. */
+export function limitGit(concurrency: number): void {
+  if (gitSlots.limit !== concurrency) gitSlots = new Semaphore(concurrency);
+}
+
+/** Runs git in `cwd` with the agents' identity (waits for one of the process-wide git slots first). */
+export async function git(cwd: string, args: string[], opts: { stdin?: string; signal?: AbortSignal } = {}): Promise<string> {
+  const release = await gitSlots.acquire(opts.signal);
+  try {
+    return await runCommand(['git', ...IDENTITY, ...args], { cwd, env: gitEnv(), timeoutMs: GIT_TIMEOUT_MS, ...opts });
+  } finally {
+    release();
+  }
 }
 
 /** Checks at spawn that `repo` is a git repository with the base branch; returns the repository's top folder and the branch. */
