@@ -95,6 +95,23 @@ export const ROWS: RowSource[] = [
       { title: 'Calls per second by outcome', description: 'By provider and model', unit: 'ops', targets: [{ expr: `sum by (provider, model, outcome) (rate(llm_calls_total${sel()}[${RI}]))`, legend: '{{provider}} {{model}} {{outcome}}' }] },
       { title: 'Tokens per second', description: 'Input and output tokens', unit: 'short', targets: [{ expr: `sum by (model, direction) (rate(llm_tokens_total${sel()}[${RI}]))`, legend: '{{model}} {{direction}}' }] },
       { title: 'Open circuits', description: 'Provider/model pairs whose breaker is open (2)', unit: 'short', targets: [{ expr: `count(llm_circuit_state${sel()} == 2) or vector(0)`, legend: 'open' }] },
+      { title: 'Cost per hour', description: 'From the configured price table, by model', unit: 'currencyUSD', targets: [{ expr: `sum by (model) (increase(llm_cost_total${sel()}[1h]))`, legend: '{{model}}' }] },
+    ],
+  },
+  {
+    title: 'Breeder',
+    panels: [
+      { title: 'Trials per minute by outcome', description: 'complete, fail (abandoned included) and pruned, by breeder', unit: 'short', targets: [{ expr: `sum by (breeder, state) (increase(breeder_trials_total${sel()}[1m]))`, legend: '{{breeder}} {{state}}' }] },
+      { title: 'Trial phase p95', description: 'Time per phase of a trial: sample, effectuate, settle, reconnoiter', unit: 's', targets: [{ expr: `histogram_quantile(0.95, sum by (le, phase) (rate(breeder_trial_phase_seconds_bucket${sel()}[${RI}])))`, legend: '{{phase}}' }] },
+      { title: 'Best value', description: 'Best value so far per objective of single-objective breeders', unit: 'short', targets: [{ expr: `max by (breeder, objective) (breeder_best_value${sel()})`, legend: '{{breeder}} {{objective}}' }] },
+    ],
+  },
+  {
+    title: 'Agents',
+    panels: [
+      { title: 'Agents running', description: 'Per instance', unit: 'short', targets: [{ expr: `sum by (instance) (agents_running${sel()})`, legend: '{{instance}}' }] },
+      { title: 'Agents ended per minute', description: 'By final status', unit: 'short', targets: [{ expr: `sum by (status) (increase(agents_ended_total${sel()}[1m]))`, legend: '{{status}}' }] },
+      { title: 'Safety refusals per minute', description: 'Tool calls refused by a safety rule, by rule', unit: 'short', targets: [{ expr: `sum by (rule) (increase(agents_safety_refusals_total${sel()}[1m]))`, legend: '{{rule}}' }] },
     ],
   },
 ];

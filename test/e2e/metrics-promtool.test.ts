@@ -12,20 +12,35 @@ import { eventually } from '../helpers/async.ts';
 import { WORKLOADS, type WorkloadServer } from '../helpers/metrics-workloads/index.ts';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
 import { jsonApi } from '../helpers/json-api.ts';
+import { startFakeLlm, type FakeLlmServer } from '../../src/kernel/llm/fake/fake-server.ts';
 import { dashboardExpressions } from '../../deploy/grafana/dashboard.ts';
 import { ALERTS_FILE, declaredFamilies, isExported, metricNames, ruleExpressions } from '../helpers/promql-names.ts';
 
 let server: ServerProcess;
+let llm: FakeLlmServer;
+const dir = tempDir('capstan-metrics-');
 // The exposition after every workload ran; the dashboard check reads the same text.
 let metricsText: string | undefined;
 beforeAll(async () => {
-  server = await startServer({ args: ['--data-dir', join(tempDir(), 'data')] });
-}, 90_000);
+  // The LLM modules (agents, cascades) need a provider: the fake OpenAI-compatible server, in this process.
+  llm = startFakeLlm({ port: 0 });
+  server = await startServer({
+    args: ['--data-dir', join(dir, 'data')],
+    env: {
+      CAPSTAN_LLM__PROVIDERS__FAKE__BASE_URL: `${llm.url}/v1`,
+      CAPSTAN_LLM__PROVIDERS__FAKE__PRICES: JSON.stringify({ '*': { input: 1, output: 2 } }),
+      CAPSTAN_MODULES__AGENTS__WORKTREES_DIR: join(dir, 'worktrees'),
+      CAPSTAN_MODULES__AGENTS__ARTIFACTS_DIR: join(dir, 'artifacts'),
+    },
+    timeoutMs: 180_000,
+  });
+}, 200_000);
 afterAll(async () => {
   await server?.stop();
+  await llm?.stop();
 });
 
-const client = (url: string): WorkloadServer => ({ url, api: jsonApi(`${url}/api/v1`), eventually });
+const client = (url: string): WorkloadServer => ({ url, api: jsonApi(`${url}/api/v1`), eventually, llm, dir });
 
 it('passes `promtool check metrics` after every module has done real work', async () => {
   const names: string[] = [];
@@ -40,7 +55,7 @@ it('passes `promtool check metrics` after every module has done real work', asyn
   const r = spawnSync(promtool!, ['check', 'metrics'], { input: text, encoding: 'utf8' });
   expect(r.stdout + r.stderr).toBe('');
   expect(r.status).toBe(0);
-}, 120_000);
+}, 400_000);
 
 it('every metric a Grafana panel or an alert rule names is on /metrics after real work', async () => {
   const text = metricsText ?? (await (await fetch(`${server.url}/metrics`)).text());

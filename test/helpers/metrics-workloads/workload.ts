@@ -1,4 +1,5 @@
 /** What a module's metrics workload gets and gives: real work through a running server's HTTP API. */
+import type { FakeLlmServer } from '../../../src/kernel/llm/fake/fake-server.ts';
 import type { JsonApi } from '../json-api.ts';
 
 /** A server started for the metrics check, with a small JSON client. */
@@ -8,6 +9,10 @@ export interface WorkloadServer {
   api: JsonApi;
   /** Polls `check` every 50 ms until it returns a value; fails naming `what` after `timeoutMs` (default 20 s). */
   eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs?: number): Promise<T>;
+  /** The fake OpenAI-compatible server the server's LLM provider `fake` points at (models `fake/<anything>`). */
+  llm: FakeLlmServer;
+  /** A temp folder the workload may write into (repositories, files). */
+  dir: string;
 }
 
 /**
