@@ -107,6 +107,14 @@ export const ROWS: RowSource[] = [
     ],
   },
   {
+    title: 'Cascades',
+    panels: [
+      { title: 'Sessions by status', description: 'Deployment-wide, read from the database', unit: 'short', targets: [{ expr: `max by (status) (cascades_sessions${sel()})`, legend: '{{status}}' }] },
+      { title: 'Cost per hour by cascade', description: 'From the LLM price table', unit: 'currencyUSD', targets: [{ expr: `sum by (cascade) (increase(cascades_llm_cost_total${sel()}[1h]))`, legend: '{{cascade}}' }] },
+      { title: 'Orphan recoveries per minute', description: 'Sessions whose worker stopped heartbeating, taken over by another, by outcome', unit: 'short', targets: [{ expr: `sum by (outcome) (increase(cascades_orphan_recoveries_total${sel()}[1m]))`, legend: '{{outcome}}' }] },
+    ],
+  },
+  {
     title: 'Agents',
     panels: [
       { title: 'Agents running', description: 'Per instance', unit: 'short', targets: [{ expr: `sum by (instance) (agents_running${sel()})`, legend: '{{instance}}' }] },

@@ -1,6 +1,6 @@
 /**
  * The cascades' work: a two-phase cascade, the first phase calling the `set_state` tool, run to completion by this
- * instance's worker against the fake LLM; its LLM calls count under the kernel's llm_* series.
+ * instance's worker against the fake LLM: the cascades_* series and the kernel's llm_* series get samples.
  */
 import type { Workload } from './workload.ts';
 
@@ -38,6 +38,6 @@ export const cascadesWorkload: Workload = {
       return ['completed', 'failed', 'cancelled'].includes(x.status) ? x : undefined;
     }, 120_000);
     if (done.status !== 'completed') throw new Error(`the cascade should complete: ${JSON.stringify(done)}`);
-    return ['llm_calls_total', 'llm_tokens_total', 'llm_cost_total'];
+    return ['cascades_sessions', 'cascades_turns_total', 'cascades_llm_tokens_total', 'cascades_llm_cost_total', 'cascades_phases_total', 'cascades_phase_duration_seconds', 'cascades_sessions_ended_total', 'llm_calls_total', 'llm_tokens_total', 'llm_cost_total'];
   },
 };
