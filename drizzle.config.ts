@@ -1,12 +1,17 @@
-/** drizzle-kit configuration: the kernel's tables and every module's schema.ts, SQL migrations into ./drizzle. */
+/**
+ * drizzle-kit configuration for ONE migration owner, named by DB_OWNER (`kernel` or a module with store/schema.ts):
+ * its schema in, its own journal out beside it. `bun run db:generate` runs drizzle-kit once per owner
+ * (scripts/db-generate.ts) and then embeds the SQL for the single binary.
+ */
 import { defineConfig } from 'drizzle-kit';
+import { dbOwner } from './scripts/db-owners.ts';
 
-// After `drizzle-kit generate`, run `bun scripts/embed-migrations.ts` (or just `bun run db:generate`):
-// the single binary has no drizzle/ folder and applies the copies embedded in src/kernel/db/migrations.gen.ts.
+const owner = dbOwner(process.env.DB_OWNER);
+
 export default defineConfig({
   dialect: 'postgresql',
-  schema: ['./src/kernel/db/schema.ts', './src/modules/*/schema.ts', './src/modules/*/store/schema.ts'],
-  out: './drizzle',
+  schema: `./${owner.schema}`,
+  out: `./${owner.out}`,
   strict: true,
   verbose: true,
 });

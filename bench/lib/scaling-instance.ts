@@ -15,11 +15,12 @@ import { createLogger } from '../../src/kernel/log.ts';
 import { chainWorkflow } from './chain-workflow.ts';
 import { pipelined } from './pipeline.ts';
 import { startWorkflowInstance } from './workflow-stack.ts';
+import { ALL_MODULE_MIGRATIONS } from '../../test/helpers/module-migrations.ts';
 
 const o = JSON.parse(process.argv[2]!) as { pgUrl: string; schema: string; prefix: string; instanceId: string; workflow: string; steps: number; parallel: number };
 const log = createLogger({ level: 'warn', name: o.instanceId });
 const db = await createPostgresDatabase({ url: o.pgUrl, schema: o.schema, log });
-await db.migrate();
+await db.migrate(ALL_MODULE_MIGRATIONS);
 const nc = await connect({ servers: 'nats://127.0.0.1:4222', name: o.instanceId });
 const bus = await NatsBus.connect({ connection: nc, prefix: o.prefix, source: o.instanceId });
 const kv = new NatsKvStore({ connection: nc, prefix: o.prefix });

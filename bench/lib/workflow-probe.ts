@@ -115,7 +115,7 @@ export class TransitionProbe {
         }
       },
       listen: (channel, onNotify) => db.listen(channel, onNotify),
-      migrate: () => db.migrate(),
+      migrate: (modules) => db.migrate(modules),
       ping: () => db.ping(),
       close: () => db.close(),
     };

@@ -32,6 +32,7 @@ import { sleep } from '../../src/kernel/time.ts';
 import { createWorkflowModule, type AnyWorkflowSpec } from '../../src/modules/workflow/index.ts';
 import { NATS_URL, uniqueName } from '../../test/helpers/env.ts';
 import { TransitionProbe } from './workflow-probe.ts';
+import { ALL_MODULE_MIGRATIONS } from '../../test/helpers/module-migrations.ts';
 
 /** A running instance: trigger runs, watch the raw bus, read the probe, close everything. */
 export interface WorkflowStack {
@@ -114,7 +115,7 @@ async function startInstance(mode: WorkflowStack['mode'], raw: { db: Database; b
 /** PostgreSQL (a fresh schema) + NatsBus and NatsKvStore on one connection with a unique prefix, as openResources does. */
 export async function distributedStack(target: DistributedTarget, workflows: AnyWorkflowSpec[], consumers: number): Promise<WorkflowStack> {
   const db = await createPostgresDatabase({ url: target.pgUrl, schema: target.schema, log });
-  await db.migrate();
+  await db.migrate(ALL_MODULE_MIGRATIONS);
   const prefix = uniqueName('benchwf');
   let nc: NatsConnection | undefined;
   let bus: NatsBus | undefined;
@@ -145,7 +146,7 @@ export async function distributedStack(target: DistributedTarget, workflows: Any
 /** In-memory PGlite + MemoryBus + MemoryKvStore, as embedded mode opens them (without a data directory). */
 export async function embeddedStack(workflows: AnyWorkflowSpec[], consumers: number): Promise<WorkflowStack> {
   const db = await createPgliteDatabase({});
-  await db.migrate();
+  await db.migrate(ALL_MODULE_MIGRATIONS);
   const bus = new MemoryBus({ source: 'bench' });
   const kv = new MemoryKvStore();
   const instance = await startInstance('embedded', { db, bus, kv }, workflows, consumers);

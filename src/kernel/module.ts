@@ -36,8 +36,9 @@ export interface Module<C extends { enabled: boolean } = { enabled: boolean }, S
   /** The module's config slice, including `enabled`; must be a strict object with defaults. */
   configSchema: z.ZodType<C>;
   /**
-   * The module's SQL migrations in journal order (its `store/migrations/` folder, embedded by `bun run db:generate`);
-   * applied after the kernel's, whether or not the module is enabled, so enabling it later needs no migrate step.
+   * The module's SQL migrations in journal order (its `store/migrations/` folder beside `store/schema.ts`, embedded
+   * into `store/migrations.gen.ts` by `bun run db:generate`); applied after the kernel's when the module is enabled,
+   * tracked apart from every other owner's journal.
    */
   migrations?: readonly Migration[];
   /** Builds the module's objects once per process, only when enabled; synchronous (no I/O: that belongs in start). */

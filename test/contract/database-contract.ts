@@ -20,7 +20,8 @@ export interface DatabaseCapabilities {
   multipleInstances?: boolean;
 }
 
-const allTags = migrations.map((m) => m.tag);
+// The kernel's journal only: module journals are applied when passed to migrate (test/contract/migrations.test.ts).
+const allTags = migrations.map((m) => `kernel/${m.tag}`);
 
 
 /** An error carrying a SQLSTATE, as a driver would raise it. */
@@ -56,7 +57,7 @@ export function databaseContract(name: string, factory: () => Promise<DatabaseFi
       expect(allTags.length).toBeGreaterThan(0);
       expect(firstApplied).toEqual(allTags);
       expect(await fx.db.migrate()).toEqual([]);
-      const recorded = await fx.db.db.execute(sql`SELECT tag FROM kernel_migrations ORDER BY tag`);
+      const recorded = await fx.db.db.execute(sql`SELECT module || '/' || tag AS tag FROM kernel_migrations ORDER BY 1`);
       const rows = Array.isArray(recorded) ? recorded : (recorded as unknown as { rows: unknown[] }).rows;
       expect(rows.map((r) => (r as { tag: string }).tag)).toEqual([...allTags].sort());
     });
@@ -69,7 +70,7 @@ export function databaseContract(name: string, factory: () => Promise<DatabaseFi
         expect(results.flat().sort()).toEqual([...allTags].sort());
         // Whoever applied them applied all of them: the lock spans the whole run, not one migration.
         expect(results.filter((r) => r.length > 0)).toEqual([allTags]);
-        const recorded = await fresh.db.db.execute(sql`SELECT tag, count(*)::int AS n FROM kernel_migrations GROUP BY tag ORDER BY tag`);
+        const recorded = await fresh.db.db.execute(sql`SELECT module || '/' || tag AS tag, count(*)::int AS n FROM kernel_migrations GROUP BY 1 ORDER BY 1`);
         expect([...(recorded as unknown as { tag: string; n: number }[])]).toEqual([...allTags].sort().map((tag) => ({ tag, n: 1 })));
         await others[0]!.db.insert(kernelOutbox).values({ eventId: uniqueName('mi'), type: 't.x.y', data: {} });
         expect(await fresh.db.db.$count(kernelOutbox)).toBe(1);

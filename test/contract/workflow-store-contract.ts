@@ -12,6 +12,7 @@ import { rejection } from '../helpers/async.ts';
 import { uniqueName } from '../helpers/env.ts';
 import { outboxOf, outboxOfRuns, type WorkflowStoreFixture } from './workflow-store-helpers.ts';
 import { workflowMoveContract } from './workflow-store-move-contract.ts';
+import { ALL_MODULE_MIGRATIONS } from '../helpers/module-migrations.ts';
 
 const none = (): OutboxEvent[] => [];
 const noTimeouts = { cancel: false };
@@ -23,7 +24,7 @@ export function workflowStoreContract(name: string, factory: () => Promise<Workf
     let store: RecordStore;
     beforeAll(async () => {
       fx = await factory();
-      await fx.db.migrate();
+      await fx.db.migrate(ALL_MODULE_MIGRATIONS);
       store = createRecordStore(fx.db);
     });
     afterAll(async () => {

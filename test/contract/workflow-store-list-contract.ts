@@ -6,6 +6,7 @@ import { RUN_STATES, type RunState } from '../../src/modules/workflow/model/run-
 import { createRecordStore, type ListRunsQuery, type RecordStore } from '../../src/modules/workflow/store/index.ts';
 import { rejection } from '../helpers/async.ts';
 import { bulkInsertRuns, type BulkRun, type WorkflowStoreFixture } from './workflow-store-helpers.ts';
+import { ALL_MODULE_MIGRATIONS } from '../helpers/module-migrations.ts';
 
 const BASE = Date.parse('2001-01-01T00:00:00.000Z');
 const at = (seconds: number) => new Date(BASE + seconds * 1_000);
@@ -52,7 +53,7 @@ export function workflowStoreListContract(name: string, factory: () => Promise<W
     const runs = makeRuns();
     beforeAll(async () => {
       fx = await factory();
-      await fx.db.migrate();
+      await fx.db.migrate(ALL_MODULE_MIGRATIONS);
       store = createRecordStore(fx.db);
       await bulkInsertRuns(fx.db, runs);
     });

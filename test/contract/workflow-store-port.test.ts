@@ -8,6 +8,7 @@ import { createMemoryWorkflowStore, createRecordStore } from '../../src/modules/
 import { PG_URL, uniqueName } from '../helpers/env.ts';
 import { outboxOf } from './workflow-store-helpers.ts';
 import { workflowStorePortContract, type StorePortFixture } from './workflow-store-port-contract.ts';
+import { ALL_MODULE_MIGRATIONS } from '../helpers/module-migrations.ts';
 
 const schema = uniqueName('wfport').toLowerCase();
 const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
@@ -17,7 +18,7 @@ afterAll(async () => {
 });
 
 async function sqlFixture(db: Database): Promise<StorePortFixture> {
-  await db.migrate();
+  await db.migrate(ALL_MODULE_MIGRATIONS);
   return {
     store: createRecordStore(db),
     events: async (runId) => (await outboxOf(db, runId)).map((r) => ({ type: r.type, data: r.data })),

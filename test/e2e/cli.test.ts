@@ -168,6 +168,12 @@ describe('single binary', () => {
       expect(health.status).toBe(200);
       const ready = (await (await fetch(`${s.url}/readyz`)).json()) as { status: string };
       expect(ready.status).toBe('ready');
+      // The binary has no SQL files: it applied the embedded copies, the kernel's journal first, then each module's.
+      const applied = s.output().match(/"applied":(\[[^\]]*\])/);
+      expect(applied, s.output()).not.toBeNull();
+      const names = JSON.parse(applied![1]!) as string[];
+      expect(names[0]).toBe('kernel/0000_kernel_outbox');
+      expect(names).toEqual(expect.arrayContaining(['workflow/0000_workflow_tables', 'cascades/0000_cascades_tables', 'breeder/0000_breeder_tables', 'agents/0000_agents_tables']));
     } finally {
       expect(await s.stop('SIGTERM')).toBe(0);
     }

@@ -13,12 +13,13 @@ import type { KernelMetrics } from '../../src/kernel/metrics.ts';
 import { MemoryQueue } from '../../src/kernel/queue/memory-queue.ts';
 import type { Resources } from '../../src/kernel/resources.ts';
 import { realClock, type Clock } from '../../src/kernel/clock/clock.ts';
+import { ALL_MODULE_MIGRATIONS } from './module-migrations.ts';
 
 /** Opens embedded resources wired to `metrics` (and `clock`, real by default); call close() in afterAll. */
 export async function embeddedResources(metrics: KernelMetrics, opts: { clock?: Clock } = {}): Promise<Resources & { close(): Promise<void> }> {
   const clock = opts.clock ?? realClock;
   const db = await createPgliteDatabase({});
-  await db.migrate();
+  await db.migrate(ALL_MODULE_MIGRATIONS);
   const bus = new MemoryBus({ source: 'test', metrics: metrics.busHooks });
   const queue = new MemoryQueue({ metrics: metrics.queueHooks });
   const kv = new MemoryKvStore();

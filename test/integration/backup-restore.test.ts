@@ -16,6 +16,7 @@ import { enqueueEvent } from '../../src/kernel/outbox.ts';
 import { eventually } from '../helpers/async.ts';
 import { childNats } from '../helpers/child-services.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
+import { ALL_MODULE_MIGRATIONS } from '../helpers/module-migrations.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'capstan-backup-'));
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -30,7 +31,7 @@ describe('backup and restore (docs/deploy.md)', () => {
     cleanups.push(source.drop, target.drop);
     const db = await createPostgresDatabase({ url: source.url, max: 2 });
     cleanups.push(() => db.close());
-    await db.migrate();
+    await db.migrate(ALL_MODULE_MIGRATIONS);
     await db.query(`INSERT INTO workflow_runs (run_id, workflow, foreign_id, run_state, status, version, object) VALUES ('r1', 'orders', 'o-1', 'running', 'paid', 3, '{"total": 12.5}'::jsonb)`);
     await db.query(`INSERT INTO workflow_history (run_id, version, status, run_state) VALUES ('r1', 1, 'new', 'initiated'), ('r1', 2, 'checked', 'running'), ('r1', 3, 'paid', 'running')`);
     await db.transaction((tx) => enqueueEvent(tx, { type: 'workflow.run.status_changed', data: { runId: 'r1' }, correlationId: 'r1' }));
@@ -42,7 +43,7 @@ describe('backup and restore (docs/deploy.md)', () => {
 
     const restored = await createPostgresDatabase({ url: target.url, max: 2 });
     cleanups.push(() => restored.close());
-    expect(await restored.migrate()).toEqual([]);
+    expect(await restored.migrate(ALL_MODULE_MIGRATIONS)).toEqual([]);
     const read = async (d: typeof db) => ({
       runs: await d.query('SELECT run_id, workflow, foreign_id, run_state, status, version, object FROM workflow_runs ORDER BY run_id'),
       history: await d.query('SELECT run_id, version, status, run_state, created_at::text FROM workflow_history ORDER BY id'),

@@ -12,6 +12,7 @@ import { ConfigError } from '../../src/kernel/config/load.ts';
 import { eventually, rejection } from '../helpers/async.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.ts';
 import { runReaders } from '../../src/modules/workflow/store/queries.ts';
+import { ALL_MODULE_MIGRATIONS } from '../helpers/module-migrations.ts';
 
 let primary: PrivatePostgres;
 let replica: PrivatePostgres;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   primary = await startPrivatePostgres({ database: 'capstan' });
   replica = await startPrivatePostgres({ replicaOf: primary, database: 'capstan' });
   db = await createPostgresDatabase({ url: primary.url, readUrl: replica.url, max: 2 });
-  await db.migrate();
+  await db.migrate(ALL_MODULE_MIGRATIONS);
 }, 120_000);
 
 afterAll(async () => {

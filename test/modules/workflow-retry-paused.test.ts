@@ -11,13 +11,14 @@ import { WorkflowEngine } from '../../src/modules/workflow/runtime/engine.ts';
 import { createWorkflowMetrics } from '../../src/modules/workflow/runtime/metrics.ts';
 import { createRecordStore, type RecordStore } from '../../src/modules/workflow/store/index.ts';
 import { testRoles } from '../helpers/roles.ts';
+import { ALL_MODULE_MIGRATIONS } from '../helpers/module-migrations.ts';
 
 let db: Database;
 let store: RecordStore;
 let engine: WorkflowEngine | undefined;
 beforeAll(async () => {
   db = await createPgliteDatabase();
-  await db.migrate();
+  await db.migrate(ALL_MODULE_MIGRATIONS);
   store = createRecordStore(db);
 }, 180_000);
 afterAll(async () => {

@@ -28,7 +28,7 @@ export const archiveHeaderSchema = z.object({
   createdAt: z.string(),
   /** `pglite` (embedded) or `postgres`. */
   source: z.string(),
-  /** Every tag recorded in kernel_migrations, sorted: the schema the rows fit. */
+  /** Every migration recorded in kernel_migrations as `module/tag`, sorted: the schema the rows fit (bare tags before issue 8). */
   migrations: z.array(z.string()),
   /** In load order: a table comes after the tables its foreign keys point to. */
   tables: z.array(archiveTableSchema),

@@ -1,4 +1,5 @@
 /** Loads an archive (format.ts) into a migrated database in one transaction: all of it or, on any error, nothing. */
+import { qualifyLegacyTag } from '../db/legacy-journal.ts';
 import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
@@ -74,14 +75,16 @@ export async function readArchiveHeader(file: string): Promise<ArchiveHeader> {
  * (rows of another schema version cannot be loaded faithfully). The message says which side is newer and what to do.
  */
 export function checkVersions(header: ArchiveHeader, target: readonly string[]): void {
-  const archived = new Set(header.migrations);
+  // An archive written before each owner had its own journal lists the old bare tags: name them as the target does.
+  const recorded = header.migrations.map(qualifyLegacyTag);
+  const archived = new Set(recorded);
   const here = new Set(target);
-  const onlyArchive = header.migrations.filter((m) => !here.has(m));
+  const onlyArchive = recorded.filter((m) => !here.has(m));
   const onlyTarget = target.filter((m) => !archived.has(m));
   if (onlyArchive.length === 0 && onlyTarget.length === 0) return;
   const parts = [`the archive was written by Capstan ${header.capstanVersion} at a different schema version than this database`];
-  if (onlyArchive.length > 0) parts.push(`migrations in the archive that this Capstan does not have: ${onlyArchive.join(', ')} (upgrade this Capstan to the exporting version or newer, export again from a matching version)`);
-  if (onlyTarget.length > 0) parts.push(`migrations this Capstan applied that the archive lacks: ${onlyTarget.join(', ')} (start the exporting side once with this Capstan version so it migrates, then export again)`);
+  if (onlyArchive.length > 0) parts.push(`migrations in the archive that this Capstan does not have: ${onlyArchive.join(', ')} (enable the modules they belong to here, or upgrade this Capstan to the exporting version or newer)`);
+  if (onlyTarget.length > 0) parts.push(`migrations this Capstan applied that the archive lacks: ${onlyTarget.join(', ')} (start the exporting side once with this Capstan version and the same modules enabled so it migrates, then export again)`);
   throw new Conflict(parts.join('; '));
 }
 

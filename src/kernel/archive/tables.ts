@@ -73,9 +73,9 @@ export function loadOrder(tables: ArchiveTable[], fks: readonly [string, string]
   return out;
 }
 
-/** The recorded migration tags, sorted. */
+/** The recorded migrations as `module/tag` (each owner's journal is tracked on its own), sorted. */
 export async function recordedMigrations(q: Query): Promise<string[]> {
-  const rows = await q<{ tag: string }>('SELECT tag FROM kernel_migrations ORDER BY tag');
+  const rows = await q<{ tag: string }>("SELECT module || '/' || tag AS tag FROM kernel_migrations ORDER BY 1");
   return rows.map((r) => r.tag);
 }
 

@@ -1,4 +1,5 @@
 /** `capstan serve`: open resources, migrate, prepare modules, serve HTTP and/or run workers, shut down gracefully. */
+import { enabledMigrations } from './module-migrations.ts';
 import { websocket } from 'hono/bun';
 import { authEnabled } from '../config/load.ts';
 import type { KernelConfig } from '../config/schema.ts';
@@ -86,7 +87,7 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
   let redis: Redis | undefined;
   let batchedCounter: BatchedRedisRateCounter | undefined;
   try {
-    const applied = await resources.db.migrate();
+    const applied = await resources.db.migrate(enabledMigrations(modules, cfg));
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
     const host = prepareModules(modules, cfg, resources, role);
     registerReadinessMetrics(resources, metrics.registry);

@@ -1,4 +1,5 @@
 /** `capstan export --to FILE` and `capstan import --from FILE [--replace]`: move a deployment's state between databases. */
+import { enabledMigrations } from '../boot/module-migrations.ts';
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { loadConfig } from '../config/load.ts';
@@ -50,7 +51,7 @@ export async function runExport(argv: string[], modules: readonly Module[], vers
   const db = await openDatabase(cfg, undefined, false);
   try {
     // An embedded folder from an older version is brought to this version's schema first, as serve would.
-    await db.migrate();
+    await db.migrate(enabledMigrations(modules, cfg));
     const started = performance.now();
     const s = await exportArchive({ db, modules: modules.map((m) => m.name), capstanVersion: version, file: resolve(values.to) });
     const seconds = (performance.now() - started) / 1000;
@@ -70,7 +71,7 @@ export async function runImport(argv: string[], modules: readonly Module[]): Pro
   if (!cfg.database.url) console.error(`importing into the embedded database in ${resolve(cfg.dataDir)} (set DATABASE_URL to import into PostgreSQL)`);
   const db = await openDatabase(cfg, undefined, true);
   try {
-    await db.migrate();
+    await db.migrate(enabledMigrations(modules, cfg));
     const started = performance.now();
     const s = await importArchive({ db, modules: modules.map((m) => m.name), file: resolve(values.from), replace: values.replace });
     const seconds = (performance.now() - started) / 1000;

@@ -1,4 +1,5 @@
 /** The `capstan` command line: server commands (serve, migrate, config check) and client commands over HTTP. */
+import { enabledMigrations } from '../boot/module-migrations.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { redactConfig } from '../config/redact.ts';
 import { hashToken } from '../http/auth.ts';
@@ -140,7 +141,7 @@ async function migrate(argv: string[], modules: readonly Module[]): Promise<numb
   const log = createLogger({ level: cfg.log.level });
   const resources = await openResources(cfg, log, createMetrics());
   try {
-    const applied = await resources.db.migrate();
+    const applied = await resources.db.migrate(enabledMigrations(modules, cfg));
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
   } finally {
     await resources.close();

@@ -41,7 +41,7 @@ export async function createPgliteDatabase(opts: PgliteDatabaseOptions = {}): Pr
     listen: (channel, onNotify) => pg.listen(channel, onNotify),
     transaction: (fn, txOpts) => transactionWithRetry(db, fn, txOpts, opts.log),
     // One connection only: the advisory lock cannot contend, but keeps one code path with PostgreSQL.
-    migrate: () => runMigrations(session),
+    migrate: (modules) => runMigrations(session, modules),
     async ping() {
       await pg.query('SELECT 1');
     },

@@ -1,5 +1,6 @@
-/** The Database port: drizzle over postgres.js (distributed) or PGlite (embedded), one schema, one migration sequence. */
+/** The Database port: drizzle over postgres.js (distributed) or PGlite (embedded), one schema, a migration journal per owner. */
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { MigrationSet } from './migration.ts';
 
 /** A drizzle database or transaction handle; both adapters expose the same query builder. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,8 +41,11 @@ export interface Database {
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   /** Runs `fn` in one transaction, retrying the whole function on transient errors only. */
   transaction<T>(fn: (tx: Db) => Promise<T>, opts?: TransactionOptions): Promise<T>;
-  /** Applies pending migrations under an advisory lock; returns the names applied by this call. */
-  migrate(): Promise<string[]>;
+  /**
+   * Applies pending migrations under an advisory lock: the kernel's, then each of `modules` in order (each owner's
+   * journal tracked on its own); returns what this call applied as `module/tag`.
+   */
+  migrate(modules?: readonly MigrationSet[]): Promise<string[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -79,11 +79,11 @@ export async function createPostgresDatabase(opts: PostgresDatabaseOptions): Pro
       }
     },
     transaction: (fn, txOpts) => transactionWithRetry(db, fn, txOpts, log),
-    async migrate() {
+    async migrate(modules) {
       // The advisory lock is per session: the lock, the statements and the unlock must share one connection.
       const reserved = await sql.reserve();
       try {
-        return await runMigrations(sessionOf(reserved));
+        return await runMigrations(sessionOf(reserved), modules);
       } finally {
         reserved.release();
       }

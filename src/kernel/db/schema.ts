@@ -1,4 +1,4 @@
-/** The kernel's own tables; modules keep theirs in src/modules/<name>/schema.ts or store/schema.ts (drizzle.config.ts globs both). */
+/** The kernel's own tables; modules keep theirs in src/modules/<name>/store/schema.ts; each owner has its own migrations/ beside its schema. */
 import { bigserial, index, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**

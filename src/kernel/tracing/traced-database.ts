@@ -51,7 +51,7 @@ export function tracedDatabase(inner: Database): Database {
     query: <T>(text: string, params?: unknown[]) => statementSpan(system, text, () => inner.query<T>(text, params)),
     listen: (channel, onNotify) => inner.listen(channel, onNotify),
     transaction: <T>(fn: (tx: Db) => Promise<T>, opts?: TransactionOptions) => withSpan('db transaction', { kind: 'internal', attributes: { 'db.system.name': system } }, () => inner.transaction(fn, opts)),
-    migrate: () => inner.migrate(),
+    migrate: (modules) => inner.migrate(modules),
     ping: () => inner.ping(),
     close: () => inner.close(),
   };

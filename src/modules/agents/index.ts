@@ -3,6 +3,7 @@
  * /api/v1/agents. CLI: `capstan agents ...` (`capstan agent` is the mesh node daemon).
  */
 import { defineModule, Invalid, type Module, type ModuleContext } from '../../kernel/index.ts';
+import { migrations } from './store/migrations.gen.ts';
 import { agentsCli } from './api/cli.ts';
 import { agentsRoutes } from './api/agent-routes.ts';
 import { agentsConfigSchema, resolveFolders, type AgentsSettings } from './config.ts';
@@ -72,6 +73,7 @@ export function createAgentsModule(): Module {
 
   return defineModule({
     name: 'agents',
+    migrations,
     description: 'AI agents in isolated git worktrees, with budgets, safety rules and swarms',
     configSchema: agentsConfigSchema,
     actions(ctx) {

@@ -1,6 +1,7 @@
 /** The breeder module: live optimization of a target system (sample → effectuate → reconnoiter → guardrails → learn) behind /api/v1/breeder. */
 import * as z from 'zod';
 import { defineModule, type Module, type ModuleContext, type QueueWorker } from '../../kernel/index.ts';
+import { migrations } from './store/migrations.gen.ts';
 import { breederCli } from './api/cli.ts';
 import { breederRoutes } from './api/routes.ts';
 import { targetCommand } from './dev/target-command.ts';
@@ -48,6 +49,7 @@ function init(ctx: ModuleContext<BreederConfig>): BreederState {
 export function createBreederModule(): Module {
   return defineModule({
     name: 'breeder',
+    migrations,
     description: 'live optimization of real systems: samplers (TPE, NSGA-II, random, QMC, grid), guardrails, crash-safe trials',
     configSchema,
     init,

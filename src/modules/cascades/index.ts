@@ -1,6 +1,7 @@
 /** The cascades module: multi-phase LLM cascades run by stateless workers, behind /api/v1/cascades. */
 import * as z from 'zod';
 import { defineModule, type Module } from '../../kernel/index.ts';
+import { migrations } from './store/migrations.gen.ts';
 import { cascadesCli } from './api/cli.ts';
 import { cascadesRoutes } from './api/routes.ts';
 import { cascadesConfigSchema } from './config.ts';
@@ -14,6 +15,7 @@ import { CascadeStore } from './store/index.ts';
 export function createCascadesModule(): Module {
   return defineModule({
     name: 'cascades',
+    migrations,
     description: 'multi-phase LLM cascades on stateless workers',
     configSchema: cascadesConfigSchema,
     init(ctx) {

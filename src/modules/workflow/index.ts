@@ -1,6 +1,7 @@
 /** The workflow module: durable state-machine and DAG workflows behind /api/v1/workflow. */
 import * as z from 'zod';
 import { defineModule, type Module, type ModuleContext } from '../../kernel/index.ts';
+import { migrations } from './store/migrations.gen.ts';
 import type { AnyWorkflowSpec } from './model/builder.ts';
 import { workflowCli } from './api/cli.ts';
 import { WorkflowEngine } from './runtime/engine.ts';
@@ -73,6 +74,7 @@ function init(ctx: ModuleContext<WorkflowConfig>, workflows: AnyWorkflowSpec[]):
 export function createWorkflowModule(opts: { workflows?: AnyWorkflowSpec[] } = {}): Module {
   return defineModule({
     name: 'workflow',
+    migrations,
     description: 'durable state-machine and DAG workflows',
     configSchema,
     init: (ctx) => init(ctx, opts.workflows ?? []),

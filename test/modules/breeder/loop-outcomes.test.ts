@@ -18,6 +18,7 @@ import { runSlot, type LoopDeps, type SlotJob } from '../../../src/modules/breed
 import { createBreederMetrics } from '../../../src/modules/breeder/runtime/metrics.ts';
 import { createBreederStore, type BreederStore } from '../../../src/modules/breeder/store/index.ts';
 import { PG_URL, uniqueName } from '../../helpers/env.ts';
+import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
 
 const schema = uniqueName('breedout').toLowerCase();
 let db: Database;
@@ -28,7 +29,7 @@ let base: string;
 // The target: /apply accepts anything; /ok answers a value, /broken is an evaluator that fails (500).
 beforeAll(async () => {
   db = await createPostgresDatabase({ url: PG_URL, schema });
-  await db.migrate();
+  await db.migrate(ALL_MODULE_MIGRATIONS);
   store = createBreederStore(db);
   target = createServer((req, res) => {
     req.resume();

@@ -9,6 +9,7 @@ import { NotFound } from '../../../src/kernel/index.ts';
 import { parseDefinition } from '../../../src/modules/breeder/model/definition.ts';
 import { createBreederStore, type BreederStore } from '../../../src/modules/breeder/store/index.ts';
 import { PG_URL, uniqueName } from '../../helpers/env.ts';
+import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
 
 const schema = uniqueName('breedlook').toLowerCase();
 let db: Database;
@@ -16,7 +17,7 @@ let store: BreederStore;
 
 beforeAll(async () => {
   db = await createPostgresDatabase({ url: PG_URL, schema });
-  await db.migrate();
+  await db.migrate(ALL_MODULE_MIGRATIONS);
   store = createBreederStore(db);
 }, 120_000);
 afterAll(async () => {

@@ -12,6 +12,7 @@ import { checkDefinition } from '../../../src/modules/cascades/model/parse-defin
 import { cleanupOnce } from '../../../src/modules/cascades/runtime/sweeper.ts';
 import { CascadeStore, prepareTurn, type TurnWrite } from '../../../src/modules/cascades/store/index.ts';
 import { PG_URL, uniqueName } from '../../helpers/env.ts';
+import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
 
 let db: Database;
 let store: CascadeStore;
@@ -19,7 +20,7 @@ const schema = uniqueName('cascw').toLowerCase();
 
 beforeAll(async () => {
   db = await createPostgresDatabase({ url: PG_URL, schema });
-  await db.migrate();
+  await db.migrate(ALL_MODULE_MIGRATIONS);
   store = new CascadeStore(db);
 }, 120_000);
 afterAll(async () => {

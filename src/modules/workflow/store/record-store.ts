@@ -11,7 +11,7 @@ import { timeoutStore } from './timeouts.ts';
 /** Everything the workflow module persists, as one object. */
 export type RecordStore = ReturnType<typeof runCreator> & ReturnType<typeof runMover> & ReturnType<typeof dataDeleter> & ReturnType<typeof runReaders> & ReturnType<typeof timeoutStore> & ReturnType<typeof definitionStore>;
 
-/** Builds the record store on `db`; the tables come from the embedded migrations (`db.migrate()`). */
+/** Builds the record store on `db`; the tables come from the module's embedded migrations (serve passes them to `db.migrate`). */
 export function createRecordStore(db: Database): RecordStore {
   const store = { ...runCreator(db), ...runMover(db), ...dataDeleter(db), ...runReaders(db), ...timeoutStore(db), ...definitionStore(db) };
   // The engine's port is a part of the record store, not an adapter over it.
