@@ -102,8 +102,20 @@ async function main(): Promise<void> {
         }),
       );
       // Every session is in phase two's hanging call: its owner is settled and phase one's checkpoint committed.
-      await until('every session in phase two', async () => ((await Promise.all(ids.map(async (id) => (await callsOf(fake, id)).length === 2))).every(Boolean) ? true : undefined));
-      const rows = await sql<{ id: string; owner: string; epoch: number }[]>`SELECT id, owner, epoch FROM cascades_sessions WHERE id IN ${sql(ids)} AND status = 'running'`;
+      try {
+        await until('every session in phase two', async () => ((await Promise.all(ids.map(async (id) => (await callsOf(fake, id)).length === 2))).every(Boolean) ? true : undefined), 120_000);
+      } catch (err) {
+        const state = await sql`SELECT id, status, owner, epoch, current_phase, completed, error FROM cascades_sessions WHERE id IN ${sql(ids)}`;
+        const calls = await Promise.all(ids.map(async (id) => (await callsOf(fake, id)).length));
+        console.error(JSON.stringify({ victim: victim.id, survivor: survivor.id, state, calls }, null, 1));
+        throw err;
+      }
+      // Write-behind: phase two's call goes out while phase one's write is in flight; a phase counts as completed (and
+      // is never run again) only once that write committed, so the kill waits for it.
+      const rows = await until('phase one committed for every session', async () => {
+        const r = await sql<{ id: string; owner: string; epoch: number }[]>`SELECT id, owner, epoch FROM cascades_sessions WHERE id IN ${sql(ids)} AND status = 'running' AND completed @> '["one"]'::jsonb`;
+        return r.length === ids.length ? r : undefined;
+      });
       const mine = rows.filter((r) => r.owner === victim!.id);
       const others = ids.filter((id) => !mine.some((m) => m.id === id));
       if (mine.length === 0) {
@@ -139,14 +151,14 @@ async function main(): Promise<void> {
         const calls = await callsOf(fake, m.id);
         const phaseOne = calls.filter((c) => JSON.stringify(c.messages).includes('Phase one'));
         if (phaseOne.length !== 1) throw new Error(`session ${m.id}: phase one called ${phaseOne.length} times`);
-        const resumed = calls[2]!.receivedAt - killedAt;
+        const resumed = Math.round(calls[2]!.receivedAt - killedAt);
         samples.push({ claimedMs: claimed.get(m.id)!, callMs: resumed });
         worst = Math.max(worst, resumed);
       }
       perKill.push(worst);
       for (const id of others) await fetch(`${api}/sessions/${id}/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       done += 1;
-      console.error(`kill ${done}/${kills}: ${mine.length} of ${ids.length} sessions were on the victim; resumed calls ${samples.slice(-mine.length).map((x) => x.callMs).join(', ')} ms after the kill`);
+      console.error(`kill ${done}/${kills}: ${mine.length} of ${ids.length} sessions were on the victim; resumed calls ${samples.slice(-mine.length).map((x) => x.callMs.toFixed(0)).join(', ')} ms after the kill`);
     }
     if (done < kills) throw new Error(`only ${done} kills measured`);
     const p = (xs: number[], q: number) => percentile(xs, q).toFixed(0);

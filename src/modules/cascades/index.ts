@@ -10,6 +10,7 @@ import { createCascadeMetrics } from './runtime/metrics.ts';
 import { CascadeWorker } from './runtime/worker.ts';
 import { CascadeService } from './service.ts';
 import { CascadeStore } from './store/index.ts';
+import { cascadesUi } from './ui/routes.tsx';
 
 /** Builds the module: `init` makes the service (API side) and the worker (started only where the role runs work). */
 export function createCascadesModule(): Module {
@@ -41,6 +42,9 @@ export function createCascadesModule(): Module {
     },
     routes(ctx, { service }) {
       return cascadesRoutes(service, ctx.resources.bus);
+    },
+    ui(_ctx, { service }) {
+      return cascadesUi(service);
     },
     async start(_ctx, { worker }) {
       await worker.start();

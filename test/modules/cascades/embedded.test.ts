@@ -418,6 +418,45 @@ phases:
     expect(closed).toEqual(expect.arrayContaining([cont, fail]));
   });
 
+  it('console: /ui/cascades lists sessions and pending questions; a session page shows its phases, soundings with the winner, costs and log; the form answers a question', async () => {
+    const ASK = `
+cascade_id: console-ask
+model: fake/gpt-test
+phases:
+  - name: ask
+    human_input: { prompt: "Ship it?" }
+  - name: after
+    context: { from: [ask] }
+    instructions: "After"
+`;
+    await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ text: 'shipped' }] });
+    const id = await run(ASK);
+    await sessionIn(api, id, ['blocked']);
+    const cp = (await api('GET', '/checkpoints?status=pending')).body.items.find((h: { sessionId: string }) => h.sessionId === id);
+    const list = await fetch(`${server.url}/ui/cascades`);
+    expect(list.status).toBe(200);
+    const html = await list.text();
+    expect(html).toContain(`/ui/cascades/sessions/${id}`);
+    expect(html).toContain('Ship it?');
+    expect(html).toContain(`action="/ui/cascades/checkpoints/${encodeURIComponent(cp.id)}/respond"`);
+    // The soundings session of an earlier test: attempt 1 won.
+    const sounded = (await api('GET', '/sessions?cascade=sounded')).body.items[0].id;
+    const view = await (await fetch(`${server.url}/ui/cascades/sessions/${sounded}`)).text();
+    expect(view).toMatch(/sounding 1[^<]*★ winner/);
+    expect(view).not.toMatch(/sounding 0[^<]*★ winner/);
+    expect(view).toContain('catchy');
+    expect(view).toContain('id="costs"');
+    expect(view).toMatch(/pitch<\/b> <span class="ok">done/);
+    const answered = await fetch(`${server.url}/ui/cascades/checkpoints/${encodeURIComponent(cp.id)}/respond`, { method: 'POST', body: new URLSearchParams({ text: 'yes' }), redirect: 'manual' });
+    expect(answered.status).toBe(303);
+    expect(answered.headers.get('location')).toBe(`/ui/cascades/sessions/${id}`);
+    const done = await sessionIn(api, id, ['completed', 'error']);
+    expect(done.outputs).toEqual({ ask: 'yes', after: 'shipped' });
+    const again = await fetch(`${server.url}/ui/cascades/checkpoints/${encodeURIComponent(cp.id)}/respond`, { method: 'POST', body: new URLSearchParams({ text: 'again' }), redirect: 'manual' });
+    expect(again.status).toBe(409);
+    expect((await fetch(`${server.url}/ui/cascades/sessions/nope`)).status).toBe(404);
+  });
+
   it('exports its metrics on /metrics: turns, tokens, cost, phases and ended sessions by cascade, sessions by status; promtool accepts them', async () => {
     const METERED = `
 cascade_id: metered
