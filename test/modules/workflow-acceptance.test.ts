@@ -68,7 +68,7 @@ const ORDER = `
 name: order
 start: created
 states:
-  created:  { callback: { to: [paid, cancelled] }, timeout: { after: 1s, to: cancelled } }
+  created:  { callback: { to: [paid, cancelled] }, timeout: { after: 1h, to: cancelled } }
   paid:     { http: { url: "http://127.0.0.1:${target.port}/ship", to: [shipped, failed] }, parallel: 5 }
   shipped:  {}
   cancelled: {}
@@ -113,7 +113,10 @@ describe('workflow acceptance', () => {
   });
 
   it('a run nobody calls back is cancelled by its timeout', async () => {
-    const t = await api('POST', '/workflows/order/runs', { foreignId: 'order-timeout' });
+    // Its own copy of order with a 1 s timeout: the other tests' callbacks must not race a timeout on a loaded machine.
+    const quick = ORDER.replace('name: order', 'name: order-quick-timeout').replace('after: 1h', 'after: 1s');
+    expect((await api('POST', '/definitions', quick, 'application/yaml')).status).toBe(201);
+    const t = await api('POST', '/workflows/order-quick-timeout/runs', { foreignId: 'order-timeout' });
     const done = await api('GET', `/runs/${t.body.runId}/await?status=cancelled&timeout=20s`);
     expect(done.status).toBe(200);
     expect(done.body.runState).toBe('completed');
