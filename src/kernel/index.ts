@@ -44,3 +44,7 @@ export { withSpan, currentTraceparent, activeTraceId, tracingOn, type SpanOption
 export { defineEvent, type EventDefinition, type InvalidEventPolicy } from './bus/define-event.ts';
 export { openCoordination, type Coordination } from './boot/coordination.ts';
 export { parseFlags, UsageError } from './cli/args.ts';
+export { command, commandGroup, defineCli, cliHelp, type Command, type CommandSpec, type CliSpec } from './cli/command-table.ts';
+export type { CommandContext, FlagSpec, FlagValues, FieldNames } from './cli/command-context.ts';
+export type { RouteInput, RouteOutput } from './cli/typed-call.ts';
+export { ClientError, type RawBody, type SendOptions } from './cli/client.ts';

@@ -7,6 +7,7 @@ import type { Resources } from './resources.ts';
 import type { ActionRegistry } from './actions.ts';
 import type { Migration } from './db/migration.ts';
 import type { Logger } from './log.ts';
+import type { SendOptions } from './cli/client.ts';
 
 /** A module's router: any Hono (or OpenAPIHono from `createRouter`) over the kernel's request environment. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -85,7 +86,10 @@ export interface CliClient {
   server: string;
   token?: string;
   json: boolean;
+  /** One JSON request; the body comes back untyped (command tables call routes typed instead: command-table.ts). */
   request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** One request with a JSON or raw body (a YAML file as it is) and extra headers; non-2xx throws ClientError. */
+  send(method: string, path: string, what?: SendOptions): Promise<unknown>;
   print(rows: Record<string, unknown>[] | Record<string, unknown>, columns?: string[]): void;
 }
 

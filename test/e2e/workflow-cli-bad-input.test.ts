@@ -54,10 +54,10 @@ describe('capstan workflow with bad input', () => {
     expect(JSON.parse((await cli('show', runId, '--json')).stdout).runState).toBe('running');
   });
 
-  it('an object the server cannot store exits 1 naming the field', async () => {
+  it('an object the server cannot store is a usage error naming the flag and the field (checked by the route schema before sending)', async () => {
     const r = await cli('trigger', 'approval', '--foreign-id', 'bad-input-2', '--object', '{"note": "a\\u0000b"}');
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('body.object.note');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--object (body.object.note)');
   });
 
   it('await on a status the workflow lacks, or for longer than 5m, exits 1 at once naming the field', async () => {

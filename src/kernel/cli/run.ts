@@ -10,7 +10,8 @@ import { createMetrics } from '../metrics.ts';
 import { openResources } from '../boot/resources.ts';
 import { parseFlags, parsePort, UsageError } from './args.ts';
 import { devHelp, runDev } from './dev.ts';
-import { ClientError, clientOptions, request } from './client.ts';
+import { ClientError, clientOptions, request, send } from './client.ts';
+import { CapstanError } from '../errors.ts';
 import { claimPidFile, pidFilePath, releasePidFile } from './pid-file.ts';
 import { stopServer } from './stop.ts';
 import { healthProbe, runHealthProbe } from './health.ts';
@@ -88,6 +89,7 @@ function makeClient(argv: string[]): { client: CliClient; rest: string[] } {
       token: opts.token,
       json,
       request: (method, path, body) => request(opts, method, path, body),
+      send: (method, path, what) => send(opts, method, path, what),
       print(rows, columns) {
         if (json) console.log(JSON.stringify(rows, null, 2));
         else if (Array.isArray(rows)) console.log(renderTable(rows, columns));
@@ -235,6 +237,12 @@ export async function runCli(argv: string[], modules: readonly Module[], version
     }
     if (err instanceof ClientError) {
       console.error(`capstan: ${err.message}`);
+      return 1;
+    }
+    if (err instanceof CapstanError && err.status < 500) {
+      // Refused before sending (a definition file checked locally): the fields, as the server would name them.
+      const issues = Array.isArray(err.details.issues) ? (err.details.issues as { path: string; message: string }[]) : [];
+      console.error([`capstan: ${err.message}`, ...issues.map((i) => `  ${i.path}: ${i.message}`)].join('\n'));
       return 1;
     }
     console.error(`capstan: ${(err as Error).message ?? String(err)}`);

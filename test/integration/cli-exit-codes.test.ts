@@ -1,0 +1,141 @@
+/**
+ * Every module's `capstan <module> ...` follows one convention, checked in-process (a CLI child costs ~1 s of CPU):
+ * a usage error (unknown flag, missing argument, bad value) names the flag on stderr and exits 2 without calling the
+ * server; `--help` on every command exits 0; an error answer exits 1 with the problem's detail; data prints as JSON
+ * with --json. The workflow commands also run end to end, since their answers are checked against the API document.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runCli } from '../../src/kernel/cli/run.ts';
+import type { Command } from '../../src/kernel/cli/command-table.ts';
+import { MODULES } from '../../src/main.ts';
+import { workflowCommands } from '../../src/modules/workflow/api/cli.ts';
+import { startTestServer, tempDir, type TestServer } from '../kit/index.ts';
+
+/** Nothing listens here: a usage error must be found before any request (a request would exit 1, not 2). */
+const NOWHERE = 'http://127.0.0.1:9';
+const dir = tempDir('capstan-cli-codes-');
+
+/** Runs one command line in this process and returns its exit code and output. */
+async function capstan(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (out.push(String(chunk)), true));
+  try {
+    const code = await runCli(argv, MODULES, 'test');
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+    write.mockRestore();
+  }
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+/** Every command path of a table (`swarm create` for groups), with its table entry. */
+function commandPaths(commands: Record<string, Command>, prefix: string[] = []): string[][] {
+  return Object.entries(commands).flatMap(([name, c]) => (c.kind === 'group' ? commandPaths(c.commands, [...prefix, name]) : [[...prefix, name]]));
+}
+
+const TABLES: [string, Record<string, Command>][] = [['workflow', workflowCommands.commands]];
+
+describe('--help', () => {
+  it.each(TABLES.flatMap(([mod, commands]) => commandPaths(commands).map((p) => [mod, p.join(' ')])))('capstan %s %s --help exits 0 with its usage', async (mod, path) => {
+    const r = await capstan(mod, ...path.split(' '), '--help', '--server', NOWHERE);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`usage: capstan ${mod} `);
+    expect(r.out).toContain('exit codes: 0');
+  });
+
+  it.each(TABLES.map(([mod]) => mod))('capstan %s --help lists the commands and exits 0; no command exits 2', async (mod) => {
+    const h = await capstan(mod, '--help');
+    expect(h.code).toBe(0);
+    expect(h.out).toContain(`usage: capstan ${mod} <command>`);
+    const none = await capstan(mod);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain(`usage: capstan ${mod} <command>`);
+  });
+});
+
+describe('usage errors exit 2 naming the flag, before any request', () => {
+  it.each([
+    [['workflow', 'frobnicate'], "unknown workflow command 'frobnicate'"],
+    [['workflow', 'runs', '--bogus'], 'runs does not take --bogus'],
+    [['workflow', 'pause', 'r1', '--to', 'x'], 'pause does not take --to'],
+    [['workflow', 'show'], 'show needs RUN'],
+    [['workflow', 'show', 'r1', 'extra'], "unexpected argument 'extra'"],
+    [['workflow', 'apply'], 'apply needs --file'],
+    [['workflow', 'apply', '-f', join(dir, 'missing.yaml')], 'cannot read file'],
+    [['workflow', 'trigger', 'order'], 'trigger needs --foreign-id'],
+    [['workflow', 'trigger', 'order', '--foreign-id', 'x', '--object', '{nope'], '--object must be JSON'],
+    [['workflow', 'trigger', 'order', '--foreign-id', 'x', '--object', '{"a": "\\u0000"}'], '--object (body.object.a)'],
+    [['workflow', 'trigger', 'Bad Name!', '--foreign-id', 'x'], 'NAME:'],
+    [['workflow', 'runs', '--run-state', 'sleeping'], '--run-state:'],
+    [['workflow', 'runs', '--limit', '0'], '--limit:'],
+    [['workflow', 'callback', 'r1', '--status', 'Asked', '--to', 'x'], '--status:'],
+    [['workflow', 'callback', 'r1', '--status', 'asked', '--to', 'Bad'], '--to:'],
+  ])('capstan %j', async (argv, message) => {
+    const r = await capstan(...argv, '--server', NOWHERE);
+    expect(r.err).toContain(message);
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('against a server', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ modules: MODULES.filter((m) => m.name !== 'workflow') });
+  }, 180_000);
+  afterAll(() => t?.stop());
+  const at = (...argv: string[]) => capstan(...argv, '--server', t.url);
+
+  it.each([
+    [['workflow', 'show', 'nope'], "run 'nope' not found"],
+    [['workflow', 'trigger', 'nope', '--foreign-id', 'x'], 'not found'],
+  ])('an error answer exits 1 with its detail: %j', async (argv, detail) => {
+    const r = await at(...argv);
+    expect(r.err).toContain(detail);
+    expect(r.code).toBe(1);
+  });
+
+  it('workflow: apply, trigger (with an idempotency key), runs, show, callback, await, pause, resume, cancel', async () => {
+    const file = join(dir, 'approval.yaml');
+    writeFileSync(file, 'name: approval\nstart: asked\nstates:\n  asked: { callback: { to: [approved, denied] } }\n  approved: {}\n  denied: {}\n');
+    const applied = await at('workflow', 'apply', '-f', file, '--json');
+    expect(applied.code, applied.err).toBe(0);
+    expect(JSON.parse(applied.out)).toMatchObject({ name: 'approval', kind: 'state-machine', version: 1 });
+    const defs = await at('workflow', 'definitions');
+    expect(defs.out).toMatch(/NAME\s+KIND\s+VERSION\s+UPDATEDAT\napproval\s+state-machine\s+1/);
+
+    const started = await at('workflow', 'trigger', 'approval', '--foreign-id', 'req-1', '--object', '{"amount": 5}', '--idempotency-key', 'k-1', '--json');
+    expect(started.code, started.err).toBe(0);
+    const runId: string = JSON.parse(started.out).runId;
+    expect(JSON.parse(started.out)).toMatchObject({ status: 'asked', runState: 'running' });
+
+    const runs = await at('workflow', 'runs', '--workflow', 'approval', '--run-state', 'running', '--json');
+    expect(runs.code, runs.err).toBe(0);
+    expect(JSON.parse(runs.out).map((r: { runId: string }) => r.runId)).toContain(runId);
+    const shown = await at('workflow', 'show', runId, '--json');
+    expect(JSON.parse(shown.out)).toMatchObject({ runId, status: 'asked', history: [{ version: 1, status: 'asked' }] });
+
+    expect((await at('workflow', 'pause', runId, '--reason', 'lunch')).code).toBe(0);
+    const again = await at('workflow', 'pause', runId);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/^capstan: 409 /);
+    expect((await at('workflow', 'resume', runId)).code).toBe(0);
+    const cb = await at('workflow', 'callback', runId, '--status', 'asked', '--to', 'approved');
+    expect(cb.code, cb.err).toBe(0);
+    const awaited = await at('workflow', 'await', runId, '--status', 'approved', '--timeout', '5s', '--json');
+    expect(awaited.code, awaited.err).toBe(0);
+    expect(JSON.parse(awaited.out)).toMatchObject({ status: 'approved', runState: 'completed' });
+
+    const other = JSON.parse((await at('workflow', 'trigger', 'approval', '--foreign-id', 'req-2', '--json')).out).runId as string;
+    const cancelled = await at('workflow', 'cancel', other, '--json');
+    expect(cancelled.code, cancelled.err).toBe(0);
+    expect(JSON.parse(cancelled.out)).toMatchObject({ runId: other, runState: 'cancelled' });
+  });
+});
