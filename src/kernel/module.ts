@@ -90,7 +90,8 @@ export interface CliClient {
   request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
   /** One request with a JSON or raw body (a YAML file as it is) and extra headers; non-2xx throws ClientError. */
   send(method: string, path: string, what?: SendOptions): Promise<unknown>;
-  print(rows: Record<string, unknown>[] | Record<string, unknown>, columns?: string[]): void;
+  /** Prints data: JSON with --json; otherwise a list of records as a table, one record as key/value rows, anything else as JSON. */
+  print(rows: unknown, columns?: string[]): void;
 }
 
 /** A top-level local command of a module: gets the loaded configuration's module slice and shared connection settings. */

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { runCli } from '../../src/kernel/cli/run.ts';
 import type { Command } from '../../src/kernel/cli/command-table.ts';
 import { MODULES } from '../../src/main.ts';
+import { meshCommands } from '../../src/modules/mesh/api/cli.ts';
 import { workflowCommands } from '../../src/modules/workflow/api/cli.ts';
 import { startTestServer, tempDir, type TestServer } from '../kit/index.ts';
 
@@ -41,7 +42,10 @@ function commandPaths(commands: Record<string, Command>, prefix: string[] = []):
   return Object.entries(commands).flatMap(([name, c]) => (c.kind === 'group' ? commandPaths(c.commands, [...prefix, name]) : [[...prefix, name]]));
 }
 
-const TABLES: [string, Record<string, Command>][] = [['workflow', workflowCommands.commands]];
+const TABLES: [string, Record<string, Command>][] = [
+  ['workflow', workflowCommands.commands],
+  ['mesh', meshCommands.commands],
+];
 
 describe('--help', () => {
   it.each(TABLES.flatMap(([mod, commands]) => commandPaths(commands).map((p) => [mod, p.join(' ')])))('capstan %s %s --help exits 0 with its usage', async (mod, path) => {
@@ -78,11 +82,23 @@ describe('usage errors exit 2 naming the flag, before any request', () => {
     [['workflow', 'runs', '--limit', '0'], '--limit:'],
     [['workflow', 'callback', 'r1', '--status', 'Asked', '--to', 'x'], '--status:'],
     [['workflow', 'callback', 'r1', '--status', 'asked', '--to', 'Bad'], '--to:'],
+    [['mesh', 'nodes', '--bogus'], 'nodes does not take --bogus'],
+    [['mesh', 'frobnicate'], "unknown mesh command 'frobnicate'"],
+    [['mesh', 'start'], 'start needs NAME'],
+    [['mesh', 'move', 'w1'], 'move needs --to'],
+    [['mesh', 'apply'], 'apply needs --file'],
+    [['mesh', 'cordon', 'n1', 'n2'], "unexpected argument 'n2'"],
   ])('capstan %j', async (argv, message) => {
     const r = await capstan(...argv, '--server', NOWHERE);
     expect(r.err).toContain(message);
     expect(r.code).toBe(2);
   });
+});
+
+it('a server that is not there exits 1 saying so', async () => {
+  const r = await capstan('workflow', 'definitions', '--server', NOWHERE);
+  expect(r.code).toBe(1);
+  expect(r.err).toContain(`cannot reach ${NOWHERE}`);
 });
 
 describe('against a server', () => {
@@ -96,10 +112,50 @@ describe('against a server', () => {
   it.each([
     [['workflow', 'show', 'nope'], "run 'nope' not found"],
     [['workflow', 'trigger', 'nope', '--foreign-id', 'x'], 'not found'],
+    [['mesh', 'start', 'nope'], '404'],
   ])('an error answer exits 1 with its detail: %j', async (argv, detail) => {
     const r = await at(...argv);
     expect(r.err).toContain(detail);
     expect(r.code).toBe(1);
+  });
+
+  it('mesh: nodes, workloads and leases answer 0 with --json; apply of a spec the API refuses exits 1 naming the field', async () => {
+    for (const what of ['nodes', 'workloads', 'leases']) {
+      const r = await at('mesh', what, '--json');
+      expect(r.code, r.err).toBe(0);
+      expect(Array.isArray(JSON.parse(r.out))).toBe(true);
+    }
+    const file = join(dir, 'w.yaml');
+    writeFileSync(file, 'name: w1\ncommand: [sleep]\nreplicas: many\n');
+    const r = await at('mesh', 'apply', '-f', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('400');
+  });
+
+  it('workflow apply: an invalid file exits 1 naming the field; an oversized one 413; stranding runs 1 unless --force', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'name: bad\nstart: x\nstates:\n  x: { callback: { to: [y] } }\n');
+    const b = await at('workflow', 'apply', '-f', bad);
+    expect(b.code).toBe(1);
+    expect(b.err).toContain('states.x.callback.to.0');
+    // Both over the 1 MiB body limit: the app answers 413 (problem+json), and the CLI reports it.
+    for (const size of [3_000_000, 1_500_000]) {
+      const big = join(dir, `big-${size}.yaml`);
+      writeFileSync(big, `name: big\n# ${'x'.repeat(size)}\n`);
+      const r = await at('workflow', 'apply', '-f', big);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/^capstan: 413 /);
+    }
+    const file = join(dir, 'gate.yaml');
+    writeFileSync(file, 'name: gate\nstart: open\nstates:\n  open: { callback: { to: [closed] } }\n  closed: {}\n');
+    expect((await at('workflow', 'apply', '-f', file)).code).toBe(0);
+    expect((await at('workflow', 'trigger', 'gate', '--foreign-id', 'g-1')).code).toBe(0);
+    writeFileSync(file, 'name: gate\nstart: ajar\nstates:\n  ajar: { callback: { to: [closed] } }\n  closed: {}\n');
+    const refused = await at('workflow', 'apply', '-f', file);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('open (1)');
+    const forced = await at('workflow', 'apply', '-f', file, '--force');
+    expect(forced.code, forced.err).toBe(0);
   });
 
   it('workflow: apply, trigger (with an idempotency key), runs, show, callback, await, pause, resume, cancel', async () => {
@@ -132,6 +188,16 @@ describe('against a server', () => {
     const awaited = await at('workflow', 'await', runId, '--status', 'approved', '--timeout', '5s', '--json');
     expect(awaited.code, awaited.err).toBe(0);
     expect(JSON.parse(awaited.out)).toMatchObject({ status: 'approved', runState: 'completed' });
+
+    const table = await at('workflow', 'runs', '--workflow', 'approval');
+    expect(table.out).toMatch(/RUNID\s+WORKFLOW\s+FOREIGNID\s+STATUS/);
+    expect(table.out).toContain(runId);
+    const unknown = await at('workflow', 'await', runId, '--status', 'shipped', '--timeout', '20s');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('query.status');
+    const long = await at('workflow', 'await', runId, '--status', 'approved', '--timeout', '1h');
+    expect(long.code).toBe(1);
+    expect(long.err).toContain('query.timeout');
 
     const other = JSON.parse((await at('workflow', 'trigger', 'approval', '--foreign-id', 'req-2', '--json')).out).runId as string;
     const cancelled = await at('workflow', 'cancel', other, '--json');

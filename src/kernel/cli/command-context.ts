@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type * as z from 'zod';
+import type { SendOptions } from './client.ts';
 import type { CliClient } from '../module.ts';
 import { zodIssues } from '../validation.ts';
 import { UsageError } from './args.ts';
@@ -33,6 +34,12 @@ export interface CommandContext<F extends FlagSpec> {
    * `--run-state`), the answer checked against its documented 2xx schema and returned typed.
    */
   call<R extends CallableRoute>(route: R, input: RouteInput<R>, names?: FieldNames): Promise<RouteOutput<R>>;
+  /**
+   * Sends a request under this module's API base (`/health` → `/api/v1/<module>/health`) for routes that do not
+   * export their schemas; with `answer`, the body is parsed by that schema (what the command reads) and typed.
+   */
+  send(method: string, path: string, what?: SendOptions): Promise<unknown>;
+  send<S extends z.ZodType>(method: string, path: string, what: SendOptions | undefined, answer: S): Promise<z.output<S>>;
   /** A string flag the command cannot do without. */
   need(flag: keyof F & string): string;
   /** A numeric flag (optional); not a number, or outside the bounds, is a usage error. */
@@ -81,6 +88,13 @@ function checkPart(schema: unknown, part: 'params' | 'query' | 'body', value: un
   throw new UsageError(zodIssues(r.error, part).map((i) => `${named(i.path)}: ${i.message}`).join('; '));
 }
 
+/** Parses an answer by its schema; a server that answers other than its document says is a defect to report, not a shape to guess at. */
+function checkAnswer(schema: z.ZodType, answer: unknown, what: string): unknown {
+  const parsed = schema.safeParse(answer);
+  if (!parsed.success) throw new Error(`the answer of ${what} does not match its schema: ${zodIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
 /** Builds the context of one run. */
 export function commandContext<F extends FlagSpec>(o: { name: string; base: string; client: CliClient; flags: Record<string, unknown>; args: string[]; flagSpec: F }): CommandContext<F> {
   const flags = o.flags as FlagValues<F>;
@@ -122,6 +136,10 @@ export function commandContext<F extends FlagSpec>(o: { name: string; base: stri
         throw new UsageError(`cannot read ${what} ${file}: ${(err as Error).message}`);
       }
     },
+    async send(method: string, path: string, what?: SendOptions, answer?: z.ZodType) {
+      const body = await o.client.send(method, `${o.base}${path}`, what);
+      return answer ? checkAnswer(answer, body, `${method} ${o.base}${path}`) : body;
+    },
     async call(route, input, names = {}) {
       const r = route as RouteShape;
       const given = input as { params?: unknown; query?: Record<string, unknown>; body?: unknown; raw?: { text: string; contentType: string }; headers?: Record<string, string> };
@@ -135,10 +153,7 @@ export function commandContext<F extends FlagSpec>(o: { name: string; base: stri
       const ok = Object.entries(r.responses ?? {}).find(([status]) => /^2\d\d$/.test(status));
       const schema = ok ? jsonSchema(ok[1]) : undefined;
       if (!schema) return answer as RouteOutput<typeof route>;
-      const parsed = schema.safeParse(answer);
-      // A server that answers other than its document says is a defect to report, not a shape to guess at.
-      if (!parsed.success) throw new Error(`the answer of ${r.method.toUpperCase()} ${o.base}${r.path} does not match its documented schema: ${zodIssues(parsed.error).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
-      return parsed.data as RouteOutput<typeof route>;
+      return checkAnswer(schema, answer, `${r.method.toUpperCase()} ${o.base}${r.path}`) as RouteOutput<typeof route>;
     },
   };
 }

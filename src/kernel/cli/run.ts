@@ -91,9 +91,11 @@ function makeClient(argv: string[]): { client: CliClient; rest: string[] } {
       request: (method, path, body) => request(opts, method, path, body),
       send: (method, path, what) => send(opts, method, path, what),
       print(rows, columns) {
+        const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
         if (json) console.log(JSON.stringify(rows, null, 2));
-        else if (Array.isArray(rows)) console.log(renderTable(rows, columns));
-        else console.log(renderTable(Object.entries(rows).map(([key, value]) => ({ key, value })), ['key', 'value']));
+        else if (Array.isArray(rows) && rows.every(isRecord)) console.log(renderTable(rows, columns));
+        else if (isRecord(rows)) console.log(renderTable(Object.entries(rows).map(([key, value]) => ({ key, value })), ['key', 'value']));
+        else console.log(JSON.stringify(rows, null, 2));
       },
     },
   };
