@@ -163,7 +163,9 @@ describe('workflow under faults', () => {
     // consumer role runs at most two steps at once (its event path and its sweep, never on the same run), and
     // there are 5 roles (a, b x2, c, d): so a kill can cost at most 10 repeated calls.
     expect(dup.extra).toBeLessThanOrEqual(2 * 5 * KILLS);
-  }, 240_000);
+    // A bound, not a goal: 21 server starts take about a minute on an idle two-core machine and over four minutes when
+    // other suites load it (seen at a load average of 30).
+  }, 600_000);
 
   it('NATS SIGKILLed and restarted mid-load: no trigger acknowledged before, during or after the outage is lost', async () => {
     const target = startStepTarget(NEXT, { min: 50, max: 150 });
