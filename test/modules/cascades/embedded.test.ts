@@ -188,6 +188,42 @@ phases:
     expect(evaluator.toolChoice).toBeDefined();
   });
 
+  it('soundings with mutate vary the prompt per attempt; reforge refines the winner, the standing winner competing', async () => {
+    const REFORGED = `
+cascade_id: reforged
+model: fake/gpt-test
+phases:
+  - name: slogan
+    instructions: "Write a slogan"
+    soundings: { factor: 2, evaluator: "Pick the best", mutate: ["Be short.", "Be long."], reforge: { rounds: 1, factor: 1 } }
+`;
+    await fake.script({
+      replies: [
+        { match: { header: { 'x-capstan-sounding': '0' } }, text: 'tides!' },
+        { match: { header: { 'x-capstan-sounding': '1' } }, text: 'the tides that follow the moon' },
+        { match: { header: { 'x-capstan-sounding': 'evaluator' } }, toolCalls: [{ name: 'pick_winner', arguments: { index: 0, reason: 'short' } }] },
+        { match: { header: { 'x-capstan-sounding': 'r1.0' } }, text: 'tides, always!' },
+        { match: { header: { 'x-capstan-sounding': 'r1.evaluator' } }, toolCalls: [{ name: 'pick_winner', arguments: { index: 0, reason: 'better' } }] },
+      ],
+    });
+    const id = await run(REFORGED);
+    const s = await sessionIn(api, id, ['completed', 'error']);
+    expect(s.status, s.error).toBe('completed');
+    expect(s.outputs.slogan).toBe('tides, always!');
+    const seen = (await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === id);
+    const byHeader = (h: string) => JSON.stringify(seen.find((r) => r.headers['x-capstan-sounding'] === h)!.messages);
+    expect(byHeader('0')).toContain('Variation: Be short.');
+    expect(byHeader('1')).toContain('Variation: Be long.');
+    expect(byHeader('r1.0')).toContain('The answer so far:\\ntides!');
+    expect(byHeader('r1.evaluator')).toContain('Candidate -1 (the answer to improve on):\\ntides!');
+    const rows = (await logsOf(id)).filter((l) => l.kind === 'sounding').map((l) => [l.turn, l.soundingIndex, l.winner, l.content.output, l.content.mutation]);
+    expect(rows.sort()).toEqual([
+      [1, 0, true, 'tides!', 'Be short.'],
+      [1, 1, false, 'the tides that follow the moon', 'Be long.'],
+      [2, 0, true, 'tides, always!', 'Be short.'],
+    ]);
+  });
+
   it('a human checkpoint parks the session (blocked) until answered through the API', async () => {
     const HUMAN = `
 cascade_id: approval

@@ -41,6 +41,16 @@ const soundings = z.strictObject({
   /** Models per attempt, cycled (default: the phase's model). */
   models: z.array(z.string().min(1)).min(1).optional(),
   evaluator_model: z.string().min(1).optional(),
+  /** Vary the prompt per attempt: true cycles built-in variations, a list gives attempt i the i-th (cycled). */
+  mutate: z.union([z.boolean(), z.array(z.string().min(1).max(2_000)).min(1).max(16)]).default(false),
+  /** Refine the winner for more rounds: each round's attempts improve on it and the evaluator picks again (the standing winner included). */
+  reforge: z
+    .strictObject({
+      rounds: z.number().int().min(1).max(5),
+      factor: z.number().int().min(1).max(16).optional(),
+      instructions: z.string().min(1).max(10_000).default('Improve this answer; keep what is good about it.'),
+    })
+    .optional(),
 });
 
 /** A human checkpoint: the session parks (blocked) until someone answers through the API. */

@@ -152,21 +152,23 @@ export function cascadesUi(svc: CascadeService): Hono<AppEnv> {
 
 /** The attempts of a soundings phase with their index, model and output; the winner is marked. */
 function soundingsTree(logs: LogRow[], phase: string): Child {
-  const attempts = logs.filter((l) => l.phase === phase && l.kind === 'sounding').sort((a, b) => (a.soundingIndex ?? 0) - (b.soundingIndex ?? 0));
+  // The log's turn is the round (1 = the first attempts, 2.. = reforge rounds).
+  const attempts = logs.filter((l) => l.phase === phase && l.kind === 'sounding').sort((a, b) => (a.turn ?? 0) - (b.turn ?? 0) || (a.soundingIndex ?? 0) - (b.soundingIndex ?? 0));
   if (attempts.length === 0) return '';
-  const pick = logs.find((l) => l.phase === phase && l.kind === 'evaluator');
-  const reason = (pick?.content as { reason?: unknown } | undefined)?.reason;
+  const reasons = logs.filter((l) => l.phase === phase && l.kind === 'evaluator').map((l) => (l.content as { reason?: unknown } | undefined)?.reason).filter((r): r is string => typeof r === 'string' && r !== '');
   return (
     <ul class="soundings">
       {attempts.map((a) => {
         const content = a.content as { output?: unknown; error?: unknown } | undefined;
         return (
           <li class={a.winner ? 'ok' : ''}>
-            sounding {a.soundingIndex}{a.model ? ` (${a.model})` : ''}{a.winner ? ' ★ winner' : ''}: <span class="mono">{content?.error !== undefined ? `error: ${brief(content.error)}` : brief(content?.output)}</span>
+            {(a.turn ?? 1) > 1 ? `reforge round ${(a.turn ?? 1) - 1} · ` : ''}sounding {a.soundingIndex}{a.model ? ` (${a.model})` : ''}{a.winner ? ' ★ winner' : ''}: <span class="mono">{content?.error !== undefined ? `error: ${brief(content.error)}` : brief(content?.output)}</span>
           </li>
         );
       })}
-      {typeof reason === 'string' && reason ? <li>evaluator: {reason}</li> : ''}
+      {reasons.map((r) => (
+        <li>evaluator: {r}</li>
+      ))}
     </ul>
   );
 }
