@@ -78,8 +78,17 @@ async function series(fault: Fault, runs: number, historyDir: string): Promise<{
   const natsPort = Number(new URL(NATS_URL).port || 4222);
   const nodes: MeshNode[] = [];
   for (const [id, site] of [['n1', 'a'], ['n2', 'b']] as const) nodes.push({ id, site, port: await freePort(), proxy: await startTcpProxy(natsPort) });
-  const start = (n: MeshNode) =>
-    startAgent({ node: n.id, site: n.site, labels: `port=${n.port}`, natsUrl: `nats://127.0.0.1:${n.proxy.port}`, prefix, extra: ['--history', join(historyDir, `${fault}-${n.id}.jsonl`)] }).then((a) => (n.agent = a));
+  // An agent start costs ~1.5 s of CPU; at a load average of 30 it took over 90 s once: retried, never fatal.
+  const start = async (n: MeshNode) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (n.agent = await startAgent({ node: n.id, site: n.site, labels: `port=${n.port}`, natsUrl: `nats://127.0.0.1:${n.proxy.port}`, prefix, joinTimeoutMs: 240_000, extra: ['--history', join(historyDir, `${fault}-${n.id}.jsonl`)] }));
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        progress('mesh', `agent ${n.id} did not join (attempt ${attempt}); starting it again`);
+      }
+    }
+  };
   const results: RunResult[] = [];
   try {
     await Promise.all(nodes.map(start));

@@ -16,7 +16,7 @@ export interface AgentProcess {
 }
 
 /** Starts `bun src/main.ts agent ...` and resolves once it joined. */
-export async function startAgent(o: { node: string; site: string; labels?: string; natsUrl: string; prefix: string; extra?: string[]; capacity?: number }): Promise<AgentProcess> {
+export async function startAgent(o: { node: string; site: string; labels?: string; natsUrl: string; prefix: string; extra?: string[]; capacity?: number; joinTimeoutMs?: number }): Promise<AgentProcess> {
   const args = [join(REPO_ROOT, 'src/main.ts'), 'agent', '--node-id', o.node, '--site', o.site, '--capacity', String(o.capacity ?? 4), ...(o.labels ? ['--labels', o.labels] : []), ...(o.extra ?? [])];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(CAPSTAN_|DATABASE_URL|REDIS_URL|NATS_URL)/.test(k)) env[k] = v;
@@ -29,7 +29,10 @@ export async function startAgent(o: { node: string; site: string; labels?: strin
   process.once('exit', killOnExit);
   void exited.then(() => process.off('exit', killOnExit));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`agent ${o.node} did not join:\n${out}`)), 90_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`agent ${o.node} did not join within ${o.joinTimeoutMs ?? 90_000} ms:\n${out}`));
+    }, o.joinTimeoutMs ?? 90_000);
     child.stdout!.on('data', () => {
       if (out.includes(`agent ${o.node} joined`)) {
         clearTimeout(timer);

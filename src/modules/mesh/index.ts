@@ -3,7 +3,7 @@ import { defineModule, type Module } from '../../kernel/index.ts';
 import { agentCommand } from './api/agent-command.ts';
 import { meshCli } from './api/cli.ts';
 import { meshRoutes } from './api/routes.ts';
-import { MeshService } from './service.ts';
+import { EMBEDDED_WARNING, MeshService } from './service.ts';
 import { meshConfigSchema } from './config.ts';
 
 export * as meshEvents from './model/events.ts';
@@ -16,7 +16,11 @@ export function createMeshModule(): Module {
     description: 'failover mesh: node agents, leases with fencing tokens, placement topologies',
     configSchema: meshConfigSchema,
     commands: { agent: agentCommand },
-    init: (ctx) => new MeshService(ctx.resources.kv, ctx.resources.bus, ctx.config.timing),
+    init: (ctx) => {
+      const embedded = ctx.resources.mode === 'embedded';
+      if (embedded && ctx.config.enabled) ctx.log.warn(EMBEDDED_WARNING);
+      return new MeshService(ctx.resources.kv, ctx.resources.bus, ctx.config.timing, { embedded, log: ctx.log });
+    },
     routes: (_ctx, service) => meshRoutes(service),
     cli: meshCli,
   });

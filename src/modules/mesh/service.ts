@@ -1,9 +1,9 @@
 /** Operator actions on the mesh over its KV buckets: what the API and the CLI do. */
-import { Conflict, Invalid, NotFound, zodIssues, type EventBus, type KvStore } from '../../kernel/index.ts';
+import { Conflict, Invalid, NotFound, storableIssues, zodIssues, type EventBus, type KvStore, type Logger } from '../../kernel/index.ts';
 import * as ev from './model/events.ts';
 import type { NodeBeat, NodeControl, NodeState } from './model/node.ts';
 import { DEFAULT_TIMING, type Timing } from './model/timing.ts';
-import { replicaCount, workloadSpecSchema, type WorkloadRecord } from './model/workload.ts';
+import { nodeIdSchema, replicaCount, workloadNameSchema, workloadSpecSchema, type WorkloadRecord } from './model/workload.ts';
 import { fenceLease, type LeaseRecord } from './runtime/lease.ts';
 import { place } from './runtime/placement.ts';
 import { openBuckets, readAll, slotLeaseKey, type Assignment, type MeshBuckets, type SlotStatus } from './store/buckets.ts';
@@ -16,11 +16,26 @@ export interface NodeRow extends NodeBeat {
   draining: boolean;
 }
 
+/** Said in the apply answer and the log of an embedded server: its mesh state is in this process's memory only. */
+export const EMBEDDED_WARNING =
+  'embedded mode: mesh workloads are kept in this server\'s memory only: no `capstan agent` can see them (agents share state through NATS, start the server with NATS_URL) and they are lost when the server restarts';
+
+/** A path parameter that cannot name anything (a NUL, a dot that would split a KV key): 400 naming it, never a KV error. */
+function checkParam(schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } }, value: string, path: string): void {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Invalid(`${path}: ${r.error!.issues[0]!.message}`, [{ path, message: r.error!.issues[0]!.message }]);
+}
+
 /** The mesh service of a server instance. */
 export class MeshService {
   private buckets?: Promise<MeshBuckets>;
 
-  constructor(private readonly kv: KvStore, private readonly bus: EventBus, private readonly timing: Timing = DEFAULT_TIMING) {}
+  constructor(
+    private readonly kv: KvStore,
+    private readonly bus: EventBus,
+    private readonly timing: Timing = DEFAULT_TIMING,
+    private readonly opts: { embedded?: boolean; log?: Logger } = {},
+  ) {}
 
   private b(): Promise<MeshBuckets> {
     this.buckets ??= openBuckets(this.kv).catch((err) => {
@@ -44,6 +59,7 @@ export class MeshService {
 
   /** Cordon (no new work), uncordon, or drain (no work at all: its replicas move away). */
   async setNode(id: string, action: 'cordon' | 'uncordon' | 'drain'): Promise<NodeControl> {
+    checkParam(nodeIdSchema, id, 'path.id');
     const b = await this.b();
     if (!(await b.nodes.get(id))) throw new NotFound(`node '${id}'`);
     const control: NodeControl = action === 'uncordon' ? { cordoned: false, draining: false } : { cordoned: true, draining: action === 'drain' };
@@ -52,14 +68,19 @@ export class MeshService {
   }
 
   /** Saves (creates or replaces) a workload; reports whether it can be placed on the nodes alive now. */
-  async apply(input: unknown): Promise<{ workload: WorkloadRecord; created: boolean; placement: { satisfiable: boolean; error?: string } }> {
+  async apply(input: unknown): Promise<{ workload: WorkloadRecord; created: boolean; placement: { satisfiable: boolean; error?: string }; warnings?: string[] }> {
+    // A NUL or a lone surrogate in argv, env, a label or a URL would reach exec(), an environment block or a KV
+    // record mangled (or fail there): refused here with the field's path, as every other module's edge does.
+    const unstorable = storableIssues(input);
+    if (unstorable.length > 0) throw new Invalid('invalid workload', unstorable.map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message })));
     const parsed = workloadSpecSchema.safeParse(input);
     if (!parsed.success) throw new Invalid('invalid workload', zodIssues(parsed.error, 'body'));
     const b = await this.b();
     const prev = await b.workloads.get<WorkloadRecord>(parsed.data.name);
     const record: WorkloadRecord = { spec: parsed.data, desired: prev?.value.desired ?? 'running', updatedAt: new Date().toISOString() };
     await b.workloads.put(record.spec.name, record);
-    return { workload: record, created: !prev, placement: await this.dryRun(record) };
+    if (this.opts.embedded) this.opts.log?.warn({ workload: record.spec.name }, EMBEDDED_WARNING);
+    return { workload: record, created: !prev, placement: await this.dryRun(record), ...(this.opts.embedded ? { warnings: [EMBEDDED_WARNING] } : {}) };
   }
 
   /** The placement the leader would compute now (the leader's own pass is what takes effect). */
@@ -79,6 +100,7 @@ export class MeshService {
 
   /** One workload. */
   async get(name: string) {
+    checkParam(workloadNameSchema, name, 'path.name');
     const found = (await this.list()).find((w) => w.workload.spec.name === name);
     if (!found) throw new NotFound(`workload '${name}'`);
     return found;
@@ -86,12 +108,14 @@ export class MeshService {
 
   /** Deletes a workload; its holders stop their replicas and release the slots. */
   async remove(name: string): Promise<void> {
+    checkParam(workloadNameSchema, name, 'path.name');
     const b = await this.b();
     if (!(await b.workloads.get(name))) throw new NotFound(`workload '${name}'`);
     await b.workloads.delete(name);
   }
 
   private async update(name: string, fn: (w: WorkloadRecord) => WorkloadRecord): Promise<WorkloadRecord> {
+    checkParam(workloadNameSchema, name, 'path.name');
     const b = await this.b();
     for (let i = 0; i < 5; i++) {
       const e = await b.workloads.get<WorkloadRecord>(name);

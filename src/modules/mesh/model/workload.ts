@@ -2,6 +2,8 @@
 import * as z from 'zod';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** Workload names are single KV key tokens too. */
+export const workloadNameSchema = z.string().regex(NAME, 'lower-case letters, digits and -, starting with a letter or digit (max 63)');
 /** Node ids are single KV key tokens. */
 export const nodeIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'letters, digits, - and _ (max 63)');
 
@@ -39,7 +41,7 @@ const topologySchema = z.discriminatedUnion('kind', [
 
 /** A workload as submitted (`capstan mesh apply -f w.yaml`, POST /api/v1/mesh/workloads). */
 export const workloadSpecSchema = z.strictObject({
-  name: z.string().regex(NAME, 'lower-case letters, digits and -, starting with a letter or digit (max 63)'),
+  name: workloadNameSchema,
   run: z.discriminatedUnion('kind', [processSchema, webhookSchema]),
   topology: topologySchema,
   consistency: z.enum(['absolute-consistency', 'split-brain-allowed']).default('absolute-consistency'),
