@@ -31,8 +31,8 @@ export async function startAgent(o: { node: string; site: string; labels?: strin
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`agent ${o.node} did not join within ${o.joinTimeoutMs ?? 90_000} ms:\n${out}`));
-    }, o.joinTimeoutMs ?? 90_000);
+      reject(new Error(`agent ${o.node} did not join within ${o.joinTimeoutMs ?? 180_000} ms:\n${out}`));
+    }, o.joinTimeoutMs ?? 180_000);
     child.stdout!.on('data', () => {
       if (out.includes(`agent ${o.node} joined`)) {
         clearTimeout(timer);

@@ -74,6 +74,14 @@ describe('config', () => {
     expect(issues[0]!.message).toMatch(/missing/);
   });
 
+  it('takes the servers of a NATS cluster as a comma-separated NATS_URL, each part checked and redacted', () => {
+    const env = { ...URLS, NATS_URL: 'nats://u:pw@127.0.0.1:4222, nats://127.0.0.1:4223' };
+    const cfg = loadConfig([], { env, flags: { 'auth.tokens': [TOKEN] } });
+    expect(modeOf(cfg)).toBe('distributed');
+    expect((redactConfig(cfg) as { nats: { url: string } }).nats.url).toBe('nats://u:***@127.0.0.1:4222,nats://127.0.0.1:4223');
+    expect(issuesOf(() => loadConfig([], { env: { ...URLS, NATS_URL: 'nats://127.0.0.1:4222,http://x' }, flags: { 'auth.tokens': [TOKEN] } })).map((i) => i.path)).toEqual(['nats.url']);
+  });
+
   it('turns auth on in distributed mode and then requires tokens', () => {
     expect(issuesOf(() => loadConfig([], { env: URLS })).map((i) => i.path)).toEqual(['auth.tokens']);
     const cfg = loadConfig([], { env: URLS, flags: { 'auth.tokens': [TOKEN] } });

@@ -25,7 +25,8 @@ export async function openCoordination(opts: { natsUrl?: string; prefix: string;
     const bus = new MemoryBus({ source: opts.source });
     return { mode: 'embedded', kv, bus, close: async () => void (await Promise.all([bus.close(), kv.close()])) };
   }
-  const nc = await natsConnect({ servers: opts.natsUrl, name: opts.source, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  // A comma-separated list names several servers of one cluster; the client fails over between them.
+  const nc = await natsConnect({ servers: opts.natsUrl.split(',').map((s) => s.trim()).filter(Boolean), name: opts.source, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const kv = new NatsKvStore({ connection: nc, prefix: opts.prefix });
   try {
     const bus = await NatsBus.connect({ connection: nc, prefix: opts.prefix, source: opts.source, timeoutMs: 2_000 });

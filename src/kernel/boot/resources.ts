@@ -77,7 +77,7 @@ export async function openResources(cfg: KernelConfig, log: Logger, metrics: Ker
     }, retryOpts);
     opened.push(queue);
     const natsUrl = cfg.nats.url!;
-    const nc = await connectWithRetry('NATS', natsUrl, () => natsConnect({ servers: natsUrl, name: instanceId, maxReconnectAttempts: -1, reconnectTimeWait: 500 }), retryOpts);
+    const nc = await connectWithRetry('NATS', natsUrl, () => natsConnect({ servers: natsUrl.split(',').map((u) => u.trim()), name: instanceId, maxReconnectAttempts: -1, reconnectTimeWait: 500 }), retryOpts);
     opened.push({ close: () => nc.drain().catch(() => nc.close()) });
     const bus = await NatsBus.connect({ connection: nc, url: natsUrl, prefix: cfg.prefix, source: instanceId, metrics: metrics.busHooks });
     opened.push(bus);

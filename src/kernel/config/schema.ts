@@ -28,6 +28,19 @@ const urlSchema = (protocols: string[]) =>
       }
     }, `must be a URL with scheme ${protocols.join(' or ')}`);
 
+/** Comma-separated URLs, each with one of the schemes. */
+const urlListSchema = (protocols: string[]) =>
+  z.string().refine((v) => {
+    const parts = v.split(',').map((x) => x.trim());
+    return parts.every((p) => {
+      try {
+        return protocols.includes(new URL(p).protocol);
+      } catch {
+        return false;
+      }
+    });
+  }, `must be a URL with scheme ${protocols.join(' or ')} (several: comma-separated)`);
+
 /** The kernel's part of the configuration. */
 export const kernelConfigShape = {
   server: z
@@ -65,7 +78,8 @@ export const kernelConfigShape = {
         .optional(),
     })
     .prefault({}),
-  nats: z.strictObject({ url: urlSchema(['nats:', 'tls:']).optional() }).prefault({}),
+  /** One server, or the servers of one cluster comma-separated (`nats://a:4222,nats://b:4222`); the client fails over between them. */
+  nats: z.strictObject({ url: urlListSchema(['nats:', 'tls:']).optional() }).prefault({}),
   /** How long to keep retrying an unreachable dependency at start before exiting non-zero. */
   startupTimeoutMs: z.number().int().positive().default(30_000),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),

@@ -87,6 +87,13 @@ describe('mesh API', () => {
     const paths = bad.body.errors.map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['body.name', 'body.run.argv', 'body.topology.sites']));
     expect((await api('GET', '/workloads/bad-name')).status).toBe(404);
+    const nul = await api<{ errors: { path: string }[] }>('POST', '/workloads', sleeper('nul', { kind: 'failover', sites: ['a'] }, { selector: { disk: 'x\u0000' } }));
+    expect([nul.status, nul.body.errors.map((e) => e.path)]).toEqual([400, ['body.selector.disk']]);
+    expect((await api('GET', '/workloads/nul')).status).toBe(404);
+    // The kernel's router refuses a NUL in a path before the handler runs (issue path 'path').
+    const nulId = await api<{ errors: { path: string }[] }>('POST', '/nodes/n%001/cordon');
+    expect([nulId.status, nulId.body.errors.every((e) => e.path.startsWith('path'))]).toEqual([400, true]);
+    expect((await api<{ errors: { path: string }[] }>('POST', '/nodes/n.1/cordon')).body.errors.map((e) => e.path)).toEqual(['path.id']);
     expect((await api<{ errors: { path: string }[] }>('POST', '/workloads/none/move', { to: 'n1' })).status).toBe(404);
     const timing = await api<{ errors: { path: string }[] }>('POST', '/nodes/n9/drain');
     expect(timing.status).toBe(404);

@@ -193,7 +193,10 @@ export class SlotRunner {
     // Lost, or past the deadline, while starting: stop it at once (the next successful renewal starts it again).
     if (this.held !== held || held.lost || this.pastDeadline(held, record)) {
       if (this.held === held && !held.lost) this.suspended = true;
+      // It ran, however briefly: the history shows it, so a checker sees every process that was ever active.
+      this.host.report({ kind: 'started', token: held.token, pid: replica.pid });
       await replica.stop(0);
+      this.host.report({ kind: 'stopped', token: held.token, pid: replica.pid, reason: 'lost while starting' });
       return;
     }
     this.replica = replica;
