@@ -68,6 +68,9 @@ describe('cascade definitions', () => {
     ['bad ward mode', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', wards: { post: [{ validator: 'no_pii', mode: 'sometimes' }] } }] }, 'phases.0.wards.post.0.mode'],
     ['route_to with one handoff', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', tools: ['route_to'], handoffs: ['b'] }, { name: 'b', instructions: 'y' }] }, 'phases.0.tools'],
     ['sql phase (not built)', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', sql: 'select 1' }] }, 'phases.0.sql'],
+    ['bad allow_hosts entry', { cascade_id: 'c', model: 'm', allow_hosts: ['api.example.com', 'not a host!!'], phases: [{ name: 'a', instructions: 'x' }] }, 'allow_hosts.1'],
+    ['reforge rounds out of range', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', soundings: { factor: 2, evaluator: 'e', reforge: { rounds: 9 } } }] }, 'phases.0.soundings.reforge.rounds'],
+    ['empty mutate list', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', soundings: { factor: 2, evaluator: 'e', mutate: [] } }] }, 'phases.0.soundings.mutate'],
     ['bad duration', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', human_input: { prompt: 'ok?', timeout: 'soon' } }] }, 'phases.0.human_input.timeout'],
   ])('refuses %s', (_what, doc, path) => {
     const issues = issuesOf(() => parseDefinition(JSON.stringify(doc), 'json'));

@@ -1,7 +1,7 @@
 /** YAML or JSON text (or a parsed value) -> a checked cascade definition, or one Invalid naming every bad field. */
 import { parseDocument } from 'yaml';
 import * as z from 'zod';
-import { collectTemplateRefs, duplicateJsonKeys, Invalid, unsafeKeyIssues, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
+import { collectTemplateRefs, duplicateJsonKeys, Invalid, parseHostAllowlist, unsafeKeyIssues, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
 import { cascadeSchema, type CascadeDefinition, type ValidatorRef } from './definition.ts';
 import { VALIDATORS, VALIDATOR_NAMES } from './validators.ts';
 
@@ -53,6 +53,14 @@ function checkValidator(ref: ValidatorRef, path: string, issues: FieldIssue[]): 
 /** Checks what the schema cannot: references between phases, templates, validators, and features not built yet. */
 function crossCheck(def: CascadeDefinition): FieldIssue[] {
   const issues: FieldIssue[] = [];
+  // Checked here, not when http_get runs: a bad entry would otherwise only show as a tool error in some session's log.
+  def.allow_hosts.forEach((h, i) => {
+    try {
+      parseHostAllowlist([h]);
+    } catch {
+      issues.push({ path: `allow_hosts.${i}`, message: `'${h}' is not a host entry: use host, *.domain, host:port or [ipv6]:port` });
+    }
+  });
   const names = new Map<string, number>();
   def.phases.forEach((p, i) => {
     if (names.has(p.name)) issues.push({ path: `phases.${i}.name`, message: `phase '${p.name}' is defined twice (first at phases.${names.get(p.name)})` });
