@@ -15,6 +15,7 @@ import { sharedHistory } from './cooperation.ts';
 import type { EffectuationPolicy } from './effectuate.ts';
 import type { BreederMetrics } from './metrics.ts';
 import { runTrial } from './trial.ts';
+import { TrialHistory } from './trial-history.ts';
 
 /** The queue the loop jobs run on (worker group `long`). */
 export const BREEDER_QUEUE = 'breeder';
@@ -69,6 +70,8 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
   const def = breeder.definition;
   const sampler = createSampler(def.algorithm, { space: def.space, directions: def.objectives.map((o) => o.direction) });
   const maxDurationMs = def.run.max_duration ? parseDuration(def.run.max_duration) : undefined;
+  const own = new TrialHistory((from) => store.trials.since(breederId, from));
+  const members = new Map<string, TrialHistory>();
   metrics.activeWorkers.inc({ breeder: breeder.name });
   let trials = 0;
   let failures = 0;
@@ -84,9 +87,9 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
       const number = await store.trials.claim(breederId, generation, def.run.max_trials, slot, deps.instanceId);
       if (number === null) return { trials, ended: await finishIfLast(deps, breederId, generation) };
       const t0 = performance.now();
-      const history = await store.trials.all(breederId);
-      const shared = def.cooperation ? await cooperatingHistory(store, def, breederId) : [];
-      const sampled = sampler.sample({ trials: [...shared, ...history.map(toRecord)], number });
+      const { rows: history, records } = await own.refresh();
+      const shared = def.cooperation ? await cooperatingHistory(store, def, breederId, members) : [];
+      const sampled = sampler.sample({ trials: shared.length ? [...shared, ...records] : records, number });
       metrics.phase.observe({ phase: 'sample' }, (performance.now() - t0) / 1000);
       if (sampled.kind === 'exhausted') {
         if (await store.trials.finish(ref, number, {}, { state: 'pruned', values: null, observations: null, constraints: null, error: 'the sampler has nothing new to try', durations: {} })) {
@@ -150,10 +153,17 @@ function updateBest(deps: LoopDeps, def: Definition, name: string, records: Tria
   if (typeof v === 'number') deps.metrics.best.set({ breeder: name, objective: def.objectives[0]!.name }, v);
 }
 
-/** The trials the other members of the breeder's group share with it. */
-async function cooperatingHistory(store: BreederStore, def: Definition, breederId: string): Promise<TrialRecord[]> {
+/** The trials the other members of the breeder's group share with it; `cache` keeps each member's history between turns. */
+async function cooperatingHistory(store: BreederStore, def: Definition, breederId: string, cache: Map<string, TrialHistory>): Promise<TrialRecord[]> {
   const members = await store.groupMembers(def.cooperation!.group, breederId);
-  return sharedHistory(def, await Promise.all(members.map(async (m) => ({ definition: m.definition, trials: await store.trials.all(m.id) }))));
+  // A member that left the group (or was deleted) is forgotten; one that comes back is read whole again.
+  for (const id of cache.keys()) if (!members.some((m) => m.id === id)) cache.delete(id);
+  const read = async (id: string) => {
+    let h = cache.get(id);
+    if (!h) cache.set(id, (h = new TrialHistory((from) => store.trials.since(id, from))));
+    return (await h.refresh()).rows;
+  };
+  return sharedHistory(def, await Promise.all(members.map(async (m) => ({ definition: m.definition, trials: await read(m.id) }))));
 }
 
 /** max_trials handed out: the slot that sees no trial still running completes the breeder (once, by the status guard). */

@@ -96,6 +96,10 @@ export function trialRows(database: Database) {
     async all(breederId: string): Promise<TrialRow[]> {
       return (await database.query(`SELECT ${COLUMNS} FROM breeder_trials WHERE breeder_id = $1::text ORDER BY number`, [breederId])).map(toTrial);
     },
+    /** The trials numbered `from` or more, by number (the loop's incremental history read). */
+    async since(breederId: string, from: number): Promise<TrialRow[]> {
+      return (await database.query(`SELECT ${COLUMNS} FROM breeder_trials WHERE breeder_id = $1::text AND number >= $2::int ORDER BY number`, [breederId, from])).map(toTrial);
+    },
     /** One page of trials with numbers above `after`. */
     async page(breederId: string, after: number, limit: number, state?: string): Promise<TrialRow[]> {
       const rows = await database.query(
