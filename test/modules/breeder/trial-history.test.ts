@@ -11,6 +11,7 @@ import { toRecord } from '../../../src/modules/breeder/runtime/loop-records.ts';
 import { TrialHistory } from '../../../src/modules/breeder/runtime/trial-history.ts';
 import { createBreederStore, type BreederStore } from '../../../src/modules/breeder/store/index.ts';
 import { PG_URL, uniqueName } from '../../helpers/env.ts';
+import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
 
 const schema = uniqueName('breedhist').toLowerCase();
 let db: Database;
@@ -18,7 +19,7 @@ let store: BreederStore;
 
 beforeAll(async () => {
   db = await createPostgresDatabase({ url: PG_URL, schema });
-  await db.migrate();
+  await db.migrate(ALL_MODULE_MIGRATIONS);
   store = createBreederStore(db);
 }, 120_000);
 afterAll(async () => {
