@@ -224,6 +224,36 @@ phases:
     ]);
   });
 
+  it('soundings with wards: a retry ward on the winner runs the soundings again with the reason; advisory wards only log', async () => {
+    const WARDED = `
+cascade_id: warded-soundings
+model: fake/gpt-test
+phases:
+  - name: headline
+    instructions: "Write a headline"
+    soundings: { factor: 2, evaluator: "Pick one" }
+    wards: { pre: [{ validator: no_pii, mode: blocking }], post: [{ validator: non_empty, mode: advisory }, { validator: has_title, mode: retry, max_attempts: 3 }] }
+`;
+    await fake.script({
+      replies: [
+        { match: { header: { 'x-capstan-sounding': '0' } }, text: 'plain a' },
+        { match: { header: { 'x-capstan-sounding': '1' } }, text: 'plain b' },
+        { match: { header: { 'x-capstan-sounding': 'evaluator' } }, toolCalls: [{ name: 'pick_winner', arguments: { index: 0 } }] },
+        { match: { header: { 'x-capstan-sounding': 'r1.0' } }, text: '# Tides' },
+        { match: { header: { 'x-capstan-sounding': 'r1.1' } }, text: '# Moon' },
+        { match: { header: { 'x-capstan-sounding': 'r1.evaluator' } }, toolCalls: [{ name: 'pick_winner', arguments: { index: 1 } }] },
+      ],
+    });
+    const id = await run(WARDED);
+    const s = await sessionIn(api, id, ['completed', 'error']);
+    expect(s.status, s.error).toBe('completed');
+    expect(s.outputs.headline).toBe('# Moon');
+    const v = (await logsOf(id)).filter((l) => l.kind === 'validation').map((l) => `${l.turn}:${l.content.stage}:${l.content.validator}:${l.content.valid}`);
+    expect(v).toEqual(['0:pre:no_pii:true', '1:post:non_empty:true', '1:post:has_title:false', '2:post:non_empty:true', '2:post:has_title:true']);
+    const retry = (await fake.stats()).requests.find((r) => r.headers['x-capstan-session'] === id && r.headers['x-capstan-sounding'] === 'r1.0')!;
+    expect(JSON.stringify(retry.messages)).toContain('not accepted (has_title: the output has no title)');
+  });
+
   it('a human checkpoint parks the session (blocked) until answered through the API', async () => {
     const HUMAN = `
 cascade_id: approval

@@ -2,9 +2,9 @@
 import { interpolateText, LlmInvalidOutput, LlmMalformedToolCall, type ChatMessage, type ToolCall } from '../../../kernel/index.ts';
 import type { PhaseDefinition } from '../model/definition.ts';
 import type { CheckpointData } from '../model/session.ts';
-import { runValidator, validatorName } from '../model/validators.ts';
 import { PhaseFailure, type PhaseResult, type SessionRun } from './session-run.ts';
 import { runTool, toolDefinitions, type ToolScope } from './tools.ts';
+import { checkPreWards, judgeOutput } from './wards.ts';
 
 /** The context message: the inputs and the outputs of the phases named in `context.from`, nothing else. */
 function contextMessage(run: SessionRun, phase: PhaseDefinition): string {
@@ -41,12 +41,7 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
   if (messages.length === 0) {
     const scopeData = { input: run.inputs, state: run.state, outputs: run.outputs };
     const user = contextMessage(run, phase);
-    for (const w of phase.wards?.pre ?? []) {
-      const v = runValidator(w.validator, user);
-      run.log({ phase: phase.name, turn: 0, kind: 'validation', content: { stage: 'pre', validator: validatorName(w.validator), mode: w.mode, valid: v.valid, reason: v.reason } });
-      // A pre ward checks what goes in; there is nothing to retry, so retry acts as blocking.
-      if (!v.valid && w.mode !== 'advisory') throw new PhaseFailure(`pre ward ${validatorName(w.validator)} blocked phase ${phase.name}: ${v.reason ?? 'invalid'}`);
-    }
+    checkPreWards(run, phase, user);
     messages = [
       { role: 'system', content: interpolateText(phase.instructions!, scopeData) },
       { role: 'user', content: user },
@@ -130,22 +125,9 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
       continue;
     }
     const output = phase.output_schema ? res.parsed : res.text;
-    let feedback: string | undefined;
-    for (const w of phase.wards?.post ?? []) {
-      const v = runValidator(w.validator, output);
-      run.log({ phase: phase.name, turn, kind: 'validation', content: { stage: 'post', validator: validatorName(w.validator), mode: w.mode, valid: v.valid, reason: v.reason, attempt: attempts + 1 } });
-      if (v.valid || w.mode === 'advisory') continue;
-      if (w.mode === 'blocking') throw new PhaseFailure(`ward ${validatorName(w.validator)} blocked phase ${phase.name}: ${v.reason ?? 'invalid'}`);
-      attempts += 1;
-      if (attempts >= w.max_attempts) throw new PhaseFailure(`ward ${validatorName(w.validator)} still failed after ${attempts} attempts in phase ${phase.name}: ${v.reason ?? 'invalid'}`);
-      feedback = `${validatorName(w.validator)}: ${v.reason ?? 'invalid'}`;
-      break;
-    }
-    if (!feedback && phase.loop_until !== undefined) {
-      const v = runValidator(phase.loop_until, output);
-      run.log({ phase: phase.name, turn, kind: 'validation', content: { stage: 'loop_until', validator: validatorName(phase.loop_until), valid: v.valid, reason: v.reason } });
-      if (!v.valid) feedback = `${validatorName(phase.loop_until)}: ${v.reason ?? 'not yet'}`;
-    }
+    const judged = judgeOutput(run, phase, output, turn, attempts);
+    attempts = judged.attempts;
+    const feedback = judged.feedback;
     if (feedback) {
       messages.push({ role: 'user', content: `Your answer was not accepted (${feedback}). Try again.` });
       run.save('turn', checkpoint());

@@ -8,6 +8,7 @@ import { interpolateText, type ChatMessage, type ChatResult } from '../../../ker
 import type { PhaseDefinition } from '../model/definition.ts';
 import { runValidator } from '../model/validators.ts';
 import { PhaseFailure, type PhaseResult, type SessionRun } from './session-run.ts';
+import { checkPreWards, judgeOutput } from './wards.ts';
 
 /** Runs `fn` over `items` with at most `limit` at once, keeping order. */
 async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -113,24 +114,36 @@ async function round(run: SessionRun, phase: PhaseDefinition, r: number, factor:
 }
 
 /**
- * Runs a soundings phase (no tools): the first round of attempts, then `reforge.rounds` rounds that refine the winner.
- * The phase's output is the last round's winner.
+ * Runs a soundings phase (no tools): pre wards on its input, the first round of attempts, `reforge.rounds` rounds that
+ * refine the winner; then the post wards and loop_until judge the winner. A retry ward or loop_until that fails runs
+ * the whole pass again with the reason as feedback (at most `max_turns` passes); the output is the accepted winner.
  */
 export async function runSoundings(run: SessionRun, phase: PhaseDefinition): Promise<PhaseResult> {
   const s = phase.soundings!;
   const system = interpolateText(phase.instructions!, { input: run.inputs, state: run.state, outputs: run.outputs });
   const context = [`Inputs: ${JSON.stringify(run.inputs)}`, ...phase.context.from.filter((f) => Object.hasOwn(run.outputs, f)).map((f) => `Output of phase ${f}:\n${show(run.outputs[f])}`)].join('\n\n');
+  checkPreWards(run, phase, context);
   const withMutation = (i: number, base: string): ChatMessage => {
     const m = mutationOf(s.mutate, i);
     return { role: 'system', content: m ? `${base}\n\nVariation: ${m}` : base };
   };
-  let winner = await round(run, phase, 0, s.factor, (i) => [withMutation(i, system), { role: 'user', content: context }]);
-  const reforge = s.reforge;
-  for (let r = 1; reforge && r <= reforge.rounds; r++) {
-    const best = winner.output;
-    const ask = `${reforge.instructions}\n\nThe answer so far:\n${show(best)}`;
-    // The standing winner competes as candidate -1, so a round of worse refinements keeps it.
-    winner = await round(run, phase, r, reforge.factor ?? s.factor, (i) => [withMutation(i, system), { role: 'user', content: context }, { role: 'user', content: ask }], { i: -1, output: best });
+  // Rounds are numbered across passes, so each log row and request header names one round.
+  let r = 0;
+  let attempts = 0;
+  let feedback: string | undefined;
+  for (let pass = 1; ; pass++) {
+    const told: ChatMessage[] = feedback ? [{ role: 'user', content: `An earlier answer was not accepted (${feedback}). Do better.` }] : [];
+    let winner = await round(run, phase, r++, s.factor, (i) => [withMutation(i, system), { role: 'user', content: context }, ...told]);
+    for (let k = 1; s.reforge && k <= s.reforge.rounds; k++) {
+      const best = winner.output;
+      const ask = `${s.reforge.instructions}\n\nThe answer so far:\n${show(best)}`;
+      // The standing winner competes as candidate -1, so a round of worse refinements keeps it.
+      winner = await round(run, phase, r++, s.reforge.factor ?? s.factor, (i) => [withMutation(i, system), { role: 'user', content: context }, ...told, { role: 'user', content: ask }], { i: -1, output: best });
+    }
+    const judged = judgeOutput(run, phase, winner.output, r, attempts);
+    attempts = judged.attempts;
+    if (!judged.feedback) return { output: winner.output };
+    if (pass >= phase.max_turns) throw new PhaseFailure(`phase ${phase.name} used its ${phase.max_turns} passes of soundings without an accepted answer (${judged.feedback})`);
+    feedback = judged.feedback;
   }
-  return { output: winner.output };
 }
