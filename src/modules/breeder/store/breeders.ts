@@ -97,7 +97,7 @@ export function breederRows(database: Database) {
         await tx.delete(breederTrials).where(eq(breederTrials.breederId, id));
       });
     },
-    /** running: a new generation; Conflict when already running or when max_trials is used up. */
+    /** running: a new generation; Conflict when already running. With max_trials used up, its slots claim nothing and complete it again (reason max_trials). */
     async start(id: string): Promise<BreederRow> {
       const row = await database.transaction(async (tx) => {
         const [r] = await tx
