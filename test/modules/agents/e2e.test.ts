@@ -23,7 +23,7 @@ beforeAll(async () => {
   writeFileSync(join(SKILLS, 'release-notes', 'SKILL.md'), '---\nname: release-notes\ndescription: Write release notes for a changelog from the git log.\n---\nGroup entries by feature and fix; one line each.\n');
   mkdirSync(join(SKILLS, 'broken'));
   writeFileSync(join(SKILLS, 'broken', 'SKILL.md'), 'no front matter here\n');
-  s = await startAgentsServer(fake.baseUrl, { cliRuntimes: { fake: { command: [process.execPath, FAKE_CLI] } }, skillsDirs: [SKILLS] }, { env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: prefix } });
+  s = await startAgentsServer(fake.baseUrl, { cliRuntimes: { fake: { command: [process.execPath, FAKE_CLI] } }, skillsDirs: [SKILLS], cleanupDelayMs: 300 }, { env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: prefix } });
 }, 120_000);
 afterAll(async () => {
   await s?.server.stop();
@@ -253,6 +253,23 @@ describe('agents (PostgreSQL, Redis, NATS)', () => {
     expect(JSON.stringify(seen[1]!.messages)).toContain('Group entries by feature and fix');
     const bad = await s.api('POST', '/agents', { task: 'x', repo, model: 'fake/agent', skills: ['git-commits', 'nope'] });
     expect(bad.body.errors).toEqual([{ path: 'body.skills.1', message: "no skill 'nope'" }]);
+  });
+
+  it('cleans worktrees up by policy: immediate, delay, and on-success keeps a failed agent’s worktree; the branch always stays', async () => {
+    const repo = makeRepo();
+    await script([{ toolCalls: [{ name: 'write_file', arguments: { path: 'x.txt', content: 'x\n' } }] }, { toolCalls: [{ name: 'finish', arguments: { summary: 'ok' } }] }]);
+    const now = await spawn({ task: 'clean up at once', repo, cleanup: 'immediate' });
+    const later = await spawn({ task: 'clean up after a delay', repo, cleanup: 'delay' });
+    const failing = await spawn({ task: 'fail and keep the worktree', repo, cleanup: 'on-success', maxTurns: 1 });
+    const kept = await spawn({ task: 'keep everything', repo });
+    for (const x of [now, later, kept]) expect((await agentIn(s.api, x.id, ['completed', 'failed'])).status).toBe('completed');
+    expect((await agentIn(s.api, failing.id, ['completed', 'failed'])).error).toBe('used its 1 turns without finishing');
+    expect(existsSync(now.worktree)).toBe(false);
+    await eventually(() => expect(existsSync(later.worktree)).toBe(false));
+    expect(existsSync(join(failing.worktree, 'x.txt'))).toBe(true);
+    expect(existsSync(join(kept.worktree, 'x.txt'))).toBe(true);
+    for (const x of [now, later, failing]) expect(git(repo, 'show', `${x.branch}:x.txt`)).toBe('x\n');
+    expect(git(repo, 'worktree', 'list', '--porcelain')).not.toContain(now.worktree);
   });
 
   it('a server restart resumes a running agent from its last saved turn; worktrees default to <dataDir>/agents/worktrees', async () => {

@@ -62,6 +62,9 @@ describe('swarms', () => {
     const one = await (await fetch(`${s.url}/ui/agents/${p0.agentId}`)).text();
     expect(one).toContain('+a');
     expect(one).toContain('write_file');
+    // Live parts: the list rows carry the agent id for the event script; an ended agent's page follows no log.
+    expect(html).toContain(`<tr data-agent="${p0.agentId}">`);
+    expect(one).toContain('data-ended="true"');
     expect((await fetch(`${s.url}/ui/agents/nope`)).status).toBe(404);
   });
 

@@ -15,7 +15,7 @@ import { compileDeny } from './command-policy.ts';
 import { ProcessGroup } from './processes.ts';
 import type { Refusal } from './refusal.ts';
 import type { SwarmChannel, ToolContext } from './tools/index.ts';
-import { commitAll, diffOf, ensureWorktree } from './worktree.ts';
+import { commitAll, diffCommits, ensureWorktree } from './worktree.ts';
 
 /** The agent cannot go on; the message becomes its error. */
 export class AgentFailure extends Error {}
@@ -221,7 +221,8 @@ export class AgentRun {
       const dir = resolve(d.config.artifactsDir, a.id);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'result.md'), `# ${status}\n\n${text}\n`);
-      if (a.baseSha) writeFileSync(join(dir, 'diff.patch'), await diffOf(a.repo, a.worktree, a.baseSha, a.branch));
+      // Everything is committed now: the diff is between two commits (one git process instead of two).
+      if (a.baseSha) writeFileSync(join(dir, 'diff.patch'), await diffCommits(a.repo, a.baseSha, c.sha));
     } catch (err) {
       d.log.warn({ err, agentId: a.id }, 'agent commit or artifacts failed');
       if (status === 'completed') {

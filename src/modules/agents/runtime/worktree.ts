@@ -60,19 +60,21 @@ export async function checkRepository(repo: string, baseBranch: string | undefin
 
 /**
  * Makes the worktree on a new branch from the base (first start), or finds it again (a resumed agent). Returns the
- * base commit. A worktree folder that exists already is reused: the agent continues where it was.
+ * base commit. A worktree folder that exists already is reused: the agent continues where it was. Two git processes
+ * on the usual path (add, then the commit it checked out), since git is what limits how many agents start at once.
  */
 export async function ensureWorktree(repo: string, path: string, branch: string, baseBranch: string): Promise<string> {
   if (existsSync(path)) return (await git(path, ['merge-base', 'HEAD', `refs/heads/${baseBranch}`]).catch(() => git(repo, ['rev-parse', `refs/heads/${baseBranch}`]))).trim();
   mkdirSync(dirname(path), { recursive: true });
-  const base = (await git(repo, ['rev-parse', `refs/heads/${baseBranch}^{commit}`])).trim();
-  const exists = await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).then(
-    () => true,
-    () => false,
-  );
-  // A branch left from a worktree removed by hand is checked out again rather than recreated.
-  await git(repo, exists ? ['worktree', 'add', path, branch] : ['worktree', 'add', '-b', branch, path, base]);
-  return base;
+  try {
+    await git(repo, ['worktree', 'add', '-q', '-b', branch, path, `refs/heads/${baseBranch}`]);
+  } catch (err) {
+    if (!(err instanceof CallFailed && /already exists/.test(err.message)) || existsSync(path)) throw err;
+    // A branch left from a worktree removed by hand is checked out again rather than recreated.
+    await git(repo, ['worktree', 'add', '-q', path, branch]);
+    return (await git(repo, ['rev-parse', `refs/heads/${baseBranch}^{commit}`])).trim();
+  }
+  return (await git(path, ['rev-parse', 'HEAD'])).trim();
 }
 
 /** Stages everything and commits it when anything changed; returns the branch head. */
@@ -97,8 +99,15 @@ export async function diffOf(repo: string, worktree: string, base: string, branc
     await git(worktree, ['add', '-A', '-N']);
     text = await git(worktree, ['diff', base]);
   } else text = await git(repo, ['diff', base, branch]);
-  return text.length > MAX_DIFF_BYTES ? `${text.slice(0, MAX_DIFF_BYTES)}\n... diff cut at ${MAX_DIFF_BYTES} bytes\n` : text;
+  return cut(text);
 }
+
+/** The diff between two commits (an ended agent's work: everything is committed on its branch). */
+export async function diffCommits(repo: string, base: string, head: string): Promise<string> {
+  return cut(await git(repo, ['diff', base, head]));
+}
+
+const cut = (text: string): string => (text.length > MAX_DIFF_BYTES ? `${text.slice(0, MAX_DIFF_BYTES)}\n... diff cut at ${MAX_DIFF_BYTES} bytes\n` : text);
 
 /** Removes the worktree folder (the branch stays). */
 export async function removeWorktree(repo: string, path: string): Promise<void> {

@@ -1,8 +1,10 @@
-/** /ui/agents: agents and swarms with state and cost; one agent's log and diff. Mounted by the kernel console. */
+/** /ui/agents: agents and swarms with state and cost, kept live from the event stream; one agent's live log and diff. Mounted by the kernel console. */
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import { NotFound, type AppEnv } from '../../../kernel/index.ts';
+import { TERMINAL } from '../model/agent.ts';
 import type { AgentService } from '../service.ts';
+import { AGENT_SCRIPT, LIST_SCRIPT } from './live-script.ts';
 import type { SwarmStore } from '../store/index.ts';
 
 /** Builds the /ui/agents router. */
@@ -22,10 +24,10 @@ export function agentsUi(svc: AgentService, swarms: SwarmStore): Hono<AppEnv> {
             </thead>
             <tbody>
               {agents.map((a) => (
-                <tr>
+                <tr data-agent={a.id}>
                   <td><a href={`/ui/agents/${encodeURIComponent(a.id)}`}>{a.id}</a></td>
-                  <td class={a.status === 'completed' ? 'ok' : a.status === 'failed' || a.status === 'killed' ? 'bad' : ''}>{a.status}</td>
-                  <td>{a.turn}</td>
+                  <td data-field="status" class={a.status === 'completed' ? 'ok' : a.status === 'failed' || a.status === 'killed' ? 'bad' : ''}>{a.status}</td>
+                  <td data-field="turn">{a.turn}</td>
                   <td class="mono">{a.cost.toFixed(6)}</td>
                   <td class="mono">{a.branch}</td>
                   <td>{a.spec.task.slice(0, 80)}</td>
@@ -45,6 +47,7 @@ export function agentsUi(svc: AgentService, swarms: SwarmStore): Hono<AppEnv> {
             </tbody>
           </table>
         </section>
+        <script dangerouslySetInnerHTML={{ __html: LIST_SCRIPT }} />
       </main>,
     );
   });
@@ -67,10 +70,11 @@ export function agentsUi(svc: AgentService, swarms: SwarmStore): Hono<AppEnv> {
           <p>{agent.spec.task}</p>
           <p class="mono">branch {agent.branch} · turn {agent.turn} · cost {agent.cost.toFixed(6)} · {agent.result ?? agent.error ?? ''}</p>
           <h3>Log</h3>
-          <pre id="log">{logs.map((l) => `[turn ${l.turn}] ${l.kind} ${JSON.stringify(l.content).slice(0, 300)}`).join('\n')}</pre>
+          <pre id="log" data-agent={id} data-after={String(logs.at(-1)?.id ?? 0)} data-ended={String(TERMINAL.has(agent.status))}>{logs.map((l) => `[turn ${l.turn}] ${l.kind} ${JSON.stringify(l.content).slice(0, 300)}`).join('\n')}</pre>
           <h3>Diff</h3>
           <pre id="diff">{diff}</pre>
         </section>
+        <script dangerouslySetInnerHTML={{ __html: AGENT_SCRIPT }} />
       </main>,
     );
   });
