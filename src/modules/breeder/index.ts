@@ -1,6 +1,6 @@
 /** The breeder module: live optimization of a target system (sample → effectuate → reconnoiter → guardrails → learn) behind /api/v1/breeder. */
 import * as z from 'zod';
-import { defineModule, type Module, type ModuleContext, type QueueWorker } from '../../kernel/index.ts';
+import { defineModule, parseDuration, type Module, type ModuleContext, type QueueWorker } from '../../kernel/index.ts';
 import { migrations } from './store/migrations.gen.ts';
 import { breederCli } from './api/cli.ts';
 import { breederRoutes } from './api/routes.ts';
@@ -8,6 +8,8 @@ import { targetCommand } from './dev/target-command.ts';
 import { breederUi } from './ui/routes.tsx';
 import { BREEDER_QUEUE, runSlot, type SlotJob } from './runtime/loop.ts';
 import { createBreederMetrics } from './runtime/metrics.ts';
+import { startPush, type MetricsPusher } from './runtime/push.ts';
+import { DurationText } from './model/source.ts';
 import { CredentialService } from './runtime/credentials.ts';
 import { BreederService } from './runtime/service.ts';
 import { TargetService } from './runtime/targets.ts';
@@ -24,6 +26,14 @@ const configSchema = z
     credentialKeyFile: z.string().min(1).optional(),
     /** Breeder worker slots one instance runs at once (each is one long job). */
     concurrency: z.number().int().min(1).max(10_000).default(64),
+    /** Also push the breeder metrics to a Prometheus Pushgateway, for short-lived workers (runtime/push.ts). */
+    push: z
+      .strictObject({
+        url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http or https URL'),
+        interval: DurationText.refine((d) => parseDuration(d) >= 1000, 'at least 1s').default('15s'),
+        job: z.string().min(1).max(200).default('capstan_breeder'),
+      })
+      .optional(),
   })
   .prefault({});
 
@@ -37,6 +47,7 @@ interface BreederState {
   credentials: CredentialService;
   targets: TargetService;
   worker?: QueueWorker;
+  pusher?: MetricsPusher;
 }
 
 function init(ctx: ModuleContext<BreederConfig>): BreederState {
@@ -90,11 +101,16 @@ export function createBreederModule(): Module {
         policy: { commandsEnabled: ctx.config.commandEffectuation, allowHosts: ctx.config.allowHosts, credentialHeaders: (name: string) => credentials.headers(name), sshKey: (name: string) => credentials.sshKey(name), sshTarget: (name: string) => targets.ssh(name) },
       };
       state.worker = await ctx.resources.queue.work<SlotJob>(BREEDER_QUEUE, (job) => runSlot(job, deps), { group: 'long', concurrency: ctx.config.concurrency });
+      const push = ctx.config.push;
+      if (push) state.pusher = startPush(ctx.resources.metrics, { url: push.url, intervalMs: parseDuration(push.interval), job: push.job, instance: ctx.resources.instanceId }, ctx.log);
       await service.resumeRunning();
     },
     async stop(state) {
       await state.worker?.close();
       state.worker = undefined;
+      // After the worker: the last push carries the counts of the trials that just ended.
+      await state.pusher?.stop();
+      state.pusher = undefined;
     },
     cli: breederCli,
     dev: { target: targetCommand },
