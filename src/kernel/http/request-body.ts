@@ -76,12 +76,15 @@ export function deepJsonPath(text: string, max: number): string {
   return ['body', ...keys].join('.');
 }
 
-/** Reads the body, refusing it with 413 as soon as it passes `limit` bytes (a chunked body has no length to check first). */
-async function readLimited(raw: Request, limit: number): Promise<ArrayBuffer> {
+/**
+ * Reads the body, refusing it with 413 as soon as it passes `limit` bytes (a chunked body has no length to check first).
+ * `bytes()`, not `arrayBuffer()`: in Bun the latter copies the body once more and cost about a microsecond per request.
+ */
+async function readLimited(raw: Request, limit: number): Promise<Uint8Array> {
   const length = raw.headers.get('content-length');
   if (length !== null && !raw.headers.has('transfer-encoding')) {
     if (Number(length) > limit) throw new PayloadTooLarge(limit);
-    return raw.arrayBuffer();
+    return raw.bytes();
   }
   const reader = raw.body!.getReader();
   const chunks: Uint8Array[] = [];
@@ -102,7 +105,13 @@ async function readLimited(raw: Request, limit: number): Promise<ArrayBuffer> {
     all.set(c, at);
     at += c.byteLength;
   }
-  return all.buffer;
+  return all;
+}
+
+/** The bytes as an ArrayBuffer of exactly their length (what `c.req.arrayBuffer()` must resolve to). */
+function exactBuffer(bytes: Uint8Array): ArrayBuffer {
+  const buf = bytes.buffer as ArrayBuffer;
+  return bytes.byteOffset === 0 && bytes.byteLength === buf.byteLength ? buf : buf.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
 }
 
 /** The media type of a Content-Type header, lower-case, without parameters ('' when absent). */
@@ -136,5 +145,5 @@ export async function checkBody(c: Context, limit: number): Promise<void> {
     cache.text = Promise.resolve(text);
     (c.req as unknown as { [CHECKED_TEXT]?: string })[CHECKED_TEXT] = text;
   }
-  cache.arrayBuffer = Promise.resolve(bytes);
+  cache.arrayBuffer = Promise.resolve(exactBuffer(bytes));
 }

@@ -32,8 +32,9 @@ export function requestIdOf(incoming: string | null | undefined): string {
 
 /** Records `http_request_duration_seconds` by method, route pattern and status; warns on 5xx. */
 export class DurationRecorder {
-  // Resolving a labelled child costs a label hash per request; the set of keys is bounded by the routes.
-  private readonly children = new Map<string, HistogramChild>();
+  // Resolving a labelled child costs a label hash per request; the set of keys is bounded by the routes. Nested maps
+  // (route, method, status) so that finding a child builds no key string per request.
+  private readonly children = new Map<string, Map<string, Map<number, HistogramChild>>>();
 
   constructor(
     private readonly metrics: KernelMetrics,
@@ -43,19 +44,24 @@ export class DurationRecorder {
   /** Observes one finished request by its matched route pattern (never the raw path: label cardinality stays bounded). */
   record(c: Context, started: number, requestId: string): void {
     const status = c.res.status;
+    const matched = c.req.routePath;
     // No route reached: a 404, or a request the shell refused first (auth, rate limit, body); never the raw path.
-    const route = c.req.routePath && c.req.routePath !== '/*' ? c.req.routePath : status === 404 ? 'unmatched' : 'refused';
-    this.observe(c.req.method, route, status, started);
-    if (status >= 500) this.log.warn({ requestId, method: c.req.method, path: c.req.path, status }, 'request failed');
+    const route = matched && matched !== '/*' ? matched : status === 404 ? 'unmatched' : 'refused';
+    const method = c.req.method;
+    this.observe(method, route, status, started);
+    if (status >= 500) this.log.warn({ requestId, method, path: c.req.path, status }, 'request failed');
   }
 
   /** Observes a request answered outside Hono (the probes), by a fixed route. */
   observe(method: string, route: string, status: number, started: number): void {
-    const key = `${method} ${route} ${status}`;
-    let child = this.children.get(key);
+    let byMethod = this.children.get(route);
+    if (!byMethod) this.children.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()));
+    let child = byStatus.get(status);
     if (!child) {
       child = new HistogramChild(this.metrics.httpDuration, { method, route, status: String(status) });
-      this.children.set(key, child);
+      byStatus.set(status, child);
     }
     child.observe((performance.now() - started) / 1000);
   }

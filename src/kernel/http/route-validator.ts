@@ -7,10 +7,9 @@
  * a per-route hook) keep the library's chain; see `fusedValidator`.
  */
 import type { RouteConfig } from '@hono/zod-openapi';
-import type { Context, MiddlewareHandler, Next } from 'hono';
+import type { Context, Next } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
-import type { AppEnv } from './app-env.ts';
 import { checkedTextOf } from './request-body.ts';
 
 /** How a schema failure is reported: the router's default hook (throws Invalid naming the fields). */
@@ -49,11 +48,11 @@ async function hasBody(c: Context): Promise<boolean> {
 }
 
 /**
- * The one validation middleware for `route`, or undefined when the route needs the library's chain: inputs other
+ * The one validation step for `route` (throws or rejects on bad input), or undefined when the route needs the library's chain: inputs other
  * than query, params and a JSON body, or a body declaring other media types (YAML and text bodies are documented
  * with plain JSON Schema and parsed by their handlers, so they have no zod schema and need no validator here).
  */
-export function fusedValidator(route: RouteConfig, fail: FailureHook, guard?: (c: Context) => void): MiddlewareHandler<AppEnv> | undefined {
+export function fusedValidator(route: RouteConfig, fail: FailureHook, guard?: (c: Context) => void): ((c: Context) => Promise<void> | void) | undefined {
   const req = route.request;
   if (!req) return undefined;
   if (req.headers || req.cookies) return undefined;
@@ -69,81 +68,109 @@ export function fusedValidator(route: RouteConfig, fail: FailureHook, guard?: (c
   const bodyRequired = req.body?.required === true;
   if (!query && !params && !bodySchema) return undefined;
 
-  const check = (target: 'query' | 'param' | 'json', schema: z.ZodType, value: unknown, c: Context) => {
-    const done = (r: z.ZodSafeParseResult<unknown>) => {
-      if (!r.success) {
-        fail({ success: false, error: r.error, target });
-        // A hook that does not throw leaves the answer to the library's default.
-        throw new HTTPException(400, { res: c.json(r, 400) });
-      }
-      c.req.addValidatedData(target, r.data as object);
-    };
+  const settle = (target: 'query' | 'param' | 'json', r: z.ZodSafeParseResult<unknown>, c: Context): void => {
+    if (!r.success) {
+      fail({ success: false, error: r.error, target });
+      // A hook that does not throw leaves the answer to the library's default.
+      throw new HTTPException(400, { res: c.json(r, 400) });
+    }
+    c.req.addValidatedData(target, r.data as object);
+  };
+  const check = (target: 'query' | 'param' | 'json', schema: z.ZodType, value: unknown, c: Context): Promise<void> | void => {
     const r = parse(schema, value);
-    return r instanceof Promise ? r.then(done) : done(r);
+    if (r instanceof Promise) return r.then((done) => settle(target, done, c));
+    settle(target, r, c);
   };
 
   /** The JSON body, parsed: from the shell's checked text when it read the body, else through Hono (async). */
   const jsonOf = (c: Context): unknown => {
     const text = checkedTextOf(c);
-    const fromText = (t: string) => {
-      try {
-        return JSON.parse(t) as unknown;
-      } catch {
-        throw new HTTPException(400, { message: 'Malformed JSON in request body' });
-      }
-    };
-    return text !== undefined ? fromText(text) : c.req.text().then(fromText);
+    return text !== undefined ? parseJson(text) : c.req.text().then(parseJson);
   };
 
-  const validateBody = (c: Context, next: Next): Promise<void> | void => {
-    const contentType = c.req.header('content-type');
+  // Clients send the same Content-Type on every request: the verdict on the last one is kept (pure function of it).
+  let lastType: string | undefined;
+  let lastAccepted = false;
+  const accepted = (contentType: string): boolean => {
+    if (contentType !== lastType) {
+      lastAccepted = declared.some((m) => m === '*/*' || (JSON_DECLARED.test(m) ? JSON_REQUEST.test(contentType) : mediaMatches(contentType, m)));
+      lastType = contentType;
+    }
+    return lastAccepted;
+  };
+  let lastJsonType: string | undefined;
+  let lastJson = { declared: false, media: false };
+  /** Whether a Content-Type is a JSON type (the library's loose test) and a JSON media type exactly. */
+  const jsonKind = (contentType: string) => {
+    if (contentType !== lastJsonType) {
+      lastJson = { declared: JSON_DECLARED.test(contentType), media: JSON_MEDIA.test(contentType.split(';')[0]!.trim().toLowerCase()) };
+      lastJsonType = contentType;
+    }
+    return lastJson;
+  };
+
+  const validateBody = (c: Context): Promise<void> | void => {
+    const contentType = c.req.raw.headers.get('content-type') ?? undefined;
     if (contentType) {
-      if (!declared.some((m) => m === '*/*' || (JSON_DECLARED.test(m) ? JSON_REQUEST.test(contentType) : mediaMatches(contentType, m)))) {
-        throw new HTTPException(415, { message: 'Unsupported Media Type' });
-      }
+      if (!accepted(contentType)) throw new HTTPException(415, { message: 'Unsupported Media Type' });
     } else if (c.req.raw.body !== null) {
       return hasBody(c).then((yes) => {
         if (yes) throw new HTTPException(415, { message: 'Unsupported Media Type' });
-        return validateJson(c, next, undefined);
+        return validateJson(c, undefined);
       });
     }
-    return validateJson(c, next, contentType);
+    return validateJson(c, contentType);
   };
 
-  const validateJson = (c: Context, next: Next, contentType: string | undefined): Promise<void> | void => {
+  const validateJson = (c: Context, contentType: string | undefined): Promise<void> | void => {
     const schema = bodySchema!;
     // An optional body sent without a JSON type validates as absent, as the library does.
-    if (!bodyRequired && !(contentType && JSON_DECLARED.test(contentType))) {
+    const kind = contentType ? jsonKind(contentType) : undefined;
+    if (!bodyRequired && !kind?.declared) {
       c.req.addValidatedData('json', {});
-      return next();
+      return;
     }
-    const media = contentType ? contentType.split(';')[0]!.trim().toLowerCase() : '';
-    if (!JSON_MEDIA.test(media)) {
-      const r = check('json', schema, {}, c);
-      return r instanceof Promise ? r.then(() => next()) : next();
-    }
+    if (!kind?.media) return check('json', schema, {}, c);
     const value = jsonOf(c);
-    if (value instanceof Promise) return value.then((v) => check('json', schema, v, c)).then(() => next());
-    const r = check('json', schema, value, c);
-    return r instanceof Promise ? r.then(() => next()) : next();
+    if (value instanceof Promise) return value.then((v) => check('json', schema, v, c));
+    return check('json', schema, value, c);
   };
 
-  return (c, rawNext) => {
-    // Resolves to undefined as an `await next()` middleware would: compose takes any other value for the response.
-    const next = () => rawNext().then(nothing);
+  const afterQuery = (c: Context): Promise<void> | void => {
+    const p = params ? check('param', params, c.req.param(), c) : undefined;
+    if (p instanceof Promise) return bodySchema ? p.then(() => validateBody(c)) : p;
+    return bodySchema ? validateBody(c) : undefined;
+  };
+
+  // A thrown error reaches Hono's compose as a rejection either way; a promise only when one is needed.
+  return (c) => {
     guard?.(c);
     const q = query ? check('query', query, queryOf(c), c) : undefined;
-    const afterQuery = () => {
-      const p = params ? check('param', params, c.req.param(), c) : undefined;
-      const afterParams = () => (bodySchema ? validateBody(c, next) : next());
-      return p instanceof Promise ? p.then(afterParams) : afterParams();
-    };
-    // A thrown error reaches Hono's compose as a rejection either way; returning a promise only when one is needed.
-    return (q instanceof Promise ? q.then(afterQuery) : afterQuery()) as Promise<void>;
+    return q instanceof Promise ? q.then(() => afterQuery(c)) : afterQuery(c);
   };
 }
 
-function nothing(): void {}
+/**
+ * A route's validation and its handler as ONE handler: each handler Hono composes is one more async step per
+ * request, so the validator does not take a layer of its own.
+ */
+export function validatedHandler<H extends (c: never, next: never) => unknown>(validate: (c: Context) => Promise<void> | void, handler: H): H {
+  const h = handler as unknown as (c: Context, next: Next) => unknown;
+  return ((c: Context, next: Next) => {
+    const v = validate(c);
+    return v instanceof Promise ? v.then(() => h(c, next)) : h(c, next);
+  }) as unknown as H;
+}
+
+
+/** A body's JSON, or the 400 the library answers for JSON that does not parse. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new HTTPException(400, { message: 'Malformed JSON in request body' });
+  }
+}
 
 /** A declared non-JSON media type against the request's Content-Type (the library's rule for these). */
 function mediaMatches(contentType: string, mediaType: string): boolean {

@@ -8,9 +8,8 @@ import type { AppEnv } from './app-env.ts';
 import { Invalid } from '../errors.ts';
 import { zodIssues } from '../validation.ts';
 import { isDefinedRoute } from './route.ts';
-import { fusedValidator, type FailureHook } from './route-validator.ts';
+import { fusedValidator, validatedHandler, type FailureHook } from './route-validator.ts';
 import { queryGuard } from './query-guard.ts';
-import type { MiddlewareHandler } from 'hono';
 
 /** An API router: `openapi(defineRoute({...}), handler)` and `use` for middleware; no undocumented verbs. */
 export class ApiRouter extends OpenAPIHono<AppEnv> {
@@ -54,13 +53,10 @@ export class ApiRouter extends OpenAPIHono<AppEnv> {
       const guard = queryGuard(documented);
       // Inputs validated in one synchronous step (route-validator.ts) unless the route brings its own hook.
       const fused = hook ? undefined : fusedValidator(documented, fail, guard);
-      if (!fused) {
-        const guarded: MiddlewareHandler<AppEnv>[] = guard ? [...before, (c, next) => (guard(c), next())] : before;
-        return register({ ...route, tags, middleware: guarded.length > 0 ? guarded : undefined } as typeof route, handler, hook);
-      }
+      if (!fused) return register({ ...route, tags }, guard ? validatedHandler(guard, handler) : handler, hook);
       if (!hide) this.openAPIRegistry.registerPath(documented);
       const { request: _validatedByFused, ...unvalidated } = documented;
-      return register({ ...unvalidated, hide: true, middleware: [...before, fused] } as typeof route, handler);
+      return register({ ...unvalidated, hide: true, middleware: before.length > 0 ? before : undefined } as typeof route, validatedHandler(fused, handler));
     }) as typeof register;
   }
 }

@@ -36,17 +36,29 @@ export interface ShellOptions {
 const ANONYMOUS_ADMIN: Principal = Object.freeze({ name: 'anonymous', scopes: new Set(['admin']) });
 const BEARER = /^Bearer\s+(\S+)$/i;
 
+/** What the rate limiter needs of a principal, computed once per principal instead of once per request. */
+interface Budget {
+  key: string;
+  max: number;
+  /** `max` as the RateLimit-Limit header's value. */
+  limitHeader: string;
+}
+
 /** Builds the shell middleware. */
 export function shell(o: ShellOptions): MiddlewareHandler<AppEnv> {
   const tokens = new TokenTable(o.auth.tokens);
   const durations = new DurationRecorder(o.metrics, o.log);
   const modules = new Set(o.moduleNames);
   const windowMs = 60_000;
+  const limitBytes = o.bodyLimitBytes;
+  // Principals are long-lived objects (TokenTable keeps one per token), so their budget is cached on them by identity.
+  const budgets = new WeakMap<Principal, Budget>();
+  const defaultLimitHeader = String(o.auth.rateLimitPerMinute);
 
   /** The caller's principal; throws 401 for a malformed or unknown bearer token. */
-  const principalOf = (c: Context<AppEnv>): Principal | undefined => {
+  const principalOf = (c: Context<AppEnv>, headers: Headers): Principal | undefined => {
     if (!o.auth.enabled) return ANONYMOUS_ADMIN;
-    const header = c.req.raw.headers.get('authorization');
+    const header = headers.get('authorization');
     if (header) {
       const m = BEARER.exec(header);
       if (!m) throw new Unauthorized('Authorization header must be "Bearer <token>"');
@@ -59,54 +71,82 @@ export function shell(o: ShellOptions): MiddlewareHandler<AppEnv> {
     return cookie ? tokens.principal(cookie) : undefined;
   };
 
-  /** Counts the hit; 429 past the principal's budget. Synchronous when the counter can answer at once. */
-  const limit = (c: Context<AppEnv>, p: Principal | undefined): void | Promise<void> => {
+  /** A named principal's budget (cached); anonymous callers are keyed by their connection's address on each request. */
+  const budgetOf = (c: Context<AppEnv>, p: Principal | undefined): Budget => {
     // Anonymous callers by their connection's address: X-Forwarded-For is whatever the client writes.
-    const key = p && p.name !== 'anonymous' ? `token:${p.name}` : `ip:${clientAddress(c)}`;
-    const max = p?.rateLimitPerMinute ?? o.auth.rateLimitPerMinute;
-    const decide = (count: number, resetMs: number) => {
-      c.header('RateLimit-Limit', String(max));
-      c.header('RateLimit-Remaining', String(Math.max(0, max - count)));
-      if (count > max) throw new RateLimited(Math.max(1, Math.ceil(resetMs / 1000)));
-    };
-    const now = hitNow(o.rateCounter, key, windowMs);
-    if (now) return decide(now.count, now.resetMs);
-    return o.rateCounter.hit(key, windowMs).then((r) => decide(r.count, r.resetMs));
+    if (!p || p.name === 'anonymous') {
+      const max = p?.rateLimitPerMinute ?? o.auth.rateLimitPerMinute;
+      return { key: `ip:${clientAddress(c)}`, max, limitHeader: max === o.auth.rateLimitPerMinute ? defaultLimitHeader : String(max) };
+    }
+    let b = budgets.get(p);
+    if (!b) {
+      const max = p.rateLimitPerMinute ?? o.auth.rateLimitPerMinute;
+      b = { key: `token:${p.name}`, max, limitHeader: String(max) };
+      budgets.set(p, b);
+    }
+    return b;
+  };
+
+  /** Sets the rate-limit headers for this hit; 429 past the budget. */
+  const decide = (c: Context<AppEnv>, b: Budget, count: number, resetMs: number): void => {
+    c.header('RateLimit-Limit', b.limitHeader);
+    c.header('RateLimit-Remaining', String(count < b.max ? b.max - count : 0));
+    if (count > b.max) throw new RateLimited(Math.max(1, Math.ceil(resetMs / 1000)));
+  };
+
+  /** Counts the hit; synchronous when the counter can answer at once (the in-process and batched counters). */
+  const limit = (c: Context<AppEnv>, p: Principal | undefined): void | Promise<void> => {
+    const b = budgetOf(c, p);
+    const now = hitNow(o.rateCounter, b.key, windowMs);
+    if (now) return decide(c, b, now.count, now.resetMs);
+    return o.rateCounter.hit(b.key, windowMs).then((r) => decide(c, b, r.count, r.resetMs));
   };
 
   /** `/api/v1/<module>` and below: the module's read or write scope. */
-  const moduleScope = (c: Context<AppEnv>, path: string, p: Principal | undefined): void => {
+  const moduleScope = (path: string, method: string, p: Principal | undefined): void => {
     if (!path.startsWith('/api/v1/')) return;
     const end = path.indexOf('/', 8);
     const name = end < 0 ? path.slice(8) : path.slice(8, end);
     if (!modules.has(name)) return;
-    const read = c.req.method === 'GET' || c.req.method === 'HEAD';
+    const read = method === 'GET' || method === 'HEAD';
     requireScopeOf(p, [`${name}:${read ? 'read' : 'write'}`]);
+  };
+
+  /** Everything before the route: limits, identity, budget and scope; a promise only when something must be awaited. */
+  const admit = (c: Context<AppEnv>, raw: Request, headers: Headers, hasBody: boolean): void | Promise<void> => {
+    // Refused before anything else reads it, as the body-limit middleware did; chunked bodies are counted in checkBody.
+    if (hasBody && !headers.has('transfer-encoding')) {
+      const length = headers.get('content-length');
+      if (length !== null && Number(length) > limitBytes) throw new PayloadTooLarge(limitBytes);
+    }
+    refuseNulInUrl(raw.url);
+    const p = principalOf(c, headers);
+    if (p) c.set('principal', p);
+    const path = c.req.path;
+    if (path.startsWith('/api/')) {
+      const pending = limit(c, p);
+      // Same order whether the counter answers at once or not: budget (429), then scope (403), then the body.
+      if (pending) return pending.then(() => afterBudget(c, path, raw.method, p, hasBody));
+    }
+    return afterBudget(c, path, raw.method, p, hasBody);
+  };
+
+  const afterBudget = (c: Context<AppEnv>, path: string, method: string, p: Principal | undefined, hasBody: boolean): void | Promise<void> => {
+    moduleScope(path, method, p);
+    if (hasBody) return checkBody(c, limitBytes);
   };
 
   const handle: MiddlewareHandler<AppEnv> = async (c, next) => {
     const started = performance.now();
-    const id = requestIdOf(c.req.raw.headers.get('x-request-id'));
+    const raw = c.req.raw;
+    const headers = raw.headers;
+    const id = requestIdOf(headers.get('x-request-id'));
     c.set('requestId', id);
     c.header('X-Request-Id', id);
     let failed = false;
     try {
-      const raw = c.req.raw;
-      // Refused before anything else reads it, as the body-limit middleware did; chunked bodies are counted in checkBody.
-      if (raw.body && !raw.headers.has('transfer-encoding')) {
-        const length = raw.headers.get('content-length');
-        if (length !== null && Number(length) > o.bodyLimitBytes) throw new PayloadTooLarge(o.bodyLimitBytes);
-      }
-      refuseNulInUrl(raw.url);
-      const p = principalOf(c);
-      if (p) c.set('principal', p);
-      const path = c.req.path;
-      if (path.startsWith('/api/')) {
-        const pending = limit(c, p);
-        if (pending) await pending;
-        moduleScope(c, path, p);
-      }
-      if (raw.body) await checkBody(c, o.bodyLimitBytes);
+      const pending = admit(c, raw, headers, raw.body !== null);
+      if (pending) await pending;
     } catch (err) {
       failed = true;
       c.res = o.onError(err as Error, c);
