@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { collectTemplateRefs, Invalid, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
-import { SamplerConfigSchema } from '../samplers/index.ts';
+import { createSampler, SamplerConfigSchema } from '../samplers/index.ts';
 import { SpaceSchema, validateParams } from './space.ts';
 import { effectuationTemplate, EffectuationSchema } from './effectuation.ts';
 import { DurationText, GuardrailSchema, ObjectiveSchema, ObservationSchema } from './source.ts';
@@ -94,11 +94,26 @@ function rollbackIssues(d: Definition): FieldIssue[] {
   return validateParams(d.space, rb.baseline).map((i) => ({ path: `rollback.baseline.${i.path}`, message: i.message }));
 }
 
+/**
+ * Problems the sampler finds when it is built for this space (a grid: a float without a point count, an axis or a
+ * grid too large): reported when the definition is created, not at the first trial.
+ */
+function samplerIssues(d: Definition): FieldIssue[] {
+  try {
+    createSampler(d.algorithm, { space: d.space, directions: d.objectives.map((o) => o.direction) });
+    return [];
+  } catch (err) {
+    if (err instanceof Invalid) return err.issues;
+    throw err;
+  }
+}
+
 /** Parses an already-decoded definition; throws Invalid naming every bad field. */
 export function parseDefinition(input: unknown): Definition {
   const r = DefinitionSchema.safeParse(input);
   if (!r.success) throw new Invalid('invalid breeder definition', zodIssues(r.error));
   const issues = [...templateIssues(r.data), ...nameIssues(r.data), ...rollbackIssues(r.data)];
+  if (!issues.length) issues.push(...samplerIssues(r.data));
   if (issues.length) throw new Invalid('invalid breeder definition', issues);
   return r.data;
 }

@@ -12,12 +12,19 @@ import { dimsOf, paramsInSpace, tidy } from './encoding.ts';
 import { Rng, STREAM } from './rng.ts';
 import type { Sampler, SamplingProblem } from './types.ts';
 
+/**
+ * Most values on one axis. Axes are built as lists when the sampler is made, so an int range of millions would
+ * hold the worker (and the server's event loop) for seconds to minutes before its first trial; such a parameter
+ * is sampled on fewer points with `points`.
+ */
+export const MAX_AXIS = 10_000;
+
 /** Options of the grid sampler. */
 export const GridOptionsSchema = z.strictObject({
   /** Number of evenly spaced values (geometric on a log scale) for a numeric parameter, by name; overrides its step. */
-  points: z.record(z.string(), z.number().int().min(1)).default({}),
+  points: z.record(z.string(), z.number().int().min(1).max(MAX_AXIS)).default({}),
   /** Number of values for every float parameter that has neither a step nor an entry in `points`. */
-  default_points: z.number().int().min(1).optional(),
+  default_points: z.number().int().min(1).max(MAX_AXIS).optional(),
 });
 
 /** Parsed grid options. */
@@ -26,14 +33,16 @@ export type GridOptions = z.output<typeof GridOptionsSchema>;
 /** Largest grid we index (mixed-radix indices must stay exact doubles). */
 const MAX_POINTS = 2 ** 52;
 
-/** The values of one parameter on the grid; null when a continuous float has no count. */
-function valuesOf(d: Dim, options: GridOptions): ParamValue[] | null {
+
+/** The values of one parameter on the grid; null when a continuous float has no count; the count alone when it is above MAX_AXIS. */
+function valuesOf(d: Dim, options: GridOptions): ParamValue[] | null | number {
   if (d.kind === 'categorical') return [...d.choices];
   const { spec } = d;
   const n = options.points[d.name] ?? (d.step === null ? options.default_points : undefined);
   if (n === undefined) {
     if (d.step === null) return spec.low === spec.high ? [spec.low] : null;
     const count = Math.round((spec.high - spec.low) / d.step) + 1;
+    if (count > MAX_AXIS) return count;
     return Array.from({ length: count }, (_, k) => tidy(spec.low + k * d.step!));
   }
   const at = (t: number) => (spec.log ? Math.exp(Math.log(spec.low) + t * (Math.log(spec.high) - Math.log(spec.low))) : spec.low + t * (spec.high - spec.low));
@@ -56,7 +65,8 @@ export function gridAxes(dims: readonly Dim[], options: GridOptions, path: strin
   const axes = dims.map((d) => {
     const values = valuesOf(d, options);
     if (values === null) issues.push({ path: `${path}.options.points.${d.name}`, message: 'a float parameter without a step needs a number of grid points (or options.default_points)' });
-    return values ?? [];
+    if (typeof values === 'number') issues.push({ path: `${path}.options.points.${d.name}`, message: `the grid would have ${values} values of ${d.name}, more than ${MAX_AXIS}: give it fewer points here` });
+    return Array.isArray(values) ? values : [];
   });
   const total = axes.reduce((p, a) => p * Math.max(1, a.length), 1);
   if (total > MAX_POINTS) issues.push({ path: `${path}.options`, message: `the grid has ${total} points, more than ${MAX_POINTS}` });

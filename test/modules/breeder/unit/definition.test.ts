@@ -34,6 +34,11 @@ describe('breeder definition', () => {
     expect(parseDefinition({ ...good, algorithm: undefined }).algorithm.sampler).toBe('tpe');
   });
 
+  it('accepts a grid whose large int range is given fewer points', () => {
+    const d = parseDefinition({ ...good, space: { n: { type: 'int', low: 0, high: 2_000_000_000 } }, algorithm: { sampler: 'grid', options: { points: { n: 50 } } } });
+    expect(d.algorithm.sampler).toBe('grid');
+  });
+
   it('accepts names that only resemble an id', () => {
     for (const name of ['0193a5f2-7c1d-7e4b-9a01-23456789abc', 'g193a5f2-7c1d-7e4b-9a01-23456789abcd', '0193a5f27c1d7e4b9a0123456789abcd', 'tcp-tuning-2']) {
       expect(parseDefinition({ ...good, name }).name).toBe(name);
@@ -60,6 +65,11 @@ describe('breeder definition', () => {
     [{ ...good, run: { max_trials: 0 } }, 'run.max_trials'],
     [{ ...good, algorithm: { sampler: 'tpe', options: { gamma: 'x' } } }, 'algorithm.options.gamma'],
     [{ ...good, surprise: 1 }, 'surprise'],
+    // The sampler is built when the definition is checked: a grid float without a point count, or an axis so large
+    // that building it would hold the worker for minutes, is refused at create time.
+    [{ ...good, algorithm: { sampler: 'grid' } }, 'algorithm.options.points.x1'],
+    [{ ...good, space: { n: { type: 'int', low: 0, high: 2_000_000_000 } }, algorithm: { sampler: 'grid' } }, 'algorithm.options.points.n'],
+    [{ ...good, space: { n: { type: 'int', low: 0, high: 10 } }, algorithm: { sampler: 'grid', options: { points: { n: 10_001 } } } }, 'algorithm.options.points.n'],
   ])('refuses %#, naming %s', (input, path) => {
     expect(issuesOf(input).map((i) => i.path)).toContain(path);
   });
