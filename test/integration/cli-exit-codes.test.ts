@@ -10,6 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { runCli } from '../../src/kernel/cli/run.ts';
 import type { Command } from '../../src/kernel/cli/command-table.ts';
 import { MODULES } from '../../src/main.ts';
+import { agentsCommands } from '../../src/modules/agents/api/cli.ts';
+import { breederCommands } from '../../src/modules/breeder/api/cli.ts';
+import { cascadesCommands } from '../../src/modules/cascades/api/cli.ts';
 import { meshCommands } from '../../src/modules/mesh/api/cli.ts';
 import { workflowCommands } from '../../src/modules/workflow/api/cli.ts';
 import { startTestServer, tempDir, type TestServer } from '../kit/index.ts';
@@ -45,6 +48,9 @@ function commandPaths(commands: Record<string, Command>, prefix: string[] = []):
 const TABLES: [string, Record<string, Command>][] = [
   ['workflow', workflowCommands.commands],
   ['mesh', meshCommands.commands],
+  ['breeder', breederCommands.commands],
+  ['cascades', cascadesCommands.commands],
+  ['agents', agentsCommands.commands],
 ];
 
 describe('--help', () => {
@@ -88,6 +94,24 @@ describe('usage errors exit 2 naming the flag, before any request', () => {
     [['mesh', 'move', 'w1'], 'move needs --to'],
     [['mesh', 'apply'], 'apply needs --file'],
     [['mesh', 'cordon', 'n1', 'n2'], "unexpected argument 'n2'"],
+    [['breeder', 'list', '--bogus'], 'list does not take --bogus'],
+    [['breeder', 'update', 'b1'], 'update needs --file'],
+    [['breeder', 'trials', 'b1', '--limit', 'lots'], "--limit must be an integer >= 1 <= 1000, got 'lots'"],
+    [['breeder', 'show'], 'show needs ID'],
+    [['cascades', 'run'], 'run needs FILE|CASCADE'],
+    [['cascades', 'run', 'blog', '--input', 'topic'], '--input:'],
+    [['cascades', 'signal', 's1'], 'signal needs --text'],
+    [['cascades', 'respond', 'c1'], 'respond needs --text'],
+    [['cascades', 'apply', join(dir, 'missing.yaml')], 'cannot read file'],
+    [['agents', 'spawn', 'do it'], 'spawn needs --repo'],
+    [['agents', 'spawn', 'do it', '--repo', '.', '--max-cost', '0'], '--max-cost must be a positive number'],
+    [['agents', 'spawn', 'do it', '--repo', '.', '--max-turns', '2.5'], '--max-turns must be an integer'],
+    [['agents', 'show'], 'show needs ID'],
+    [['agents', 'pause', 'a1', '--reason', 'x'], 'pause does not take --reason'],
+    [['agents', 'swarm'], 'agents swarm needs a command'],
+    [['agents', 'swarm', 'create'], 'create needs --file'],
+    [['agents', 'swarm', 'show'], 'show needs ID'],
+    [['agents', 'audit', 'a1', 'a2'], "unexpected argument 'a2'"],
   ])('capstan %j', async (argv, message) => {
     const r = await capstan(...argv, '--server', NOWHERE);
     expect(r.err).toContain(message);
@@ -113,6 +137,11 @@ describe('against a server', () => {
     [['workflow', 'show', 'nope'], "run 'nope' not found"],
     [['workflow', 'trigger', 'nope', '--foreign-id', 'x'], 'not found'],
     [['mesh', 'start', 'nope'], '404'],
+    [['breeder', 'show', 'nope'], "breeder 'nope' not found"],
+    [['cascades', 'show', 'nope'], '404'],
+    [['cascades', 'run', 'nope'], '404'],
+    [['agents', 'show', 'nope'], '404'],
+    [['agents', 'swarm', 'show', 'nope'], '404'],
   ])('an error answer exits 1 with its detail: %j', async (argv, detail) => {
     const r = await at(...argv);
     expect(r.err).toContain(detail);
@@ -130,6 +159,22 @@ describe('against a server', () => {
     const r = await at('mesh', 'apply', '-f', file);
     expect(r.code).toBe(1);
     expect(r.err).toContain('400');
+  });
+
+  it.each([
+    ['breeder', 'list'],
+    ['cascades', 'definitions'],
+    ['cascades', 'sessions'],
+    ['cascades', 'checkpoints'],
+    ['agents', 'list'],
+    ['agents', 'tasks'],
+    ['agents', 'skills'],
+    ['agents', 'audit'],
+    ['agents', 'swarm', 'list'],
+  ])('%s %s %s prints JSON with --json and exits 0', async (...argv) => {
+    const r = await at(...argv, '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(() => JSON.parse(r.out)).not.toThrow();
   });
 
   it('workflow apply: an invalid file exits 1 naming the field; an oversized one 413; stranding runs 1 unless --force', async () => {

@@ -43,7 +43,7 @@ export interface CommandContext<F extends FlagSpec> {
   /** A string flag the command cannot do without. */
   need(flag: keyof F & string): string;
   /** A numeric flag (optional); not a number, or outside the bounds, is a usage error. */
-  number(flag: keyof F & string, opts?: { integer?: boolean; min?: number; max?: number }): number | undefined;
+  number(flag: keyof F & string, opts?: { integer?: boolean; positive?: boolean; min?: number; max?: number }): number | undefined;
   /** A JSON flag (optional); text that is not JSON is a usage error. */
   json(flag: keyof F & string): unknown;
   /** The text of a file named by a flag or argument; unreadable is a usage error naming it. */
@@ -116,8 +116,8 @@ export function commandContext<F extends FlagSpec>(o: { name: string; base: stri
       const v = str(flag);
       if (v === undefined) return undefined;
       const n = Number(v);
-      const bounds = [opts.integer ? 'an integer' : 'a number', opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : ''].filter(Boolean).join(' ');
-      if (v.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) throw new UsageError(`--${flag} must be ${bounds}, got '${v}'`);
+      const bounds = [opts.positive ? 'a positive' : opts.integer ? 'an' : 'a', opts.integer ? 'integer' : 'number', opts.min !== undefined ? `>= ${opts.min}` : '', opts.max !== undefined ? `<= ${opts.max}` : ''].filter(Boolean).join(' ');
+      if (v.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || (opts.positive && n <= 0) || (opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) throw new UsageError(`--${flag} must be ${bounds}, got '${v}'`);
       return n;
     },
     json(flag) {

@@ -53,9 +53,10 @@ function extraExits(commands: Command[]): string[] {
   return commands.flatMap((c) => (c.kind === 'command' ? Object.entries(c.spec.exits ?? {}).map(([code, what]) => `${code} (${c.spec.usage.split(' ')[0]}): ${what}`) : extraExits(Object.values(c.commands))));
 }
 
-/** The help of a table: one line per distinct command (keys sharing a spec show once), global flags, exit codes. */
+/** The help of a table: one line per distinct usage, global flags, exit codes. */
 function tableHelp(prefix: string, commands: Record<string, Command>, width?: number): string {
-  const distinct = [...new Set(Object.values(commands))];
+  // Entries sharing a usage line (`pause ID | resume ID | kill ID [--reason TEXT]`) show once.
+  const distinct = [...new Map(Object.values(commands).map((c) => [usageOf(c), c])).values()];
   const lastLine = (u: string) => u.split('\n').at(-1)!;
   const col = width ?? Math.min(40, Math.max(...distinct.map((c) => lastLine(usageOf(c)).length)) + 2);
   const lines = distinct.map((c) => {

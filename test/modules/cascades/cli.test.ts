@@ -70,14 +70,14 @@ describe('capstan cascades', { timeout: 120_000 }, () => {
     expect(again.stderr).toMatch(/already ended \(cancelled\)/);
   });
 
-  it('bad input: an invalid file names the field, a bad --input exits non-zero, unknown commands exit 2', async () => {
+  it('bad input: an invalid file names the field, an --input without = is a usage error (2), one of the wrong type a refused request (1), unknown commands exit 2', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'cascade_id: bad\nmodel: m\nphases:\n  - name: a\n    instructions: x\n    max_turns: 0\n');
     const r = await cli('run', bad);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('phases.0.max_turns');
     const noEq = await cli('run', 'blog', '--input', 'topic');
-    expect(noEq.code).toBe(1);
+    expect(noEq.code).toBe(2);
     expect(noEq.stderr).toContain('key=value');
     const wrongType = await cli('run', 'blog', '--input', 'topic=5');
     expect(wrongType.code).toBe(1);

@@ -1,120 +1,128 @@
 /** `capstan breeder ...`: client commands over HTTP (tables by default, JSON with --json). */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import type { CliClient } from '../../../kernel/index.ts';
+import * as z from 'zod';
+import { command, defineCli, Invalid, type CommandContext, type FlagSpec } from '../../../kernel/index.ts';
 
-const USAGE = `usage: capstan breeder <command>
-  create -f FILE                 create a breeder from a YAML or JSON definition
-  update ID -f FILE [--force]    replace a stopped breeder's definition
-  list                           every breeder with its status and trial counts
-  show ID                        one breeder (id or name)
-  start ID | stop ID | delete ID
-  trials ID [--after N] [--limit N] [--state S]
-  best ID                        the best trial (first objective)
-  pareto ID                      the Pareto front
-global flags: --server URL (or CAPSTAN_SERVER), --json; token from CAPSTAN_TOKEN`;
+// What the commands read of the answers; parsed, so an answer of another shape is reported rather than printed wrong.
+const view = z.object({ id: z.string(), name: z.string(), status: z.string(), reason: z.string().nullish(), trials: z.record(z.string(), z.number()) }).passthrough();
+const trial = z.object({ number: z.number(), state: z.string(), params: z.unknown(), values: z.unknown(), error: z.string().nullish() }).passthrough();
+type View = z.output<typeof view>;
+type Trial = z.output<typeof trial>;
 
-const SHAPES: Record<string, { positionals: number; flags: string[] }> = {
-  create: { positionals: 0, flags: ['file'] },
-  update: { positionals: 1, flags: ['file', 'force'] },
-  list: { positionals: 0, flags: [] },
-  show: { positionals: 1, flags: [] },
-  start: { positionals: 1, flags: [] },
-  stop: { positionals: 1, flags: [] },
-  delete: { positionals: 1, flags: [] },
-  trials: { positionals: 1, flags: ['after', 'limit', 'state'] },
-  best: { positionals: 1, flags: [] },
-  pareto: { positionals: 1, flags: [] },
-};
-
-type View = { id: string; name: string; status: string; generation: number; reason: string | null; trials: Record<string, number> };
-type Trial = { number: number; state: string; params: Record<string, unknown>; values: unknown; error: string | null; worker: string };
-
+const BASE = '/breeders';
+const TRIAL_COLUMNS = ['number', 'state', 'values', 'params', 'error'];
 const summary = (b: View) => ({ id: b.id, name: b.name, status: b.status, complete: b.trials.complete ?? 0, fail: b.trials.fail ?? 0, running: b.trials.running ?? 0, reason: b.reason ?? '' });
 const trialRow = (t: Trial) => ({ number: t.number, state: t.state, values: JSON.stringify(t.values), params: JSON.stringify(t.params), error: t.error ?? '' });
+const at = (ctx: CommandContext<FlagSpec>) => `${BASE}/${encodeURIComponent(ctx.args[0]!)}`;
 
-function usage(message: string): number {
-  console.error(`capstan breeder: ${message}\n${USAGE}`);
-  return 2;
-}
-
-/** Reads a definition file (YAML is a superset of JSON); a parse error names the file. */
-function readDefinition(file: string): unknown {
-  const text = readFileSync(file, 'utf8');
+/** Reads a definition file (YAML is a superset of JSON); a parse error names the file and exits 1 like a refused one. */
+function readDefinition(ctx: CommandContext<FlagSpec>, file: string): unknown {
+  const text = ctx.readFile(file);
   try {
     return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
   } catch (err) {
-    throw new Error(`${file}: ${(err as Error).message.split('\n')[0]}`);
+    throw new Invalid(`${file}: ${(err as Error).message.split('\n')[0]}`, [{ path: 'file', message: 'not YAML or JSON' }]);
   }
 }
 
+/** start, stop and delete: one command under three names (the original help groups them on one line). */
+const lifecycle = command({
+  usage: 'start ID | stop ID | delete ID',
+  args: ['ID'],
+  async run(ctx) {
+    if (ctx.name === 'delete') {
+      await ctx.send('DELETE', at(ctx));
+      return;
+    }
+    const b = await ctx.send('POST', `${at(ctx)}/${ctx.name}`, undefined, view);
+    ctx.client.print(ctx.client.json ? b : summary(b));
+  },
+});
+
+/** The breeder module's command table. */
+export const breederCommands = {
+  module: 'breeder',
+  width: 31,
+  commands: {
+    create: command({
+      usage: 'create -f FILE',
+      description: 'create a breeder from a YAML or JSON definition',
+      flags: { file: { type: 'string', short: 'f' } },
+      async run(ctx) {
+        const b = await ctx.send('POST', BASE, { body: readDefinition(ctx, ctx.need('file')) }, view);
+        ctx.client.print(ctx.client.json ? b : summary(b));
+      },
+    }),
+    update: command({
+      usage: 'update ID -f FILE [--force]',
+      description: "replace a stopped breeder's definition",
+      flags: { file: { type: 'string', short: 'f' }, force: { type: 'boolean' } },
+      args: ['ID'],
+      async run(ctx) {
+        const def = readDefinition(ctx, ctx.need('file'));
+        const b = await ctx.send('PUT', `${at(ctx)}${ctx.flags.force ? '?force=true' : ''}`, { body: def }, view);
+        ctx.client.print(ctx.client.json ? b : summary(b));
+      },
+    }),
+    list: command({
+      usage: 'list',
+      description: 'every breeder with its status and trial counts',
+      async run(ctx) {
+        const { breeders } = await ctx.send('GET', BASE, undefined, z.object({ breeders: z.array(view) }));
+        ctx.client.print(ctx.client.json ? breeders : breeders.map(summary), ['id', 'name', 'status', 'complete', 'fail', 'running', 'reason']);
+      },
+    }),
+    show: command({
+      usage: 'show ID',
+      description: 'one breeder (id or name)',
+      args: ['ID'],
+      async run(ctx) {
+        const b = await ctx.send('GET', at(ctx), undefined, view);
+        ctx.client.print(ctx.client.json ? b : summary(b));
+      },
+    }),
+    start: lifecycle,
+    stop: lifecycle,
+    delete: lifecycle,
+    trials: command({
+      usage: 'trials ID [--after N] [--limit N] [--state S]',
+      flags: { after: { type: 'string' }, limit: { type: 'string' }, state: { type: 'string' } },
+      args: ['ID'],
+      async run(ctx) {
+        const q = new URLSearchParams();
+        const after = ctx.number('after', { integer: true, min: -1 });
+        const limit = ctx.number('limit', { integer: true, min: 1, max: 1000 });
+        if (after !== undefined) q.set('after', String(after));
+        if (limit !== undefined) q.set('limit', String(limit));
+        if (ctx.flags.state) q.set('state', ctx.flags.state);
+        const page = await ctx.send('GET', `${at(ctx)}/trials${q.size ? `?${q}` : ''}`, undefined, z.object({ items: z.array(trial), nextAfter: z.number().nullable() }).passthrough());
+        ctx.client.print(ctx.client.json ? page : page.items.map(trialRow), TRIAL_COLUMNS);
+      },
+    }),
+    best: command({
+      usage: 'best ID',
+      description: 'the best trial (first objective)',
+      args: ['ID'],
+      async run(ctx) {
+        const { best } = await ctx.send('GET', `${at(ctx)}/best`, undefined, z.object({ best: trial.nullable() }));
+        if (!best) {
+          console.error('no complete trial yet');
+          return 1;
+        }
+        ctx.client.print(ctx.client.json ? best : trialRow(best));
+      },
+    }),
+    pareto: command({
+      usage: 'pareto ID',
+      description: 'the Pareto front',
+      args: ['ID'],
+      async run(ctx) {
+        const { front } = await ctx.send('GET', `${at(ctx)}/pareto`, undefined, z.object({ front: z.array(trial) }));
+        ctx.client.print(ctx.client.json ? front : front.map(trialRow), TRIAL_COLUMNS);
+      },
+    }),
+  },
+};
+
 /** Runs one breeder command; returns the exit code. */
-export async function breederCli(argv: string[], client: CliClient): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === 'help' || cmd === '--help') {
-    console.log(USAGE);
-    return cmd ? 0 : 2;
-  }
-  const shape = SHAPES[cmd];
-  if (!shape) return usage(`unknown command '${cmd}'`);
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { file: { type: 'string', short: 'f' }, force: { type: 'boolean' }, after: { type: 'string' }, limit: { type: 'string' }, state: { type: 'string' } } });
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== shape.positionals) return usage(`${cmd} takes ${shape.positionals === 1 ? 'an id' : 'no argument'}`);
-  const stray = Object.keys(values).find((f) => values[f] !== undefined && !shape.flags.includes(f));
-  if (stray) return usage(`${cmd} does not take --${stray}`);
-  const id = encodeURIComponent(positionals[0] ?? '');
-  const base = '/api/v1/breeder/breeders';
-  const show = (b: View) => client.print(client.json ? b : summary(b));
-  switch (cmd) {
-    case 'create':
-    case 'update': {
-      if (typeof values.file !== 'string') return usage(`${cmd} needs -f FILE`);
-      const def = readDefinition(values.file);
-      show(cmd === 'create' ? await client.request<View>('POST', base, def) : await client.request<View>('PUT', `${base}/${id}${values.force ? '?force=true' : ''}`, def));
-      return 0;
-    }
-    case 'list': {
-      const { breeders } = await client.request<{ breeders: View[] }>('GET', base);
-      client.print(client.json ? breeders : breeders.map(summary), ['id', 'name', 'status', 'complete', 'fail', 'running', 'reason']);
-      return 0;
-    }
-    case 'show':
-      show(await client.request<View>('GET', `${base}/${id}`));
-      return 0;
-    case 'start':
-    case 'stop':
-      show(await client.request<View>('POST', `${base}/${id}/${cmd}`));
-      return 0;
-    case 'delete':
-      await client.request('DELETE', `${base}/${id}`);
-      return 0;
-    case 'trials': {
-      const q = new URLSearchParams();
-      for (const k of ['after', 'limit', 'state'] as const) if (typeof values[k] === 'string') q.set(k, values[k]);
-      const page = await client.request<{ items: Trial[]; nextAfter: number | null }>('GET', `${base}/${id}/trials${q.size ? `?${q}` : ''}`);
-      client.print(client.json ? page : page.items.map(trialRow), ['number', 'state', 'values', 'params', 'error']);
-      return 0;
-    }
-    case 'best': {
-      const { best } = await client.request<{ best: Trial | null }>('GET', `${base}/${id}/best`);
-      if (!best) {
-        console.error('no complete trial yet');
-        return 1;
-      }
-      client.print(client.json ? best : trialRow(best));
-      return 0;
-    }
-    case 'pareto': {
-      const { front } = await client.request<{ front: Trial[] }>('GET', `${base}/${id}/pareto`);
-      client.print(client.json ? front : front.map(trialRow), ['number', 'state', 'values', 'params', 'error']);
-      return 0;
-    }
-  }
-  return usage(`unknown command '${cmd}'`);
-}
+export const breederCli = defineCli(breederCommands);

@@ -1,159 +1,162 @@
 /** `capstan cascades ...`: client commands over HTTP (tables by default, JSON with --json). */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { Invalid, sleep, type CliClient } from '../../../kernel/index.ts';
+import * as z from 'zod';
+import { command, defineCli, Invalid, sleep, UsageError, type CommandContext, type FlagSpec } from '../../../kernel/index.ts';
 import { parseDefinition } from '../model/parse-definition.ts';
 import { CascadeService } from '../service.ts';
 
-const USAGE = `usage: capstan cascades <command>
-  apply FILE                              save a cascade definition (YAML or JSON)
-  definitions                             list saved cascades
-  run FILE|CASCADE [--input k=v ...] [--follow]   start a session (a FILE is saved first); --follow waits and prints its log
-  sessions [--status S] [--cascade C]     list sessions
-  show ID                                 one session: status, phase, outputs, cost
-  logs ID                                 the session's unified log
-  cancel ID [--reason TEXT]
-  signal ID --text TEXT                   send an audible the session reads at its next turn
-  checkpoints [--status pending]          human checkpoints
-  respond CHECKPOINT --text TEXT          answer a human checkpoint
-global flags: --server URL (or CAPSTAN_SERVER), --json; token from CAPSTAN_TOKEN`;
-
 const enc = encodeURIComponent;
 const TERMINAL = new Set(['completed', 'error', 'cancelled']);
+// What the commands read of the answers; parsed, so an answer of another shape is reported rather than printed wrong.
+const rows = z.object({ items: z.array(z.record(z.string(), z.unknown())) });
+const session = z.object({ status: z.string(), error: z.string().nullish(), outputs: z.unknown(), cost: z.number() }).passthrough();
+const logRows = z.object({ items: z.array(z.object({ id: z.number(), phase: z.string().nullish(), kind: z.string(), content: z.unknown() }).passthrough()) });
 
-function fail(message: string): never {
-  throw new Invalid(message);
-}
-
-/** Saves a definition file; returns its cascade id. */
-async function apply(client: CliClient, file: string): Promise<string> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    return fail(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  const def = parseDefinition(text, file.endsWith('.json') ? 'json' : 'yaml');
-  await client.request('POST', '/api/v1/cascades/definitions', def);
+/** Saves a definition file (checked here first, naming each bad field); returns its cascade id. */
+async function apply(ctx: CommandContext<FlagSpec>, file: string): Promise<string> {
+  const def = parseDefinition(ctx.readFile(file), file.endsWith('.json') ? 'json' : 'yaml');
+  await ctx.send('POST', '/definitions', { body: def });
   return def.cascade_id;
 }
 
-/** Polls a session until it ends, printing log rows as they arrive; exit 0 only when it completed. */
-async function follow(client: CliClient, id: string): Promise<number> {
+/** Polls a session until it ends, printing log rows as they arrive; exit 0 only when it completed (or waits on a human). */
+async function follow(ctx: CommandContext<FlagSpec>, id: string): Promise<number> {
   let after = 0;
   for (;;) {
     // Status first, then the log: a session that ended in between has all its rows printed before the summary.
-    const s = await client.request<{ status: string; error: string | null; outputs: unknown; cost: number }>('GET', `/api/v1/cascades/sessions/${enc(id)}`);
-    const logs = await client.request<{ items: { id: number; phase: string | null; kind: string; content: unknown }[] }>('GET', `/api/v1/cascades/sessions/${enc(id)}/logs?after=${after}`);
+    const s = await ctx.send('GET', `/sessions/${enc(id)}`, undefined, session);
+    const logs = await ctx.send('GET', `/sessions/${enc(id)}/logs?after=${after}`, undefined, logRows);
     for (const l of logs.items) {
       after = l.id;
-      if (!client.json) console.log(`[${l.phase ?? '-'}] ${l.kind} ${JSON.stringify(l.content ?? null).slice(0, 300)}`);
+      if (!ctx.client.json) console.log(`[${l.phase ?? '-'}] ${l.kind} ${JSON.stringify(l.content ?? null).slice(0, 300)}`);
     }
     if (TERMINAL.has(s.status) || s.status === 'blocked') {
-      client.print({ sessionId: id, status: s.status, error: s.error ?? '', cost: s.cost, outputs: JSON.stringify(s.outputs) });
+      ctx.client.print({ sessionId: id, status: s.status, error: s.error ?? '', cost: s.cost, outputs: JSON.stringify(s.outputs) });
       return s.status === 'completed' || s.status === 'blocked' ? 0 : 1;
     }
     await sleep(300);
   }
 }
 
-/** The module's CLI entry: bad input (a definition, an --input) prints every field it names and exits 1. */
-export async function cascadesCli(argv: string[], client: CliClient): Promise<number> {
+/** `--input k=v` pairs; one without `=` is a usage error naming the flag. */
+function inputs(pairs: string[]): Record<string, unknown> {
   try {
-    return await command(argv, client);
+    return CascadeService.inputsFromPairs(pairs);
   } catch (err) {
-    if (!(err instanceof Invalid)) throw err;
-    console.error(`capstan: ${err.message}`);
-    for (const i of err.issues) console.error(`  ${i.path}: ${i.message}`);
-    return 1;
+    if (err instanceof Invalid) throw new UsageError(`--input: ${err.message}`);
+    throw err;
   }
 }
 
-async function command(argv: string[], client: CliClient): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === 'help') {
-    console.log(USAGE);
-    return cmd ? 0 : 2;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { input: { type: 'string', multiple: true }, follow: { type: 'boolean' }, status: { type: 'string' }, cascade: { type: 'string' }, reason: { type: 'string' }, text: { type: 'string' } } });
-  } catch (err) {
-    console.error(`capstan: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { values: v, positionals: p } = parsed;
-  const need = (n: number) => {
-    if (p.length !== n) {
-      console.error(`capstan: ${cmd} takes ${n} argument${n === 1 ? '' : 's'}\n${USAGE}`);
-      return false;
-    }
-    return true;
-  };
-  switch (cmd) {
-    case 'apply':
-      if (!need(1)) return 2;
-      client.print({ cascadeId: await apply(client, p[0]!) });
-      return 0;
-    case 'definitions': {
-      const r = await client.request<{ items: Record<string, unknown>[] }>('GET', '/api/v1/cascades/definitions');
-      client.print(r.items, ['cascadeId', 'version', 'phases', 'updatedAt']);
-      return 0;
-    }
-    case 'run': {
-      if (!need(1)) return 2;
-      const target = p[0]!;
-      const cascade = /\.(ya?ml|json)$/i.test(target) ? await apply(client, target) : target;
-      const inputs = CascadeService.inputsFromPairs(v.input ?? []);
-      const r = await client.request<{ sessionId: string }>('POST', `/api/v1/cascades/definitions/${enc(cascade)}/runs`, { inputs });
-      if (!v.follow) {
-        client.print({ sessionId: r.sessionId });
-        return 0;
-      }
-      if (!client.json) console.log(`session ${r.sessionId}`);
-      return follow(client, r.sessionId);
-    }
-    case 'sessions': {
-      const q = new URLSearchParams();
-      if (v.status) q.set('status', v.status);
-      if (v.cascade) q.set('cascade', v.cascade);
-      const r = await client.request<{ items: Record<string, unknown>[] }>('GET', `/api/v1/cascades/sessions?${q}`);
-      client.print(r.items, ['id', 'cascadeId', 'status', 'currentPhase', 'cost', 'recoveries', 'createdAt']);
-      return 0;
-    }
-    case 'show': {
-      if (!need(1)) return 2;
-      const s = await client.request<Record<string, unknown>>('GET', `/api/v1/cascades/sessions/${enc(p[0]!)}`);
-      client.print(client.json ? s : { ...s, outputs: JSON.stringify(s.outputs), state: JSON.stringify(s.state), costs: JSON.stringify(s.costs) });
-      return 0;
-    }
-    case 'logs': {
-      if (!need(1)) return 2;
-      const r = await client.request<{ items: Record<string, unknown>[] }>('GET', `/api/v1/cascades/sessions/${enc(p[0]!)}/logs`);
-      client.print(client.json ? r.items : r.items.map((l) => ({ ...l, content: JSON.stringify(l.content ?? null).slice(0, 120) })), ['id', 'phase', 'turn', 'kind', 'soundingIndex', 'winner', 'model', 'tokensIn', 'tokensOut', 'cost', 'content']);
-      return 0;
-    }
-    case 'cancel':
-      if (!need(1)) return 2;
-      client.print(await client.request('POST', `/api/v1/cascades/sessions/${enc(p[0]!)}/cancel`, v.reason ? { reason: v.reason } : {}));
-      return 0;
-    case 'signal':
-      if (!need(1)) return 2;
-      if (!v.text) return (console.error('capstan: signal needs --text'), 2);
-      client.print(await client.request('POST', `/api/v1/cascades/sessions/${enc(p[0]!)}/signal`, { text: v.text }));
-      return 0;
-    case 'checkpoints': {
-      const r = await client.request<{ items: Record<string, unknown>[] }>('GET', `/api/v1/cascades/checkpoints${v.status ? `?status=${enc(v.status)}` : ''}`);
-      client.print(r.items, ['id', 'sessionId', 'phase', 'status', 'prompt', 'createdAt']);
-      return 0;
-    }
-    case 'respond':
-      if (!need(1)) return 2;
-      if (v.text === undefined) return (console.error('capstan: respond needs --text'), 2);
-      client.print(await client.request('POST', `/api/v1/cascades/checkpoints/${enc(p[0]!)}/respond`, { text: v.text }) as Record<string, unknown>);
-      return 0;
-    default:
-      console.error(`capstan: unknown cascades command '${cmd}'\n${USAGE}`);
-      return 2;
-  }
-}
+/** The cascades module's command table. */
+export const cascadesCommands = {
+  module: 'cascades',
+  width: 40,
+  commands: {
+    apply: command({
+      usage: 'apply FILE',
+      description: 'save a cascade definition (YAML or JSON)',
+      args: ['FILE'],
+      async run(ctx) {
+        ctx.client.print({ cascadeId: await apply(ctx, ctx.args[0]!) });
+      },
+    }),
+    definitions: command({
+      usage: 'definitions',
+      description: 'list saved cascades',
+      async run(ctx) {
+        ctx.client.print((await ctx.send('GET', '/definitions', undefined, rows)).items, ['cascadeId', 'version', 'phases', 'updatedAt']);
+      },
+    }),
+    run: command({
+      usage: 'run FILE|CASCADE [--input k=v ...] [--follow]',
+      description: 'start a session (a FILE is saved first); --follow waits and prints its log',
+      flags: { input: { type: 'string', multiple: true }, follow: { type: 'boolean' } },
+      args: ['FILE|CASCADE'],
+      exits: { 1: 'also when the followed session ends in error or is cancelled' },
+      async run(ctx) {
+        const target = ctx.args[0]!;
+        const given = inputs(ctx.flags.input ?? []);
+        const cascade = /\.(ya?ml|json)$/i.test(target) ? await apply(ctx, target) : target;
+        const r = await ctx.send('POST', `/definitions/${enc(cascade)}/runs`, { body: { inputs: given } }, z.object({ sessionId: z.string() }).passthrough());
+        if (!ctx.flags.follow) {
+          ctx.client.print({ sessionId: r.sessionId });
+          return 0;
+        }
+        if (!ctx.client.json) console.log(`session ${r.sessionId}`);
+        return follow(ctx, r.sessionId);
+      },
+    }),
+    sessions: command({
+      usage: 'sessions [--status S] [--cascade C]',
+      description: 'list sessions',
+      flags: { status: { type: 'string' }, cascade: { type: 'string' } },
+      async run(ctx) {
+        const q = new URLSearchParams();
+        if (ctx.flags.status) q.set('status', ctx.flags.status);
+        if (ctx.flags.cascade) q.set('cascade', ctx.flags.cascade);
+        const r = await ctx.send('GET', `/sessions?${q}`, undefined, rows);
+        ctx.client.print(r.items, ['id', 'cascadeId', 'status', 'currentPhase', 'cost', 'recoveries', 'createdAt']);
+      },
+    }),
+    show: command({
+      usage: 'show ID',
+      description: 'one session: status, phase, outputs, cost',
+      args: ['ID'],
+      async run(ctx) {
+        const s = await ctx.send('GET', `/sessions/${enc(ctx.args[0]!)}`, undefined, z.record(z.string(), z.unknown()));
+        ctx.client.print(ctx.client.json ? s : { ...s, outputs: JSON.stringify(s.outputs), state: JSON.stringify(s.state), costs: JSON.stringify(s.costs) });
+      },
+    }),
+    logs: command({
+      usage: 'logs ID',
+      description: "the session's unified log",
+      args: ['ID'],
+      async run(ctx) {
+        const r = await ctx.send('GET', `/sessions/${enc(ctx.args[0]!)}/logs`, undefined, rows);
+        const shown = ctx.client.json ? r.items : r.items.map((l) => ({ ...l, content: JSON.stringify(l.content ?? null).slice(0, 120) }));
+        ctx.client.print(shown, ['id', 'phase', 'turn', 'kind', 'soundingIndex', 'winner', 'model', 'tokensIn', 'tokensOut', 'cost', 'content']);
+      },
+    }),
+    cancel: command({
+      usage: 'cancel ID [--reason TEXT]',
+      flags: { reason: { type: 'string' } },
+      args: ['ID'],
+      async run(ctx) {
+        ctx.client.print(await ctx.send('POST', `/sessions/${enc(ctx.args[0]!)}/cancel`, { body: ctx.flags.reason ? { reason: ctx.flags.reason } : {} }));
+      },
+    }),
+    signal: command({
+      usage: 'signal ID --text TEXT',
+      description: 'send an audible the session reads at its next turn',
+      flags: { text: { type: 'string' } },
+      args: ['ID'],
+      async run(ctx) {
+        ctx.client.print(await ctx.send('POST', `/sessions/${enc(ctx.args[0]!)}/signal`, { body: { text: ctx.need('text') } }));
+      },
+    }),
+    checkpoints: command({
+      usage: 'checkpoints [--status pending]',
+      description: 'human checkpoints',
+      flags: { status: { type: 'string' } },
+      async run(ctx) {
+        const r = await ctx.send('GET', `/checkpoints${ctx.flags.status ? `?status=${enc(ctx.flags.status)}` : ''}`, undefined, rows);
+        ctx.client.print(r.items, ['id', 'sessionId', 'phase', 'status', 'prompt', 'createdAt']);
+      },
+    }),
+    respond: command({
+      usage: 'respond CHECKPOINT --text TEXT',
+      description: 'answer a human checkpoint',
+      flags: { text: { type: 'string' } },
+      args: ['CHECKPOINT'],
+      async run(ctx) {
+        // An empty answer is an answer; only a missing --text is a usage error.
+        const text = ctx.flags.text;
+        if (text === undefined) throw new UsageError('respond needs --text');
+        ctx.client.print(await ctx.send('POST', `/checkpoints/${enc(ctx.args[0]!)}/respond`, { body: { text } }));
+      },
+    }),
+  },
+};
+
+/** Runs one `capstan cascades` command; returns the exit code. */
+export const cascadesCli = defineCli(cascadesCommands);
