@@ -4,7 +4,7 @@ import { Conflict, Invalid, NotFound } from '../../src/kernel/errors.ts';
 import { RunStatusChanged } from '../../src/modules/workflow/model/events.ts';
 import type { RunRecord } from '../../src/modules/workflow/model/run.ts';
 import type { OutboxEvent } from '../../src/kernel/outbox.ts';
-import type { WorkflowStorePort } from '../../src/modules/workflow/store/index.ts';
+import { TriggerKeyTaken, type WorkflowStorePort } from '../../src/modules/workflow/store/index.ts';
 import { rejection } from '../helpers/async.ts';
 import { uniqueName } from '../helpers/env.ts';
 
@@ -161,6 +161,47 @@ export function workflowStorePortContract(name: string, factory: () => Promise<S
       expect(await s.lookup(run.runId)).toEqual(deleted);
       expect((await fx.events(run.runId)).at(-1)).toMatchObject({ type: 'workflow.run.status_changed', data: { runState: 'dataDeleted' } });
       expect((await s.history(run.runId)).at(-1)).toMatchObject({ runState: 'dataDeleted', version: deleted.version });
+    });
+
+    it('stores an Idempotency-Key with the run it starts; a second start with the key creates nothing, even once the run finished', async () => {
+      const workflow = wf();
+      const at = new Date('2026-03-01T00:00:00Z');
+      const key = { key: 'k-1', requestHash: 'h-1', expiresAt: new Date(at.getTime() + 24 * HOUR) };
+      const run = await s.createRun({ workflow, foreignId: 'f-1', status: 'created', object: OBJECT, runState: 'running', triggerKey: key }, changed);
+      expect(await s.findTriggerKey(workflow, 'k-1', at)).toEqual({ requestHash: 'h-1', runId: run.runId, status: 'created', runState: 'running' });
+      expect(await s.findTriggerKey(workflow, 'k-2', at)).toBeUndefined();
+      expect(await s.findTriggerKey(wf(), 'k-1', at)).toBeUndefined();
+      // Finished: the foreign id is free again, but the key is not.
+      await s.move(run, { status: 'done', runState: 'completed' }, none, { cancel: true });
+      const again = await rejection(s.createRun({ workflow, foreignId: 'f-1', status: 'created', runState: 'running', triggerKey: { ...key, requestHash: 'h-2' } }, changed));
+      expect(again).toBeInstanceOf(TriggerKeyTaken);
+      expect(await s.latest(workflow, 'f-1')).toMatchObject({ runId: run.runId, runState: 'completed' });
+      expect((await fx.events(run.runId)).length).toBeGreaterThan(0);
+    });
+
+    it('forgets an expired key on lookup, and the sweep removes expired keys only, oldest first, up to its limit', async () => {
+      const workflow = wf();
+      const t0 = new Date('2026-03-01T00:00:00Z');
+      const keyed = (k: string, ttlHours: number, foreignId: string) =>
+        s.createRun({ workflow, foreignId, status: 'created', runState: 'running', triggerKey: { key: k, requestHash: 'h', expiresAt: new Date(t0.getTime() + ttlHours * HOUR) } }, none);
+      await keyed('a', 1, 'f-a');
+      await keyed('b', 2, 'f-b');
+      await keyed('d', 1.5, 'f-d');
+      await keyed('c', 48, 'f-c');
+      const later = new Date(t0.getTime() + 3 * HOUR);
+      expect(await s.findTriggerKey(workflow, 'a', later)).toBeUndefined();
+      // 'a' went with that lookup; the key can start a run again.
+      await keyed('a', 30, 'f-a2');
+      expect(await s.findTriggerKey(workflow, 'a', later)).toMatchObject({ requestHash: 'h' });
+      // Other tests' keys share the table (SQL adapters): sweep far in the past first, then only this test's.
+      expect(await s.deleteExpiredTriggerKeys(new Date(0), 10)).toBe(0);
+      expect(await s.deleteExpiredTriggerKeys(later, 1)).toBe(1);
+      expect(await s.findTriggerKey(workflow, 'd', t0)).toBeUndefined();
+      expect(await s.findTriggerKey(workflow, 'b', t0)).toBeDefined();
+      expect(await s.deleteExpiredTriggerKeys(later, 1000)).toBe(1);
+      expect(await s.findTriggerKey(workflow, 'b', t0)).toBeUndefined();
+      expect(await s.findTriggerKey(workflow, 'c', later)).toBeDefined();
+      expect(await s.findTriggerKey(workflow, 'a', later)).toBeDefined();
     });
   });
 }

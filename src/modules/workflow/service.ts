@@ -5,6 +5,7 @@ import { specFromDefinition, type DeclarativeDeps } from './declarative/spec.ts'
 import { DefinitionApplied, ignoreMalformed } from './model/events.ts';
 import { compileDefinition, parseDefinition, toMermaid, type ParsedDefinition } from './definition/index.ts';
 import type { WorkflowEngine } from './runtime/engine.ts';
+import { requestHash, type TriggerOutcome } from './runtime/trigger-once.ts';
 import type { RunRecord } from './model/run.ts';
 import { ACTIVE_RUN_STATES } from './model/run-state.ts';
 import type { ListRunsQuery, RecordStore } from './store/index.ts';
@@ -132,13 +133,27 @@ export class WorkflowService {
 
   /** Starts a run. */
   trigger(workflow: string, foreignId: string, object?: unknown, start?: string): Promise<RunRecord> {
+    this.checkStart(workflow, object, start);
+    return underBody(() => this.engine.trigger(workflow, foreignId, object ?? {}, start));
+  }
+
+  /**
+   * Starts a run under an Idempotency-Key: a repeat with the same key and body answers the first run (replayed), the
+   * same key with another body is a 422 naming the header.
+   */
+  triggerWithKey(workflow: string, body: { foreignId: string; object?: unknown; start?: string }, key: string): Promise<TriggerOutcome> {
+    this.checkStart(workflow, body.object, body.start);
+    const hash = requestHash(body);
+    return underBody(() => this.engine.triggerWithKey(workflow, body.foreignId, body.object ?? {}, body.start, key, hash));
+  }
+
+  private checkStart(workflow: string, object: unknown, start: string | undefined): void {
     // A DAG wraps its trigger's object as {input, steps} unless the run starts at a given stage: then the caller
     // brings that object, and one without `steps` would break every step of the run.
     if (start !== undefined && this.engine.get(workflow).spec.prepareObject) {
       const shaped = DagRunObjectShape.safeParse(object ?? {});
       if (!shaped.success) throw new Invalid('a DAG run started at a stage needs its run object {input, steps}', zodIssues(shaped.error, 'body.object'));
     }
-    return underBody(() => this.engine.trigger(workflow, foreignId, object ?? {}, start));
   }
 
   /** A page of runs. */

@@ -23,6 +23,14 @@ const runSchema = z
   })
   .passthrough()
   .openapi('WorkflowRun');
+// Visible ASCII, as the IETF Idempotency-Key draft and the payment APIs that use it allow; a UUID fits easily.
+const triggerHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, '1 to 255 visible ASCII characters')
+    .optional()
+    .openapi({ description: 'Makes the start safe to retry: a repeat with the same key and body answers the first run (kept 24 h)', example: '6f1c2b8e-3d4a-4c1e-9a57-0b6e2f9d1c34' }),
+});
 const triggerBody = z
   .strictObject({ foreignId: storableText(z.string().min(1).max(200)), object: storableJson.optional(), start: status.optional() })
   .openapi('TriggerRun');
@@ -96,9 +104,11 @@ export const ops = {
     path: '/workflows/{name}/runs',
     operationId: 'triggerWorkflowRun',
     summary: 'Start a run of a workflow',
-    errors: [404, 409],
-    request: { params: z.object({ name }), body: { content: { 'application/json': { schema: triggerBody } }, required: true } },
-    responses: { 201: json(runStarted, 'run created') },
+    description:
+      'With an Idempotency-Key header, a repeat of the request (same key, same body) within 24 hours answers the run the first one started, with the same status code, instead of starting another (Idempotent-Replayed: true). The same key with another body is a 422. A request that failed stores no key.',
+    errors: [404, 409, 422],
+    request: { params: z.object({ name }), headers: triggerHeaders, body: { content: { 'application/json': { schema: triggerBody } }, required: true } },
+    responses: { 201: json(runStarted, 'run created (or, for a repeated Idempotency-Key, the run the first request created)') },
   }),
   listWorkflowRuns: defineRoute({
     method: 'get',

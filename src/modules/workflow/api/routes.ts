@@ -75,8 +75,15 @@ export function workflowRoutes(svc: WorkflowService, ready: Promise<void>) {
     ops.triggerWorkflowRun,
     async (c) => {
       const b = c.req.valid('json');
-      const run = await svc.trigger(c.req.valid('param').name, b.foreignId, b.object, b.start);
-      return c.json({ runId: run.runId, status: run.status, runState: run.runState }, 201);
+      const name = c.req.valid('param').name;
+      const key = c.req.valid('header')['idempotency-key'];
+      if (key === undefined) {
+        const run = await svc.trigger(name, b.foreignId, b.object, b.start);
+        return c.json({ runId: run.runId, status: run.status, runState: run.runState }, 201);
+      }
+      const { answer, replayed } = await svc.triggerWithKey(name, b, key);
+      if (replayed) c.header('Idempotent-Replayed', 'true');
+      return c.json(answer, 201);
     },
   );
 

@@ -7,9 +7,13 @@ import { RecentRuns } from './recent-runs.ts';
 import { isControl, toRun, type RunRecord } from '../model/run.ts';
 import { connectorRoleName, derivedNames, roleName } from './names.ts';
 import { runStepConsumer, type StepFailures } from './step-consumer.ts';
-import type { WorkflowStorePort } from '../store/index.ts';
+import type { NewTriggerKey, WorkflowStorePort } from '../store/index.ts';
+import { triggerOnce, type TriggerOutcome } from './trigger-once.ts';
 import { eventsFor, statusRoute, Transitioner } from './transitions.ts';
 import { applyConnectorAction, runConnector, runScheduler } from './triggers.ts';
+
+// Expired keys are harmless (lookups ignore them), so a sweep every 10 minutes keeps the table small enough.
+const TRIGGER_KEY_SWEEP_MS = 10 * 60_000;
 
 /** Engine settings (from the module's config). */
 export interface EngineOptions {
@@ -30,6 +34,8 @@ export interface EngineOptions {
   stepConcurrency?: number;
   /** Timeouts, retries, sweeps and schedules read time through it; the real clock by default. */
   clock?: Clock;
+  /** How long an Idempotency-Key of a trigger is kept; 24 h (TRIGGER_KEY_TTL_MS) unless a test shortens it. */
+  triggerKeyTtlMs?: number;
 }
 
 /** Runs workflows registered with it. */
@@ -101,16 +107,21 @@ export class WorkflowEngine {
   }
 
   /** Starts a run at the start status (or `start`); Conflict (with activeRunId) if one is active for the foreign id. */
-  async trigger(workflow: string, foreignId: string, object: unknown = {}, start?: string): Promise<RunRecord> {
+  async trigger(workflow: string, foreignId: string, object: unknown = {}, start?: string, triggerKey?: NewTriggerKey): Promise<RunRecord> {
     const { spec, transitioner } = this.get(workflow);
     const status = start ?? spec.start;
     if (!spec.statuses.has(status)) throw new Invalid(`unknown start status '${status}'`, [{ path: 'start', message: `one of ${[...spec.statuses].join(', ')}` }]);
     if (spec.terminal.has(status)) throw new Invalid(`'${status}' is a terminal status; a run cannot start there`, [{ path: 'start', message: 'not a terminal status' }]);
     if (spec.prepareObject && start === undefined) object = spec.prepareObject(object);
     // Connectors and actions reach here without the HTTP edge's check: the store refuses what it cannot keep.
-    const run = await this.o.store.createRun({ workflow, foreignId, status, object, runState: 'running' }, (r) => eventsFor(r), transitioner.initialTimeoutAt(status));
+    const run = await this.o.store.createRun({ workflow, foreignId, status, object, runState: 'running', ...(triggerKey ? { triggerKey } : {}) }, (r) => eventsFor(r), transitioner.initialTimeoutAt(status));
     this.recent.put(run);
     return run;
+  }
+
+  /** `trigger` under an Idempotency-Key (trigger-once.ts): a repeat of the request answers the first run. */
+  triggerWithKey(workflow: string, foreignId: string, object: unknown, start: string | undefined, key: string, requestHash: string): Promise<TriggerOutcome> {
+    return triggerOnce({ store: this.o.store, clock: this.clock, ttlMs: this.o.triggerKeyTtlMs }, workflow, key, requestHash, (k) => this.trigger(workflow, foreignId, object, start, k));
   }
 
   /** Applies an external callback to a run waiting at `status`; 409 if the run is elsewhere. */
@@ -214,6 +225,7 @@ export class WorkflowEngine {
     const ttl = { ttlMs: this.o.leaseTtlMs };
     this.roles.push(this.o.roles.holdRole('workflow-timeouts', ttl, (signal) => this.pollTimeouts(signal)));
     this.roles.push(this.o.roles.holdRole('workflow-paused-retry', ttl, (signal) => this.retryPaused(signal)));
+    this.roles.push(this.o.roles.holdRole('workflow-trigger-keys', ttl, (signal) => this.sweepTriggerKeys(signal)));
     this.roles.push(
       this.o.roles.holdRole('workflow-scheduler', ttl, async (signal) => {
         const slots = await this.o.kv.bucket('workflow-schedule-slots', { ttlMs: 7 * 86_400_000 });
@@ -299,6 +311,18 @@ export class WorkflowEngine {
         await w.transitioner.setRunState(r, 'running', null).catch(() => {});
       }
       await this.clock.sleep(Math.min(this.o.retryPausedAfterMs, 30_000), signal);
+    }
+  }
+
+  /** Removes expired Idempotency-Keys while this instance holds the role; a key past its 24 h is never answered anyway. */
+  private async sweepTriggerKeys(signal: AbortSignal): Promise<void> {
+    const batch = 1000;
+    while (!signal.aborted) {
+      const n = await this.o.store.deleteExpiredTriggerKeys(this.clock.date(), batch).catch((err) => {
+        this.o.log.warn({ err }, 'trigger key sweep failed');
+        return 0;
+      });
+      if (n < batch) await this.clock.sleep(TRIGGER_KEY_SWEEP_MS, signal);
     }
   }
 

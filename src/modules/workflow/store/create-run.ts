@@ -11,6 +11,7 @@ import { RAW_RUN_COLUMNS, fromRawRun, type RawRunRow } from './raw-run.ts';
 import type { RunRecord } from '../model/run.ts';
 import type { NewRun, RunEvents } from './port.ts';
 import { assertRunStorable } from './storable.ts';
+import { isTriggerKeyViolation, TriggerKeyTaken } from './trigger-keys.ts';
 
 // A run that finished between our insert and our look at the active run frees the slot; try again a few times.
 const START_ATTEMPTS = 3;
@@ -31,6 +32,9 @@ WITH ins AS (
 ), armed AS (
   INSERT INTO workflow_timeouts (run_id, workflow, status, expires_at)
   SELECT run_id, workflow, status, ($9::text)::timestamptz FROM ins WHERE $9::text IS NOT NULL
+), keyed AS (
+  INSERT INTO workflow_trigger_keys (workflow, key, request_hash, run_id, status, run_state, expires_at)
+  SELECT workflow, $10::text, $11::text, run_id, status, run_state, ($12::text)::timestamptz FROM ins WHERE $10::text IS NOT NULL
 )
 SELECT ${RAW_RUN_COLUMNS}, ${OUTBOX_NOTIFY_SQL} AS notified FROM ins`;
 
@@ -52,12 +56,16 @@ export function runCreator(db: Database) {
         const run: RunRecord = { runId, workflow: input.workflow, foreignId: input.foreignId, status: input.status, runState: input.runState, object: input.object ?? null, version: 1, statusDescription: input.statusDescription ?? null, reason: null, createdAt: now, updatedAt: now };
         const created = RunCreated.outbox({ runId, workflow: run.workflow, foreignId: run.foreignId, status: run.status, runState: run.runState, version: 1 });
         const list = toOutboxJsonRows([created, ...events(run)], runId);
-        const params = [runId, input.workflow, input.foreignId, input.status, input.runState, objectJson, input.statusDescription ?? null, JSON.stringify(list), armAt ? armAt.toISOString() : null];
+        const k = input.triggerKey;
+        const params = [runId, input.workflow, input.foreignId, input.status, input.runState, objectJson, input.statusDescription ?? null, JSON.stringify(list), armAt ? armAt.toISOString() : null, k?.key ?? null, k?.requestHash ?? null, k?.expiresAt.toISOString() ?? null];
         let row: RawRunRow | undefined;
         let duplicate: unknown;
         try {
           [row] = await retry(() => db.query<RawRunRow>(START_SQL, params), { attempts: 3, retryIf: isTransient });
         } catch (err) {
+          // The key is stored: by another start with it, or by this one's own attempt whose answer was lost. The whole
+          // statement rolled back, so no second run exists; the caller answers with the key's run.
+          if (k && isTriggerKeyViolation(err)) throw new TriggerKeyTaken(input.workflow, k.key);
           // A retry after a lost answer, when the run it had started has already finished, collides on the run id.
           if ((err as { code?: unknown }).code !== '23505') throw err;
           duplicate = err;

@@ -5,5 +5,6 @@
  */
 export { createRecordStore, type RecordStore } from './record-store.ts';
 export type * from './types.ts';
-export type { NewRun, RunEvents, RunPatch, TimeoutPlan, TimeoutRow, WorkflowStorePort } from './port.ts';
+export type { NewRun, NewTriggerKey, RunEvents, RunPatch, StoredTriggerKey, TimeoutPlan, TimeoutRow, WorkflowStorePort } from './port.ts';
+export { TriggerKeyTaken } from './trigger-keys.ts';
 export { createMemoryWorkflowStore, type MemoryWorkflowStore, type MemoryWorkflowStoreOptions } from './memory.ts';

@@ -7,7 +7,8 @@ import { Conflict, newId, NotFound, realClock, toOutboxJsonRows, type Clock, typ
 import { RunCreated } from '../model/events.ts';
 import type { RunRecord } from '../model/run.ts';
 import { ACTIVE_RUN_STATES, ERROR_PAUSE_PREFIX, runStatesLeadingTo, type RunState } from '../model/run-state.ts';
-import type { TimeoutRow, WorkflowStorePort } from './port.ts';
+import type { StoredTriggerKey, TimeoutRow, WorkflowStorePort } from './port.ts';
+import { TriggerKeyTaken } from './trigger-keys.ts';
 import { assertRunStorable } from './storable.ts';
 import type { HistoryEntry } from './types.ts';
 
@@ -42,6 +43,9 @@ export function createMemoryWorkflowStore(opts: MemoryWorkflowStoreOptions = {})
   const history = new Map<string, HistoryEntry[]>();
   let historySeq = 0;
   const timeouts = new Map<number, TimeoutEntry>();
+  // Keyed by workflow and key, as the SQL table's primary key.
+  const triggerKeys = new Map<string, StoredTriggerKey & { expiresAt: Date }>();
+  const keyOf = (workflow: string, key: string) => JSON.stringify([workflow, key]);
   const outbox: OutboxJsonRow[] = [];
   let timeoutSeq = 0;
   // Publishing is chained so events leave in the order they were written, as the relay publishes in id order.
@@ -95,6 +99,8 @@ export function createMemoryWorkflowStore(opts: MemoryWorkflowStoreOptions = {})
     async createRun(input, events, armAt) {
       const { runState } = input;
       assertRunStorable({ foreignId: input.foreignId, object: input.object, statusDescription: input.statusDescription });
+      const k = input.triggerKey;
+      if (k && triggerKeys.has(keyOf(input.workflow, k.key))) throw new TriggerKeyTaken(input.workflow, k.key);
       const active = activeRun(input.workflow, input.foreignId);
       if (active) throw new Conflict(`workflow '${input.workflow}' already has an active run for foreign id '${input.foreignId}'`, { activeRunId: active.runId, workflow: input.workflow, foreignId: input.foreignId });
       const now = clock.date();
@@ -105,8 +111,26 @@ export function createMemoryWorkflowStore(opts: MemoryWorkflowStoreOptions = {})
       runs.set(run.runId, run);
       addHistory(run, true);
       if (armAt) arm(run, armAt);
+      if (k) triggerKeys.set(keyOf(run.workflow, k.key), { requestHash: k.requestHash, runId: run.runId, status: run.status, runState: run.runState, expiresAt: new Date(k.expiresAt.getTime()) });
       write(rows);
       return copy(run);
+    },
+
+    async findTriggerKey(workflow, key, now) {
+      const found = triggerKeys.get(keyOf(workflow, key));
+      if (!found) return undefined;
+      if (found.expiresAt.getTime() <= now.getTime()) {
+        triggerKeys.delete(keyOf(workflow, key));
+        return undefined;
+      }
+      const { expiresAt: _, ...stored } = found;
+      return stored;
+    },
+
+    async deleteExpiredTriggerKeys(now, limit) {
+      const doomed = [...triggerKeys.entries()].filter(([, v]) => v.expiresAt.getTime() <= now.getTime()).sort(([, a], [, b]) => a.expiresAt.getTime() - b.expiresAt.getTime()).slice(0, limit);
+      for (const [id] of doomed) triggerKeys.delete(id);
+      return doomed.length;
     },
 
     async move(current, patch, events, plan) {

@@ -17,6 +17,24 @@ export interface NewRun {
   runState: 'initiated' | 'running';
   object?: unknown;
   statusDescription?: string | null;
+  /** The trigger's Idempotency-Key, stored with the run in the same write; TriggerKeyTaken if the key is stored already. */
+  triggerKey?: NewTriggerKey;
+}
+
+/** An Idempotency-Key to store with a new run. */
+export interface NewTriggerKey {
+  key: string;
+  /** A hash of the request body: the same key with another body is refused, not answered. */
+  requestHash: string;
+  expiresAt: Date;
+}
+
+/** A stored Idempotency-Key and the first answer it gave: the run as it was created. */
+export interface StoredTriggerKey {
+  requestHash: string;
+  runId: string;
+  status: string;
+  runState: RunState;
 }
 
 /** A change to a run; absent fields keep their value. */
@@ -58,6 +76,10 @@ export interface WorkflowStorePort {
    * `armAt` is given. Conflict (details.activeRunId) if a run of (workflow, foreignId) is active.
    */
   createRun(input: NewRun, events: RunEvents, armAt?: Date): Promise<RunRecord>;
+  /** The unexpired Idempotency-Key `key` of `workflow` at `now`; an expired one is removed (the key may be used again). */
+  findTriggerKey(workflow: string, key: string, now: Date): Promise<StoredTriggerKey | undefined>;
+  /** Removes up to `limit` keys expired at `now`; returns how many. */
+  deleteExpiredTriggerKeys(now: Date, limit: number): Promise<number>;
   /**
    * Applies `patch` to `current` if it is still at `current.version` and the run-state move is allowed, with history,
    * `events(after)` and `timeouts`. Conflict when stale or not allowed, NotFound when absent.

@@ -1,6 +1,6 @@
-/** The workflow module's tables (prefix `workflow_`): definitions, runs, their history and pending timeouts. */
+/** The workflow module's tables (prefix `workflow_`): definitions, runs, their history, pending timeouts and trigger keys. */
 import { sql } from 'drizzle-orm';
-import { bigserial, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigserial, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { ACTIVE_RUN_STATES, RUN_STATES, type RunState } from '../model/run-state.ts';
 
 // Millisecond precision: JS Dates carry milliseconds, so a created_at read back and sent again as a keyset
@@ -95,3 +95,23 @@ export const workflowTimeouts = pgTable(
 
 /** The predicate of a pending timeout, shared with the queries so the planner can use the partial indexes. */
 export const PENDING_TIMEOUT = sql.raw(PENDING_TIMEOUT_PREDICATE);
+
+/**
+ * The Idempotency-Key of a trigger, written in the same statement as the run it started, with that first answer
+ * (run id, status and run state as created) and a hash of the request body. The primary key, not a map in one
+ * process, makes a second start with the same key fail on every instance. Rows past `expires_at` are swept.
+ */
+export const workflowTriggerKeys = pgTable(
+  'workflow_trigger_keys',
+  {
+    workflow: text('workflow').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    runId: text('run_id').notNull(),
+    status: text('status').notNull(),
+    runState: text('run_state').$type<RunState>().notNull(),
+    createdAt: ms('created_at').notNull().defaultNow(),
+    expiresAt: ms('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ name: 'workflow_trigger_keys_pk', columns: [t.workflow, t.key] }), index('workflow_trigger_keys_expires_idx').on(t.expiresAt)],
+);
