@@ -23,7 +23,7 @@ describe.skipIf(!haveChromium)('console in a browser', () => {
       startServer({ args: ['--data-dir', join(tempDir(), 'open')] }),
       startServer({ args: ['--data-dir', join(tempDir(), 'locked')], env: { CAPSTAN_AUTH__TOKENS: `[{name: ops, sha256: ${hashToken('right-token')}, scopes: [admin]}]` } }),
     ]);
-  }, 90_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await open?.stop();

@@ -56,7 +56,7 @@ beforeAll(async () => {
   // Start them one after the other so that both run the migration path; the advisory lock makes it safe either way.
   [a, b] = await Promise.all([startServer({ env: envFor(), args: ['--role', 'api'] }), startServer({ env: envFor(), args: ['--role', 'all'] })]);
   servers.push(a, b);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   for (const s of servers) await s.stop('SIGTERM');

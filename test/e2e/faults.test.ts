@@ -62,7 +62,7 @@ describe('Redis and NATS lost while running', () => {
     nats = await childNats(tempDir('capstan-nats-'));
     await Promise.all([redis.start(), nats.start()]);
     server = await startServer({ env: { DATABASE_URL: db.url, REDIS_URL: redis.url, NATS_URL: nats.url, CAPSTAN_AUTH__TOKENS: tokens, CAPSTAN_PREFIX: prefix } });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await server?.stop('SIGKILL');
     await redis?.kill();

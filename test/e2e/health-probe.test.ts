@@ -13,7 +13,7 @@ beforeAll(async () => {
     startServer({ args: ['--data-dir', join(dir, 'all')] }),
     startServer({ args: ['--role', 'worker', '--data-dir', join(dir, 'worker')] }),
   ]);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await server?.stop();

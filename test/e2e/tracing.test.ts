@@ -56,7 +56,7 @@ beforeAll(async () => {
   const warm = await fetch(`${a.url}/api/v1/workflow/workflows/traced/runs`, { method: 'POST', headers, body: JSON.stringify({ foreignId: 'warm-up' }) });
   const { runId } = (await warm.json()) as { runId: string };
   await eventually('the warm-up run is called', async () => seen.find((s) => s.runId === runId));
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all([a?.stop('SIGTERM'), b?.stop('SIGTERM')]);

@@ -74,7 +74,7 @@ describe.skipIf(!haveChromium)('workflow console in a browser', () => {
     await api('POST', '/definitions', DEFINITION, 'application/yaml');
     // Markup in the object must come out as text on the run page.
     for (const n of [1, 2, 3]) await trigger(`order-${n}`, { n, lines: [{ sku: `sku-${n}`, qty: n }], note: '<img src=x onerror=alert(1)>' });
-  }, 90_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await server?.stop();

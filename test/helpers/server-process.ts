@@ -55,8 +55,8 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerProces
     // A server too slow to start is killed, not left running after its test has failed.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      rej(new Error(`server did not start within ${opts.timeoutMs ?? 60_000} ms:\n${out}`));
-    }, opts.timeoutMs ?? 60_000);
+      rej(new Error(`server did not start within ${opts.timeoutMs ?? 150_000} ms:\n${out}`));
+    }, opts.timeoutMs ?? 150_000);
     const onData = () => {
       const m = /serving on (http:\/\/[^\s]+) /.exec(out);
       if (m) {

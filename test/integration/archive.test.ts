@@ -38,7 +38,7 @@ beforeAll(async () => {
   await a.query(`INSERT INTO zeta_children (item_id, note) SELECT g, jsonb_build_object('n', g, 'nested', jsonb_build_array(1, 'two', null)) FROM generate_series(1, 1200) g`);
   await a.query("INSERT INTO kernel_outbox (event_id, type, data) VALUES ('e1', 'zeta.item.created', '{\"id\": 1}')");
   await a.query('INSERT INTO other_app_table VALUES (1)');
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await a?.close();

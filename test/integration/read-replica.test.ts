@@ -23,7 +23,7 @@ beforeAll(async () => {
   replica = await startPrivatePostgres({ replicaOf: primary, database: 'capstan' });
   db = await createPostgresDatabase({ url: primary.url, readUrl: replica.url, max: 2 });
   await db.migrate(ALL_MODULE_MIGRATIONS);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await db?.close();

@@ -40,7 +40,7 @@ beforeAll(async () => {
   const s = new Redis({ port: sentinelPort, host: '127.0.0.1' });
   await eventually('the sentinel sees the replica', async () => ((await s.call('SENTINEL', 'REPLICAS', 'capstan')) as unknown[]).length > 0 || undefined);
   s.disconnect();
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');

@@ -19,7 +19,7 @@ beforeAll(async () => {
   expect((await api('POST', '/definitions', ORDER, 'application/yaml')).status).toBe(201);
   expect((await api('POST', '/definitions', SHOP, 'application/yaml')).status).toBe(201);
   expect((await api('POST', '/definitions', CALC, 'application/yaml')).status).toBe(201);
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await server?.stop();
 });

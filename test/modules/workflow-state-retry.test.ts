@@ -33,7 +33,7 @@ let api: JsonApi;
 beforeAll(async () => {
   // The sweep comes by every 100 ms: it too must respect the backoff.
   ({ server, api } = await startWorkflowServer({ workflow: { sweepIntervalMs: 100, roleTtlMs: 2000 } }));
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   await server?.stop();
   target.stop(true);

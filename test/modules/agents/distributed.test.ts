@@ -47,7 +47,7 @@ let b: Instance;
 beforeAll(async () => {
   db = await createTestDatabase('agents');
   [a, b] = await Promise.all([start(), start()]);
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   for (const s of servers) await s.stop('SIGTERM');
   await db?.drop();

@@ -24,7 +24,7 @@ beforeAll(async () => {
   mkdirSync(join(SKILLS, 'broken'));
   writeFileSync(join(SKILLS, 'broken', 'SKILL.md'), 'no front matter here\n');
   s = await startAgentsServer(fake.baseUrl, { cliRuntimes: { fake: { command: [process.execPath, FAKE_CLI] } }, skillsDirs: [SKILLS], cleanupDelayMs: 300 }, { env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: prefix } });
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   await s?.server.stop();
   await db?.drop();

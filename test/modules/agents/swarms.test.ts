@@ -16,7 +16,7 @@ let db: Awaited<ReturnType<typeof createTestDatabase>>;
 beforeAll(async () => {
   db = await createTestDatabase('agentsw');
   s = await startAgentsServer(fake.baseUrl, {}, { env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: uniqueName('agentsw').toLowerCase() } });
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   await s?.server.stop();
   await db?.drop();

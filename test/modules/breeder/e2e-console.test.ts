@@ -19,7 +19,7 @@ beforeAll(async () => {
     startServer({ env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: uniqueName('bui').toLowerCase(), CAPSTAN_AUTH__ENABLED: 'false' } }),
     startTarget(['--function', 'noisy2', '--noise', '0']),
   ]);
-}, 90_000);
+}, 180_000);
 afterAll(async () => {
   await server?.stop();
   await target?.stop();

@@ -38,7 +38,7 @@ beforeAll(async () => {
     }),
     startTarget(['--function', 'branin', '--token-env', 'TARGET_TOKEN'], { TARGET_TOKEN }),
   ]);
-}, 90_000);
+}, 180_000);
 afterAll(async () => {
   await server?.stop();
   await target?.stop();

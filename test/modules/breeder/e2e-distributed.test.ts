@@ -80,7 +80,7 @@ beforeAll(async () => {
   let t: TargetProcess;
   [servers, t] = await Promise.all([Promise.all([startServer({ env }), startServer({ env })]), startTarget(['--function', 'branin'])]);
   target = t;
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   for (const s of servers) await s.stop('SIGTERM');

@@ -48,7 +48,7 @@ beforeAll(async () => {
   kube.addDeployment('web', 'stuck', 2, { stuck: true });
   const res = await post('/credentials', { name: 'sa-token', kind: 'api_token', token: SA_TOKEN });
   expect(res.status).toBe(201);
-}, 90_000);
+}, 180_000);
 afterAll(async () => {
   await server?.stop();
   await kube?.stop();

@@ -21,7 +21,7 @@ beforeAll(async () => {
     startServer({ args: ['--data-dir', join(tempDir('capstan-breeder-prom-'), 'data')], env: { CAPSTAN_MODULES__BREEDER__ENABLED: 'true' } }),
     startPrometheus([{ job: 'target', targets: [new URL(target.url).host] }], []),
   ]);
-}, 90_000);
+}, 180_000);
 afterAll(async () => {
   await server?.stop();
   await prometheus?.stop();

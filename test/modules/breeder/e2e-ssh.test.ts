@@ -45,7 +45,7 @@ beforeAll(async () => {
   ]);
   const res = await post('/credentials', { name: 'lab-key', kind: 'ssh_key', private_key: sshd.clientKey });
   expect(res.status).toBe(201);
-}, 90_000);
+}, 180_000);
 afterAll(async () => {
   await server?.stop();
   await target?.stop();

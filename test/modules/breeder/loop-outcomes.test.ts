@@ -41,7 +41,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   await new Promise((r) => target?.close(r));
   await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

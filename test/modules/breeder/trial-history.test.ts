@@ -21,7 +21,7 @@ beforeAll(async () => {
   db = await createPostgresDatabase({ url: PG_URL, schema });
   await db.migrate(ALL_MODULE_MIGRATIONS);
   store = createBreederStore(db);
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await db?.close();

@@ -48,7 +48,7 @@ beforeAll(async () => {
   db = await createTestDatabase('cascades');
   a = await start();
   b = await start();
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   for (const s of servers) await s.stop('SIGTERM');
   await db?.drop();

@@ -32,7 +32,7 @@ beforeAll(async () => {
   ];
   for (const n of nodes) ports[n.node] = await freePort();
   agents.push(...(await Promise.all(nodes.map((n) => startAgent({ ...n, labels: `${n.labels},port=${ports[n.node]}`, natsUrl: NATS_URL, prefix })))));
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   await Promise.all(agents.map((a) => a.stop('SIGTERM')));
   await server?.stop();
