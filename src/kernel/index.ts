@@ -29,6 +29,7 @@ export { subjectOf, subjectToken } from './bus/subject-pattern.ts';
 export { validatePattern } from './bus/subject-pattern.ts';
 export { MAX_DURABLE_NAME } from './bus/durable-options.ts';
 export { boundedName } from './bounded-name.ts';
+export { cachedByLabels } from './label-children.ts';
 export { CONNECT_EVENTS_JS } from './ui/live-events-script.ts';
 export * from './llm/index.ts';
 export { Semaphore, type Release } from './llm/resilience/semaphore.ts';

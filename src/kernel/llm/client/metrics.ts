@@ -1,5 +1,6 @@
 /** The LLM port's Prometheus series: calls, errors, tokens, cost, latency, circuit state and waiting callers. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { cachedByLabels } from '../../label-children.ts';
 import type { LlmErrorClass } from '../model/errors.ts';
 import type { ModelRef } from '../model/model-ref.ts';
 import type { Usage } from '../model/usage.ts';
@@ -25,20 +26,6 @@ function once<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
 
-/** Bound series by label values: prom-client hashes a label object on every call, which is most of a counter's cost. */
-function bound<T>(make: (...values: string[]) => T): (...values: string[]) => T {
-  const cache = new Map<string, T>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let child = cache.get(key);
-    if (!child) {
-      child = make(...values);
-      cache.set(key, child);
-    }
-    return child;
-  };
-}
-
 /** Registers (or finds) the series on `registry`. */
 export function createLlmMetrics(registry: Registry): LlmMetrics {
   const registers = [registry];
@@ -51,9 +38,9 @@ export function createLlmMetrics(registry: Registry): LlmMetrics {
   const circuit = once(registry, 'llm_circuit_state', () => new Gauge({ name: 'llm_circuit_state', help: 'Circuit breaker state per provider and model: 0 closed, 1 half-open, 2 open', labelNames: ['provider', 'model'] as const, registers }));
   const waiting = once(registry, 'llm_waiting_callers', () => new Gauge({ name: 'llm_waiting_callers', help: 'Callers queued for a slot under the provider concurrency limit', labelNames: ['provider'] as const, registers }));
   const inFlight = once(registry, 'llm_in_flight', () => new Gauge({ name: 'llm_in_flight', help: 'LLM calls holding a slot of the provider concurrency limit', labelNames: ['provider'] as const, registers }));
-  const callOf = bound((provider, model, outcome) => ({ count: calls.labels(provider!, model!, outcome!), time: duration.labels(provider!, model!, outcome!) }));
-  const usageOf = bound((provider, model) => ({ input: tokens.labels(provider!, model!, 'input'), output: tokens.labels(provider!, model!, 'output'), cost: cost.labels(provider!, model!) }));
-  const slotsOf = bound((provider) => ({ inFlight: inFlight.labels(provider!), waiting: waiting.labels(provider!) }));
+  const callOf = cachedByLabels((provider, model, outcome) => ({ count: calls.labels(provider!, model!, outcome!), time: duration.labels(provider!, model!, outcome!) }));
+  const usageOf = cachedByLabels((provider, model) => ({ input: tokens.labels(provider!, model!, 'input'), output: tokens.labels(provider!, model!, 'output'), cost: cost.labels(provider!, model!) }));
+  const slotsOf = cachedByLabels((provider) => ({ inFlight: inFlight.labels(provider!), waiting: waiting.labels(provider!) }));
   return {
     call: (t, outcome, seconds) => {
       const c = callOf(t.provider, t.model, outcome);

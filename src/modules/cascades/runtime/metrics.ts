@@ -4,6 +4,7 @@
  * sessions ended, orphan recoveries. Counters end in `_total`, units are seconds; promtool checks the exposition.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { cachedByLabels } from '../../../kernel/index.ts';
 import { SESSION_STATUSES, type SessionStatus } from '../model/session.ts';
 
 /** How a phase ran. */
@@ -27,20 +28,6 @@ export interface MetricSources {
   countByStatus(): Promise<Partial<Record<SessionStatus, number>>>;
   /** Sessions this instance's worker runs now. */
   active(): number;
-}
-
-/** Label children by value: prom-client hashes a label object on every call, and llmCall runs on every turn. */
-function bound<T>(make: (...values: string[]) => T): (...values: string[]) => T {
-  const cache = new Map<string, T>();
-  return (...values) => {
-    const key = values.join('\u0000');
-    let child = cache.get(key);
-    if (!child) {
-      child = make(...values);
-      cache.set(key, child);
-    }
-    return child;
-  };
 }
 
 /** Registers the series on the process registry. */
@@ -77,7 +64,7 @@ export function createCascadeMetrics(registry: Registry, sources: MetricSources)
   const phaseTime = new Histogram({ name: 'cascades_phase_duration_seconds', help: 'Time a phase took on the worker that completed it (a resumed phase counts from its resumption)', labelNames: ['kind'] as const, buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers });
   const ended = new Counter({ name: 'cascades_sessions_ended_total', help: 'Sessions this instance ended, by status (completed, error, cancelled)', labelNames: ['cascade', 'status'] as const, registers });
   const orphans = new Counter({ name: 'cascades_orphan_recoveries_total', help: 'Orphaned sessions (heartbeat lease lapsed) the sweeper on this instance moved: requeued to resume from their checkpoint, or failed with their attempts spent', labelNames: ['outcome'] as const, registers });
-  const callOf = bound((cascade) => ({ turns: turns.labels(cascade!), input: tokens.labels(cascade!, 'input'), output: tokens.labels(cascade!, 'output'), cost: cost.labels(cascade!) }));
+  const callOf = cachedByLabels((cascade) => ({ turns: turns.labels(cascade!), input: tokens.labels(cascade!, 'input'), output: tokens.labels(cascade!, 'output'), cost: cost.labels(cascade!) }));
   return {
     llmCall(cascade, tokensIn, tokensOut, c) {
       const s = callOf(cascade);
