@@ -72,7 +72,18 @@ const log: string[] = [];
 async function startNode(n: MeshNode): Promise<void> {
   if (n.agent && n.agent.child.exitCode === null && n.agent.child.signalCode === null) return;
   const natsUrl = n.proxies.map((p) => `nats://127.0.0.1:${p.port}`).join(',');
-  n.agent = await startAgent({ node: n.id, site: n.site, labels: `port=${n.port}`, natsUrl, prefix, joinTimeoutMs: 240_000, extra: ['--history', n.history, ...TIMING] });
+  // An agent that starts while the cluster elects a stream leader can exit with "timeout" (it does not retry its
+  // first JetStream calls yet): started again, as a supervisor would.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      n.agent = await startAgent({ node: n.id, site: n.site, labels: `port=${n.port}`, natsUrl, prefix, joinTimeoutMs: 240_000, extra: ['--history', n.history, ...TIMING] });
+      return;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      process.stderr.write(`agent ${n.id} failed to start (attempt ${attempt}): ${(err as Error).message.split('\n').slice(0, 2).join(' ')}\n`);
+      await Bun.sleep(1_000);
+    }
+  }
 }
 
 beforeAll(async () => {
@@ -168,6 +179,7 @@ describe('mesh under randomized fault schedules (3-node NATS cluster)', () => {
       for (const h of heals) await h.heal();
       const next = await healthyHolder();
       log.push(`schedule ${i + 1}: ${plan.join(' + ')} on holder ${holder.id} (other ${other.id}): token ${first.token}@${first.node} → ${next.token}@${next.node}`);
+      process.stderr.write(`${new Date().toISOString()} ${log.at(-1)}\n`);
       expect(next.token).toBeGreaterThanOrEqual(first.token);
     }
     await eventually('the last holder writes to the register', async () => (register.writes.some((w) => w.accepted && w.t > Date.now() - 1_000) ? true : undefined));
