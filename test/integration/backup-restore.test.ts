@@ -70,7 +70,9 @@ describe('backup and restore (docs/deploy.md)', () => {
     for (let i = 1; i <= 5; i++) await bus.publish('bkp.item.made', { i });
     // A durable that has handled the first three events, so the copy must keep its position as well as the events.
     const handled: number[] = [];
-    const sub = await bus.durable({ name: 'reader', pattern: 'bkp.item.made', start: 'all' }, async (e: EventEnvelope) => {
+    // A short ack wait: events 4 and 5 may sit fetched but unhandled in the client when it unsubscribes; the restored
+    // server hands them out again only after the ack wait (30 s by default, longer than the wait below).
+    const sub = await bus.durable({ name: 'reader', pattern: 'bkp.item.made', start: 'all', ackWaitMs: 2_000 }, async (e: EventEnvelope) => {
       const i = (e.data as { i: number }).i;
       if (i > 3) throw new Error('not yet');
       handled.push(i);
@@ -90,7 +92,7 @@ describe('backup and restore (docs/deploy.md)', () => {
     const restored = await NatsBus.connect({ url: natsB.url, prefix, source: 'backup-test' });
     cleanups.push(() => restored.close());
     const resumed: number[] = [];
-    const again = await restored.durable({ name: 'reader', pattern: 'bkp.item.made', start: 'all' }, async (e: EventEnvelope) => {
+    const again = await restored.durable({ name: 'reader', pattern: 'bkp.item.made', start: 'all', ackWaitMs: 2_000 }, async (e: EventEnvelope) => {
       resumed.push((e.data as { i: number }).i);
     });
     await eventually('the durable resumes after the last acknowledged event', async () => (resumed.length >= 2 ? true : undefined));

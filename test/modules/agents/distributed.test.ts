@@ -113,6 +113,9 @@ describe('agents on two instances', () => {
       { timeout: 30_000, what: 'turn 1 saved' },
     );
     const [victim, survivor] = running.owner === a.id ? [a, b] : [b, a];
+    // Kill only once the victim's second request is at the fake (its late answer is the reply never saved): killed
+    // earlier, the survivor's first request would take that reply instead and the turns would not line up.
+    await eventually(async () => ((await fake.stats()).requests.filter((r) => r.headers['x-capstan-agent'] === agent.id).length >= 2 ? true : undefined), { timeout: 30_000, what: 'turn 2 asked of the fake' });
     await victim.proc.stop('SIGKILL');
     const done = await agentIn(survivor.api, agent.id, ['completed', 'failed'], 60_000);
     expect(done.status, done.error).toBe('completed');
