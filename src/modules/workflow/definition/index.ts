@@ -1,7 +1,7 @@
 /** The workflow definition layer: pure parsing, validation and compilation of state machines and DAGs. */
 export { parseDefinition, compileDefinition, MAX_DEFINITION_CHARS, type ParsedDefinition, type DefinitionKind } from './parse-definition.ts';
-export { compileStateMachine } from './compile-state-machine.ts';
-export { compileDag, stageStatus, DAG_COMPLETED, DAG_FAILED } from './compile-dag.ts';
+export { compileStateMachine } from './compile/state-machine.ts';
+export { compileDag, stageStatus, DAG_COMPLETED, DAG_FAILED } from './compile/dag.ts';
 export { StateMachineSpec, StateSpec, type StateMachineDefinition, type StateDefinition } from './state-machine-schema.ts';
 export { DagSpec, DagStepSpec, type DagDefinition, type DagStepDefinition } from './dag-schema.ts';
 export type { WorkflowGraph, GraphState, GraphEdge, EdgeKind, StateWork, HttpCall, ActionCall, OnComplete, DagPlan, DagStepPlan, JsonTemplate, GraphConnector, GraphSchedule } from './graph.ts';

@@ -1,8 +1,8 @@
 /** Entry point: YAML or JSON text -> checked definition and compiled graph, or one Invalid naming every problem. */
 import { duplicateJsonKeys, Invalid, unsafeKeyIssues, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
 import { parseDocument } from 'yaml';
-import { compileDag } from './compile-dag.ts';
-import { compileStateMachine } from './compile-state-machine.ts';
+import { compileDag } from './compile/dag.ts';
+import { compileStateMachine } from './compile/state-machine.ts';
 import { DagSpec, type DagDefinition } from './dag-schema.ts';
 import type { WorkflowGraph } from './graph.ts';
 import { StateMachineSpec, type StateMachineDefinition } from './state-machine-schema.ts';

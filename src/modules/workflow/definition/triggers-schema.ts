@@ -1,7 +1,7 @@
 /**
  * The `schedules:` and `connectors:` keys shared by the state-machine and DAG forms: how runs start (or are called
  * back) from outside. Shape only; names, crons, subjects, templates and callback targets are checked on compile
- * (compile-triggers.ts) so that every problem is reported at once, with its path.
+ * (compile/triggers.ts) so that every problem is reported at once, with its path.
  */
 import * as z from 'zod';
 import { JsonTemplate, StatusName } from './schema-common.ts';

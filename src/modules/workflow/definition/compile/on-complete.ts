@@ -1,9 +1,9 @@
 /** Compiles and checks the optional `onComplete` hook shared by both definition forms. */
-import type { FieldIssue } from '../../../kernel/index.ts';
-import type { OnComplete } from './graph.ts';
-import type { RefContext } from './ref-rules.ts';
-import type { StateMachineDefinition } from './state-machine-schema.ts';
-import { headerIssues, templateIssues, urlIssues } from './template-checks.ts';
+import type { FieldIssue } from '../../../../kernel/index.ts';
+import type { OnComplete } from '../graph.ts';
+import type { RefContext } from '../ref-rules.ts';
+import type { StateMachineDefinition } from '../state-machine-schema.ts';
+import { headerIssues, templateIssues, urlIssues } from '../template-checks.ts';
 
 /** Normalizes `onComplete`, pushing template issues found in it. */
 export function compileOnComplete(spec: StateMachineDefinition['onComplete'], ctx: RefContext, issues: FieldIssue[]): OnComplete | undefined {

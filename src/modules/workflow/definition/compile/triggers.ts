@@ -3,13 +3,13 @@
  * issue per problem (paths like `connectors.1.callback.to`). Templates and conditions reuse the definition's own
  * parsers, with the `event` (connectors) or `schedule` (schedules) root as their only scope.
  */
-import { ExpressionError, Invalid, parseSchedule, validatePattern, type Condition, type FieldIssue } from '../../../kernel/index.ts';
-import type { GraphConnector, GraphSchedule } from './graph.ts';
-import { checkInput, type InputSchemaLite } from './input-schema.ts';
-import { refProblem, type RefContext } from './ref-rules.ts';
-import { templateIssues } from './template-checks.ts';
-import { expressions } from './expressions.ts';
-import type { ConnectorDefinition, ScheduleDefinition } from './triggers-schema.ts';
+import { ExpressionError, Invalid, parseSchedule, validatePattern, type Condition, type FieldIssue } from '../../../../kernel/index.ts';
+import type { GraphConnector, GraphSchedule } from '../graph.ts';
+import { checkInput, type InputSchemaLite } from '../input-schema.ts';
+import { refProblem, type RefContext } from '../ref-rules.ts';
+import { templateIssues } from '../template-checks.ts';
+import { expressions } from '../expressions.ts';
+import type { ConnectorDefinition, ScheduleDefinition } from '../triggers-schema.ts';
 
 /** What the triggers may address: the state machine's callback states, or a DAG's input schema. */
 export type TriggerTarget = { form: 'state-machine'; callbacks: ReadonlyMap<string, readonly string[]> } | { form: 'dag'; input?: InputSchemaLite };

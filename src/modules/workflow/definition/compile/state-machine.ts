@@ -1,12 +1,12 @@
 /** Checks a parsed state-machine definition and compiles it to a WorkflowGraph; every problem is reported at once. */
-import { collectDuration, DEFAULT_BACKOFF_MS, Invalid, type FieldIssue } from '../../../kernel/index.ts';
-import { compileOnComplete } from './compile-on-complete.ts';
-import { compileTriggers } from './compile-triggers.ts';
-import type { EdgeKind, GraphEdge, GraphState, StateWork, WorkflowGraph } from './graph.ts';
-import { graphIssues } from './graph-checks.ts';
-import type { RefContext } from './ref-rules.ts';
-import type { StateDefinition, StateMachineDefinition } from './state-machine-schema.ts';
-import { headerIssues, templateIssues, urlIssues } from './template-checks.ts';
+import { collectDuration, DEFAULT_BACKOFF_MS, Invalid, type FieldIssue } from '../../../../kernel/index.ts';
+import { compileOnComplete } from './on-complete.ts';
+import { compileTriggers } from './triggers.ts';
+import type { EdgeKind, GraphEdge, GraphState, StateWork, WorkflowGraph } from '../graph.ts';
+import { graphIssues } from '../graph-checks.ts';
+import type { RefContext } from '../ref-rules.ts';
+import type { StateDefinition, StateMachineDefinition } from '../state-machine-schema.ts';
+import { headerIssues, templateIssues, urlIssues } from '../template-checks.ts';
 
 const CTX: RefContext = { form: 'state-machine' };
 

@@ -11,16 +11,16 @@
  * previous stage, not only for its own needs; in exchange each status is an ordinary durable status with
  * one consumer, version-checked transitions and a history row, exactly like a state machine's.
  */
-import { collectDuration, DEFAULT_BACKOFF_MS, ExpressionError, Invalid, type Condition, type FieldIssue } from '../../../kernel/index.ts';
-import { compileOnComplete } from './compile-on-complete.ts';
-import { compileTriggers } from './compile-triggers.ts';
-import { ancestorsOf, findCycles, topoStages } from './dag-order.ts';
-import type { DagDefinition, DagStepDefinition } from './dag-schema.ts';
-import type { DagStepPlan, GraphEdge, GraphState, HttpCall, WorkflowGraph } from './graph.ts';
-import { expressions } from './expressions.ts';
-import { declaredInputFields } from './input-schema.ts';
-import { refProblem, type RefContext } from './ref-rules.ts';
-import { headerIssues, templateIssues, urlIssues } from './template-checks.ts';
+import { collectDuration, DEFAULT_BACKOFF_MS, ExpressionError, Invalid, type Condition, type FieldIssue } from '../../../../kernel/index.ts';
+import { compileOnComplete } from './on-complete.ts';
+import { compileTriggers } from './triggers.ts';
+import { ancestorsOf, findCycles, topoStages } from '../dag-order.ts';
+import type { DagDefinition, DagStepDefinition } from '../dag-schema.ts';
+import type { DagStepPlan, GraphEdge, GraphState, HttpCall, WorkflowGraph } from '../graph.ts';
+import { expressions } from '../expressions.ts';
+import { declaredInputFields } from '../input-schema.ts';
+import { refProblem, type RefContext } from '../ref-rules.ts';
+import { headerIssues, templateIssues, urlIssues } from '../template-checks.ts';
 
 /** Status of stage `k` (1-based). */
 export function stageStatus(k: number): string {
