@@ -2,28 +2,12 @@
  * Breeder lookup by id or name on real PostgreSQL: an id always finds its own breeder, even when another breeder's
  * name equals it (a row from before names of the id's shape were refused), and a name finds its breeder.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../../src/kernel/db/port.ts';
-import { createPostgresDatabase } from '../../../src/kernel/db/postgres-database.ts';
+import { describe, expect, it } from 'vitest';
 import { NotFound } from '../../../src/kernel/index.ts';
 import { parseDefinition } from '../../../src/modules/breeder/model/definition.ts';
-import { createBreederStore, type BreederStore } from '../../../src/modules/breeder/store/index.ts';
-import { PG_URL, uniqueName } from '../../helpers/env.ts';
-import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
+import { breederStoreForFile } from '../../helpers/breeder-store.ts';
 
-const schema = uniqueName('breedlook').toLowerCase();
-let db: Database;
-let store: BreederStore;
-
-beforeAll(async () => {
-  db = await createPostgresDatabase({ url: PG_URL, schema });
-  await db.migrate(ALL_MODULE_MIGRATIONS);
-  store = createBreederStore(db);
-}, 180_000);
-afterAll(async () => {
-  await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await db?.close();
-});
+const fx = breederStoreForFile('breedlook');
 
 const def = (name: string) =>
   parseDefinition({
@@ -35,16 +19,16 @@ const def = (name: string) =>
 
 describe('breeder lookup by id or name', () => {
   it('finds the breeder whose id it is, not one whose name shadows that id', async () => {
-    const shadow = await store.create(def('shadow'));
-    const owner = await store.create(def('owner'));
+    const shadow = await fx.store.create(def('shadow'));
+    const owner = await fx.store.create(def('owner'));
     // Names of the id's shape are refused by the definition; a legacy row can still have one.
-    await db.query(`UPDATE ${schema}.breeder_breeders SET name = $1 WHERE id = $2`, [owner.id, shadow.id]);
+    await fx.db.query(`UPDATE ${fx.schema}.breeder_breeders SET name = $1 WHERE id = $2`, [owner.id, shadow.id]);
     // An update writes a new row version at the end of the table: the owner now comes after the shadow in a scan,
     // which is what a lookup without the id-first rule returned.
-    await db.query(`UPDATE ${schema}.breeder_breeders SET updated_at = now() WHERE id = $1`, [owner.id]);
-    for (let i = 0; i < 5; i++) expect((await store.get(owner.id)).name).toBe('owner');
-    expect((await store.get(shadow.id)).id).toBe(shadow.id);
-    expect((await store.get('owner')).id).toBe(owner.id);
-    await expect(store.get('nope')).rejects.toBeInstanceOf(NotFound);
+    await fx.db.query(`UPDATE ${fx.schema}.breeder_breeders SET updated_at = now() WHERE id = $1`, [owner.id]);
+    for (let i = 0; i < 5; i++) expect((await fx.store.get(owner.id)).name).toBe('owner');
+    expect((await fx.store.get(shadow.id)).id).toBe(shadow.id);
+    expect((await fx.store.get('owner')).id).toBe(owner.id);
+    await expect(fx.store.get('nope')).rejects.toBeInstanceOf(NotFound);
   });
 });

@@ -3,29 +3,13 @@
  * and a second worker's claims, a refresh equals a full read of the trials, reads only from the oldest trial that
  * was still running, and hands back the same record objects for trials that had already ended.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../../src/kernel/db/port.ts';
-import { createPostgresDatabase } from '../../../src/kernel/db/postgres-database.ts';
+import { describe, expect, it } from 'vitest';
 import { parseDefinition } from '../../../src/modules/breeder/model/definition.ts';
 import { toRecord } from '../../../src/modules/breeder/runtime/loop-records.ts';
 import { TrialHistory } from '../../../src/modules/breeder/runtime/trial-history.ts';
-import { createBreederStore, type BreederStore } from '../../../src/modules/breeder/store/index.ts';
-import { PG_URL, uniqueName } from '../../helpers/env.ts';
-import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
+import { breederStoreForFile } from '../../helpers/breeder-store.ts';
 
-const schema = uniqueName('breedhist').toLowerCase();
-let db: Database;
-let store: BreederStore;
-
-beforeAll(async () => {
-  db = await createPostgresDatabase({ url: PG_URL, schema });
-  await db.migrate(ALL_MODULE_MIGRATIONS);
-  store = createBreederStore(db);
-}, 180_000);
-afterAll(async () => {
-  await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await db?.close();
-});
+const fx = breederStoreForFile('breedhist');
 
 describe('incremental trial history', () => {
   it('matches a full read after every change and re-reads only from the oldest running trial', async () => {
@@ -36,28 +20,28 @@ describe('incremental trial history', () => {
       effectuation: { http: { url: 'http://127.0.0.1:9/apply' } },
       run: { max_trials: 50 },
     });
-    const b = await store.start((await store.create(def)).id);
+    const b = await fx.store.start((await fx.store.create(def)).id);
     const ref = { id: b.id, name: b.name };
     const reads: number[] = [];
     const history = new TrialHistory((from) => {
       reads.push(from);
-      return store.trials.since(b.id, from);
+      return fx.store.trials.since(b.id, from);
     });
     const check = async () => {
       const got = await history.refresh();
-      const all = await store.trials.all(b.id);
+      const all = await fx.store.trials.all(b.id);
       expect(got.rows).toEqual(all);
       expect(got.records).toEqual(all.map(toRecord));
       return got;
     };
-    const end = (n: number, state: 'complete' | 'fail') => store.trials.finish(ref, n, { x: n / 50 }, { state, values: state === 'complete' ? [n] : null, observations: null, constraints: null, error: state === 'fail' ? 'boom' : null, durations: {} });
-    const claim = (slot: number) => store.trials.claim(b.id, b.generation, 50, slot, `w${slot}`);
+    const end = (n: number, state: 'complete' | 'fail') => fx.store.trials.finish(ref, n, { x: n / 50 }, { state, values: state === 'complete' ? [n] : null, observations: null, constraints: null, error: state === 'fail' ? 'boom' : null, durations: {} });
+    const claim = (slot: number) => fx.store.trials.claim(b.id, b.generation, 50, slot, `w${slot}`);
 
     expect((await check()).rows).toEqual([]);
     // Worker 0 runs trials 0-2; worker 1 claims 3 and keeps it running.
     for (let i = 0; i < 3; i++) {
       const n = (await claim(0))!;
-      await store.trials.setParams(b.id, n, { x: n / 50 });
+      await fx.store.trials.setParams(b.id, n, { x: n / 50 });
       await check();
       await end(n, i === 1 ? 'fail' : 'complete');
     }
@@ -74,7 +58,7 @@ describe('incremental trial history', () => {
     await claim(0);
     await check();
     expect(reads.at(-1)).toBe(held);
-    await store.trials.abandon(ref, 1, 'abandoned: test');
+    await fx.store.trials.abandon(ref, 1, 'abandoned: test');
     await end(5, 'complete');
     await check();
     await check();
