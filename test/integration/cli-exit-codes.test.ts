@@ -69,6 +69,27 @@ describe('--help', () => {
     expect(none.code).toBe(2);
     expect(none.err).toContain(`usage: capstan ${mod} <command>`);
   });
+
+  // The kernel's own commands print their lines of the main help instead of refusing '--help' as an unknown flag
+  // (`capstan serve --help` used to exit 2 with "Unknown option '--help'").
+  it.each([
+    ['serve', '--data-dir D'],
+    ['stop', '--pid-file F'],
+    ['migrate', '--config F'],
+    ['export', '--to FILE'],
+    ['import', '--from FILE'],
+    ['config check', 'effective configuration'],
+    ['health', '--ready'],
+    ['token hash', '<token>'],
+    ['status', 'dependency health'],
+    ['dev target', '--function'],
+    ['dev fake-llm', '--script'],
+  ])('capstan %s --help exits 0 with its usage, starting nothing', async (path, expected) => {
+    const r = await capstan(...path.split(' '), '--help');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(`usage: capstan ${path.split(' ')[0]}`);
+    expect(r.out).toContain(expected);
+  });
 });
 
 describe('usage errors exit 2 naming the flag, before any request', () => {

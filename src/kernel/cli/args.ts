@@ -20,3 +20,9 @@ export function parsePort(value: string | undefined): number | undefined {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be an integer 0-65535, got '${value}'`);
   return n;
 }
+
+/** Whether argv asks for help (before a `--` that ends the flags). */
+export function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}

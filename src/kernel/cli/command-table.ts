@@ -4,7 +4,7 @@
  * so a module's cli.ts holds what its commands do and no parser of its own.
  */
 import type { CliClient } from '../module.ts';
-import { parseFlags, UsageError } from './args.ts';
+import { parseFlags, UsageError, wantsHelp } from './args.ts';
 import { commandContext, type CommandContext, type FlagSpec } from './command-context.ts';
 
 /** One command: its usage line (`show RUN`), what it does, its flags and positional arguments, and its work. */
@@ -75,12 +75,6 @@ function tableHelp(prefix: string, commands: Record<string, Command>, width?: nu
 function commandHelp(prefix: string, spec: CommandSpec<FlagSpec>): string {
   const exits = Object.entries(spec.exits ?? {}).map(([code, what]) => `; ${code} ${what}`).join('');
   return [`usage: capstan ${prefix} ${spec.usage}`, ...(spec.description ? [`  ${spec.description}`] : []), GLOBAL_FLAGS, `${EXIT_CODES}${exits}`].join('\n');
-}
-
-/** Whether argv asks for help (before a `--` that ends the flags). */
-function wantsHelp(argv: string[]): boolean {
-  const end = argv.indexOf('--');
-  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h');
 }
 
 /** Checks the positional arguments against the command's names; a missing or extra one is a usage error. */

@@ -1,7 +1,7 @@
 /** `capstan dev <command>`: development helpers (fake peers for tests and benchmarks); modules add theirs through `Module.dev`. */
 import { fakeLlmCommand } from '../llm/fake/cli.ts';
 import type { DevCommand, Module } from '../module.ts';
-import { UsageError } from './args.ts';
+import { UsageError, wantsHelp } from './args.ts';
 
 /** The kernel's own dev commands. */
 const KERNEL_DEV: Record<string, DevCommand> = { 'fake-llm': fakeLlmCommand };
@@ -35,5 +35,9 @@ export async function runDev(argv: string[], modules: readonly Module[]): Promis
   }
   const cmd = commands[name];
   if (!cmd) throw new UsageError(`unknown dev command '${name}' (have: ${Object.keys(commands).join(', ')})`);
+  if (wantsHelp(rest)) {
+    console.log(`usage: capstan dev ${cmd.usage ?? name}\n\n${cmd.description}`);
+    return 0;
+  }
   return cmd.run(rest);
 }

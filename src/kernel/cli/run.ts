@@ -8,7 +8,7 @@ import { startServer } from '../boot/serve.ts';
 import { createLogger } from '../log.ts';
 import { createMetrics } from '../metrics.ts';
 import { openResources } from '../boot/resources.ts';
-import { parseFlags, parsePort, UsageError } from './args.ts';
+import { parseFlags, parsePort, UsageError, wantsHelp } from './args.ts';
 import { devHelp, runDev } from './dev.ts';
 import { ClientError, clientOptions, request, send } from './client.ts';
 import { CapstanError } from '../errors.ts';
@@ -168,9 +168,26 @@ async function status(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** The kernel's own commands, whose `--help` prints their lines of the main help. */
+const KERNEL_COMMANDS = new Set(['serve', 'stop', 'migrate', 'export', 'import', 'config', 'health', 'token', 'version', 'status']);
+
+/** The lines of the main help that describe one kernel command: its usage line and the indented lines under it. */
+function kernelCommandHelp(text: string, cmd: string): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(`  ${cmd} `) || l === `  ${cmd}`);
+  if (start === -1) return `usage: capstan ${cmd}`;
+  let end = start + 1;
+  while (end < lines.length && lines[end]!.startsWith(' '.repeat(30))) end++;
+  return `usage: capstan ${lines.slice(start, end).map((l) => l.trim()).join('\n  ')}`;
+}
+
 /** Runs one command line and returns the exit code (0 ok, 1 runtime failure, 2 usage or config error). */
 export async function runCli(argv: string[], modules: readonly Module[], version: string): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd !== undefined && KERNEL_COMMANDS.has(cmd) && wantsHelp(rest)) {
+    console.log(kernelCommandHelp(helpText(modules, version), cmd));
+    return 0;
+  }
   try {
     switch (cmd) {
       case undefined:
