@@ -1,4 +1,8 @@
-/** Enforces the module boundaries: the kernel imports no module; a module imports only the kernel's index and its own folder. */
+/**
+ * Enforces the module boundaries: the kernel imports no module; a module imports only the kernel's index and its own
+ * folder. Also that every .tsx names its JSX runtime in a pragma: Bun reads tsconfig.json from the working directory,
+ * so without it `capstan` run from any other folder (the package's bin, a user's project) fails to load the console.
+ */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -17,6 +21,7 @@ const violations: string[] = [];
 for (const file of walk(src)) {
   const rel = relative(root, file);
   const text = readFileSync(file, 'utf8');
+  if (file.endsWith('.tsx') && !text.startsWith('/** @jsxImportSource hono/jsx */')) violations.push(`${rel} must start with /** @jsxImportSource hono/jsx */ (Bun reads tsconfig.json from the working directory)`);
   for (const m of text.matchAll(importRe)) {
     const target = relative(root, resolve(dirname(file), m[1]!));
     if (rel.startsWith('src/kernel/') && target.startsWith('src/modules/')) violations.push(`${rel} imports ${m[1]} (the kernel never imports a module)`);

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The web console at /ui, rendered on the server with hono/jsx and served from the binary (no build step). */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The console's page frame: header, navigation over enabled modules, inline styles (no external assets). */
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';

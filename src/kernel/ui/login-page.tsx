@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The console's login form: a bearer token entered once becomes an HttpOnly cookie. */
 
 /** Renders the login form, with an error line after a failed attempt. */

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The overview page: health, dependencies, queue depths, enabled modules and a live event stream. */
 import type { OverviewData } from './overview-data.ts';
 import { OVERVIEW_SCRIPT, QUEUE_STATES } from './overview-script.ts';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The console's sign-in and sign-out: a token entered once in a form becomes an HttpOnly, SameSite=Strict cookie. */
 import { Hono, type Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';

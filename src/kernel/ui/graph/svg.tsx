@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * Draws a GraphLayout as inline SVG with hono/jsx. Every piece of text (labels, ids, tooltips) goes through JSX
  * text or attribute escaping, never through raw markup, so names given by users cannot inject SVG or HTML.

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** /ui/agents: agents and swarms with state and cost, kept live from the event stream; one agent's live log and diff. Mounted by the kernel console. */
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * /ui/breeder/<name>: status, the best trial's parameters, each objective over the trials (with the best so far),
  * the Pareto scatter of the first two objectives, and the latest trials.

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * A small inline SVG chart (no script, no external asset): points, an optional line, axis labels at the data
  * ranges' ends. Marked points are filled, infeasible ones hollow; each point has a title naming its trial.

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** /ui/breeder: every breeder with its status, trial counts and best value. */
 import type { BreederView } from '../runtime/service.ts';
 import { tick } from './chart.tsx';

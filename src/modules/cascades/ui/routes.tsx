@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * /ui/cascades: sessions (filter by status), pending human checkpoints with a form to answer each, and one session's
  * view: its phase timeline, soundings tree with the winner, costs by model and the unified log. Mounted by the console.

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The definitions page: each saved definition with its kind, version, run counts by run state and diagram. */
 import { RUN_STATES, type RunState } from '../model/run-state.ts';
 import { shortTime } from './run-row.ts';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** A workflow's diagram: the drawn graph (server-side SVG), a legend, and the Mermaid source behind a toggle. */
 import { GraphSvg, layoutGraph } from '../../../kernel/index.ts';
 import type { WorkflowGraph } from '../definition/index.ts';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The workflow console pages, mounted by the kernel at /ui/workflow behind the console's sign-in and scope check. */
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * The run page: facts and controls, the status timeline from history, the object as JSON, and the definition's
  * diagram with the run's path (state machine) or step states (DAG). Parts marked `data-live` are swapped in place

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The runs page body: counts by run state, the filter form, one page of runs (newest first) and the pager. */
 import { RUN_STATES, type RunState } from '../model/run-state.ts';
 import { shortTime, type RunRow } from './run-row.ts';

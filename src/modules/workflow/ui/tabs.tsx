@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /** The workflow console's own navigation, under the console's: runs and definitions. */
 
 /** Links to the workflow pages; `active` marks the one shown. */
