@@ -8,6 +8,8 @@ import { defineRoute } from '../src/kernel/http/route.ts';
 import { createRouter } from '../src/kernel/http/router.ts';
 import { createMetrics } from '../src/kernel/metrics.ts';
 import { embeddedResources } from '../test/helpers/embedded-resources.ts';
+import { PG_URL } from '../test/helpers/env.ts';
+import { createPostgresDatabase } from '../src/kernel/db/postgres-database.ts';
 
 /** The body both apps accept on POST /api/v1/bench/say. */
 const sayBody = z.strictObject({ text: z.string().min(1), times: z.number().int().min(1).max(5).default(1) });
@@ -33,9 +35,11 @@ function benchRoutes() {
 }
 
 /** Builds the kernel app as serve.ts does (minus the console), with one token allowed `bench:write`. */
-export async function kernelApp(token: string) {
+export async function kernelApp(token: string, opts: { database?: 'pglite' | 'postgres' } = {}) {
   const metrics = createMetrics();
-  const resources = await embeddedResources(metrics);
+  // PGlite (the default, as embedded mode runs) or PostgreSQL (as distributed mode runs): see http.ts on why both.
+  const db = opts.database === 'postgres' ? await createPostgresDatabase({ url: PG_URL, max: 2 }) : undefined;
+  const resources = await embeddedResources(metrics, { db });
   const app = createApp({
     version: 'bench',
     resources,

@@ -8,7 +8,8 @@ if ((which !== 'kernel' && which !== 'baseline') || !token) {
   process.exit(2);
 }
 // Imported on demand: the baseline process never loads the kernel (nor PGlite).
-const app = which === 'kernel' ? await (await import('./http-kernel-app.ts')).kernelApp(token) : (await import('./http-baseline-app.ts')).baselineApp(token);
+const database = process.env.BENCH_KERNEL_DB === 'postgres' ? 'postgres' : 'pglite';
+const app = which === 'kernel' ? await (await import('./http-kernel-app.ts')).kernelApp(token, { database }) : (await import('./http-baseline-app.ts')).baselineApp(token);
 // Both apps are served exactly as serve.ts serves the kernel.
 const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: app.fetch, websocket, maxRequestBodySize: 2 * 1_048_576 });
 process.stdout.write(`listening ${server.port}\n`);

@@ -4,6 +4,7 @@ import type { EventBus, EventEnvelope, Subscription } from '../../src/kernel/bus
 import { Conflict, Invalid, Unavailable } from '../../src/kernel/errors.ts';
 import { sleep } from '../../src/kernel/time.ts';
 import { rejection } from '../helpers/async.ts';
+import { eventually } from '../kit/index.ts';
 
 /** What a factory hands the suite: a fresh, isolated bus; `newBus` opens another bus on the same stream (another process). */
 export interface BusFixture {
@@ -403,8 +404,7 @@ export function busContract(name: string, factory: () => Promise<BusFixture>): v
         const other = fx!.newBus ? await fx!.newBus() : bus;
         const second = new Collector();
         await track(other.durable(opts, second.push));
-        const deadline = Date.now() + 15_000;
-        while (new Set(second.data).size < 6 && Date.now() < deadline) await sleep(20);
+        await eventually(() => new Set(second.data).size >= 6, { timeout: 15_000, interval: 20, what: 'six events redelivered to the second consumer' });
         release();
         await sleep(QUIET_MS);
         expect(finished.data.slice(0, 2).sort()).toEqual([0, 1]);

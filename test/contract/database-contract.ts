@@ -6,6 +6,7 @@ import type { Database, Db } from '../../src/kernel/db/port.ts';
 import { kernelOutbox } from '../../src/kernel/db/schema.ts';
 import { uniqueName } from '../helpers/env.ts';
 import { rejection } from '../helpers/async.ts';
+import { eventually, sleep } from '../kit/index.ts';
 
 /** A fresh, unmigrated database; `another` opens a second Database on it, as another instance would. */
 export interface DatabaseFixture {
@@ -132,17 +133,14 @@ export function databaseContract(name: string, factory: () => Promise<DatabaseFi
       const channel = `chan_${Date.now().toString(36)}`;
       const heard: string[] = [];
       const unlisten = await fx.db.listen(channel, (payload) => heard.push(payload));
-      const waitFor = async (n: number) => {
-        const deadline = Date.now() + 10_000;
-        while (heard.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      };
+      const waitFor = (n: number) => eventually(() => heard.length >= n, { timeout: 10_000, interval: 10, what: `${n} notifications heard` });
       await fx.db.query(`SELECT pg_notify($1::text, 'one')`, [channel]);
       await waitFor(1);
       expect(heard).toEqual(['one']);
       let sentBeforeCommit = -1;
       await fx.db.transaction(async (tx) => {
         await tx.execute(sql`SELECT pg_notify(${channel}, 'two')`);
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
         sentBeforeCommit = heard.length;
       });
       await waitFor(2);
@@ -156,7 +154,8 @@ export function databaseContract(name: string, factory: () => Promise<DatabaseFi
       );
       await unlisten();
       await fx.db.query(`SELECT pg_notify($1::text, 'after unlisten')`, [channel]);
-      await new Promise((r) => setTimeout(r, 300));
+      // Nothing may arrive: a pause, not a poll.
+      await sleep(300);
       expect(heard).toEqual(['one', 'two']);
     });
 

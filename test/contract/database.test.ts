@@ -16,6 +16,7 @@ import { kernelOutbox } from '../../src/kernel/db/schema.ts';
 import { PG_URL, uniqueName } from '../helpers/env.ts';
 import { databaseContract } from './database-contract.ts';
 import { rejection } from '../helpers/async.ts';
+import { eventually, sleep } from '../kit/index.ts';
 
 const filePrefix = uniqueName('dbt').toLowerCase();
 const schemas: string[] = [];
@@ -73,14 +74,16 @@ describe('PostgreSQL adapter beyond the contract', () => {
       const kept: string[] = [];
       const unlisten = await fx.db.listen(channel, (p) => stopped.push(p));
       await fx.db.listen(channel, (p) => kept.push(p));
-      const heardBy = async (list: string[], payload: string) => {
-        const deadline = Date.now() + 20_000;
-        while (!list.includes(payload) && Date.now() < deadline) {
-          await fx.db.query(`SELECT pg_notify($1::text, $2::text)`, [channel, payload]);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        expect(list).toContain(payload);
-      };
+      // Notifies again each round until heard: the listener may still be (re)connecting.
+      const heardBy = (list: string[], payload: string) =>
+        eventually(
+          async () => {
+            await fx.db.query(`SELECT pg_notify($1::text, $2::text)`, [channel, payload]);
+            await sleep(50);
+            return list.includes(payload);
+          },
+          { timeout: 20_000, interval: 0, what: `'${payload}' heard` },
+        );
       await heardBy(kept, 'before');
       // As a PostgreSQL restart would: the server ends the LISTEN connection; postgres.js reconnects and listens again.
       const ended = await admin`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE query = ${`listen "${channel}"`}`;

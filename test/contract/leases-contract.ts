@@ -4,8 +4,8 @@ import { KvLeases } from '../../src/kernel/kv/leases.ts';
 import type { KvStore, LeaseHolder } from '../../src/kernel/kv/port.ts';
 import { Conflict } from '../../src/kernel/errors.ts';
 import { uniqueName } from '../helpers/env.ts';
+import { eventually, sleep } from '../kit/index.ts';
 
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Why a holder's lost signal fired, as KvLeases reports it. */
 const lostReason = (h: LeaseHolder) => (h.lost.reason as Conflict | undefined)?.details.reason;
@@ -21,12 +21,8 @@ export interface LeasesFixture {
 /** Polls acquire until granted; returns the holder and the time it took. */
 async function acquireWithin(leases: KvLeases, name: string, ttlMs: number, limitMs: number) {
   const started = Date.now();
-  while (Date.now() - started < limitMs) {
-    const h = await leases.acquire(name, { ttlMs });
-    if (h) return { holder: h, ms: Date.now() - started };
-    await wait(50);
-  }
-  throw new Error(`lease ${name} not granted within ${limitMs} ms`);
+  const holder = await eventually(async () => (await leases.acquire(name, { ttlMs })) ?? undefined, { timeout: limitMs, interval: 50, what: `lease ${name} granted` });
+  return { holder, ms: Date.now() - started };
 }
 
 /** Runs the leases suite. */
@@ -70,7 +66,7 @@ export function leasesContract(name: string, factory: () => Promise<LeasesFixtur
       const [a, b] = [new KvLeases(f.stores[0], 'a'), new KvLeases(f.stores[1], 'b')];
       const lease = uniqueName('r');
       const h = await a.acquire(lease, { ttlMs: TTL });
-      await wait(TTL * 3);
+      await sleep(TTL * 3);
       expect(h!.lost.aborted).toBe(false);
       expect(await b.acquire(lease, { ttlMs: TTL })).toBeUndefined();
       expect(await b.holder(lease, TTL)).toMatchObject({ owner: 'a', token: h!.token });

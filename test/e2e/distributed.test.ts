@@ -4,6 +4,7 @@ import { hashToken } from '../../src/kernel/http/auth.ts';
 import { NATS_URL, REDIS_URL, uniqueName } from '../helpers/env.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { eventually } from '../kit/index.ts';
 
 const TOKEN = 'e2e-admin-token';
 const prefix = uniqueName('e2e').toLowerCase();
@@ -94,12 +95,15 @@ describe('two instances on shared PostgreSQL, Redis and NATS', () => {
     const added = await call(a, 'POST', '/api/v1/queues/capstan-diagnostics/jobs', { name: 'ping' });
     expect(added.status).toBe(201);
     const { id } = (await added.json()) as { id: string };
-    let job: { state: string; returnValue?: { instanceId: string } } = { state: 'waiting' };
-    for (let i = 0; i < 200 && job.state !== 'completed'; i++) {
-      job = (await (await call(a, 'GET', `/api/v1/queues/capstan-diagnostics/jobs/${id}`)).json()) as typeof job;
-      if (job.state !== 'completed') await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(job.state).toBe('completed');
+    type Job = { state: string; returnValue?: { instanceId: string } };
+    const job = await eventually(
+      async () => {
+        const j = (await (await call(a, 'GET', `/api/v1/queues/capstan-diagnostics/jobs/${id}`)).json()) as Job;
+        expect(j.state).toBe('completed');
+        return j;
+      },
+      { timeout: 10_000, what: 'the ping job completed by the other instance' },
+    );
     expect(job.returnValue?.instanceId).toBe(bInfo.instanceId);
   });
 
@@ -113,17 +117,16 @@ describe('two instances on shared PostgreSQL, Redis and NATS', () => {
 
     a.child.kill('SIGKILL');
     const killedAt = Date.now();
-    let granted: Response | undefined;
-    while (Date.now() - killedAt < 10_000) {
-      const r = await call(b, 'POST', '/api/v1/leases/e2e-lease', { ttlMs: 3000 });
-      if (r.status === 201) {
-        granted = r;
-        break;
-      }
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    const granted = await eventually(
+      async () => {
+        const r = await call(b, 'POST', '/api/v1/leases/e2e-lease', { ttlMs: 3000 });
+        if (r.status === 201) return r;
+        await r.body?.cancel();
+        return undefined;
+      },
+      { timeout: 10_000, interval: 100, what: 'the lease granted after the holder died' },
+    );
     const takeoverMs = Date.now() - killedAt;
-    expect(granted, 'lease never granted after the holder died').toBeDefined();
     const second = (await granted!.json()) as { token: number };
     expect(second.token).toBeGreaterThan(first.token);
     // The issue's promise: the survivor gets the lease within TTL + 1 s.

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
+import { eventually, sleep } from '../kit/index.ts';
 
 let server: ServerProcess;
 beforeAll(async () => {
@@ -28,11 +29,16 @@ describe('events over WebSocket', () => {
     });
     // The server subscribes in onOpen; publish until the first one arrives to avoid racing that subscription.
     const publish = (type: string, n: number) => fetch(`${server.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type, data: { n } }) });
-    for (let i = 0; i < 50 && received.length === 0; i++) {
-      await publish('ws.a.no', i);
-      await publish('ws.warmup.yes', i);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    let sent = 0;
+    await eventually(
+      async () => {
+        await publish('ws.a.no', sent);
+        await publish('ws.warmup.yes', sent++);
+        await sleep(100);
+        return received.length > 0;
+      },
+      { timeout: 10_000, interval: 0, what: 'the first warm-up event over the websocket' },
+    );
     await publish('ws.b.no', 0);
     await publish('ws.final.yes', 99);
     await gotFinal;
@@ -66,11 +72,11 @@ describe('events over SSE on a real server', () => {
       closed = true;
     });
     // Quiet for longer than Bun's 10 s idle timeout: a stream without keep-alives (or with them too far apart) is cut.
-    await new Promise((r) => setTimeout(r, 12_000));
+    await sleep(12_000);
     expect(closed).toBe(false);
     expect(text).toContain(': keep-alive');
     await fetch(`${server.url}/api/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'sse.quiet.after', data: { n: 1 } }) });
-    for (let i = 0; i < 100 && !text.includes('sse.quiet.after'); i++) await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => text.includes('sse.quiet.after'), { timeout: 5_000, what: 'the event after the quiet spell' });
     expect(text).toContain('"type":"sse.quiet.after"');
     controller.abort();
     await reading;

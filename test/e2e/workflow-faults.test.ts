@@ -12,6 +12,7 @@ import { NATS_URL, REDIS_URL, uniqueName } from '../helpers/env.ts';
 import { removeDeploymentData } from '../helpers/deployment-cleanup.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
 import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
+import { eventually, sleep } from '../kit/index.ts';
 import { startStepTarget, type StepTarget } from './workflow-faults-target.ts';
 
 const TOKEN = 'wf-faults-token';
@@ -19,7 +20,6 @@ const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application
 const STEPS = ['a', 'b', 'c', 'd'];
 const PATH = [...STEPS, 'done'];
 const NEXT: Record<string, string> = { a: 'b', b: 'c', c: 'd', d: 'done' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every state is an http step to the target; `b` runs on two consumer shards. */
 function definition(name: string, url: string): string {
@@ -74,14 +74,16 @@ class Deployment {
 
   /** Waits (generously) until every run is completed; on timeout fails naming the runs that are not. */
   async allCompleted(s: ServerProcess, workflow: string, runIds: string[], timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
     let done = new Set<string>();
-    while (Date.now() < deadline) {
-      const page = await this.api(s, 'GET', `/runs?workflow=${workflow}&runState=completed&limit=1000`);
-      done = new Set((page.body?.runs ?? []).map((r: { runId: string }) => r.runId));
-      if (runIds.every((id) => done.has(id))) return;
-      await sleep(500);
-    }
+    const all = await eventually(
+      async () => {
+        const page = await this.api(s, 'GET', `/runs?workflow=${workflow}&runState=completed&limit=1000`);
+        done = new Set((page.body?.runs ?? []).map((r: { runId: string }) => r.runId));
+        return runIds.every((id) => done.has(id));
+      },
+      { timeout: timeoutMs, interval: 500 },
+    ).catch(() => false);
+    if (all) return;
     const stuck = await Promise.all(runIds.filter((id) => !done.has(id)).map(async (id) => (await this.api(s, 'GET', `/runs/${id}`)).body));
     throw new Error(`${stuck.length} of ${runIds.length} runs not completed: ${JSON.stringify(stuck.slice(0, 5).map((r) => ({ runId: r.runId, status: r.status, runState: r.runState, reason: r.reason })))}`);
   }

@@ -4,10 +4,14 @@
  * cluster on its own port (test/helpers/private-postgres.ts): the shared one on 5432 serves every other file.
  * What a user relies on: every trigger acknowledged with 201 has its run, which completes with an exact
  * history; a trigger that could not be stored is refused promptly with a problem+json 5xx, never left hanging.
+ * Every trigger carries an Idempotency-Key (one per foreign id) and what was refused is retried with the same key
+ * once PostgreSQL is back, as a client should: a refusal whose commit in fact landed then answers its first run,
+ * so there is exactly one run per acknowledged trigger and no duplicate.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/kernel/http/auth.ts';
 import { NATS_URL, REDIS_URL, uniqueName } from '../helpers/env.ts';
+import { eventually, sleep } from '../kit/index.ts';
 import { removeDeploymentData } from '../helpers/deployment-cleanup.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
@@ -27,7 +31,8 @@ const WORKERS = 4;
 const OUTAGE_MS = 2_500;
 /** A trigger with no answer after this long counts as hung: a bound, not a latency claim (today's pool backoff alone can hold one ~20 s). */
 const HANG_MS = 90_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Retries of one refused trigger after PostgreSQL is back (each with the trigger's Idempotency-Key). */
+const RETRIES = 5;
 type Phase = 'before' | 'down' | 'restarting' | 'after';
 
 /** One trigger as the client saw it. */
@@ -42,6 +47,10 @@ interface Attempt {
   ms: number;
   /** Set when no answer came back (transport error or the hang bound). */
   error?: string;
+  /** The Idempotency-Key header's value, one per foreign id. */
+  key: string;
+  /** Whether the answer said it replayed an earlier request with this key (header Idempotent-Replayed). */
+  replayed: boolean;
 }
 
 const prefix = uniqueName('wfpgr').toLowerCase();
@@ -68,10 +77,10 @@ function env(): Record<string, string> {
   };
 }
 
-async function api(s: ServerProcess, method: string, path: string, body?: unknown, type = 'application/json'): Promise<{ status: number; contentType: string; body: any }> {
+async function api(s: ServerProcess, method: string, path: string, body?: unknown, type = 'application/json', headers: Record<string, string> = {}): Promise<{ status: number; contentType: string; body: any; replayed: boolean }> {
   const res = await fetch(`${s.url}/api/v1/workflow${path}`, {
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type },
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type, ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     signal: AbortSignal.timeout(HANG_MS),
   });
@@ -82,16 +91,18 @@ async function api(s: ServerProcess, method: string, path: string, body?: unknow
   } catch {
     // Not JSON: keep the text, the assertions name it.
   }
-  return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: parsed };
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: parsed, replayed: res.headers.get('idempotent-replayed') === 'true' };
 }
 
+/** One trigger of `foreignId` with its Idempotency-Key (the same on every retry of it). */
 async function trigger(s: ServerProcess, foreignId: string, sentWhile: Phase): Promise<Attempt> {
   const t0 = performance.now();
+  const key = `key-${foreignId}`;
   try {
-    const res = await api(s, 'POST', `/workflows/${WF}/runs`, { foreignId });
-    return { foreignId, sentWhile, ms: Math.round(performance.now() - t0), ...res };
+    const res = await api(s, 'POST', `/workflows/${WF}/runs`, { foreignId }, 'application/json', { 'idempotency-key': key });
+    return { foreignId, sentWhile, ms: Math.round(performance.now() - t0), key, ...res };
   } catch (err) {
-    return { foreignId, sentWhile, ms: Math.round(performance.now() - t0), status: 0, contentType: '', body: undefined, error: (err as Error).message };
+    return { foreignId, sentWhile, ms: Math.round(performance.now() - t0), key, status: 0, contentType: '', body: undefined, replayed: false, error: (err as Error).message };
   }
 }
 
@@ -100,15 +111,17 @@ async function readyz(s: ServerProcess): Promise<{ status: number; body: any }> 
   return { status: res.status, body: await res.json() };
 }
 
-/** Polls /readyz until 200 (bounded) and returns the ms since `since`; throws naming the last answer. */
+/** Polls /readyz until 200 (bounded) and returns the ms since `since`; fails naming the last answer. */
 async function readyAfter(s: ServerProcess, since: number): Promise<number> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const r = await readyz(s);
-    if (r.status === 200) return Math.round(performance.now() - since);
-    if (Date.now() > deadline) throw new Error(`${s.url} not ready 120 s after PostgreSQL came back: ${JSON.stringify(r.body)}`);
-    await sleep(250);
-  }
+  await eventually(
+    async () => {
+      const r = await readyz(s);
+      expect(r.status, `${s.url} /readyz: ${JSON.stringify(r.body)}`).toBe(200);
+      return true;
+    },
+    { timeout: 120_000, interval: 250, what: `${s.url} ready after PostgreSQL came back` },
+  );
+  return Math.round(performance.now() - since);
 }
 
 /** Every run of the workflow (one page: the load stays under the page limit). */
@@ -166,9 +179,16 @@ beforeAll(async () => {
   await Promise.all([load, ...probes]);
   readyAgainMs.push(...(await readyAgain));
 
-  // A client would retry what was refused; with no idempotency key, a refusal whose commit in fact landed
-  // shows up as 409 (the run is still active) or as a second run (it already finished): counted below.
-  for (const a of refused()) retried.push(await trigger(servers[0]!, a.foreignId, 'after'));
+  // A client retries what was refused, with the same Idempotency-Key: a refusal whose commit in fact landed answers
+  // its first run (201, replayed), one that did not starts it now. A retry refused again is retried (bounded).
+  for (const a of refused()) {
+    for (let i = 0; i < RETRIES; i++) {
+      const r = await trigger(servers[i % 2]!, a.foreignId, 'after');
+      retried.push(r);
+      if (r.status === 201) break;
+      await sleep(500);
+    }
+  }
 }, 180_000);
 
 afterAll(async () => {
@@ -185,16 +205,16 @@ describe('workflow: PostgreSQL restarted mid-load', () => {
     const ids = acked.map((a) => a.body.runId as string);
     expect(new Set(ids).size, 'distinct run ids').toBe(ids.length);
 
-    const deadline = Date.now() + 120_000;
-    let done = new Set<string>();
-    while (Date.now() < deadline) {
-      done = new Set((await allRuns(s, '&runState=completed')).map((r) => r.runId));
-      if (ids.every((id) => done.has(id))) break;
-      await sleep(500);
-    }
-    const stuck = ids.filter((id) => !done.has(id));
-    const stuckRuns = await Promise.all(stuck.slice(0, 5).map(async (id) => (await api(s, 'GET', `/runs/${id}`)).body));
-    expect(stuck, `runs not completed: ${JSON.stringify(stuckRuns)}`).toEqual([]);
+    await eventually(
+      async () => {
+        const done = new Set((await allRuns(s, '&runState=completed')).map((r) => r.runId));
+        const stuck = ids.filter((id) => !done.has(id));
+        const stuckRuns = await Promise.all(stuck.slice(0, 5).map(async (id) => (await api(s, 'GET', `/runs/${id}`)).body));
+        expect(stuck, `runs not completed: ${JSON.stringify(stuckRuns)}`).toEqual([]);
+        return true;
+      },
+      { timeout: 120_000, interval: 500, what: 'every acknowledged run completed' },
+    );
 
     // Every run of the workflow, including any whose refused trigger did commit: none is left half-written.
     const runs = await allRuns(s);
@@ -210,13 +230,18 @@ describe('workflow: PostgreSQL restarted mid-load', () => {
     const perForeignId = new Map<string, number>();
     for (const r of runs) perForeignId.set(r.foreignId, (perForeignId.get(r.foreignId) ?? 0) + 1);
     const duplicates = [...perForeignId.values()].reduce((n, c) => n + c - 1, 0);
+    // Exactly one run per acknowledged trigger: the retries with the same key started none twice.
+    expect(duplicates, `runs per foreign id: ${JSON.stringify(Object.fromEntries([...perForeignId].filter(([, c]) => c > 1)))}`).toBe(0);
+    expect(runs.length, 'runs = acknowledged triggers').toBe(new Set(acked.map((a) => a.foreignId)).size);
+    const runOf = new Map(runs.map((r) => [r.foreignId, r.runId]));
+    for (const a of acked) expect(a.body.runId, `run answered for ${a.foreignId}`).toBe(runOf.get(a.foreignId));
     const during = attempts.filter((a) => a.sentWhile !== 'before' && a.sentWhile !== 'after');
     const dup = target.duplicates();
     console.log(
       `[workflow-pg-restart] ${attempts.length} triggers: ${attempts.filter((a) => a.status === 201).length} acknowledged, ` +
         `${refused().length} refused ${JSON.stringify(countBy(refused(), (a) => `${a.status} ${a.body?.code ?? a.error}`))}; ` +
         `${during.length} sent while PostgreSQL was down or recovering, answered after up to ${Math.max(...during.map((a) => a.ms))} ms; ` +
-        `retried after: ${retried.filter((a) => a.status === 201).length} acknowledged, ${retried.filter((a) => a.status === 409).length} already had their run (409); ` +
+        `retried after with the same key: ${retried.filter((a) => a.status === 201 && !a.replayed).length} stored now, ${retried.filter((a) => a.replayed).length} answered the run their refused attempt had stored (replayed), ${retried.filter((a) => a.status !== 201).length} refused again; ` +
         `${runs.length} runs, ${duplicates} duplicate runs per foreign id; step calls ${dup.total}, ${dup.extra} repeated; ` +
         `/readyz 200 again ${readyAgainMs.join(' and ')} ms after PostgreSQL answered`,
     );
@@ -232,8 +257,11 @@ describe('workflow: PostgreSQL restarted mid-load', () => {
       expect(a.body).toMatchObject({ status: a.status, code: expect.any(String), detail: expect.any(String) });
       expect(JSON.stringify(a.body), 'no stack trace or SQL in the answer').not.toMatch(/\\n\s+at |insert into|select /i);
     }
-    // Retried once PostgreSQL was back: stored now, or already stored by the refused attempt (409).
-    for (const a of retried) expect([201, 409], `retry of ${a.foreignId}: ${JSON.stringify(a.body)}`).toContain(a.status);
+    // Retried with the same key once PostgreSQL was back: every refused trigger is acknowledged in the end (stored now,
+    // or its refused attempt's commit answered), never a 409 for a run the client does not know it has.
+    for (const a of retried) expect(a.status, `retry of ${a.foreignId}: ${JSON.stringify(a.body)}`).not.toBe(409);
+    const acknowledgedIds = new Set(acknowledged().map((a) => a.foreignId));
+    for (const a of refused()) expect(acknowledgedIds.has(a.foreignId), `${a.foreignId} acknowledged after ${RETRIES} retries`).toBe(true);
   });
 
   // The kernel's errorHandler answers the connection errors the transaction retry gives up on (ECONNREFUSED,

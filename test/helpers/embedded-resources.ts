@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryBus } from '../../src/kernel/bus/memory-bus.ts';
 import { createPgliteDatabase } from '../../src/kernel/db/pglite-database.ts';
+import type { Database } from '../../src/kernel/db/port.ts';
 import { KvLeases } from '../../src/kernel/kv/leases.ts';
 import { MemoryKvStore } from '../../src/kernel/kv/memory-kv.ts';
 import { createRoles } from '../../src/kernel/roles/roles.ts';
@@ -16,10 +17,11 @@ import { realClock, type Clock } from '../../src/kernel/clock/clock.ts';
 import { ALL_MODULE_MIGRATIONS } from './module-migrations.ts';
 
 /** Opens embedded resources wired to `metrics` (and `clock`, real by default); call close() in afterAll. */
-export async function embeddedResources(metrics: KernelMetrics, opts: { clock?: Clock } = {}): Promise<Resources & { close(): Promise<void> }> {
+export async function embeddedResources(metrics: KernelMetrics, opts: { clock?: Clock; db?: Database } = {}): Promise<Resources & { close(): Promise<void> }> {
   const clock = opts.clock ?? realClock;
-  const db = await createPgliteDatabase({});
-  await db.migrate(ALL_MODULE_MIGRATIONS);
+  // A database passed in is the caller's, already migrated as it needs (the HTTP bench passes PostgreSQL; closed here).
+  const db = opts.db ?? (await createPgliteDatabase({}));
+  if (!opts.db) await db.migrate(ALL_MODULE_MIGRATIONS);
   const bus = new MemoryBus({ source: 'test', metrics: metrics.busHooks });
   const queue = new MemoryQueue({ metrics: metrics.queueHooks });
   const kv = new MemoryKvStore();

@@ -13,6 +13,7 @@ import { defineRoute, documentedQuery } from '../../src/kernel/http/route.ts';
 import { leaseRoutes } from '../../src/kernel/http/lease-routes.ts';
 import { DIAGNOSTICS_QUEUE, startDiagnosticsWorker } from '../../src/kernel/diagnostics.ts';
 import { embeddedResources } from '../helpers/embedded-resources.ts';
+import { eventually } from '../kit/index.ts';
 import { echoModule } from '../fixtures/echo-module.ts';
 
 /** A second test module, disabled in config, plus a route that crashes to prove 500s leak nothing. */
@@ -314,12 +315,15 @@ describe('queue and lease admin routes', () => {
       const added = await open.request(`/api/v1/queues/${DIAGNOSTICS_QUEUE}/jobs`, json({ name: 'ping' }));
       expect(added.status).toBe(201);
       const { id } = (await added.json()) as { id: string };
-      let job: { state: string; returnValue?: { instanceId: string } } = { state: 'waiting' };
-      for (let i = 0; i < 100 && job.state !== 'completed'; i++) {
-        job = (await (await open.request(`/api/v1/queues/${DIAGNOSTICS_QUEUE}/jobs/${id}`)).json()) as typeof job;
-        if (job.state !== 'completed') await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(job.state).toBe('completed');
+      type Job = { state: string; returnValue?: { instanceId: string } };
+      const job = await eventually(
+        async () => {
+          const j = (await (await open.request(`/api/v1/queues/${DIAGNOSTICS_QUEUE}/jobs/${id}`)).json()) as Job;
+          expect(j.state).toBe('completed');
+          return j;
+        },
+        { timeout: 10_000, what: 'the ping job completed' },
+      );
       expect(job.returnValue?.instanceId).toBe('test-instance');
       const list = (await (await open.request('/api/v1/queues')).json()) as { queues: { name: string; counts: { completed: number } }[] };
       expect(list.queues.find((q) => q.name === DIAGNOSTICS_QUEUE)?.counts.completed).toBeGreaterThanOrEqual(1);
@@ -334,11 +338,14 @@ describe('queue and lease admin routes', () => {
       throw new Error('always fails');
     });
     try {
-      let failed: { jobs: { id: string; failedReason?: string }[] } = { jobs: [] };
-      for (let i = 0; i < 100 && failed.jobs.length === 0; i++) {
-        failed = (await (await open.request('/api/v1/queues/adminq/failed')).json()) as typeof failed;
-        if (failed.jobs.length === 0) await new Promise((r) => setTimeout(r, 50));
-      }
+      type Failed = { jobs: { id: string; failedReason?: string }[] };
+      const failed = await eventually(
+        async () => {
+          const f = (await (await open.request('/api/v1/queues/adminq/failed')).json()) as Failed;
+          return f.jobs.length > 0 ? f : undefined;
+        },
+        { timeout: 10_000, what: 'the job in the failed list' },
+      );
       expect(failed.jobs[0]).toMatchObject({ id, failedReason: 'always fails' });
       expect((await open.request(`/api/v1/queues/adminq/jobs/${id}/retry`, { method: 'POST' })).status).toBe(202);
     } finally {

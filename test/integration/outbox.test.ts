@@ -20,6 +20,7 @@ import { enqueueEvent, notifyOutboxWritten, outboxDepth, startOutboxRelay } from
 import { rejection } from '../helpers/async.ts';
 import { NATS_URL, PG_URL, uniqueName } from '../helpers/env.ts';
 import { testRoles } from '../helpers/roles.ts';
+import { eventually, sleep } from '../kit/index.ts';
 
 const log = createLogger({ level: 'silent' });
 const cleanups: (() => Promise<void>)[] = [];
@@ -60,9 +61,9 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
           throw new Error('abort the transaction');
         }),
       ).rejects.toThrow('abort');
-      const deadline = Date.now() + 20_000;
-      while (seen.length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      await new Promise((r) => setTimeout(r, 300));
+      await eventually(() => seen.length >= 30, { timeout: 20_000, what: '30 events published' });
+      // Nothing more may arrive (the rolled-back event): a pause, not a poll.
+      await sleep(300);
       expect(seen.map((e) => e.id)).toEqual(committed);
       expect(seen.map((e) => (e.data as { i: number }).i)).toEqual([...Array(30).keys()]);
       expect(seen.some((e) => e.type.endsWith('rolled.back'))).toBe(false);
@@ -103,8 +104,7 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
         await relay.stop();
         await sub.unsubscribe();
       });
-      const deadline = Date.now() + 15_000;
-      while ((seen.length < 2 || (await outboxDepth(db)) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await eventually(async () => seen.length >= 2 && (await outboxDepth(db)) === 0, { timeout: 15_000, what: 'both events published and the outbox empty' });
       expect(seen.map((e) => e.id)).toEqual(ids);
       expect(await outboxDepth(db)).toBe(0);
       expect(lines.join('')).toContain(`${prefix}-poison`);
@@ -123,12 +123,12 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
         await relay.stop();
         await sub.unsubscribe();
       });
-      await new Promise((r) => setTimeout(r, 700));
+      // Let the relay take its lease and start listening.
+      await sleep(700);
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
         ids.push(await db.transaction((tx) => enqueueEvent(tx, { type: `${prefix}.n`, data: { i } })));
-        const deadline = Date.now() + 10_000;
-        while (seen.length < i + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await eventually(() => seen.length >= i + 1, { timeout: 10_000, interval: 20, what: `event ${i} published` });
       }
       expect(seen.map((e) => e.id)).toEqual(ids);
     });
@@ -147,11 +147,10 @@ function outboxSuite(name: string, setup: () => Promise<Setup>) {
         await sub.unsubscribe();
       });
       // Let the relay take its lease and find the outbox empty, so it is waiting its idle period.
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       const id = await db.transaction((tx) => enqueueEvent(tx, { type: `${prefix}.changed`, data: { n: 1 }, route: ['wf', 'paid'] }));
       notifyOutboxWritten();
-      const deadline = Date.now() + 10_000;
-      while (routed.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await eventually(() => routed.length >= 1, { timeout: 10_000, interval: 20, what: 'the routed event published' });
       expect(routed.map((e) => [e.id, e.type])).toEqual([[id, `${prefix}.changed`]]);
     });
   });

@@ -5,6 +5,7 @@ import { startServer, type RunningServer } from '../../src/kernel/boot/serve.ts'
 import { loadConfig } from '../../src/kernel/config/load.ts';
 import { createWorkflowModule, defineWorkflow } from '../../src/modules/workflow/index.ts';
 import { tempDir } from '../helpers/server-process.ts';
+import { eventually } from '../kit/index.ts';
 
 type Obj = { count: number; mode?: string; note?: string };
 type S = 'start' | 'counting' | 'done' | 'rejected';
@@ -97,12 +98,13 @@ async function trigger(foreignId: string, object: Obj) {
   return t.body.runId as string;
 }
 async function until(runId: string, pred: (r: { status: string; runState: string; object: Obj; reason: string | null }) => boolean) {
-  for (let i = 0; i < 200; i++) {
-    const r = (await api('GET', `/workflow/runs/${runId}`)).body;
-    if (pred(r)) return r;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error(`run ${runId} never reached the expected state`);
+  return eventually(
+    async () => {
+      const r = (await api('GET', `/workflow/runs/${runId}`)).body;
+      return pred(r) ? r : undefined;
+    },
+    { timeout: 10_000, what: `run ${runId} in the expected state` },
+  );
 }
 
 describe('code-defined workflows', () => {
@@ -136,7 +138,7 @@ describe('code-defined workflows', () => {
   it('a connector turns bus events into runs; the webhook form does too', async () => {
     expect((await api('POST', '/events', { type: 'shop.order.placed', data: { id: 'o-77' } })).status).toBe(202);
     const list = async () => (await api('GET', '/workflow/runs?workflow=counter&foreignId=o-77')).body.runs as unknown[];
-    for (let i = 0; i < 100 && (await list()).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => (await list()).length > 0, { timeout: 5_000, what: 'the run the event made' });
     expect(await list()).toHaveLength(1);
     const hook = await api('POST', '/workflow/connectors/counter/orders', { id: 'o-78' });
     expect(hook).toMatchObject({ status: 202, body: { result: 'done' } });
@@ -155,7 +157,7 @@ describe('code-defined workflows', () => {
       ids.push(res.body.id);
     }
     const count = async () => ((await api('GET', '/workflow/runs?workflow=counter&limit=1000')).body.runs as { foreignId: string }[]).filter((r) => r.foreignId.startsWith('bulk-')).length;
-    for (let i = 0; i < 200 && (await count()) < 30; i++) await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => (await count()) >= 30, { timeout: 10_000, what: '30 runs from 30 events' });
     expect(await count()).toBe(30);
     expect([...bulkCalls].sort()).toEqual([...ids].sort());
   });
@@ -169,14 +171,14 @@ describe('code-defined workflows', () => {
     await api('POST', '/events', { type: 'shop.deep.sent', data: { id: 'too-deep', body: nested(100) } });
     await api('POST', '/events', { type: 'shop.deep.sent', data: { id: 'fine', body: { ok: true } } });
     const runsOf = async (foreignId: string) => (await api('GET', `/workflow/runs?workflow=deep&foreignId=${foreignId}`)).body.runs as unknown[];
-    for (let i = 0; i < 100 && (await runsOf('fine')).length === 0; i++) await new Promise((res) => setTimeout(res, 50));
+    await eventually(async () => (await runsOf('fine')).length > 0, { timeout: 5_000, what: "the 'fine' event's run" });
     expect(await runsOf('fine')).toHaveLength(1);
     expect(await runsOf('too-deep')).toHaveLength(0);
   });
 
   it('a schedule starts runs for its foreign id, one per slot, never two at once', async () => {
     const runs = async () => (await api('GET', '/workflow/runs?workflow=counter&foreignId=cron&limit=100')).body.runs as { runId: string; runState: string }[];
-    for (let i = 0; i < 100 && (await runs()).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    await eventually(async () => (await runs()).length >= 2, { timeout: 10_000, interval: 100, what: 'two scheduled runs' });
     const all = await runs();
     expect(all.length).toBeGreaterThanOrEqual(2);
     expect(all.filter((r) => ['initiated', 'running', 'paused'].includes(r.runState)).length).toBeLessThanOrEqual(1);

@@ -13,6 +13,7 @@ import { createWorkflowModule } from '../../src/modules/workflow/index.ts';
 import { NATS_URL, REDIS_URL, uniqueName } from '../helpers/env.ts';
 import { removeDeploymentData } from '../helpers/deployment-cleanup.ts';
 import { createTestDatabase } from '../helpers/postgres.ts';
+import { eventually } from '../helpers/async.ts';
 
 /** A module with the action the DAG's step calls. */
 const helperModule: Module = {
@@ -93,15 +94,6 @@ type RunRow = { runId: string; foreignId: string; status: string; runState: stri
 const runsOf = async (workflow: string, foreignId?: string): Promise<RunRow[]> =>
   (await api('GET', `/workflow/runs?workflow=${workflow}&limit=1000${foreignId ? `&foreignId=${encodeURIComponent(foreignId)}` : ''}`)).body.runs;
 
-/** Polls until `check` returns a value (each round may also act, e.g. publish again); fails after 200 rounds. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 /**
  * A connector's durable starts at 'new', so events published before its role is taken are not seen. Publish a

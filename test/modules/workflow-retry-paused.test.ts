@@ -12,6 +12,7 @@ import { createWorkflowMetrics } from '../../src/modules/workflow/runtime/metric
 import { createRecordStore, type RecordStore } from '../../src/modules/workflow/store/index.ts';
 import { testRoles } from '../helpers/roles.ts';
 import { ALL_MODULE_MIGRATIONS } from '../helpers/module-migrations.ts';
+import { eventually } from '../kit/index.ts';
 
 let db: Database;
 let store: RecordStore;
@@ -49,8 +50,6 @@ it('resumes a run paused by errors even when an older paused run belongs to a wo
   });
   await engine.register(defineWorkflow<object, 'start' | 'done'>('resumable').step('start', () => 'done', 'done').build());
   engine.start();
-  const deadline = Date.now() + 20_000;
-  while ((await store.lookup(mine.runId))?.runState === 'paused' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  expect((await store.lookup(mine.runId))?.runState).not.toBe('paused');
+  await eventually(async () => (await store.lookup(mine.runId))?.runState !== 'paused', { timeout: 20_000, what: 'the run paused by errors resumed' });
   expect((await store.lookup(orphan.runId))?.runState).toBe('paused');
 }, 30_000);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/kernel/boot/serve.ts';
 import type { JsonApi } from '../helpers/json-api.ts';
 import { startWorkflowServer } from '../helpers/workflow-server.ts';
+import { eventually, sleep } from '../kit/index.ts';
 
 /** When each attempt reached the remote side, per run; every attempt fails. */
 const attempts = new Map<string, number[]>();
@@ -45,25 +46,27 @@ describe('retry on a state-machine step', () => {
   it('spaces the attempts by the backoff, doubling, and pauses the run only after the last one', async () => {
     expect((await api('POST', '/workflow/definitions', definition('retry-short', '150ms'), 'application/yaml')).status).toBe(201);
     const { runId } = (await api('POST', '/workflow/workflows/retry-short/runs', { foreignId: 'o-1' })).body as { runId: string };
-    for (let i = 0; i < 200 && (await run(runId)).runState !== 'paused'; i++) await new Promise((r) => setTimeout(r, 50));
-    const paused = await run(runId);
-    expect(paused.runState).toBe('paused');
+    const paused = await eventually(async () => {
+      const r = await run(runId);
+      return r.runState === 'paused' ? r : undefined;
+    }, { timeout: 10_000, what: 'the run paused after its last attempt' });
     expect(paused.reason).toContain('4 failed attempts');
     const at = attempts.get(runId)!;
     expect(at).toHaveLength(4);
     // Attempt k+1 may not start before 150 ms * 2^(k-1) after attempt k failed (which was after it started).
     for (let k = 1; k < at.length; k++) expect(at[k]! - at[k - 1]!, `gap before attempt ${k + 1}`).toBeGreaterThanOrEqual(150 * 2 ** (k - 1));
-    // Paused means no further attempt.
-    await new Promise((r) => setTimeout(r, 500));
+    // Paused means no further attempt: a pause, not a poll.
+    await sleep(500);
     expect(attempts.get(runId)).toHaveLength(4);
   });
 
   it('with backoff 10s the run is still running, after one attempt, three seconds later (issue 7)', async () => {
     expect((await api('POST', '/workflow/definitions', definition('retry-long', '10s'), 'application/yaml')).status).toBe(201);
     const { runId } = (await api('POST', '/workflow/workflows/retry-long/runs', { foreignId: 'o-2' })).body as { runId: string };
-    for (let i = 0; i < 100 && !attempts.get(runId); i++) await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => attempts.get(runId), { timeout: 5_000, what: 'the first attempt' });
     expect(attempts.get(runId)).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 3_000));
+    // No second attempt may come within three seconds: a pause, not a poll.
+    await sleep(3_000);
     expect(attempts.get(runId)).toHaveLength(1);
     expect((await run(runId)).runState).toBe('running');
     expect((await api('POST', `/workflow/runs/${runId}/cancel`, {})).status).toBe(200);

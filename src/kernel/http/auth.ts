@@ -89,6 +89,12 @@ export function requireScopeOf(p: Principal | undefined, scopes: string[]): void
   if (scopes.length > 0 && !scopes.some((s) => hasScope(p, s))) throw new Forbidden(`this needs one of the scopes: ${scopes.join(', ')}`);
 }
 
+/** `requireScopeOf` for one scope, without an array per call (the shell checks a module scope on every request). */
+export function requireScope(p: Principal | undefined, scope: string): void {
+  if (!p) throw new Unauthorized();
+  if (!hasScope(p, scope)) throw new Forbidden(`this needs one of the scopes: ${scope}`);
+}
+
 /** Rejects with 401 when nobody is authenticated, 403 when none of `scopes` is held. */
 export function requireAnyScope(...scopes: string[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

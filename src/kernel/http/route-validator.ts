@@ -10,7 +10,8 @@ import type { RouteConfig } from '@hono/zod-openapi';
 import type { Context, Next } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
-import { checkedTextOf } from './request-body.ts';
+import { checkedTextOf, hasRequestBody } from './request-body.ts';
+import { fastBodyCheck, REFUSED } from './fast-body-check.ts';
 
 /** How a schema failure is reported: the router's default hook (throws Invalid naming the fields). */
 export type FailureHook = (result: { success: false; error: z.ZodError; target: string }) => void;
@@ -40,10 +41,9 @@ function queryOf(c: Context): Record<string, string | string[]> {
 
 /** True when the request carries a non-empty body (the library's check for a body sent without a Content-Type). */
 async function hasBody(c: Context): Promise<boolean> {
-  const raw = c.req.raw;
-  if (raw.body === null) return false;
   const text = checkedTextOf(c);
   if (text !== undefined) return text.length > 0;
+  if (!hasRequestBody(c.req.raw)) return false;
   return (await c.req.arrayBuffer()).byteLength > 0;
 }
 
@@ -113,7 +113,7 @@ export function fusedValidator(route: RouteConfig, fail: FailureHook, guard?: (c
     const contentType = c.req.raw.headers.get('content-type') ?? undefined;
     if (contentType) {
       if (!accepted(contentType)) throw new HTTPException(415, { message: 'Unsupported Media Type' });
-    } else if (c.req.raw.body !== null) {
+    } else if (hasRequestBody(c.req.raw)) {
       return hasBody(c).then((yes) => {
         if (yes) throw new HTTPException(415, { message: 'Unsupported Media Type' });
         return validateJson(c, undefined);
@@ -132,8 +132,21 @@ export function fusedValidator(route: RouteConfig, fail: FailureHook, guard?: (c
     }
     if (!kind?.media) return check('json', schema, {}, c);
     const value = jsonOf(c);
-    if (value instanceof Promise) return value.then((v) => check('json', schema, v, c));
-    return check('json', schema, value, c);
+    if (value instanceof Promise) return value.then((v) => checkJson(v, c));
+    return checkJson(value, c);
+  };
+
+  // A valid body passes the precompiled check (same result as zod); anything it refuses goes to zod for the errors.
+  const fast = bodySchema ? fastBodyCheck(bodySchema) : undefined;
+  const checkJson = (value: unknown, c: Context): Promise<void> | void => {
+    if (fast) {
+      const parsed = fast(value);
+      if (parsed !== REFUSED) {
+        c.req.addValidatedData('json', parsed as object);
+        return;
+      }
+    }
+    return check('json', bodySchema!, value, c);
   };
 
   const afterQuery = (c: Context): Promise<void> | void => {

@@ -10,11 +10,11 @@ import { PayloadTooLarge, RateLimited, Unauthorized } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { KernelMetrics } from '../metrics.ts';
 import type { AppEnv, Principal } from './app-env.ts';
-import { requireScopeOf, SESSION_COOKIE, TokenTable, type TokenRecord } from './auth.ts';
+import { requireScope, SESSION_COOKIE, TokenTable, type TokenRecord } from './auth.ts';
 import { clientAddress } from './client-address.ts';
 import { getCookie } from 'hono/cookie';
 import { hitNow, type RateCounter } from './rate-limit.ts';
-import { checkBody } from './request-body.ts';
+import { checkBody, hasRequestBody } from './request-body.ts';
 import { refuseNulInUrl } from './url-check.ts';
 import { DurationRecorder, requestIdOf } from './request-context.ts';
 import { serverSpan } from '../tracing/http-span.ts';
@@ -48,22 +48,30 @@ interface Budget {
 export function shell(o: ShellOptions): MiddlewareHandler<AppEnv> {
   const tokens = new TokenTable(o.auth.tokens);
   const durations = new DurationRecorder(o.metrics, o.log);
-  const modules = new Set(o.moduleNames);
+  const modules = new Map(o.moduleNames.map((name) => [name, { read: `${name}:read`, write: `${name}:write` }]));
   const windowMs = 60_000;
   const limitBytes = o.bodyLimitBytes;
   // Principals are long-lived objects (TokenTable keeps one per token), so their budget is cached on them by identity.
   const budgets = new WeakMap<Principal, Budget>();
   const defaultLimitHeader = String(o.auth.rateLimitPerMinute);
+  // The Authorization header's text → its principal: a client sends the same header on every request, so the Bearer
+  // parse and the token lookup happen once per header, not once per request.
+  const byHeader = new Map<string, Principal>();
 
   /** The caller's principal; throws 401 for a malformed or unknown bearer token. */
   const principalOf = (c: Context<AppEnv>, headers: Headers): Principal | undefined => {
     if (!o.auth.enabled) return ANONYMOUS_ADMIN;
     const header = headers.get('authorization');
     if (header) {
+      const known = byHeader.get(header);
+      if (known) return known;
       const m = BEARER.exec(header);
       if (!m) throw new Unauthorized('Authorization header must be "Bearer <token>"');
       const p = tokens.principal(m[1]!);
       if (!p) throw new Unauthorized('unknown or revoked token');
+      // Only headers carrying a configured token are remembered; a client that varies its spelling cannot grow it much.
+      if (byHeader.size >= 1_000) byHeader.clear();
+      byHeader.set(header, p);
       return p;
     }
     // A stale console cookie is not an error: the request just has no principal and the console asks to sign in.
@@ -102,14 +110,13 @@ export function shell(o: ShellOptions): MiddlewareHandler<AppEnv> {
     return o.rateCounter.hit(b.key, windowMs).then((r) => decide(c, b, r.count, r.resetMs));
   };
 
-  /** `/api/v1/<module>` and below: the module's read or write scope. */
+  /** `/api/v1/<module>` and below: the module's read or write scope (scope names built once per module, not per request). */
   const moduleScope = (path: string, method: string, p: Principal | undefined): void => {
     if (!path.startsWith('/api/v1/')) return;
     const end = path.indexOf('/', 8);
-    const name = end < 0 ? path.slice(8) : path.slice(8, end);
-    if (!modules.has(name)) return;
-    const read = method === 'GET' || method === 'HEAD';
-    requireScopeOf(p, [`${name}:${read ? 'read' : 'write'}`]);
+    const scopes = modules.get(end < 0 ? path.slice(8) : path.slice(8, end));
+    if (!scopes) return;
+    requireScope(p, method === 'GET' || method === 'HEAD' ? scopes.read : scopes.write);
   };
 
   /** Everything before the route: limits, identity, budget and scope; a promise only when something must be awaited. */
@@ -145,7 +152,7 @@ export function shell(o: ShellOptions): MiddlewareHandler<AppEnv> {
     c.header('X-Request-Id', id);
     let failed = false;
     try {
-      const pending = admit(c, raw, headers, raw.body !== null);
+      const pending = admit(c, raw, headers, hasRequestBody(raw));
       if (pending) await pending;
     } catch (err) {
       failed = true;

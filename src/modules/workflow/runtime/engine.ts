@@ -142,6 +142,12 @@ export class WorkflowEngine {
     return transitioner.moveTo(record, out, p.to, run.object);
   }
 
+  /** Whether the run's history records a resume: a paused row followed by a running one. */
+  private async resumeRecorded(runId: string): Promise<boolean> {
+    const states = (await this.o.store.history(runId)).map((h) => h.runState);
+    return states.some((s, i) => s === 'paused' && states[i + 1] === 'running');
+  }
+
   /** Whether the run's history records a move from `from` straight to `to`. */
   private async moveRecorded(runId: string, from: string, to: string): Promise<boolean> {
     const statuses = (await this.o.store.history(runId)).map((h) => h.status).filter((s, i, all) => i === 0 || s !== all[i - 1]);
@@ -162,24 +168,33 @@ export class WorkflowEngine {
     return applyConnectorAction(this, workflow, await c.fn({ type: 'webhook', data: body, id: newId() }));
   }
 
-  /** Pauses a running run. */
+  /**
+   * Pauses a running run. A run already paused answers as it is: the state asked for is the one recorded, which is
+   * what a retry of a pause whose answer was lost finds (a 409 there would tell the client its pause failed).
+   */
   async pause(runId: string, reason = 'paused through the API'): Promise<RunRecord> {
     const r = await this.mustFind(runId);
+    if (r.runState === 'paused') return r;
     if (r.runState !== 'running' && r.runState !== 'initiated') throw new Conflict(`run ${runId} is ${r.runState}; only a running run can be paused`, { runState: r.runState });
     return this.get(r.workflow).transitioner.setRunState(r, 'paused', reason);
   }
 
-  /** Resumes a paused run: its current step runs again. */
+  /**
+   * Resumes a paused run: its current step runs again. A running run whose history records a resume (a retry of a
+   * resume whose answer was lost) answers as it is, wherever it went since; a run that was never paused stays a 409.
+   */
   async resume(runId: string): Promise<RunRecord> {
     const r = await this.mustFind(runId);
+    if (r.runState === 'running' && (await this.resumeRecorded(runId))) return r;
     if (r.runState !== 'paused') throw new Conflict(`run ${runId} is ${r.runState}, not paused`, { runState: r.runState });
     return this.get(r.workflow).transitioner.setRunState(r, 'running', null);
   }
 
-  /** Cancels a run that is not finished. */
+  /** Cancels a run that is not finished; a cancelled run answers as it is (a retry of a cancel whose answer was lost). */
   async cancel(runId: string, reason = 'cancelled through the API'): Promise<RunRecord> {
     const r = await this.mustFind(runId);
-    if (r.runState === 'cancelled' || r.runState === 'completed') throw new Conflict(`run ${runId} is already ${r.runState}`, { runState: r.runState });
+    if (r.runState === 'cancelled') return r;
+    if (r.runState === 'completed') throw new Conflict(`run ${runId} is already ${r.runState}`, { runState: r.runState });
     return this.get(r.workflow).transitioner.setRunState(r, 'cancelled', reason);
   }
 

@@ -2,47 +2,13 @@
  * The workflow engine on the in-memory store, bus, KV and roles with a fake clock: timeouts, step backoff, the resume
  * of runs paused by errors, schedules and await are driven by stepping time, so an hour passes in milliseconds.
  */
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryBus } from '../../../../src/kernel/bus/memory-bus.ts';
 import { FakeClock } from '../../../../src/kernel/clock/index.ts';
-import { KvLeases } from '../../../../src/kernel/kv/leases.ts';
-import { MemoryKvStore } from '../../../../src/kernel/kv/memory-kv.ts';
-import { createLogger } from '../../../../src/kernel/log.ts';
-import { createRoles } from '../../../../src/kernel/roles/roles.ts';
-import { defineWorkflow, type AnyWorkflowSpec } from '../../../../src/modules/workflow/model/builder.ts';
-import { WorkflowEngine } from '../../../../src/modules/workflow/runtime/engine.ts';
-import { createWorkflowMetrics } from '../../../../src/modules/workflow/runtime/metrics.ts';
-import { createMemoryWorkflowStore, type MemoryWorkflowStore } from '../../../../src/modules/workflow/store/index.ts';
+import { memoryEngine, stopMemoryEngines } from '../../../helpers/memory-workflow-engine.ts';
+import { defineWorkflow } from '../../../../src/modules/workflow/model/builder.ts';
 
 const HOUR = 3_600_000;
-const log = createLogger({ level: 'silent' });
-const stops: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
-
-/** One engine on memory adapters, every timer on `clock`; started with `workflows` registered. */
-async function engineOn(clock: FakeClock, ...workflows: AnyWorkflowSpec[]): Promise<{ engine: WorkflowEngine; store: MemoryWorkflowStore }> {
-  const registry = new Registry();
-  const bus = new MemoryBus({ source: 'unit' });
-  const kv = new MemoryKvStore();
-  const roles = createRoles({ leases: new KvLeases(kv, 'unit', { clock }), kv, owner: 'unit', registry, log, clock });
-  const store = createMemoryWorkflowStore({ clock, bus, log });
-  const engine = new WorkflowEngine({ store, bus, roles, kv, log, metrics: createWorkflowMetrics(registry), clock, leaseTtlMs: 5_000, sweepIntervalMs: 10_000, timeoutPollMs: 500, retryPausedAfterMs: 300_000 });
-  for (const w of workflows) await engine.register(w);
-  engine.start();
-  stops.push(async () => {
-    await engine.stop();
-    await roles.close();
-    await bus.close();
-    await kv.close();
-  });
-  // The roles are taken and the first polls made without any time passing.
-  await clock.settle(5);
-  return { engine, store };
-}
+afterEach(stopMemoryEngines);
 
 type Pay = 'awaiting-payment' | 'paid' | 'expired';
 const payment = () =>
@@ -54,7 +20,7 @@ const payment = () =>
 describe('workflow engine on a fake clock', () => {
   it('fires a one-hour timeout as soon as the clock is stepped past the hour, and not a moment before', async () => {
     const clock = new FakeClock({ start: new Date('2026-06-01T09:00:00Z') });
-    const { engine, store } = await engineOn(clock, payment());
+    const { engine, store } = await memoryEngine(clock, {}, payment());
     const run = await engine.trigger('payment', 'order-1', { amount: 5 });
     await clock.advance(HOUR - 1);
     expect(await store.lookup(run.runId)).toMatchObject({ status: 'awaiting-payment', runState: 'running' });
@@ -69,7 +35,7 @@ describe('workflow engine on a fake clock', () => {
 
   it('a callback before the hour cancels the timeout: stepping on past it changes nothing', async () => {
     const clock = new FakeClock();
-    const { engine, store } = await engineOn(clock, payment());
+    const { engine, store } = await memoryEngine(clock, {}, payment());
     const run = await engine.trigger('payment', 'order-2', { amount: 5 });
     await clock.advance(HOUR / 2);
     await engine.callback(run.runId, 'awaiting-payment', {});
@@ -93,7 +59,7 @@ describe('workflow engine on a fake clock', () => {
         { retry: { attempts: 3, backoffMs: 60_000 } },
       )
       .build();
-    const { engine, store } = await engineOn(clock, flaky);
+    const { engine, store } = await memoryEngine(clock, {}, flaky);
     const run = await engine.trigger('flaky', 'f-1');
     await clock.advance(1);
     expect(attempts).toBe(1);
@@ -118,7 +84,7 @@ describe('workflow engine on a fake clock', () => {
         { retry: { attempts: 2, backoffMs: 1_000 } },
       )
       .build();
-    const { engine, store } = await engineOn(clock, stubborn);
+    const { engine, store } = await memoryEngine(clock, {}, stubborn);
     const run = await engine.trigger('stubborn', 's-1');
     await clock.advance(5_000);
     expect(await store.lookup(run.runId)).toMatchObject({ runState: 'paused' });
@@ -134,7 +100,7 @@ describe('workflow engine on a fake clock', () => {
       .step('tick', () => 'done', 'done')
       .schedule('hourly', '0 * * * *', { foreignId: 'tick' })
       .build();
-    const { store } = await engineOn(clock, ticking);
+    const { store } = await memoryEngine(clock, {}, ticking);
     const starts = () => store.outbox.filter((e) => e.type === 'workflow.run.created').length;
     await clock.advanceTo(new Date('2026-06-01T09:59:59Z'));
     expect(starts()).toBe(0);
@@ -145,7 +111,7 @@ describe('workflow engine on a fake clock', () => {
 
   it('await gives up after its timeout in fake time', async () => {
     const clock = new FakeClock();
-    const { engine } = await engineOn(clock, payment());
+    const { engine } = await memoryEngine(clock, {}, payment());
     const run = await engine.trigger('payment', 'order-3', { amount: 1 });
     let answered: unknown = 'pending';
     const waiting = engine.await(run.runId, 'paid', 10_000).then((r) => (answered = r));

@@ -2,49 +2,15 @@
  * Trigger idempotency on the engine with the in-memory store and a fake clock: a repeated key answers the first run,
  * another body is a 422 naming the header, and a key is forgotten (and swept) 24 hours on, so a day passes at once.
  */
-import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryBus } from '../../../../src/kernel/bus/memory-bus.ts';
 import { FakeClock } from '../../../../src/kernel/clock/index.ts';
-import { KvLeases } from '../../../../src/kernel/kv/leases.ts';
-import { MemoryKvStore } from '../../../../src/kernel/kv/memory-kv.ts';
-import { createLogger } from '../../../../src/kernel/log.ts';
-import { createRoles } from '../../../../src/kernel/roles/roles.ts';
-import { defineWorkflow, type AnyWorkflowSpec } from '../../../../src/modules/workflow/model/builder.ts';
-import { WorkflowEngine } from '../../../../src/modules/workflow/runtime/engine.ts';
-import { createWorkflowMetrics } from '../../../../src/modules/workflow/runtime/metrics.ts';
-import { createMemoryWorkflowStore, type MemoryWorkflowStore } from '../../../../src/modules/workflow/store/index.ts';
+import { memoryEngine, stopMemoryEngines } from '../../../helpers/memory-workflow-engine.ts';
+import { defineWorkflow } from '../../../../src/modules/workflow/model/builder.ts';
 import { IdempotencyKeyReused, requestHash } from '../../../../src/modules/workflow/runtime/trigger-once.ts';
 import { rejection } from '../../../helpers/async.ts';
 
 const HOUR = 3_600_000;
-const log = createLogger({ level: 'silent' });
-const stops: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
-
-/** One engine on memory adapters, every timer on `clock`; started with `workflows` registered. */
-async function engineOn(clock: FakeClock, triggerKeyTtlMs: number | undefined, ...workflows: AnyWorkflowSpec[]): Promise<{ engine: WorkflowEngine; store: MemoryWorkflowStore }> {
-  const registry = new Registry();
-  const bus = new MemoryBus({ source: 'unit' });
-  const kv = new MemoryKvStore();
-  const roles = createRoles({ leases: new KvLeases(kv, 'unit', { clock }), kv, owner: 'unit', registry, log, clock });
-  const store = createMemoryWorkflowStore({ clock, bus, log });
-  const engine = new WorkflowEngine({ store, bus, roles, kv, log, metrics: createWorkflowMetrics(registry), clock, leaseTtlMs: 5_000, sweepIntervalMs: 10_000, timeoutPollMs: 500, retryPausedAfterMs: 300_000, triggerKeyTtlMs });
-  for (const w of workflows) await engine.register(w);
-  engine.start();
-  stops.push(async () => {
-    await engine.stop();
-    await roles.close();
-    await bus.close();
-    await kv.close();
-  });
-  // The roles are taken and the first polls made without any time passing.
-  await clock.settle(5);
-  return { engine, store };
-}
+afterEach(stopMemoryEngines);
 
 const payment = () =>
   defineWorkflow<{ amount: number }, 'awaiting-payment' | 'paid'>('payment')
@@ -54,7 +20,7 @@ const payment = () =>
 describe('trigger idempotency on a fake clock', () => {
   it('a repeat answers the first run, also once it finished; another body is refused naming the header', async () => {
     const clock = new FakeClock({ start: new Date('2026-06-01T09:00:00Z') });
-    const { engine, store } = await engineOn(clock, undefined, payment());
+    const { engine, store } = await memoryEngine(clock, {}, payment());
     const body = { foreignId: 'o-1', object: { amount: 5 } };
     const first = await engine.triggerWithKey('payment', 'o-1', { amount: 5 }, undefined, 'k1', requestHash(body));
     expect(first).toEqual({ answer: { runId: expect.any(String), status: 'awaiting-payment', runState: 'running' }, replayed: false });
@@ -76,7 +42,7 @@ describe('trigger idempotency on a fake clock', () => {
   it('a key is kept for its lifetime: just before, it still answers; after, it starts a new run; the sweep removes expired keys', async () => {
     const MINUTE = 60_000;
     const clock = new FakeClock({ start: new Date('2026-06-01T09:00:00Z') });
-    const { engine, store } = await engineOn(clock, MINUTE, payment());
+    const { engine, store } = await memoryEngine(clock, { triggerKeyTtlMs: MINUTE }, payment());
     const hash = requestHash({ foreignId: 'o-2' });
     const first = await engine.triggerWithKey('payment', 'o-2', {}, undefined, 'k2', hash);
     await engine.callback(first.answer.runId, 'awaiting-payment', {});
