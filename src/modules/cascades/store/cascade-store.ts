@@ -110,7 +110,7 @@ export class CascadeStore {
   async claim(id: string, owner: string, leaseMs: number): Promise<{ session: Session; checkpoint: CheckpointData | undefined } | undefined> {
     // The newest checkpoint comes with the claim: one round trip before the first LLM call instead of two.
     const rows = await this.db.query(
-      `WITH s AS (UPDATE cascades_sessions SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now()
+      `WITH s AS (UPDATE cascades_sessions SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now(), waiting_children = NULL
          WHERE id = $1::text AND (status IN ('starting', 'orphaned') OR (status = 'running' AND heartbeat_at < now() - $3::int * interval '1 millisecond'))
          RETURNING *)
        SELECT s.*, (SELECT c.data FROM cascades_checkpoints c WHERE c.session_id = s.id ORDER BY c.id DESC LIMIT 1) AS last_checkpoint FROM s`,

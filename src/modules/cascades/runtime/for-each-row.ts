@@ -1,0 +1,56 @@
+/**
+ * A for_each_row phase: one child session of a saved cascade per row of a result table, at most `max_parallel`
+ * running at once. The parent starts children up to the limit and parks (blocked, no job held); each child's end
+ * wakes it to start the next ones, until every row's child has ended. Children's ids are the parent's id, the phase
+ * visit and the row index, so a parent resumed after a crash finds the children it started and never starts one twice.
+ * The outcome of every row (status, output, error) becomes table `_<phase>` and the phase output.
+ */
+import { CapstanError } from '../../../kernel/index.ts';
+import type { CascadeDefinition, PhaseDefinition } from '../model/definition.ts';
+import { TERMINAL } from '../model/session.ts';
+import { prepareData, SQL_OUTPUT_ROWS } from './data-phases.ts';
+import { PhaseFailure, type PhaseResult, type SessionRun } from './session-run.ts';
+import { childOutcome } from './sub-cascades.ts';
+
+/** Rows one for_each_row phase may fan out over. */
+export const MAX_FAN_OUT = 10_000;
+
+/** Runs (or resumes) a for_each_row phase; 'blocked' while its children run. */
+export async function runForEachRow(run: SessionRun, phase: PhaseDefinition): Promise<PhaseResult | 'blocked'> {
+  const f = phase.for_each_row!;
+  await prepareData(run);
+  const table = await run.data.readTable(run.id, f.table, MAX_FAN_OUT);
+  if (!table) throw new PhaseFailure(`phase ${phase.name}: table ${f.table} does not exist (has phase ${f.table.slice(1)} run?)`);
+  if (table.count > MAX_FAN_OUT) throw new PhaseFailure(`phase ${phase.name}: table ${f.table} has ${table.count} rows, more than ${MAX_FAN_OUT}`);
+  const rows = table.rows;
+  const prefix = `${run.id}.${phase.name}.${run.completedCount}.`;
+  const defs = new Map<string, CascadeDefinition>();
+  for (;;) {
+    const kids = new Map((await run.children.children.list(run.id, prefix)).map((k) => [Number(k.id.slice(prefix.length)), k]));
+    const ended = [...kids.values()].filter((k) => TERMINAL.has(k.status)).length;
+    if (ended === rows.length && kids.size === rows.length) break;
+    const running = kids.size - ended;
+    const next: number[] = [];
+    for (let i = 0; i < rows.length && next.length < f.max_parallel - running; i++) if (!kids.has(i)) next.push(i);
+    const start = [];
+    for (const i of next) {
+      try {
+        start.push(await run.children.prepare(`${prefix}${i}`, f.cascade, f.inputs, { row: rows[i], input: run.inputs, state: run.state, outputs: run.outputs }, defs));
+      } catch (err) {
+        if (err instanceof CapstanError) throw new PhaseFailure(`phase ${phase.name}: row ${i}: ${err.message}`);
+        throw err;
+      }
+    }
+    await run.children.start(run.id, start);
+    if (start.length > 0) run.log({ phase: phase.name, turn: null, kind: 'children', content: { started: start.map((k) => k.id), running: running + start.length, of: rows.length } });
+    if ((await run.waitForChildren(running + start.length, { phase: phase.name, turn: 0, messages: [] })) === 'blocked') return 'blocked';
+  }
+  const kids = await run.children.children.list(run.id, prefix);
+  const results = kids
+    .map((k) => ({ row_index: Number(k.id.slice(prefix.length)), ...childOutcome(k) }))
+    .sort((a, b) => a.row_index - b.row_index)
+    .map((r) => ({ row_index: r.row_index, session_id: r.sessionId, status: r.status, output: r.output, error: r.error }));
+  await run.data.writeRows(run.id, `_${phase.name}`, results);
+  run.log({ phase: phase.name, turn: null, kind: 'children', content: { ended: results.length, completed: results.filter((r) => r.status === 'completed').length } });
+  return { output: results.slice(0, SQL_OUTPUT_ROWS) };
+}
