@@ -101,7 +101,10 @@ export function refuseSessionSql(text: string): string | undefined {
     // A quoted name before ( is a function call too ("set_config"(...)).
     const after = text.slice(w.end).match(/^\s*(\(|\.)/)?.[1];
     const before = k > 0 ? text.slice(words[k - 1]!.end, w.start).trim() : '';
-    if (after === '(' && before !== '.' && (w.quoted || !PAREN_KEYWORDS.has(w.word)) && !ALLOWED_FUNCTIONS.has(w.word)) return `function '${w.word}' is not allowed`;
+    // `as t(id, name)` and `(values ...) t(id, name)` name an alias's columns: not a call.
+    const prev = k > 0 ? words[k - 1]! : undefined;
+    const aliasColumns = (prev && !prev.quoted && prev.word === 'as' && before === '') || before.endsWith(')');
+    if (after === '(' && !aliasColumns && before !== '.' && (w.quoted || !PAREN_KEYWORDS.has(w.word)) && !ALLOWED_FUNCTIONS.has(w.word)) return `function '${w.word}' is not allowed`;
     if (after === '(' && before === '.') return `'${w.word}': schema-qualified functions are not allowed`;
   }
   return undefined;
