@@ -90,6 +90,8 @@ export class SessionDataStore {
       await run(tx, `CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
       const roles = await run(tx, 'SELECT 1 FROM pg_roles WHERE rolname = $1::text', [role]);
       if (roles.length === 0) await run(tx, `CREATE ROLE ${ident(role)} NOLOGIN`);
+      // SET ROLE needs membership: a superuser has it anyway; a CREATEROLE user on PostgreSQL 15 does not get it by creating the role.
+      await run(tx, `GRANT ${ident(role)} TO CURRENT_USER`);
       await run(tx, `GRANT USAGE, CREATE ON SCHEMA ${ident(schema)} TO ${ident(role)}`);
       await run(tx, 'INSERT INTO cascades_data_schemas (session_id, schema_name, role_name) VALUES ($1::text, $2::text, $3::text) ON CONFLICT (session_id) DO NOTHING', [sessionId, schema, role]);
     });
