@@ -108,6 +108,40 @@ describe('sub-cascades on two instances', () => {
     await eventually('the children\'s LLM calls closed', async () => ((await fake.stats()).inFlight === 0 ? true : undefined), 10_000);
   });
 
+  it('SIGKILL of the parent\'s worker after run_cascade returned: it resumes from the checkpoint, the child is not run again', async () => {
+    await fake.reset();
+    await fake.script({
+      sessionHeader: 'x-capstan-session',
+      replies: [
+        { match: { model: 'child' }, text: 'child-done', times: 'always' },
+        { match: { model: 'parent' }, toolCalls: [{ name: 'run_cascade', arguments: { cascade: 'child', inputs: { id: 9 } } }] },
+        { match: { model: 'parent' }, text: 'lost', delayMs: 60_000 },
+        { match: { model: 'parent' }, text: 'final' },
+      ],
+    });
+    const id = await runOn(a, 'cascade_id: caller\nmodel: fake/parent\nphases:\n  - name: delegate\n    instructions: "Delegate"\n    tools: [run_cascade]\n');
+    const parentCalls = async () => (await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === id);
+    await eventually('the turn after the child\'s result is in flight', async () => ((await parentCalls()).length === 2 ? true : undefined));
+    const s0 = await session(a.api, id, ['running']);
+    const victim = s0.owner === a.id ? a : b;
+    const survivor = victim === a ? b : a;
+    await victim.proc.stop('SIGKILL');
+    const s = await session(survivor.api, id, ['completed', 'error'], 30_000);
+    expect(s.status, s.error).toBe('completed');
+    expect(s.outputs.delegate).toBe('final');
+    expect(s.recoveries).toBe(1);
+    const kids = await childrenOf(survivor.api, id);
+    expect(kids).toHaveLength(1);
+    expect((await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === kids[0]!.id)).toHaveLength(1);
+    // The resumed turn carried the child's result from the checkpoint.
+    const last = (await parentCalls()).at(-1)!;
+    expect(JSON.stringify(last.messages)).toContain('child-done');
+    // Bring the second instance back for the next case.
+    const fresh = await start();
+    if (victim === a) a = fresh;
+    else b = fresh;
+  });
+
   it('SIGKILL of an instance running children: the parent completes with one child per row, none started twice', async () => {
     await fake.reset();
     // Every child's first call takes 1.5 s, so the kill lands while children run; a resumed child answers at once.
