@@ -65,7 +65,7 @@ describe('per-session data schemas', () => {
   it('the sql tool reads only, and caps rows', async () => {
     const id = await session();
     await data.createTableAs(id, '_nums', 'select g as n from generate_series(1, 50) g', 5);
-    const q = await data.query(id, 'select n from _nums order by n', 3);
+    const q = await data.query(id, 'select n from _nums order by n -- the first ones', 3);
     expect(q).toEqual({ rows: [{ n: 1 }, { n: 2 }, { n: 3 }], truncated: true });
     await expect(data.query(id, 'with x as (delete from _nums returning n) select * from x', 3)).rejects.toThrow(/'delete' is not allowed/);
     await expect(data.query(id, "select set_config('role', 'postgres', false)", 3)).rejects.toThrow(/function 'set_config' is not allowed/);

@@ -15,7 +15,7 @@ const ALLOWED_FUNCTIONS = new Set(
     'row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist', 'ntile', 'lag', 'lead', 'first_value', 'last_value', 'nth_value',
     'coalesce', 'nullif', 'greatest', 'least',
     'lower', 'upper', 'initcap', 'length', 'char_length', 'substring', 'substr', 'trim', 'btrim', 'ltrim', 'rtrim', 'replace', 'split_part', 'concat', 'concat_ws',
-    'left', 'right', 'position', 'strpos', 'starts_with', 'lpad', 'rpad', 'repeat', 'reverse', 'md5', 'format', 'regexp_replace', 'regexp_match', 'regexp_matches', 'regexp_split_to_array', 'to_char', 'to_number', 'to_date', 'to_timestamp',
+    'left', 'right', 'position', 'strpos', 'starts_with', 'reverse', 'md5', 'format', 'regexp_replace', 'regexp_match', 'regexp_matches', 'regexp_split_to_array', 'to_char', 'to_number', 'to_date', 'to_timestamp',
     'abs', 'round', 'trunc', 'ceil', 'ceiling', 'floor', 'sign', 'mod', 'power', 'sqrt', 'exp', 'ln', 'log',
     'date_trunc', 'date_part', 'extract', 'age', 'make_date', 'make_interval',
     'json_build_object', 'jsonb_build_object', 'json_build_array', 'jsonb_build_array', 'to_json', 'to_jsonb', 'jsonb_array_elements', 'json_array_elements',

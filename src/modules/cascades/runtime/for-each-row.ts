@@ -7,7 +7,6 @@
  */
 import { CapstanError } from '../../../kernel/index.ts';
 import type { CascadeDefinition, PhaseDefinition } from '../model/definition.ts';
-import { TERMINAL } from '../model/session.ts';
 import { prepareData, SQL_OUTPUT_ROWS } from './data-phases.ts';
 import { PhaseFailure, type PhaseResult, type SessionRun } from './session-run.ts';
 import { childOutcome } from './sub-cascades.ts';
@@ -19,31 +18,30 @@ export const MAX_FAN_OUT = 10_000;
 export async function runForEachRow(run: SessionRun, phase: PhaseDefinition): Promise<PhaseResult | 'blocked'> {
   const f = phase.for_each_row!;
   await prepareData(run);
-  const table = await run.data.readTable(run.id, f.table, MAX_FAN_OUT);
-  if (!table) throw new PhaseFailure(`phase ${phase.name}: table ${f.table} does not exist (has phase ${f.table.slice(1)} run?)`);
-  if (table.count > MAX_FAN_OUT) throw new PhaseFailure(`phase ${phase.name}: table ${f.table} has ${table.count} rows, more than ${MAX_FAN_OUT}`);
-  const rows = table.rows;
   const prefix = `${run.id}.${phase.name}.${run.completedCount}.`;
   const defs = new Map<string, CascadeDefinition>();
   for (;;) {
-    const kids = new Map((await run.children.children.list(run.id, prefix)).map((k) => [Number(k.id.slice(prefix.length)), k]));
-    const ended = [...kids.values()].filter((k) => TERMINAL.has(k.status)).length;
-    if (ended === rows.length && kids.size === rows.length) break;
-    const running = kids.size - ended;
-    const next: number[] = [];
-    for (let i = 0; i < rows.length && next.length < f.max_parallel - running; i++) if (!kids.has(i)) next.push(i);
+    // Children are started in row order, so rows [started, started + free) are the next ones.
+    const { started, ended } = await run.children.children.progress(run.id, prefix);
+    const free = Math.max(0, f.max_parallel - (started - ended));
+    const table = await run.data.readTable(run.id, f.table, free, started);
+    if (!table) throw new PhaseFailure(`phase ${phase.name}: table ${f.table} does not exist (has phase ${f.table.slice(1)} run?)`);
+    if (table.count > MAX_FAN_OUT) throw new PhaseFailure(`phase ${phase.name}: table ${f.table} has ${table.count} rows, more than ${MAX_FAN_OUT}`);
+    if (ended >= table.count && started >= table.count) break;
     const start = [];
-    for (const i of next) {
+    for (const [k, row] of table.rows.entries()) {
+      const i = started + k;
       try {
-        start.push(await run.children.prepare(`${prefix}${i}`, f.cascade, f.inputs, { row: rows[i], input: run.inputs, state: run.state, outputs: run.outputs }, defs));
+        start.push(await run.children.prepare(`${prefix}${i}`, f.cascade, f.inputs, { row, input: run.inputs, state: run.state, outputs: run.outputs }, defs));
       } catch (err) {
         if (err instanceof CapstanError) throw new PhaseFailure(`phase ${phase.name}: row ${i}: ${err.message}`);
         throw err;
       }
     }
     await run.children.start(run.id, start);
-    if (start.length > 0) run.log({ phase: phase.name, turn: null, kind: 'children', content: { started: start.map((k) => k.id), running: running + start.length, of: rows.length } });
-    if ((await run.waitForChildren(running + start.length, { phase: phase.name, turn: 0, messages: [] })) === 'blocked') return 'blocked';
+    const running = started - ended + start.length;
+    if (start.length > 0) run.log({ phase: phase.name, turn: null, kind: 'children', content: { started: start.map((k) => k.id), running, of: table.count } });
+    if ((await run.waitForChildren(running, { phase: phase.name, turn: 0, messages: [] })) === 'blocked') return 'blocked';
   }
   const kids = await run.children.children.list(run.id, prefix);
   const results = kids

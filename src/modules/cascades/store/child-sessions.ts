@@ -51,6 +51,15 @@ export class ChildSessionStore {
     return rows.map(toSession);
   }
 
+  /** How many children of one phase visit (ids starting with `prefix`) exist and how many of them have ended. */
+  async progress(parentId: string, prefix: string): Promise<{ started: number; ended: number }> {
+    const rows = await this.db.query<{ started: number; ended: number }>(
+      `SELECT count(*)::int AS started, (count(*) FILTER (WHERE status IN ${ENDED}))::int AS ended FROM cascades_sessions WHERE parent_session_id = $1::text AND starts_with(id, $2::text)`,
+      [parentId, prefix],
+    );
+    return { started: Number(rows[0]!.started), ended: Number(rows[0]!.ended) };
+  }
+
   /** Sessions by id (a parent reading the children it waits for). */
   async byIds(ids: string[]): Promise<Session[]> {
     if (ids.length === 0) return [];

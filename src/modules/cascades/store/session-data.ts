@@ -109,9 +109,17 @@ export class SessionDataStore {
     }, { attempts: 1 });
   }
 
-  /** Reads the first `limit` rows of `table` and its row count (inside a session transaction). */
-  private async read(tx: Db, table: string, limit: number): Promise<TableRows> {
-    const r = await run<{ n: number; rows: unknown }>(tx, `SELECT (SELECT count(*) FROM ${ident(table)})::int AS n, (SELECT coalesce(jsonb_agg(t), '[]'::jsonb) FROM (SELECT * FROM ${ident(table)} LIMIT $1::int) t) AS rows`, [limit]);
+  /**
+   * Reads `limit` rows of `table` from `offset` and its row count (inside a session transaction). Rows come in
+   * physical order (ctid): result tables are written once and never updated, so row i is the same row on every read.
+   */
+  private async read(tx: Db, table: string, limit: number, offset = 0): Promise<TableRows> {
+    const r = await run<{ n: number; rows: unknown }>(
+      tx,
+      `SELECT (SELECT count(*) FROM ${ident(table)})::int AS n,
+        (SELECT coalesce(jsonb_agg(to_jsonb(t) - 'ctid' ORDER BY t.ctid), '[]'::jsonb) FROM (SELECT ctid, * FROM ${ident(table)} ORDER BY ctid LIMIT $1::int OFFSET $2::int) t) AS rows`,
+      [limit, offset],
+    );
     return { count: Number(r[0]!.n), rows: json<Record<string, unknown>[]>(r[0]!.rows) };
   }
 
@@ -146,13 +154,13 @@ export class SessionDataStore {
     });
   }
 
-  /** The sql tool: runs `query` read-only; the first `limit` rows and whether there were more. */
+  /** The sql tool: runs `query` read-only; the first `limit` rows and whether there were more. A newline after the query ends a trailing -- comment. */
   async query(sessionId: string, query: string, limit: number): Promise<{ rows: Record<string, unknown>[]; truncated: boolean }> {
     const q = checked(query);
     return this.asSession(
       sessionId,
       async (tx) => {
-        const r = await run<{ rows: unknown }>(tx, `SELECT coalesce(jsonb_agg(t), '[]'::jsonb) AS rows FROM (SELECT * FROM (${q}) q LIMIT $1::int) t`, [limit + 1]);
+        const r = await run<{ rows: unknown }>(tx, `SELECT coalesce(jsonb_agg(t), '[]'::jsonb) AS rows FROM (SELECT * FROM (${q}\n) q LIMIT $1::int) t`, [limit + 1]);
         const rows = json<Record<string, unknown>[]>(r[0]!.rows);
         return { rows: rows.slice(0, limit), truncated: rows.length > limit };
       },
@@ -160,14 +168,14 @@ export class SessionDataStore {
     );
   }
 
-  /** Reads a whole table (for_each_row), refusing one larger than `max` rows; undefined when it does not exist. */
-  async readTable(sessionId: string, table: string, max: number): Promise<TableRows | undefined> {
+  /** Reads `limit` rows of a table from `offset` (for_each_row) and its count; undefined when it does not exist. */
+  async readTable(sessionId: string, table: string, limit: number, offset = 0): Promise<TableRows | undefined> {
     return this.asSession(
       sessionId,
       async (tx) => {
         const exists = await run<{ t: string | null }>(tx, 'SELECT to_regclass($1::text)::text AS t', [ident(table)]);
         if (!exists[0]?.t) return undefined;
-        return this.read(tx, table, max + 1);
+        return this.read(tx, table, limit, offset);
       },
       true,
     );
