@@ -207,6 +207,26 @@ phases:
     expect(logs[0]!.content.output).toContain('"name":"zed"');
   });
 
+  it('a cascade that starts itself stops at the depth limit instead of forever', async () => {
+    const id = await run(`
+cascade_id: loop
+phases:
+  - name: seed
+    sql: "select 1 as x"
+  - name: again
+    for_each_row: { table: _seed, cascade: loop }
+`);
+    const s = await sessionIn(api, id, ['completed', 'error'], 60_000);
+    expect(s.status, s.error).toBe('completed');
+    const all = (await api('GET', '/sessions?cascade=loop&limit=50')).body.items as Record<string, any>[];
+    expect(all.map((x) => x.depth).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    const deepest = all.find((x) => x.depth === 5)!;
+    expect(deepest.status).toBe('error');
+    expect(deepest.error).toMatch(/nest deeper than 5 levels/);
+    // Each level above completed, its row naming the child that failed or completed.
+    expect(s.outputs.again).toEqual([expect.objectContaining({ row_index: 0, status: 'completed' })]);
+  });
+
   it('a cascade validator judges the answer: a retry ward sends its reason back until it says valid', async () => {
     await define(`
 cascade_id: judge

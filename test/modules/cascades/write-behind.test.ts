@@ -50,7 +50,7 @@ function harness() {
     beat: async () => [],
   } as unknown as CascadeStore;
   const spec = checkDefinition({ cascade_id: 'wb', model: 'fake/m', phases: [{ name: 'a', instructions: 'A' }, { name: 'b', instructions: 'B' }, { name: 'c', instructions: 'C' }] });
-  const session: Session = { id: 's1', cascadeId: 'wb', spec, status: 'running', currentPhase: 'a', inputs: {}, state: {}, outputs: {}, completed: [], error: null, cost: 0, tokensIn: 0, tokensOut: 0, owner: 'w', epoch: 1, recoveries: 0, heartbeatAt: null, createdAt: '', updatedAt: '', finishedAt: null, parentSessionId: null, detached: false };
+  const session: Session = { id: 's1', cascadeId: 'wb', spec, status: 'running', currentPhase: 'a', inputs: {}, state: {}, outputs: {}, completed: [], error: null, cost: 0, tokensIn: 0, tokensOut: 0, owner: 'w', epoch: 1, recoveries: 0, heartbeatAt: null, createdAt: '', updatedAt: '', finishedAt: null, parentSessionId: null, detached: false, depth: 0 };
   const config = cascadesConfigSchema.parse({});
   const run = new SessionRun({ store, llm, log: createLogger({ level: 'silent' }), config, metrics: NO_METRICS, data: {} as SessionDataStore, children: {} as ChildRunner, phases: PHASE_RUNNERS }, session, undefined);
   return { run, calls, writes };

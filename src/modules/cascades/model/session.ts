@@ -35,6 +35,8 @@ export interface Session {
   parentSessionId: string | null;
   /** A fire-and-forget child (async_cascades): its parent does not wait for it. */
   detached: boolean;
+  /** 0 for a session a user started; a child is one deeper than its parent. */
+  depth: number;
 }
 
 /** What a checkpoint holds: enough to resume the current phase at its next turn. */

@@ -2,12 +2,15 @@
  * Starting child sessions from a running session, and what a child's end does to its parent: a waited-for child
  * wakes the parent (which a worker then resumes), a detached one (async_cascades) leaves its result in the parent's log.
  */
-import { interpolate, NotFound, type JobQueue, type Logger } from '../../../kernel/index.ts';
+import { interpolate, Invalid, NotFound, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import type { CascadeDefinition } from '../model/definition.ts';
 import { checkDefinition, checkInputs } from '../model/parse-definition.ts';
 import type { Session } from '../model/session.ts';
 import { resultOf, type CascadeStore, type ChildSessionStore, type NewChild } from '../store/index.ts';
 import { enqueueSession } from './queue.ts';
+
+/** How deep children may nest (a child of a child ...): a cascade that starts itself stops here instead of forever. */
+export const MAX_CHILD_DEPTH = 5;
 
 /** Starts children and tells parents about ended ones. One per worker; stateless. */
 export class ChildRunner {
@@ -41,8 +44,11 @@ export class ChildRunner {
     return { id, spec, inputs: checkInputs(spec, values) };
   }
 
-  /** Creates the children that do not exist yet and queues every one given (a queued job of a running child is a no-op). */
+  /** Creates the children that do not exist yet and queues every one given (a queued job of a running child is a no-op); Invalid past MAX_CHILD_DEPTH. */
   async start(parentId: string, kids: NewChild[], detached = false): Promise<void> {
+    if (kids.length === 0) return;
+    const depth = (await this.children.depthOf(parentId)) ?? 0;
+    if (depth + 1 > MAX_CHILD_DEPTH) throw new Invalid(`sub-cascades nest deeper than ${MAX_CHILD_DEPTH} levels (does a cascade start itself?)`, [{ path: 'cascade', message: `depth ${depth + 1} > ${MAX_CHILD_DEPTH}` }]);
     await this.children.create(parentId, kids, detached);
     for (const k of kids) await enqueueSession(this.queue, k.id, 'start');
   }

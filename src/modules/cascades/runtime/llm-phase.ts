@@ -204,7 +204,16 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
         return 'blocked';
       }
       if (awaiting.length > 0) {
-        await run.children.start(run.id, kids);
+        try {
+          await run.children.start(run.id, kids);
+        } catch (err) {
+          // Too deep a nesting: every call of the turn is told, and the model may go on without them.
+          if (!(err instanceof CapstanError)) throw err;
+          for (const a of awaiting.splice(0)) messages.push({ role: 'tool', toolCallId: a.toolCallId, content: `error: ${err.message}` });
+          run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'run_cascade', ok: false, result: `error: ${err.message}` } });
+        }
+      }
+      if (awaiting.length > 0) {
         if ((await finishAwaited(run, phase, awaiting, { ...checkpoint(), awaiting }, messages, turn)) === 'blocked') return 'blocked';
       }
       run.save('turn', checkpoint());

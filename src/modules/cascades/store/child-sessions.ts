@@ -33,8 +33,9 @@ export class ChildSessionStore {
     for (const k of kids) {
       const events = toOutboxJsonRows([SessionStarted.outbox({ sessionId: k.id, cascadeId: k.spec.cascade_id, inputs: k.inputs })], k.id);
       const rows = await this.db.query<{ id: string }>(
-        `WITH s AS (INSERT INTO cascades_sessions (id, cascade_id, spec, status, current_phase, inputs, parent_session_id, detached)
-           VALUES ($1::text, $2::text, ($3::text)::jsonb, 'starting', $4::text, ($5::text)::jsonb, $6::text, $7::boolean) ON CONFLICT (id) DO NOTHING RETURNING id),
+        `WITH s AS (INSERT INTO cascades_sessions (id, cascade_id, spec, status, current_phase, inputs, parent_session_id, detached, depth)
+           SELECT $1::text, $2::text, ($3::text)::jsonb, 'starting', $4::text, ($5::text)::jsonb, $6::text, $7::boolean, coalesce((SELECT depth + 1 FROM cascades_sessions WHERE id = $6::text), 1)
+           ON CONFLICT (id) DO NOTHING RETURNING id),
          ev AS (${outboxInsertFromJson('e.ev')} FROM s, jsonb_array_elements(($8::text)::jsonb) WITH ORDINALITY AS e(ev, n) ORDER BY e.n)
          SELECT s.id, ${OUTBOX_NOTIFY_SQL} AS notified FROM s`,
         [k.id, k.spec.cascade_id, J(k.spec), k.spec.phases[0]!.name, J(k.inputs), parentId, detached, J(events)],
@@ -43,6 +44,12 @@ export class ChildSessionStore {
     }
     if (created.length > 0) notifyOutboxWritten();
     return created;
+  }
+
+  /** How deep a session is (0 for one a user started), or undefined when it does not exist. */
+  async depthOf(id: string): Promise<number | undefined> {
+    const rows = await this.db.query<{ depth: number }>('SELECT depth FROM cascades_sessions WHERE id = $1::text', [id]);
+    return rows[0] && Number(rows[0].depth);
   }
 
   /** Children of `parentId` whose id starts with `prefix` (one phase visit's children). */

@@ -34,6 +34,7 @@ export function toSession(r: Row): Session {
     finishedAt: iso(r.finished_at),
     parentSessionId: (r.parent_session_id as string | null | undefined) ?? null,
     detached: r.detached === true,
+    depth: Number(r.depth ?? 0),
   };
 }
 

@@ -47,6 +47,8 @@ export const cascadesSessions = pgTable(
     parentSessionId: text('parent_session_id'),
     /** Fire-and-forget (async_cascades): the parent does not wait; the result is logged on it. */
     detached: boolean('detached').notNull().default(false),
+    /** 0 for a session started by a user; a child is one deeper than its parent (bounded, so a cascade cannot start itself forever). */
+    depth: integer('depth').notNull().default(0),
     /**
      * Set while the session is blocked on its children: it is woken (status 'starting') once fewer than this many of
      * its waited-for children are still running.
