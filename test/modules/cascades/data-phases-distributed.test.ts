@@ -88,8 +88,9 @@ async function session(api: JsonApi, id: string, statuses: string[], timeoutMs =
 }
 
 async function childrenOf(api: JsonApi, parent: string): Promise<Record<string, any>[]> {
-  const items = (await api('GET', '/sessions?cascade=child&limit=500')).body.items as Record<string, any>[];
-  return items.filter((s) => s.parentSessionId === parent);
+  const items = (await api('GET', `/sessions?parent=${encodeURIComponent(parent)}`)).body.items as Record<string, any>[];
+  expect(items.every((s) => s.parentSessionId === parent)).toBe(true);
+  return items;
 }
 
 describe('sub-cascades on two instances', () => {

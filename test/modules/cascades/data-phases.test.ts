@@ -261,7 +261,7 @@ phases:
       ['cascade:judge', false, 'too short'],
       ['cascade:judge', true, null],
     ]);
-    const judges = (await api('GET', '/sessions?cascade=judge')).body.items as Record<string, any>[];
-    expect(judges.filter((j) => j.parentSessionId === id)).toHaveLength(2);
+    const judges = (await api('GET', `/sessions?parent=${id}`)).body.items as Record<string, any>[];
+    expect(judges.map((j) => [j.cascadeId, j.status])).toEqual([['judge', 'completed'], ['judge', 'completed']]);
   });
 });

@@ -35,6 +35,8 @@ export interface LogRow extends LogEntry {
 export interface SessionQuery {
   status?: SessionStatus;
   cascade?: string;
+  /** Only the children of this session. */
+  parent?: string;
   limit?: number;
 }
 
@@ -91,8 +93,9 @@ export class CascadeStore {
   async listSessions(q: SessionQuery = {}): Promise<Session[]> {
     const rows = await this.db.query(
       `SELECT * FROM cascades_sessions WHERE ($1::text IS NULL OR status = $1::text) AND ($2::text IS NULL OR cascade_id = $2::text)
+         AND ($4::text IS NULL OR parent_session_id = $4::text)
        ORDER BY created_at DESC, id DESC LIMIT $3::int`,
-      [q.status ?? null, q.cascade ?? null, q.limit ?? 100],
+      [q.status ?? null, q.cascade ?? null, q.limit ?? 100, q.parent ?? null],
     );
     return rows.map(toSession);
   }
