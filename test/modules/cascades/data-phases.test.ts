@@ -152,6 +152,11 @@ phases:
     expect(stats.maxInFlight).toBeLessThanOrEqual(2);
     const started = (await logsOf(id)).filter((l) => l.kind === 'children' && l.content.started).flatMap((l) => l.content.started);
     expect(started).toHaveLength(3);
+    // The console links a parent to its children and back.
+    const page = await (await fetch(`${server.url}/ui/cascades/sessions/${id}`)).text();
+    for (const r of rows) expect(page).toContain(`/ui/cascades/sessions/${encodeURIComponent(r.session_id)}`);
+    const childPage = await (await fetch(`${server.url}/ui/cascades/sessions/${encodeURIComponent(rows[0]!.session_id)}`)).text();
+    expect(childPage).toContain(`child of <a href="/ui/cascades/sessions/${id}">`);
   });
 
   it('run_cascade starts a child, the parent parks until it ends, and its result is the tool result', async () => {
