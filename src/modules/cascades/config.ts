@@ -21,6 +21,10 @@ export const cascadesConfigSchema = z
     retentionMs: z.number().int().min(0).default(7 * 24 * 60 * 60 * 1000),
     /** How often the sweeper deletes ended sessions past `retentionMs` (rounded to whole sweep periods). */
     cleanupIntervalMs: z.number().int().min(50).default(60_000),
+    /** Per-session data schemas (sql phases, for_each_row results) are dropped this long after their session ended. */
+    dataTtlMs: z.number().int().min(0).default(24 * 60 * 60 * 1000),
+    /** Longest one statement of a session's SQL may run (statement_timeout). */
+    sqlTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
     /** Phases one session may run in total (handoffs can loop). */
     maxPhaseRuns: z.number().int().min(1).max(10_000).default(100),
   })

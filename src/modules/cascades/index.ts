@@ -9,7 +9,8 @@ import { checkDefinition } from './model/parse-definition.ts';
 import { createCascadeMetrics } from './runtime/metrics.ts';
 import { CascadeWorker } from './runtime/worker.ts';
 import { CascadeService } from './service.ts';
-import { CascadeStore } from './store/index.ts';
+import { ChildRunner } from './runtime/children.ts';
+import { CascadeStore, ChildSessionStore, SessionDataStore } from './store/index.ts';
 import { cascadesUi } from './ui/routes.tsx';
 
 /** Builds the module: `init` makes the service (API side) and the worker (started only where the role runs work). */
@@ -25,8 +26,10 @@ export function createCascadesModule(): Module {
       // The active gauge reads the worker made just below; a scrape before it exists reports 0.
       let worker: CascadeWorker | undefined;
       const metrics = createCascadeMetrics(resources.metrics, { countByStatus: () => store.countByStatus(), active: () => worker?.activeCount() ?? 0 });
-      const service = new CascadeService(store, resources.queue, metrics);
-      worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config, metrics });
+      const data = new SessionDataStore(resources.db, config.sqlTimeoutMs);
+      const children = new ChildRunner(store, new ChildSessionStore(resources.db), resources.queue, ctx.log);
+      const service = new CascadeService(store, resources.queue, metrics, children);
+      worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config, metrics, data, children });
       return { service, worker };
     },
     actions(ctx, { service }) {

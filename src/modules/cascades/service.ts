@@ -3,6 +3,7 @@ import { Conflict, Invalid, newId, NotFound, type JobQueue } from '../../kernel/
 import type { CascadeDefinition } from './model/definition.ts';
 import { checkDefinition, checkInputs } from './model/parse-definition.ts';
 import type { HumanCheckpoint, Session } from './model/session.ts';
+import type { ChildRunner } from './runtime/children.ts';
 import type { CascadeMetrics } from './runtime/metrics.ts';
 import { enqueueSession } from './runtime/queue.ts';
 import type { CascadeStore } from './store/index.ts';
@@ -13,6 +14,7 @@ export class CascadeService {
     readonly store: CascadeStore,
     private readonly queue: JobQueue,
     private readonly metrics: CascadeMetrics,
+    private readonly children?: ChildRunner,
   ) {}
 
   /** Saves a checked definition; returns its version. */
@@ -35,7 +37,10 @@ export class CascadeService {
     return session;
   }
 
-  /** Cancels a session; the worker running it (on any instance) aborts its LLM call on the event (sent through the outbox). */
+  /**
+   * Cancels a session and its running children; the worker running it (on any instance) aborts its LLM call on the
+   * event (sent through the outbox).
+   */
   async cancel(id: string, reason = 'cancelled by request'): Promise<Session> {
     const s = await this.store.cancel(id, reason);
     if (!s) {
@@ -43,6 +48,11 @@ export class CascadeService {
       throw new Conflict(`session '${id}' has already ended (${cur.status})`, { status: cur.status });
     }
     this.metrics.ended(s.cascadeId, 'cancelled');
+    if (this.children) {
+      // Its children go with it (each with its own event), and a cancelled child wakes its waiting parent.
+      for (const kid of await this.children.children.running(id)) await this.cancel(kid, `parent ${id} cancelled`).catch(() => undefined);
+      await this.children.ended(s);
+    }
     return s;
   }
 

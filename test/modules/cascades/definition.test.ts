@@ -1,7 +1,7 @@
 /** Cascade definitions: a good one parses with defaults; each kind of mistake is refused naming its field. */
 import { describe, expect, it } from 'vitest';
 import { Invalid } from '../../../src/kernel/index.ts';
-import { checkInputs, parseDefinition } from '../../../src/modules/cascades/model/parse-definition.ts';
+import { checkDefinition, checkInputs, parseDefinition } from '../../../src/modules/cascades/model/parse-definition.ts';
 import { runValidator } from '../../../src/modules/cascades/model/validators.ts';
 
 const GOOD = `
@@ -47,6 +47,20 @@ describe('cascade definitions', () => {
     expect(def.inputs_schema.topic!.required).toBe(true);
   });
 
+  it('accepts data phases, sub-cascade tools, async_cascades and cascade validators', () => {
+    const def = checkDefinition({
+      cascade_id: 'data',
+      model: 'm',
+      phases: [
+        { name: 'seed', sql: "select * from (values (1, 'a')) as t(id, name);" },
+        { name: 'per_row', for_each_row: { table: '_seed', cascade: 'child', inputs: { id: '{{ row.id }}' } } },
+        { name: 'ask', instructions: 'x', tools: ['sql', 'run_cascade'], async_cascades: [{ cascade: 'audit', inputs: { n: '{{ outputs.per_row }}' } }], wards: { post: [{ validator: { cascade: 'judge' }, mode: 'retry' }] } },
+      ],
+    });
+    expect(def.phases[1]!.for_each_row).toEqual({ table: '_seed', cascade: 'child', inputs: { id: '{{ row.id }}' }, max_parallel: 5 });
+    expect(def.phases[2]!.async_cascades[0]!.trigger).toBe('on_end');
+  });
+
   it('parses the same definition sent as JSON', () => {
     const def = parseDefinition(JSON.stringify({ cascade_id: 'x', model: 'm', phases: [{ name: 'a', instructions: 'hi' }] }), 'json');
     expect(def.phases[0]!.tools).toEqual([]);
@@ -67,7 +81,19 @@ describe('cascade definitions', () => {
     ['unknown validator', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', wards: { post: [{ validator: 'magic', mode: 'retry' }] } }] }, 'phases.0.wards.post.0.validator'],
     ['bad ward mode', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', wards: { post: [{ validator: 'no_pii', mode: 'sometimes' }] } }] }, 'phases.0.wards.post.0.mode'],
     ['route_to with one handoff', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', tools: ['route_to'], handoffs: ['b'] }, { name: 'b', instructions: 'y' }] }, 'phases.0.tools'],
-    ['sql phase (not built)', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', sql: 'select 1' }] }, 'phases.0.sql'],
+    ['sql that writes', { cascade_id: 'c', phases: [{ name: 'a', sql: 'with x as (delete from _b returning 1) select * from x' }] }, 'phases.0.sql'],
+    ['sql that changes its role', { cascade_id: 'c', phases: [{ name: 'a', sql: "select set_config('role', 'postgres', false)" }] }, 'phases.0.sql'],
+    ['two statements of sql', { cascade_id: 'c', phases: [{ name: 'a', sql: 'select 1; select 2' }] }, 'phases.0.sql'],
+    ['sql phase with instructions', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', sql: 'select 1', instructions: 'x' }] }, 'phases.0.sql'],
+    ['sql and human_input in one phase', { cascade_id: 'c', phases: [{ name: 'a', sql: 'select 1', human_input: { prompt: 'ok?' } }] }, 'phases.0.sql'],
+    ['for_each_row over a table no phase makes', { cascade_id: 'c', phases: [{ name: 'a', for_each_row: { table: '_zz', cascade: 'child' } }] }, 'phases.0.for_each_row.table'],
+    ['for_each_row table that is not a name', { cascade_id: 'c', phases: [{ name: 'a', sql: 'select 1' }, { name: 'b', for_each_row: { table: 'a', cascade: 'child' } }] }, 'phases.1.for_each_row.table'],
+    ['for_each_row without a cascade', { cascade_id: 'c', phases: [{ name: 'a', sql: 'select 1' }, { name: 'b', for_each_row: { table: '_a' } }] }, 'phases.1.for_each_row.cascade'],
+    ['for_each_row max_parallel 0', { cascade_id: 'c', phases: [{ name: 'a', sql: 'select 1' }, { name: 'b', for_each_row: { table: '_a', cascade: 'k', max_parallel: 0 } }] }, 'phases.1.for_each_row.max_parallel'],
+    ['for_each_row input template root', { cascade_id: 'c', phases: [{ name: 'a', sql: 'select 1' }, { name: 'b', for_each_row: { table: '_a', cascade: 'k', inputs: { x: '{{ env.HOME }}' } } }] }, 'phases.1.for_each_row.inputs.x'],
+    ['async_cascades trigger', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', async_cascades: [{ cascade: 'k', trigger: 'later' }] }] }, 'phases.0.async_cascades.0.trigger'],
+    ['cascade validator in a pre ward', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', wards: { pre: [{ validator: { cascade: 'judge' }, mode: 'blocking' }] } }] }, 'phases.0.wards.pre.0.validator.cascade'],
+    ['cascade validator with soundings', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', soundings: { factor: 2, evaluator: 'e' }, wards: { post: [{ validator: { cascade: 'judge' }, mode: 'retry' }] } }] }, 'phases.0.wards.post.0.validator.cascade'],
     ['bad allow_hosts entry', { cascade_id: 'c', model: 'm', allow_hosts: ['api.example.com', 'not a host!!'], phases: [{ name: 'a', instructions: 'x' }] }, 'allow_hosts.1'],
     ['reforge rounds out of range', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', soundings: { factor: 2, evaluator: 'e', reforge: { rounds: 9 } } }] }, 'phases.0.soundings.reforge.rounds'],
     ['empty mutate list', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', soundings: { factor: 2, evaluator: 'e', mutate: [] } }] }, 'phases.0.soundings.mutate'],

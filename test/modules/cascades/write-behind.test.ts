@@ -9,11 +9,11 @@ import type { ChatRequest, ChatResult, LlmClient } from '../../../src/kernel/ind
 import { cascadesConfigSchema } from '../../../src/modules/cascades/config.ts';
 import { checkDefinition } from '../../../src/modules/cascades/model/parse-definition.ts';
 import type { Session } from '../../../src/modules/cascades/model/session.ts';
-import { runLlmPhase } from '../../../src/modules/cascades/runtime/llm-phase.ts';
+import type { ChildRunner } from '../../../src/modules/cascades/runtime/children.ts';
 import { NO_METRICS } from '../../../src/modules/cascades/runtime/metrics.ts';
 import { SessionRun } from '../../../src/modules/cascades/runtime/session-run.ts';
-import { runSoundings } from '../../../src/modules/cascades/runtime/soundings.ts';
-import type { CascadeStore, PreparedTurn } from '../../../src/modules/cascades/store/index.ts';
+import { PHASE_RUNNERS } from '../../../src/modules/cascades/runtime/phase-runners.ts';
+import type { CascadeStore, PreparedTurn, SessionDataStore } from '../../../src/modules/cascades/store/index.ts';
 
 /** A promise with its resolve and reject in hand. */
 function deferred<T>() {
@@ -50,9 +50,9 @@ function harness() {
     beat: async () => [],
   } as unknown as CascadeStore;
   const spec = checkDefinition({ cascade_id: 'wb', model: 'fake/m', phases: [{ name: 'a', instructions: 'A' }, { name: 'b', instructions: 'B' }, { name: 'c', instructions: 'C' }] });
-  const session: Session = { id: 's1', cascadeId: 'wb', spec, status: 'running', currentPhase: 'a', inputs: {}, state: {}, outputs: {}, completed: [], error: null, cost: 0, tokensIn: 0, tokensOut: 0, owner: 'w', epoch: 1, recoveries: 0, heartbeatAt: null, createdAt: '', updatedAt: '', finishedAt: null };
+  const session: Session = { id: 's1', cascadeId: 'wb', spec, status: 'running', currentPhase: 'a', inputs: {}, state: {}, outputs: {}, completed: [], error: null, cost: 0, tokensIn: 0, tokensOut: 0, owner: 'w', epoch: 1, recoveries: 0, heartbeatAt: null, createdAt: '', updatedAt: '', finishedAt: null, parentSessionId: null, detached: false, depth: 0 };
   const config = cascadesConfigSchema.parse({});
-  const run = new SessionRun({ store, llm, log: createLogger({ level: 'silent' }), config, metrics: NO_METRICS, phases: { llm: runLlmPhase, soundings: runSoundings } }, session, undefined);
+  const run = new SessionRun({ store, llm, log: createLogger({ level: 'silent' }), config, metrics: NO_METRICS, data: {} as SessionDataStore, children: {} as ChildRunner, phases: PHASE_RUNNERS }, session, undefined);
   return { run, calls, writes };
 }
 

@@ -13,7 +13,7 @@ const runBody = z.strictObject({ inputs: z.record(z.string(), storableJson).defa
 const cancelBody = z.strictObject({ reason: storableText(z.string().max(500)).optional() });
 const signalBody = z.strictObject({ text: storableText(z.string().min(1).max(10_000)) });
 const respondBody = z.strictObject({ text: storableText(z.string().max(100_000)).optional(), value: storableJson.optional() }).refine((b) => b.text !== undefined || b.value !== undefined, { message: 'give text or value', path: ['text'] });
-const sessionsQuery = z.strictObject({ status: z.enum(SESSION_STATUSES).optional(), cascade: nameSchema.optional(), limit: z.coerce.number().int().min(1).max(1000).optional() });
+const sessionsQuery = z.strictObject({ status: z.enum(SESSION_STATUSES).optional(), cascade: nameSchema.optional(), parent: z.string().min(1).max(1000).optional(), limit: z.coerce.number().int().min(1).max(1000).optional() });
 const logsQuery = z.strictObject({ after: z.coerce.number().int().min(0).optional(), limit: z.coerce.number().int().min(1).max(1000).optional() });
 const checkpointsQuery = z.strictObject({ status: z.enum(['pending', 'answered', 'timed_out', 'cancelled']).optional() });
 const SSE_KEEP_ALIVE_MS = 15_000;
@@ -42,7 +42,7 @@ export function cascadesRoutes(svc: CascadeService, bus: EventBus) {
     return c.json({ sessionId: s.id, status: s.status }, 201);
   });
 
-  app.openapi(defineRoute({ method: 'get', path: '/sessions', operationId: 'listCascadeSessions', summary: 'Sessions, filtered by status or cascade', parameters: documentedQuery(sessionsQuery), errors: [400], responses: { 200: ok('the sessions') } }), async (c: Context<AppEnv>) => {
+  app.openapi(defineRoute({ method: 'get', path: '/sessions', operationId: 'listCascadeSessions', summary: 'Sessions, filtered by status, cascade or parent session', parameters: documentedQuery(sessionsQuery), errors: [400], responses: { 200: ok('the sessions') } }), async (c: Context<AppEnv>) => {
     const q = queryOf(c, sessionsQuery);
     const items = await svc.store.listSessions(q);
     return c.json({ items: items.map(({ spec: _spec, ...s }) => s) });

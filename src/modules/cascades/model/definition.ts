@@ -5,7 +5,7 @@ import * as z from 'zod';
 export const nameSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and - (starting with a letter, at most 64)');
 
 /** Built-in tools a phase may list. */
-export const BUILTIN_TOOLS = ['set_state', 'route_to', 'http_get', 'ask_human'] as const;
+export const BUILTIN_TOOLS = ['set_state', 'route_to', 'http_get', 'ask_human', 'sql', 'run_cascade'] as const;
 /** A built-in tool name. */
 export type BuiltinTool = (typeof BUILTIN_TOOLS)[number];
 
@@ -19,8 +19,34 @@ const inputSpec = z.strictObject({
   default: z.unknown().optional(),
 });
 
-/** A validator reference: a registered function (`no_pii`), a JSON schema, or a condition over the output. */
-const validatorRef = z.union([nameSchema, z.strictObject({ json_schema: z.record(z.string(), z.unknown()) })]);
+/**
+ * A validator reference: a registered function (`no_pii`), a JSON schema, or a cascade (run as a child session with
+ * input `output`; its last phase's answer `{valid, reason}` is the verdict).
+ */
+const validatorRef = z.union([nameSchema, z.strictObject({ json_schema: z.record(z.string(), z.unknown()) }), z.strictObject({ cascade: nameSchema })]);
+
+/** A result table: `_` and a phase name. */
+const tableName = z.string().regex(/^_[A-Za-z][A-Za-z0-9_-]{0,63}$/, "a result table: '_' and a phase name, such as _load");
+
+/** Inputs of a child cascade: `{{ }}` templates (a template that is only `{{ x }}` keeps the value's type). */
+const childInputs = z.record(nameSchema, z.unknown()).default({});
+
+/** A sub-cascade per row of a result table. */
+const forEachRow = z.strictObject({
+  table: tableName,
+  /** The saved cascade each row runs. */
+  cascade: nameSchema,
+  /** Templates over row, input, state and outputs. */
+  inputs: childInputs,
+  max_parallel: z.number().int().min(1).max(100).default(5),
+});
+
+/** A fire-and-forget child: started when the phase starts or ends; its result is logged on the parent. */
+const asyncCascade = z.strictObject({
+  cascade: nameSchema,
+  inputs: childInputs,
+  trigger: z.enum(['on_start', 'on_end']).default('on_end'),
+});
 
 /** One ward: which validator, and what a failure does. */
 const ward = z.strictObject({
@@ -80,8 +106,10 @@ export const phaseSchema = z.strictObject({
   /** A validator the output must pass; the phase is re-run (up to max_turns) until it does. */
   loop_until: validatorRef.optional(),
   human_input: humanInput.optional(),
-  sql: z.string().min(1).optional(),
-  for_each_row: z.unknown().optional(),
+  /** A data phase: one query over the session's schema; its result becomes table `_<name>` and the phase output. */
+  sql: z.string().min(1).max(20_000).optional(),
+  for_each_row: forEachRow.optional(),
+  async_cascades: z.array(asyncCascade).max(20).default([]),
 });
 
 /** The whole cascade. */
@@ -104,5 +132,9 @@ export type CascadeDefinition = z.output<typeof cascadeSchema>;
 export type PhaseDefinition = z.output<typeof phaseSchema>;
 /** A validator reference. */
 export type ValidatorRef = z.output<typeof validatorRef>;
+/** A for_each_row phase's settings. */
+export type ForEachRow = z.output<typeof forEachRow>;
+/** An async_cascades entry. */
+export type AsyncCascade = z.output<typeof asyncCascade>;
 /** A ward. */
 export type Ward = z.output<typeof ward>;

@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import * as z from 'zod';
 import { collectTemplateRefs, duplicateJsonKeys, Invalid, parseHostAllowlist, unsafeKeyIssues, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
 import { cascadeSchema, type CascadeDefinition, type ValidatorRef } from './definition.ts';
+import { refuseSessionSql } from './sql-guard.ts';
 import { VALIDATORS, VALIDATOR_NAMES } from './validators.ts';
 
 /** Largest definition text accepted (characters). */
@@ -39,6 +40,7 @@ function parseText(text: string, format: 'yaml' | 'json'): unknown {
 }
 
 function checkValidator(ref: ValidatorRef, path: string, issues: FieldIssue[]): void {
+  if (typeof ref === 'object' && 'cascade' in ref) return;
   if (typeof ref === 'string') {
     if (!VALIDATORS[ref]) issues.push({ path, message: `unknown validator '${ref}' (known: ${VALIDATOR_NAMES.join(', ')}, or { json_schema: ... })` });
     return;
@@ -76,9 +78,23 @@ function crossCheck(def: CascadeDefinition): FieldIssue[] {
       if (!names.has(h)) issues.push({ path: `${at}.context.from.${j}`, message: `no phase named '${h}'` });
     });
     if (p.tools.includes('route_to') && p.handoffs.length < 2) issues.push({ path: `${at}.tools`, message: 'route_to needs at least two handoffs to choose from' });
-    if (p.sql !== undefined) issues.push({ path: `${at}.sql`, message: 'data phases (sql) are not supported yet' });
-    if (p.for_each_row !== undefined) issues.push({ path: `${at}.for_each_row`, message: 'for_each_row is not supported yet' });
-    if (p.human_input) {
+    const kinds = [p.human_input && 'human_input', p.sql !== undefined && 'sql', p.for_each_row && 'for_each_row'].filter((k): k is string => typeof k === 'string');
+    if (kinds.length > 1) issues.push({ path: `${at}.${kinds[1]}`, message: `a phase is one of instructions, human_input, sql or for_each_row (this one also has ${kinds[0]})` });
+    if (p.sql !== undefined || p.for_each_row) {
+      const field = p.sql !== undefined ? 'sql' : 'for_each_row';
+      if (p.instructions !== undefined || p.tools.length > 0 || p.soundings || p.output_schema || p.wards || p.loop_until !== undefined) issues.push({ path: `${at}.${field}`, message: `a ${field} phase runs no model: it has no instructions, tools, soundings, output_schema, wards or loop_until` });
+      if (p.sql !== undefined) {
+        const reason = refuseSessionSql(p.sql);
+        if (reason) issues.push({ path: `${at}.sql`, message: reason });
+      }
+      if (p.for_each_row) {
+        const f = p.for_each_row;
+        if (!names.has(f.table.slice(1))) issues.push({ path: `${at}.for_each_row.table`, message: `no phase named '${f.table.slice(1)}' makes table ${f.table}` });
+        else if (f.table.slice(1) === p.name) issues.push({ path: `${at}.for_each_row.table`, message: 'a phase cannot read its own result table' });
+        const { issues: bad } = collectTemplateRefs(f.inputs, `${at}.for_each_row.inputs`, { roots: [...TEMPLATE_ROOTS, 'row'] });
+        issues.push(...bad);
+      }
+    } else if (p.human_input) {
       if (p.instructions !== undefined || p.tools.length > 0 || p.soundings || p.output_schema) issues.push({ path: `${at}.human_input`, message: 'a human_input phase asks a person: it has no instructions, tools, soundings or output_schema' });
     } else {
       if (p.instructions === undefined) issues.push({ path: `${at}.instructions`, message: 'a phase needs instructions (or human_input)' });
@@ -93,9 +109,23 @@ function crossCheck(def: CascadeDefinition): FieldIssue[] {
         if (r.ref.root === 'input' && name !== undefined && !Object.hasOwn(def.inputs_schema, name)) issues.push({ path: r.path, message: `input '${name}' is not declared in inputs_schema` });
       }
     }
-    p.wards?.pre.forEach((w, j) => checkValidator(w.validator, `${at}.wards.pre.${j}.validator`, issues));
-    p.wards?.post.forEach((w, j) => checkValidator(w.validator, `${at}.wards.post.${j}.validator`, issues));
-    if (p.loop_until !== undefined) checkValidator(p.loop_until, `${at}.loop_until`, issues);
+    p.async_cascades.forEach((a, j) => issues.push(...collectTemplateRefs(a.inputs, `${at}.async_cascades.${j}.inputs`, { roots: TEMPLATE_ROOTS }).issues));
+    // A cascade validator waits for a child session: built for the post wards of a plain LLM phase only.
+    const noCascade = (ref: ValidatorRef, path: string, where: string) => {
+      if (typeof ref === 'object' && 'cascade' in ref) issues.push({ path: `${path}.cascade`, message: `cascade validators are not supported ${where} yet (only in wards.post of a phase without soundings)` });
+    };
+    p.wards?.pre.forEach((w, j) => {
+      checkValidator(w.validator, `${at}.wards.pre.${j}.validator`, issues);
+      noCascade(w.validator, `${at}.wards.pre.${j}.validator`, 'in pre wards');
+    });
+    p.wards?.post.forEach((w, j) => {
+      checkValidator(w.validator, `${at}.wards.post.${j}.validator`, issues);
+      if (p.soundings) noCascade(w.validator, `${at}.wards.post.${j}.validator`, 'with soundings');
+    });
+    if (p.loop_until !== undefined) {
+      checkValidator(p.loop_until, `${at}.loop_until`, issues);
+      noCascade(p.loop_until, `${at}.loop_until`, 'in loop_until');
+    }
     if (p.output_schema) checkValidator({ json_schema: p.output_schema }, `${at}.output_schema`, issues);
   });
   return issues;

@@ -31,6 +31,12 @@ export interface Session {
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** The session that started this one as a child, if any. */
+  parentSessionId: string | null;
+  /** A fire-and-forget child (async_cascades): its parent does not wait for it. */
+  detached: boolean;
+  /** 0 for a session a user started; a child is one deeper than its parent. */
+  depth: number;
 }
 
 /** What a checkpoint holds: enough to resume the current phase at its next turn. */
@@ -47,6 +53,10 @@ export interface CheckpointData {
   attempts?: number;
   /** The model asked a person (ask_human): the answer becomes the result of this tool call when the session resumes. */
   asking?: { toolCallId: string; checkpointId: string; question: string };
+  /** run_cascade calls of the last turn whose child sessions the phase waits for. */
+  awaiting?: { toolCallId: string; childId: string }[];
+  /** An answer whose cascade validators (post wards) run as these child sessions. */
+  validating?: { output: unknown; children: { ward: number; childId: string }[] };
 }
 
 /** A log row to write. */

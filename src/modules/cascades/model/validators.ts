@@ -47,11 +47,14 @@ export const VALIDATOR_NAMES = Object.keys(VALIDATORS);
 
 /** Runs a validator reference on an output. */
 export function runValidator(ref: ValidatorRef, output: unknown): Verdict {
+  // The phase runs cascade validators as child sessions and passes their verdicts in; reaching here is a bug.
+  if ('cascade' in (typeof ref === 'object' ? ref : {})) return { valid: false, reason: 'a cascade validator has no verdict here' };
   if (typeof ref === 'string') {
     const fn = VALIDATORS[ref];
     if (!fn) return { valid: false, reason: `unknown validator '${ref}'` };
     return fn(output);
   }
+  if (!('json_schema' in ref)) return { valid: false, reason: 'unknown validator' };
   const checker = z.fromJSONSchema(ref.json_schema as Parameters<typeof z.fromJSONSchema>[0]);
   const r = checker.safeParse(output);
   if (r.success) return { valid: true };
@@ -60,5 +63,6 @@ export function runValidator(ref: ValidatorRef, output: unknown): Verdict {
 
 /** A printable name of a validator reference, for logs. */
 export function validatorName(ref: ValidatorRef): string {
-  return typeof ref === 'string' ? ref : 'json_schema';
+  if (typeof ref === 'string') return ref;
+  return 'cascade' in ref ? `cascade:${ref.cascade}` : 'json_schema';
 }

@@ -1,10 +1,32 @@
 /** One LLM phase: the turn loop with native tool calls, structured output, wards, loop_until and signals. */
-import { interpolateText, LlmInvalidOutput, LlmMalformedToolCall, type ChatMessage, type ToolCall } from '../../../kernel/index.ts';
-import type { PhaseDefinition } from '../model/definition.ts';
+import { CapstanError, interpolateText, Invalid, LlmInvalidOutput, LlmMalformedToolCall, type ChatMessage, type ToolCall } from '../../../kernel/index.ts';
+import type { CascadeDefinition, PhaseDefinition } from '../model/definition.ts';
 import type { CheckpointData } from '../model/session.ts';
+import type { Verdict } from '../model/validators.ts';
+import type { NewChild } from '../store/index.ts';
+import { sqlTool } from './data-phases.ts';
 import { PhaseFailure, type PhaseResult, type SessionRun } from './session-run.ts';
+import { awaitChildren, childOutcome, verdictOf } from './sub-cascades.ts';
 import { runTool, toolDefinitions, type ToolScope } from './tools.ts';
 import { checkPreWards, judgeOutput } from './wards.ts';
+
+/** Longest run_cascade result sent back to the model (characters). */
+const MAX_CHILD_RESULT_CHARS = 8_000;
+
+/**
+ * Waits for the children of run_cascade calls, then adds each one's outcome as its tool call's result; 'blocked'
+ * when the session parked to wait (it comes back through the checkpoint's `awaiting`).
+ */
+async function finishAwaited(run: SessionRun, phase: PhaseDefinition, awaiting: NonNullable<CheckpointData['awaiting']>, cp: CheckpointData, messages: ChatMessage[], turn: number): Promise<'done' | 'blocked'> {
+  const kids = await awaitChildren(run, awaiting.map((a) => a.childId), cp);
+  if (kids === 'blocked') return 'blocked';
+  kids.forEach((k, i) => {
+    const text = JSON.stringify(childOutcome(k));
+    messages.push({ role: 'tool', toolCallId: awaiting[i]!.toolCallId, content: text.length > MAX_CHILD_RESULT_CHARS ? `${text.slice(0, MAX_CHILD_RESULT_CHARS)}... (truncated)` : text });
+    run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'run_cascade', sessionId: k.id, ok: k.status === 'completed', result: text.slice(0, 2000) } });
+  });
+  return 'done';
+}
 
 /** The context message: the inputs and the outputs of the phases named in `context.from`, nothing else. */
 function contextMessage(run: SessionRun, phase: PhaseDefinition): string {
@@ -49,6 +71,46 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
   }
   const tools = toolDefinitions(phase);
   const checkpoint = (): CheckpointData => ({ phase: phase.name, turn, messages, route: scope.route, attempts });
+  scope.sql = (query) => sqlTool(run, query);
+  const defs = new Map<string, CascadeDefinition>();
+  /**
+   * Judges an answer: cascade validators of the post wards run as child sessions first (the session parks until
+   * they end), then every ward and loop_until. 'again' when the answer was sent back with feedback.
+   */
+  const judge = async (output: unknown): Promise<PhaseResult | 'blocked' | 'again'> => {
+    let verdicts: Map<number, Verdict> | undefined;
+    const byCascade = (phase.wards?.post ?? []).flatMap((w, j) => (typeof w.validator === 'object' && 'cascade' in w.validator ? [{ ward: j, cascade: w.validator.cascade }] : []));
+    if (byCascade.length > 0) {
+      const children = byCascade.map((c) => ({ ward: c.ward, childId: `${run.id}.${phase.name}.${run.completedCount}.v${turn}.${c.ward}` }));
+      const kids: NewChild[] = [];
+      try {
+        for (const [k, c] of byCascade.entries()) kids.push(await run.children.prepare(children[k]!.childId, c.cascade, { output }, null, defs));
+      } catch (err) {
+        if (err instanceof CapstanError) throw new PhaseFailure(`phase ${phase.name}: cascade validator: ${err.message}`);
+        throw err;
+      }
+      await run.children.start(run.id, kids);
+      const ended = await awaitChildren(run, children.map((c) => c.childId), { ...checkpoint(), validating: { output, children } });
+      if (ended === 'blocked') return 'blocked';
+      verdicts = new Map(children.map((c, k) => [c.ward, verdictOf(ended[k]!)]));
+    }
+    const judged = judgeOutput(run, phase, output, turn, attempts, verdicts);
+    attempts = judged.attempts;
+    if (judged.feedback) {
+      messages.push({ role: 'user', content: `Your answer was not accepted (${judged.feedback}). Try again.` });
+      run.save('turn', checkpoint());
+      return 'again';
+    }
+    return { output, route: scope.route };
+  };
+  if (resume?.awaiting) {
+    if ((await finishAwaited(run, phase, resume.awaiting, { ...checkpoint(), awaiting: resume.awaiting }, messages, turn)) === 'blocked') return 'blocked';
+    run.save('turn', checkpoint());
+  }
+  if (resume?.validating) {
+    const judged = await judge(resume.validating.output);
+    if (judged !== 'again') return judged;
+  }
   if (resume?.asking) {
     const { toolCallId, checkpointId, question } = resume.asking;
     const cp = await run.humanCheckpoint(checkpointId);
@@ -108,8 +170,28 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
     if (res.toolCalls.length > 0) {
       // The first valid question of the turn waits for a person; every other call runs now.
       const ask = phase.tools.includes('ask_human') ? res.toolCalls.find((c) => c.name === 'ask_human' && questionOf(c) !== undefined) : undefined;
-      for (const call of res.toolCalls) {
+      // run_cascade calls start child sessions (ids from the turn and the call's place: a redone turn finds them).
+      const awaiting: NonNullable<CheckpointData['awaiting']> = [];
+      const kids: NewChild[] = [];
+      for (const [ci, call] of res.toolCalls.entries()) {
         if (call === ask) continue;
+        if (call.name === 'run_cascade' && phase.tools.includes('run_cascade')) {
+          const childId = `${run.id}.${phase.name}.${run.completedCount}.t${turn}.${ci}`;
+          const a = (call.arguments ?? {}) as { cascade?: unknown; inputs?: unknown };
+          try {
+            if (ask) throw new Invalid('run_cascade cannot wait together with ask_human in one turn; call it again after the answer');
+            if (typeof a.cascade !== 'string') throw new Invalid('cascade must be the name of a saved cascade');
+            if (a.inputs !== undefined && (a.inputs === null || typeof a.inputs !== 'object' || Array.isArray(a.inputs))) throw new Invalid('inputs must be an object');
+            kids.push(await run.children.prepare(childId, a.cascade, (a.inputs ?? {}) as Record<string, unknown>, null, defs));
+            awaiting.push({ toolCallId: call.id, childId });
+            run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'run_cascade', arguments: call.arguments, sessionId: childId, ok: true, result: 'started' } });
+          } catch (err) {
+            if (!(err instanceof CapstanError)) throw err;
+            messages.push({ role: 'tool', toolCallId: call.id, content: `error: ${err.message}` });
+            run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'run_cascade', arguments: call.arguments, ok: false, result: `error: ${err.message}` } });
+          }
+          continue;
+        }
         const { ok, result } = call.name === 'ask_human' && phase.tools.includes('ask_human') && ask === undefined ? { ok: false, result: 'error: question must be a non-empty string' } : await runTool(call, scope);
         messages.push({ role: 'tool', toolCallId: call.id, content: result });
         run.log({ phase: phase.name, turn, kind: 'tool', content: { name: call.name, arguments: call.arguments, ok, result: result.slice(0, 2000) } });
@@ -121,19 +203,24 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
         await run.park({ ...checkpoint(), asking: { toolCallId: ask.id, checkpointId, question } }, { id: checkpointId, phase: phase.name, prompt: question, onTimeout: 'continue' });
         return 'blocked';
       }
+      if (awaiting.length > 0) {
+        try {
+          await run.children.start(run.id, kids);
+        } catch (err) {
+          // Too deep a nesting: every call of the turn is told, and the model may go on without them.
+          if (!(err instanceof CapstanError)) throw err;
+          for (const a of awaiting.splice(0)) messages.push({ role: 'tool', toolCallId: a.toolCallId, content: `error: ${err.message}` });
+          run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'run_cascade', ok: false, result: `error: ${err.message}` } });
+        }
+      }
+      if (awaiting.length > 0) {
+        if ((await finishAwaited(run, phase, awaiting, { ...checkpoint(), awaiting }, messages, turn)) === 'blocked') return 'blocked';
+      }
       run.save('turn', checkpoint());
       continue;
     }
-    const output = phase.output_schema ? res.parsed : res.text;
-    const judged = judgeOutput(run, phase, output, turn, attempts);
-    attempts = judged.attempts;
-    const feedback = judged.feedback;
-    if (feedback) {
-      messages.push({ role: 'user', content: `Your answer was not accepted (${feedback}). Try again.` });
-      run.save('turn', checkpoint());
-      continue;
-    }
-    return { output, route: scope.route };
+    const judged = await judge(phase.output_schema ? res.parsed : res.text);
+    if (judged !== 'again') return judged;
   }
   throw new PhaseFailure(`phase ${phase.name} used its ${phase.max_turns} turns without an accepted answer`);
 }

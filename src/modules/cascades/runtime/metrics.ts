@@ -8,7 +8,7 @@ import { cachedByLabels } from '../../../kernel/index.ts';
 import { SESSION_STATUSES, type SessionStatus } from '../model/session.ts';
 
 /** How a phase ran. */
-export type PhaseKind = 'llm' | 'soundings' | 'human';
+export type PhaseKind = 'llm' | 'soundings' | 'human' | 'sql' | 'for_each_row';
 
 /** What the worker, the sweeper and the service report; plain callbacks so the runtime never touches prom-client. */
 export interface CascadeMetrics {

@@ -12,7 +12,8 @@ import type { CascadesConfig } from '../config.ts';
 import type { CascadeDefinition, PhaseDefinition } from '../model/definition.ts';
 import { PhaseCompleted, SessionCompleted, SessionFailed } from '../model/events.ts';
 import type { CheckpointData, CostEntry, LogEntry, Session } from '../model/session.ts';
-import { prepareTurn, type CascadeStore, type TurnWrite } from '../store/index.ts';
+import { prepareTurn, type CascadeStore, type SessionDataStore, type TurnWrite } from '../store/index.ts';
+import type { ChildRunner } from './children.ts';
 import type { CascadeMetrics, PhaseKind } from './metrics.ts';
 
 /** A phase (or the session) cannot go on; the message becomes the session's error. */
@@ -34,11 +35,27 @@ export interface RunDeps {
   log: Logger;
   config: CascadesConfig;
   metrics: CascadeMetrics;
+  /** The per-session data schemas (sql phases, the sql tool, for_each_row results). */
+  data: SessionDataStore;
+  /** Starts child sessions (for_each_row, run_cascade, async_cascades, cascade validators). */
+  children: ChildRunner;
   /** Runs an LLM phase; injected so the phase kinds stay in their own files. */
   phases: {
     llm(run: SessionRun, phase: PhaseDefinition, resume: CheckpointData | undefined): Promise<PhaseResult | 'blocked'>;
     soundings(run: SessionRun, phase: PhaseDefinition): Promise<PhaseResult>;
+    sql(run: SessionRun, phase: PhaseDefinition): Promise<PhaseResult>;
+    forEachRow(run: SessionRun, phase: PhaseDefinition): Promise<PhaseResult | 'blocked'>;
+    /** Starts the phase's async_cascades with this trigger (idempotent: deterministic child ids). */
+    asyncCascades(run: SessionRun, phase: PhaseDefinition, trigger: 'on_start' | 'on_end'): Promise<void>;
   };
+}
+
+/** What kind of phase this is. */
+export function phaseKind(phase: PhaseDefinition): PhaseKind {
+  if (phase.human_input) return 'human';
+  if (phase.sql !== undefined) return 'sql';
+  if (phase.for_each_row) return 'for_each_row';
+  return phase.soundings ? 'soundings' : 'llm';
 }
 
 /** A session being executed by this worker. */
@@ -49,6 +66,8 @@ export class SessionRun {
   readonly state: Record<string, unknown>;
   readonly outputs: Record<string, unknown>;
   readonly llm: LlmClient;
+  readonly data: SessionDataStore;
+  readonly children: ChildRunner;
   private readonly completed: string[];
   private readonly epoch: number;
   private readonly abort = new AbortController();
@@ -75,6 +94,8 @@ export class SessionRun {
     this.completed = session.completed;
     this.epoch = session.epoch;
     this.llm = deps.llm;
+    this.data = deps.data;
+    this.children = deps.children;
     this.tokens = session.tokensIn + session.tokensOut;
     this.current = session.currentPhase;
   }
@@ -85,6 +106,11 @@ export class SessionRun {
   /** Phases completed so far (with the current visit, it names a question uniquely when handoffs loop). */
   get completedCount(): number {
     return this.completed.length;
+  }
+
+  /** Names of the phases completed so far, in order. */
+  get completedPhases(): readonly string[] {
+    return this.completed;
   }
 
   /** Aborted when the session is cancelled, fenced out, or the worker stops. */
@@ -188,12 +214,16 @@ export class SessionRun {
         const phase = this.spec.phases.find((p) => p.name === this.current);
         if (!phase) throw new PhaseFailure(`phase '${this.current}' is not in the definition`);
         let result: PhaseResult | 'blocked';
-        const kind: PhaseKind = phase.human_input ? 'human' : phase.soundings ? 'soundings' : 'llm';
+        const kind = phaseKind(phase);
         const began = performance.now();
-        if (phase.human_input) result = await this.human(phase, runs);
-        else if (phase.soundings) result = await this.deps.phases.soundings(this, phase);
+        if (phase.async_cascades.length > 0) await this.deps.phases.asyncCascades(this, phase, 'on_start');
+        if (kind === 'human') result = await this.human(phase, runs);
+        else if (kind === 'soundings') result = await this.deps.phases.soundings(this, phase);
+        else if (kind === 'sql') result = await this.deps.phases.sql(this, phase);
+        else if (kind === 'for_each_row') result = await this.deps.phases.forEachRow(this, phase);
         else result = await this.deps.phases.llm(this, phase, resume);
         if (result === 'blocked') return 'blocked';
+        if (phase.async_cascades.length > 0) await this.deps.phases.asyncCascades(this, phase, 'on_end');
         this.deps.metrics.phase(this.spec.cascade_id, kind, (performance.now() - began) / 1000);
         resume = undefined;
         this.outputs[phase.name] = result.output;
@@ -251,6 +281,20 @@ export class SessionRun {
   /** A human checkpoint by id (the answer a resumed session continues with). */
   humanCheckpoint(cpId: string) {
     return this.deps.store.getHumanCheckpoint(cpId);
+  }
+
+  /**
+   * Writes `checkpoint` (after every queued write) and parks the session (blocked, holding no job) until fewer than
+   * `running` of its children are still running; 'go-on' when that is so already. Throws when fenced out.
+   */
+  async waitForChildren(running: number, checkpoint: CheckpointData): Promise<'blocked' | 'go-on'> {
+    await this.write({ kind: 'turn', checkpoint, events: [] });
+    const outcome = await this.children.children.waitFor(this.id, this.epoch, running);
+    if (outcome === 'fenced') {
+      this.stop('fenced');
+      throw new Fenced('the session is no longer this worker\'s');
+    }
+    return outcome;
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { sleepUnlessAborted, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import type { CascadesConfig } from '../config.ts';
-import type { CascadeStore } from '../store/index.ts';
+import type { CascadeStore, ChildSessionStore, SessionDataStore } from '../store/index.ts';
 import type { CascadeMetrics } from './metrics.ts';
 import { enqueueSession } from './queue.ts';
 
@@ -52,16 +52,48 @@ export async function cleanupOnce(store: CascadeStore, config: CascadesConfig, s
   }
 }
 
-/** The sweeper loop while the role is held; every few passes it also deletes ended sessions past the retention. */
-export async function runSweeper(signal: AbortSignal, store: CascadeStore, queue: JobQueue, config: CascadesConfig, log: Logger, metrics: CascadeMetrics): Promise<void> {
+/** What the sweeper does for data phases and sub-cascades. */
+export interface DataSweep {
+  data: SessionDataStore;
+  children: ChildSessionStore;
+}
+
+/**
+ * Parents blocked on children whose wait is over but who were never woken (the child's worker died between its end
+ * and the wake, or a child ended just as its parent blocked): wakes and queues them; returns how many.
+ */
+export async function wakeOverdueParents(children: ChildSessionStore, queue: JobQueue): Promise<number> {
+  const ids = await children.wakeOverdue();
+  for (const id of ids) await enqueueSession(queue, id, `cw${Date.now()}`);
+  return ids.length;
+}
+
+/** Drops per-session data schemas (and their roles) of sessions ended longer than `dataTtlMs` ago, batch after batch. */
+export async function dropExpiredData(data: SessionDataStore, config: CascadesConfig, signal?: AbortSignal): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await data.dropExpired(config.dataTtlMs, 50);
+    total += n;
+    if (n < 50 || signal?.aborted) return total;
+  }
+}
+
+/**
+ * The sweeper loop while the role is held; every few passes it also deletes ended sessions past the retention and
+ * drops data schemas past their TTL.
+ */
+export async function runSweeper(signal: AbortSignal, store: CascadeStore, queue: JobQueue, config: CascadesConfig, log: Logger, metrics: CascadeMetrics, dataSweep?: DataSweep): Promise<void> {
   // Counted in passes rather than read from a clock: the cleanup runs on the first pass, then every N-th.
   const cleanupEvery = Math.max(1, Math.round(config.cleanupIntervalMs / config.sweepIntervalMs));
   for (let pass = 0; !signal.aborted; pass++) {
     try {
       await sweepOnce(store, queue, config, metrics);
+      if (dataSweep) await wakeOverdueParents(dataSweep.children, queue);
       if (pass % cleanupEvery === 0) {
         const deleted = await cleanupOnce(store, config, signal);
         if (deleted > 0) log.info({ deleted, retentionMs: config.retentionMs }, 'deleted ended cascade sessions past their retention');
+        const dropped = dataSweep ? await dropExpiredData(dataSweep.data, config, signal) : 0;
+        if (dropped > 0) log.info({ dropped, dataTtlMs: config.dataTtlMs }, 'dropped per-session data schemas past their TTL');
       }
     } catch (err) {
       log.warn({ err }, 'cascade sweep failed; retrying next period');

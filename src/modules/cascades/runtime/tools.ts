@@ -13,6 +13,8 @@ export interface ToolScope {
   signal: AbortSignal;
   /** Set by route_to: the phase to hand off to. */
   route?: string;
+  /** Runs the sql tool's query over the session's schema (rows as JSON text). */
+  sql?: (query: string) => Promise<string>;
 }
 
 /** The tool definitions of a phase (route_to offers exactly its handoffs). */
@@ -33,6 +35,16 @@ export function toolDefinitions(phase: PhaseDefinition): ToolDefinition[] {
         name: 'http_get',
         description: 'GET a URL (allowed hosts only) and return its JSON answer.',
         parameters: { type: 'object', properties: { url: { type: 'string' } }, required: ['url'] },
+      },
+      sql: {
+        name: 'sql',
+        description: `Run one read-only SQL query (PostgreSQL) over this session's tables: _<phase> holds each earlier phase's result. Returns at most 100 rows as JSON.`,
+        parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] },
+      },
+      run_cascade: {
+        name: 'run_cascade',
+        description: 'Run a saved cascade with inputs and wait for its result (the output of its last phase).',
+        parameters: { type: 'object', properties: { cascade: { type: 'string' }, inputs: { type: 'object' } }, required: ['cascade'] },
       },
       ask_human: {
         name: 'ask_human',
@@ -62,6 +74,14 @@ export async function runTool(call: ToolCall, scope: ToolScope): Promise<{ ok: b
         scope.route = to;
         return { ok: true, result: `the next phase will be ${to}` };
       }
+      case 'sql': {
+        if (typeof args.query !== 'string' || args.query.trim() === '') return { ok: false, result: 'error: query must be a non-empty string' };
+        if (!scope.sql) return { ok: false, result: 'error: sql is not available here' };
+        return { ok: true, result: await scope.sql(args.query) };
+      }
+      case 'run_cascade':
+        // The phase loop starts the child sessions; reaching here means the call could not be taken.
+        return { ok: false, result: 'error: run_cascade could not run here' };
       case 'ask_human':
         // The phase loop parks the session for the first question of a turn; a second one in the same turn lands here.
         return { ok: false, result: 'error: one question at a time; ask again after the answer' };

@@ -1,6 +1,6 @@
 /** Wards and loop_until over a phase's input and output, the same for LLM phases and soundings; every verdict is logged. */
 import type { PhaseDefinition } from '../model/definition.ts';
-import { runValidator, validatorName } from '../model/validators.ts';
+import { runValidator, validatorName, type Verdict } from '../model/validators.ts';
 import { PhaseFailure, type SessionRun } from './session-run.ts';
 
 /** Runs the pre wards on what goes into the phase; a failing blocking or retry ward fails the phase (there is nothing to retry). */
@@ -21,12 +21,13 @@ export interface Judgement {
 }
 
 /**
- * Runs the post wards, then loop_until, on `output` at `turn`. A blocking ward, or a retry ward out of attempts, fails
+ * Runs the post wards (cascade validators' verdicts given), then loop_until, on `output` at `turn`. A blocking ward, or a retry ward out of attempts, fails
  * the phase; a retry ward or loop_until that fails gives the feedback for another try; advisory wards only log.
  */
-export function judgeOutput(run: SessionRun, phase: PhaseDefinition, output: unknown, turn: number, attempts: number): Judgement {
-  for (const w of phase.wards?.post ?? []) {
-    const v = runValidator(w.validator, output);
+export function judgeOutput(run: SessionRun, phase: PhaseDefinition, output: unknown, turn: number, attempts: number, cascadeVerdicts?: ReadonlyMap<number, Verdict>): Judgement {
+  for (const [j, w] of (phase.wards?.post ?? []).entries()) {
+    // Cascade validators ran as child sessions before this call; their verdicts come in by ward index.
+    const v = cascadeVerdicts?.get(j) ?? runValidator(w.validator, output);
     run.log({ phase: phase.name, turn, kind: 'validation', content: { stage: 'post', validator: validatorName(w.validator), mode: w.mode, valid: v.valid, reason: v.reason, attempt: attempts + 1 } });
     if (v.valid || w.mode === 'advisory') continue;
     if (w.mode === 'blocking') throw new PhaseFailure(`ward ${validatorName(w.validator)} blocked phase ${phase.name}: ${v.reason ?? 'invalid'}`);

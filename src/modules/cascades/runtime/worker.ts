@@ -2,12 +2,12 @@
 import type { EventBus, JobQueue, LlmClient, Logger, QueueWorker, RoleHandle, Roles, Subscription } from '../../../kernel/index.ts';
 import type { CascadesConfig } from '../config.ts';
 import { SessionCancelled, SessionSignalled } from '../model/events.ts';
-import type { CascadeStore } from '../store/index.ts';
-import { runLlmPhase } from './llm-phase.ts';
+import type { CascadeStore, SessionDataStore } from '../store/index.ts';
+import type { ChildRunner } from './children.ts';
 import type { CascadeMetrics } from './metrics.ts';
+import { PHASE_RUNNERS } from './phase-runners.ts';
 import { SESSION_QUEUE, type SessionJob } from './queue.ts';
 import { SessionRun } from './session-run.ts';
-import { runSoundings } from './soundings.ts';
 import { runSweeper } from './sweeper.ts';
 
 /** What the worker is built from. */
@@ -21,6 +21,8 @@ export interface WorkerDeps {
   owner: string;
   config: CascadesConfig;
   metrics: CascadeMetrics;
+  data: SessionDataStore;
+  children: ChildRunner;
 }
 
 /** Runs sessions on this instance. */
@@ -41,13 +43,17 @@ export class CascadeWorker {
   async runSession(sessionId: string, stop?: AbortSignal): Promise<string> {
     const claimed = await this.d.store.claim(sessionId, this.d.owner, this.d.config.leaseMs);
     if (!claimed) return 'not claimed';
-    const run = new SessionRun({ store: this.d.store, llm: this.d.llm, log: this.d.log, config: this.d.config, metrics: this.d.metrics, phases: { llm: runLlmPhase, soundings: runSoundings } }, claimed.session, claimed.checkpoint);
+    const { store, llm, log, config, metrics, data, children } = this.d;
+    const run = new SessionRun({ store, llm, log, config, metrics, data, children, phases: PHASE_RUNNERS }, claimed.session, claimed.checkpoint);
     this.active.set(sessionId, run);
     // On shutdown the session is left running: its heartbeat lapses and the sweeper resumes it elsewhere.
     const onStop = () => run.stop('worker stopping');
     stop?.addEventListener('abort', onStop, { once: true });
     try {
-      return await run.execute();
+      const outcome = await run.execute();
+      // A child's end wakes its waiting parent (or lands in its log when detached).
+      if (claimed.session.parentSessionId && (outcome === 'completed' || outcome === 'failed')) await this.d.children.ended(await this.d.store.getSession(sessionId));
+      return outcome;
     } finally {
       stop?.removeEventListener('abort', onStop);
       this.active.delete(sessionId);
@@ -60,7 +66,7 @@ export class CascadeWorker {
     this.subs.push(await this.d.bus.subscribe(SessionCancelled.subject(), SessionCancelled.handler((e) => this.active.get(e.data.sessionId)?.stop('cancelled'), () => undefined)));
     this.subs.push(await this.d.bus.subscribe(SessionSignalled.subject(), SessionSignalled.handler((e) => this.active.get(e.data.sessionId)?.beatNow(), () => undefined)));
     this.worker = await this.d.queue.work<SessionJob>(SESSION_QUEUE, (job) => this.runSession(job.data.sessionId, job.signal), { group: 'long', concurrency: this.d.config.concurrency });
-    this.sweeper = this.d.roles.holdRole('cascades-sweeper', { ttlMs: this.d.config.roleTtlMs }, (signal) => runSweeper(signal, this.d.store, this.d.queue, this.d.config, this.d.log, this.d.metrics));
+    this.sweeper = this.d.roles.holdRole('cascades-sweeper', { ttlMs: this.d.config.roleTtlMs }, (signal) => runSweeper(signal, this.d.store, this.d.queue, this.d.config, this.d.log, this.d.metrics, { data: this.d.data, children: this.d.children.children }));
   }
 
   /** Stops taking jobs; running sessions stop and are left for recovery. */

@@ -35,6 +35,8 @@ export interface LogRow extends LogEntry {
 export interface SessionQuery {
   status?: SessionStatus;
   cascade?: string;
+  /** Only the children of this session. */
+  parent?: string;
   limit?: number;
 }
 
@@ -91,8 +93,9 @@ export class CascadeStore {
   async listSessions(q: SessionQuery = {}): Promise<Session[]> {
     const rows = await this.db.query(
       `SELECT * FROM cascades_sessions WHERE ($1::text IS NULL OR status = $1::text) AND ($2::text IS NULL OR cascade_id = $2::text)
+         AND ($4::text IS NULL OR parent_session_id = $4::text)
        ORDER BY created_at DESC, id DESC LIMIT $3::int`,
-      [q.status ?? null, q.cascade ?? null, q.limit ?? 100],
+      [q.status ?? null, q.cascade ?? null, q.limit ?? 100, q.parent ?? null],
     );
     return rows.map(toSession);
   }
@@ -110,7 +113,7 @@ export class CascadeStore {
   async claim(id: string, owner: string, leaseMs: number): Promise<{ session: Session; checkpoint: CheckpointData | undefined } | undefined> {
     // The newest checkpoint comes with the claim: one round trip before the first LLM call instead of two.
     const rows = await this.db.query(
-      `WITH s AS (UPDATE cascades_sessions SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now()
+      `WITH s AS (UPDATE cascades_sessions SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now(), waiting_children = NULL
          WHERE id = $1::text AND (status IN ('starting', 'orphaned') OR (status = 'running' AND heartbeat_at < now() - $3::int * interval '1 millisecond'))
          RETURNING *)
        SELECT s.*, (SELECT c.data FROM cascades_checkpoints c WHERE c.session_id = s.id ORDER BY c.id DESC LIMIT 1) AS last_checkpoint FROM s`,

@@ -32,6 +32,9 @@ export function toSession(r: Row): Session {
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
     finishedAt: iso(r.finished_at),
+    parentSessionId: (r.parent_session_id as string | null | undefined) ?? null,
+    detached: r.detached === true,
+    depth: Number(r.depth ?? 0),
   };
 }
 

@@ -1,6 +1,6 @@
 /** The cascades module's tables (prefix `cascades_`): definitions, sessions, checkpoints, logs, costs, human checkpoints. */
 import { sql } from 'drizzle-orm';
-import { bigserial, check, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
 
@@ -43,11 +43,24 @@ export const cascadesSessions = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
     finishedAt: ts('finished_at'),
+    /** The session that started this one (for_each_row, run_cascade, async_cascades, a cascade validator). */
+    parentSessionId: text('parent_session_id'),
+    /** Fire-and-forget (async_cascades): the parent does not wait; the result is logged on it. */
+    detached: boolean('detached').notNull().default(false),
+    /** 0 for a session started by a user; a child is one deeper than its parent (bounded, so a cascade cannot start itself forever). */
+    depth: integer('depth').notNull().default(0),
+    /**
+     * Set while the session is blocked on its children: it is woken (status 'starting') once fewer than this many of
+     * its waited-for children are still running.
+     */
+    waitingChildren: integer('waiting_children'),
   },
   (t) => [
     check('cascades_sessions_status_check', sql`status IN ('starting', 'running', 'blocked', 'completed', 'error', 'cancelled', 'orphaned')`),
     index('cascades_sessions_created_idx').on(t.createdAt, t.id),
     index('cascades_sessions_status_idx').on(t.status, t.heartbeatAt),
+    index('cascades_sessions_parent_idx').on(t.parentSessionId).where(sql`parent_session_id IS NOT NULL`),
+    index('cascades_sessions_waiting_idx').on(t.status).where(sql`waiting_children IS NOT NULL`),
   ],
 );
 
@@ -125,3 +138,14 @@ export const cascadesHumanCheckpoints = pgTable(
     index('cascades_human_checkpoints_session_idx').on(t.sessionId),
   ],
 );
+
+/**
+ * The per-session data schemas of data phases (sql, for_each_row results, the sql tool): a PostgreSQL schema and a
+ * NOLOGIN role that may use only it. The sweeper drops both once the session has ended longer than `dataTtlMs`.
+ */
+export const cascadesDataSchemas = pgTable('cascades_data_schemas', {
+  sessionId: text('session_id').primaryKey(),
+  schemaName: text('schema_name').notNull(),
+  roleName: text('role_name').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});

@@ -92,7 +92,7 @@ export function cascadesUi(svc: CascadeService): Hono<AppEnv> {
       if (!(err instanceof NotFound)) throw err;
       return page(c, 'Session not found', <main><p>No session <code>{id}</code>. <a href="/ui/cascades">All sessions</a></p></main>, 404);
     }
-    const [logs, costs] = await Promise.all([svc.store.logs(id, 0, 1_000), svc.store.costs(id)]);
+    const [logs, costs, children] = await Promise.all([svc.store.logs(id, 0, 1_000), svc.store.costs(id), svc.store.listSessions({ parent: id, limit: 200 })]);
     const done = new Set(s.completed);
     return page(
       c,
@@ -103,6 +103,13 @@ export function cascadesUi(svc: CascadeService): Hono<AppEnv> {
             {s.cascadeId} · <span class={STATUS_CLASS[s.status] ?? ''}>{s.status}</span>
           </h2>
           <p class="mono">session {s.id} · cost {s.cost.toFixed(6)} · tokens {s.tokensIn} in / {s.tokensOut} out · recoveries {s.recoveries}{s.error ? ` · ${s.error}` : ''}</p>
+          {s.parentSessionId ? (
+            <p id="parent">
+              {s.detached ? 'async child' : 'child'} of <a href={`/ui/cascades/sessions/${encodeURIComponent(s.parentSessionId)}`}>{s.parentSessionId}</a> (depth {s.depth})
+            </p>
+          ) : (
+            ''
+          )}
           <h3>Phases</h3>
           <ol id="timeline">
             {s.spec.phases.map((p) => {
@@ -116,6 +123,20 @@ export function cascadesUi(svc: CascadeService): Hono<AppEnv> {
               );
             })}
           </ol>
+          {children.length > 0 ? (
+            <>
+              <h3>Child sessions ({children.length})</h3>
+              <ul id="children">
+                {children.map((k) => (
+                  <li>
+                    <a href={`/ui/cascades/sessions/${encodeURIComponent(k.id)}`}>{k.id}</a> {k.cascadeId} <span class={STATUS_CLASS[k.status] ?? ''}>{k.status}</span>
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : (
+            ''
+          )}
           <h3>Costs</h3>
           <table id="costs">
             <thead>

@@ -1,0 +1,166 @@
+/**
+ * Sub-cascades on two `capstan serve` processes sharing PostgreSQL, Redis and NATS, with the fake LLM as a third
+ * process: SIGKILL of an instance while for_each_row children run on it (the parent still completes, every row has
+ * exactly one child, none started twice), and cancelling a parent through the other instance cancels its children.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeLlmForFile } from '../../contract/llm-fake.ts';
+import { eventually } from '../../helpers/async.ts';
+import { FAST_CASCADES, fakeLlmConfig } from '../../helpers/cascades-server.ts';
+import { NATS_URL, REDIS_URL, uniqueName } from '../../helpers/env.ts';
+import { jsonApi, type JsonApi } from '../../helpers/json-api.ts';
+import { createTestDatabase } from '../../helpers/postgres.ts';
+import { startServer, type ServerProcess } from '../../helpers/server-process.ts';
+
+const fake = fakeLlmForFile();
+const prefix = uniqueName('cascd').toLowerCase();
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+const servers: ServerProcess[] = [];
+
+interface Instance {
+  proc: ServerProcess;
+  api: JsonApi;
+  id: string;
+}
+
+async function start(): Promise<Instance> {
+  const env = {
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    NATS_URL,
+    CAPSTAN_PREFIX: prefix,
+    CAPSTAN_AUTH__ENABLED: 'false',
+    CAPSTAN_LLM: JSON.stringify(fakeLlmConfig(fake.baseUrl)),
+    // Data schemas kept for the test to look at (the TTL drop has its own test on the store).
+    CAPSTAN_MODULES__CASCADES: JSON.stringify({ ...FAST_CASCADES, dataTtlMs: 3_600_000 }),
+  };
+  const proc = await startServer({ env, args: ['--role', 'all'] });
+  servers.push(proc);
+  const info = (await (await fetch(`${proc.url}/api/v1`)).json()) as { instanceId: string };
+  return { proc, api: jsonApi(`${proc.url}/api/v1/cascades`), id: info.instanceId };
+}
+
+let a: Instance;
+let b: Instance;
+beforeAll(async () => {
+  db = await createTestDatabase('cascd');
+  a = await start();
+  b = await start();
+  const child = await a.api('POST', '/definitions', 'cascade_id: child\ninputs_schema: { id: { type: integer } }\nmodel: fake/child\nphases:\n  - name: work\n    instructions: "Work on {{ input.id }}"\n', 'application/yaml');
+  expect(child.status, JSON.stringify(child.body)).toBeLessThan(300);
+}, 180_000);
+afterAll(async () => {
+  for (const s of servers) await s.stop('SIGTERM');
+  // Roles are cluster-wide: drop the ones this file's sessions made (their schemas go with the database).
+  if (db) {
+    const { default: postgres } = await import('postgres');
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    for (const r of await sql`SELECT role_name FROM cascades_data_schemas`) await sql.unsafe(`DROP OWNED BY "${r.role_name}" CASCADE; DROP ROLE IF EXISTS "${r.role_name}"`);
+    await sql.end();
+  }
+  await db?.drop();
+});
+
+const FAN = (rows: number, parallel: number) => `
+cascade_id: fan${rows}
+phases:
+  - name: seed
+    sql: "select g as id from generate_series(1, ${rows}) g"
+  - name: per_row
+    for_each_row: { table: _seed, cascade: child, inputs: { id: "{{ row.id }}" }, max_parallel: ${parallel} }
+  - name: done
+    sql: "select count(*)::int as n from _per_row where status = 'completed'"
+`;
+
+async function runOn(inst: Instance, yaml: string): Promise<string> {
+  const d = await inst.api('POST', '/definitions', yaml, 'application/yaml');
+  expect(d.status, JSON.stringify(d.body)).toBeLessThan(300);
+  const r = await inst.api('POST', `/definitions/${d.body.cascadeId}/runs`, { inputs: {} });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return r.body.sessionId;
+}
+
+async function session(api: JsonApi, id: string, statuses: string[], timeoutMs = 30_000): Promise<Record<string, any>> {
+  return eventually(`session ${id} in ${statuses.join('|')}`, async () => {
+    const r = await api('GET', `/sessions/${id}`);
+    return statuses.includes(r.body?.status) ? r.body : undefined;
+  }, timeoutMs);
+}
+
+async function childrenOf(api: JsonApi, parent: string): Promise<Record<string, any>[]> {
+  const items = (await api('GET', `/sessions?parent=${encodeURIComponent(parent)}`)).body.items as Record<string, any>[];
+  expect(items.every((s) => s.parentSessionId === parent)).toBe(true);
+  return items;
+}
+
+describe('sub-cascades on two instances', () => {
+  it('cancelling a parent through the other instance cancels its running children', async () => {
+    await fake.script({ replies: [{ match: { model: 'child' }, delayMs: 30_000, times: 'always' }] });
+    const id = await runOn(a, FAN(3, 3));
+    await session(a.api, id, ['blocked']);
+    await eventually('three children running', async () => ((await childrenOf(a.api, id)).filter((k) => k.status === 'running').length === 3 ? true : undefined));
+    expect((await b.api('POST', `/sessions/${id}/cancel`, { reason: 'enough' })).status).toBe(200);
+    const kids = await eventually('every child cancelled', async () => {
+      const k = await childrenOf(b.api, id);
+      return k.every((x) => x.status === 'cancelled') ? k : undefined;
+    });
+    expect(kids).toHaveLength(3);
+    expect(kids.map((k) => k.error)).toEqual([`parent ${id} cancelled`, `parent ${id} cancelled`, `parent ${id} cancelled`]);
+    await eventually('the children\'s LLM calls closed', async () => ((await fake.stats()).inFlight === 0 ? true : undefined), 10_000);
+  });
+
+  it('SIGKILL of the parent\'s worker after run_cascade returned: it resumes from the checkpoint, the child is not run again', async () => {
+    await fake.reset();
+    await fake.script({
+      sessionHeader: 'x-capstan-session',
+      replies: [
+        { match: { model: 'child' }, text: 'child-done', times: 'always' },
+        { match: { model: 'parent' }, toolCalls: [{ name: 'run_cascade', arguments: { cascade: 'child', inputs: { id: 9 } } }] },
+        { match: { model: 'parent' }, text: 'lost', delayMs: 60_000 },
+        { match: { model: 'parent' }, text: 'final' },
+      ],
+    });
+    const id = await runOn(a, 'cascade_id: caller\nmodel: fake/parent\nphases:\n  - name: delegate\n    instructions: "Delegate"\n    tools: [run_cascade]\n');
+    const parentCalls = async () => (await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === id);
+    await eventually('the turn after the child\'s result is in flight', async () => ((await parentCalls()).length === 2 ? true : undefined));
+    const s0 = await session(a.api, id, ['running']);
+    const victim = s0.owner === a.id ? a : b;
+    const survivor = victim === a ? b : a;
+    await victim.proc.stop('SIGKILL');
+    const s = await session(survivor.api, id, ['completed', 'error'], 30_000);
+    expect(s.status, s.error).toBe('completed');
+    expect(s.outputs.delegate).toBe('final');
+    expect(s.recoveries).toBe(1);
+    const kids = await childrenOf(survivor.api, id);
+    expect(kids).toHaveLength(1);
+    expect((await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === kids[0]!.id)).toHaveLength(1);
+    // The resumed turn carried the child's result from the checkpoint.
+    const last = (await parentCalls()).at(-1)!;
+    expect(JSON.stringify(last.messages)).toContain('child-done');
+    // Bring the second instance back for the next case.
+    const fresh = await start();
+    if (victim === a) a = fresh;
+    else b = fresh;
+  });
+
+  it('SIGKILL of an instance running children: the parent completes with one child per row, none started twice', async () => {
+    await fake.reset();
+    // Every child's first call takes 1.5 s, so the kill lands while children run; a resumed child answers at once.
+    await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ match: { model: 'child' }, delayMs: 1_500 }, { match: { model: 'child' }, text: 'resumed' }] });
+    const id = await runOn(a, FAN(4, 2));
+    const running = await eventually('a child running', async () => (await childrenOf(a.api, id)).find((k) => k.status === 'running' && k.owner));
+    const victim = running.owner === a.id ? a : b;
+    const survivor = victim === a ? b : a;
+    await victim.proc.stop('SIGKILL');
+    const s = await session(survivor.api, id, ['completed', 'error'], 60_000);
+    expect(s.status, s.error).toBe('completed');
+    expect(s.outputs.done).toEqual([{ n: 4 }]);
+    const kids = await childrenOf(survivor.api, id);
+    expect(kids).toHaveLength(4);
+    expect(new Set(kids.map((k) => k.inputs.id))).toEqual(new Set([1, 2, 3, 4]));
+    expect(kids.every((k) => k.status === 'completed')).toBe(true);
+    // The child that ran on the killed instance was resumed elsewhere, not started again as a new session.
+    expect(kids.find((k) => k.id === running.id)!.recoveries).toBeGreaterThanOrEqual(1);
+    expect((s.outputs.per_row as Record<string, any>[]).map((r) => r.session_id).sort()).toEqual(kids.map((k) => k.id).sort());
+  });
+});
