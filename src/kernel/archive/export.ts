@@ -5,7 +5,7 @@ import { createGzip } from 'node:zlib';
 import type { Database } from '../db/port.ts';
 import { ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, qualified, quoteIdent, type ArchiveHeader } from './format.ts';
 import { discoverTables, primaryKey, recordedMigrations, type Query } from './tables.ts';
-import { txQuery } from './tx-query.ts';
+import { txQuery } from '../db/tx-query.ts';
 
 /** What an export wrote. */
 export interface ExportSummary {

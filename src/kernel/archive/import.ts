@@ -7,7 +7,7 @@ import type { Database } from '../db/port.ts';
 import { Conflict, Invalid } from '../errors.ts';
 import { ARCHIVE_FORMAT, ARCHIVE_FORMAT_VERSION, archiveHeaderSchema, archiveTrailerSchema, qualified, quoteIdent, type ArchiveHeader, type ArchiveTable } from './format.ts';
 import { discoverTables, recordedMigrations, type Query } from './tables.ts';
-import { txQuery } from './tx-query.ts';
+import { txQuery } from '../db/tx-query.ts';
 
 /** What an import loaded. */
 export interface ImportSummary {

@@ -5,10 +5,10 @@
  * state: the header records it instead.
  */
 import type { Database } from '../db/port.ts';
+import type { Query } from '../db/tx-query.ts';
 import type { ArchiveTable } from './format.ts';
 
-/** Runs one statement and returns its rows (a transaction handle or the database). */
-export type Query = <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;
+export type { Query };
 
 /** A SQL string literal (array parameters are not carried the same way by both drivers, so the list is inlined). */
 function literal(s: string): string {

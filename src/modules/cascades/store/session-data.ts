@@ -6,8 +6,7 @@
  * SQL hidden in strings). Result tables are named `_<phase>`. The sweeper drops schema and role after a TTL.
  */
 import { createHash } from 'node:crypto';
-import { sql, type SQL } from 'drizzle-orm';
-import { Invalid, json, type Database, type Db } from '../../../kernel/index.ts';
+import { Invalid, json, txQuery, type Database, type Db } from '../../../kernel/index.ts';
 import { refuseSessionSql } from '../model/sql-guard.ts';
 
 /** A table read back: its first rows and how many it has. */
@@ -16,25 +15,9 @@ export interface TableRows {
   count: number;
 }
 
-/** Runs `$1..$n` SQL on a transaction handle (drizzle numbers parameters itself); both adapters' answers as rows. */
-async function run<T = Record<string, unknown>>(tx: Db, text: string, params: unknown[] = []): Promise<T[]> {
-  const chunks: SQL[] = [];
-  let last = 0;
-  for (const m of text.matchAll(/\$(\d+)/g)) {
-    chunks.push(sql.raw(text.slice(last, m.index)));
-    chunks.push(sql`${params[Number(m[1]) - 1]}`);
-    last = m.index + m[0].length;
-  }
-  chunks.push(sql.raw(text.slice(last)));
-  let result: unknown;
-  try {
-    result = await tx.execute(sql.join(chunks));
-  } catch (err) {
-    // drizzle wraps the driver's error ("Failed query: ..."); the session's phase reports the database's own message and code.
-    const cause = (err as { cause?: unknown }).cause;
-    throw cause instanceof Error ? cause : err;
-  }
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+/** Runs `$1..$n` SQL on a transaction handle; the database's own error (message and code) on failure. */
+function run<T = Record<string, unknown>>(tx: Db, text: string, params: unknown[] = []): Promise<T[]> {
+  return txQuery(tx)<T>(text, params);
 }
 
 /** A quoted identifier. */
