@@ -18,6 +18,11 @@ export class TrialHistory {
 
   constructor(private readonly read: ReadTrialsFrom) {}
 
+  /** What the last refresh read (the database is away: the sampler goes on with it). */
+  cached(): { rows: readonly TrialRow[]; records: readonly TrialRecord[] } {
+    return { rows: this.rows, records: this.recs };
+  }
+
   /** Reads what may have changed since the last refresh; returns every trial by number, with its record. */
   async refresh(): Promise<{ rows: readonly TrialRow[]; records: readonly TrialRecord[] }> {
     let keep = 0;

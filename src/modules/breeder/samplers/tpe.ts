@@ -16,12 +16,17 @@ import { Rng, STREAM } from './rng.ts';
 import { splitTrials } from './tpe-split.ts';
 import type { Sampler, SamplingProblem } from './types.ts';
 
+/** Most random start-up trials (more than a breeder's max_trials allows is just random search). */
+const MAX_STARTUP = 1_000_000;
+/** Most candidates scored per proposal. */
+export const MAX_EI_CANDIDATES = 10_000;
+
 /** Options of the TPE sampler (names follow Optuna's where the idea is the same). */
 export const TpeOptionsSchema = z.strictObject({
   /** Random trials before the model is used. */
-  n_startup_trials: z.number().int().min(0).default(10),
-  /** Draws from l(x) scored per proposal. */
-  n_ei_candidates: z.number().int().min(1).default(24),
+  n_startup_trials: z.number().int().min(0).max(MAX_STARTUP).default(10),
+  /** Draws from l(x) scored per proposal (bounded: each is scored against every kernel, and millions would exhaust the worker's memory). */
+  n_ei_candidates: z.number().int().min(1).max(MAX_EI_CANDIDATES).default(24),
   /** Fraction of the finished trials in the good group, rounded up. Default 0.05 with one objective (Optuna: 0.1; 0.05 measured better, see docs/breeder.md), 0.1 with several (as Optuna). */
   gamma: z.number().gt(0).max(1).optional(),
   /** Largest good group with one objective (Optuna: 25); several objectives are not capped. */
@@ -52,6 +57,9 @@ export const TpeOptionsSchema = z.strictObject({
   constant_liar: z.boolean().default(true),
   /** Count failed trials as bad, so the sampler moves away from where trials fail. */
   failed_as_bad: z.boolean().default(true),
+}).superRefine((o, ctx) => {
+  // Both bounds apply to the same group size, so a minimum above the maximum has no meaning: refuse it here rather than let one silently win.
+  if (o.gamma_min > o.gamma_max) ctx.addIssue({ code: 'custom', path: ['gamma_min'], message: `at most gamma_max (${o.gamma_max})` });
 });
 
 /** Parsed TPE options. */
