@@ -159,6 +159,7 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
         return { trials, ended: 'max_duration' };
       }
       let number: number | null;
+      let claimedRows: TrialRow[] | null = null;
       try {
         await flush();
         if (offlineSince !== null && buffer.size === 0) {
@@ -167,7 +168,8 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
           const lost = await store.trials.abandon(ref, slot, `lost: claimed as the database went away on ${deps.instanceId}; the answer never arrived`);
           if (lost.length) metrics.trials.inc({ breeder: breeder.name, state: 'fail' }, lost.length);
         }
-        number = await store.trials.claim(breederId, generation, def.run.max_trials, slot, deps.instanceId);
+        // The claim brings the history read with it: one round trip.
+        ({ number, rows: claimedRows } = await store.trials.claimAndRead(breederId, generation, def.run.max_trials, slot, deps.instanceId, own.from()));
         online();
         if (number === null) return { trials, ended: await whenOnline(() => finishIfLast(deps, breederId, generation)) };
         lastClaimed = number;
@@ -184,13 +186,12 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
       const t0 = performance.now();
       let history: readonly TrialRow[];
       let records: readonly TrialRecord[];
+      ({ rows: history, records } = claimedRows ? own.apply(claimedRows) : own.cached());
       try {
-        ({ rows: history, records } = await own.refresh());
-        if (def.cooperation) shared = await cooperatingHistory(store, def, breederId, members);
+        if (def.cooperation && number !== null) shared = await cooperatingHistory(store, def, breederId, members);
       } catch (err) {
         if (!isTransient(err)) throw err;
         offline(err);
-        ({ rows: history, records } = own.cached());
       }
       const startedAt = new Date();
       const sampleNumber = number ?? OFFLINE_NUMBERS + slot * OFFLINE_PER_SLOT + offlineSeq++;
@@ -212,6 +213,8 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
         return { trials, ended: 'exhausted' };
       }
       const params: Params = sampled.params;
+      // Written before effectuation, even with one slot: if this worker dies mid-trial, the abandoned trial keeps the
+      // parameters that were being applied, so the samplers learn from them (a parameter set that kills the target).
       if (number !== null) {
         try {
           await store.trials.setParams(breederId, number, params);

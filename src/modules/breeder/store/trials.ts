@@ -17,6 +17,21 @@ INSERT INTO breeder_trials (breeder_id, number, state, params, slot, generation,
 SELECT $1::text, n.number, 'running', '{}'::jsonb, $4::int, $2::int, $5::text FROM n
 RETURNING number`;
 
+// The claim and the slot's incremental history read as one round trip. The statement's snapshot does not show the
+// row its own CTE inserts, so that row comes from the INSERT's RETURNING; nothing is read when the claim is refused.
+const CLAIM_AND_READ = `WITH n AS (
+  UPDATE breeder_breeders SET next_number = next_number + 1, updated_at = now()
+  WHERE id = $1::text AND status = 'running' AND generation = $2::int AND next_number < $3::int
+  RETURNING next_number - 1 AS number
+), ins AS (
+  INSERT INTO breeder_trials (breeder_id, number, state, params, slot, generation, worker)
+  SELECT $1::text, n.number, 'running', '{}'::jsonb, $4::int, $2::int, $5::text FROM n
+  RETURNING %COLUMNS%
+)
+SELECT %COLUMNS%, false AS claimed FROM breeder_trials WHERE breeder_id = $1::text AND number >= $6::int AND EXISTS (SELECT 1 FROM ins)
+UNION ALL SELECT %COLUMNS%, true AS claimed FROM ins
+ORDER BY number`;
+
 // A trial's end and its event as one statement (data-modifying CTEs run atomically without BEGIN/COMMIT): one
 // round trip on the loop's hot path instead of four. The event row is written only when the UPDATE found the trial
 // still running; the final select wakes the outbox relays at commit.
@@ -70,6 +85,7 @@ export interface UnnumberedTrial {
 const jsonOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 
 const COLUMNS = 'breeder_id, number, state, params, "values", observations, constraints, error, slot, generation, worker, durations, created_at, finished_at';
+const CLAIM_AND_READ_SQL = CLAIM_AND_READ.replaceAll('%COLUMNS%', COLUMNS);
 
 function toTrial(r: Record<string, unknown>): TrialRow {
   return {
@@ -97,6 +113,15 @@ export function trialRows(database: Database) {
     async claim(breederId: string, generation: number, maxTrials: number, slot: number, worker: string): Promise<number | null> {
       const rows = await database.query<{ number: number }>(CLAIM, [breederId, generation, maxTrials, slot, worker]);
       return rows[0] ? Number(rows[0].number) : null;
+    },
+    /**
+     * claim, and in the same round trip the trials numbered `from` or more (the new running one included): the
+     * loop's turn starts with one statement instead of two. `number` is null (and `rows` empty) when the claim is refused.
+     */
+    async claimAndRead(breederId: string, generation: number, maxTrials: number, slot: number, worker: string, from: number): Promise<{ number: number | null; rows: TrialRow[] }> {
+      const rows = await database.query<Record<string, unknown>>(CLAIM_AND_READ_SQL, [breederId, generation, maxTrials, slot, worker, from]);
+      const mine = rows.find((r) => r.claimed === true);
+      return { number: mine ? Number(mine.number) : null, rows: rows.map(toTrial) };
     },
     /** Records the sampled parameters of a running trial. */
     async setParams(breederId: string, number: number, params: Record<string, unknown>): Promise<void> {
