@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../../src/kernel/http/auth.ts';
-import { eventually } from '../../helpers/async.ts';
+import { eventually } from '../../kit/index.ts';
 import { startTarget, type TargetProcess } from '../../helpers/breeder-target.ts';
 import { NATS_URL, REDIS_URL, uniqueName } from '../../helpers/env.ts';
 import { createTestDatabase } from '../../helpers/postgres.ts';
@@ -63,7 +63,7 @@ function breeder(name: string, credential?: string, effectuation?: Record<string
 async function runToEnd(name: string, effectuation?: Record<string, unknown>): Promise<{ state: string; error: string | null }[]> {
   expect((await post('/breeders', breeder(name, name === 'with' ? 'target-token' : undefined, effectuation))).status).toBe(201);
   expect((await post(`/breeders/${name}/start`, undefined)).status).toBe(200);
-  await eventually(`${name} completed`, async () => (JSON.parse(await get(`/breeders/${name}`)).status === 'completed' ? true : undefined), 30_000);
+  await eventually(async () => JSON.parse(await get(`/breeders/${name}`)).status === 'completed', { timeout: 30_000, what: `${name} completed` });
   return JSON.parse(await get(`/breeders/${name}/trials`)).items;
 }
 

@@ -74,15 +74,28 @@ export function ageWeights(n: number, enabled: boolean): Float64Array {
   return w;
 }
 
-/** Internal values of the observations, per dim. */
-function observations(dims: readonly Dim[], trials: readonly Observed[]): Float64Array[] {
-  // Plain loops: Float64Array.from with a mapping function goes through the iterator protocol, several times slower.
-  return dims.map((d) => {
-    const xs = new Float64Array(trials.length);
-    if (d.kind === 'categorical') for (let i = 0; i < trials.length; i++) xs[i] = encodeCategorical(d, trials[i]!.params[d.name]);
-    else for (let i = 0; i < trials.length; i++) xs[i] = encodeNumeric(d, trials[i]!.params[d.name] as number);
-    return xs;
-  });
+/**
+ * Internal values of the observations, per dim of `group`. Each observation's values over all the space's dims are
+ * encoded once and kept (`encoded`, keyed by the observation: observe() hands back the same object while the trial
+ * is unchanged), so a sample re-encodes only new trials instead of the whole history (log and choice lookups).
+ */
+function observations(dims: readonly Dim[], group: readonly Dim[], trials: readonly Observed[], encoded: WeakMap<Observed, Float64Array>): Float64Array[] {
+  const columns = group.map((d) => dims.indexOf(d));
+  const out = group.map(() => new Float64Array(trials.length));
+  for (let i = 0; i < trials.length; i++) {
+    const t = trials[i]!;
+    let row = encoded.get(t);
+    if (!row) {
+      row = new Float64Array(dims.length);
+      for (let j = 0; j < dims.length; j++) {
+        const d = dims[j]!;
+        row[j] = d.kind === 'categorical' ? encodeCategorical(d, t.params[d.name]) : encodeNumeric(d, t.params[d.name] as number);
+      }
+      encoded.set(t, row);
+    }
+    for (let k = 0; k < columns.length; k++) out[k]![i] = row[columns[k]!]!;
+  }
+  return out;
 }
 
 /** A TPE sampler. */
@@ -98,12 +111,14 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
     minBandwidth: options.min_bandwidth,
   };
 
+  const encoded = new WeakMap<Observed, Float64Array>();
+
   /** Best of `n_ei_candidates` draws from l over the given dims (all of them, or one in univariate mode). */
   const propose = (group: readonly Dim[], below: Observed[], above: Observed[], rng: Rng, finished: number): number[] => {
     const s = options.magic_clip_count === 'trials' ? { ...settings, clipCount: finished } : settings;
     const wBelow = multiObjective ? new Float64Array(below.length).fill(1) : ageWeights(below.length, options.age_weights);
-    const l = new ParzenEstimator(group, observations(group, below), wBelow, s);
-    const g = new ParzenEstimator(group, observations(group, above), ageWeights(above.length, options.age_weights), { ...s, bandwidth: 'optuna' });
+    const l = new ParzenEstimator(group, observations(dims, group, below, encoded), wBelow, s);
+    const g = new ParzenEstimator(group, observations(dims, group, above, encoded), ageWeights(above.length, options.age_weights), { ...s, bandwidth: 'optuna' });
     const n = options.n_ei_candidates;
     const cands = l.sample(rng, n, options.candidate_widen);
     const ll = l.logPdf(cands, n);
