@@ -32,7 +32,7 @@ for (const sampler of ['random', 'tpe']) {
   await runSlot({ id: 'j', name: 'slot', queue: 'breeder', data: { breederId: b.id, generation: b.generation, slot: 0 }, attempt: 1, progress: async () => {}, signal: new AbortController().signal } as any, { store, metrics: createBreederMetrics(registry), log: { warn() {}, info() {}, debug() {}, error() {} } as any, instanceId: 'prof', policy: { commandsEnabled: false } });
   const total = (performance.now() - t0) / N;
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-  const phases = Object.fromEntries((await registry.getSingleMetric('breeder_trial_phase_seconds')!.get()).values.filter((v) => v.metricName?.endsWith('_sum')).map((v) => [v.labels.phase, (v.value * 1000 / N).toFixed(2)]));
+  const phases = Object.fromEntries((await registry.getSingleMetric('breeder_trial_phase_seconds')!.get()).values.filter((v) => (v as { metricName?: string }).metricName?.endsWith('_sum')).map((v) => [v.labels.phase, (v.value * 1000 / N).toFixed(2)]));
   console.log(JSON.stringify([sampler, 'ms/trial', total.toFixed(2), 'db medians', Object.fromEntries(Object.entries(times).map(([k, v]) => [k, med(v).toFixed(2)])), 'db means', Object.fromEntries(Object.entries(times).map(([k, v]) => [k, (v.reduce((a, b) => a + b, 0) / v.length).toFixed(2)])), 'phase means', phases]));
 }
 await db.query(`DROP SCHEMA ${schema} CASCADE`);
