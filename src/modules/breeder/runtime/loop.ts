@@ -49,7 +49,12 @@ export interface LoopDeps {
   instanceId: string;
   policy: EffectuationPolicy;
   outage?: OutageOptions;
+  /** Builds the slot's sampler (default: the one `algorithm:` names); tests put a failing one here. */
+  samplerFor?: (def: Definition) => Sampler;
 }
+
+/** The sampler a definition's `algorithm:` names. */
+const samplerOf = (def: Definition): Sampler => createSampler(def.algorithm, { space: def.space, directions: def.objectives.map((o) => o.direction) });
 
 const DEFAULT_OUTAGE: OutageOptions = { bufferLimit: 1000, retryMs: 1000 };
 
@@ -96,7 +101,7 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
   const def = breeder.definition;
   let sampler: Sampler;
   try {
-    sampler = createSampler(def.algorithm, { space: def.space, directions: def.objectives.map((o) => o.direction) });
+    sampler = (deps.samplerFor ?? samplerOf)(def);
   } catch (err) {
     // A definition stored before a rule it breaks: retrying the job cannot help, so the breeder says why it stopped.
     return { trials: 0, ended: await failBreeder(deps, ref, generation, `the sampler cannot be built: ${message(err)}`) };
