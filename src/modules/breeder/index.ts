@@ -24,6 +24,8 @@ const configSchema = z
     allowHosts: z.array(z.string()).optional(),
     /** A file holding the key material (≥ 16 characters) that encrypts credentials at rest; credentials are refused without it. */
     credentialKeyFile: z.string().min(1).optional(),
+    /** Trials one worker slot keeps in memory while the database is away (written when it answers again); a full buffer makes the slot wait. */
+    outageBufferTrials: z.number().int().min(0).max(1_000_000).default(1000),
     /** Breeder worker slots one instance runs at once (each is one long job). */
     concurrency: z.number().int().min(1).max(10_000).default(64),
     /** Also push the breeder metrics to a Prometheus Pushgateway, for short-lived workers (runtime/push.ts). */
@@ -98,7 +100,8 @@ export function createBreederModule(): Module {
         metrics: createBreederMetrics(ctx.resources.metrics),
         log: ctx.log,
         instanceId: ctx.resources.instanceId,
-        policy: { commandsEnabled: ctx.config.commandEffectuation, allowHosts: ctx.config.allowHosts, credentialHeaders: (name: string) => credentials.headers(name), sshKey: (name: string) => credentials.sshKey(name), sshTarget: (name: string) => targets.ssh(name) },
+        outage: { bufferLimit: ctx.config.outageBufferTrials, retryMs: 1000 },
+        policy: { commandsEnabled: ctx.config.commandEffectuation, allowHosts: ctx.config.allowHosts, credentialHeaders: (name: string) => credentials.headers(name), sshKey: (name: string) => credentials.sshKey(name), sshTarget: (name: string) => targets.ssh(name), httpTarget: (name: string) => targets.http(name) },
       };
       state.worker = await ctx.resources.queue.work<SlotJob>(BREEDER_QUEUE, (job) => runSlot(job, deps), { group: 'long', concurrency: ctx.config.concurrency });
       const push = ctx.config.push;
@@ -117,4 +120,4 @@ export function createBreederModule(): Module {
   });
 }
 
-export { TrialCompleted, TrialFailed, BreederStarted, BreederStopped, BreederCompleted } from './model/events.ts';
+export { TrialCompleted, TrialFailed, BreederStarted, BreederStopped, BreederCompleted, BreederFailed } from './model/events.ts';

@@ -1,13 +1,14 @@
 /**
  * Credentials: sealed with the server's key (AES-256-GCM) before they reach PostgreSQL, never returned by any GET,
- * and sent by effectuation as the Authorization header to a target that demands a token.
+ * and sent by effectuation as the Authorization header to a target that demands a token, also when the breeder
+ * names a stored http target (/targets) instead of a URL.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../../src/kernel/http/auth.ts';
-import { eventually } from '../../helpers/async.ts';
+import { eventually } from '../../kit/index.ts';
 import { startTarget, type TargetProcess } from '../../helpers/breeder-target.ts';
 import { NATS_URL, REDIS_URL, uniqueName } from '../../helpers/env.ts';
 import { createTestDatabase } from '../../helpers/postgres.ts';
@@ -48,21 +49,21 @@ afterAll(async () => {
 const post = (path: string, body: unknown) => fetch(`${server.url}/api/v1/breeder${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
 const get = async (path: string) => (await fetch(`${server.url}/api/v1/breeder${path}`, { headers })).text();
 
-function breeder(name: string, credential?: string) {
+function breeder(name: string, credential?: string, effectuation?: Record<string, unknown>) {
   return {
     name,
     space: { x1: { type: 'float', low: -5, high: 10 }, x2: { type: 'float', low: 0, high: 15 } },
     objectives: [{ name: 'branin', direction: 'minimize', source: { http: { url: `${target.url}/metrics.json`, path: '$.value' } } }],
-    effectuation: { http: { url: `${target.url}/apply`, ...(credential ? { credential } : {}) } },
+    effectuation: effectuation ?? { http: { url: `${target.url}/apply`, ...(credential ? { credential } : {}) } },
     run: { max_trials: 2 },
     algorithm: { sampler: 'random', seed: 1 },
   };
 }
 
-async function runToEnd(name: string): Promise<{ state: string; error: string | null }[]> {
-  expect((await post('/breeders', breeder(name, name === 'with' ? 'target-token' : undefined))).status).toBe(201);
+async function runToEnd(name: string, effectuation?: Record<string, unknown>): Promise<{ state: string; error: string | null }[]> {
+  expect((await post('/breeders', breeder(name, name === 'with' ? 'target-token' : undefined, effectuation))).status).toBe(201);
   expect((await post(`/breeders/${name}/start`, undefined)).status).toBe(200);
-  await eventually(`${name} completed`, async () => (JSON.parse(await get(`/breeders/${name}`)).status === 'completed' ? true : undefined), 30_000);
+  await eventually(async () => JSON.parse(await get(`/breeders/${name}`)).status === 'completed', { timeout: 30_000, what: `${name} completed` });
   return JSON.parse(await get(`/breeders/${name}/trials`)).items;
 }
 
@@ -100,5 +101,19 @@ describe('breeder credentials', () => {
     const withCred = await runToEnd('with');
     expect(withCred.map((t) => t.state)).toEqual(['complete', 'complete']);
     expect(JSON.stringify(withCred)).not.toContain(TARGET_TOKEN);
+  });
+
+  it('an http target gives effectuation its URL and credential; a target without the credential is refused by the target', async () => {
+    expect((await post('/targets', { name: 'sim-with', kind: 'http', url: target.url, credential: 'target-token' })).status).toBe(201);
+    expect((await post('/targets', { name: 'sim-without', kind: 'http', url: `${target.url}/` })).status).toBe(201);
+    const viaTarget = await runToEnd('via-target', { http: { target: 'sim-with', path: '/apply' } });
+    expect(viaTarget.map((t) => t.state)).toEqual(['complete', 'complete']);
+    const noCred = await runToEnd('via-target-nocred', { http: { target: 'sim-without', path: '/apply' } });
+    expect(noCred.map((t) => t.state)).toEqual(['fail', 'fail']);
+    expect(noCred[0]!.error).toMatch(/^effectuation: .*401/);
+    // A definition names either a target or a url (and the credential comes with the target).
+    const both = await post('/breeders', breeder('both', undefined, { http: { target: 'sim-with', url: `${target.url}/apply` } }));
+    expect(both.status).toBe(400);
+    expect((await both.json()).errors.map((e: { path: string }) => e.path)).toEqual(['effectuation.http.url']);
   });
 });

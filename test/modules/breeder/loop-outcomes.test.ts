@@ -141,6 +141,58 @@ describe('breeder loop outcomes', { timeout: 60_000 }, () => {
     expect(check.status, check.stdout + check.stderr).toBe(0);
   });
 
+  it('a sampler that cannot be built fails the breeder with the reason (status and event) instead of the job failing again and again', async () => {
+    const b = await startBreeder({
+      name: uniqueName('badsampler'),
+      space: { x: { type: 'float', low: 0, high: 1 } },
+      objectives: [{ name: 'y', direction: 'minimize', source: { http: { url: `${base}/ok`, path: '$.value' } } }],
+      effectuation: { http: { url: `${base}/apply` } },
+      run: { max_trials: 5 },
+      algorithm: { sampler: 'tpe', seed: 1 },
+    });
+    // A definition stored before today's rules (gamma_min above gamma_max is refused at create time now).
+    await db.query(`UPDATE breeder_breeders SET definition = jsonb_set(definition, '{algorithm,options}', definition->'algorithm'->'options' || '{"gamma_min": 30, "gamma_max": 2}') WHERE id = $1`, [b.id]);
+    const { log } = recordingLog();
+    const r = await runSlot(job({ breederId: b.id, generation: b.generation, slot: 0 }), deps(new Registry(), log));
+    expect(r.ended).toBe('failed');
+    const after = await store.get(b.id);
+    expect(after.status).toBe('failed');
+    expect(after.reason).toMatch(/^the sampler cannot be built: .*gamma_min/);
+    expect(await store.trials.counts(b.id)).toEqual({});
+    const events = await db.query<{ data: { reason: string } }>(`SELECT data FROM kernel_outbox WHERE type = 'breeder.breeder.failed' AND data->>'breederId' = $1`, [b.id]);
+    expect(events.map((e) => e.data.reason)).toEqual([after.reason]);
+    // A failed breeder starts again once its definition is fixed (here: it is still broken, so it fails again at once).
+    const again = await store.start(b.id);
+    expect((await runSlot(job({ breederId: b.id, generation: again.generation, slot: 0 }), deps(new Registry(), log))).ended).toBe('failed');
+  });
+
+  it('a sampler that throws while sampling fails the breeder and the trial it was sampling, with the reason', async () => {
+    const b = await startBreeder({
+      name: uniqueName('throwsampler'),
+      space: { x: { type: 'float', low: 0, high: 1 } },
+      objectives: [{ name: 'y', direction: 'minimize', source: { http: { url: `${base}/ok`, path: '$.value' } } }],
+      effectuation: { http: { url: `${base}/apply` } },
+      run: { max_trials: 5 },
+      algorithm: { sampler: 'random', seed: 1 },
+    });
+    let calls = 0;
+    const throwing = () => ({
+      name: 'random' as const,
+      sample: () => {
+        calls++;
+        throw new Error('no proposal for this history');
+      },
+    });
+    const r = await runSlot(job({ breederId: b.id, generation: b.generation, slot: 0 }), { ...deps(new Registry(), recordingLog().log), samplerFor: throwing });
+    expect([r.ended, calls]).toEqual(['failed', 1]);
+    const after = await store.get(b.id);
+    expect([after.status, after.reason]).toEqual(['failed', 'the sampler failed: no proposal for this history']);
+    const rows = await store.trials.page(b.id, -1, 100);
+    expect(rows.map((t) => [t.number, t.state, t.error])).toEqual([[0, 'fail', 'the sampler failed: no proposal for this history']]);
+    const events = await db.query<{ type: string }>(`SELECT type FROM kernel_outbox WHERE data->>'breederId' = $1 AND type IN ('breeder.breeder.failed', 'breeder.trial.failed') ORDER BY id`, [b.id]);
+    expect(events.map((e) => e.type)).toEqual(['breeder.trial.failed', 'breeder.breeder.failed']);
+  });
+
   it('names a missing breeder, target or credential once: "breeder \'nope\' not found"', async () => {
     await expect(store.get('nope')).rejects.toThrow(/^breeder 'nope' not found$/);
     await expect(store.targets.get('nope')).rejects.toThrow(/^target 'nope' not found$/);

@@ -64,4 +64,32 @@ describe('incremental trial history', () => {
     await check();
     expect(reads.at(-1)).toBe(6);
   });
+
+  it('a claim that brings the history read with it (one round trip) gives what a claim and then a refresh gives', async () => {
+    const def = parseDefinition({
+      name: 'hist-claim',
+      space: { x: { type: 'float', low: 0, high: 1 } },
+      objectives: [{ name: 'v', direction: 'minimize', source: { http: { url: 'http://127.0.0.1:9/v', path: '$.v' } } }],
+      effectuation: { http: { url: 'http://127.0.0.1:9/apply' } },
+      run: { max_trials: 4 },
+    });
+    const b = await fx.store.start((await fx.store.create(def)).id);
+    const ref = { id: b.id, name: b.name };
+    const history = new TrialHistory((from) => fx.store.trials.since(b.id, from));
+    // Another slot holds trial 0 running; this slot claims 1..3, ending each.
+    expect(await fx.store.trials.claim(b.id, b.generation, 4, 1, 'w1')).toBe(0);
+    for (const expected of [1, 2, 3]) {
+      const { number, rows } = await fx.store.trials.claimAndRead(b.id, b.generation, 4, 0, 'w0', history.from());
+      expect(number).toBe(expected);
+      const got = history.apply(rows);
+      const all = await fx.store.trials.all(b.id);
+      expect(got.rows).toEqual(all);
+      expect(got.rows.find((t) => t.number === expected)!.state).toBe('running');
+      await fx.store.trials.finish(ref, expected, { x: 0.5 }, { state: 'complete', values: [expected], observations: null, constraints: null, error: null, durations: {} });
+    }
+    // Trial 0 is still running, so every read started there.
+    expect(history.from()).toBe(0);
+    // max_trials reached: refused, and nothing read.
+    expect(await fx.store.trials.claimAndRead(b.id, b.generation, 4, 0, 'w0', history.from())).toEqual({ number: null, rows: [] });
+  });
 });

@@ -8,18 +8,37 @@ import { DurationText } from './source.ts';
 /** Credential names (same rule as breeder names). */
 export const CREDENTIAL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
-/** Effectuation over HTTP: the body and URL are templates over `params`, `trial` and `breeder`. */
-export const HttpEffectuation = z.strictObject({
-  url: z.string().min(1).max(2000),
-  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
-  headers: z.record(z.string(), z.string()).optional(),
-  body: z.unknown().optional(),
-  /** A stored credential (api_token or basic_auth) sent as the Authorization header. */
-  credential: z.string().regex(CREDENTIAL_NAME).optional(),
-  timeout: DurationText.default('30s'),
-  /** Extra attempts after a failed call (network error, 429, 5xx). */
-  retries: z.number().int().min(0).max(10).default(0),
-});
+/**
+ * Effectuation over HTTP: the body and URL are templates over `params`, `trial` and `breeder`. Either a `url` (with
+ * an optional `credential`) or a stored http `target` (/targets), whose URL and credential apply, with `path`
+ * appended to the target's URL.
+ */
+export const HttpEffectuation = z
+  .strictObject({
+    /** A stored http target: its url and credential instead of the two fields here. */
+    target: z.string().regex(CREDENTIAL_NAME).optional(),
+    /** With a target: what follows the target's URL (`/apply`, `/apply?trial={{ trial.number }}`); a template. */
+    path: z.string().max(2000).optional(),
+    url: z.string().min(1).max(2000).optional(),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.unknown().optional(),
+    /** A stored credential (api_token or basic_auth) sent as the Authorization header. */
+    credential: z.string().regex(CREDENTIAL_NAME).optional(),
+    timeout: DurationText.default('30s'),
+    /** Extra attempts after a failed call (network error, 429, 5xx). */
+    retries: z.number().int().min(0).max(10).default(0),
+  })
+  .superRefine((h, ctx) => {
+    if (h.target) {
+      for (const k of ['url', 'credential'] as const) if (h[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: `the target '${h.target}' gives it; name either a target or a url` });
+      // Anything but a path or a query could change the host the target names ('@other', ':port').
+      if (h.path !== undefined && !/^[/?]/.test(h.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: "starts with '/' or '?' (it is appended to the target's URL)" });
+      return;
+    }
+    if (h.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required without a target' });
+    if (h.path !== undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: 'only with a target (a url holds its own path)' });
+  });
 
 /** Effectuation by running a program: argv only (never a shell); each argument is a template. */
 export const CommandEffectuation = z.strictObject({
@@ -112,7 +131,7 @@ export type Effectuation = z.output<typeof EffectuationSchema>;
 
 /** The templated parts of an effectuation and the field path they live under. */
 export function effectuationTemplate(e: Effectuation): { template: unknown; path: string } {
-  if (e.http) return { template: { url: e.http.url, headers: e.http.headers, body: e.http.body }, path: 'effectuation.http' };
+  if (e.http) return { template: { url: e.http.url, path: e.http.path, headers: e.http.headers, body: e.http.body }, path: 'effectuation.http' };
   if (e.command) return { template: { argv: e.command.argv }, path: 'effectuation.command' };
   if (e.ssh) return { template: { argv: e.ssh.argv }, path: 'effectuation.ssh' };
   return { template: { patch: e.kubernetes!.patch }, path: 'effectuation.kubernetes' };

@@ -22,5 +22,7 @@ export const BreederStarted = defineEvent('breeder.breeder.started', z.object({ 
 export const BreederStopped = defineEvent('breeder.breeder.stopped', z.object({ ...breederRef }));
 /** A breeder completed: max_trials, max_duration or quality achieved. */
 export const BreederCompleted = defineEvent('breeder.breeder.completed', z.object({ ...breederRef, reason: z.enum(['max_trials', 'max_duration', 'quality', 'exhausted']) }));
+/** A breeder could not go on: its sampler could not be built or threw (the reason says which); status `failed`. */
+export const BreederFailed = defineEvent('breeder.breeder.failed', z.object({ ...breederRef, reason: z.string() }));
 /** Why a breeder completed. */
 export type CompletionReason = z.output<typeof BreederCompleted.schema>['reason'];

@@ -28,6 +28,31 @@ export interface EffectuationPolicy {
   sshKey?: (name: string) => Promise<string>;
   /** The connection of a stored ssh target. */
   sshTarget?: (name: string) => Promise<SshConnection>;
+  /** The URL and credential of a stored http target. */
+  httpTarget?: (name: string) => Promise<HttpTarget>;
+}
+
+/** What an http effectuation takes from a stored http target. */
+export interface HttpTarget {
+  url: string;
+  credential?: string | undefined;
+}
+
+/**
+ * The target's URL with the rendered path appended. A parameter value inside the path could still carry '@' or
+ * '//' tricks, so the result must keep the target's origin: parameters never choose the host.
+ */
+export function targetUrl(target: HttpTarget, path: string): string {
+  const base = target.url.replace(/\/+$/, '');
+  const url = base + path;
+  let origin: string;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    throw new Error(`the target URL with its path is not a URL: ${url}`);
+  }
+  if (origin !== new URL(target.url).origin) throw new Error(`the rendered path leaves the target's origin ${new URL(target.url).origin}`);
+  return url;
 }
 
 function transientCall(err: unknown): boolean {
@@ -46,11 +71,21 @@ export async function effectuate(e: Definition['effectuation'], scope: Effectuat
   const data = scope as unknown as Record<string, unknown>;
   if (e.http) {
     const h = e.http;
-    const url = interpolateText(h.url, data);
+    let url: string;
+    let credential = h.credential;
+    if (h.target) {
+      // Read at every trial, so a changed target applies from the next trial on (and a deleted one fails it).
+      if (!policy.httpTarget) throw new Error('targets are not available on this server');
+      const t = await policy.httpTarget(h.target);
+      url = targetUrl(t, interpolateText(h.path ?? '', data));
+      credential = t.credential;
+    } else {
+      url = interpolateText(h.url!, data);
+    }
     let headers = h.headers ? Object.fromEntries(Object.entries(h.headers).map(([k, v]) => [k, interpolateText(v, data)])) : undefined;
-    if (h.credential) {
+    if (credential) {
       if (!policy.credentialHeaders) throw new Error('credentials are not configured on this server (modules.breeder.credentialKeyFile)');
-      headers = { ...headers, ...(await policy.credentialHeaders(h.credential)) };
+      headers = { ...headers, ...(await policy.credentialHeaders(credential)) };
     }
     const body = h.body === undefined ? { params: scope.params, trial: scope.trial.number } : interpolate(h.body, data);
     await retry(() => callHttp({ method: h.method, url, headers, body, timeoutMs: parseDuration(h.timeout), signal }, { allowHosts: policy.allowHosts }), {

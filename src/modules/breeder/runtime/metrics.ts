@@ -7,6 +7,7 @@ export interface BreederMetrics {
   phase: Histogram<'phase'>;
   best: Gauge<'breeder' | 'objective'>;
   activeWorkers: Gauge<'breeder'>;
+  buffered: Gauge<'breeder'>;
 }
 
 /** Registers the breeder metrics on the process registry. */
@@ -17,5 +18,6 @@ export function createBreederMetrics(registry: Registry): BreederMetrics {
     phase: new Histogram({ name: 'breeder_trial_phase_seconds', help: 'Time spent per trial phase (sample, effectuate, settle, reconnoiter)', labelNames: ['phase'] as const, buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 2, 10, 60, 300], registers }),
     best: new Gauge({ name: 'breeder_best_value', help: 'Best value so far per objective of single-objective breeders run here', labelNames: ['breeder', 'objective'] as const, registers }),
     activeWorkers: new Gauge({ name: 'breeder_active_workers', help: 'Breeder worker slots running on this instance', labelNames: ['breeder'] as const, registers }),
+    buffered: new Gauge({ name: 'breeder_buffered_trials', help: 'Trials run while the database was away, held in memory on this instance until it answers again', labelNames: ['breeder'] as const, registers }),
   };
 }

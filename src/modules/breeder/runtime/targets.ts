@@ -2,6 +2,7 @@
 import { Invalid, zodIssues } from '../../../kernel/index.ts';
 import { TargetInputSchema } from '../model/target.ts';
 import type { BreederStore, TargetView } from '../store/index.ts';
+import type { HttpTarget } from './effectuate.ts';
 import type { SshConnection } from './effectuation/ssh.ts';
 
 /** Creates, lists and deletes targets. */
@@ -35,5 +36,12 @@ export class TargetService {
     const t = await this.store.targets.get(name);
     if (t.kind !== 'ssh') throw new Error(`target '${name}' is an ${t.kind} target, not ssh`);
     return { host: t.host, port: t.port, user: t.user, credential: t.credential, host_key: t.host_key, host_key_check: t.host_key_check };
+  }
+
+  /** The URL and credential of an http target, read at each effectuation so a changed target applies at once. */
+  async http(name: string): Promise<HttpTarget> {
+    const t = await this.store.targets.get(name);
+    if (t.kind !== 'http') throw new Error(`target '${name}' is an ${t.kind} target, not http`);
+    return { url: t.url, credential: t.credential };
   }
 }

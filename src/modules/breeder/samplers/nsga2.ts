@@ -20,7 +20,7 @@ import { polynomialMutation, sbx } from './variation.ts';
 /** Options of the NSGA-II sampler. */
 export const Nsga2OptionsSchema = z.strictObject({
   /** Trials per generation. */
-  population_size: z.number().int().min(2).default(50),
+  population_size: z.number().int().min(2).max(100_000).default(50),
   /** Probability that a child is made by crossover (else it copies its first parent before mutation). */
   crossover_prob: z.number().min(0).max(1).default(0.9),
   /** Uniform crossover of categorical parameters: probability of taking the second parent's value. */

@@ -46,19 +46,24 @@ interface NumericKernels {
 
 /** Groups kernels with the same centre and width, so a grid cell's mass is computed once per distinct kernel. */
 function distinctPairs(mu: Float64Array, sigma: Float64Array): NonNullable<NumericKernels['pairs']> {
-  // Keyed by centre, then width (numbers, not strings: formatting every kernel's numbers cost more than the masses).
-  const index = new Map<number, Map<number, number>>();
+  // Keyed by centre (a grid value), then a short list of the widths seen there: one Map and no inner Map per grid
+  // value (building those cost a third of g(x)'s construction at 1,000 trials). Pairs keep their first-seen order.
+  const index = new Map<number, number[]>();
   const of = new Int32Array(mu.length);
   const m: number[] = [];
   const sg: number[] = [];
   for (let i = 0; i < mu.length; i++) {
-    let bySigma = index.get(mu[i]!);
-    if (!bySigma) index.set(mu[i]!, (bySigma = new Map()));
-    let k = bySigma.get(sigma[i]!);
-    if (k === undefined) {
-      bySigma.set(sigma[i]!, (k = m.length));
-      m.push(mu[i]!);
-      sg.push(sigma[i]!);
+    const x = mu[i]!;
+    const w = sigma[i]!;
+    let seen = index.get(x);
+    if (!seen) index.set(x, (seen = []));
+    let k = -1;
+    for (let q = 0; q < seen.length; q++) if (sg[seen[q]!] === w) k = seen[q]!;
+    if (k < 0) {
+      k = m.length;
+      seen.push(k);
+      m.push(x);
+      sg.push(w);
     }
     of[i] = k;
   }
@@ -244,31 +249,34 @@ export class ParzenEstimator {
     return out;
   }
 
-  /** log density (log mass on grids) of each of `count` points given per dim. */
+  /**
+   * log density (log mass on grids) of each of `count` points given per dim. One point at a time over all kernels,
+   * in a K-long row that stays in cache (a count x K matrix made one pass per dim over 190 KB at 1,000 trials);
+   * each kernel's terms are still added in dim order, so the sums are the same to the last bit.
+   */
   logPdf(points: readonly Float64Array[], count: number): Float64Array {
     const K = this.k;
-    const acc = new Float64Array(count * K);
-    for (let c = 0; c < count; c++) acc.set(this.logW, c * K);
-    for (let j = 0; j < this.dims.length; j++) {
-      const xs = points[j]!;
-      const cat = this.categorical.get(j);
-      if (cat) {
-        const { chosen, logProb, choices } = cat;
-        for (let c = 0; c < count; c++) {
-          const q = xs[c]!;
-          const row = c * K;
-          for (let i = 0; i < K; i++) acc[row + i]! += logProb[chosen[i]! * choices + q]!;
+    const D = this.dims.length;
+    const cats = this.dims.map((_, j) => this.categorical.get(j));
+    const nums = this.dims.map((_, j) => this.numeric.get(j));
+    // Grids: the log mass of a grid value's cell under each distinct kernel, once per distinct candidate value.
+    const cellsOf = this.dims.map(() => new Map<number, Float64Array>());
+    const acc = new Float64Array(K);
+    const out = new Float64Array(count);
+    for (let c = 0; c < count; c++) {
+      acc.set(this.logW);
+      for (let j = 0; j < D; j++) {
+        const x = points[j]![c]!;
+        const cat = cats[j];
+        if (cat) {
+          const { chosen, logProb, choices } = cat;
+          for (let i = 0; i < K; i++) acc[i]! += logProb[chosen[i]! * choices + x]!;
+          continue;
         }
-        continue;
-      }
-      const { mu, sigma, logNorm, discrete, dim, pairs } = this.numeric.get(j)!;
-      // Grids: the log mass of a grid value's cell under each distinct kernel, once per distinct candidate value.
-      const cells = new Map<number, Float64Array>();
-      for (let c = 0; c < count; c++) {
-        const x = xs[c]!;
-        const row = c * K;
+        const { mu, sigma, logNorm, discrete, dim, pairs } = nums[j]!;
         if (discrete) {
           const { mu: pm, sigma: ps, of } = pairs!;
+          const cells = cellsOf[j]!;
           let cellLog = cells.get(x);
           if (!cellLog) {
             cellLog = new Float64Array(pm.length);
@@ -279,17 +287,16 @@ export class ParzenEstimator {
             }
             cells.set(x, cellLog);
           }
-          for (let i = 0; i < K; i++) acc[row + i]! += cellLog[of[i]!]! + logNorm[i]!;
+          for (let i = 0; i < K; i++) acc[i]! += cellLog[of[i]!]! + logNorm[i]!;
         } else {
           for (let i = 0; i < K; i++) {
             const z = (x - mu[i]!) / sigma[i]!;
-            acc[row + i]! += logNorm[i]! - 0.5 * z * z;
+            acc[i]! += logNorm[i]! - 0.5 * z * z;
           }
         }
       }
+      out[c] = logSumExp(acc, 0, K);
     }
-    const out = new Float64Array(count);
-    for (let c = 0; c < count; c++) out[c] = logSumExp(acc, c * K, (c + 1) * K);
     return out;
   }
 }

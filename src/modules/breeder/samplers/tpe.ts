@@ -16,12 +16,17 @@ import { Rng, STREAM } from './rng.ts';
 import { splitTrials } from './tpe-split.ts';
 import type { Sampler, SamplingProblem } from './types.ts';
 
+/** Most random start-up trials (more than a breeder's max_trials allows is just random search). */
+const MAX_STARTUP = 1_000_000;
+/** Most candidates scored per proposal. */
+export const MAX_EI_CANDIDATES = 10_000;
+
 /** Options of the TPE sampler (names follow Optuna's where the idea is the same). */
 export const TpeOptionsSchema = z.strictObject({
   /** Random trials before the model is used. */
-  n_startup_trials: z.number().int().min(0).default(10),
-  /** Draws from l(x) scored per proposal. */
-  n_ei_candidates: z.number().int().min(1).default(24),
+  n_startup_trials: z.number().int().min(0).max(MAX_STARTUP).default(10),
+  /** Draws from l(x) scored per proposal (bounded: each is scored against every kernel, and millions would exhaust the worker's memory). */
+  n_ei_candidates: z.number().int().min(1).max(MAX_EI_CANDIDATES).default(24),
   /** Fraction of the finished trials in the good group, rounded up. Default 0.05 with one objective (Optuna: 0.1; 0.05 measured better, see docs/breeder.md), 0.1 with several (as Optuna). */
   gamma: z.number().gt(0).max(1).optional(),
   /** Largest good group with one objective (Optuna: 25); several objectives are not capped. */
@@ -52,6 +57,9 @@ export const TpeOptionsSchema = z.strictObject({
   constant_liar: z.boolean().default(true),
   /** Count failed trials as bad, so the sampler moves away from where trials fail. */
   failed_as_bad: z.boolean().default(true),
+}).superRefine((o, ctx) => {
+  // Both bounds apply to the same group size, so a minimum above the maximum has no meaning: refuse it here rather than let one silently win.
+  if (o.gamma_min > o.gamma_max) ctx.addIssue({ code: 'custom', path: ['gamma_min'], message: `at most gamma_max (${o.gamma_max})` });
 });
 
 /** Parsed TPE options. */
@@ -66,15 +74,28 @@ export function ageWeights(n: number, enabled: boolean): Float64Array {
   return w;
 }
 
-/** Internal values of the observations, per dim. */
-function observations(dims: readonly Dim[], trials: readonly Observed[]): Float64Array[] {
-  // Plain loops: Float64Array.from with a mapping function goes through the iterator protocol, several times slower.
-  return dims.map((d) => {
-    const xs = new Float64Array(trials.length);
-    if (d.kind === 'categorical') for (let i = 0; i < trials.length; i++) xs[i] = encodeCategorical(d, trials[i]!.params[d.name]);
-    else for (let i = 0; i < trials.length; i++) xs[i] = encodeNumeric(d, trials[i]!.params[d.name] as number);
-    return xs;
-  });
+/**
+ * Internal values of the observations, per dim of `group`. Each observation's values over all the space's dims are
+ * encoded once and kept (`encoded`, keyed by the observation: observe() hands back the same object while the trial
+ * is unchanged), so a sample re-encodes only new trials instead of the whole history (log and choice lookups).
+ */
+function observations(dims: readonly Dim[], group: readonly Dim[], trials: readonly Observed[], encoded: WeakMap<Observed, Float64Array>): Float64Array[] {
+  const columns = group.map((d) => dims.indexOf(d));
+  const out = group.map(() => new Float64Array(trials.length));
+  for (let i = 0; i < trials.length; i++) {
+    const t = trials[i]!;
+    let row = encoded.get(t);
+    if (!row) {
+      row = new Float64Array(dims.length);
+      for (let j = 0; j < dims.length; j++) {
+        const d = dims[j]!;
+        row[j] = d.kind === 'categorical' ? encodeCategorical(d, t.params[d.name]) : encodeNumeric(d, t.params[d.name] as number);
+      }
+      encoded.set(t, row);
+    }
+    for (let k = 0; k < columns.length; k++) out[k]![i] = row[columns[k]!]!;
+  }
+  return out;
 }
 
 /** A TPE sampler. */
@@ -90,12 +111,14 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
     minBandwidth: options.min_bandwidth,
   };
 
+  const encoded = new WeakMap<Observed, Float64Array>();
+
   /** Best of `n_ei_candidates` draws from l over the given dims (all of them, or one in univariate mode). */
   const propose = (group: readonly Dim[], below: Observed[], above: Observed[], rng: Rng, finished: number): number[] => {
     const s = options.magic_clip_count === 'trials' ? { ...settings, clipCount: finished } : settings;
     const wBelow = multiObjective ? new Float64Array(below.length).fill(1) : ageWeights(below.length, options.age_weights);
-    const l = new ParzenEstimator(group, observations(group, below), wBelow, s);
-    const g = new ParzenEstimator(group, observations(group, above), ageWeights(above.length, options.age_weights), { ...s, bandwidth: 'optuna' });
+    const l = new ParzenEstimator(group, observations(dims, group, below, encoded), wBelow, s);
+    const g = new ParzenEstimator(group, observations(dims, group, above, encoded), ageWeights(above.length, options.age_weights), { ...s, bandwidth: 'optuna' });
     const n = options.n_ei_candidates;
     const cands = l.sample(rng, n, options.candidate_widen);
     const ll = l.logPdf(cands, n);

@@ -2,7 +2,7 @@
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { Conflict, enqueueEvent, newId, notifyOutboxWritten, NotFound, type Database } from '../../../kernel/index.ts';
 import type { Definition } from '../model/definition.ts';
-import { BreederCompleted, BreederStarted, BreederStopped, type CompletionReason } from '../model/events.ts';
+import { BreederCompleted, BreederFailed, BreederStarted, BreederStopped, type CompletionReason } from '../model/events.ts';
 import { iso, type BreederRow } from './rows.ts';
 import { breederBreeders, breederTrials, type BreederStatus } from './schema.ts';
 
@@ -97,19 +97,26 @@ export function breederRows(database: Database) {
         await tx.delete(breederTrials).where(eq(breederTrials.breederId, id));
       });
     },
-    /** running: a new generation; Conflict when already running. With max_trials used up, its slots claim nothing and complete it again (reason max_trials). */
+    /**
+     * running: a new generation. Conflict when already running, or when max_trials are used up: its slots would claim
+     * nothing and complete it again at once, which looks like a start that did nothing (raise run.max_trials first).
+     */
     async start(id: string): Promise<BreederRow> {
       const row = await database.transaction(async (tx) => {
         const [r] = await tx
           .update(breederBreeders)
           .set({ status: 'running', generation: sql`${breederBreeders.generation} + 1`, reason: null, startedAt: sql`now()`, finishedAt: null, updatedAt: sql`now()` })
-          .where(and(byId(id), ne(breederBreeders.status, 'running')))
+          .where(and(byId(id), ne(breederBreeders.status, 'running'), sql`${breederBreeders.nextNumber} < (${breederBreeders.definition}->'run'->>'max_trials')::int`))
           .returning();
         if (!r) return undefined;
         await enqueueEvent(tx, BreederStarted.outbox({ breederId: r.id, name: r.name, generation: r.generation }));
         return toRow(r);
       });
-      if (!row) throw new Conflict('the breeder is running already');
+      if (!row) {
+        const b = await get(id);
+        if (b.status === 'running') throw new Conflict('the breeder is running already');
+        throw new Conflict(`all ${b.definition.run.max_trials} trials of run.max_trials are used; raise run.max_trials (PUT the definition) to run more`);
+      }
       notifyOutboxWritten();
       return row;
     },
@@ -154,6 +161,21 @@ export function breederRows(database: Database) {
           .returning();
         if (!r) return false;
         await enqueueEvent(tx, BreederCompleted.outbox({ breederId: r.id, name: r.name, reason }));
+        return true;
+      });
+      if (done) notifyOutboxWritten();
+      return done;
+    },
+    /** failed, from running in `generation`: the loop cannot go on (its sampler cannot be built or threw); false when already ended. */
+    async fail(id: string, generation: number, reason: string): Promise<boolean> {
+      const done = await database.transaction(async (tx) => {
+        const [r] = await tx
+          .update(breederBreeders)
+          .set({ status: 'failed', reason, finishedAt: sql`now()`, updatedAt: sql`now()` })
+          .where(and(byId(id), eq(breederBreeders.status, 'running'), eq(breederBreeders.generation, generation)))
+          .returning();
+        if (!r) return false;
+        await enqueueEvent(tx, BreederFailed.outbox({ breederId: r.id, name: r.name, reason }));
         return true;
       });
       if (done) notifyOutboxWritten();

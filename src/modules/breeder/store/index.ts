@@ -15,5 +15,6 @@ export function createBreederStore(db: Database): BreederStore {
 
 export type { BreederRow, TrialRow, TrialOutcome, TrialRowState } from './rows.ts';
 export type { BreederStatus } from './schema.ts';
+export type { UnnumberedTrial } from './trials.ts';
 export type { CredentialView } from './credentials.ts';
 export type { TargetView } from './targets.ts';

@@ -6,7 +6,7 @@ import { bigserial, check, index, integer, jsonb, pgTable, text, timestamp, uniq
 const ms = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
 
 /** A breeder's lifecycle states. */
-export const BREEDER_STATUSES = ['created', 'running', 'stopped', 'completed'] as const;
+export const BREEDER_STATUSES = ['created', 'running', 'stopped', 'completed', 'failed'] as const;
 /** A breeder's status. */
 export type BreederStatus = (typeof BREEDER_STATUSES)[number];
 /** A trial's states (the samplers' TrialState). */
@@ -54,11 +54,17 @@ export const breederTrials = pgTable(
     worker: text('worker').notNull(),
     /** Milliseconds per phase: effectuate, settle, reconnoiter. */
     durations: jsonb('durations'),
+    /**
+     * Set only on a trial that ran while the database was away and was written when it came back: a key the
+     * worker chose, so writing it again after an answer lost in transit finds it instead of adding it twice.
+     */
+    bufferKey: text('buffer_key'),
     createdAt: ms('created_at').notNull().defaultNow(),
     finishedAt: ms('finished_at'),
   },
   (t) => [
     uniqueIndex('breeder_trials_number_idx').on(t.breederId, t.number),
+    uniqueIndex('breeder_trials_buffer_key_idx').on(t.breederId, t.bufferKey).where(sql`buffer_key IS NOT NULL`),
     index('breeder_trials_running_idx').on(t.breederId, t.slot).where(sql`state = 'running'`),
     check('breeder_trials_state_check', sql.raw(`state IN (${TRIAL_STATES.map((s) => `'${s}'`).join(', ')})`)),
   ],

@@ -4,7 +4,7 @@
  * passes max_trials. Ends are written only over a `running` row, with their event, in one statement.
  */
 import { and, eq, sql } from 'drizzle-orm';
-import { enqueueEvent, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, toOutboxJsonRows, type Database } from '../../../kernel/index.ts';
+import { enqueueEvent, NotFound, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, toOutboxJsonRows, type Database } from '../../../kernel/index.ts';
 import { TrialCompleted, TrialFailed } from '../model/events.ts';
 import { iso, type TrialOutcome, type TrialRow } from './rows.ts';
 import { breederTrials } from './schema.ts';
@@ -17,11 +17,26 @@ INSERT INTO breeder_trials (breeder_id, number, state, params, slot, generation,
 SELECT $1::text, n.number, 'running', '{}'::jsonb, $4::int, $2::int, $5::text FROM n
 RETURNING number`;
 
+// The claim and the slot's incremental history read as one round trip. The statement's snapshot does not show the
+// row its own CTE inserts, so that row comes from the INSERT's RETURNING; nothing is read when the claim is refused.
+const CLAIM_AND_READ = `WITH n AS (
+  UPDATE breeder_breeders SET next_number = next_number + 1, updated_at = now()
+  WHERE id = $1::text AND status = 'running' AND generation = $2::int AND next_number < $3::int
+  RETURNING next_number - 1 AS number
+), ins AS (
+  INSERT INTO breeder_trials (breeder_id, number, state, params, slot, generation, worker)
+  SELECT $1::text, n.number, 'running', '{}'::jsonb, $4::int, $2::int, $5::text FROM n
+  RETURNING %COLUMNS%
+)
+SELECT %COLUMNS%, false AS claimed FROM breeder_trials WHERE breeder_id = $1::text AND number >= $6::int AND EXISTS (SELECT 1 FROM ins)
+UNION ALL SELECT %COLUMNS%, true AS claimed FROM ins
+ORDER BY number`;
+
 // A trial's end and its event as one statement (data-modifying CTEs run atomically without BEGIN/COMMIT): one
 // round trip on the loop's hot path instead of four. The event row is written only when the UPDATE found the trial
 // still running; the final select wakes the outbox relays at commit.
 const FINISH = `WITH upd AS (
-  UPDATE breeder_trials SET state = $3::text, "values" = ($4::text)::jsonb, observations = ($5::text)::jsonb,
+  UPDATE breeder_trials SET state = $3::text, params = ($10::text)::jsonb, "values" = ($4::text)::jsonb, observations = ($5::text)::jsonb,
     constraints = ($6::text)::jsonb, error = $7::text, durations = ($8::text)::jsonb, finished_at = now()
   WHERE breeder_id = $1::text AND number = $2::int AND state = 'running'
   RETURNING number
@@ -31,10 +46,46 @@ const FINISH = `WITH upd AS (
 )
 SELECT number, ${OUTBOX_NOTIFY_SQL} AS notified FROM upd`;
 
+// A trial that ran while the database was away and has no number yet: number, row and event in one statement. Its
+// buffer key makes a second attempt (after an answer lost in transit) find the row instead of adding it again. The
+// number comes from the same counter as claims but ignores max_trials: the trial really ran against the target, so
+// it is written even when other workers used the last numbers meanwhile (docs/breeder.md, "Database outage").
+const RECORD = `WITH known AS (
+  SELECT number FROM breeder_trials WHERE breeder_id = $1::text AND buffer_key = $2::text
+), n AS (
+  UPDATE breeder_breeders SET next_number = next_number + 1, updated_at = now()
+  WHERE id = $1::text AND NOT EXISTS (SELECT 1 FROM known)
+  RETURNING next_number - 1 AS number
+), ins AS (
+  INSERT INTO breeder_trials (breeder_id, number, state, params, "values", observations, constraints, error, slot, generation, worker, durations, buffer_key, created_at, finished_at)
+  SELECT $1::text, n.number, $3::text, ($4::text)::jsonb, ($5::text)::jsonb, ($6::text)::jsonb, ($7::text)::jsonb, $8::text, $9::int, $10::int, $11::text, ($12::text)::jsonb, $2::text, $13::timestamptz, $14::timestamptz
+  FROM n
+  RETURNING number
+), ev AS (
+  ${outboxInsertFromJson(`jsonb_set(e.ev, '{data,number}', to_jsonb(ins.number))`)}
+  FROM ins, (SELECT ($15::text)::jsonb AS ev) e
+)
+SELECT number, true AS fresh, ${OUTBOX_NOTIFY_SQL} AS notified FROM ins
+UNION ALL SELECT number, false AS fresh, null AS notified FROM known`;
+
+/** A trial that ran while the database was away, as the loop kept it (runtime/trial-buffer.ts). */
+export interface UnnumberedTrial {
+  /** Unique per trial; a write that is tried again finds the row by it. */
+  key: string;
+  params: Record<string, unknown>;
+  outcome: TrialOutcome;
+  slot: number;
+  generation: number;
+  worker: string;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
 /** JSON text for a jsonb parameter; SQL NULL (not JSON null) for null. */
 const jsonOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
 
 const COLUMNS = 'breeder_id, number, state, params, "values", observations, constraints, error, slot, generation, worker, durations, created_at, finished_at';
+const CLAIM_AND_READ_SQL = CLAIM_AND_READ.replaceAll('%COLUMNS%', COLUMNS);
 
 function toTrial(r: Record<string, unknown>): TrialRow {
   return {
@@ -63,6 +114,15 @@ export function trialRows(database: Database) {
       const rows = await database.query<{ number: number }>(CLAIM, [breederId, generation, maxTrials, slot, worker]);
       return rows[0] ? Number(rows[0].number) : null;
     },
+    /**
+     * claim, and in the same round trip the trials numbered `from` or more (the new running one included): the
+     * loop's turn starts with one statement instead of two. `number` is null (and `rows` empty) when the claim is refused.
+     */
+    async claimAndRead(breederId: string, generation: number, maxTrials: number, slot: number, worker: string, from: number): Promise<{ number: number | null; rows: TrialRow[] }> {
+      const rows = await database.query<Record<string, unknown>>(CLAIM_AND_READ_SQL, [breederId, generation, maxTrials, slot, worker, from]);
+      const mine = rows.find((r) => r.claimed === true);
+      return { number: mine ? Number(mine.number) : null, rows: rows.map(toTrial) };
+    },
     /** Records the sampled parameters of a running trial. */
     async setParams(breederId: string, number: number, params: Record<string, unknown>): Promise<void> {
       await database.query(`UPDATE breeder_trials SET params = ($3::text)::jsonb WHERE breeder_id = $1::text AND number = $2::int AND state = 'running'`, [breederId, number, JSON.stringify(params)]);
@@ -71,9 +131,26 @@ export function trialRows(database: Database) {
     async finish(breeder: { id: string; name: string }, number: number, params: Record<string, unknown>, o: TrialOutcome): Promise<boolean> {
       const data = { breederId: breeder.id, name: breeder.name, number, params, values: o.values, observations: o.observations, error: o.error };
       const [event] = toOutboxJsonRows([(o.state === 'complete' ? TrialCompleted : TrialFailed).outbox(data)], breeder.id);
-      const rows = await database.query(FINISH, [breeder.id, number, o.state, jsonOrNull(o.values), jsonOrNull(o.observations), jsonOrNull(o.constraints), o.error, jsonOrNull(o.durations), JSON.stringify(event)]);
+      const rows = await database.query(FINISH, [breeder.id, number, o.state, jsonOrNull(o.values), jsonOrNull(o.observations), jsonOrNull(o.constraints), o.error, jsonOrNull(o.durations), JSON.stringify(event), JSON.stringify(params)]);
       if (rows[0]) notifyOutboxWritten();
       return rows.length > 0;
+    },
+    /**
+     * Writes a trial that ran without a number (the database was away when it started) with its event; returns its
+     * number and whether this call wrote it (false: an earlier attempt did).
+     */
+    async record(breeder: { id: string; name: string }, t: UnnumberedTrial): Promise<{ number: number; fresh: boolean }> {
+      const o = t.outcome;
+      const data = { breederId: breeder.id, name: breeder.name, number: -1, params: t.params, values: o.values, observations: o.observations, error: o.error };
+      const [event] = toOutboxJsonRows([(o.state === 'complete' ? TrialCompleted : TrialFailed).outbox(data)], breeder.id);
+      const rows = await database.query<{ number: number; fresh: boolean }>(RECORD, [
+        breeder.id, t.key, o.state, JSON.stringify(t.params), jsonOrNull(o.values), jsonOrNull(o.observations), jsonOrNull(o.constraints), o.error,
+        t.slot, t.generation, t.worker, jsonOrNull(o.durations), t.startedAt.toISOString(), t.finishedAt.toISOString(), JSON.stringify(event),
+      ]);
+      const row = rows[0];
+      if (!row) throw new NotFound(`breeder '${breeder.id}'`);
+      if (row.fresh) notifyOutboxWritten();
+      return { number: Number(row.number), fresh: Boolean(row.fresh) };
     },
     /** Fails the running trials of a slot whose worker died (its job runs again); returns their numbers. */
     async abandon(breeder: { id: string; name: string }, slot: number, why: string): Promise<number[]> {

@@ -47,7 +47,7 @@ export function BreederPage(props: { data: BreederPageData }) {
         <h2>Breeder {b.name}</h2>
         <table>
           <tbody>
-            <tr><td>status</td><td class={b.status === 'running' ? 'ok' : b.status === 'stopped' ? 'bad' : ''}>{b.status}{b.reason ? ` (${b.reason})` : ''}</td></tr>
+            <tr><td>status</td><td class={b.status === 'running' ? 'ok' : b.status === 'stopped' || b.status === 'failed' ? 'bad' : ''}>{b.status}{b.reason ? ` (${b.reason})` : ''}</td></tr>
             <tr><td>sampler</td><td>{b.definition.algorithm.sampler}</td></tr>
             <tr><td>objectives</td><td>{objectives.map((o) => `${o.name} (${o.direction})`).join(', ')}</td></tr>
             <tr><td>trials</td><td>{Object.entries(b.trials).map(([s, n]) => `${s} ${n}`).join(', ') || 'none yet'}</td></tr>

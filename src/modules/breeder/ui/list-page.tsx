@@ -42,7 +42,7 @@ export function BreederListPage(props: { entries: BreederListEntry[] }) {
                   <td>
                     <a href={`/ui/breeder/${encodeURIComponent(b.name)}`}>{b.name}</a>
                   </td>
-                  <td class={b.status === 'running' ? 'ok' : b.status === 'stopped' ? 'bad' : ''}>{b.status}{b.reason ? <span class="muted"> ({b.reason})</span> : null}</td>
+                  <td class={b.status === 'running' ? 'ok' : b.status === 'stopped' || b.status === 'failed' ? 'bad' : ''}>{b.status}{b.reason ? <span class="muted"> ({b.reason})</span> : null}</td>
                   <td>{b.definition.algorithm.sampler}</td>
                   <td>{count(b, 'complete')}</td>
                   <td>{count(b, 'fail') + count(b, 'pruned')}</td>

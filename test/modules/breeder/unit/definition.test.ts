@@ -70,6 +70,18 @@ describe('breeder definition', () => {
     [{ ...good, algorithm: { sampler: 'grid' } }, 'algorithm.options.points.x1'],
     [{ ...good, space: { n: { type: 'int', low: 0, high: 2_000_000_000 } }, algorithm: { sampler: 'grid' } }, 'algorithm.options.points.n'],
     [{ ...good, space: { n: { type: 'int', low: 0, high: 10 } }, algorithm: { sampler: 'grid', options: { points: { n: 10_001 } } } }, 'algorithm.options.points.n'],
+    // Options that would only fail at run time: a good group whose minimum is above its maximum, or so many EI
+    // candidates (or so large a population) that the worker runs out of memory.
+    [{ ...good, algorithm: { sampler: 'tpe', options: { gamma_min: 30, gamma_max: 2 } } }, 'algorithm.options.gamma_min'],
+    [{ ...good, algorithm: { sampler: 'tpe', options: { n_ei_candidates: 1e12 } } }, 'algorithm.options.n_ei_candidates'],
+    [{ ...good, algorithm: { sampler: 'nsga2', options: { population_size: 1e9 } } }, 'algorithm.options.population_size'],
+    // An http effectuation names a url or a stored target, not both; a path belongs to a target and starts with / or ?.
+    [{ ...good, effectuation: { http: { method: 'POST' } } }, 'effectuation.http.url'],
+    [{ ...good, effectuation: { http: { target: 'sim', url: 'http://h/apply' } } }, 'effectuation.http.url'],
+    [{ ...good, effectuation: { http: { target: 'sim', credential: 'tok' } } }, 'effectuation.http.credential'],
+    [{ ...good, effectuation: { http: { target: 'sim', path: 'apply' } } }, 'effectuation.http.path'],
+    [{ ...good, effectuation: { http: { url: 'http://h/', path: '/apply' } } }, 'effectuation.http.path'],
+    [{ ...good, effectuation: { http: { target: 'sim', path: '/apply/{{ secrets.x }}' } } }, 'effectuation.http.path'],
   ])('refuses %#, naming %s', (input, path) => {
     expect(issuesOf(input).map((i) => i.path)).toContain(path);
   });
