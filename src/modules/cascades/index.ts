@@ -26,7 +26,7 @@ export function createCascadesModule(): Module {
       let worker: CascadeWorker | undefined;
       const metrics = createCascadeMetrics(resources.metrics, { countByStatus: () => store.countByStatus(), active: () => worker?.activeCount() ?? 0 });
       const service = new CascadeService(store, resources.queue, metrics);
-      worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config, metrics });
+      worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config, metrics, clock: resources.clock });
       return { service, worker };
     },
     actions(ctx, { service }) {

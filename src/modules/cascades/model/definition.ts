@@ -53,12 +53,25 @@ const soundings = z.strictObject({
     .optional(),
 });
 
+/**
+ * What an unanswered question does when its timeout passes: go on without an answer, fail the session, or go on as if
+ * the person had answered `default`.
+ */
+const onTimeout = z.union([z.enum(['continue', 'fail']), z.strictObject({ default: z.string().max(10_000) })]);
+/** An on_timeout choice. */
+export type OnTimeout = z.output<typeof onTimeout>;
+
 /** A human checkpoint: the session parks (blocked) until someone answers through the API. */
 const humanInput = z.strictObject({
   prompt: z.string().min(1).max(10_000),
   timeout: duration.optional(),
-  /** What an unanswered checkpoint does when its timeout passes. */
-  on_timeout: z.enum(['continue', 'fail']).default('fail'),
+  on_timeout: onTimeout.default('fail'),
+});
+
+/** How long a question the model asks through `ask_human` waits, and what happens when nobody answers in time. */
+const askHuman = z.strictObject({
+  timeout: duration,
+  on_timeout: onTimeout.default('continue'),
 });
 
 /** One phase. */
@@ -80,6 +93,8 @@ export const phaseSchema = z.strictObject({
   /** A validator the output must pass; the phase is re-run (up to max_turns) until it does. */
   loop_until: validatorRef.optional(),
   human_input: humanInput.optional(),
+  /** Timeout of the phase's `ask_human` questions (without it they wait until answered or cancelled). */
+  ask_human: askHuman.optional(),
   sql: z.string().min(1).optional(),
   for_each_row: z.unknown().optional(),
 });

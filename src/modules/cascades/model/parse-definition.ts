@@ -85,6 +85,7 @@ function crossCheck(def: CascadeDefinition): FieldIssue[] {
       if (!p.model && !def.model) issues.push({ path: `${at}.model`, message: 'no model: set model on the phase or on the cascade' });
     }
     if (p.soundings && p.tools.length > 0) issues.push({ path: `${at}.soundings`, message: 'soundings cannot be combined with tools yet' });
+    if (p.ask_human && !p.tools.includes('ask_human')) issues.push({ path: `${at}.ask_human`, message: "sets the timeout of ask_human questions: add ask_human to the phase's tools" });
     if (p.instructions !== undefined) {
       const { refs, issues: bad } = collectTemplateRefs(p.instructions, `${at}.instructions`, { roots: TEMPLATE_ROOTS });
       issues.push(...bad);

@@ -2,6 +2,7 @@
 import { interpolateText, LlmInvalidOutput, LlmMalformedToolCall, type ChatMessage, type ToolCall } from '../../../kernel/index.ts';
 import type { PhaseDefinition } from '../model/definition.ts';
 import type { CheckpointData } from '../model/session.ts';
+import { timeoutOutcome } from './question-timeout.ts';
 import { PhaseFailure, type PhaseResult, type SessionRun } from './session-run.ts';
 import { runTool, toolDefinitions, type ToolScope } from './tools.ts';
 import { checkPreWards, judgeOutput } from './wards.ts';
@@ -54,11 +55,16 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
     const cp = await run.humanCheckpoint(checkpointId);
     // The worker died between writing the question and parking the session: park it now.
     if (!cp) {
-      await run.park({ ...checkpoint(), asking: resume.asking }, { id: checkpointId, phase: phase.name, prompt: question, onTimeout: 'continue' });
+      await run.park({ ...checkpoint(), asking: resume.asking }, run.question({ id: checkpointId, phase: phase.name, prompt: question }, phase.ask_human, `${phase.name}.ask_human.timeout`));
       return 'blocked';
     }
     if (cp.status === 'pending') throw new PhaseFailure(`question ${checkpointId} is still pending, but the session was resumed`);
-    const result = cp.status === 'answered' ? answerText(cp.response) : `no answer (the question was ${cp.status.replace('_', ' ')})`;
+    let result = cp.status === 'answered' ? answerText(cp.response) : `no answer (the question was ${cp.status.replace('_', ' ')})`;
+    if (cp.status === 'timed_out') {
+      const outcome = timeoutOutcome(phase.ask_human?.on_timeout ?? 'continue', checkpointId);
+      if ('fail' in outcome) throw new PhaseFailure(outcome.fail);
+      if (outcome.answer !== null) result = answerText(outcome.answer);
+    }
     messages.push({ role: 'tool', toolCallId, content: result });
     run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'ask_human', checkpointId, ok: cp.status === 'answered', result: result.slice(0, 2000) } });
   }
@@ -118,7 +124,7 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
         const question = questionOf(ask)!;
         const checkpointId = `${run.id}.${phase.name}.${run.completedCount}.ask${turn}`;
         run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'ask_human', arguments: ask.arguments, checkpointId, ok: true, result: 'waiting for a person' } });
-        await run.park({ ...checkpoint(), asking: { toolCallId: ask.id, checkpointId, question } }, { id: checkpointId, phase: phase.name, prompt: question, onTimeout: 'continue' });
+        await run.park({ ...checkpoint(), asking: { toolCallId: ask.id, checkpointId, question } }, run.question({ id: checkpointId, phase: phase.name, prompt: question }, phase.ask_human, `${phase.name}.ask_human.timeout`));
         return 'blocked';
       }
       run.save('turn', checkpoint());

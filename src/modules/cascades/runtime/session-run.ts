@@ -7,13 +7,14 @@
  * the next write) happens before the write has committed. Writes go out one at a time, in order; after one fails,
  * every later one fails too, so the database never holds a later turn without the earlier one.
  */
-import { CapstanError, interpolateText, parseDuration, type ChatRequest, type ChatResult, type LlmClient, type Logger, type OutboxEvent } from '../../../kernel/index.ts';
+import { CapstanError, interpolateText, realClock, type ChatRequest, type Clock, type ChatResult, type LlmClient, type Logger, type OutboxEvent } from '../../../kernel/index.ts';
 import type { CascadesConfig } from '../config.ts';
-import type { CascadeDefinition, PhaseDefinition } from '../model/definition.ts';
+import type { CascadeDefinition, OnTimeout, PhaseDefinition } from '../model/definition.ts';
 import { PhaseCompleted, SessionCompleted, SessionFailed } from '../model/events.ts';
 import type { CheckpointData, CostEntry, LogEntry, Session } from '../model/session.ts';
-import { prepareTurn, type CascadeStore, type TurnWrite } from '../store/index.ts';
+import { prepareTurn, type CascadeStore, type ParkedQuestion, type TurnWrite } from '../store/index.ts';
 import type { CascadeMetrics, PhaseKind } from './metrics.ts';
+import { parkedQuestion, timeoutOutcome } from './question-timeout.ts';
 
 /** A phase (or the session) cannot go on; the message becomes the session's error. */
 export class PhaseFailure extends Error {}
@@ -34,6 +35,8 @@ export interface RunDeps {
   log: Logger;
   config: CascadesConfig;
   metrics: CascadeMetrics;
+  /** The kernel clock: question deadlines are set on it (real time when not given). */
+  clock?: Clock;
   /** Runs an LLM phase; injected so the phase kinds stay in their own files. */
   phases: {
     llm(run: SessionRun, phase: PhaseDefinition, resume: CheckpointData | undefined): Promise<PhaseResult | 'blocked'>;
@@ -239,13 +242,19 @@ export class SessionRun {
     const existing = await this.deps.store.getHumanCheckpoint(cpId);
     if (existing?.status === 'answered') return { output: existing.response };
     if (existing?.status === 'timed_out') {
-      if (h.on_timeout === 'continue') return { output: null };
-      throw new PhaseFailure(`human checkpoint ${cpId} timed out`);
+      const outcome = timeoutOutcome(h.on_timeout, cpId);
+      if ('fail' in outcome) throw new PhaseFailure(outcome.fail);
+      return { output: outcome.answer };
     }
     if (existing) throw new PhaseFailure(`human checkpoint ${cpId} is ${existing.status}`);
     const prompt = interpolateText(h.prompt, { input: this.inputs, state: this.state, outputs: this.outputs });
-    await this.park({ phase: phase.name, turn: 0, messages: [] }, { id: cpId, phase: phase.name, prompt, onTimeout: h.on_timeout, timeoutMs: h.timeout ? parseDuration(h.timeout, 'human_input.timeout') : undefined });
+    await this.park({ phase: phase.name, turn: 0, messages: [] }, this.question({ id: cpId, phase: phase.name, prompt }, h, 'human_input.timeout'));
     return 'blocked';
+  }
+
+  /** The question to park on, with its deadline on the kernel clock when `limits` give a timeout. */
+  question(q: { id: string; phase: string; prompt: string }, limits: { timeout?: string; on_timeout: OnTimeout } | undefined, path: string): ParkedQuestion {
+    return parkedQuestion(this.deps.clock ?? realClock, q, limits, path);
   }
 
   /** A human checkpoint by id (the answer a resumed session continues with). */
@@ -257,7 +266,7 @@ export class SessionRun {
    * Writes `checkpoint` (after every queued write) and parks the session (blocked) on the human checkpoint `cp`;
    * an answer through the API queues the session again and it resumes from this checkpoint.
    */
-  async park(checkpoint: CheckpointData, cp: { id: string; phase: string; prompt: string; onTimeout: 'continue' | 'fail'; timeoutMs?: number }): Promise<void> {
+  async park(checkpoint: CheckpointData, cp: ParkedQuestion): Promise<void> {
     // Logs wait for the next write; write them first so the block is one consistent picture.
     await this.write({ kind: 'turn', checkpoint, events: [] });
     await this.deps.store.block(this.id, this.epoch, this.spec.cascade_id, cp);

@@ -1,5 +1,5 @@
 /** A worker's part: takes session jobs (group `long`), runs them, and routes cancel/signal events to the local run. */
-import type { EventBus, JobQueue, LlmClient, Logger, QueueWorker, RoleHandle, Roles, Subscription } from '../../../kernel/index.ts';
+import type { Clock, EventBus, JobQueue, LlmClient, Logger, QueueWorker, RoleHandle, Roles, Subscription } from '../../../kernel/index.ts';
 import type { CascadesConfig } from '../config.ts';
 import { SessionCancelled, SessionSignalled } from '../model/events.ts';
 import type { CascadeStore } from '../store/index.ts';
@@ -21,6 +21,8 @@ export interface WorkerDeps {
   owner: string;
   config: CascadesConfig;
   metrics: CascadeMetrics;
+  /** The kernel clock: question deadlines and the sweeper's period. */
+  clock: Clock;
 }
 
 /** Runs sessions on this instance. */
@@ -41,7 +43,7 @@ export class CascadeWorker {
   async runSession(sessionId: string, stop?: AbortSignal): Promise<string> {
     const claimed = await this.d.store.claim(sessionId, this.d.owner, this.d.config.leaseMs);
     if (!claimed) return 'not claimed';
-    const run = new SessionRun({ store: this.d.store, llm: this.d.llm, log: this.d.log, config: this.d.config, metrics: this.d.metrics, phases: { llm: runLlmPhase, soundings: runSoundings } }, claimed.session, claimed.checkpoint);
+    const run = new SessionRun({ store: this.d.store, llm: this.d.llm, log: this.d.log, config: this.d.config, metrics: this.d.metrics, clock: this.d.clock, phases: { llm: runLlmPhase, soundings: runSoundings } }, claimed.session, claimed.checkpoint);
     this.active.set(sessionId, run);
     // On shutdown the session is left running: its heartbeat lapses and the sweeper resumes it elsewhere.
     const onStop = () => run.stop('worker stopping');
@@ -60,7 +62,7 @@ export class CascadeWorker {
     this.subs.push(await this.d.bus.subscribe(SessionCancelled.subject(), SessionCancelled.handler((e) => this.active.get(e.data.sessionId)?.stop('cancelled'), () => undefined)));
     this.subs.push(await this.d.bus.subscribe(SessionSignalled.subject(), SessionSignalled.handler((e) => this.active.get(e.data.sessionId)?.beatNow(), () => undefined)));
     this.worker = await this.d.queue.work<SessionJob>(SESSION_QUEUE, (job) => this.runSession(job.data.sessionId, job.signal), { group: 'long', concurrency: this.d.config.concurrency });
-    this.sweeper = this.d.roles.holdRole('cascades-sweeper', { ttlMs: this.d.config.roleTtlMs }, (signal) => runSweeper(signal, this.d.store, this.d.queue, this.d.config, this.d.log, this.d.metrics));
+    this.sweeper = this.d.roles.holdRole('cascades-sweeper', { ttlMs: this.d.config.roleTtlMs }, (signal) => runSweeper(signal, this.d.store, this.d.queue, this.d.config, this.d.log, this.d.metrics, this.d.clock));
   }
 
   /** Stops taking jobs; running sessions stop and are left for recovery. */

@@ -1,3 +1,3 @@
 /** The cascades store: the only store file the rest of the module imports. */
-export { CascadeStore, type LogRow, type SessionQuery, type StoredDefinition } from './cascade-store.ts';
+export { CascadeStore, type LogRow, type ParkedQuestion, type SessionQuery, type StoredDefinition } from './cascade-store.ts';
 export { prepareTurn, type PreparedTurn, type TurnWrite } from './turn-write.ts';
