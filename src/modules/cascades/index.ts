@@ -7,6 +7,7 @@ import { cascadesRoutes } from './api/routes.ts';
 import { cascadesConfigSchema } from './config.ts';
 import { checkDefinition } from './model/parse-definition.ts';
 import { createCascadeMetrics } from './runtime/metrics.ts';
+import { CascadeTriggers } from './runtime/triggers.ts';
 import { CascadeWorker } from './runtime/worker.ts';
 import { CascadeService } from './service.ts';
 import { CascadeStore } from './store/index.ts';
@@ -27,7 +28,8 @@ export function createCascadesModule(): Module {
       const metrics = createCascadeMetrics(resources.metrics, { countByStatus: () => store.countByStatus(), active: () => worker?.activeCount() ?? 0 });
       const service = new CascadeService(store, resources.queue, metrics);
       worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config, metrics, clock: resources.clock });
-      return { service, worker };
+      const triggers = new CascadeTriggers({ store, bus: resources.bus, kv: resources.kv, roles: resources.roles, roleTtlMs: config.roleTtlMs, log: ctx.log, clock: resources.clock, start: (spec, inputs, id) => service.run(spec, inputs, id) });
+      return { service, worker, triggers };
     },
     actions(ctx, { service }) {
       ctx.actions.register({
@@ -46,10 +48,12 @@ export function createCascadesModule(): Module {
     ui(_ctx, { service }) {
       return cascadesUi(service);
     },
-    async start(_ctx, { worker }) {
+    async start(_ctx, { worker, triggers }) {
       await worker.start();
+      await triggers.start();
     },
-    async stop({ worker }) {
+    async stop({ worker, triggers }) {
+      await triggers.stop();
       await worker.stop();
     },
     cli: cascadesCli,

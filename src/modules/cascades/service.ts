@@ -20,8 +20,11 @@ export class CascadeService {
     return this.store.putDefinition(def);
   }
 
-  /** Starts a session of a saved cascade (or of an inline definition): row and event first, then the job. */
-  async run(cascade: string | CascadeDefinition, inputs: Record<string, unknown>): Promise<Session> {
+  /**
+   * Starts a session of a saved cascade (or of an inline definition): row and event first, then the job. A trigger
+   * passes the session `id` it derived from its slot or event, so a second start of the same firing is refused by the key.
+   */
+  async run(cascade: string | CascadeDefinition, inputs: Record<string, unknown>, id: string = newId()): Promise<Session> {
     let spec: CascadeDefinition;
     if (typeof cascade === 'string') {
       const stored = await this.store.getDefinition(cascade);
@@ -30,7 +33,7 @@ export class CascadeService {
     } else spec = cascade;
     const checked = checkInputs(spec, inputs);
     // The row and its `started` event commit together; should the enqueue fail, the sweeper queues sessions left in 'starting'.
-    const session = await this.store.createSession(newId(), spec, checked);
+    const session = await this.store.createSession(id, spec, checked);
     await enqueueSession(this.queue, session.id, 'start');
     return session;
   }

@@ -1,5 +1,6 @@
 /** The cascade definition's zod schema: what a YAML or JSON cascade may say, field by field. */
 import * as z from 'zod';
+import { triggerSchema } from './triggers.ts';
 
 /** Phase, cascade and validator names: letters, digits, `_` and `-`. */
 export const nameSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and - (starting with a letter, at most 64)');
@@ -111,6 +112,8 @@ export const cascadeSchema = z.strictObject({
   /** Hosts `http_get` may call (exact names or `*.domain`); empty means http_get refuses every host. */
   allow_hosts: z.array(z.string().min(1)).default([]),
   phases: z.array(phaseSchema).min(1).max(100),
+  /** Cron schedules and bus events that start a session of this cascade once it is saved (model/triggers.ts). */
+  triggers: z.array(triggerSchema).max(20).default([]),
 });
 
 /** A checked cascade definition. */

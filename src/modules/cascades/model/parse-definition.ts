@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import * as z from 'zod';
 import { collectTemplateRefs, duplicateJsonKeys, Invalid, parseHostAllowlist, unsafeKeyIssues, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
 import { cascadeSchema, type CascadeDefinition, type ValidatorRef } from './definition.ts';
+import { checkTriggers } from './triggers.ts';
 import { VALIDATORS, VALIDATOR_NAMES } from './validators.ts';
 
 /** Largest definition text accepted (characters). */
@@ -99,6 +100,7 @@ function crossCheck(def: CascadeDefinition): FieldIssue[] {
     if (p.loop_until !== undefined) checkValidator(p.loop_until, `${at}.loop_until`, issues);
     if (p.output_schema) checkValidator({ json_schema: p.output_schema }, `${at}.output_schema`, issues);
   });
+  checkTriggers(def.triggers, issues);
   return issues;
 }
 
