@@ -2,7 +2,8 @@
 import { Conflict, Invalid, newId, NotFound, type JobQueue } from '../../kernel/index.ts';
 import type { CascadeDefinition } from './model/definition.ts';
 import { checkDefinition, checkInputs } from './model/parse-definition.ts';
-import type { HumanCheckpoint, Session } from './model/session.ts';
+import { TERMINAL, type HumanCheckpoint, type Session } from './model/session.ts';
+import { recordingFromLogs, type Recording } from './model/snapshot.ts';
 import type { CascadeMetrics } from './runtime/metrics.ts';
 import { enqueueSession } from './runtime/queue.ts';
 import type { CascadeStore } from './store/index.ts';
@@ -66,6 +67,21 @@ export class CascadeService {
     if (!closed) throw new Conflict(`checkpoint '${cpId}' was closed meanwhile`);
     await enqueueSession(this.queue, closed.sessionId, `h${cpId}`);
     return (await this.store.getHumanCheckpoint(cpId))!;
+  }
+
+  /** An ended session's recording for a snapshot test: its definition, outputs, and the replies and answers of its log. */
+  async recording(id: string): Promise<{ cascadeId: string; status: string; spec: CascadeDefinition; outputs: Record<string, unknown>; recording: Recording }> {
+    const s = await this.store.getSession(id);
+    if (!TERMINAL.has(s.status)) throw new Conflict(`session '${id}' is ${s.status}; freeze it once it has ended`, { status: s.status });
+    const logs = [];
+    for (let after = 0; ; ) {
+      const page = await this.store.logs(id, after, 1000);
+      logs.push(...page);
+      if (page.length < 1000) break;
+      after = page.at(-1)!.id;
+    }
+    const humanPhases = new Set(s.spec.phases.filter((p) => p.human_input).map((p) => p.name));
+    return { cascadeId: s.cascadeId, status: s.status, spec: s.spec, outputs: s.outputs, recording: recordingFromLogs(s.id, s.inputs, logs, humanPhases) };
   }
 
   /** Parses `k=v` pairs into an inputs object (values that are JSON are used as such). */

@@ -28,9 +28,12 @@ export interface PhaseResult {
   route?: string;
 }
 
+/** The part of the store a run writes through (a snapshot replay gives one that keeps everything in memory). */
+export type RunStore = Pick<CascadeStore, 'writeTurn' | 'beat' | 'block' | 'getHumanCheckpoint'>;
+
 /** What a session run needs from its worker. */
 export interface RunDeps {
-  store: CascadeStore;
+  store: RunStore;
   llm: LlmClient;
   log: Logger;
   config: CascadesConfig;
