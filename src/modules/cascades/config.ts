@@ -21,6 +21,18 @@ export const cascadesConfigSchema = z
     retentionMs: z.number().int().min(0).default(7 * 24 * 60 * 60 * 1000),
     /** How often the sweeper deletes ended sessions past `retentionMs` (rounded to whole sweep periods). */
     cleanupIntervalMs: z.number().int().min(50).default(60_000),
+    /** The `browser` tool: Chromium driven by playwright-core, one context per session. */
+    browser: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        executablePath: z.string().min(1).default('/usr/bin/chromium'),
+        /** Pages one session may have open at once. */
+        maxPages: z.number().int().min(1).max(50).default(3),
+        actionTimeoutMs: z.number().int().min(100).default(15_000),
+        /** Where screenshots go (default `<dataDir>/cascades/artifacts`). */
+        artifactsDir: z.string().min(1).optional(),
+      })
+      .prefault({}),
     /** Phases one session may run in total (handoffs can loop). */
     maxPhaseRuns: z.number().int().min(1).max(10_000).default(100),
   })

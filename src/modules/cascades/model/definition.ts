@@ -6,7 +6,7 @@ import { triggerSchema } from './triggers.ts';
 export const nameSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and - (starting with a letter, at most 64)');
 
 /** Built-in tools a phase may list. */
-export const BUILTIN_TOOLS = ['set_state', 'route_to', 'http_get', 'ask_human'] as const;
+export const BUILTIN_TOOLS = ['set_state', 'route_to', 'http_get', 'ask_human', 'browser'] as const;
 /** A built-in tool name. */
 export type BuiltinTool = (typeof BUILTIN_TOOLS)[number];
 

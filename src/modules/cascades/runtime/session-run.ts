@@ -13,6 +13,7 @@ import type { CascadeDefinition, OnTimeout, PhaseDefinition } from '../model/def
 import { PhaseCompleted, SessionCompleted, SessionFailed } from '../model/events.ts';
 import type { CheckpointData, CostEntry, LogEntry, Session } from '../model/session.ts';
 import { prepareTurn, type CascadeStore, type ParkedQuestion, type TurnWrite } from '../store/index.ts';
+import type { BrowserPool, SessionBrowser } from './browser.ts';
 import type { CascadeMetrics, PhaseKind } from './metrics.ts';
 import { parkedQuestion, timeoutOutcome } from './question-timeout.ts';
 
@@ -40,6 +41,8 @@ export interface RunDeps {
   metrics: CascadeMetrics;
   /** The kernel clock: question deadlines are set on it (real time when not given). */
   clock?: Clock;
+  /** The worker's browser, for the `browser` tool (none: the tool says so). */
+  browsers?: BrowserPool;
   /** Runs an LLM phase; injected so the phase kinds stay in their own files. */
   phases: {
     llm(run: SessionRun, phase: PhaseDefinition, resume: CheckpointData | undefined): Promise<PhaseResult | 'blocked'>;
@@ -87,6 +90,15 @@ export class SessionRun {
 
   /** The phase in progress (null when done). */
   current: string | null;
+
+  private sessionBrowser: Promise<SessionBrowser> | undefined;
+
+  /** The session's browser context, opened on first use and closed when this run ends; undefined without a browser. */
+  get browser(): (() => Promise<SessionBrowser>) | undefined {
+    const pool = this.deps.browsers;
+    if (!pool) return undefined;
+    return () => (this.sessionBrowser ??= pool.forSession(this.id, this.spec.allow_hosts));
+  }
 
   /** Phases completed so far (with the current visit, it names a question uniquely when handoffs loop). */
   get completedCount(): number {
@@ -233,6 +245,8 @@ export class SessionRun {
       return 'failed';
     } finally {
       clearInterval(this.timer);
+      // One context per session run: a parked or finished session holds no browser.
+      if (this.sessionBrowser) await this.sessionBrowser.then((b) => b.close()).catch((err: unknown) => this.deps.log.warn({ err, session: this.id }, 'closing the session browser failed'));
       await this.beating;
       await this.writing.catch(() => undefined);
     }

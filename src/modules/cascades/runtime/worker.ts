@@ -4,6 +4,7 @@ import type { CascadesConfig } from '../config.ts';
 import { SessionCancelled, SessionSignalled } from '../model/events.ts';
 import type { CascadeStore } from '../store/index.ts';
 import { runLlmPhase } from './llm-phase.ts';
+import type { BrowserPool } from './browser.ts';
 import type { CascadeMetrics } from './metrics.ts';
 import { SESSION_QUEUE, type SessionJob } from './queue.ts';
 import { SessionRun } from './session-run.ts';
@@ -23,6 +24,8 @@ export interface WorkerDeps {
   metrics: CascadeMetrics;
   /** The kernel clock: question deadlines and the sweeper's period. */
   clock: Clock;
+  /** The browser of the `browser` tool (none when disabled). */
+  browsers?: BrowserPool;
 }
 
 /** Runs sessions on this instance. */
@@ -43,7 +46,7 @@ export class CascadeWorker {
   async runSession(sessionId: string, stop?: AbortSignal): Promise<string> {
     const claimed = await this.d.store.claim(sessionId, this.d.owner, this.d.config.leaseMs);
     if (!claimed) return 'not claimed';
-    const run = new SessionRun({ store: this.d.store, llm: this.d.llm, log: this.d.log, config: this.d.config, metrics: this.d.metrics, clock: this.d.clock, phases: { llm: runLlmPhase, soundings: runSoundings } }, claimed.session, claimed.checkpoint);
+    const run = new SessionRun({ store: this.d.store, llm: this.d.llm, log: this.d.log, config: this.d.config, metrics: this.d.metrics, clock: this.d.clock, browsers: this.d.browsers, phases: { llm: runLlmPhase, soundings: runSoundings } }, claimed.session, claimed.checkpoint);
     this.active.set(sessionId, run);
     // On shutdown the session is left running: its heartbeat lapses and the sweeper resumes it elsewhere.
     const onStop = () => run.stop('worker stopping');
@@ -71,5 +74,6 @@ export class CascadeWorker {
     for (const run of this.active.values()) run.stop('worker stopping');
     await this.worker?.close();
     await Promise.all(this.subs.splice(0).map((s) => s.unsubscribe()));
+    await this.d.browsers?.close();
   }
 }
