@@ -105,7 +105,7 @@ async function fireOnce(d: TriggerDeps, key: string, atMs: number, spec: Cascade
 async function loadTriggers(d: TriggerDeps): Promise<{ crons: CronEntry[]; events: EventEntry[] }> {
   const crons: CronEntry[] = [];
   const events: EventEntry[] = [];
-  for (const stored of await d.store.listDefinitions()) {
+  for (const stored of await d.store.definitionsWithTriggers()) {
     if (!Array.isArray((stored.spec as { triggers?: unknown }).triggers) || stored.spec.triggers.length === 0) continue;
     let spec: CascadeDefinition;
     try {

@@ -75,6 +75,12 @@ export class CascadeStore {
     return rows.map((r) => ({ cascadeId: String(r.cascade_id), spec: json(r.spec), version: Number(r.version), updatedAt: iso(r.updated_at)! }));
   }
 
+  /** Definitions that declare triggers (the trigger loop reads these every second; the others stay in the table). */
+  async definitionsWithTriggers(): Promise<StoredDefinition[]> {
+    const rows = await this.db.query(`SELECT * FROM cascades_definitions WHERE jsonb_typeof(spec->'triggers') = 'array' AND jsonb_array_length(spec->'triggers') > 0 ORDER BY cascade_id LIMIT 1000`);
+    return rows.map((r) => ({ cascadeId: String(r.cascade_id), spec: json(r.spec), version: Number(r.version), updatedAt: iso(r.updated_at)! }));
+  }
+
   /** Creates a session in status 'starting' with a copy of the definition, and its `started` event, in one statement. */
   async createSession(id: string, spec: CascadeDefinition, inputs: Record<string, unknown>): Promise<Session> {
     const events = toOutboxJsonRows([SessionStarted.outbox({ sessionId: id, cascadeId: spec.cascade_id, inputs })], id);
