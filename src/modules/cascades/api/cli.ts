@@ -65,7 +65,7 @@ const testCommands = {
         if (Object.hasOwn(r.outputs, p.phase) && !jsonEqual(r.outputs[p.phase], p.output)) console.error(`warning: phase ${p.phase}: the recording replays to ${brief(p.output)}, the session had ${brief(r.outputs[p.phase])}`);
       }
       if (replay.status !== r.status && !(replay.status === 'failed' && r.status === 'error')) console.error(`warning: the session ended ${r.status}; replaying its recording ends ${replay.status}${replay.error ? ` (${replay.error})` : ''}`);
-      const snap: Snapshot = { format: SNAPSHOT_FORMAT, cascadeId: r.cascadeId, frozenAt: new Date().toISOString(), spec, recording: r.recording, phases: replay.phases };
+      const snap: Snapshot = { format: SNAPSHOT_FORMAT, cascadeId: r.cascadeId, frozenAt: new Date().toISOString(), spec, recording: r.recording, phases: replay.phases, status: replay.status };
       const text = `${JSON.stringify(snap, null, 2)}\n`;
       if (ctx.flags.output) {
         writeFileSync(ctx.flags.output, text);
@@ -96,14 +96,15 @@ const testCommands = {
       const spec = defFile ? parseDefinition(ctx.readFile(defFile, 'definition'), defFile.endsWith('.json') ? 'json' : 'yaml') : checkDefinition(snap.spec);
       const replay = await replaySession(spec, snap.recording as Recording);
       const changes = phaseChanges(snap.phases, replay.phases);
+      const ended = replay.status === snap.status ? undefined : `the replay ended ${replay.status}${replay.error ? ` (${replay.error})` : ''}; frozen: ${snap.status}`;
       const lines = changes.map((c) => ({ phase: c.phase, changed: c.what, before: brief(c.before), after: brief(c.after) }));
-      if (ctx.client.json) ctx.client.print({ status: replay.status, error: replay.error, changes });
+      if (ctx.client.json) ctx.client.print({ status: replay.status, frozenStatus: snap.status, error: replay.error, changes });
       else {
         for (const l of lines) console.log(`phase ${l.phase}: ${l.changed} changed\n  before: ${l.before}\n  after:  ${l.after}`);
-        if (replay.error) console.log(`replay ${replay.status}: ${replay.error}`);
-        console.log(changes.length === 0 ? `ok: ${replay.phases.length} phases unchanged` : `${new Set(changes.map((c) => c.phase)).size} phase(s) changed`);
+        if (ended) console.log(ended);
+        console.log(changes.length === 0 && !ended ? `ok: ${replay.phases.length} phases unchanged` : `${new Set(changes.map((c) => c.phase)).size} phase(s) changed`);
       }
-      return changes.length === 0 ? 0 : 1;
+      return changes.length === 0 && !ended ? 0 : 1;
     },
   }),
 };

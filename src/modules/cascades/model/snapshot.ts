@@ -45,6 +45,8 @@ export interface Snapshot {
   recording: Recording;
   /** The phases as replaying the recording against `spec` produced them. */
   phases: PhaseTrace[];
+  /** How that replay ended: a later replay that ends otherwise (fails where it completed) is a change too. */
+  status: 'completed' | 'failed' | 'blocked';
 }
 
 const reply = z.object({ text: z.string(), toolCalls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.unknown() })), model: z.string(), tokensIn: z.number(), tokensOut: z.number() });
@@ -57,6 +59,7 @@ export const snapshotSchema = z.object({
   spec: z.record(z.string(), z.unknown()),
   recording: z.object({ sessionId: z.string(), inputs: z.record(z.string(), z.unknown()), replies: z.record(z.string(), z.array(reply)), answers: z.record(z.string(), z.array(z.unknown())) }),
   phases: z.array(z.object({ phase: z.string(), input: z.object({ model: z.string(), messages: z.array(z.unknown()) }).nullable(), output: z.unknown() })),
+  status: z.enum(['completed', 'failed', 'blocked']),
 });
 
 /** A log row as the API lists it (the fields a recording reads). */
