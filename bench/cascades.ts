@@ -8,6 +8,8 @@ import postgres from 'postgres';
 import { startServer } from '../src/kernel/boot/serve.ts';
 import { loadConfig } from '../src/kernel/config/load.ts';
 import { createCascadesModule } from '../src/modules/cascades/index.ts';
+import { createLlmClient } from '../src/kernel/llm/client/llm-client.ts';
+import { llmConfigSchema } from '../src/kernel/llm/config/schema.ts';
 import { spawnFakeLlm, type FakeLlmProcess } from '../test/contract/llm-fake.ts';
 import { NATS_URL, PG_URL, REDIS_URL, uniqueName } from '../test/helpers/env.ts';
 import { createTestDatabase } from '../test/helpers/postgres.ts';
@@ -24,9 +26,11 @@ export interface CascadesBenchOptions {
   countedSessions: number;
   /** Sessions run one after the other (no queueing behind others): the overhead of the machinery alone. */
   sequential: number;
+  /** Calls through the LLM port and direct calls, one at a time, interleaved. */
+  portCalls: number;
 }
 
-const DEFAULTS: CascadesBenchOptions = { sizes: [1_000, 5_000], latencyMs: 200, countedSessions: 200, sequential: 40 };
+const DEFAULTS: CascadesBenchOptions = { sizes: [1_000, 5_000], latencyMs: 200, countedSessions: 200, sequential: 40, portCalls: 300 };
 const PHASES = 3;
 const GOAL_P99_OVERHEAD_MS = 2;
 const GOAL_BYTES_PER_SESSION = 1024 * 1024;
@@ -46,6 +50,7 @@ const CASCADE = {
 export const CASCADES_METHOD = [
   `the fake LLM runs as a child process answering every call after ${DEFAULTS.latencyMs} ms; this process is the only worker (in-process \`capstan serve\` with the cascades module, distributed mode: PostgreSQL, Redis/BullMQ, NATS), worker concurrency = sessions. Per size (${DEFAULTS.sizes.join(', ')}): that many sessions of a ${PHASES}-phase cascade (one LLM call per phase) are started through the HTTP API at once; throughput = sessions / (last finished_at − first created_at). Baseline in the same run: the same number of concurrent chains of ${PHASES} sequential fetch calls to the same fake server. Overhead per LLM call = (session duration percentile − chain duration percentile) / ${PHASES}, where session duration = finished_at − created_at (queueing, claim, checkpoints, logs and events included).`,
   `one session at a time (${DEFAULTS.sequential}): the fake server records when each call arrives, which splits a session into start (created_at → first call arrives), gaps between calls (arrival − previous arrival − latency; compared with the same gaps of direct chains) and end (last answer due → finished_at).`,
+  `LLM port: ${DEFAULTS.portCalls} calls one at a time through the kernel LLM client the cascades use, and as many direct fetch calls to the same fake server, alternating which goes first; overhead = percentile through the port − the same percentile direct.`,
   `memory per active session: (heap used with every session waiting on its LLM call − heap used before, both after a full GC) / sessions in flight at the fake server; RSS delta likewise. Statements per LLM turn: a separate round of ${DEFAULTS.countedSessions} sessions through a counting PostgreSQL wire proxy, all statements (reads included) / LLM calls.`,
 ];
 
@@ -62,6 +67,39 @@ async function directChains(fake: FakeLlmProcess, n: number, tag = 'chain'): Pro
       return performance.now() - t0;
     }),
   );
+}
+
+/**
+ * The LLM port alone, one call at a time: each round makes one direct fetch and one call through the kernel LLM
+ * client the cascades use (retries, breaker, limiter, parsing, price table), in alternating order, to the same fake
+ * server; the difference of their percentiles is what the port adds to each call.
+ */
+async function portVersusDirect(fake: FakeLlmProcess, n: number): Promise<{ direct: number[]; port: number[] }> {
+  const llm = createLlmClient({ config: llmConfigSchema.parse({ providers: { fake: { baseUrl: fake.baseUrl, prices: { '*': { input: 1, output: 2 } } } } }) });
+  const messages = [{ role: 'system' as const, content: 'Research x' }, { role: 'user' as const, content: 'Inputs: {"topic":"x"}' }];
+  const direct = async () => {
+    const t0 = performance.now();
+    const res = await fetch(`${fake.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages }) });
+    await res.json();
+    return performance.now() - t0;
+  };
+  const port = async () => {
+    const t0 = performance.now();
+    await llm.chat({ model: 'fake/m', messages });
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < 5; i++) await Promise.all([direct(), port()]); // warm-up: connections, JIT
+  const out = { direct: [] as number[], port: [] as number[] };
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) {
+      out.direct.push(await direct());
+      out.port.push(await port());
+    } else {
+      out.port.push(await port());
+      out.direct.push(await direct());
+    }
+  }
+  return out;
 }
 
 /** Arrival times (epoch ms) at the fake server of the requests carrying header `name` = `value`, in order. */
@@ -269,6 +307,15 @@ export async function runCascades(opts: CascadesBenchOptions = DEFAULTS): Promis
         await db.drop();
       }
     }
+    {
+      progress('cascades', `${opts.portCalls} LLM calls through the port and ${opts.portCalls} direct, interleaved`);
+      const { direct, port } = await portVersusDirect(fake, opts.portCalls);
+      const p = (xs: number[], q: number) => percentile(xs, q);
+      const label = `cascades: LLM port, one call at a time (${opts.portCalls} each, interleaved), fake LLM ${opts.latencyMs} ms`;
+      const detail = `through the port p50 ${p(port, 50).toFixed(2)} ms, p99 ${p(port, 99).toFixed(2)} ms; direct fetch p50 ${p(direct, 50).toFixed(2)} ms, p99 ${p(direct, 99).toFixed(2)} ms`;
+      rows.push({ group: 'cascades', name: `${label}: overhead p50`, unit: 'ms', kernel: p(port, 50) - p(direct, 50), detail });
+      rows.push({ group: 'cascades', name: `${label}: overhead p99 (goal ≤ ${GOAL_P99_OVERHEAD_MS} ms)`, unit: 'ms', kernel: p(port, 99) - p(direct, 99) });
+    }
     progress('cascades', `${opts.countedSessions} sessions through the wire counter`);
     const counted = await countedRound(fake, opts.countedSessions);
     rows.push({ group: 'cascades', name: 'cascades: database statements per LLM turn (reads included)', unit: 'statements', kernel: counted.perCall, detail: counted.labels });
@@ -279,8 +326,10 @@ export async function runCascades(opts: CascadesBenchOptions = DEFAULTS): Promis
 }
 
 if (import.meta.main) {
+  // `--per-call` skips the concurrent rounds: only the one-at-a-time figures (sessions, the LLM port) and the statement count.
+  const perCall = process.argv.includes('--per-call');
   const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
-  const rows = await runCascades(sizes.length ? { ...DEFAULTS, sizes } : DEFAULTS);
+  const rows = await runCascades({ ...DEFAULTS, sizes: perCall ? [] : sizes.length ? sizes : DEFAULTS.sizes });
   for (const r of rows) console.log(`${r.name}: ${formatNumber(r.kernel)} ${r.unit}${r.detail ? ` (${r.detail})` : ''}`);
   process.exit(0);
 }

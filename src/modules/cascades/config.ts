@@ -25,6 +25,18 @@ export const cascadesConfigSchema = z
     dataTtlMs: z.number().int().min(0).default(24 * 60 * 60 * 1000),
     /** Longest one statement of a session's SQL may run (statement_timeout). */
     sqlTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /** The `browser` tool: Chromium driven by playwright-core, one context per session. */
+    browser: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        executablePath: z.string().min(1).default('/usr/bin/chromium'),
+        /** Pages one session may have open at once. */
+        maxPages: z.number().int().min(1).max(50).default(3),
+        actionTimeoutMs: z.number().int().min(100).default(15_000),
+        /** Where screenshots go (default `<dataDir>/cascades/artifacts`). */
+        artifactsDir: z.string().min(1).optional(),
+      })
+      .prefault({}),
     /** Phases one session may run in total (handoffs can loop). */
     maxPhaseRuns: z.number().int().min(1).max(10_000).default(100),
   })

@@ -1,4 +1,5 @@
 /** The cascades module: multi-phase LLM cascades run by stateless workers, behind /api/v1/cascades. */
+import { join } from 'node:path';
 import * as z from 'zod';
 import { defineModule, type Module } from '../../kernel/index.ts';
 import { migrations } from './store/migrations.gen.ts';
@@ -6,7 +7,9 @@ import { cascadesCli } from './api/cli.ts';
 import { cascadesRoutes } from './api/routes.ts';
 import { cascadesConfigSchema } from './config.ts';
 import { checkDefinition } from './model/parse-definition.ts';
+import { BrowserPool } from './runtime/browser.ts';
 import { createCascadeMetrics } from './runtime/metrics.ts';
+import { CascadeTriggers } from './runtime/triggers.ts';
 import { CascadeWorker } from './runtime/worker.ts';
 import { CascadeService } from './service.ts';
 import { ChildRunner } from './runtime/children.ts';
@@ -29,8 +32,11 @@ export function createCascadesModule(): Module {
       const data = new SessionDataStore(resources.db, config.sqlTimeoutMs);
       const children = new ChildRunner(store, new ChildSessionStore(resources.db), resources.queue, ctx.log);
       const service = new CascadeService(store, resources.queue, metrics, children);
-      worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config, metrics, data, children });
-      return { service, worker };
+      const b = config.browser;
+      const browsers = b.enabled ? new BrowserPool({ executablePath: b.executablePath, maxPages: b.maxPages, actionTimeoutMs: b.actionTimeoutMs, artifactsDir: b.artifactsDir ?? join(resources.dataDir, 'cascades', 'artifacts') }, ctx.log) : undefined;
+      worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config, metrics, data, children, clock: resources.clock, browsers });
+      const triggers = new CascadeTriggers({ store, bus: resources.bus, kv: resources.kv, roles: resources.roles, roleTtlMs: config.roleTtlMs, log: ctx.log, clock: resources.clock, start: (spec, inputs, id) => service.run(spec, inputs, id) });
+      return { service, worker, triggers };
     },
     actions(ctx, { service }) {
       ctx.actions.register({
@@ -49,10 +55,12 @@ export function createCascadesModule(): Module {
     ui(_ctx, { service }) {
       return cascadesUi(service);
     },
-    async start(_ctx, { worker }) {
+    async start(_ctx, { worker, triggers }) {
       await worker.start();
+      await triggers.start();
     },
-    async stop({ worker }) {
+    async stop({ worker, triggers }) {
+      await triggers.stop();
       await worker.stop();
     },
     cli: cascadesCli,

@@ -2,7 +2,8 @@
 import { Conflict, Invalid, newId, NotFound, type JobQueue } from '../../kernel/index.ts';
 import type { CascadeDefinition } from './model/definition.ts';
 import { checkDefinition, checkInputs } from './model/parse-definition.ts';
-import type { HumanCheckpoint, Session } from './model/session.ts';
+import { TERMINAL, type HumanCheckpoint, type Session } from './model/session.ts';
+import { recordingFromLogs, type Recording } from './model/snapshot.ts';
 import type { ChildRunner } from './runtime/children.ts';
 import type { CascadeMetrics } from './runtime/metrics.ts';
 import { enqueueSession } from './runtime/queue.ts';
@@ -22,8 +23,11 @@ export class CascadeService {
     return this.store.putDefinition(def);
   }
 
-  /** Starts a session of a saved cascade (or of an inline definition): row and event first, then the job. */
-  async run(cascade: string | CascadeDefinition, inputs: Record<string, unknown>): Promise<Session> {
+  /**
+   * Starts a session of a saved cascade (or of an inline definition): row and event first, then the job. A trigger
+   * passes the session `id` it derived from its slot or event, so a second start of the same firing is refused by the key.
+   */
+  async run(cascade: string | CascadeDefinition, inputs: Record<string, unknown>, id: string = newId()): Promise<Session> {
     let spec: CascadeDefinition;
     if (typeof cascade === 'string') {
       const stored = await this.store.getDefinition(cascade);
@@ -32,7 +36,7 @@ export class CascadeService {
     } else spec = cascade;
     const checked = checkInputs(spec, inputs);
     // The row and its `started` event commit together; should the enqueue fail, the sweeper queues sessions left in 'starting'.
-    const session = await this.store.createSession(newId(), spec, checked);
+    const session = await this.store.createSession(id, spec, checked);
     await enqueueSession(this.queue, session.id, 'start');
     return session;
   }
@@ -73,6 +77,21 @@ export class CascadeService {
     if (!closed) throw new Conflict(`checkpoint '${cpId}' was closed meanwhile`);
     await enqueueSession(this.queue, closed.sessionId, `h${cpId}`);
     return (await this.store.getHumanCheckpoint(cpId))!;
+  }
+
+  /** An ended session's recording for a snapshot test: its definition, outputs, and the replies and answers of its log. */
+  async recording(id: string): Promise<{ cascadeId: string; status: string; spec: CascadeDefinition; outputs: Record<string, unknown>; recording: Recording }> {
+    const s = await this.store.getSession(id);
+    if (!TERMINAL.has(s.status)) throw new Conflict(`session '${id}' is ${s.status}; freeze it once it has ended`, { status: s.status });
+    const logs = [];
+    for (let after = 0; ; ) {
+      const page = await this.store.logs(id, after, 1000);
+      logs.push(...page);
+      if (page.length < 1000) break;
+      after = page.at(-1)!.id;
+    }
+    const humanPhases = new Set(s.spec.phases.filter((p) => p.human_input).map((p) => p.name));
+    return { cascadeId: s.cascadeId, status: s.status, spec: s.spec, outputs: s.outputs, recording: recordingFromLogs(s.id, s.inputs, logs, humanPhases) };
   }
 
   /** Parses `k=v` pairs into an inputs object (values that are JSON are used as such). */

@@ -1,5 +1,6 @@
 /** `capstan cascades ...` against a running embedded server and the fake LLM: run --follow, sessions, show, logs, respond, cancel, bad input. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { eventually } from '../../helpers/async.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeLlmForFile } from '../../contract/llm-fake.ts';
@@ -84,4 +85,62 @@ describe('capstan cascades', { timeout: 120_000 }, () => {
     expect(wrongType.stderr).toContain('inputs.topic');
     expect((await cli('frobnicate')).code).toBe(2);
   });
+
+  it('test freeze records a finished session; test run replays it with no network: unchanged exits 0, a changed prompt names its phase and exits 1', async () => {
+    const SNAP = 'cascade_id: snap\ninputs_schema: { topic: { type: string } }\nmodel: fake/gpt-test\nphases:\n  - name: research\n    instructions: "Research {{ input.topic }}; note with set_state."\n    tools: [set_state]\n  - name: approve\n    human_input: { prompt: "OK?" }\n  - name: draft\n    instructions: "Draft about {{ input.topic }} from {{ state.note }}"\n    context: { from: [research, approve] }\n    output_schema: { type: object, required: [title], properties: { title: { type: string } } }\n';
+    const file = join(dir, 'snap.yaml');
+    writeFileSync(file, SNAP);
+    await fake.script({
+      sessionHeader: 'x-capstan-session',
+      replies: [{ toolCalls: [{ name: 'set_state', arguments: { key: 'note', value: 'moon' } }] }, { text: 'tides follow the moon' }, { json: { title: 'Tides' } }],
+    });
+    const started = await cli('run', file, '--input', 'topic=tides', '--follow');
+    expect(started.code, started.stderr).toBe(0);
+    const id = /session (\S+)/.exec(started.stdout)![1]!;
+    const cps = await runCapstan(['cascades', 'checkpoints', '--status', 'pending', '--json'], { env });
+    const cp = (JSON.parse(cps.stdout) as { id: string; sessionId: string }[]).find((c) => c.sessionId === id)!;
+    expect((await cli('respond', cp.id, '--text', 'approved')).code).toBe(0);
+    const show = await eventuallyCompleted(id);
+    expect(show.outputs).toEqual({ research: 'tides follow the moon', approve: 'approved', draft: { title: 'Tides' } });
+
+    const snapFile = join(dir, 'snap.json');
+    const frozen = await cli('test', 'freeze', id, '-o', snapFile);
+    expect(frozen.code, frozen.stderr).toBe(0);
+    expect(frozen.stderr).not.toContain('warning');
+    const snap = JSON.parse(readFileSync(snapFile, 'utf8'));
+    expect(snap.phases.map((p: { phase: string }) => p.phase)).toEqual(['research', 'approve', 'draft']);
+    expect(snap.phases[2].output).toEqual({ title: 'Tides' });
+
+    const calls = (await fake.stats()).requests.length;
+    const same = await cli('test', 'run', snapFile);
+    expect(same.code, same.stdout + same.stderr).toBe(0);
+    expect(same.stdout).toContain('ok: 3 phases unchanged');
+    const changedFile = join(dir, 'snap-changed.yaml');
+    writeFileSync(changedFile, SNAP.replace('Draft about', 'Write a short post about'));
+    const changed = await cli('test', 'run', snapFile, '--definition', changedFile);
+    expect(changed.code, changed.stdout + changed.stderr).toBe(1);
+    expect(changed.stdout).toContain('phase draft: input changed');
+    expect(changed.stdout).not.toMatch(/^phase research/m);
+    expect(changed.stdout).toContain('1 phase(s) changed');
+    // Replays answer from the file: the fake server saw no call.
+    expect((await fake.stats()).requests.length).toBe(calls);
+
+    const running = await cli('run', file, '--input', 'topic=x');
+    const blockedId = /sessionId\s+(\S+)/.exec(running.stdout)![1]!;
+    const early = await cli('test', 'freeze', blockedId);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toMatch(/freeze it once it has ended/);
+    const notSnap = await cli('test', 'run', changedFile);
+    expect(notSnap.code).toBe(1);
+    expect(notSnap.stderr).toMatch(/not JSON/);
+  }, 300_000); // eleven CLI processes; each took 5-10 s under a load of 20+
 });
+
+/** The session once completed (as `show --json` prints it). */
+async function eventuallyCompleted(id: string): Promise<Record<string, any>> {
+  return eventually('session completed', async () => {
+    const r = await runCapstan(['cascades', 'show', id, '--json'], { env });
+    const s = r.code === 0 ? JSON.parse(r.stdout) : undefined;
+    return s?.status === 'completed' ? s : undefined;
+  }, 60_000);
+}

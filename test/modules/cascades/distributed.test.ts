@@ -184,6 +184,54 @@ phases:
     expect(s.outputs).toEqual({ ask: 'go', act: 'acted' });
   });
 
+  it('triggers on two instances: each completed source session starts exactly one follow-up; a per-second cron one session per slot', async () => {
+    const FOLLOW = `
+cascade_id: follow
+inputs_schema: { source: { type: string } }
+phases:
+  - name: wait
+    human_input: { prompt: "Follow {{ input.source }}?" }
+triggers:
+  - event: cascades.session.completed
+    filter: "event.data.cascadeId == 'source'"
+    inputs: { source: "{{ event.data.sessionId }}" }
+`;
+    const SOURCE = 'cascade_id: source\nphases:\n  - name: ask\n    human_input: { prompt: "Go?" }\n';
+    expect((await a.api('POST', '/definitions', FOLLOW, 'application/yaml')).status).toBe(201);
+    const finishSource = async (via: Instance): Promise<string> => {
+      const id = await runOn(via, SOURCE);
+      const cp = await eventually('source question', async () => (await via.api('GET', '/checkpoints?status=pending')).body.items.find((c: { sessionId: string }) => c.sessionId === id));
+      expect((await via.api('POST', `/checkpoints/${cp.id}/respond`, { text: 'go' })).status).toBe(200);
+      await session(via.api, id, ['completed']);
+      return id;
+    };
+    const follows = async () => (await a.api('GET', '/sessions?cascade=follow')).body.items as { id: string; inputs: { source: string } }[];
+    const first = await finishSource(a);
+    await eventually('first follow-up', async () => (await follows()).length >= 1);
+    const second = await finishSource(b);
+    await eventually('second follow-up', async () => (await follows()).some((f) => f.inputs.source === second));
+    // By now a duplicate of the first firing would have landed too.
+    expect((await follows()).map((f) => f.inputs.source).sort()).toEqual([first, second].sort());
+
+    const TICK = `
+cascade_id: tick
+inputs_schema: { at: { type: string } }
+phases:
+  - name: wait
+    human_input: { prompt: "Tick {{ input.at }}" }
+triggers:
+  - { cron: "* * * * * *", inputs: { at: "{{ trigger.at }}" } }
+`;
+    expect((await b.api('POST', '/definitions', TICK, 'application/yaml')).status).toBe(201);
+    const ticks = async () => ((await b.api('GET', '/sessions?cascade=tick&limit=500')).body.items as { inputs: { at: string } }[]).map((t) => t.inputs.at);
+    await eventually('three ticks', async () => (await ticks()).length >= 3, 20_000);
+    // Turn the schedule off, then look at every slot it fired.
+    expect((await b.api('POST', '/definitions', TICK.replace(/triggers:[\s\S]*$/, ''), 'application/yaml')).status).toBe(200);
+    const seen = await ticks();
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const at of seen) expect(Date.parse(at) % 1000).toBe(0);
+  });
+
   it('SIGKILL of the worker mid-cascade: the other resumes from the checkpoint and no completed phase runs again', async () => {
     // p1 answers at once; p2's first call hangs (its worker dies meanwhile); the retry of p2 and p3 answer.
     await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ text: 'one' }, { text: 'lost', delayMs: 60_000 }, { text: 'two' }, { text: 'three' }] });

@@ -484,6 +484,27 @@ phases:
     expect(closed).toEqual(expect.arrayContaining([cont, fail]));
   });
 
+  it('an ask_human question past its timeout gives the model the default answer (on_timeout: { default })', async () => {
+    const ASK = `
+cascade_id: hurry-ask
+model: fake/gpt-test
+phases:
+  - name: pick
+    instructions: "Pick a colour"
+    tools: [ask_human]
+    ask_human: { timeout: 1s, on_timeout: { default: "green" } }
+`;
+    await fake.script({ sessionHeader: 'x-capstan-session', replies: [{ toolCalls: [{ name: 'ask_human', arguments: { question: 'Which?' } }] }, { text: 'green then' }] });
+    const id = await run(ASK);
+    const s = await sessionIn(api, id, ['completed', 'error']);
+    expect(s.status, s.error).toBe('completed');
+    expect(s.outputs).toEqual({ pick: 'green then' });
+    const [cp] = (await api('GET', '/checkpoints?status=timed_out')).body.items.filter((h: { sessionId: string }) => h.sessionId === id);
+    expect(cp).toMatchObject({ prompt: 'Which?', onTimeout: 'default' });
+    const seen = (await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === id);
+    expect(seen[1]!.messages.at(-1)).toMatchObject({ role: 'tool', content: 'green' });
+  });
+
   it('console: /ui/cascades lists sessions and pending questions; a session page shows its phases, soundings with the winner, costs and log; the form answers a question', async () => {
     const ASK = `
 cascade_id: console-ask

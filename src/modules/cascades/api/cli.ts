@@ -1,7 +1,10 @@
 /** `capstan cascades ...`: client commands over HTTP (tables by default, JSON with --json). */
 import * as z from 'zod';
-import { command, defineCli, Invalid, sleep, UsageError, type CommandContext, type FlagSpec } from '../../../kernel/index.ts';
-import { parseDefinition } from '../model/parse-definition.ts';
+import { writeFileSync } from 'node:fs';
+import { command, commandGroup, defineCli, Invalid, jsonEqual, sleep, UsageError, zodIssues, type CommandContext, type FlagSpec } from '../../../kernel/index.ts';
+import { checkDefinition, parseDefinition } from '../model/parse-definition.ts';
+import { phaseChanges, SNAPSHOT_FORMAT, snapshotSchema, type Recording, type Snapshot } from '../model/snapshot.ts';
+import { replaySession } from '../runtime/replay.ts';
 import { CascadeService } from '../service.ts';
 
 const enc = encodeURIComponent;
@@ -36,6 +39,75 @@ async function follow(ctx: CommandContext<FlagSpec>, id: string): Promise<number
     await sleep(300);
   }
 }
+
+const recordingAnswer = z.object({ cascadeId: z.string(), status: z.string(), spec: z.record(z.string(), z.unknown()), outputs: z.record(z.string(), z.unknown()), recording: z.custom<Recording>((v) => typeof v === 'object' && v !== null) });
+
+/** Short JSON for a report line. */
+const brief = (v: unknown) => {
+  const t = JSON.stringify(v ?? null);
+  return t.length > 200 ? `${t.slice(0, 200)}...` : t;
+};
+
+/** Snapshot tests: freeze a finished session's replies to a file, replay them against the (current) definition. */
+const testCommands = {
+  freeze: command({
+    usage: 'test freeze SESSION [-o FILE]',
+    description: "record an ended session's model replies and answers (to FILE, or stdout)",
+    flags: { output: { type: 'string', short: 'o' } },
+    args: ['SESSION'],
+    exits: { 1: 'also when the session has not ended' },
+    async run(ctx) {
+      const r = await ctx.send('GET', `/sessions/${enc(ctx.args[0]!)}/recording`, undefined, recordingAnswer);
+      const spec = checkDefinition(r.spec);
+      // The phases as the recording reproduces them: the baseline a later replay is compared with.
+      const replay = await replaySession(spec, r.recording);
+      for (const p of replay.phases) {
+        if (Object.hasOwn(r.outputs, p.phase) && !jsonEqual(r.outputs[p.phase], p.output)) console.error(`warning: phase ${p.phase}: the recording replays to ${brief(p.output)}, the session had ${brief(r.outputs[p.phase])}`);
+      }
+      if (replay.status !== r.status && !(replay.status === 'failed' && r.status === 'error')) console.error(`warning: the session ended ${r.status}; replaying its recording ends ${replay.status}${replay.error ? ` (${replay.error})` : ''}`);
+      const snap: Snapshot = { format: SNAPSHOT_FORMAT, cascadeId: r.cascadeId, frozenAt: new Date().toISOString(), spec, recording: r.recording, phases: replay.phases, status: replay.status };
+      const text = `${JSON.stringify(snap, null, 2)}\n`;
+      if (ctx.flags.output) {
+        writeFileSync(ctx.flags.output, text);
+        ctx.client.print({ file: ctx.flags.output, phases: replay.phases.length, replies: Object.values(r.recording.replies).reduce((n, l) => n + l.length, 0) });
+      } else process.stdout.write(text);
+      return 0;
+    },
+  }),
+  run: command({
+    usage: 'test run FILE [--definition FILE]',
+    description: 'replay a frozen session against its definition (or --definition) with no network; report changed phases',
+    flags: { definition: { type: 'string' } },
+    args: ['FILE'],
+    exits: { 1: 'also when a phase changed, or the snapshot or definition file is refused' },
+    async run(ctx) {
+      const file = ctx.args[0]!;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(ctx.readFile(file, 'snapshot'));
+      } catch (err) {
+        if (err instanceof SyntaxError) throw new Invalid(`${file}: not JSON (${err.message})`, [{ path: file, message: 'not JSON' }]);
+        throw err;
+      }
+      const parsed = snapshotSchema.safeParse(raw);
+      if (!parsed.success) throw new Invalid(`${file} is not a cascade snapshot`, zodIssues(parsed.error));
+      const snap = parsed.data;
+      const defFile = ctx.flags.definition;
+      const spec = defFile ? parseDefinition(ctx.readFile(defFile, 'definition'), defFile.endsWith('.json') ? 'json' : 'yaml') : checkDefinition(snap.spec);
+      const replay = await replaySession(spec, snap.recording as Recording);
+      const changes = phaseChanges(snap.phases, replay.phases);
+      const ended = replay.status === snap.status ? undefined : `the replay ended ${replay.status}${replay.error ? ` (${replay.error})` : ''}; frozen: ${snap.status}`;
+      const lines = changes.map((c) => ({ phase: c.phase, changed: c.what, before: brief(c.before), after: brief(c.after) }));
+      if (ctx.client.json) ctx.client.print({ status: replay.status, frozenStatus: snap.status, error: replay.error, changes });
+      else {
+        for (const l of lines) console.log(`phase ${l.phase}: ${l.changed} changed\n  before: ${l.before}\n  after:  ${l.after}`);
+        if (ended) console.log(ended);
+        console.log(changes.length === 0 && !ended ? `ok: ${replay.phases.length} phases unchanged` : `${new Set(changes.map((c) => c.phase)).size} phase(s) changed`);
+      }
+      return changes.length === 0 && !ended ? 0 : 1;
+    },
+  }),
+};
 
 /** `--input k=v` pairs; one without `=` is a usage error naming the flag. */
 function inputs(pairs: string[]): Record<string, unknown> {
@@ -155,6 +227,7 @@ export const cascadesCommands = {
         ctx.client.print(await ctx.send('POST', `/checkpoints/${enc(ctx.args[0]!)}/respond`, { body: { text } }));
       },
     }),
+    test: commandGroup('test freeze SESSION [-o FILE] | test run FILE [--definition FILE]', 'snapshot tests of prompts', testCommands),
   },
 };
 

@@ -57,6 +57,9 @@ export function cascadesRoutes(svc: CascadeService, bus: EventBus) {
     await svc.store.getSession(c.req.param('id')!);
     return c.json({ items: await svc.store.logs(c.req.param('id')!, q.after ?? 0, q.limit ?? 500) });
   });
+  app.openapi(defineRoute({ method: 'get', path: '/sessions/{id}/recording', operationId: 'getCascadeSessionRecording', summary: "An ended session's model replies and people's answers, with its definition (for snapshot tests)", errors: [404, 409], request: { params: idParam }, responses: { 200: ok('the recording') } }), async (c: Context<AppEnv>) => {
+    return c.json(await svc.recording(c.req.param('id')!));
+  });
   app.openapi(defineRoute({ method: 'post', path: '/sessions/{id}/cancel', operationId: 'cancelCascadeSession', summary: 'Cancel a session', errors: [404, 409], request: { params: idParam, body: documentedBody(cancelBody) }, responses: { 200: ok('the session after the change') } }), async (c: Context<AppEnv>) => {
     const body = await jsonBody(c, cancelBody);
     const s = await svc.cancel(c.req.param('id')!, body.reason);

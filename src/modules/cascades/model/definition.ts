@@ -1,11 +1,12 @@
 /** The cascade definition's zod schema: what a YAML or JSON cascade may say, field by field. */
 import * as z from 'zod';
+import { triggerSchema } from './triggers.ts';
 
 /** Phase, cascade and validator names: letters, digits, `_` and `-`. */
 export const nameSchema = z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and - (starting with a letter, at most 64)');
 
 /** Built-in tools a phase may list. */
-export const BUILTIN_TOOLS = ['set_state', 'route_to', 'http_get', 'ask_human', 'sql', 'run_cascade'] as const;
+export const BUILTIN_TOOLS = ['set_state', 'route_to', 'http_get', 'ask_human', 'sql', 'run_cascade', 'browser'] as const;
 /** A built-in tool name. */
 export type BuiltinTool = (typeof BUILTIN_TOOLS)[number];
 
@@ -79,12 +80,25 @@ const soundings = z.strictObject({
     .optional(),
 });
 
+/**
+ * What an unanswered question does when its timeout passes: go on without an answer, fail the session, or go on as if
+ * the person had answered `default`.
+ */
+const onTimeout = z.union([z.enum(['continue', 'fail']), z.strictObject({ default: z.string().max(10_000) })]);
+/** An on_timeout choice. */
+export type OnTimeout = z.output<typeof onTimeout>;
+
 /** A human checkpoint: the session parks (blocked) until someone answers through the API. */
 const humanInput = z.strictObject({
   prompt: z.string().min(1).max(10_000),
   timeout: duration.optional(),
-  /** What an unanswered checkpoint does when its timeout passes. */
-  on_timeout: z.enum(['continue', 'fail']).default('fail'),
+  on_timeout: onTimeout.default('fail'),
+});
+
+/** How long a question the model asks through `ask_human` waits, and what happens when nobody answers in time. */
+const askHuman = z.strictObject({
+  timeout: duration,
+  on_timeout: onTimeout.default('continue'),
 });
 
 /** One phase. */
@@ -106,6 +120,8 @@ export const phaseSchema = z.strictObject({
   /** A validator the output must pass; the phase is re-run (up to max_turns) until it does. */
   loop_until: validatorRef.optional(),
   human_input: humanInput.optional(),
+  /** Timeout of the phase's `ask_human` questions (without it they wait until answered or cancelled). */
+  ask_human: askHuman.optional(),
   /** A data phase: one query over the session's schema; its result becomes table `_<name>` and the phase output. */
   sql: z.string().min(1).max(20_000).optional(),
   for_each_row: forEachRow.optional(),
@@ -124,6 +140,8 @@ export const cascadeSchema = z.strictObject({
   /** Hosts `http_get` may call (exact names or `*.domain`); empty means http_get refuses every host. */
   allow_hosts: z.array(z.string().min(1)).default([]),
   phases: z.array(phaseSchema).min(1).max(100),
+  /** Cron schedules and bus events that start a session of this cascade once it is saved (model/triggers.ts). */
+  triggers: z.array(triggerSchema).max(20).default([]),
 });
 
 /** A checked cascade definition. */

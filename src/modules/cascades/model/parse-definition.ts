@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { collectTemplateRefs, duplicateJsonKeys, Invalid, parseHostAllowlist, unsafeKeyIssues, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
 import { cascadeSchema, type CascadeDefinition, type ValidatorRef } from './definition.ts';
 import { refuseSessionSql } from './sql-guard.ts';
+import { checkTriggers } from './triggers.ts';
 import { VALIDATORS, VALIDATOR_NAMES } from './validators.ts';
 
 /** Largest definition text accepted (characters). */
@@ -101,6 +102,7 @@ function crossCheck(def: CascadeDefinition): FieldIssue[] {
       if (!p.model && !def.model) issues.push({ path: `${at}.model`, message: 'no model: set model on the phase or on the cascade' });
     }
     if (p.soundings && p.tools.length > 0) issues.push({ path: `${at}.soundings`, message: 'soundings cannot be combined with tools yet' });
+    if (p.ask_human && !p.tools.includes('ask_human')) issues.push({ path: `${at}.ask_human`, message: "sets the timeout of ask_human questions: add ask_human to the phase's tools" });
     if (p.instructions !== undefined) {
       const { refs, issues: bad } = collectTemplateRefs(p.instructions, `${at}.instructions`, { roots: TEMPLATE_ROOTS });
       issues.push(...bad);
@@ -128,6 +130,7 @@ function crossCheck(def: CascadeDefinition): FieldIssue[] {
     }
     if (p.output_schema) checkValidator({ json_schema: p.output_schema }, `${at}.output_schema`, issues);
   });
+  checkTriggers(def.triggers, issues);
   return issues;
 }
 

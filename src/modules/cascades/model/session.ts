@@ -91,7 +91,8 @@ export interface HumanCheckpoint {
   prompt: string;
   status: 'pending' | 'answered' | 'timed_out' | 'cancelled';
   response: unknown;
-  onTimeout: 'continue' | 'fail';
+  /** `default` when the definition gives an answer to use (the definition holds the text). */
+  onTimeout: 'continue' | 'fail' | 'default';
   expiresAt: string | null;
   createdAt: string;
   answeredAt: string | null;

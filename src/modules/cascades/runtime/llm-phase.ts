@@ -5,6 +5,7 @@ import type { CheckpointData } from '../model/session.ts';
 import type { Verdict } from '../model/validators.ts';
 import type { NewChild } from '../store/index.ts';
 import { sqlTool } from './data-phases.ts';
+import { timeoutOutcome } from './question-timeout.ts';
 import { PhaseFailure, type PhaseResult, type SessionRun } from './session-run.ts';
 import { awaitChildren, childOutcome, verdictOf } from './sub-cascades.ts';
 import { runTool, toolDefinitions, type ToolScope } from './tools.ts';
@@ -59,7 +60,7 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
   let messages: ChatMessage[] = resume?.messages ?? [];
   let turn = resume?.turn ?? 0;
   let attempts = resume?.attempts ?? 0;
-  const scope: ToolScope = { phase, state: run.state, allowHosts: run.spec.allow_hosts, signal: run.signal, route: resume?.route };
+  const scope: ToolScope = { phase, state: run.state, allowHosts: run.spec.allow_hosts, signal: run.signal, route: resume?.route, browser: run.browser };
   if (messages.length === 0) {
     const scopeData = { input: run.inputs, state: run.state, outputs: run.outputs };
     const user = contextMessage(run, phase);
@@ -116,11 +117,16 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
     const cp = await run.humanCheckpoint(checkpointId);
     // The worker died between writing the question and parking the session: park it now.
     if (!cp) {
-      await run.park({ ...checkpoint(), asking: resume.asking }, { id: checkpointId, phase: phase.name, prompt: question, onTimeout: 'continue' });
+      await run.park({ ...checkpoint(), asking: resume.asking }, run.question({ id: checkpointId, phase: phase.name, prompt: question }, phase.ask_human, `${phase.name}.ask_human.timeout`));
       return 'blocked';
     }
     if (cp.status === 'pending') throw new PhaseFailure(`question ${checkpointId} is still pending, but the session was resumed`);
-    const result = cp.status === 'answered' ? answerText(cp.response) : `no answer (the question was ${cp.status.replace('_', ' ')})`;
+    let result = cp.status === 'answered' ? answerText(cp.response) : `no answer (the question was ${cp.status.replace('_', ' ')})`;
+    if (cp.status === 'timed_out') {
+      const outcome = timeoutOutcome(phase.ask_human?.on_timeout ?? 'continue', checkpointId);
+      if ('fail' in outcome) throw new PhaseFailure(outcome.fail);
+      if (outcome.answer !== null) result = answerText(outcome.answer);
+    }
     messages.push({ role: 'tool', toolCallId, content: result });
     run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'ask_human', checkpointId, ok: cp.status === 'answered', result: result.slice(0, 2000) } });
   }
@@ -200,7 +206,7 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
         const question = questionOf(ask)!;
         const checkpointId = `${run.id}.${phase.name}.${run.completedCount}.ask${turn}`;
         run.log({ phase: phase.name, turn, kind: 'tool', content: { name: 'ask_human', arguments: ask.arguments, checkpointId, ok: true, result: 'waiting for a person' } });
-        await run.park({ ...checkpoint(), asking: { toolCallId: ask.id, checkpointId, question } }, { id: checkpointId, phase: phase.name, prompt: question, onTimeout: 'continue' });
+        await run.park({ ...checkpoint(), asking: { toolCallId: ask.id, checkpointId, question } }, run.question({ id: checkpointId, phase: phase.name, prompt: question }, phase.ask_human, `${phase.name}.ask_human.timeout`));
         return 'blocked';
       }
       if (awaiting.length > 0) {

@@ -7,14 +7,16 @@
  * the next write) happens before the write has committed. Writes go out one at a time, in order; after one fails,
  * every later one fails too, so the database never holds a later turn without the earlier one.
  */
-import { CapstanError, interpolateText, parseDuration, type ChatRequest, type ChatResult, type LlmClient, type Logger, type OutboxEvent } from '../../../kernel/index.ts';
+import { CapstanError, interpolateText, realClock, type ChatRequest, type Clock, type ChatResult, type LlmClient, type Logger, type OutboxEvent } from '../../../kernel/index.ts';
 import type { CascadesConfig } from '../config.ts';
-import type { CascadeDefinition, PhaseDefinition } from '../model/definition.ts';
+import type { CascadeDefinition, OnTimeout, PhaseDefinition } from '../model/definition.ts';
 import { PhaseCompleted, SessionCompleted, SessionFailed } from '../model/events.ts';
 import type { CheckpointData, CostEntry, LogEntry, Session } from '../model/session.ts';
-import { prepareTurn, type CascadeStore, type SessionDataStore, type TurnWrite } from '../store/index.ts';
+import { prepareTurn, type CascadeStore, type ParkedQuestion, type SessionDataStore, type TurnWrite } from '../store/index.ts';
+import type { BrowserPool, SessionBrowser } from './browser.ts';
 import type { ChildRunner } from './children.ts';
 import type { CascadeMetrics, PhaseKind } from './metrics.ts';
+import { parkedQuestion, timeoutOutcome } from './question-timeout.ts';
 
 /** A phase (or the session) cannot go on; the message becomes the session's error. */
 export class PhaseFailure extends Error {}
@@ -28,9 +30,12 @@ export interface PhaseResult {
   route?: string;
 }
 
+/** The part of the store a run writes through (a snapshot replay gives one that keeps everything in memory). */
+export type RunStore = Pick<CascadeStore, 'writeTurn' | 'beat' | 'block' | 'getHumanCheckpoint'>;
+
 /** What a session run needs from its worker. */
 export interface RunDeps {
-  store: CascadeStore;
+  store: RunStore;
   llm: LlmClient;
   log: Logger;
   config: CascadesConfig;
@@ -39,6 +44,10 @@ export interface RunDeps {
   data: SessionDataStore;
   /** Starts child sessions (for_each_row, run_cascade, async_cascades, cascade validators). */
   children: ChildRunner;
+  /** The kernel clock: question deadlines are set on it (real time when not given). */
+  clock?: Clock;
+  /** The worker's browser, for the `browser` tool (none: the tool says so). */
+  browsers?: BrowserPool;
   /** Runs an LLM phase; injected so the phase kinds stay in their own files. */
   phases: {
     llm(run: SessionRun, phase: PhaseDefinition, resume: CheckpointData | undefined): Promise<PhaseResult | 'blocked'>;
@@ -102,6 +111,15 @@ export class SessionRun {
 
   /** The phase in progress (null when done). */
   current: string | null;
+
+  private sessionBrowser: Promise<SessionBrowser> | undefined;
+
+  /** The session's browser context, opened on first use and closed when this run ends; undefined without a browser. */
+  get browser(): (() => Promise<SessionBrowser>) | undefined {
+    const pool = this.deps.browsers;
+    if (!pool) return undefined;
+    return () => (this.sessionBrowser ??= pool.forSession(this.id, this.spec.allow_hosts));
+  }
 
   /** Phases completed so far (with the current visit, it names a question uniquely when handoffs loop). */
   get completedCount(): number {
@@ -257,6 +275,8 @@ export class SessionRun {
       return 'failed';
     } finally {
       clearInterval(this.timer);
+      // One context per session run: a parked or finished session holds no browser.
+      if (this.sessionBrowser) await this.sessionBrowser.then((b) => b.close()).catch((err: unknown) => this.deps.log.warn({ err, session: this.id }, 'closing the session browser failed'));
       await this.beating;
       await this.writing.catch(() => undefined);
     }
@@ -269,13 +289,19 @@ export class SessionRun {
     const existing = await this.deps.store.getHumanCheckpoint(cpId);
     if (existing?.status === 'answered') return { output: existing.response };
     if (existing?.status === 'timed_out') {
-      if (h.on_timeout === 'continue') return { output: null };
-      throw new PhaseFailure(`human checkpoint ${cpId} timed out`);
+      const outcome = timeoutOutcome(h.on_timeout, cpId);
+      if ('fail' in outcome) throw new PhaseFailure(outcome.fail);
+      return { output: outcome.answer };
     }
     if (existing) throw new PhaseFailure(`human checkpoint ${cpId} is ${existing.status}`);
     const prompt = interpolateText(h.prompt, { input: this.inputs, state: this.state, outputs: this.outputs });
-    await this.park({ phase: phase.name, turn: 0, messages: [] }, { id: cpId, phase: phase.name, prompt, onTimeout: h.on_timeout, timeoutMs: h.timeout ? parseDuration(h.timeout, 'human_input.timeout') : undefined });
+    await this.park({ phase: phase.name, turn: 0, messages: [] }, this.question({ id: cpId, phase: phase.name, prompt }, h, 'human_input.timeout'));
     return 'blocked';
+  }
+
+  /** The question to park on, with its deadline on the kernel clock when `limits` give a timeout. */
+  question(q: { id: string; phase: string; prompt: string }, limits: { timeout?: string; on_timeout: OnTimeout } | undefined, path: string): ParkedQuestion {
+    return parkedQuestion(this.deps.clock ?? realClock, q, limits, path);
   }
 
   /** A human checkpoint by id (the answer a resumed session continues with). */
@@ -301,7 +327,7 @@ export class SessionRun {
    * Writes `checkpoint` (after every queued write) and parks the session (blocked) on the human checkpoint `cp`;
    * an answer through the API queues the session again and it resumes from this checkpoint.
    */
-  async park(checkpoint: CheckpointData, cp: { id: string; phase: string; prompt: string; onTimeout: 'continue' | 'fail'; timeoutMs?: number }): Promise<void> {
+  async park(checkpoint: CheckpointData, cp: ParkedQuestion): Promise<void> {
     // Logs wait for the next write; write them first so the block is one consistent picture.
     await this.write({ kind: 'turn', checkpoint, events: [] });
     await this.deps.store.block(this.id, this.epoch, this.spec.cascade_id, cp);

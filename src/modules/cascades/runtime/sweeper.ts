@@ -3,14 +3,14 @@
  * their last checkpoint on any worker, re-queues sessions whose job was lost, times out human checkpoints, and deletes
  * ended sessions past their retention.
  */
-import { sleepUnlessAborted, type JobQueue, type Logger } from '../../../kernel/index.ts';
+import { realClock, type Clock, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import type { CascadesConfig } from '../config.ts';
 import type { CascadeStore, ChildSessionStore, SessionDataStore } from '../store/index.ts';
 import type { CascadeMetrics } from './metrics.ts';
 import { enqueueSession } from './queue.ts';
 
-/** One pass of the sweeper; returns how many sessions it moved. */
-export async function sweepOnce(store: CascadeStore, queue: JobQueue, config: CascadesConfig, metrics: CascadeMetrics): Promise<number> {
+/** One pass of the sweeper; returns how many sessions it moved. Question deadlines are judged on `clock`. */
+export async function sweepOnce(store: CascadeStore, queue: JobQueue, config: CascadesConfig, metrics: CascadeMetrics, clock: Clock = realClock): Promise<number> {
   let moved = 0;
   // Their events (recovered, or failed once the attempts are spent) commit with the sweep itself.
   for (const s of await store.sweepOrphans(config.leaseMs, config.maxRecoveries)) {
@@ -28,7 +28,8 @@ export async function sweepOnce(store: CascadeStore, queue: JobQueue, config: Ca
     moved += 1;
     await enqueueSession(queue, s.id, `w${Date.parse(s.updatedAt)}`);
   }
-  for (const h of await store.expiredHumanCheckpoints()) {
+  // Closing is one conditional UPDATE (pending → timed_out): of two sweepers that see the same question, one moves it.
+  for (const h of await store.expiredHumanCheckpoints(clock.date())) {
     const closed = await store.closeHumanCheckpoint(h.id, 'timed_out', null);
     if (closed) {
       moved += 1;
@@ -82,12 +83,12 @@ export async function dropExpiredData(data: SessionDataStore, config: CascadesCo
  * The sweeper loop while the role is held; every few passes it also deletes ended sessions past the retention and
  * drops data schemas past their TTL.
  */
-export async function runSweeper(signal: AbortSignal, store: CascadeStore, queue: JobQueue, config: CascadesConfig, log: Logger, metrics: CascadeMetrics, dataSweep?: DataSweep): Promise<void> {
+export async function runSweeper(signal: AbortSignal, store: CascadeStore, queue: JobQueue, config: CascadesConfig, log: Logger, metrics: CascadeMetrics, dataSweep?: DataSweep, clock: Clock = realClock): Promise<void> {
   // Counted in passes rather than read from a clock: the cleanup runs on the first pass, then every N-th.
   const cleanupEvery = Math.max(1, Math.round(config.cleanupIntervalMs / config.sweepIntervalMs));
   for (let pass = 0; !signal.aborted; pass++) {
     try {
-      await sweepOnce(store, queue, config, metrics);
+      await sweepOnce(store, queue, config, metrics, clock);
       if (dataSweep) await wakeOverdueParents(dataSweep.children, queue);
       if (pass % cleanupEvery === 0) {
         const deleted = await cleanupOnce(store, config, signal);
@@ -98,6 +99,6 @@ export async function runSweeper(signal: AbortSignal, store: CascadeStore, queue
     } catch (err) {
       log.warn({ err }, 'cascade sweep failed; retrying next period');
     }
-    await sleepUnlessAborted(config.sweepIntervalMs, signal);
+    await clock.sleep(config.sweepIntervalMs, signal);
   }
 }

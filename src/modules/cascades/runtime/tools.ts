@@ -1,6 +1,7 @@
 /** Built-in tools a phase may offer the model, as native tool definitions, and their execution. */
-import { callHttp, CapstanError, type ToolCall, type ToolDefinition } from '../../../kernel/index.ts';
+import { callHttp, CapstanError, hostAllowed, parseHostAllowlist, type ToolCall, type ToolDefinition } from '../../../kernel/index.ts';
 import type { BuiltinTool, PhaseDefinition } from '../model/definition.ts';
+import type { SessionBrowser } from './browser.ts';
 
 /** Longest tool result sent back to the model (characters). */
 const MAX_RESULT_CHARS = 8_000;
@@ -15,7 +16,11 @@ export interface ToolScope {
   route?: string;
   /** Runs the sql tool's query over the session's schema (rows as JSON text). */
   sql?: (query: string) => Promise<string>;
+  /** The session's browser (opened on first use); absent when this worker has no browser. */
+  browser?: () => Promise<SessionBrowser>;
 }
+
+const BROWSER_ACTIONS = ['navigate', 'click', 'type', 'read_text', 'screenshot'] as const;
 
 /** The tool definitions of a phase (route_to offers exactly its handoffs). */
 export function toolDefinitions(phase: PhaseDefinition): ToolDefinition[] {
@@ -45,6 +50,16 @@ export function toolDefinitions(phase: PhaseDefinition): ToolDefinition[] {
         name: 'run_cascade',
         description: 'Run a saved cascade with inputs and wait for its result (the output of its last phase).',
         parameters: { type: 'object', properties: { cascade: { type: 'string' }, inputs: { type: 'object' } }, required: ['cascade'] },
+      },
+      browser: {
+        name: 'browser',
+        description:
+          'Drive a web browser (allowed hosts only): navigate {url, new_page?}, click {selector}, type {selector, text}, read_text {selector?} (whole page by default), screenshot (saved as an artifact).',
+        parameters: {
+          type: 'object',
+          properties: { action: { type: 'string', enum: [...BROWSER_ACTIONS] }, url: { type: 'string' }, selector: { type: 'string' }, text: { type: 'string' }, new_page: { type: 'boolean' } },
+          required: ['action'],
+        },
       },
       ask_human: {
         name: 'ask_human',
@@ -85,15 +100,49 @@ export async function runTool(call: ToolCall, scope: ToolScope): Promise<{ ok: b
       case 'ask_human':
         // The phase loop parks the session for the first question of a turn; a second one in the same turn lands here.
         return { ok: false, result: 'error: one question at a time; ask again after the answer' };
+      case 'browser':
+        return { ok: true, result: clip(await browse(args, scope)) };
       case 'http_get': {
         if (typeof args.url !== 'string') return { ok: false, result: 'error: url must be a string' };
         const body = await callHttp({ method: 'GET', url: args.url, timeoutMs: 15_000, signal: scope.signal }, { allowHosts: scope.allowHosts });
-        const text = JSON.stringify(body ?? null);
-        return { ok: true, result: text.length > MAX_RESULT_CHARS ? `${text.slice(0, MAX_RESULT_CHARS)}... (truncated)` : text };
+        return { ok: true, result: clip(JSON.stringify(body ?? null)) };
       }
     }
   } catch (err) {
     if (scope.signal.aborted) throw err;
     return { ok: false, result: `error: ${err instanceof CapstanError || err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** A tool result cut to what goes back to the model. */
+function clip(text: string): string {
+  return text.length > MAX_RESULT_CHARS ? `${text.slice(0, MAX_RESULT_CHARS)}... (truncated)` : text;
+}
+
+/** One browser action; a bad argument or a refused host throws, and the model is told. */
+async function browse(args: Record<string, unknown>, scope: ToolScope): Promise<string> {
+  if (!scope.browser) throw new Error('no browser on this worker (modules.cascades.browser.enabled is false)');
+  const str = (name: string): string => {
+    const v = args[name];
+    if (typeof v !== 'string' || v === '') throw new Error(`${name} must be a non-empty string`);
+    return v;
+  };
+  switch (args.action) {
+    case 'navigate': {
+      const url = new URL(str('url'));
+      // The context aborts requests to other hosts too; saying so here gives the model a clear reason.
+      if (!hostAllowed(url, parseHostAllowlist(scope.allowHosts))) throw new Error(`host '${url.host}' is not in the allowed hosts (${scope.allowHosts.join(', ') || 'none'})`);
+      return (await scope.browser()).navigate(url.toString(), args.new_page === true);
+    }
+    case 'click':
+      return (await scope.browser()).click(str('selector'));
+    case 'type':
+      return (await scope.browser()).type(str('selector'), typeof args.text === 'string' ? args.text : str('text'));
+    case 'read_text':
+      return (await scope.browser()).readText(typeof args.selector === 'string' && args.selector !== '' ? args.selector : undefined);
+    case 'screenshot':
+      return `screenshot saved: ${await (await scope.browser()).screenshot()}`;
+    default:
+      throw new Error(`action must be one of ${BROWSER_ACTIONS.join(', ')}`);
   }
 }

@@ -1,9 +1,10 @@
 /** A worker's part: takes session jobs (group `long`), runs them, and routes cancel/signal events to the local run. */
-import type { EventBus, JobQueue, LlmClient, Logger, QueueWorker, RoleHandle, Roles, Subscription } from '../../../kernel/index.ts';
+import type { Clock, EventBus, JobQueue, LlmClient, Logger, QueueWorker, RoleHandle, Roles, Subscription } from '../../../kernel/index.ts';
 import type { CascadesConfig } from '../config.ts';
 import { SessionCancelled, SessionSignalled } from '../model/events.ts';
 import type { CascadeStore, SessionDataStore } from '../store/index.ts';
 import type { ChildRunner } from './children.ts';
+import type { BrowserPool } from './browser.ts';
 import type { CascadeMetrics } from './metrics.ts';
 import { PHASE_RUNNERS } from './phase-runners.ts';
 import { SESSION_QUEUE, type SessionJob } from './queue.ts';
@@ -23,6 +24,10 @@ export interface WorkerDeps {
   metrics: CascadeMetrics;
   data: SessionDataStore;
   children: ChildRunner;
+  /** The kernel clock: question deadlines and the sweeper's period. */
+  clock: Clock;
+  /** The browser of the `browser` tool (none when disabled). */
+  browsers?: BrowserPool;
 }
 
 /** Runs sessions on this instance. */
@@ -43,8 +48,8 @@ export class CascadeWorker {
   async runSession(sessionId: string, stop?: AbortSignal): Promise<string> {
     const claimed = await this.d.store.claim(sessionId, this.d.owner, this.d.config.leaseMs);
     if (!claimed) return 'not claimed';
-    const { store, llm, log, config, metrics, data, children } = this.d;
-    const run = new SessionRun({ store, llm, log, config, metrics, data, children, phases: PHASE_RUNNERS }, claimed.session, claimed.checkpoint);
+    const { store, llm, log, config, metrics, data, children, clock, browsers } = this.d;
+    const run = new SessionRun({ store, llm, log, config, metrics, data, children, clock, browsers, phases: PHASE_RUNNERS }, claimed.session, claimed.checkpoint);
     this.active.set(sessionId, run);
     // On shutdown the session is left running: its heartbeat lapses and the sweeper resumes it elsewhere.
     const onStop = () => run.stop('worker stopping');
@@ -66,7 +71,7 @@ export class CascadeWorker {
     this.subs.push(await this.d.bus.subscribe(SessionCancelled.subject(), SessionCancelled.handler((e) => this.active.get(e.data.sessionId)?.stop('cancelled'), () => undefined)));
     this.subs.push(await this.d.bus.subscribe(SessionSignalled.subject(), SessionSignalled.handler((e) => this.active.get(e.data.sessionId)?.beatNow(), () => undefined)));
     this.worker = await this.d.queue.work<SessionJob>(SESSION_QUEUE, (job) => this.runSession(job.data.sessionId, job.signal), { group: 'long', concurrency: this.d.config.concurrency });
-    this.sweeper = this.d.roles.holdRole('cascades-sweeper', { ttlMs: this.d.config.roleTtlMs }, (signal) => runSweeper(signal, this.d.store, this.d.queue, this.d.config, this.d.log, this.d.metrics, { data: this.d.data, children: this.d.children.children }));
+    this.sweeper = this.d.roles.holdRole('cascades-sweeper', { ttlMs: this.d.config.roleTtlMs }, (signal) => runSweeper(signal, this.d.store, this.d.queue, this.d.config, this.d.log, this.d.metrics, { data: this.d.data, children: this.d.children.children }, this.d.clock));
   }
 
   /** Stops taking jobs; running sessions stop and are left for recovery. */
@@ -75,5 +80,6 @@ export class CascadeWorker {
     for (const run of this.active.values()) run.stop('worker stopping');
     await this.worker?.close();
     await Promise.all(this.subs.splice(0).map((s) => s.unsubscribe()));
+    await this.d.browsers?.close();
   }
 }

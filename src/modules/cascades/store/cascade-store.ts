@@ -31,6 +31,15 @@ export interface LogRow extends LogEntry {
   createdAt: string;
 }
 
+/** A question a session parks on: `expiresAt` is computed on the kernel clock (none: it waits until answered). */
+export interface ParkedQuestion {
+  id: string;
+  phase: string;
+  prompt: string;
+  onTimeout: HumanCheckpoint['onTimeout'];
+  expiresAt?: Date;
+}
+
 /** Filters of the session list. */
 export interface SessionQuery {
   status?: SessionStatus;
@@ -65,6 +74,12 @@ export class CascadeStore {
   /** Every definition, by id. */
   async listDefinitions(): Promise<StoredDefinition[]> {
     const rows = await this.db.query('SELECT * FROM cascades_definitions ORDER BY cascade_id LIMIT 1000');
+    return rows.map((r) => ({ cascadeId: String(r.cascade_id), spec: json(r.spec), version: Number(r.version), updatedAt: iso(r.updated_at)! }));
+  }
+
+  /** Definitions that declare triggers (the trigger loop reads these every second; the others stay in the table). */
+  async definitionsWithTriggers(): Promise<StoredDefinition[]> {
+    const rows = await this.db.query(`SELECT * FROM cascades_definitions WHERE jsonb_typeof(spec->'triggers') = 'array' AND jsonb_array_length(spec->'triggers') > 0 ORDER BY cascade_id LIMIT 1000`);
     return rows.map((r) => ({ cascadeId: String(r.cascade_id), spec: json(r.spec), version: Number(r.version), updatedAt: iso(r.updated_at)! }));
   }
 
@@ -146,15 +161,15 @@ export class CascadeStore {
   }
 
   /** Parks a running session on a new human checkpoint; false when fenced out. */
-  async block(id: string, epoch: number, cascadeId: string, cp: { id: string; phase: string; prompt: string; onTimeout: string; timeoutMs?: number }): Promise<boolean> {
+  async block(id: string, epoch: number, cascadeId: string, cp: ParkedQuestion): Promise<boolean> {
     const events = toOutboxJsonRows([SessionBlocked.outbox({ sessionId: id, cascadeId, phase: cp.phase, checkpointId: cp.id, prompt: cp.prompt })], id);
     const rows = await this.db.query(
       `WITH s AS (UPDATE cascades_sessions SET status = 'blocked', owner = NULL, updated_at = now() WHERE id = $1::text AND epoch = $2::int AND status = 'running' RETURNING id),
        h AS (INSERT INTO cascades_human_checkpoints (id, session_id, phase, prompt, status, on_timeout, expires_at)
-         SELECT $3::text, s.id, $4::text, $5::text, 'pending', $6::text, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + $7::int * interval '1 millisecond' END FROM s),
+         SELECT $3::text, s.id, $4::text, $5::text, 'pending', $6::text, $7::timestamptz FROM s),
        ev AS (${eventsCte('$8', 's')})
        SELECT s.id, ${OUTBOX_NOTIFY_SQL} AS notified FROM s`,
-      [id, epoch, cp.id, cp.phase, cp.prompt, cp.onTimeout, cp.timeoutMs ?? null, J(events)],
+      [id, epoch, cp.id, cp.phase, cp.prompt, cp.onTimeout, cp.expiresAt?.toISOString() ?? null, J(events)],
     );
     if (rows.length === 0) return false;
     notifyOutboxWritten();
@@ -186,9 +201,9 @@ export class CascadeStore {
     return rows[0] && { sessionId: String(rows[0].session_id) };
   }
 
-  /** Pending human checkpoints whose timeout has passed. */
-  async expiredHumanCheckpoints(limit = 100): Promise<HumanCheckpoint[]> {
-    const rows = await this.db.query(`SELECT * FROM cascades_human_checkpoints WHERE status = 'pending' AND expires_at < now() ORDER BY expires_at LIMIT $1::int`, [limit]);
+  /** Pending human checkpoints whose timeout has passed at `now` (the kernel clock's time, so a fake clock moves it). */
+  async expiredHumanCheckpoints(now: Date, limit = 100): Promise<HumanCheckpoint[]> {
+    const rows = await this.db.query(`SELECT * FROM cascades_human_checkpoints WHERE status = 'pending' AND expires_at <= $1::timestamptz ORDER BY expires_at LIMIT $2::int`, [now.toISOString(), limit]);
     return rows.map(toHumanCheckpoint);
   }
 

@@ -25,6 +25,8 @@ export interface TurnWrite {
 export interface PreparedTurn {
   readonly params: unknown[];
   readonly hasEvents: boolean;
+  /** The session as this write leaves it, as the JSON the statement sends (a replay reads it without a database). */
+  readonly json: { state: string; outputs: string; completed: string; checkpoint: string; error: string | null };
 }
 
 const J = (v: unknown) => JSON.stringify(v ?? null);
@@ -70,8 +72,10 @@ export function prepareTurn(id: string, epoch: number, w: TurnWrite): PreparedTu
   const logs = w.logs.map((l) => ({ phase: l.phase, turn: l.turn, kind: l.kind, sounding_index: l.soundingIndex ?? null, winner: l.winner === undefined ? null : String(l.winner), model: l.model ?? null, tokens_in: l.tokensIn ?? null, tokens_out: l.tokensOut ?? null, cost: l.cost ?? null, duration_ms: l.durationMs ?? null, content: l.content ?? null }));
   const costs = w.costs.map((c) => ({ phase: c.phase, model: c.model, tokens_in: c.tokensIn, tokens_out: c.tokensOut, cost: c.cost }));
   const events = toOutboxJsonRows(w.events, id);
+  const json = { state: J(w.state), outputs: J(w.outputs), completed: J(w.completed), checkpoint: J(w.checkpoint), error: w.finish?.error ?? null };
   return {
-    params: [id, epoch, w.checkpoint.phase, J(w.state), J(w.outputs), J(w.completed), cost, tin, tout, w.checkpoint.turn, w.kind, J(w.checkpoint), J(logs), J(costs), w.finish?.status ?? null, w.finish?.error ?? null, J(events)],
+    params: [id, epoch, w.checkpoint.phase, json.state, json.outputs, json.completed, cost, tin, tout, w.checkpoint.turn, w.kind, json.checkpoint, J(logs), J(costs), w.finish?.status ?? null, w.finish?.error ?? null, J(events)],
     hasEvents: events.length > 0,
+    json,
   };
 }

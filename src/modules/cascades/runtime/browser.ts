@@ -1,0 +1,128 @@
+/**
+ * The `browser` tool's machinery: one Chromium per worker process (Debian's, driven by playwright-core), one browser
+ * context per session (its own cookies and storage), at most `maxPages` pages per session, closed when the session's
+ * run ends on this worker. Every request a page makes (navigation, redirect, sub-resource) must go to a host of the
+ * cascade's `allow_hosts`, the same list http_get obeys; others are aborted.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { hostAllowed, parseHostAllowlist, type Logger } from '../../../kernel/index.ts';
+
+/** Browser settings of a worker. */
+export interface BrowserOptions {
+  executablePath: string;
+  /** Pages one session may have open at once. */
+  maxPages: number;
+  /** Where screenshots are written: `<dir>/<session>/<n>.png`. */
+  artifactsDir: string;
+  /** Longest wait of one action (navigation, click, typing). */
+  actionTimeoutMs: number;
+}
+
+/** One session's browser: its context, its pages (the last opened is current), its screenshots. */
+export class SessionBrowser {
+  private pages: Page[] = [];
+  private shots = 0;
+
+  constructor(
+    private readonly sessionId: string,
+    private readonly context: BrowserContext,
+    private readonly opts: BrowserOptions,
+    private readonly onClose: () => void,
+  ) {}
+
+  private current(): Page {
+    const p = this.pages.at(-1);
+    if (!p) throw new Error('no page open: navigate first');
+    return p;
+  }
+
+  /** Opens `url` in the current page, or in a new one (`newPage`), within the page limit. */
+  async navigate(url: string, newPage: boolean): Promise<string> {
+    if (newPage || this.pages.length === 0) {
+      if (this.pages.length >= this.opts.maxPages) throw new Error(`page limit of ${this.opts.maxPages} reached`);
+      this.pages.push(await this.context.newPage());
+    }
+    const res = await this.current().goto(url, { timeout: this.opts.actionTimeoutMs });
+    return `opened ${this.current().url()} (status ${res?.status() ?? 'none'}, title ${JSON.stringify(await this.current().title())})`;
+  }
+
+  /** Clicks the first element matching `selector`. */
+  async click(selector: string): Promise<string> {
+    await this.current().click(selector, { timeout: this.opts.actionTimeoutMs });
+    return `clicked ${selector}`;
+  }
+
+  /** Types `text` into the field matching `selector` (replacing its value). */
+  async type(selector: string, text: string): Promise<string> {
+    await this.current().fill(selector, text, { timeout: this.opts.actionTimeoutMs });
+    return `typed into ${selector}`;
+  }
+
+  /** The visible text of `selector` (default the whole page). */
+  async readText(selector: string | undefined): Promise<string> {
+    return this.current().innerText(selector ?? 'body', { timeout: this.opts.actionTimeoutMs });
+  }
+
+  /** Saves a PNG of the current page as an artifact; returns its path. */
+  async screenshot(): Promise<string> {
+    const dir = join(this.opts.artifactsDir, this.sessionId);
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `${++this.shots}.png`);
+    await writeFile(file, await this.current().screenshot({ timeout: this.opts.actionTimeoutMs }));
+    return file;
+  }
+
+  /** Pages open now. */
+  get openPages(): number {
+    return this.pages.length;
+  }
+
+  /** Closes the context and its pages. */
+  async close(): Promise<void> {
+    this.pages = [];
+    this.onClose();
+    await this.context.close();
+  }
+}
+
+/** The worker's Chromium, launched on first use and shared by its sessions' contexts. */
+export class BrowserPool {
+  private browser: Promise<Browser> | undefined;
+  private readonly open = new Set<SessionBrowser>();
+
+  constructor(
+    private readonly opts: BrowserOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** A new context for a session, with requests limited to `allowHosts`. */
+  async forSession(sessionId: string, allowHosts: readonly string[]): Promise<SessionBrowser> {
+    this.browser ??= chromium.launch({ executablePath: this.opts.executablePath, args: ['--no-sandbox'] });
+    const context = await (await this.browser).newContext();
+    const rules = parseHostAllowlist(allowHosts);
+    await context.route('**/*', async (route) => {
+      const url = new URL(route.request().url());
+      const local = url.protocol === 'data:' || url.protocol === 'about:' || url.protocol === 'blob:';
+      if (local || ((url.protocol === 'http:' || url.protocol === 'https:') && hostAllowed(url, rules))) await route.continue();
+      else await route.abort('blockedbyclient');
+    });
+    const b: SessionBrowser = new SessionBrowser(sessionId, context, this.opts, () => this.open.delete(b));
+    this.open.add(b);
+    return b;
+  }
+
+  /** Contexts open now (one per session using the browser on this worker). */
+  get openContexts(): number {
+    return this.open.size;
+  }
+
+  /** Closes every context and the browser (worker stop). */
+  async close(): Promise<void> {
+    await Promise.all([...this.open].map((b) => b.close().catch((err: unknown) => this.log.warn({ err }, 'closing a session browser failed'))));
+    const b = this.browser;
+    this.browser = undefined;
+    if (b) await (await b).close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The `browser` tool with Debian's Chromium (playwright-core) against a page this test serves on loopback: the model
+ * navigates, types, clicks, reads the text and takes a screenshot (a PNG artifact) through native tool calls; a host
+ * outside allow_hosts is refused, also for a page's own sub-requests; the page limit holds; the context closes with the run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryBus } from '../../../src/kernel/bus/memory-bus.ts';
+import type { Database } from '../../../src/kernel/db/port.ts';
+import { createPostgresDatabase } from '../../../src/kernel/db/postgres-database.ts';
+import { newId } from '../../../src/kernel/ids.ts';
+import type { Roles } from '../../../src/kernel/index.ts';
+import { createLogger } from '../../../src/kernel/log.ts';
+import { MemoryQueue } from '../../../src/kernel/queue/memory-queue.ts';
+import { cascadesConfigSchema } from '../../../src/modules/cascades/config.ts';
+import { checkDefinition } from '../../../src/modules/cascades/model/parse-definition.ts';
+import { BrowserPool } from '../../../src/modules/cascades/runtime/browser.ts';
+import { NO_METRICS } from '../../../src/modules/cascades/runtime/metrics.ts';
+import { CascadeWorker } from '../../../src/modules/cascades/runtime/worker.ts';
+import { ChildRunner } from '../../../src/modules/cascades/runtime/children.ts';
+import { CascadeStore, ChildSessionStore, SessionDataStore } from '../../../src/modules/cascades/store/index.ts';
+import { fakeLlmForFile, fakeProvider, testClient } from '../../contract/llm-fake.ts';
+import { PG_URL, uniqueName } from '../../helpers/env.ts';
+import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
+import { tempDir } from '../../kit/index.ts';
+import { realClock } from '../../../src/kernel/clock/clock.ts';
+
+const fake = fakeLlmForFile();
+const artifacts = tempDir('capstan-browser-');
+const schema = uniqueName('cascb').toLowerCase();
+const queue = new MemoryQueue();
+const bus = new MemoryBus({ source: 'test' });
+let db: Database;
+let store: CascadeStore;
+let pool: BrowserPool;
+let worker: CascadeWorker;
+/** Requests the page server saw, by path: the refused host's sub-request must never arrive. */
+const served: string[] = [];
+let site: ReturnType<typeof Bun.serve>;
+
+const PAGE = `<!doctype html><title>Greeter</title>
+<h1 id="out">nobody yet</h1>
+<input id="name"><button id="go" onclick="document.querySelector('#out').textContent = 'hello ' + document.querySelector('#name').value">greet</button>`;
+
+beforeAll(async () => {
+  site = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch(req) {
+      served.push(new URL(req.url).pathname);
+      return new Response(PAGE, { headers: { 'content-type': 'text/html' } });
+    },
+  });
+  db = await createPostgresDatabase({ url: PG_URL, schema });
+  await db.migrate(ALL_MODULE_MIGRATIONS);
+  store = new CascadeStore(db);
+  const log = createLogger({ level: 'silent' });
+  pool = new BrowserPool({ executablePath: '/usr/bin/chromium', maxPages: 2, actionTimeoutMs: 20_000, artifactsDir: artifacts }, log);
+  const { llm } = testClient({ providers: { fake: fakeProvider(fake) } });
+  worker = new CascadeWorker({ store, queue, bus, llm, roles: undefined as unknown as Roles, log, owner: 'w1', config: cascadesConfigSchema.parse({}), metrics: NO_METRICS, clock: realClock, browsers: pool, data: new SessionDataStore(db, 10_000), children: new ChildRunner(store, new ChildSessionStore(db), queue, log) });
+}, 180_000);
+afterAll(async () => {
+  await pool?.close();
+  site?.stop(true);
+  await queue.close();
+  await bus.close();
+  await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await db?.close();
+});
+
+const browse = (args: Record<string, unknown>) => ({ toolCalls: [{ name: 'browser', arguments: args }] });
+
+describe('browser tool', () => {
+  it('navigates, types, clicks, reads text and saves a screenshot; refuses other hosts and pages past the limit; closes with the run', { timeout: 180_000 }, async () => {
+    const origin = `http://127.0.0.1:${site.port}`;
+    const spec = checkDefinition({
+      cascade_id: 'greeter',
+      model: 'fake/m',
+      allow_hosts: [`127.0.0.1:${site.port}`],
+      phases: [{ name: 'visit', instructions: 'Greet Ada on the page.', tools: ['browser'], max_turns: 10 }],
+    });
+    await fake.script({
+      sessionHeader: 'x-capstan-session',
+      replies: [
+        browse({ action: 'navigate', url: `${origin}/greeter` }),
+        browse({ action: 'type', selector: '#name', text: 'Ada' }),
+        browse({ action: 'click', selector: '#go' }),
+        browse({ action: 'read_text', selector: '#out' }),
+        browse({ action: 'screenshot' }),
+        browse({ action: 'navigate', url: 'http://localhost:9/elsewhere' }),
+        browse({ action: 'navigate', url: `${origin}/second`, new_page: true }),
+        browse({ action: 'navigate', url: `${origin}/third`, new_page: true }),
+        { text: 'greeted Ada' },
+      ],
+    });
+    const id = newId();
+    await store.createSession(id, spec, {});
+    expect(await worker.runSession(id)).toBe('completed');
+    expect((await store.getSession(id)).outputs).toEqual({ visit: 'greeted Ada' });
+
+    const results = (await store.logs(id)).filter((l) => l.kind === 'tool').map((l) => l.content as { ok: boolean; result: string });
+    expect(results).toHaveLength(8);
+    expect(results[0]).toMatchObject({ ok: true, result: expect.stringContaining('title "Greeter"') });
+    expect(results[3]).toEqual(expect.objectContaining({ ok: true, result: 'hello Ada' }));
+    const shot = /screenshot saved: (.+)$/.exec(results[4]!.result)![1]!;
+    expect(shot.startsWith(join(artifacts, id))).toBe(true);
+    expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
+    expect(results[5]).toMatchObject({ ok: false, result: expect.stringContaining("host 'localhost:9' is not in the allowed hosts") });
+    expect(results[6]!.ok).toBe(true);
+    expect(results[7]).toMatchObject({ ok: false, result: 'error: page limit of 2 reached' });
+    expect(served).toEqual(['/greeter', '/second']);
+    // The session's context was closed when its run ended.
+    expect(pool.openContexts).toBe(0);
+  });
+
+  it('the context itself aborts requests to hosts outside allow_hosts, not only the tool check', { timeout: 120_000 }, async () => {
+    const spec = checkDefinition({ cascade_id: 'sneaky', model: 'fake/m', allow_hosts: [], phases: [{ name: 'visit', instructions: 'Look.', tools: ['browser'], max_turns: 3 }] });
+    const b = await pool.forSession('direct-check', spec.allow_hosts);
+    try {
+      // Navigation itself goes through the context's route, so even a URL the tool would refuse is stopped there.
+      await expect(b.navigate(`http://127.0.0.1:${site.port}/blocked`, false)).rejects.toThrow(/ERR_BLOCKED_BY_CLIENT/);
+      expect(served).not.toContain('/blocked');
+    } finally {
+      await b.close();
+    }
+    expect(existsSync(join(artifacts, 'direct-check'))).toBe(false);
+    expect(pool.openContexts).toBe(0);
+  });
+});
