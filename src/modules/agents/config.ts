@@ -65,6 +65,10 @@ export const agentsConfigSchema = z
     roleTtlMs: z.number().int().min(300).default(5_000),
     /** Folders of skills (`<dir>/<name>/SKILL.md`), after the built-ins; a later one wins on a name. */
     skillsDirs: z.array(z.string().min(1)).default(['~/.capstan/skills', './.capstan/skills']),
+    /** Folder of extensions (`<dir>/<name>.ts|.js`, default export `function (capstan) { ... }`), loaded at start. */
+    extensionsDir: z.string().min(1).default('./.capstan/extensions'),
+    /** Reload an extension when its file changes; default: only under `capstan serve --dev`. */
+    watchExtensions: z.boolean().optional(),
     /** External CLI runtimes by name (runtime `cli`, spawn field `cli`). */
     cliRuntimes: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), cliRuntimeSchema).default({}),
     /** Recoveries of one agent before it fails instead. */

@@ -209,6 +209,27 @@ export const agentsCommands = {
         ctx.client.print((await ctx.send('GET', '/skills', undefined, items)).items, ['name', 'description', 'source']);
       },
     }),
+    extensions: command({
+      usage: 'extensions',
+      description: 'extension files: what each registered, or why it was skipped',
+      async run(ctx) {
+        const r = await ctx.send('GET', '/extensions', undefined, items);
+        ctx.client.print(ctx.client.json ? r.items : r.items.map((e) => ({ ...e, tools: (e.tools as string[]).join(','), commands: (e.commands as { name: string }[]).map((c) => c.name).join(','), events: (e.events as string[]).join(','), handlerErrors: (e.handlerErrors as unknown[]).length, error: e.error ?? '' })), ['name', 'status', 'tools', 'commands', 'events', 'handlerErrors', 'error']);
+      },
+    }),
+    ext: command({
+      usage: 'ext NAME [ARGS...]',
+      description: "run an extension's command on the server (put -- before arguments that start with -)",
+      args: ['NAME', 'ARGS...'],
+      exits: { 1: 'also the exit code the command answered, whatever it is' },
+      async run(ctx) {
+        const [name, ...argv] = ctx.args as string[];
+        const r = await ctx.send('POST', `/extensions/commands/${enc(name!)}`, { body: { argv } }, z.object({ exitCode: z.number().int(), output: z.array(z.string()) }));
+        if (ctx.client.json) ctx.client.print(r);
+        else for (const line of r.output) console.log(line);
+        return r.exitCode;
+      },
+    }),
     swarm: commandGroup('swarm create -f swarm.yaml [--follow] | swarm show ID | swarm list', '', swarmCommands),
   },
 };

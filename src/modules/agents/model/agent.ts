@@ -17,7 +17,8 @@ export type Priority = (typeof PRIORITIES)[number];
 /** Names of the built-in tools (swarm tools are added for agents of a swarm). */
 export const BUILTIN_TOOLS = ['read_file', 'write_file', 'edit_file', 'list_files', 'search', 'run_command', 'fetch_url', 'read_skill', 'finish', 'post_message', 'read_messages'] as const;
 
-const toolName = z.enum(BUILTIN_TOOLS);
+/** A built-in tool's name or an extension's (which must be loaded when the agent is spawned: the service checks). */
+const toolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a tool name: lower-case letters, digits and _');
 const branchName = z
   .string()
   .min(1)

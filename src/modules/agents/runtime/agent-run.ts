@@ -14,7 +14,7 @@ import type { AgentMetrics } from './metrics.ts';
 import { compileDeny } from './command-policy.ts';
 import { ProcessGroup } from './processes.ts';
 import type { Refusal } from './refusal.ts';
-import type { SwarmChannel, ToolContext } from './tools/index.ts';
+import type { SwarmChannel, Tool, ToolContext } from './tools/index.ts';
 import { commitAll, diffCommits, ensureWorktree } from './worktree.ts';
 
 /** The agent cannot go on; the message becomes its error. */
@@ -44,6 +44,8 @@ export interface RunDeps {
   skillsPrompt(agent: Agent): Promise<string>;
   /** A skill's instructions by name. */
   skill(name: string): string | undefined;
+  /** The tools of the loaded extensions. */
+  extensionTools(): Tool[];
 }
 
 /** Why the run's signal was aborted. */

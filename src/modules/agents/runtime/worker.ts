@@ -8,7 +8,7 @@ import { AgentRun, type RunDeps, type Runtime } from './agent-run.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { AGENT_QUEUE, CLEANUP_QUEUE, enqueueAgent, type AgentJob } from './queue.ts';
 import { runSweeper } from './sweeper.ts';
-import type { SwarmChannel } from './tools/index.ts';
+import type { SwarmChannel, Tool } from './tools/index.ts';
 import { removeWorktree } from './worktree.ts';
 
 /** What the worker is built from. */
@@ -27,6 +27,8 @@ export interface WorkerDeps {
   channel(agent: Agent): SwarmChannel | undefined;
   skillsPrompt(agent: Agent): Promise<string>;
   skill(name: string): string | undefined;
+  /** The tools of the loaded extensions. */
+  extensionTools(): Tool[];
   /** Hooks run after an agent ended (swarms advance on it). */
   onEnded: ((agent: Agent, status: string) => Promise<void>)[];
   /** Extra work of each sweeper pass (advancing running swarms). */
@@ -59,7 +61,7 @@ export class AgentWorker {
     if (waiting) return waiting;
     const claimed = await d.store.claim(agentId, d.owner);
     if (!claimed) return 'not claimed';
-    const deps: RunDeps = { store: d.store, llm: d.llm, bus: d.bus, log: d.log, config: d.config, clock: d.clock, metrics: d.metrics, runtimes: d.runtimes, channel: d.channel, skillsPrompt: d.skillsPrompt, skill: d.skill, ended: (a, s) => this.ended(a, s) };
+    const deps: RunDeps = { store: d.store, llm: d.llm, bus: d.bus, log: d.log, config: d.config, clock: d.clock, metrics: d.metrics, runtimes: d.runtimes, channel: d.channel, skillsPrompt: d.skillsPrompt, skill: d.skill, extensionTools: d.extensionTools, ended: (a, s) => this.ended(a, s) };
     const run = new AgentRun(deps, claimed.agent, claimed.checkpoint);
     this.active.set(agentId, run);
     // On shutdown the agent goes back to the queue and continues from its last saved turn on some worker.
