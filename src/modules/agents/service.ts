@@ -81,6 +81,8 @@ export class AgentService {
       wallClockMs: input.wallClockMs ?? this.config.wallClockMs,
       cleanup: input.cleanup ?? this.config.cleanup,
       dependsOn: input.dependsOn,
+      retries: input.retries,
+      retryBackoffMs: input.retryBackoffMs,
       context: input.context,
       swarm: extras.swarm,
     };

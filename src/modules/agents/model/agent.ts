@@ -49,6 +49,10 @@ export const spawnSchema = z.strictObject({
   maxTurns: z.number().int().min(1).max(10_000).optional(),
   wallClockMs: z.number().int().min(100).optional(),
   cleanup: z.enum(['immediate', 'on-success', 'delay', 'manual']).optional(),
+  /** Runs again on a fresh worktree after a failure (not after a kill or a spent budget), up to this many times. */
+  retries: z.number().int().min(0).max(20).default(0),
+  /** Wait before the first retry; doubled for each later one. */
+  retryBackoffMs: z.number().int().min(0).max(3_600_000).default(1_000),
   /** Agents that must complete before this one starts (a task's dependencies). */
   dependsOn: z.array(z.string().min(1).max(100)).max(100).default([]),
   /** Extra context appended to the task (a swarm hands a stage its predecessor's output this way). */
@@ -73,6 +77,9 @@ export interface AgentSpec {
   wallClockMs: number;
   cleanup: 'immediate' | 'on-success' | 'delay' | 'manual';
   dependsOn: string[];
+  /** Absent in agents spawned before retries existed: 0. */
+  retries?: number;
+  retryBackoffMs?: number;
   context?: unknown;
   /** Set for agents of a swarm: the channel they talk on and their role in it. */
   swarm?: { id: string; role: string; key: string };
@@ -99,6 +106,8 @@ export interface Agent {
   owner: string | null;
   epoch: number;
   recoveries: number;
+  /** Retries used (0 on the first attempt). */
+  attempt: number;
   swarmId: string | null;
   createdAt: string;
   updatedAt: string;

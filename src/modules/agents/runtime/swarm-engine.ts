@@ -78,6 +78,8 @@ export class SwarmEngine {
         maxTurns: t.maxTurns,
         wallClockMs: t.wallClockMs,
         cleanup: t.cleanup,
+        retries: t.retries ?? 0,
+        retryBackoffMs: t.retryBackoffMs ?? 1_000,
         dependsOn: [],
         context: p.context,
       };

@@ -61,7 +61,7 @@ export class AgentWorker {
     if (waiting) return waiting;
     const claimed = await d.store.claim(agentId, d.owner);
     if (!claimed) return 'not claimed';
-    const deps: RunDeps = { store: d.store, llm: d.llm, bus: d.bus, log: d.log, config: d.config, clock: d.clock, metrics: d.metrics, runtimes: d.runtimes, channel: d.channel, skillsPrompt: d.skillsPrompt, skill: d.skill, extensionTools: d.extensionTools, ended: (a, s) => this.ended(a, s) };
+    const deps: RunDeps = { store: d.store, queue: d.queue, llm: d.llm, bus: d.bus, log: d.log, config: d.config, clock: d.clock, metrics: d.metrics, runtimes: d.runtimes, channel: d.channel, skillsPrompt: d.skillsPrompt, skill: d.skill, extensionTools: d.extensionTools, ended: (a, s) => this.ended(a, s) };
     const run = new AgentRun(deps, claimed.agent, claimed.checkpoint);
     this.active.set(agentId, run);
     // On shutdown the agent goes back to the queue and continues from its last saved turn on some worker.

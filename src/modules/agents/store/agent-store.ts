@@ -147,6 +147,21 @@ export class AgentStore {
     return rows.length > 0;
   }
 
+  /**
+   * Queues a failed attempt again from the start (turn 0, no messages, a new wall clock), when retries are left; the
+   * spend stays (the budget covers every attempt). `updated_at` is set to when the retry is due, so the sweeper does not
+   * queue it before its backoff. Answers the retry number, or undefined (none left, or fenced out).
+   */
+  async retry(id: string, epoch: number, reason: string, delayMs: number): Promise<number | undefined> {
+    const rows = await this.db.query<{ attempt: number }>(
+      `UPDATE agents_agents SET status = 'queued', attempt = attempt + 1, turn = 0, messages = '[]'::jsonb, error = $3::text, owner = NULL,
+         heartbeat_at = NULL, started_at = NULL, updated_at = now() + ($4::int * interval '1 millisecond')
+       WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} AND attempt < coalesce((spec->>'retries')::int, 0) RETURNING attempt`,
+      [id, epoch, reason, delayMs],
+    );
+    return rows[0] ? Number(rows[0].attempt) : undefined;
+  }
+
   /** Leaves a claimed agent paused (its worker stopped between turns). */
   async parked(id: string, epoch: number): Promise<void> {
     await this.db.query(`UPDATE agents_agents SET owner = NULL, updated_at = now() WHERE id = $1::text AND epoch = $2::int`, [id, epoch]);
