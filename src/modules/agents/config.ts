@@ -69,6 +69,13 @@ export const agentsConfigSchema = z
     extensionsDir: z.string().min(1).default('./.capstan/extensions'),
     /** Reload an extension when its file changes; default: only under `capstan serve --dev`. */
     watchExtensions: z.boolean().optional(),
+    /** Limits per project (a spawn's `project`), across every instance: running agents at once, tokens and cost of all its agents together. */
+    projects: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/),
+        z.strictObject({ maxConcurrent: z.number().int().min(1).optional(), maxTokens: z.number().int().positive().optional(), maxCost: z.number().positive().optional() }),
+      )
+      .default({}),
     /** External CLI runtimes by name (runtime `cli`, spawn field `cli`). */
     cliRuntimes: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), cliRuntimeSchema).default({}),
     /** Recoveries of one agent before it fails instead. */

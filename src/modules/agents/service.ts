@@ -66,6 +66,11 @@ export class AgentService {
       const issues = input.dependsOn.flatMap((d, i) => (known.has(d) ? [] : [{ path: `body.dependsOn.${i}`, message: `no agent '${d}'` }]));
       if (issues.length > 0) throw new Invalid('unknown dependencies', issues);
     }
+    const limits = input.project ? this.config.projects[input.project] : undefined;
+    if (input.project && (limits?.maxTokens || limits?.maxCost)) {
+      const spent = await this.store.projectSpend(input.project);
+      if ((limits.maxTokens && spent.tokens >= limits.maxTokens) || (limits.maxCost && spent.cost >= limits.maxCost)) throw new Conflict(`project '${input.project}' has spent its budget (${spent.tokens} tokens, cost ${spent.cost})`, { project: input.project, ...spent });
+    }
     const id = extras.id ?? newId();
     const spec: AgentSpec = {
       task: input.task,
@@ -81,6 +86,7 @@ export class AgentService {
       wallClockMs: input.wallClockMs ?? this.config.wallClockMs,
       cleanup: input.cleanup ?? this.config.cleanup,
       dependsOn: input.dependsOn,
+      project: input.project,
       retries: input.retries,
       retryBackoffMs: input.retryBackoffMs,
       context: input.context,

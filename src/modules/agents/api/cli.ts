@@ -103,7 +103,7 @@ export const agentsCommands = {
   width: 34,
   commands: {
     spawn: command({
-      usage: 'spawn "TASK" --repo DIR [--model M] [--base BRANCH] [--priority critical|high|normal|low]\n        [--max-tokens N] [--max-cost X] [--max-turns N] [--retries N] [--runtime builtin|cli] [--cli NAME] [--skill S ...] [--follow]',
+      usage: 'spawn "TASK" --repo DIR [--model M] [--base BRANCH] [--priority critical|high|normal|low]\n        [--max-tokens N] [--max-cost X] [--max-turns N] [--retries N] [--project P] [--runtime builtin|cli] [--cli NAME] [--skill S ...] [--follow]',
       flags: {
         repo: { type: 'string' },
         model: { type: 'string' },
@@ -113,6 +113,7 @@ export const agentsCommands = {
         'max-cost': { type: 'string' },
         'max-turns': { type: 'string' },
         retries: { type: 'string' },
+        project: { type: 'string' },
         runtime: { type: 'string' },
         cli: { type: 'string' },
         skill: { type: 'string', multiple: true },
@@ -123,7 +124,7 @@ export const agentsCommands = {
       async run(ctx) {
         const f = ctx.flags;
         const budget = { maxTokens: ctx.number('max-tokens', { integer: true, min: 1 }), maxCost: ctx.number('max-cost', { positive: true }) };
-        const body = { task: ctx.args[0], repo: resolve(ctx.need('repo')), baseBranch: f.base, model: f.model, priority: f.priority, runtime: f.runtime, cli: f.cli, skills: f.skill, maxTurns: ctx.number('max-turns', { integer: true, min: 1 }), retries: ctx.number('retries', { integer: true, min: 0 }), budget };
+        const body = { task: ctx.args[0], repo: resolve(ctx.need('repo')), baseBranch: f.base, model: f.model, priority: f.priority, runtime: f.runtime, cli: f.cli, skills: f.skill, maxTurns: ctx.number('max-turns', { integer: true, min: 1 }), retries: ctx.number('retries', { integer: true, min: 0 }), project: f.project, budget };
         const a = await ctx.send('POST', '/agents', { body }, agent);
         if (!f.follow) {
           ctx.client.print({ id: a.id, status: a.status, branch: a.branch, worktree: a.worktree });

@@ -49,6 +49,8 @@ export const spawnSchema = z.strictObject({
   maxTurns: z.number().int().min(1).max(10_000).optional(),
   wallClockMs: z.number().int().min(100).optional(),
   cleanup: z.enum(['immediate', 'on-success', 'delay', 'manual']).optional(),
+  /** The project the agent counts against (modules.agents.projects limits its running agents and its spend). */
+  project: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a project name: letters, digits, . _ -').optional(),
   /** Runs again on a fresh worktree after a failure (not after a kill or a spent budget), up to this many times. */
   retries: z.number().int().min(0).max(20).default(0),
   /** Wait before the first retry; doubled for each later one. */
@@ -77,6 +79,7 @@ export interface AgentSpec {
   wallClockMs: number;
   cleanup: 'immediate' | 'on-success' | 'delay' | 'manual';
   dependsOn: string[];
+  project?: string;
   /** Absent in agents spawned before retries existed: 0. */
   retries?: number;
   retryBackoffMs?: number;

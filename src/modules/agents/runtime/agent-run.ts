@@ -139,6 +139,15 @@ export class AgentRun {
     if ((maxTokens && tokens >= maxTokens) || (maxCost && cost >= maxCost)) throw new AgentFailure(`budget spent (${tokens} tokens, cost ${cost})`, true);
   }
 
+  /** Refuses before a call when the agent's project has spent its budget (every agent of the project together). */
+  async checkProjectBudget(): Promise<void> {
+    const project = this.agent.spec.project;
+    const limits = project ? this.deps.config.projects[project] : undefined;
+    if (!project || !limits || (!limits.maxTokens && !limits.maxCost)) return;
+    const { tokens, cost } = await this.deps.store.projectSpend(project);
+    if ((limits.maxTokens && tokens >= limits.maxTokens) || (limits.maxCost && cost >= limits.maxCost)) throw new AgentFailure(`project ${project} budget spent (${tokens} tokens, cost ${cost})`, true);
+  }
+
   /** Records a safety refusal: audit row, log row, event. */
   async refused(tool: string, r: Refusal): Promise<void> {
     this.deps.metrics.refusals.inc({ rule: r.rule });

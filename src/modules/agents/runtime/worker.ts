@@ -59,8 +59,11 @@ export class AgentWorker {
     if (!current || current.status !== 'queued') return 'not queued';
     const waiting = await this.blockedBy(current);
     if (waiting) return waiting;
-    const claimed = await d.store.claim(agentId, d.owner);
-    if (!claimed) return 'not claimed';
+    const project = current.spec.project;
+    const maxConcurrent = project ? d.config.projects[project]?.maxConcurrent : undefined;
+    const claimed = await d.store.claim(agentId, d.owner, project && maxConcurrent ? { name: project, maxConcurrent } : undefined);
+    // At its project's limit the agent stays queued; it is queued again when one of the project's agents ends.
+    if (!claimed) return project && maxConcurrent ? `project ${project} at its limit` : 'not claimed';
     const deps: RunDeps = { store: d.store, queue: d.queue, llm: d.llm, bus: d.bus, log: d.log, config: d.config, clock: d.clock, metrics: d.metrics, runtimes: d.runtimes, channel: d.channel, skillsPrompt: d.skillsPrompt, skill: d.skill, extensionTools: d.extensionTools, ended: (a, s) => this.ended(a, s) };
     const run = new AgentRun(deps, claimed.agent, claimed.checkpoint);
     this.active.set(agentId, run);
@@ -109,6 +112,10 @@ export class AgentWorker {
       d.log.warn({ err, agentId: agent.id }, 'worktree cleanup failed');
     }
     for (const next of await d.store.dependents(agent.id)) await enqueueAgent(d.queue, next.id, next.spec.priority, `after-${agent.id}`);
+    const project = agent.spec.project;
+    if (project && d.config.projects[project]?.maxConcurrent) {
+      for (const next of await d.store.queuedInProject(project)) await enqueueAgent(d.queue, next.id, next.spec.priority, `slot-${agent.id}`);
+    }
     for (const hook of d.onEnded) {
       try {
         await hook(agent, status);

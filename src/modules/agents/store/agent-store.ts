@@ -2,7 +2,7 @@
  * The agents store over the kernel Database (PostgreSQL or PGlite). Every write a worker makes names the epoch it
  * claimed the agent with, so a worker that lost the agent (presumed dead and resumed elsewhere, killed) writes nothing.
  */
-import { NotFound, type Database } from '../../../kernel/index.ts';
+import { NotFound, txQuery, type Database } from '../../../kernel/index.ts';
 import type { Agent, AgentCheckpoint, AgentLogEntry, AgentSpec, AgentStatus } from '../model/agent.ts';
 import { iso, json, toAgent } from './rows.ts';
 
@@ -92,14 +92,25 @@ export class AgentStore {
     return rows.map(toAgent);
   }
 
-  /** Takes a queued agent for this worker (epoch + 1); returns it with its checkpoint, or undefined when it is not queued. */
-  async claim(id: string, owner: string): Promise<{ agent: Agent; checkpoint: AgentCheckpoint } | undefined> {
-    const rows = await this.db.query(
-      `UPDATE agents_agents SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now(),
+  /**
+   * Takes a queued agent for this worker (epoch + 1); returns it with its checkpoint, or undefined when it is not queued
+   * (or, with `project`, when the project already runs `maxConcurrent` agents).
+   */
+  async claim(id: string, owner: string, project?: { name: string; maxConcurrent: number }): Promise<{ agent: Agent; checkpoint: AgentCheckpoint } | undefined> {
+    const update = `UPDATE agents_agents SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now(),
          started_at = coalesce(started_at, now())
-       WHERE id = $1::text AND status = 'queued' RETURNING *`,
-      [id, owner],
-    );
+       WHERE id = $1::text AND status = 'queued'`;
+    let rows: Record<string, unknown>[];
+    if (!project) rows = await this.db.query(`${update} RETURNING *`, [id, owner]);
+    else {
+      // Instances claim a project's agents one at a time (a transaction-scoped advisory lock on the project), and the
+      // count is read after the lock, so two claims can never both take the last slot.
+      rows = await this.db.transaction(async (tx) => {
+        const q = txQuery(tx);
+        await q(`SELECT pg_advisory_xact_lock(hashtext($1::text))`, [`agents-project:${project.name}`]);
+        return q<Record<string, unknown>>(`${update} AND (SELECT count(*) FROM agents_agents WHERE status = 'running' AND spec->>'project' = $3::text) < $4::int RETURNING *`, [id, owner, project.name, project.maxConcurrent]);
+      });
+    }
     const r = rows[0];
     if (!r) return undefined;
     return { agent: toAgent(r), checkpoint: { turn: Number(r.turn), messages: json(r.messages) } };
@@ -171,6 +182,18 @@ export class AgentStore {
   async requeue(id: string, epoch: number): Promise<boolean> {
     const rows = await this.db.query(`UPDATE agents_agents SET status = 'queued', owner = NULL, updated_at = now() - interval '1 hour' WHERE id = $1::text AND epoch = $2::int AND status = 'running' RETURNING id`, [id, epoch]);
     return rows.length > 0;
+  }
+
+  /** Tokens and cost spent by every agent of a project. */
+  async projectSpend(project: string): Promise<{ tokens: number; cost: number }> {
+    const rows = await this.db.query<{ tokens: unknown; cost: unknown }>(`SELECT coalesce(sum(tokens_in + tokens_out), 0) AS tokens, coalesce(sum(cost), 0) AS cost FROM agents_agents WHERE spec->>'project' = $1::text`, [project]);
+    return { tokens: Number(rows[0]?.tokens ?? 0), cost: Number(rows[0]?.cost ?? 0) };
+  }
+
+  /** Queued agents of a project (queued again when one of its agents ends and frees a slot). */
+  async queuedInProject(project: string): Promise<Agent[]> {
+    const rows = await this.db.query(`SELECT * FROM agents_agents WHERE status = 'queued' AND spec->>'project' = $1::text ORDER BY priority, created_at LIMIT 1000`, [project]);
+    return rows.map(toAgent);
   }
 
   /** Queued agents that name `id` in their dependencies. */
