@@ -259,11 +259,11 @@ export class AgentRun {
       if (retried) return retried;
     }
     if (this.pendingLogs.length > 0) await d.store.log(a.id, this.pendingLogs);
-    const ok = await d.store.finish(a.id, a.epoch, status, status === 'completed' ? { result: text, commitSha } : { error: text, commitSha });
+    // The end event is written with the end (the outbox), so no crash between the two can lose it.
+    const event = status === 'completed' ? AgentCompleted.outbox({ agentId: a.id, swarmId: a.swarmId, commitSha, result: text, cost: this.spent.cost }) : AgentFailed.outbox({ agentId: a.id, swarmId: a.swarmId, reason: text });
+    const ok = await d.store.finish(a.id, a.epoch, status, status === 'completed' ? { result: text, commitSha } : { error: text, commitSha }, event);
     if (!ok) return 'fenced';
     d.metrics.ended.inc({ status });
-    if (status === 'completed') await AgentCompleted.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, commitSha, result: text, cost: this.spent.cost }, { correlationId: a.id });
-    else await AgentFailed.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, reason: text }, { correlationId: a.id });
     await d.ended(a, status);
     return status;
   }

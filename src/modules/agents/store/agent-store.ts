@@ -2,7 +2,7 @@
  * The agents store over the kernel Database (PostgreSQL or PGlite). Every write a worker makes names the epoch it
  * claimed the agent with, so a worker that lost the agent (presumed dead and resumed elsewhere, killed) writes nothing.
  */
-import { NotFound, txQuery, type Database } from '../../../kernel/index.ts';
+import { notifyOutboxWritten, NotFound, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, toOutboxJsonRows, txQuery, type Database, type OutboxEvent } from '../../../kernel/index.ts';
 import type { Agent, AgentCheckpoint, AgentLogEntry, AgentSpec, AgentStatus } from '../model/agent.ts';
 import { iso, json, toAgent } from './rows.ts';
 
@@ -147,14 +147,22 @@ export class AgentStore {
     return rows.length > 0;
   }
 
-  /** Ends a claimed agent (completed or failed) unless it was killed or fenced meanwhile; returns whether it did. */
-  async finish(id: string, epoch: number, status: 'completed' | 'failed', f: { result?: string | null; error?: string | null; commitSha?: string | null }): Promise<boolean> {
+  /**
+   * Ends a claimed agent (completed or failed) unless it was killed or fenced meanwhile; returns whether it did. `event`
+   * (agents.agent.completed or failed) goes into the kernel outbox in the same statement, so a crash right after the
+   * end is saved cannot lose it: the outbox relay publishes it.
+   */
+  async finish(id: string, epoch: number, status: 'completed' | 'failed', f: { result?: string | null; error?: string | null; commitSha?: string | null }, event: OutboxEvent): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE agents_agents SET status = $3::text, result = coalesce($4::text, result), error = $5::text, commit_sha = coalesce($6::text, commit_sha),
-         owner = NULL, updated_at = now(), finished_at = now()
-       WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING id`,
-      [id, epoch, status, f.result ?? null, f.error ?? null, f.commitSha ?? null],
+      `WITH upd AS (
+         UPDATE agents_agents SET status = $3::text, result = coalesce($4::text, result), error = $5::text, commit_sha = coalesce($6::text, commit_sha),
+           owner = NULL, updated_at = now(), finished_at = now()
+         WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING id
+       ), ob AS (${outboxInsertFromJson('e.row')} FROM (SELECT ($7::text)::jsonb AS row) e WHERE EXISTS (SELECT 1 FROM upd) RETURNING ${OUTBOX_NOTIFY_SQL} AS notified)
+       SELECT upd.id, (SELECT count(*) FROM ob) AS events FROM upd`,
+      [id, epoch, status, f.result ?? null, f.error ?? null, f.commitSha ?? null, J(toOutboxJsonRows([event], id)[0])],
     );
+    if (rows.length > 0) notifyOutboxWritten();
     return rows.length > 0;
   }
 
