@@ -51,20 +51,25 @@ try {
   const read = { toolCalls: [{ name: 'read_file', arguments: { path: 'README.md' } }], usage: { input: 100, output: 10 } };
   await fake.script({ sessionHeader: 'x-capstan-agent', replies: [...Array.from({ length: TURNS - 1 }, () => read), { toolCalls: [{ name: 'finish', arguments: { summary: 'done' } }], usage: { input: 100, output: 10 } }] });
   const repo = makeRepo();
-  const ids: string[] = [];
-  for (let i = 0; i < TASKS; i++) {
-    const r = await (i % 2 ? b : a).api('POST', '/tasks', { model: 'fake/agent', task: `task ${i}`, repo });
-    if (r.status !== 201) throw new Error(`spawn ${i}: ${r.status} ${JSON.stringify(r.body)}`);
-    ids.push(r.body.id);
-  }
+  // All at once, half through each instance, so that many run together.
+  const ids: string[] = await Promise.all(
+    Array.from({ length: TASKS }, async (_, i) => {
+      const r = await (i % 2 ? b : a).api('POST', '/tasks', { model: 'fake/agent', task: `task ${i}`, repo });
+      if (r.status !== 201) throw new Error(`spawn ${i}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body.id as string;
+    }),
+  );
   const list = async (api: JsonApi) => ((await api('GET', '/agents?limit=1000')).body.items as Row[]).filter((x) => ids.includes(x.id));
-  // Kill once both instances run agents that have saved at least two turns.
+  // Kill once both instances run agents that have saved a turn, with at least a third of the tasks running.
   let snapshot: Row[] = [];
+  const firstOwner = new Map<string, string>();
+  const seeOwners = (rows: Row[]) => rows.forEach((x) => x.status === 'running' && x.owner && !firstOwner.has(x.id) && firstOwner.set(x.id, x.owner));
   const t0 = Date.now();
   for (;;) {
     snapshot = await list(b.api);
-    const running = snapshot.filter((x) => x.status === 'running' && x.turn >= 2);
-    if (new Set(running.map((x) => x.owner)).size === 2) break;
+    seeOwners(snapshot);
+    const running = snapshot.filter((x) => x.status === 'running' && x.turn >= 1);
+    if (new Set(running.map((x) => x.owner)).size === 2 && running.length >= Math.min(10, TASKS / 3)) break;
     if (snapshot.every((x) => ['completed', 'failed', 'killed'].includes(x.status))) throw new Error('all ended before both instances ran agents; use more tasks');
     if (Date.now() - t0 > DEADLINE_MS) throw new Error('timed out waiting for both instances to run agents');
     await sleep(100);
@@ -76,6 +81,7 @@ try {
   let final: Row[] = [];
   for (;;) {
     final = await list(b.api);
+    seeOwners(final);
     if (final.every((x) => ['completed', 'failed', 'killed'].includes(x.status))) break;
     if (Date.now() - killAt > DEADLINE_MS) break;
     await sleep(250);
@@ -94,6 +100,7 @@ try {
   const recovered = final.filter((x) => x.recoveries > 0).length;
   console.log(`| figure | value |\n| --- | ---: |`);
   console.log(`| tasks queued (through both instances) | ${TASKS} |`);
+  console.log(`| tasks first seen running on A / B (polled every 100-250 ms; some short runs are never seen) | ${[...firstOwner.values()].filter((o) => o === a.id).length} / ${[...firstOwner.values()].filter((o) => o === b.id).length} |`);
   console.log(`| running at the kill: instance A / B | ${orphans.length} / ${snapshot.filter((x) => x.status === 'running' && x.owner === b.id).length} (completed before it: ${survivorEndedBefore}) |`);
   console.log(`| completed in the end | ${done.length} of ${TASKS} (failed ${final.filter((x) => x.status === 'failed').length}, not ended ${final.filter((x) => !['completed', 'failed', 'killed'].includes(x.status)).length}) |`);
   console.log(`| orphans resumed on B with recoveries ≥ 1 | ${recovered} (orphans ${orphans.length}) |`);
