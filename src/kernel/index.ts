@@ -50,3 +50,5 @@ export { command, commandGroup, defineCli, cliHelp, type Command, type CommandSp
 export type { CommandContext, FlagSpec, FlagValues, FieldNames } from './cli/command-context.ts';
 export type { RouteInput, RouteOutput } from './cli/typed-call.ts';
 export { ClientError, type RawBody, type SendOptions } from './cli/client.ts';
+/** Raw `$n` SQL on a drizzle transaction handle (a module that needs a statement inside Database.transaction). */
+export { txQuery } from './archive/tx-query.ts';

@@ -22,6 +22,8 @@ export interface ModuleContext<C = unknown> {
   log: Logger;
   /** `api` instances serve HTTP only, `worker` instances run jobs and consumers only, `all` both. */
   role: 'api' | 'worker' | 'all';
+  /** `serve --dev` (server.dev): reload project files such as extensions when they change. */
+  dev?: boolean;
 }
 
 /**

@@ -29,7 +29,7 @@ export function prepareModules(modules: readonly Module[], cfg: KernelConfig, re
       mounted.push({ name: m.name, description: m.description, enabled: false });
       continue;
     }
-    const ctx: ModuleContext<{ enabled: boolean }> = { config: slice, resources, actions: actions.forModule(m.name), log: resources.log.child({ module: m.name }), role };
+    const ctx: ModuleContext<{ enabled: boolean }> = { config: slice, resources, actions: actions.forModule(m.name), log: resources.log.child({ module: m.name }), role, dev: cfg.server.dev };
     const state = m.init?.(ctx);
     m.actions?.(ctx, state);
     const serves = role !== 'worker';

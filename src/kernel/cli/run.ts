@@ -27,9 +27,10 @@ function helpText(modules: readonly Module[], version: string): string {
 Usage: capstan <command> [flags]
 
 Server commands:
-  serve [--role api|worker|all] [--port N] [--host H] [--data-dir D] [--pid-file F] [--config F]
+  serve [--role api|worker|all] [--port N] [--host H] [--data-dir D] [--pid-file F] [--dev] [--config F]
                               start the server (embedded unless DATABASE_URL, REDIS_URL, NATS_URL are set);
-                              writes its pid to F (default D/serve.pid) while it runs
+                              writes its pid to F (default D/serve.pid) while it runs; --dev reloads
+                              project files (agents' extensions) when they change
   stop [--data-dir D | --pid-file F] [--config F]
                               SIGTERM the server of that pid file and wait until it has exited
   migrate [--config F]        apply database migrations and exit
@@ -102,8 +103,8 @@ function makeClient(argv: string[]): { client: CliClient; rest: string[] } {
 }
 
 async function serve(argv: string[], modules: readonly Module[], version: string): Promise<number> {
-  const { values } = parseFlags(argv, { ...CONFIG_FLAG, role: { type: 'string' }, port: { type: 'string', short: 'p' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'pid-file': { type: 'string' } });
-  const cfg = configFromFlags(values.config, { 'server.role': values.role, 'server.port': parsePort(values.port), 'server.host': values.host, dataDir: values['data-dir'] }, modules);
+  const { values } = parseFlags(argv, { ...CONFIG_FLAG, role: { type: 'string' }, port: { type: 'string', short: 'p' }, host: { type: 'string' }, 'data-dir': { type: 'string' }, 'pid-file': { type: 'string' }, dev: { type: 'boolean' } });
+  const cfg = configFromFlags(values.config, { 'server.dev': values.dev, 'server.role': values.role, 'server.port': parsePort(values.port), 'server.host': values.host, dataDir: values['data-dir'] }, modules);
   const server = await startServer(cfg, modules, version);
   // Written before the "serving on" line, so a script that reads that line finds the pid file too.
   const pidFile = pidFilePath(cfg.dataDir, values['pid-file']);

@@ -50,6 +50,8 @@ export const kernelConfigShape = {
       role: z.enum(['api', 'worker', 'all']).default('all'),
       bodyLimitBytes: z.number().int().positive().default(1_048_576),
       shutdownTimeoutMs: z.number().int().positive().default(10_000),
+      /** Development mode (`serve --dev`): modules reload the files they load from the project (e.g. agents' extensions) when they change. */
+      dev: z.boolean().default(false),
       /** What one /api/v1/events stream (SSE or WebSocket) holds for a client that reads slower than events arrive. */
       eventStream: z
         .strictObject({

@@ -65,6 +65,17 @@ export const agentsConfigSchema = z
     roleTtlMs: z.number().int().min(300).default(5_000),
     /** Folders of skills (`<dir>/<name>/SKILL.md`), after the built-ins; a later one wins on a name. */
     skillsDirs: z.array(z.string().min(1)).default(['~/.capstan/skills', './.capstan/skills']),
+    /** Folder of extensions (`<dir>/<name>.ts|.js`, default export `function (capstan) { ... }`), loaded at start. */
+    extensionsDir: z.string().min(1).default('./.capstan/extensions'),
+    /** Reload an extension when its file changes; default: only under `capstan serve --dev`. */
+    watchExtensions: z.boolean().optional(),
+    /** Limits per project (a spawn's `project`), across every instance: running agents at once, tokens and cost of all its agents together. */
+    projects: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/),
+        z.strictObject({ maxConcurrent: z.number().int().min(1).optional(), maxTokens: z.number().int().positive().optional(), maxCost: z.number().positive().optional() }),
+      )
+      .default({}),
     /** External CLI runtimes by name (runtime `cli`, spawn field `cli`). */
     cliRuntimes: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), cliRuntimeSchema).default({}),
     /** Recoveries of one agent before it fails instead. */

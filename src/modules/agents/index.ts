@@ -7,7 +7,9 @@ import { migrations } from './store/migrations.gen.ts';
 import { agentsCli } from './api/cli.ts';
 import { agentsRoutes } from './api/agent-routes.ts';
 import { agentsConfigSchema, resolveFolders, type AgentsSettings } from './config.ts';
-import { spawnSchema } from './model/agent.ts';
+import { BUILTIN_TOOLS, spawnSchema, type SpawnInput } from './model/agent.ts';
+import { ExtensionHost } from './runtime/extensions/host.ts';
+import { extensionRoutes } from './api/extension-routes.ts';
 import { builtinLoop } from './runtime/builtin-loop.ts';
 import { cliRuntime } from './runtime/cli-runtime.ts';
 import { SkillLibrary } from './runtime/skills.ts';
@@ -25,7 +27,7 @@ import { swarmSchema } from './model/swarm.ts';
 
 /** Builds the module; state lives in the closure, one per process. */
 export function createAgentsModule(): Module {
-  let state: { service: AgentService; worker: AgentWorker; engine: SwarmEngine; store: AgentStore; swarms: SwarmStore; skills: SkillLibrary } | undefined;
+  let state: { service: AgentService; worker: AgentWorker; engine: SwarmEngine; store: AgentStore; swarms: SwarmStore; skills: SkillLibrary; extensions: ExtensionHost } | undefined;
 
   function ensure(ctx: ModuleContext<AgentsSettings>) {
     if (state) return state;
@@ -40,12 +42,21 @@ export function createAgentsModule(): Module {
       if (!name || !known.includes(name)) throw new Invalid(`runtime cli needs one of the configured CLI runtimes (${known.join(', ') || 'none configured'})`, [{ path: 'body.cli', message: name ? `no CLI runtime '${name}'` : 'required with runtime cli' }]);
     };
     const skills = new SkillLibrary(config.skillsDirs, ctx.log);
-    const checkSkills = async (names: string[]) => {
+    const extensions = new ExtensionHost(config.extensionsDir, r.bus, ctx.log, r.clock, 'agents');
+    if (config.watchExtensions ?? ctx.dev) extensions.watch();
+    const checkNames = async (input: SpawnInput) => {
       const known = new Set(skills.load().skills.map((s) => s.name));
-      const issues = names.flatMap((n, i) => (known.has(n) ? [] : [{ path: `body.skills.${i}`, message: `no skill '${n}'` }]));
-      if (issues.length > 0) throw new Invalid('unknown skills', issues);
+      const issues = input.skills.flatMap((n, i) => (known.has(n) ? [] : [{ path: `body.skills.${i}`, message: `no skill '${n}'` }]));
+      await extensions.ready;
+      const tools = new Set<string>([...BUILTIN_TOOLS, ...extensions.tools().map((t) => t.name)]);
+      for (const list of ['allow', 'deny'] as const) {
+        (input.tools[list] ?? []).forEach((n, i) => {
+          if (!tools.has(n)) issues.push({ path: `body.tools.${list}.${i}`, message: `no tool '${n}' (built in or from a loaded extension)` });
+        });
+      }
+      if (issues.length > 0) throw new Invalid('unknown skills or tools', issues);
     };
-    const service = new AgentService(store, r.queue, bus, r.llm, config, checkCli, checkSkills);
+    const service = new AgentService(store, r.queue, bus, r.llm, config, checkCli, checkNames);
     const swarms = new SwarmStore(r.db);
     const engine = new SwarmEngine(swarms, store, service, bus, ctx.log);
     service.afterKill.push((a) => engine.agentEnded(a));
@@ -64,10 +75,11 @@ export function createAgentsModule(): Module {
       channel: (a) => engine.channel(a),
       skillsPrompt: async (a) => skills.prompt(a.spec.task, a.spec.skills),
       skill: (n) => skills.get(n)?.body,
+      extensionTools: () => extensions.tools(),
       onEnded: [(a) => engine.agentEnded(a)],
       sweepMore: () => engine.advanceAll(),
     });
-    state = { service, worker, engine, store, swarms, skills };
+    state = { service, worker, engine, store, swarms, skills, extensions };
     return state;
   }
 
@@ -96,7 +108,7 @@ export function createAgentsModule(): Module {
     },
     routes(ctx) {
       const s = ensure(ctx);
-      return agentsRoutes(s.service, ctx.resources.bus, [swarmRoutes(s.engine, s.swarms, s.store), skillRoutes(s.skills)]);
+      return agentsRoutes(s.service, ctx.resources.bus, [swarmRoutes(s.engine, s.swarms, s.store), skillRoutes(s.skills), extensionRoutes(s.extensions)]);
     },
     ui(ctx) {
       const s = ensure(ctx);
@@ -107,6 +119,7 @@ export function createAgentsModule(): Module {
     },
     async stop() {
       await state?.worker.stop();
+      await state?.extensions.stop();
       state = undefined;
     },
     cli: agentsCli,

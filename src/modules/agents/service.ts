@@ -33,8 +33,8 @@ export class AgentService {
     private readonly config: AgentsConfig,
     /** Checks a CLI runtime name (throws Invalid naming body.cli when unknown). */
     private readonly checkCli: (name: string | undefined) => void,
-    /** Checks skill names (throws Invalid naming body.skills.N when unknown). */
-    private readonly checkSkills: (names: string[]) => Promise<void>,
+    /** Checks skill and tool names (throws Invalid naming body.skills.N or body.tools.allow.N when unknown). */
+    private readonly checkNames: (input: SpawnInput) => Promise<void>,
   ) {}
 
   /** Checks the request, makes the agent row (queued) and its job; the worktree is made when a worker takes it. */
@@ -55,7 +55,7 @@ export class AgentService {
         throw new Invalid(`model '${model}': ${(err as Error).message}`, [{ path: 'body.model', message: (err as Error).message }]);
       }
     } else this.checkCli(input.cli);
-    await this.checkSkills(input.skills);
+    await this.checkNames(input);
     const { top, baseBranch } = await checkRepository(resolve(input.repo), input.baseBranch);
     if (input.budget.maxTokens !== undefined) {
       const need = estimateTokens(input.task + JSON.stringify(input.context ?? '')) + OPENING_OVERHEAD_TOKENS;
@@ -65,6 +65,11 @@ export class AgentService {
       const known = await this.store.statuses(input.dependsOn);
       const issues = input.dependsOn.flatMap((d, i) => (known.has(d) ? [] : [{ path: `body.dependsOn.${i}`, message: `no agent '${d}'` }]));
       if (issues.length > 0) throw new Invalid('unknown dependencies', issues);
+    }
+    const limits = input.project ? this.config.projects[input.project] : undefined;
+    if (input.project && (limits?.maxTokens || limits?.maxCost)) {
+      const spent = await this.store.projectSpend(input.project);
+      if ((limits.maxTokens && spent.tokens >= limits.maxTokens) || (limits.maxCost && spent.cost >= limits.maxCost)) throw new Conflict(`project '${input.project}' has spent its budget (${spent.tokens} tokens, cost ${spent.cost})`, { project: input.project, ...spent });
     }
     const id = extras.id ?? newId();
     const spec: AgentSpec = {
@@ -81,6 +86,9 @@ export class AgentService {
       wallClockMs: input.wallClockMs ?? this.config.wallClockMs,
       cleanup: input.cleanup ?? this.config.cleanup,
       dependsOn: input.dependsOn,
+      project: input.project,
+      retries: input.retries,
+      retryBackoffMs: input.retryBackoffMs,
       context: input.context,
       swarm: extras.swarm,
     };

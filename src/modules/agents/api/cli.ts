@@ -103,7 +103,7 @@ export const agentsCommands = {
   width: 34,
   commands: {
     spawn: command({
-      usage: 'spawn "TASK" --repo DIR [--model M] [--base BRANCH] [--priority critical|high|normal|low]\n        [--max-tokens N] [--max-cost X] [--max-turns N] [--runtime builtin|cli] [--cli NAME] [--skill S ...] [--follow]',
+      usage: 'spawn "TASK" --repo DIR [--model M] [--base BRANCH] [--priority critical|high|normal|low]\n        [--max-tokens N] [--max-cost X] [--max-turns N] [--retries N] [--project P] [--runtime builtin|cli] [--cli NAME] [--skill S ...] [--follow]',
       flags: {
         repo: { type: 'string' },
         model: { type: 'string' },
@@ -112,6 +112,8 @@ export const agentsCommands = {
         'max-tokens': { type: 'string' },
         'max-cost': { type: 'string' },
         'max-turns': { type: 'string' },
+        retries: { type: 'string' },
+        project: { type: 'string' },
         runtime: { type: 'string' },
         cli: { type: 'string' },
         skill: { type: 'string', multiple: true },
@@ -122,7 +124,7 @@ export const agentsCommands = {
       async run(ctx) {
         const f = ctx.flags;
         const budget = { maxTokens: ctx.number('max-tokens', { integer: true, min: 1 }), maxCost: ctx.number('max-cost', { positive: true }) };
-        const body = { task: ctx.args[0], repo: resolve(ctx.need('repo')), baseBranch: f.base, model: f.model, priority: f.priority, runtime: f.runtime, cli: f.cli, skills: f.skill, maxTurns: ctx.number('max-turns', { integer: true, min: 1 }), budget };
+        const body = { task: ctx.args[0], repo: resolve(ctx.need('repo')), baseBranch: f.base, model: f.model, priority: f.priority, runtime: f.runtime, cli: f.cli, skills: f.skill, maxTurns: ctx.number('max-turns', { integer: true, min: 1 }), retries: ctx.number('retries', { integer: true, min: 0 }), project: f.project, budget };
         const a = await ctx.send('POST', '/agents', { body }, agent);
         if (!f.follow) {
           ctx.client.print({ id: a.id, status: a.status, branch: a.branch, worktree: a.worktree });
@@ -207,6 +209,27 @@ export const agentsCommands = {
       description: 'skills agents can use',
       async run(ctx) {
         ctx.client.print((await ctx.send('GET', '/skills', undefined, items)).items, ['name', 'description', 'source']);
+      },
+    }),
+    extensions: command({
+      usage: 'extensions',
+      description: 'extension files: what each registered, or why it was skipped',
+      async run(ctx) {
+        const r = await ctx.send('GET', '/extensions', undefined, items);
+        ctx.client.print(ctx.client.json ? r.items : r.items.map((e) => ({ ...e, tools: (e.tools as string[]).join(','), commands: (e.commands as { name: string }[]).map((c) => c.name).join(','), events: (e.events as string[]).join(','), handlerErrors: (e.handlerErrors as unknown[]).length, error: e.error ?? '' })), ['name', 'status', 'tools', 'commands', 'events', 'handlerErrors', 'error']);
+      },
+    }),
+    ext: command({
+      usage: 'ext NAME [ARGS...]',
+      description: "run an extension's command on the server (put -- before arguments that start with -)",
+      args: ['NAME', 'ARGS...'],
+      exits: { 1: 'also the exit code the command answered, whatever it is' },
+      async run(ctx) {
+        const [name, ...argv] = ctx.args as string[];
+        const r = await ctx.send('POST', `/extensions/commands/${enc(name!)}`, { body: { argv } }, z.object({ exitCode: z.number().int(), output: z.array(z.string()) }));
+        if (ctx.client.json) ctx.client.print(r);
+        else for (const line of r.output) console.log(line);
+        return r.exitCode;
       },
     }),
     swarm: commandGroup('swarm create -f swarm.yaml [--follow] | swarm show ID | swarm list', '', swarmCommands),

@@ -17,7 +17,8 @@ export type Priority = (typeof PRIORITIES)[number];
 /** Names of the built-in tools (swarm tools are added for agents of a swarm). */
 export const BUILTIN_TOOLS = ['read_file', 'write_file', 'edit_file', 'list_files', 'search', 'run_command', 'fetch_url', 'read_skill', 'finish', 'post_message', 'read_messages'] as const;
 
-const toolName = z.enum(BUILTIN_TOOLS);
+/** A built-in tool's name or an extension's (which must be loaded when the agent is spawned: the service checks). */
+const toolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'a tool name: lower-case letters, digits and _');
 const branchName = z
   .string()
   .min(1)
@@ -48,6 +49,12 @@ export const spawnSchema = z.strictObject({
   maxTurns: z.number().int().min(1).max(10_000).optional(),
   wallClockMs: z.number().int().min(100).optional(),
   cleanup: z.enum(['immediate', 'on-success', 'delay', 'manual']).optional(),
+  /** The project the agent counts against (modules.agents.projects limits its running agents and its spend). */
+  project: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a project name: letters, digits, . _ -').optional(),
+  /** Runs again on a fresh worktree after a failure (not after a kill or a spent budget), up to this many times. */
+  retries: z.number().int().min(0).max(20).default(0),
+  /** Wait before the first retry; doubled for each later one. */
+  retryBackoffMs: z.number().int().min(0).max(3_600_000).default(1_000),
   /** Agents that must complete before this one starts (a task's dependencies). */
   dependsOn: z.array(z.string().min(1).max(100)).max(100).default([]),
   /** Extra context appended to the task (a swarm hands a stage its predecessor's output this way). */
@@ -72,6 +79,10 @@ export interface AgentSpec {
   wallClockMs: number;
   cleanup: 'immediate' | 'on-success' | 'delay' | 'manual';
   dependsOn: string[];
+  project?: string;
+  /** Absent in agents spawned before retries existed: 0. */
+  retries?: number;
+  retryBackoffMs?: number;
   context?: unknown;
   /** Set for agents of a swarm: the channel they talk on and their role in it. */
   swarm?: { id: string; role: string; key: string };
@@ -98,6 +109,8 @@ export interface Agent {
   owner: string | null;
   epoch: number;
   recoveries: number;
+  /** Retries used (0 on the first attempt). */
+  attempt: number;
   swarmId: string | null;
   createdAt: string;
   updatedAt: string;

@@ -16,6 +16,8 @@ export const AgentPaused = defineEvent('agents.agent.paused', z.object({ ...agen
 export const AgentCompleted = defineEvent('agents.agent.completed', z.object({ ...agent, commitSha: z.string().nullable(), result: z.string(), cost: z.number() }));
 /** The agent stopped with an error (budget, wall clock, turns, provider failure). */
 export const AgentFailed = defineEvent('agents.agent.failed', z.object({ ...agent, reason: z.string() }));
+/** The agent failed and runs again on a fresh worktree after `delayMs` (attempt counts retries, from 1). */
+export const AgentRetrying = defineEvent('agents.agent.retrying', z.object({ ...agent, attempt: z.number().int(), reason: z.string(), delayMs: z.number().int(), failedBranch: z.string() }));
 /** The agent was killed; the instance running it stops its LLM call and tool processes on this event. */
 export const AgentKilled = defineEvent('agents.agent.killed', z.object({ ...agent, reason: z.string() }));
 /** A control request (pause) for whichever instance runs the agent. */

@@ -9,7 +9,7 @@ export const STRATEGIES = ['parallel', 'pipeline', 'map-reduce', 'tree'] as cons
 const task = storableText(z.string().min(1).max(100_000));
 
 /** What every agent of the swarm shares (a spawn body without task, repo and the swarm's own fields). */
-export const templateSchema = spawnSchema.pick({ runtime: true, cli: true, model: true, budget: true, tools: true, skills: true, labels: true, priority: true, maxTurns: true, wallClockMs: true, cleanup: true }).partial().default({});
+export const templateSchema = spawnSchema.pick({ runtime: true, cli: true, model: true, budget: true, tools: true, skills: true, labels: true, priority: true, maxTurns: true, wallClockMs: true, cleanup: true, retries: true, retryBackoffMs: true, project: true }).partial().default({});
 
 /** A swarm definition (YAML or JSON); snake_case keys as in swarm.yaml files. */
 export const swarmSchema = z

@@ -5,20 +5,28 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Clock, type EventBus, type LlmClient, type Logger, type Timer } from '../../../kernel/index.ts';
+import { type Clock, type EventBus, type JobQueue, type LlmClient, type Logger, type Timer } from '../../../kernel/index.ts';
 import type { AgentsConfig } from '../config.ts';
 import type { Agent, AgentCheckpoint, AgentLogEntry, AgentStatus } from '../model/agent.ts';
-import { AgentCompleted, AgentFailed, AgentPaused, AgentStarted, AgentTurn, BudgetExceeded, BudgetWarning, SafetyBlocked } from '../model/events.ts';
+import { AgentCompleted, AgentFailed, AgentPaused, AgentRetrying, AgentStarted, AgentTurn, BudgetExceeded, BudgetWarning, SafetyBlocked } from '../model/events.ts';
 import type { AgentStore } from '../store/index.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { compileDeny } from './command-policy.ts';
 import { ProcessGroup } from './processes.ts';
 import type { Refusal } from './refusal.ts';
-import type { SwarmChannel, ToolContext } from './tools/index.ts';
-import { commitAll, diffCommits, ensureWorktree } from './worktree.ts';
+import type { SwarmChannel, Tool, ToolContext } from './tools/index.ts';
+import { commitAll, diffCommits, ensureWorktree, freshStartForRetry } from './worktree.ts';
+import { enqueueAgent } from './queue.ts';
 
-/** The agent cannot go on; the message becomes its error. */
-export class AgentFailure extends Error {}
+/** The agent cannot go on; the message becomes its error. `final`: a retry could not help (a spent budget). */
+export class AgentFailure extends Error {
+  constructor(
+    message: string,
+    readonly final = false,
+  ) {
+    super(message);
+  }
+}
 
 /** How a runtime's turns ended. */
 export type RuntimeOutcome = { kind: 'finished'; result: string } | { kind: 'paused' } | { kind: 'requeued' };
@@ -29,6 +37,8 @@ export type Runtime = (run: AgentRun) => Promise<RuntimeOutcome>;
 /** What an agent run needs from its worker. */
 export interface RunDeps {
   store: AgentStore;
+  /** Where a retry is queued. */
+  queue: JobQueue;
   llm: LlmClient;
   bus: EventBus;
   log: Logger;
@@ -44,6 +54,8 @@ export interface RunDeps {
   skillsPrompt(agent: Agent): Promise<string>;
   /** A skill's instructions by name. */
   skill(name: string): string | undefined;
+  /** The tools of the loaded extensions. */
+  extensionTools(): Tool[];
 }
 
 /** Why the run's signal was aborted. */
@@ -124,7 +136,16 @@ export class AgentRun {
   checkBudget(): void {
     const { maxTokens, maxCost } = this.agent.spec.budget;
     const { tokens, cost } = this.spent;
-    if ((maxTokens && tokens >= maxTokens) || (maxCost && cost >= maxCost)) throw new AgentFailure(`budget spent (${tokens} tokens, cost ${cost})`);
+    if ((maxTokens && tokens >= maxTokens) || (maxCost && cost >= maxCost)) throw new AgentFailure(`budget spent (${tokens} tokens, cost ${cost})`, true);
+  }
+
+  /** Refuses before a call when the agent's project has spent its budget (every agent of the project together). */
+  async checkProjectBudget(): Promise<void> {
+    const project = this.agent.spec.project;
+    const limits = project ? this.deps.config.projects[project] : undefined;
+    if (!project || !limits || (!limits.maxTokens && !limits.maxCost)) return;
+    const { tokens, cost } = await this.deps.store.projectSpend(project);
+    if ((limits.maxTokens && tokens >= limits.maxTokens) || (limits.maxCost && cost >= limits.maxCost)) throw new AgentFailure(`project ${project} budget spent (${tokens} tokens, cost ${cost})`, true);
   }
 
   /** Records a safety refusal: audit row, log row, event. */
@@ -149,7 +170,7 @@ export class AgentRun {
     this.pendingLogs = [];
     this.deps.metrics.turns.inc();
     await AgentTurn.publish(this.deps.bus, { agentId: this.agent.id, swarmId: this.agent.swarmId, turn: this.turn, tools: toolNames, tokens: this.spent.tokens, cost: this.spent.cost }, { correlationId: this.agent.id });
-    if (this.exceeded) throw new AgentFailure(this.exceeded);
+    if (this.exceeded) throw new AgentFailure(this.exceeded, true);
     return status;
   }
 
@@ -201,7 +222,7 @@ export class AgentRun {
       }
       const reason = this.stopReason === 'wall-clock' ? `wall-clock limit of ${a.spec.wallClockMs} ms reached` : err instanceof AgentFailure ? err.message : `${(err as Error).name}: ${(err as Error).message}`;
       if (!(err instanceof AgentFailure) && this.stopReason !== 'wall-clock') d.log.warn({ err, agentId: a.id }, 'agent failed');
-      return await this.end('failed', reason);
+      return await this.end('failed', reason, !(err instanceof AgentFailure && err.final));
     } finally {
       d.metrics.running.dec();
       for (const t of this.timers) t.cancel();
@@ -209,8 +230,11 @@ export class AgentRun {
     }
   }
 
-  /** Commits what is in the worktree, writes the artifacts, records the end and announces it. */
-  private async end(status: 'completed' | 'failed', text: string): Promise<string> {
+  /**
+   * Commits what is in the worktree, writes the artifacts, records the end and announces it; a failure with retries
+   * left is queued again instead (after its backoff, on a fresh worktree), and nothing waiting on the agent moves yet.
+   */
+  private async end(status: 'completed' | 'failed', text: string, retryable = false): Promise<string> {
     const d = this.deps;
     const a = this.agent;
     let commitSha: string | null = null;
@@ -230,14 +254,42 @@ export class AgentRun {
         text = `could not commit the work: ${(err as Error).message}`;
       }
     }
+    if (status === 'failed' && retryable && a.attempt < (a.spec.retries ?? 0) && a.baseSha) {
+      const retried = await this.retry(text);
+      if (retried) return retried;
+    }
     if (this.pendingLogs.length > 0) await d.store.log(a.id, this.pendingLogs);
-    const ok = await d.store.finish(a.id, a.epoch, status, status === 'completed' ? { result: text, commitSha } : { error: text, commitSha });
+    // The end event is written with the end (the outbox), so no crash between the two can lose it.
+    const event = status === 'completed' ? AgentCompleted.outbox({ agentId: a.id, swarmId: a.swarmId, commitSha, result: text, cost: this.spent.cost }) : AgentFailed.outbox({ agentId: a.id, swarmId: a.swarmId, reason: text });
+    const ok = await d.store.finish(a.id, a.epoch, status, status === 'completed' ? { result: text, commitSha } : { error: text, commitSha }, event);
     if (!ok) return 'fenced';
     d.metrics.ended.inc({ status });
-    if (status === 'completed') await AgentCompleted.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, commitSha, result: text, cost: this.spent.cost }, { correlationId: a.id });
-    else await AgentFailed.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, reason: text }, { correlationId: a.id });
     await d.ended(a, status);
     return status;
+  }
+
+  /** Queues the next attempt: the failed one stays as branch `<branch>-attempt-<n>`; undefined when it could not. */
+  private async retry(reason: string): Promise<string | undefined> {
+    const d = this.deps;
+    const a = this.agent;
+    const next = a.attempt + 1;
+    const failedBranch = `${a.branch}-attempt-${next}`;
+    const delayMs = (a.spec.retryBackoffMs ?? 0) * 2 ** a.attempt;
+    try {
+      // Git first: should this process die before the row says queued, the sweeper resumes the agent, never a stale worktree as a fresh one.
+      await freshStartForRetry(a.repo, a.worktree, a.branch, a.baseSha!, failedBranch);
+    } catch (err) {
+      d.log.warn({ err, agentId: a.id }, 'could not prepare a fresh worktree for the retry; the agent fails');
+      return undefined;
+    }
+    this.log({ turn: this.turn, kind: 'status', content: { retry: next, of: a.spec.retries, reason, delayMs, failedBranch } });
+    await d.store.log(a.id, this.pendingLogs);
+    this.pendingLogs = [];
+    const attempt = await d.store.retry(a.id, a.epoch, reason, delayMs);
+    if (attempt === undefined) return 'fenced';
+    await enqueueAgent(d.queue, a.id, a.spec.priority, `retry-${attempt}`, delayMs);
+    await AgentRetrying.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, attempt, reason, delayMs, failedBranch }, { correlationId: a.id });
+    return `retrying (${attempt} of ${a.spec.retries})`;
   }
 
   private async beat(): Promise<void> {

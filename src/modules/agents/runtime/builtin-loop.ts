@@ -9,9 +9,10 @@ const TOOL_RESULT_CAP = 100_000;
 /** Runs one tool call; refusals and errors become the tool's answer, so the model can correct itself. */
 async function callTool(run: AgentRun, call: ToolCall): Promise<{ ok: boolean; result: string }> {
   const spec = run.agent.spec;
-  const tool = toolNamed(call.name);
+  const extensionTools = run.deps.extensionTools();
+  const tool = toolNamed(call.name, extensionTools);
   try {
-    if (!tool || !toolAllowed(spec, call.name, run.deps.config.allowHosts)) throw new Refusal('tool_denied', `tool ${call.name} is not available to this agent`);
+    if (!tool || !toolAllowed(spec, call.name, run.deps.config.allowHosts, extensionTools)) throw new Refusal('tool_denied', `tool ${call.name} is not available to this agent`);
     const result = await tool.run(call.arguments, run.tools);
     return { ok: true, result: result.length > TOOL_RESULT_CAP ? `${result.slice(0, TOOL_RESULT_CAP)}\n[cut]` : result };
   } catch (err) {
@@ -30,9 +31,11 @@ export async function builtinLoop(run: AgentRun): Promise<RuntimeOutcome> {
   const a = run.agent;
   const model = a.spec.model;
   if (run.messages.length === 0) run.messages = await run.openingMessages();
-  const tools = toolDefinitions(a.spec, run.deps.config.allowHosts);
   while (run.turn < a.spec.maxTurns) {
+    // Read each turn: under serve --dev an extension's tools change while an agent runs.
+    const tools = toolDefinitions(a.spec, run.deps.config.allowHosts, run.deps.extensionTools());
     run.checkBudget();
+    await run.checkProjectBudget();
     let res;
     const started = performance.now();
     try {

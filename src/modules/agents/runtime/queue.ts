@@ -13,9 +13,9 @@ export interface AgentJob {
 }
 
 /** Queues a run of the agent at its priority; `reason` makes the job id unique per start, resume or recovery. */
-export async function enqueueAgent(queue: JobQueue, agentId: string, priority: Priority, reason: string): Promise<void> {
+export async function enqueueAgent(queue: JobQueue, agentId: string, priority: Priority, reason: string, delayMs?: number): Promise<void> {
   const jobId = `${agentId}-${reason}`.replace(/:/g, '_');
-  await queue.add<AgentJob>(AGENT_QUEUE, 'run', { agentId }, { jobId, priority: PRIORITIES.indexOf(priority) + 1 });
+  await queue.add<AgentJob>(AGENT_QUEUE, 'run', { agentId }, { jobId, priority: PRIORITIES.indexOf(priority) + 1, ...(delayMs ? { delayMs } : {}) });
 }
 
 /** Queues the removal of an agent's worktree after `delayMs`. */

@@ -8,7 +8,7 @@ import { AgentRun, type RunDeps, type Runtime } from './agent-run.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { AGENT_QUEUE, CLEANUP_QUEUE, enqueueAgent, type AgentJob } from './queue.ts';
 import { runSweeper } from './sweeper.ts';
-import type { SwarmChannel } from './tools/index.ts';
+import type { SwarmChannel, Tool } from './tools/index.ts';
 import { removeWorktree } from './worktree.ts';
 
 /** What the worker is built from. */
@@ -27,6 +27,8 @@ export interface WorkerDeps {
   channel(agent: Agent): SwarmChannel | undefined;
   skillsPrompt(agent: Agent): Promise<string>;
   skill(name: string): string | undefined;
+  /** The tools of the loaded extensions. */
+  extensionTools(): Tool[];
   /** Hooks run after an agent ended (swarms advance on it). */
   onEnded: ((agent: Agent, status: string) => Promise<void>)[];
   /** Extra work of each sweeper pass (advancing running swarms). */
@@ -57,9 +59,12 @@ export class AgentWorker {
     if (!current || current.status !== 'queued') return 'not queued';
     const waiting = await this.blockedBy(current);
     if (waiting) return waiting;
-    const claimed = await d.store.claim(agentId, d.owner);
-    if (!claimed) return 'not claimed';
-    const deps: RunDeps = { store: d.store, llm: d.llm, bus: d.bus, log: d.log, config: d.config, clock: d.clock, metrics: d.metrics, runtimes: d.runtimes, channel: d.channel, skillsPrompt: d.skillsPrompt, skill: d.skill, ended: (a, s) => this.ended(a, s) };
+    const project = current.spec.project;
+    const maxConcurrent = project ? d.config.projects[project]?.maxConcurrent : undefined;
+    const claimed = await d.store.claim(agentId, d.owner, project && maxConcurrent ? { name: project, maxConcurrent } : undefined);
+    // At its project's limit the agent stays queued; it is queued again when one of the project's agents ends.
+    if (!claimed) return project && maxConcurrent ? `project ${project} at its limit` : 'not claimed';
+    const deps: RunDeps = { store: d.store, queue: d.queue, llm: d.llm, bus: d.bus, log: d.log, config: d.config, clock: d.clock, metrics: d.metrics, runtimes: d.runtimes, channel: d.channel, skillsPrompt: d.skillsPrompt, skill: d.skill, extensionTools: d.extensionTools, ended: (a, s) => this.ended(a, s) };
     const run = new AgentRun(deps, claimed.agent, claimed.checkpoint);
     this.active.set(agentId, run);
     // On shutdown the agent goes back to the queue and continues from its last saved turn on some worker.
@@ -107,6 +112,10 @@ export class AgentWorker {
       d.log.warn({ err, agentId: agent.id }, 'worktree cleanup failed');
     }
     for (const next of await d.store.dependents(agent.id)) await enqueueAgent(d.queue, next.id, next.spec.priority, `after-${agent.id}`);
+    const project = agent.spec.project;
+    if (project && d.config.projects[project]?.maxConcurrent) {
+      for (const next of await d.store.queuedInProject(project)) await enqueueAgent(d.queue, next.id, next.spec.priority, `slot-${agent.id}`);
+    }
     for (const hook of d.onEnded) {
       try {
         await hook(agent, status);

@@ -114,3 +114,14 @@ export async function removeWorktree(repo: string, path: string): Promise<void> 
   if (!existsSync(path)) return;
   await git(repo, ['worktree', 'remove', '--force', path]);
 }
+
+/**
+ * Before a retry: keeps the failed attempt's head as branch `keepAs`, removes the worktree and points the agent's branch
+ * back at the base commit, so the next attempt makes a fresh worktree from the base (ensureWorktree checks it out again).
+ */
+export async function freshStartForRetry(repo: string, path: string, branch: string, baseSha: string, keepAs: string): Promise<void> {
+  await git(repo, ['branch', '-f', keepAs, `refs/heads/${branch}`]);
+  if (existsSync(path)) await git(repo, ['worktree', 'remove', '--force', path]);
+  await git(repo, ['worktree', 'prune']);
+  await git(repo, ['branch', '-f', branch, baseSha]);
+}

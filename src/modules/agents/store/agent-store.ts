@@ -2,7 +2,7 @@
  * The agents store over the kernel Database (PostgreSQL or PGlite). Every write a worker makes names the epoch it
  * claimed the agent with, so a worker that lost the agent (presumed dead and resumed elsewhere, killed) writes nothing.
  */
-import { NotFound, type Database } from '../../../kernel/index.ts';
+import { notifyOutboxWritten, NotFound, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, toOutboxJsonRows, txQuery, type Database, type OutboxEvent } from '../../../kernel/index.ts';
 import type { Agent, AgentCheckpoint, AgentLogEntry, AgentSpec, AgentStatus } from '../model/agent.ts';
 import { iso, json, toAgent } from './rows.ts';
 
@@ -92,14 +92,25 @@ export class AgentStore {
     return rows.map(toAgent);
   }
 
-  /** Takes a queued agent for this worker (epoch + 1); returns it with its checkpoint, or undefined when it is not queued. */
-  async claim(id: string, owner: string): Promise<{ agent: Agent; checkpoint: AgentCheckpoint } | undefined> {
-    const rows = await this.db.query(
-      `UPDATE agents_agents SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now(),
+  /**
+   * Takes a queued agent for this worker (epoch + 1); returns it with its checkpoint, or undefined when it is not queued
+   * (or, with `project`, when the project already runs `maxConcurrent` agents).
+   */
+  async claim(id: string, owner: string, project?: { name: string; maxConcurrent: number }): Promise<{ agent: Agent; checkpoint: AgentCheckpoint } | undefined> {
+    const update = `UPDATE agents_agents SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now(),
          started_at = coalesce(started_at, now())
-       WHERE id = $1::text AND status = 'queued' RETURNING *`,
-      [id, owner],
-    );
+       WHERE id = $1::text AND status = 'queued'`;
+    let rows: Record<string, unknown>[];
+    if (!project) rows = await this.db.query(`${update} RETURNING *`, [id, owner]);
+    else {
+      // Instances claim a project's agents one at a time (a transaction-scoped advisory lock on the project), and the
+      // count is read after the lock, so two claims can never both take the last slot.
+      rows = await this.db.transaction(async (tx) => {
+        const q = txQuery(tx);
+        await q(`SELECT pg_advisory_xact_lock(hashtext($1::text))`, [`agents-project:${project.name}`]);
+        return q<Record<string, unknown>>(`${update} AND (SELECT count(*) FROM agents_agents WHERE status = 'running' AND spec->>'project' = $3::text) < $4::int RETURNING *`, [id, owner, project.name, project.maxConcurrent]);
+      });
+    }
     const r = rows[0];
     if (!r) return undefined;
     return { agent: toAgent(r), checkpoint: { turn: Number(r.turn), messages: json(r.messages) } };
@@ -136,15 +147,38 @@ export class AgentStore {
     return rows.length > 0;
   }
 
-  /** Ends a claimed agent (completed or failed) unless it was killed or fenced meanwhile; returns whether it did. */
-  async finish(id: string, epoch: number, status: 'completed' | 'failed', f: { result?: string | null; error?: string | null; commitSha?: string | null }): Promise<boolean> {
+  /**
+   * Ends a claimed agent (completed or failed) unless it was killed or fenced meanwhile; returns whether it did. `event`
+   * (agents.agent.completed or failed) goes into the kernel outbox in the same statement, so a crash right after the
+   * end is saved cannot lose it: the outbox relay publishes it.
+   */
+  async finish(id: string, epoch: number, status: 'completed' | 'failed', f: { result?: string | null; error?: string | null; commitSha?: string | null }, event: OutboxEvent): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE agents_agents SET status = $3::text, result = coalesce($4::text, result), error = $5::text, commit_sha = coalesce($6::text, commit_sha),
-         owner = NULL, updated_at = now(), finished_at = now()
-       WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING id`,
-      [id, epoch, status, f.result ?? null, f.error ?? null, f.commitSha ?? null],
+      `WITH upd AS (
+         UPDATE agents_agents SET status = $3::text, result = coalesce($4::text, result), error = $5::text, commit_sha = coalesce($6::text, commit_sha),
+           owner = NULL, updated_at = now(), finished_at = now()
+         WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING id
+       ), ob AS (${outboxInsertFromJson('e.row')} FROM (SELECT ($7::text)::jsonb AS row) e WHERE EXISTS (SELECT 1 FROM upd) RETURNING ${OUTBOX_NOTIFY_SQL} AS notified)
+       SELECT upd.id, (SELECT count(*) FROM ob) AS events FROM upd`,
+      [id, epoch, status, f.result ?? null, f.error ?? null, f.commitSha ?? null, J(toOutboxJsonRows([event], id)[0])],
     );
+    if (rows.length > 0) notifyOutboxWritten();
     return rows.length > 0;
+  }
+
+  /**
+   * Queues a failed attempt again from the start (turn 0, no messages, a new wall clock), when retries are left; the
+   * spend stays (the budget covers every attempt). `updated_at` is set to when the retry is due, so the sweeper does not
+   * queue it before its backoff. Answers the retry number, or undefined (none left, or fenced out).
+   */
+  async retry(id: string, epoch: number, reason: string, delayMs: number): Promise<number | undefined> {
+    const rows = await this.db.query<{ attempt: number }>(
+      `UPDATE agents_agents SET status = 'queued', attempt = attempt + 1, turn = 0, messages = '[]'::jsonb, error = $3::text, owner = NULL,
+         heartbeat_at = NULL, started_at = NULL, updated_at = now() + ($4::int * interval '1 millisecond')
+       WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} AND attempt < coalesce((spec->>'retries')::int, 0) RETURNING attempt`,
+      [id, epoch, reason, delayMs],
+    );
+    return rows[0] ? Number(rows[0].attempt) : undefined;
   }
 
   /** Leaves a claimed agent paused (its worker stopped between turns). */
@@ -156,6 +190,18 @@ export class AgentStore {
   async requeue(id: string, epoch: number): Promise<boolean> {
     const rows = await this.db.query(`UPDATE agents_agents SET status = 'queued', owner = NULL, updated_at = now() - interval '1 hour' WHERE id = $1::text AND epoch = $2::int AND status = 'running' RETURNING id`, [id, epoch]);
     return rows.length > 0;
+  }
+
+  /** Tokens and cost spent by every agent of a project. */
+  async projectSpend(project: string): Promise<{ tokens: number; cost: number }> {
+    const rows = await this.db.query<{ tokens: unknown; cost: unknown }>(`SELECT coalesce(sum(tokens_in + tokens_out), 0) AS tokens, coalesce(sum(cost), 0) AS cost FROM agents_agents WHERE spec->>'project' = $1::text`, [project]);
+    return { tokens: Number(rows[0]?.tokens ?? 0), cost: Number(rows[0]?.cost ?? 0) };
+  }
+
+  /** Queued agents of a project (queued again when one of its agents ends and frees a slot). */
+  async queuedInProject(project: string): Promise<Agent[]> {
+    const rows = await this.db.query(`SELECT * FROM agents_agents WHERE status = 'queued' AND spec->>'project' = $1::text ORDER BY priority, created_at LIMIT 1000`, [project]);
+    return rows.map(toAgent);
   }
 
   /** Queued agents that name `id` in their dependencies. */

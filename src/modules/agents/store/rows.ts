@@ -32,6 +32,7 @@ export function toAgent(r: Row): Agent {
     owner: textOrNull(r.owner),
     epoch: Number(r.epoch),
     recoveries: Number(r.recoveries),
+    attempt: Number(r.attempt ?? 0),
     swarmId: textOrNull(r.swarm_id),
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,

@@ -33,6 +33,8 @@ export const agentsAgents = pgTable(
     owner: text('owner'),
     epoch: integer('epoch').notNull().default(0),
     recoveries: integer('recoveries').notNull().default(0),
+    /** Retries of a failed task used so far (spec.retries bounds it); each ran on a fresh worktree. */
+    attempt: integer('attempt').notNull().default(0),
     swarmId: text('swarm_id'),
     heartbeatAt: ts('heartbeat_at'),
     createdAt: ts('created_at').notNull().defaultNow(),

@@ -1,4 +1,5 @@
 /** What a tool call sees: the worktree, the safety settings, the agent's process group and its swarm channel. */
+import type { ToolDefinition } from '../../../../kernel/index.ts';
 import type { ProcessGroup } from '../processes.ts';
 
 /** A swarm's channel as a tool sees it. */
@@ -27,6 +28,7 @@ export interface ToolContext {
 export interface Tool {
   name: string;
   description: string;
-  parameters: import('zod').ZodType;
+  /** A zod schema (built-in tools) or a JSON Schema object (extension tools). */
+  parameters: ToolDefinition['parameters'];
   run(args: unknown, ctx: ToolContext): Promise<string>;
 }

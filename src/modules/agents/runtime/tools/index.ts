@@ -19,15 +19,18 @@ const finishArgs = z.strictObject({ summary: z.string().describe('what you did, 
 const ALL: Tool[] = [readFile, writeFile, editFile, listFiles, search, runCommandTool, fetchUrl, readSkill, postMessage, readMessages];
 const BY_NAME = new Map(ALL.map((t) => [t.name, t]));
 
-/** A tool by name, if it is built in (finish excluded). */
-export function toolNamed(name: string): Tool | undefined {
-  return BY_NAME.get(name);
+/** A tool by name: built in (finish excluded), else one of the extensions' tools. */
+export function toolNamed(name: string, extensionTools: Tool[] = []): Tool | undefined {
+  return BY_NAME.get(name) ?? extensionTools.find((t) => t.name === name);
 }
 
-/** Whether the agent may use `name`: finish always; swarm tools only in a swarm; fetch_url only with an allowlist; then the spec's allow and deny lists. */
-export function toolAllowed(spec: AgentSpec, name: string, allowHosts: string[]): boolean {
+/**
+ * Whether the agent may use `name`: finish always; swarm tools only in a swarm; fetch_url only with an allowlist; an
+ * extension's tool while its extension is loaded; then the spec's allow and deny lists.
+ */
+export function toolAllowed(spec: AgentSpec, name: string, allowHosts: string[], extensionTools: Tool[] = []): boolean {
   if (name === FINISH) return true;
-  if (!BY_NAME.has(name)) return false;
+  if (!BY_NAME.has(name) && !extensionTools.some((t) => t.name === name)) return false;
   if ((name === 'post_message' || name === 'read_messages') && !spec.swarm) return false;
   if (name === 'fetch_url' && allowHosts.length === 0) return false;
   if (spec.tools.deny.includes(name)) return false;
@@ -35,8 +38,8 @@ export function toolAllowed(spec: AgentSpec, name: string, allowHosts: string[])
 }
 
 /** The tool definitions sent to the model. */
-export function toolDefinitions(spec: AgentSpec, allowHosts: string[]): ToolDefinition[] {
-  const defs: ToolDefinition[] = ALL.filter((t) => toolAllowed(spec, t.name, allowHosts)).map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
+export function toolDefinitions(spec: AgentSpec, allowHosts: string[], extensionTools: Tool[] = []): ToolDefinition[] {
+  const defs: ToolDefinition[] = [...ALL, ...extensionTools].filter((t) => toolAllowed(spec, t.name, allowHosts, extensionTools)).map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
   defs.push({ name: FINISH, description: 'Finish the task: your changes are committed on your branch and the summary is your result.', parameters: finishArgs });
   return defs;
 }

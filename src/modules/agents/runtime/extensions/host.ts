@@ -1,0 +1,208 @@
+/**
+ * The extensions of this instance: every `.ts`/`.js` file of the extensions folder, loaded at start (and again when
+ * it changes under `serve --dev`). A file that fails (throws, exports no function, registers a bad or taken name) is
+ * logged, listed with its error and skipped; a handler that throws is logged and listed, and the server goes on.
+ */
+import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { Clock, EventBus, Logger, Subscription, Timer } from '../../../../kernel/index.ts';
+import type { ExtensionStatus } from '../../model/extension.ts';
+import { resolveInside } from '../paths.ts';
+import type { Tool } from '../tools/context.ts';
+import { loadExtension, type Registrations } from './load-extension.ts';
+
+const FILE = /^[^.].*(?<!\.d)\.(ts|js|mjs)$/;
+const HANDLER_ERRORS_KEPT = 10;
+/** Several writes of one save arrive as several change events; one reload after they settle. */
+const RELOAD_SETTLE_MS = 100;
+
+interface Entry {
+  status: ExtensionStatus;
+  registrations?: Registrations;
+  subscriptions: Subscription[];
+}
+
+/** What a command answers to the client. */
+export interface CommandOutcome {
+  exitCode: number;
+  output: string[];
+}
+
+/** Loads, lists, reloads and unloads extensions; hands their tools to agents and runs their commands. */
+export class ExtensionHost {
+  private readonly entries = new Map<string, Entry>();
+  private readonly dir: string;
+  private watcher: FSWatcher | undefined;
+  private readonly pendingReloads = new Map<string, Timer>();
+  /** Loads and reloads run one at a time, so two changes of one file never register twice. */
+  private chain: Promise<void> = Promise.resolve();
+  /** Settles when the first load of the folder is done (never rejects). */
+  readonly ready: Promise<void>;
+
+  constructor(
+    dir: string,
+    private readonly bus: EventBus,
+    private readonly log: Logger,
+    private readonly clock: Clock,
+    /** Namespaces the queue groups of handlers, so each event reaches one instance of this deployment. */
+    private readonly groupPrefix: string,
+  ) {
+    this.dir = resolve(dir);
+    this.ready = this.serially(() => this.loadAll());
+  }
+
+  /** Every extension file seen, loaded or failed, by name. */
+  list(): ExtensionStatus[] {
+    return [...this.entries.values()].map((e) => structuredClone(e.status)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The tools of loaded extensions, as the tool loop uses them. */
+  tools(): Tool[] {
+    return [...this.entries.values()].flatMap((e) =>
+      (e.registrations?.tools ?? []).map(
+        (t): Tool => ({
+          name: t.name,
+          description: t.description,
+          parameters: t.parameters,
+          async run(args, ctx) {
+            const answer = await t.run(args, { agentId: ctx.agentId, worktree: ctx.root, signal: ctx.signal, resolvePath: (p) => resolveInside(ctx.root, p) });
+            return typeof answer === 'string' ? answer : (JSON.stringify(answer) ?? '');
+          },
+        }),
+      ),
+    );
+  }
+
+  /** Runs a command of a loaded extension; a throw is exit code 1 with the error as the last line. Undefined when no extension has it. */
+  async runCommand(name: string, argv: string[]): Promise<CommandOutcome | undefined> {
+    const found = [...this.entries.values()].find((e) => e.registrations?.commands.some((c) => c.name === name));
+    const command = found?.registrations?.commands.find((c) => c.name === name);
+    if (!found || !command) return undefined;
+    const output: string[] = [];
+    try {
+      const code = await command.run([...argv], { print: (line) => void output.push(String(line)) });
+      return { exitCode: typeof code === 'number' && Number.isInteger(code) && code >= 0 && code <= 255 ? code : 0, output };
+    } catch (err) {
+      this.log.warn({ extension: found.status.name, command: name, err: (err as Error).message }, 'extension command failed');
+      output.push(`error: ${(err as Error).message}`);
+      return { exitCode: 1, output };
+    }
+  }
+
+  /** Reloads a file when it is written, loads a new one, unloads a removed one (serve --dev). */
+  watch(): void {
+    if (this.watcher) return;
+    if (!existsSync(this.dir)) {
+      this.log.info({ dir: this.dir }, 'no extensions folder to watch');
+      return;
+    }
+    this.watcher = watch(this.dir, (_event, filename) => {
+      if (!filename || !FILE.test(filename)) return;
+      this.pendingReloads.get(filename)?.cancel();
+      this.pendingReloads.set(
+        filename,
+        this.clock.setTimeout(() => {
+          this.pendingReloads.delete(filename);
+          void this.serially(() => this.reloadFile(join(this.dir, filename)));
+        }, RELOAD_SETTLE_MS),
+      );
+    });
+    this.log.info({ dir: this.dir }, 'watching extensions for changes');
+  }
+
+  /** Stops watching and unsubscribes every handler. */
+  async stop(): Promise<void> {
+    this.watcher?.close();
+    this.watcher = undefined;
+    for (const t of this.pendingReloads.values()) t.cancel();
+    this.pendingReloads.clear();
+    await this.serially(async () => {
+      for (const name of [...this.entries.keys()]) await this.unload(name);
+    });
+  }
+
+  private serially(step: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(step).catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'extension host step failed'));
+    this.chain = next;
+    return next;
+  }
+
+  private async loadAll(): Promise<void> {
+    if (!existsSync(this.dir)) return;
+    for (const f of readdirSync(this.dir).filter((n) => FILE.test(n)).sort()) await this.loadFile(join(this.dir, f));
+  }
+
+  private async reloadFile(file: string): Promise<void> {
+    const name = nameOf(file);
+    if (!existsSync(file)) {
+      if (this.entries.get(name)?.status.file === file) {
+        await this.unload(name);
+        this.log.info({ extension: name, file }, 'extension removed');
+      }
+      return;
+    }
+    await this.loadFile(file);
+  }
+
+  private async loadFile(file: string): Promise<void> {
+    const name = nameOf(file);
+    const previous = this.entries.get(name);
+    const now = this.clock.date().toISOString();
+    const status: ExtensionStatus = { name, file, status: 'failed', tools: [], commands: [], events: [], handlerErrors: [], loadedAt: now };
+    if (previous && previous.status.file !== file && existsSync(previous.status.file)) {
+      status.error = `the name '${name}' is taken by ${basename(previous.status.file)}`;
+      this.log.warn({ extension: name, file, error: status.error }, 'extension skipped');
+      return;
+    }
+    if (previous) await this.unload(name);
+    const entry: Entry = { status, subscriptions: [] };
+    this.entries.set(name, entry);
+    try {
+      const got = await loadExtension(file, name, (message, fields) => this.log.info({ extension: name, ...fields }, message));
+      this.checkTaken(name, got);
+      for (const [i, h] of got.handlers.entries()) {
+        entry.subscriptions.push(await this.bus.subscribe(h.pattern, (event) => this.handle(entry, h.handler, event), { queueGroup: `${this.groupPrefix}-ext-${name}-${i}` }));
+      }
+      entry.registrations = got;
+      Object.assign(status, { status: 'loaded', tools: got.tools.map((t) => t.name), commands: got.commands.map((c) => ({ name: c.name, description: c.description })), events: got.handlers.map((h) => h.pattern) });
+      this.log.info({ extension: name, file, tools: status.tools, commands: status.commands.length, events: status.events }, previous ? 'extension reloaded' : 'extension loaded');
+    } catch (err) {
+      for (const s of entry.subscriptions.splice(0)) await s.unsubscribe().catch(() => undefined);
+      status.error = (err as Error)?.message ?? String(err);
+      this.log.warn({ extension: name, file, error: status.error }, 'extension skipped');
+    }
+  }
+
+  /** Tool and command names are global: the file that comes later loses. */
+  private checkTaken(name: string, got: Registrations): void {
+    for (const [other, e] of this.entries) {
+      if (other === name || !e.registrations) continue;
+      const tool = got.tools.find((t) => e.registrations!.tools.some((u) => u.name === t.name));
+      if (tool) throw new Error(`tool '${tool.name}' is registered by extension '${other}' already`);
+      const command = got.commands.find((c) => e.registrations!.commands.some((u) => u.name === c.name));
+      if (command) throw new Error(`command '${command.name}' is registered by extension '${other}' already`);
+    }
+  }
+
+  private async handle(entry: Entry, handler: Registrations['handlers'][number]['handler'], event: Parameters<Registrations['handlers'][number]['handler']>[0]): Promise<void> {
+    try {
+      await handler(event);
+    } catch (err) {
+      const error = (err as Error)?.message ?? String(err);
+      this.log.warn({ extension: entry.status.name, type: event.type, eventId: event.id, error }, 'extension event handler failed');
+      entry.status.handlerErrors.push({ type: event.type, eventId: event.id, error, at: this.clock.date().toISOString() });
+      entry.status.handlerErrors.splice(0, Math.max(0, entry.status.handlerErrors.length - HANDLER_ERRORS_KEPT));
+    }
+  }
+
+  private async unload(name: string): Promise<void> {
+    const e = this.entries.get(name);
+    if (!e) return;
+    this.entries.delete(name);
+    for (const s of e.subscriptions) await s.unsubscribe().catch((err: unknown) => this.log.warn({ extension: name, err: (err as Error).message }, 'unsubscribe failed'));
+  }
+}
+
+function nameOf(file: string): string {
+  return basename(file).replace(/\.(ts|js|mjs)$/, '');
+}

@@ -1,0 +1,1 @@
+ALTER TABLE "agents_agents" ADD COLUMN "attempt" integer DEFAULT 0 NOT NULL;
