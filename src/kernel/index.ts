@@ -51,4 +51,3 @@ export type { CommandContext, FlagSpec, FlagValues, FieldNames } from './cli/com
 export type { RouteInput, RouteOutput } from './cli/typed-call.ts';
 export { ClientError, type RawBody, type SendOptions } from './cli/client.ts';
 /** Raw `$n` SQL on a drizzle transaction handle (a module that needs a statement inside Database.transaction). */
-export { txQuery } from './archive/tx-query.ts';
