@@ -8,11 +8,11 @@
 import { join } from 'node:path';
 import { spawnFakeLlm } from '../test/contract/llm-fake.ts';
 import { FAST_AGENTS, makeRepo } from '../test/helpers/agents-server.ts';
-import { fakeLlmConfig } from '../test/helpers/cascades-server.ts';
-import { NATS_URL, REDIS_URL, uniqueName } from '../test/helpers/env.ts';
+import { uniqueName } from '../test/helpers/env.ts';
 import { createTestDatabase } from '../test/helpers/postgres.ts';
-import { startServer, tempDir, type ServerProcess } from '../test/helpers/server-process.ts';
-import { jsonApi, type JsonApi } from '../test/helpers/json-api.ts';
+import { tempDir, type ServerProcess } from '../test/helpers/server-process.ts';
+import { startInstance, type Instance } from '../test/helpers/distributed-instance.ts';
+import type { JsonApi } from '../test/helpers/json-api.ts';
 import { percentile } from './lib/stats.ts';
 
 const TASKS = Number(process.argv[2] ?? 60);
@@ -29,21 +29,9 @@ const prefix = uniqueName('agentsdist').toLowerCase();
 const shared = tempDir('capstan-agents-dist-');
 const procs: ServerProcess[] = [];
 
-async function start(): Promise<{ proc: ServerProcess; api: JsonApi; id: string }> {
-  const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    NATS_URL,
-    CAPSTAN_PREFIX: prefix,
-    CAPSTAN_AUTH__ENABLED: 'false',
-    CAPSTAN_LOG__LEVEL: 'warn',
-    CAPSTAN_LLM: JSON.stringify(fakeLlmConfig(fake.baseUrl)),
-    CAPSTAN_MODULES__AGENTS: JSON.stringify({ ...FAST_AGENTS, concurrency: TASKS, maxRecoveries: 3, worktreesDir: join(shared, 'worktrees'), artifactsDir: join(shared, 'artifacts') }),
-  };
-  const proc = await startServer({ env, args: ['--role', 'all'], timeoutMs: 120_000 });
-  procs.push(proc);
-  const info = (await (await fetch(`${proc.url}/api/v1`)).json()) as { instanceId: string };
-  return { proc, api: jsonApi(`${proc.url}/api/v1/agents`), id: info.instanceId };
+function start(): Promise<Instance> {
+  const settings = { ...FAST_AGENTS, concurrency: TASKS, maxRecoveries: 3, worktreesDir: join(shared, 'worktrees'), artifactsDir: join(shared, 'artifacts') };
+  return startInstance({ databaseUrl: db.url, prefix, fakeLlmUrl: fake.baseUrl, module: 'agents', settings, env: { CAPSTAN_LOG__LEVEL: 'warn' }, track: procs, timeoutMs: 120_000 });
 }
 
 try {

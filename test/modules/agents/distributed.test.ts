@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeLlmForFile } from '../../contract/llm-fake.ts';
 import { agentIn, FAST_AGENTS, git, makeRepo } from '../../helpers/agents-server.ts';
-import { fakeLlmConfig } from '../../helpers/cascades-server.ts';
-import { NATS_URL, REDIS_URL, uniqueName } from '../../helpers/env.ts';
+import { uniqueName } from '../../helpers/env.ts';
 import { createTestDatabase } from '../../helpers/postgres.ts';
-import { startServer, type ServerProcess } from '../../helpers/server-process.ts';
-import { eventually, jsonApi, tempDir, type JsonApi } from '../../kit/index.ts';
+import type { ServerProcess } from '../../helpers/server-process.ts';
+import { eventually, tempDir, type JsonApi } from '../../kit/index.ts';
+import { startInstance, type Instance } from '../../helpers/distributed-instance.ts';
 
 const fake = fakeLlmForFile();
 const prefix = uniqueName('agents').toLowerCase();
@@ -20,26 +20,9 @@ const shared = tempDir('capstan-agents-shared-');
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 const servers: ServerProcess[] = [];
 
-interface Instance {
-  proc: ServerProcess;
-  api: JsonApi;
-  id: string;
-}
-
-async function start(): Promise<Instance> {
-  const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    NATS_URL,
-    CAPSTAN_PREFIX: prefix,
-    CAPSTAN_AUTH__ENABLED: 'false',
-    CAPSTAN_LLM: JSON.stringify(fakeLlmConfig(fake.baseUrl)),
-    CAPSTAN_MODULES__AGENTS: JSON.stringify({ ...FAST_AGENTS, concurrency: 1, worktreesDir: join(shared, 'worktrees'), artifactsDir: join(shared, 'artifacts') }),
-  };
-  const proc = await startServer({ env, args: ['--role', 'all'] });
-  servers.push(proc);
-  const info = (await (await fetch(`${proc.url}/api/v1`)).json()) as { instanceId: string };
-  return { proc, api: jsonApi(`${proc.url}/api/v1/agents`), id: info.instanceId };
+function start(): Promise<Instance> {
+  const settings = { ...FAST_AGENTS, concurrency: 1, worktreesDir: join(shared, 'worktrees'), artifactsDir: join(shared, 'artifacts') };
+  return startInstance({ databaseUrl: db.url, prefix, fakeLlmUrl: fake.baseUrl, module: 'agents', settings, track: servers });
 }
 
 let a: Instance;

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeLlmForFile } from '../../contract/llm-fake.ts';
 import { agentIn, FAST_AGENTS, makeRepo } from '../../helpers/agents-server.ts';
-import { fakeLlmConfig } from '../../helpers/cascades-server.ts';
-import { NATS_URL, REDIS_URL, uniqueName } from '../../helpers/env.ts';
+import { uniqueName } from '../../helpers/env.ts';
 import { createTestDatabase } from '../../helpers/postgres.ts';
-import { startServer, type ServerProcess } from '../../helpers/server-process.ts';
-import { jsonApi, tempDir, type JsonApi } from '../../kit/index.ts';
+import type { ServerProcess } from '../../helpers/server-process.ts';
+import { tempDir, type JsonApi } from '../../kit/index.ts';
+import { startInstance } from '../../helpers/distributed-instance.ts';
 
 const fake = fakeLlmForFile();
 const prefix = uniqueName('agentsproj').toLowerCase();
@@ -22,18 +22,8 @@ const servers: ServerProcess[] = [];
 const apis: JsonApi[] = [];
 
 async function start(): Promise<JsonApi> {
-  const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    NATS_URL,
-    CAPSTAN_PREFIX: prefix,
-    CAPSTAN_AUTH__ENABLED: 'false',
-    CAPSTAN_LLM: JSON.stringify(fakeLlmConfig(fake.baseUrl)),
-    CAPSTAN_MODULES__AGENTS: JSON.stringify({ ...FAST_AGENTS, concurrency: 4, projects: PROJECTS, worktreesDir: join(shared, 'worktrees'), artifactsDir: join(shared, 'artifacts') }),
-  };
-  const proc = await startServer({ env, args: ['--role', 'all'] });
-  servers.push(proc);
-  return jsonApi(`${proc.url}/api/v1/agents`);
+  const settings = { ...FAST_AGENTS, concurrency: 4, projects: PROJECTS, worktreesDir: join(shared, 'worktrees'), artifactsDir: join(shared, 'artifacts') };
+  return (await startInstance({ databaseUrl: db.url, prefix, fakeLlmUrl: fake.baseUrl, module: 'agents', settings, track: servers })).api;
 }
 
 beforeAll(async () => {

@@ -6,40 +6,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeLlmForFile } from '../../contract/llm-fake.ts';
 import { eventually } from '../../helpers/async.ts';
-import { FAST_CASCADES, fakeLlmConfig } from '../../helpers/cascades-server.ts';
-import { NATS_URL, REDIS_URL, uniqueName } from '../../helpers/env.ts';
-import { jsonApi, type JsonApi } from '../../helpers/json-api.ts';
+import { FAST_CASCADES } from '../../helpers/cascades-server.ts';
+import { uniqueName } from '../../helpers/env.ts';
+import type { JsonApi } from '../../helpers/json-api.ts';
 import { createTestDatabase } from '../../helpers/postgres.ts';
-import { startServer, type ServerProcess } from '../../helpers/server-process.ts';
+import type { ServerProcess } from '../../helpers/server-process.ts';
+import { startInstance, type Instance } from '../../helpers/distributed-instance.ts';
 
 const fake = fakeLlmForFile();
 const prefix = uniqueName('casc').toLowerCase();
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 const servers: ServerProcess[] = [];
 
-function env(): Record<string, string> {
-  return {
-    DATABASE_URL: db.url,
-    REDIS_URL,
-    NATS_URL,
-    CAPSTAN_PREFIX: prefix,
-    CAPSTAN_AUTH__ENABLED: 'false',
-    CAPSTAN_LLM: JSON.stringify(fakeLlmConfig(fake.baseUrl)),
-    CAPSTAN_MODULES__CASCADES: JSON.stringify(FAST_CASCADES),
-  };
-}
-
-interface Instance {
-  proc: ServerProcess;
-  api: JsonApi;
-  id: string;
-}
-
-async function start(): Promise<Instance> {
-  const proc = await startServer({ env: env(), args: ['--role', 'all'] });
-  servers.push(proc);
-  const info = (await (await fetch(`${proc.url}/api/v1`)).json()) as { instanceId: string };
-  return { proc, api: jsonApi(`${proc.url}/api/v1/cascades`), id: info.instanceId };
+function start(): Promise<Instance> {
+  return startInstance({ databaseUrl: db.url, prefix, fakeLlmUrl: fake.baseUrl, module: 'cascades', settings: FAST_CASCADES, track: servers });
 }
 
 let a: Instance;
