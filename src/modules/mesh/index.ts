@@ -1,6 +1,7 @@
 /** The mesh module: `capstan agent` nodes on NATS JetStream KV with leases, fencing tokens and placement; API under /api/v1/mesh. */
 import { defineModule, type Module } from '../../kernel/index.ts';
 import { agentCommand } from './api/agent-command.ts';
+import { agentWatchdogCommand } from './api/agent-watchdog-command.ts';
 import { meshCli } from './api/cli.ts';
 import { meshRoutes } from './api/routes.ts';
 import { EMBEDDED_WARNING, MeshService } from './service.ts';
@@ -15,7 +16,7 @@ export function createMeshModule(): Module {
     name: 'mesh',
     description: 'failover mesh: node agents, leases with fencing tokens, placement topologies',
     configSchema: meshConfigSchema,
-    commands: { agent: agentCommand },
+    commands: { agent: agentCommand, 'agent-watchdog': agentWatchdogCommand },
     init: (ctx) => {
       const embedded = ctx.resources.mode === 'embedded';
       if (embedded && ctx.config.enabled) ctx.log.warn(EMBEDDED_WARNING);

@@ -17,6 +17,7 @@ import { NodeView } from './node-view.ts';
 import { BucketMirror } from '../store/mirror.ts';
 import type { LeaseRecord } from './lease.ts';
 import { SlotRunner, type SlotEvent } from './slot-runner.ts';
+import { WatchdogClient } from './watchdog/client.ts';
 
 /** Options of one agent. */
 export interface AgentOptions {
@@ -52,6 +53,7 @@ export class Agent {
   private leaderLoop?: Promise<void>;
   private server?: ReturnType<typeof Bun.serve>;
   private leader?: HeldLease;
+  private watchdog?: WatchdogClient;
   tokenUrl?: string;
 
   constructor(private readonly o: AgentOptions) {
@@ -60,6 +62,9 @@ export class Agent {
 
   /** Joins the mesh; resolves once the first heartbeat is written. */
   async start(): Promise<void> {
+    // Started first and once: a failover then pays for the replica's start only.
+    this.watchdog = new WatchdogClient(this.o.log);
+    await this.watchdog.start();
     this.b = await openBuckets(this.o.kv);
     this.mirrors = {
       nodes: new BucketMirror<NodeBeat>(this.b.nodes),
@@ -89,10 +94,12 @@ export class Agent {
     this.done.abort();
     for (const t of this.timers.splice(0)) clearInterval(t);
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
+    await this.watchdog?.close();
     await this.leaderLoop;
-    await Promise.all(Object.values(this.mirrors).map((m) => m.stop()));
+    // Also called after a start that failed half-way (see join.ts): only what was set up is taken down.
+    if (this.mirrors) await Promise.all(Object.values(this.mirrors).map((m) => m.stop().catch(() => {})));
     await this.leader?.release();
-    await this.b.nodes.delete(this.o.node).catch(() => {});
+    if (this.server) await this.b?.nodes.delete(this.o.node).catch(() => {});
     this.server?.stop(true);
   }
 
@@ -160,6 +167,7 @@ export class Agent {
       timing: this.o.timing,
       buckets: this.b,
       tokenUrl: this.tokenUrl,
+      watchdog: this.watchdog!,
       intent: () => {
         const record = this.workloads.get(workload);
         const s = this.assignments.get(workload)?.slots.find((x) => x.slot === slot);
@@ -204,11 +212,12 @@ export class Agent {
         this.publish(ev.leaseLost, { lease, node, token: e.token, reason: e.reason });
         break;
       case 'started':
-        this.history({ ev: 'start', workload, slot, token: e.token, pid: e.pid });
+        this.history({ ev: 'start', workload, slot, token: e.token, pid: e.pid }, e.at);
         this.publish(ev.workloadStarted, { workload, slot, node, token: e.token });
         break;
       case 'stopped':
-        this.history({ ev: 'stop', workload, slot, token: e.token, pid: e.pid, reason: e.reason });
+        // When the watchdog saw it end, which is earlier than now if this agent was paused meanwhile.
+        this.history({ ev: 'stop', workload, slot, token: e.token, pid: e.pid, reason: e.reason }, e.at);
         if (e.reason === 'renew deadline' || e.reason === 'fenced') this.metrics.fencedStops.inc();
         this.publish(ev.workloadStopped, { workload, slot, node, token: e.token, reason: e.reason });
         break;
@@ -221,9 +230,9 @@ export class Agent {
     }
   }
 
-  private history(entry: Record<string, unknown>): void {
+  private history(entry: Record<string, unknown>, t = Date.now()): void {
     if (!this.o.historyFile) return;
-    appendFileSync(this.o.historyFile, `${JSON.stringify({ t: Date.now(), node: this.o.node, ...entry })}\n`);
+    appendFileSync(this.o.historyFile, `${JSON.stringify({ t, node: this.o.node, ...entry })}\n`);
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
