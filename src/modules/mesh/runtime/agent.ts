@@ -12,6 +12,7 @@ import { openBuckets, type Assignment, type MeshBuckets } from '../store/buckets
 import type { KvStore } from '../../../kernel/index.ts';
 import { createAgentMetrics } from './agent-metrics.ts';
 import { placeAll } from './leader.ts';
+import { RenewalSampler } from './renewal-sampler.ts';
 import { LeaseClaim, type HeldLease, type LeaseOwner } from './lease.ts';
 import { NodeView } from './node-view.ts';
 import { BucketMirror } from '../store/mirror.ts';
@@ -54,6 +55,7 @@ export class Agent {
   private server?: ReturnType<typeof Bun.serve>;
   private leader?: HeldLease;
   private watchdog?: WatchdogClient;
+  private readonly renewals = new RenewalSampler();
   tokenUrl?: string;
 
   constructor(private readonly o: AgentOptions) {
@@ -207,8 +209,10 @@ export class Agent {
         break;
       case 'renewed':
         this.metrics.renewLatency.observe(e.latencyMs / 1000);
+        this.renewedEvent(lease, e.token);
         break;
       case 'lost':
+        this.renewals.forget(lease);
         this.publish(ev.leaseLost, { lease, node, token: e.token, reason: e.reason });
         break;
       case 'started':
@@ -228,6 +232,11 @@ export class Agent {
         this.publish(e.healed ? ev.partitionHealed : ev.partitionDetected, e.healed ? { node, afterMs: e.ms } : { node, sinceMs: e.ms });
         break;
     }
+  }
+
+  private renewedEvent(lease: string, token: number): void {
+    const renewals = this.renewals.renewed(lease, token, monotonicMs());
+    if (renewals !== undefined) this.publish(ev.leaseRenewed, { lease, node: this.o.node, token, renewals });
   }
 
   private history(entry: Record<string, unknown>, t = Date.now()): void {
@@ -256,6 +265,7 @@ export class Agent {
           if (monotonicMs() - lastRenew >= t.renewMs) {
             lastRenew = monotonicMs();
             const r = await held.renew();
+            if (r === 'ok') this.renewedEvent('leader', held.token);
             if (r === 'lost') this.publish(ev.leaseLost, { lease: 'leader', node: this.o.node, token: held.token, reason: 'the record changed hands' });
           }
           // A leader past its renew deadline stops placing, exactly as a slot holder stops its replica.

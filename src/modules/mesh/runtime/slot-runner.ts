@@ -85,7 +85,9 @@ export class SlotRunner {
         if (this.held && !this.held.lost) {
           const keep = intent && intent.record.desired === 'running' && intent.candidates.includes(this.host.owner.node);
           if (!keep) {
-            await this.letGo(intent ? 'moved or stopped by the placement' : 'workload deleted');
+            // A holder back from a partition may find itself placed elsewhere because a higher token took the slot:
+            // then its replica was a duplicate and is fenced (with its event), not merely moved.
+            if (!(await this.fencedMeanwhile())) await this.letGo(intent ? 'moved or stopped by the placement' : 'workload deleted');
           } else if (monotonicMs() - lastRenewAttempt >= this.host.timing.renewMs) {
             lastRenewAttempt = monotonicMs();
             await this.renew(intent.record);
@@ -137,7 +139,19 @@ export class SlotRunner {
       }
       return;
     }
-    // Lost: a higher token holds the slot now (or an operator fenced it). The duplicate, if still running, goes.
+    await this.onLost(held);
+  }
+
+  /** One renewal before a graceful hand-over: true when the record had changed hands (then handled as lost). */
+  private async fencedMeanwhile(): Promise<boolean> {
+    const held = this.held!;
+    if ((await held.renew()) !== 'lost') return false;
+    await this.onLost(held);
+    return true;
+  }
+
+  /** Lost: a higher token holds the slot now (or an operator fenced it). The duplicate, if still running, goes. */
+  private async onLost(held: HeldLease): Promise<void> {
     this.host.report({ kind: 'lost', token: held.token, reason: 'the lease record changed hands' });
     if (this.replica) this.host.report({ kind: 'fenced', token: held.token, reason: 'a higher fencing token holds the slot' });
     await this.stopReplica('fenced');
