@@ -12,7 +12,7 @@
  * CI runs a few schedules; the long form is `MESH_SCHEDULES=50 bun --bun x vitest run test/modules/mesh/schedules-e2e.test.ts`
  * (`MESH_SEED=n` replays one sequence).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,8 @@ interface MeshNode {
   port: number;
   proxies: TcpProxy[];
   agent?: AgentProcess;
+  /** Output of this node's earlier (killed) agents. */
+  pastOutput: string;
   history: string;
 }
 
@@ -68,11 +70,13 @@ const goneAt = new Map<number, number>();
 /** Windows in which an agent was SIGSTOPped. */
 const paused: { node: string; from: number; to: number }[] = [];
 const log: string[] = [];
+let failed = false;
 
 async function startNode(n: MeshNode): Promise<void> {
   if (n.agent && n.agent.child.exitCode === null && n.agent.child.signalCode === null) return;
   const natsUrl = n.proxies.map((p) => `nats://127.0.0.1:${p.port}`).join(',');
   // An agent that starts while the cluster elects a stream leader retries its join by itself (with backoff).
+  if (n.agent) n.pastOutput += `${n.agent.output()}\n--- agent restarted ${new Date().toISOString()} ---\n`;
   n.agent = await startAgent({ node: n.id, site: n.site, labels: `port=${n.port}`, natsUrl, prefix, joinTimeoutMs: 240_000, extra: ['--history', n.history, ...TIMING] });
 }
 
@@ -82,7 +86,7 @@ beforeAll(async () => {
   // Replicated before any agent opens them: openers bind to an existing bucket as it is.
   for (const b of ['nodes', 'workloads', 'assign', 'leases', 'status', 'control']) await cluster.createReplicatedBucket(kv.store.bucketName(`mesh_${b}`));
   for (const [id, site] of [['n1', 'a'], ['n2', 'b'], ['n3', 'c']] as const) {
-    nodes.push({ id, site, port: await freePort(), proxies: await Promise.all(cluster.servers.map((s) => startTcpProxy(s.port))), history: join(dir, `${id}.jsonl`) });
+    nodes.push({ id, site, port: await freePort(), proxies: await Promise.all(cluster.servers.map((s) => startTcpProxy(s.port))), history: join(dir, `${id}.jsonl`), pastOutput: '' });
   }
   for (const n of nodes) await startNode(n);
   await putWorkload(kv.b, fixtureWorkload('db', { kind: 'failover', sites: ['a', 'b', 'c'] }, register.url));
@@ -97,6 +101,13 @@ afterAll(async () => {
   register.stop();
   await kv?.store.close().catch(() => {});
   await cluster?.stop();
+  // A failed run keeps its histories and the agents' output for a look afterwards.
+  if (failed) {
+    const keep = `${dir}-failed`;
+    for (const n of nodes) writeFileSync(join(dir, `${n.id}.out`), n.pastOutput + (n.agent?.output() ?? ''));
+    cpSync(dir, keep, { recursive: true });
+    process.stderr.write(`histories and agent output kept in ${keep}\n`);
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -163,6 +174,7 @@ describe('mesh under randomized fault schedules (3-node NATS cluster)', () => {
         const others = nodes.filter((n) => n !== holder);
         const other = others[Math.floor(r() * others.length)]!;
         const plan = process.env.MESH_SCHEDULES ? [...new Set(Array.from({ length: 1 + Math.floor(r() * 2) }, () => ALL[Math.floor(r() * ALL.length)]!))] : CI_PLAN[i % CI_PLAN.length]!;
+        process.stderr.write(`${new Date().toISOString()} schedule ${i + 1}: ${plan.join(' + ')} on holder ${holder.id} (other ${other.id}), token ${first.token}\n`);
         const heals: { fault: Fault; heal: () => Promise<void> }[] = [];
         for (const fault of plan) {
           // A second fault lands at a random moment of the first one's effect.
@@ -179,6 +191,7 @@ describe('mesh under randomized fault schedules (3-node NATS cluster)', () => {
         ran++;
       } catch (err) {
         stopped = err;
+        failed = true;
         process.stderr.write(`${new Date().toISOString()} schedule ${i + 1} did not finish: ${(err as Error).message.split('\n')[0]}\n`);
       }
     }
@@ -186,6 +199,7 @@ describe('mesh under randomized fault schedules (3-node NATS cluster)', () => {
 
     const intervals = activeIntervals(readHistory(nodes.map((n) => n.history)), goneAt);
     const found = overlappingIntervals(intervals);
+    if (found.length > 0 || staleAccepted(register.writes).length > 0) failed = true;
     // A paused agent's replica is stopped by its watchdog at the renew deadline, so a pause is no excuse either:
     // every overlap is a bug.
     console.log(`${log.join('\n')}\n${ran} of ${SCHEDULES} schedules checked, ${intervals.length} replica intervals, ${found.length} overlaps, ${paused.length} pauses, ${register.writes.length} register writes, ${register.writes.filter((w) => !w.accepted).length} rejected, ${staleAccepted(register.writes).length} stale accepted`);
