@@ -124,7 +124,9 @@ async function inject(fault: Fault, holder: MeshNode, other: MeshNode, r: () => 
   switch (fault) {
     case 'kill-agent': {
       const running = readHistory([holder.history]);
-      const pids = activeIntervals(running, new Map()).filter((i) => i.observedEnd).map((i) => i.pid);
+      // Only replicas of this agent process: one of an agent killed earlier has its end in goneAt already, and
+      // overwriting it with this later time would invent an overlap.
+      const pids = activeIntervals(running, goneAt).filter((i) => i.observedEnd && !goneAt.has(i.pid)).map((i) => i.pid);
       await holder.agent!.stop('SIGKILL');
       for (const pid of pids) {
         await eventually(`replica ${pid} dies with its agent`, async () => (processRunning(pid) ? undefined : true), 5_000);
