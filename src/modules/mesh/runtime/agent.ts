@@ -222,7 +222,7 @@ export class Agent {
       case 'stopped':
         // When the watchdog saw it end, which is earlier than now if this agent was paused meanwhile.
         this.history({ ev: 'stop', workload, slot, token: e.token, pid: e.pid, reason: e.reason }, e.at);
-        if (e.reason === 'renew deadline' || e.reason === 'fenced') this.metrics.fencedStops.inc();
+        if (e.reason?.startsWith('renew deadline') || e.reason === 'fenced') this.metrics.fencedStops.inc();
         this.publish(ev.workloadStopped, { workload, slot, node, token: e.token, reason: e.reason });
         break;
       case 'fenced':

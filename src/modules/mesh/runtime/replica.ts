@@ -31,6 +31,8 @@ export interface Replica {
   readonly endedAt?: number;
   /** Wall clock when the process started (undefined for webhooks: the agent's own clock is used). */
   readonly startedAt?: number;
+  /** It ended because its watchdog stopped it at a deadline this agent had not moved in time. */
+  readonly stoppedByWatchdog?: boolean;
   /** Moves the deadline by which the watchdog stops the replica without the agent (wall ms; null: none). */
   setDeadline(at: number | null): void;
   /** Stops it: SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
@@ -70,12 +72,14 @@ async function check(h: HealthSpec | undefined, ctx: ReplicaContext): Promise<bo
 class ProcessReplica implements Replica {
   readonly exited: Promise<number | null>;
   endedAt?: number;
+  stoppedByWatchdog = false;
   private done = false;
 
   constructor(private readonly proc: WatchedProcess, private readonly spec: Extract<WorkloadSpec['run'], { kind: 'process' }>, private readonly ctx: ReplicaContext) {
     this.exited = proc.exited.then((e) => {
       this.done = true;
       this.endedAt = e.at;
+      this.stoppedByWatchdog = e.deadline;
       return e.code;
     });
   }

@@ -279,6 +279,14 @@ export class SlotRunner {
     clearInterval(this.healthTimer);
     const held = this.held;
     if (!held) return;
+    if (replica.stoppedByWatchdog) {
+      // The watchdog stopped it at a deadline this agent had not moved in time (paused, or only slow to renew): as
+      // after the agent's own deadline stop, the next successful renewal starts it again.
+      this.suspended = true;
+      this.host.report({ kind: 'stopped', token: held.token, pid: replica.pid, reason: 'renew deadline (watchdog)', at: replica.endedAt });
+      await this.writeStatus({ state: 'stopped' });
+      return;
+    }
     this.host.report({ kind: 'stopped', token: held.token, pid: replica.pid, reason: `exited ${code}`, at: replica.endedAt });
     const run = record.spec.run;
     const again = run.kind === 'process' && (run.restart === 'always' || (run.restart === 'on-failure' && code !== 0));

@@ -15,6 +15,8 @@ export interface WatchedExit {
   signal: string | null;
   /** Wall clock when the watchdog saw it end (not when the agent learnt of it). */
   at: number;
+  /** The watchdog had stopped it for a missed deadline (not the agent, not the replica itself). */
+  deadline: boolean;
 }
 
 /** A replica process running under the watchdog. */
@@ -119,7 +121,7 @@ export class WatchdogClient {
     } else if (r.ev === 'deadline') {
       this.log.warn({ pid: r.pid, signal: r.signal }, 'replica watchdog stopped a replica: its renew deadline passed without a renewal');
     } else if (r.ev === 'exit') {
-      this.live.get(r.id)?.exit({ code: r.code, signal: r.signal, at: r.at });
+      this.live.get(r.id)?.exit({ code: r.code, signal: r.signal, at: r.at, deadline: r.deadline });
       this.live.delete(r.id);
     }
   }
@@ -129,7 +131,7 @@ export class WatchdogClient {
     if (this.child !== child) return;
     if (code !== 0) this.log.error({ code, signal }, 'replica watchdog died; its replicas died with it');
     for (const p of this.pending.values()) p.reject(new Error('replica watchdog died'));
-    for (const p of this.live.values()) p.exit({ code: null, signal: 'SIGKILL', at: Date.now() });
+    for (const p of this.live.values()) p.exit({ code: null, signal: 'SIGKILL', at: Date.now(), deadline: false });
     this.pending.clear();
     this.live.clear();
   }

@@ -21,8 +21,11 @@ export type WatchdogReport =
   | { ev: 'spawn-failed'; id: string; error: string }
   /** The replica was stopped by the watchdog because its deadline passed without a renewal (`signal` sent). */
   | { ev: 'deadline'; id: string; pid: number; signal: 'SIGTERM' | 'SIGKILL'; at: number }
-  /** The replica ended; `at` is the wall clock when the watchdog saw it end (the agent may be paused then). */
-  | { ev: 'exit'; id: string; pid: number; code: number | null; signal: string | null; at: number };
+  /**
+   * The replica ended; `at` is the wall clock when the watchdog saw it end (the agent may be paused then), `deadline`
+   * says the watchdog had signalled it for a missed deadline.
+   */
+  | { ev: 'exit'; id: string; pid: number; code: number | null; signal: string | null; at: number; deadline: boolean };
 
 /** Parses one line; undefined when it is not a JSON object with `op` or `ev`. */
 export function parseLine<T extends object>(line: string): T | undefined {

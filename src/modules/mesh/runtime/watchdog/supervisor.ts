@@ -17,6 +17,10 @@ interface Watched {
   child: ChildProcess;
   pid: number;
   graceMs: number;
+  /** Bumped by every new deadline, so a signal decided under an older one is dropped. */
+  epoch: number;
+  /** Signalled for a missed deadline. */
+  fired: boolean;
   term?: ReturnType<typeof setTimeout>;
   kill?: ReturnType<typeof setTimeout>;
 }
@@ -34,13 +38,19 @@ export function runWatchdog(io: { input: NodeJS.ReadableStream; send(report: Wat
   /** Converts a wall-clock deadline to timers on this process's monotonic clock, now, while the two agree. */
   const arm = (id: string, w: Watched, at: number | null) => {
     clear(w);
+    const epoch = ++w.epoch;
     if (at === null) return;
     const inMs = at - Date.now();
-    const fire = (signal: 'SIGTERM' | 'SIGKILL') => () => {
-      if (w.child.exitCode !== null || w.child.signalCode !== null) return;
-      w.child.kill(signal);
-      io.send({ ev: 'deadline', id, pid: w.pid, signal, at: Date.now() });
-    };
+    // A timer that fires after this process was starved runs before the input that waited meanwhile (timers come
+    // first in an event-loop turn): one more hop lets a renewal already in the pipe move the deadline first. Acting
+    // on the stale deadline would only stop a replica early (safe), but needlessly.
+    const fire = (signal: 'SIGTERM' | 'SIGKILL') => () =>
+      setImmediate(() => {
+        if (w.epoch !== epoch || w.child.exitCode !== null || w.child.signalCode !== null) return;
+        w.fired = true;
+        w.child.kill(signal);
+        io.send({ ev: 'deadline', id, pid: w.pid, signal, at: Date.now() });
+      });
     w.term = setTimeout(fire('SIGTERM'), Math.max(0, inMs - w.graceMs));
     w.kill = setTimeout(fire('SIGKILL'), Math.max(0, inMs));
   };
@@ -56,14 +66,14 @@ export function runWatchdog(io: { input: NodeJS.ReadableStream; send(report: Wat
         if (!watched.has(c.id)) io.send({ ev: 'spawn-failed', id: c.id, error: err.message });
       });
       child.once('spawn', () => {
-        const w: Watched = { child, pid: child.pid!, graceMs: c.graceMs };
+        const w: Watched = { child, pid: child.pid!, graceMs: c.graceMs, epoch: 0, fired: false };
         watched.set(c.id, w);
         arm(c.id, w, c.deadlineAt);
         io.send({ ev: 'spawned', id: c.id, pid: w.pid, at: Date.now() });
         child.once('exit', (code, signal) => {
           clear(w);
           watched.delete(c.id);
-          io.send({ ev: 'exit', id: c.id, pid: w.pid, code, signal, at: Date.now() });
+          io.send({ ev: 'exit', id: c.id, pid: w.pid, code, signal, at: Date.now(), deadline: w.fired });
           if (closing && watched.size === 0) io.exit(0);
         });
       });
