@@ -62,7 +62,11 @@ export function spawnAgent(o: { node: string; site: string; labels?: string; nat
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
-      return exited;
+      // An agent that hangs in its graceful stop must not outlive the test (one once kept running after api-e2e).
+      const kill = signal === 'SIGKILL' ? undefined : setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(kill);
+      return code;
     },
   };
 }

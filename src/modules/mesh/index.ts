@@ -6,6 +6,7 @@ import { meshCli } from './api/cli.ts';
 import { meshRoutes } from './api/routes.ts';
 import { EMBEDDED_WARNING, MeshService } from './service.ts';
 import { meshConfigSchema } from './config.ts';
+import { meshUi } from './ui/routes.tsx';
 
 export * as meshEvents from './model/events.ts';
 export { workloadSpecSchema, type WorkloadSpec } from './model/workload.ts';
@@ -23,6 +24,7 @@ export function createMeshModule(): Module {
       return new MeshService(ctx.resources.kv, ctx.resources.bus, ctx.config.timing, { embedded, log: ctx.log });
     },
     routes: (_ctx, service) => meshRoutes(service),
+    ui: (_ctx, service) => meshUi(service),
     cli: meshCli,
   });
 }
