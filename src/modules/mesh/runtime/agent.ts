@@ -78,6 +78,9 @@ export class Agent {
     this.mirrors.nodes.onChange = (c) => {
       if (c.key === this.o.node && c.op === 'put' && (c.value as NodeBeat | undefined)?.session === this.owner.session) this.echoAt = monotonicMs();
     };
+    this.mirrors.leases.onChange = (c) => {
+      if (c.op === 'put') this.runners.get(c.key.slice('slot.'.length))?.leaseWritten(c.revision);
+    };
     await Promise.all(Object.values(this.mirrors).map((m) => m.start()));
     this.view = new NodeView(this.mirrors.nodes, this.mirrors.control, this.o.timing);
     this.server = Bun.serve({ hostname: '127.0.0.1', port: this.o.port ?? 0, fetch: (req) => this.serve(req) });

@@ -56,6 +56,11 @@ export class SlotRunner {
     this.claim = new LeaseClaim(host.buckets.leases, slotLeaseKey(workload, slot), host.owner, host.timing);
   }
 
+  /** The lease record was written (seen by the agent's watch of the leases bucket). */
+  leaseWritten(revision: number): void {
+    this.claim.sawRevision(revision);
+  }
+
   /** The token this node holds the slot under, if any. */
   get token(): number | undefined {
     return this.held && !this.held.lost ? this.held.token : undefined;
@@ -215,7 +220,8 @@ export class SlotRunner {
       return;
     }
     const ctx = { node: this.host.owner.node, labels: this.host.labels, slot: this.slot, token: held.token, tokenUrl: this.host.tokenUrl };
-    await this.writeStatus({ state: 'starting' });
+    // No status write before the start: it was a KV round trip on every failover's critical path; the write after
+    // the start (with the pid) says 'starting' soon enough.
     const replica = await startReplica(record.spec, ctx, { watchdog: this.host.watchdog, deadlineAt: this.deadlineAt(held, record), graceMs: this.host.timing.stopGraceMs });
     // Lost, or past the deadline, while starting: stop it at once (the next successful renewal starts it again).
     if (this.held !== held || held.lost || this.pastDeadline(held, record)) {
