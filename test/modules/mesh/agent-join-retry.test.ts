@@ -11,6 +11,7 @@ import { eventually } from '../../helpers/async.ts';
 import { childNats, freePort } from '../../helpers/child-services.ts';
 import { uniqueName } from '../../helpers/env.ts';
 import { spawnAgent, type SpawnedAgent } from '../../helpers/mesh.ts';
+import { startTcpProxy } from '../../helpers/tcp-proxy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mesh-join-'));
 const agents: SpawnedAgent[] = [];
@@ -52,5 +53,22 @@ describe('capstan agent join retry', () => {
     expect(retries(a)).toBeGreaterThanOrEqual(2);
     expect(a.output()).toContain('gave up joining');
     expect(a.output()).not.toContain('r2 joined');
+  }, 120_000);
+});
+
+describe('capstan agent join attempt bound', () => {
+  it('abandons an attempt that gets no answer (black-holed connection) and joins after the heal', async () => {
+    const nats = await childNats(join(dir, 'js2'));
+    await nats.start();
+    stops.push(() => nats.kill());
+    const proxy = await startTcpProxy(nats.port);
+    stops.push(() => proxy.close());
+    proxy.cut();
+    const a = spawnAgent({ node: 'r3', site: 'a', natsUrl: `nats://127.0.0.1:${proxy.port}`, prefix: uniqueName('mjoin'), extra: ['--join-attempt-timeout-ms', '1500'] });
+    agents.push(a);
+    await eventually('an attempt timed out', async () => (a.output().includes('join attempt timed out after 1500 ms') ? true : undefined), 60_000);
+    proxy.heal();
+    await a.joined;
+    expect(await a.stop('SIGTERM')).toBe(0);
   }, 120_000);
 });

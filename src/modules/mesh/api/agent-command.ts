@@ -30,7 +30,7 @@ export const DEFAULT_JOIN_GIVE_UP_MS = 120_000;
 /** The command object registered by the module. */
 export const agentCommand: LocalCommand<MeshConfig> = {
   description: 'join the mesh as a node: heartbeat, lead by lease, run assigned workloads',
-  usage: 'agent --node-id ID --site S [--labels k=v,...] [--capacity N] [--port N] [--history FILE] [--join-give-up-ms N] [--lease-ms N ...]',
+  usage: 'agent --node-id ID --site S [--labels k=v,...] [--capacity N] [--port N] [--history FILE] [--join-give-up-ms N] [--join-attempt-timeout-ms N] [--lease-ms N ...]',
   async run(argv, ctx) {
     const { values } = parseFlags(argv, {
       'node-id': { type: 'string' },
@@ -45,6 +45,7 @@ export const agentCommand: LocalCommand<MeshConfig> = {
       'stop-grace-ms': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
       'join-give-up-ms': { type: 'string' },
+      'join-attempt-timeout-ms': { type: 'string' },
     });
     const node = nodeIdSchema.safeParse(values['node-id']);
     if (!node.success) throw new UsageError(`--node-id: ${values['node-id'] === undefined ? 'required' : node.error.issues[0]!.message}`);
@@ -60,6 +61,8 @@ export const agentCommand: LocalCommand<MeshConfig> = {
     if (!timing.success) throw new UsageError(`timing: ${timing.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const giveUpMs = int('join-give-up-ms', values['join-give-up-ms']) ?? DEFAULT_JOIN_GIVE_UP_MS;
     if (giveUpMs < 0) throw new UsageError('--join-give-up-ms must be ≥ 0');
+    const attemptTimeoutMs = int('join-attempt-timeout-ms', values['join-attempt-timeout-ms']);
+    if (attemptTimeoutMs !== undefined && attemptTimeoutMs < 1) throw new UsageError('--join-attempt-timeout-ms must be ≥ 1');
     const stopping = new AbortController();
     const stop = () => stopping.abort();
     process.once('SIGTERM', stop);
@@ -68,7 +71,7 @@ export const agentCommand: LocalCommand<MeshConfig> = {
       natsUrl: ctx.natsUrl,
       prefix: ctx.prefix,
       log: ctx.log,
-      retry: { giveUpMs, signal: stopping.signal },
+      retry: { giveUpMs, attemptTimeoutMs, signal: stopping.signal },
       agent: { node: node.data, site: values.site, labels: parseLabels(values.labels), capacity, timing: timing.data, log: ctx.log, port: int('port', values.port), historyFile: values.history },
     });
     if (joined.mode === 'embedded') ctx.log.warn('NATS_URL is not set: running a one-node mesh on the in-memory KV');

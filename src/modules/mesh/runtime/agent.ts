@@ -65,9 +65,12 @@ export class Agent {
   /** Joins the mesh; resolves once the first heartbeat is written. */
   async start(): Promise<void> {
     // Started first and once: a failover then pays for the replica's start only.
+    this.step('replica watchdog');
     this.watchdog = new WatchdogClient(this.o.log);
     await this.watchdog.start();
+    this.step('buckets');
     this.b = await openBuckets(this.o.kv);
+    this.step('watches');
     this.mirrors = {
       nodes: new BucketMirror<NodeBeat>(this.b.nodes),
       control: new BucketMirror<NodeControl>(this.b.control, 'node.'),
@@ -82,16 +85,28 @@ export class Agent {
       if (c.op === 'put') this.runners.get(c.key.slice('slot.'.length))?.leaseWritten(c.revision);
     };
     await Promise.all(Object.values(this.mirrors).map((m) => m.start()));
+    this.step('first heartbeat');
     this.view = new NodeView(this.mirrors.nodes, this.mirrors.control, this.o.timing);
     this.server = Bun.serve({ hostname: '127.0.0.1', port: this.o.port ?? 0, fetch: (req) => this.serve(req) });
     this.tokenUrl = `http://127.0.0.1:${this.server.port}/tokens`;
     await this.beat();
+    this.step('first refresh');
     await this.refresh();
+    this.step('running');
     this.timers.push(setInterval(() => void this.beat().catch(() => {}), this.o.timing.heartbeatMs));
     this.timers.push(setInterval(() => void this.refresh().catch((err) => this.o.log.debug({ err }, 'mesh refresh failed')), this.o.timing.heartbeatMs));
     this.timers.push(setInterval(() => this.gauge(), 500));
     this.leaderLoop = this.lead();
     this.o.log.info({ node: this.o.node, site: this.o.site, endpoint: this.tokenUrl }, 'mesh agent joined');
+  }
+
+  /** Where start() is (for a join that hangs: the retry says where). */
+  joinStep = 'not started';
+
+  /** A start abandoned by stop() (a join attempt that timed out) must not go on to set up timers after it. */
+  private step(name: string): void {
+    if (this.done.signal.aborted) throw new Error(`agent stopped while joining (before: ${name})`);
+    this.joinStep = name;
   }
 
   /** Leaves gracefully: replicas stop, leases are released, the node key is deleted (others see `left`). */

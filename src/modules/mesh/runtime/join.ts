@@ -14,9 +14,14 @@ export interface JoinRetry {
   /** First pause between attempts; doubled after each failure up to `maxBackoffMs`. */
   firstBackoffMs?: number;
   maxBackoffMs?: number;
+  /** An attempt that has not joined by then is abandoned (its connection closed) and tried again. */
+  attemptTimeoutMs?: number;
   /** Aborts the retries (SIGTERM while still joining). */
   signal: AbortSignal;
 }
+
+/** Default bound of one join attempt. */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 30_000;
 
 /** The pause before attempt `n + 1` (n ≥ 1): 250 ms, 500 ms, 1 s, ... capped. */
 export function joinBackoffMs(n: number, first = 250, max = 5_000): number {
@@ -35,18 +40,46 @@ export async function joinMesh(o: { natsUrl?: string; prefix: string; agent: Omi
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     let close: (() => Promise<void>) | undefined;
+    let where = 'connecting';
+    let abandoned = false;
     try {
-      const coord = await openCoordination({ natsUrl: o.natsUrl, prefix: o.prefix, source: `agent-${o.agent.node}` });
-      close = coord.close;
-      const agent = new Agent({ ...o.agent, kv: coord.kv, bus: coord.bus });
-      close = async () => {
-        await agent.stop().catch(() => {});
-        await coord.close().catch(() => {});
+      const once = async (): Promise<Joined> => {
+        const coord = await openCoordination({ natsUrl: o.natsUrl, prefix: o.prefix, source: `agent-${o.agent.node}` });
+        // Connected only after the attempt timed out: nobody else will close this connection.
+        if (abandoned) {
+          await coord.close().catch(() => {});
+          throw new Error('join attempt abandoned');
+        }
+        close = coord.close;
+        const agent = new Agent({ ...o.agent, kv: coord.kv, bus: coord.bus });
+        close = async () => {
+          await agent.stop().catch(() => {});
+          await coord.close().catch(() => {});
+        };
+        const step = setInterval(() => (where = agent.joinStep), 50);
+        try {
+          await agent.start();
+        } finally {
+          clearInterval(step);
+        }
+        return { agent, mode: coord.mode, close: async () => { await agent.stop(); await coord.close(); } };
       };
-      await agent.start();
+      // A JetStream call can hang through a cluster's leader change (one attempt once waited 240 s without an
+      // answer): each attempt is bounded, and closing it (below) makes what still waits fail.
+      const limit = o.retry.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
+      const attempting = once();
+      attempting.catch(() => {});
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const joined = await Promise.race([
+        attempting,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`join attempt timed out after ${limit} ms (at: ${where})`)), limit);
+        }),
+      ]).finally(() => clearTimeout(timer));
       if (attempt > 1) o.log.warn({ node: o.agent.node, attempt }, 'mesh agent joined after retrying');
-      return { agent, mode: coord.mode, close: async () => { await agent.stop(); await coord.close(); } };
+      return joined;
     } catch (err) {
+      abandoned = true;
       await close?.().catch(() => {});
       const elapsed = Date.now() - started;
       const pause = joinBackoffMs(attempt, o.retry.firstBackoffMs, o.retry.maxBackoffMs);
