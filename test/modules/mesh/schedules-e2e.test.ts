@@ -186,7 +186,10 @@ describe('mesh under randomized fault schedules (3-node NATS cluster)', () => {
           heals.push({ fault, heal: await inject(fault, holder, other, r) });
         }
         // The NATS server comes back first: a restarted agent needs its event stream, which may live on that server.
-        heals.sort((x, y) => Number(y.fault === 'kill-kv-leader') - Number(x.fault === 'kill-kv-leader'));
+        // And a killed agent is started last: started while its own partition was still cut, it could never connect
+      // (a run stalled 10 min on kill-agent + partition-holder until the agent gave up).
+      const order = (f: Fault) => (f === 'kill-kv-leader' ? 0 : f === 'kill-agent' ? 2 : 1);
+      heals.sort((x, y) => order(x.fault) - order(y.fault));
         for (const h of heals) await h.heal();
         const next = await healthyHolder();
         log.push(`schedule ${i + 1}: ${plan.join(' + ')} on holder ${holder.id} (other ${other.id}): token ${first.token}@${first.node} → ${next.token}@${next.node}`);
