@@ -15,8 +15,16 @@ export interface AgentProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `bun src/main.ts agent ...` and resolves once it joined. */
-export async function startAgent(o: { node: string; site: string; labels?: string; natsUrl: string; prefix: string; extra?: string[]; capacity?: number; joinTimeoutMs?: number }): Promise<AgentProcess> {
+/** An agent child that may not have joined yet. */
+export interface SpawnedAgent extends AgentProcess {
+  /** Resolves once it printed that it joined; rejects when it exits first or after `joinTimeoutMs`. */
+  joined: Promise<void>;
+  /** Resolves with its exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Spawns `bun src/main.ts agent ...` (killed when the test process exits) without waiting for the join. */
+export function spawnAgent(o: { node: string; site: string; labels?: string; natsUrl: string; prefix: string; extra?: string[]; capacity?: number; joinTimeoutMs?: number }): SpawnedAgent {
   const args = [join(REPO_ROOT, 'src/main.ts'), 'agent', '--node-id', o.node, '--site', o.site, '--capacity', String(o.capacity ?? 4), ...(o.labels ? ['--labels', o.labels] : []), ...(o.extra ?? [])];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(CAPSTAN_|DATABASE_URL|REDIS_URL|NATS_URL)/.test(k)) env[k] = v;
@@ -28,7 +36,7 @@ export async function startAgent(o: { node: string; site: string; labels?: strin
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   void exited.then(() => process.off('exit', killOnExit));
-  await new Promise<void>((resolve, reject) => {
+  const joined = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`agent ${o.node} did not join within ${o.joinTimeoutMs ?? 180_000} ms:\n${out}`));
@@ -44,16 +52,30 @@ export async function startAgent(o: { node: string; site: string; labels?: strin
       reject(new Error(`agent ${o.node} exited ${code}:\n${out}`));
     });
   });
+  joined.catch(() => {});
   return {
     node: o.node,
     child,
+    joined,
+    exited,
     output: () => out,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill(signal);
-      return exited;
+      // An agent that hangs in its graceful stop must not outlive the test (one once kept running after api-e2e).
+      const kill = signal === 'SIGKILL' ? undefined : setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const code = await exited;
+      clearTimeout(kill);
+      return code;
     },
   };
+}
+
+/** Starts `bun src/main.ts agent ...` and resolves once it joined. */
+export async function startAgent(o: Parameters<typeof spawnAgent>[0]): Promise<AgentProcess> {
+  const a = spawnAgent(o);
+  await a.joined;
+  return a;
 }
 
 /** One write attempt seen by the register. */

@@ -55,7 +55,8 @@ export async function startNatsCluster(dir: string): Promise<NatsCluster> {
         child = spawn(binary(), ['-c', conf], { stdio: 'ignore' });
         const c = child;
         process.once('exit', () => c.kill('SIGKILL'));
-        await waitForPort(p.client);
+        // A restart recovers JetStream from disk first; on a loaded machine that took over 15 s (the default wait).
+        await waitForPort(p.client, 120_000);
       },
       async kill(signal = 'SIGKILL') {
         const c = child;

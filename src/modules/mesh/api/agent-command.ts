@@ -1,8 +1,8 @@
 /** `capstan agent`: the always-on node daemon (needs NATS_URL; without it, a one-node mesh on the memory KV). */
-import { openCoordination, parseFlags, UsageError, type LocalCommand } from '../../../kernel/index.ts';
+import { parseFlags, untilAborted, UsageError, type LocalCommand } from '../../../kernel/index.ts';
 import { timingSchema } from '../model/timing.ts';
 import { nodeIdSchema } from '../model/workload.ts';
-import { Agent } from '../runtime/agent.ts';
+import { joinMesh } from '../runtime/join.ts';
 import type { MeshConfig } from '../config.ts';
 
 /** Parses `k=v,k2=v2`; throws UsageError naming --labels. */
@@ -24,10 +24,13 @@ function int(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/** How long `capstan agent` keeps retrying its join before it exits non-zero (a supervisor may restart it then). */
+export const DEFAULT_JOIN_GIVE_UP_MS = 120_000;
+
 /** The command object registered by the module. */
 export const agentCommand: LocalCommand<MeshConfig> = {
   description: 'join the mesh as a node: heartbeat, lead by lease, run assigned workloads',
-  usage: 'agent --node-id ID --site S [--labels k=v,...] [--capacity N] [--port N] [--history FILE] [--lease-ms N ...]',
+  usage: 'agent --node-id ID --site S [--labels k=v,...] [--capacity N] [--port N] [--history FILE] [--join-give-up-ms N] [--join-attempt-timeout-ms N] [--lease-ms N ...]',
   async run(argv, ctx) {
     const { values } = parseFlags(argv, {
       'node-id': { type: 'string' },
@@ -41,6 +44,8 @@ export const agentCommand: LocalCommand<MeshConfig> = {
       'renew-deadline-ms': { type: 'string' },
       'stop-grace-ms': { type: 'string' },
       'heartbeat-ms': { type: 'string' },
+      'join-give-up-ms': { type: 'string' },
+      'join-attempt-timeout-ms': { type: 'string' },
     });
     const node = nodeIdSchema.safeParse(values['node-id']);
     if (!node.success) throw new UsageError(`--node-id: ${values['node-id'] === undefined ? 'required' : node.error.issues[0]!.message}`);
@@ -54,17 +59,25 @@ export const agentCommand: LocalCommand<MeshConfig> = {
       ),
     });
     if (!timing.success) throw new UsageError(`timing: ${timing.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    const coord = await openCoordination({ natsUrl: ctx.natsUrl, prefix: ctx.prefix, source: `agent-${node.data}` });
-    if (coord.mode === 'embedded') ctx.log.warn('NATS_URL is not set: running a one-node mesh on the in-memory KV');
-    const agent = new Agent({ kv: coord.kv, bus: coord.bus, node: node.data, site: values.site, labels: parseLabels(values.labels), capacity, timing: timing.data, log: ctx.log, port: int('port', values.port), historyFile: values.history });
-    await agent.start();
-    console.log(`agent ${node.data} joined (site ${values.site}); endpoint ${agent.tokenUrl}`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', () => resolve());
-      process.once('SIGINT', () => resolve());
+    const giveUpMs = int('join-give-up-ms', values['join-give-up-ms']) ?? DEFAULT_JOIN_GIVE_UP_MS;
+    if (giveUpMs < 0) throw new UsageError('--join-give-up-ms must be ≥ 0');
+    const attemptTimeoutMs = int('join-attempt-timeout-ms', values['join-attempt-timeout-ms']);
+    if (attemptTimeoutMs !== undefined && attemptTimeoutMs < 1) throw new UsageError('--join-attempt-timeout-ms must be ≥ 1');
+    const stopping = new AbortController();
+    const stop = () => stopping.abort();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    const joined = await joinMesh({
+      natsUrl: ctx.natsUrl,
+      prefix: ctx.prefix,
+      log: ctx.log,
+      retry: { giveUpMs, attemptTimeoutMs, signal: stopping.signal },
+      agent: { node: node.data, site: values.site, labels: parseLabels(values.labels), capacity, timing: timing.data, log: ctx.log, port: int('port', values.port), historyFile: values.history },
     });
-    await agent.stop();
-    await coord.close();
+    if (joined.mode === 'embedded') ctx.log.warn('NATS_URL is not set: running a one-node mesh on the in-memory KV');
+    console.log(`agent ${node.data} joined (site ${values.site}); endpoint ${joined.agent.tokenUrl}`);
+    await untilAborted(stopping.signal);
+    await joined.close();
     return 0;
   },
 };

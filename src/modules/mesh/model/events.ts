@@ -16,8 +16,11 @@ export const nodeDead = defineEvent('mesh.node.dead', node);
 export const nodeLeft = defineEvent('mesh.node.left', node);
 /** A lease was won by CAS; token is the fencing token. */
 export const leaseAcquired = defineEvent('mesh.lease.acquired', lease);
-/** A lease was renewed (published at most once per lease duration per holder, not on every renewal). */
-export const leaseRenewed = defineEvent('mesh.lease.renewed', lease);
+/**
+ * A lease was renewed. Sampled (runtime/renewal-sampler.ts): the first renewal of a tenure, then at most one per lease
+ * every 30 s; `renewals` is how many renewals the event stands for.
+ */
+export const leaseRenewed = defineEvent('mesh.lease.renewed', lease.extend({ renewals: z.number().int().positive() }));
 /** A holder lost its lease (deadline passed, record changed, released). */
 export const leaseLost = defineEvent('mesh.lease.lost', lease.extend({ reason: z.string() }));
 /** A replica started. */

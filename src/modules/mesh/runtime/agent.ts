@@ -12,11 +12,13 @@ import { openBuckets, type Assignment, type MeshBuckets } from '../store/buckets
 import type { KvStore } from '../../../kernel/index.ts';
 import { createAgentMetrics } from './agent-metrics.ts';
 import { placeAll } from './leader.ts';
+import { RenewalSampler } from './renewal-sampler.ts';
 import { LeaseClaim, type HeldLease, type LeaseOwner } from './lease.ts';
 import { NodeView } from './node-view.ts';
 import { BucketMirror } from '../store/mirror.ts';
 import type { LeaseRecord } from './lease.ts';
 import { SlotRunner, type SlotEvent } from './slot-runner.ts';
+import { WatchdogClient } from './watchdog/client.ts';
 
 /** Options of one agent. */
 export interface AgentOptions {
@@ -52,6 +54,8 @@ export class Agent {
   private leaderLoop?: Promise<void>;
   private server?: ReturnType<typeof Bun.serve>;
   private leader?: HeldLease;
+  private watchdog?: WatchdogClient;
+  private readonly renewals = new RenewalSampler();
   tokenUrl?: string;
 
   constructor(private readonly o: AgentOptions) {
@@ -60,7 +64,13 @@ export class Agent {
 
   /** Joins the mesh; resolves once the first heartbeat is written. */
   async start(): Promise<void> {
+    // Started first and once: a failover then pays for the replica's start only.
+    this.step('replica watchdog');
+    this.watchdog = new WatchdogClient(this.o.log);
+    await this.watchdog.start();
+    this.step('buckets');
     this.b = await openBuckets(this.o.kv);
+    this.step('watches');
     this.mirrors = {
       nodes: new BucketMirror<NodeBeat>(this.b.nodes),
       control: new BucketMirror<NodeControl>(this.b.control, 'node.'),
@@ -71,12 +81,18 @@ export class Agent {
     this.mirrors.nodes.onChange = (c) => {
       if (c.key === this.o.node && c.op === 'put' && (c.value as NodeBeat | undefined)?.session === this.owner.session) this.echoAt = monotonicMs();
     };
+    this.mirrors.leases.onChange = (c) => {
+      if (c.op === 'put') this.runners.get(c.key.slice('slot.'.length))?.leaseWritten(c.revision);
+    };
     await Promise.all(Object.values(this.mirrors).map((m) => m.start()));
+    this.step('first heartbeat');
     this.view = new NodeView(this.mirrors.nodes, this.mirrors.control, this.o.timing);
     this.server = Bun.serve({ hostname: '127.0.0.1', port: this.o.port ?? 0, fetch: (req) => this.serve(req) });
     this.tokenUrl = `http://127.0.0.1:${this.server.port}/tokens`;
     await this.beat();
+    this.step('first refresh');
     await this.refresh();
+    this.step('running');
     this.timers.push(setInterval(() => void this.beat().catch(() => {}), this.o.timing.heartbeatMs));
     this.timers.push(setInterval(() => void this.refresh().catch((err) => this.o.log.debug({ err }, 'mesh refresh failed')), this.o.timing.heartbeatMs));
     this.timers.push(setInterval(() => this.gauge(), 500));
@@ -84,15 +100,26 @@ export class Agent {
     this.o.log.info({ node: this.o.node, site: this.o.site, endpoint: this.tokenUrl }, 'mesh agent joined');
   }
 
+  /** Where start() is (for a join that hangs: the retry says where). */
+  joinStep = 'not started';
+
+  /** A start abandoned by stop() (a join attempt that timed out) must not go on to set up timers after it. */
+  private step(name: string): void {
+    if (this.done.signal.aborted) throw new Error(`agent stopped while joining (before: ${name})`);
+    this.joinStep = name;
+  }
+
   /** Leaves gracefully: replicas stop, leases are released, the node key is deleted (others see `left`). */
   async stop(): Promise<void> {
     this.done.abort();
     for (const t of this.timers.splice(0)) clearInterval(t);
     await Promise.all([...this.runners.values()].map((r) => r.stop()));
+    await this.watchdog?.close();
     await this.leaderLoop;
-    await Promise.all(Object.values(this.mirrors).map((m) => m.stop()));
+    // Also called after a start that failed half-way (see join.ts): only what was set up is taken down.
+    if (this.mirrors) await Promise.all(Object.values(this.mirrors).map((m) => m.stop().catch(() => {})));
     await this.leader?.release();
-    await this.b.nodes.delete(this.o.node).catch(() => {});
+    if (this.server) await this.b?.nodes.delete(this.o.node).catch(() => {});
     this.server?.stop(true);
   }
 
@@ -160,6 +187,7 @@ export class Agent {
       timing: this.o.timing,
       buckets: this.b,
       tokenUrl: this.tokenUrl,
+      watchdog: this.watchdog!,
       intent: () => {
         const record = this.workloads.get(workload);
         const s = this.assignments.get(workload)?.slots.find((x) => x.slot === slot);
@@ -199,17 +227,20 @@ export class Agent {
         break;
       case 'renewed':
         this.metrics.renewLatency.observe(e.latencyMs / 1000);
+        this.renewedEvent(lease, e.token);
         break;
       case 'lost':
+        this.renewals.forget(lease);
         this.publish(ev.leaseLost, { lease, node, token: e.token, reason: e.reason });
         break;
       case 'started':
-        this.history({ ev: 'start', workload, slot, token: e.token, pid: e.pid });
+        this.history({ ev: 'start', workload, slot, token: e.token, pid: e.pid }, e.at);
         this.publish(ev.workloadStarted, { workload, slot, node, token: e.token });
         break;
       case 'stopped':
-        this.history({ ev: 'stop', workload, slot, token: e.token, pid: e.pid, reason: e.reason });
-        if (e.reason === 'renew deadline' || e.reason === 'fenced') this.metrics.fencedStops.inc();
+        // When the watchdog saw it end, which is earlier than now if this agent was paused meanwhile.
+        this.history({ ev: 'stop', workload, slot, token: e.token, pid: e.pid, reason: e.reason }, e.at);
+        if (e.reason?.startsWith('renew deadline') || e.reason === 'fenced') this.metrics.fencedStops.inc();
         this.publish(ev.workloadStopped, { workload, slot, node, token: e.token, reason: e.reason });
         break;
       case 'fenced':
@@ -221,9 +252,14 @@ export class Agent {
     }
   }
 
-  private history(entry: Record<string, unknown>): void {
+  private renewedEvent(lease: string, token: number): void {
+    const renewals = this.renewals.renewed(lease, token, monotonicMs());
+    if (renewals !== undefined) this.publish(ev.leaseRenewed, { lease, node: this.o.node, token, renewals });
+  }
+
+  private history(entry: Record<string, unknown>, t = Date.now()): void {
     if (!this.o.historyFile) return;
-    appendFileSync(this.o.historyFile, `${JSON.stringify({ t: Date.now(), node: this.o.node, ...entry })}\n`);
+    appendFileSync(this.o.historyFile, `${JSON.stringify({ t, node: this.o.node, ...entry })}\n`);
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -247,6 +283,7 @@ export class Agent {
           if (monotonicMs() - lastRenew >= t.renewMs) {
             lastRenew = monotonicMs();
             const r = await held.renew();
+            if (r === 'ok') this.renewedEvent('leader', held.token);
             if (r === 'lost') this.publish(ev.leaseLost, { lease: 'leader', node: this.o.node, token: held.token, reason: 'the record changed hands' });
           }
           // A leader past its renew deadline stops placing, exactly as a slot holder stops its replica.

@@ -181,6 +181,18 @@ export class LeaseClaim {
     return new HeldLease(this.kv, this.key, this.owner, revision, revision, sentAt, this.timing);
   }
 
+  /**
+   * A revision of the record as a watch delivered it. Delivery comes after the server stored the write, so starting
+   * the unchanged clock here is as safe as at a read, and earlier than the next poll (up to a poll period, 250 ms at
+   * defaults, came off every takeover).
+   */
+  sawRevision(revision: number): void {
+    if (revision > this.seenRevision) {
+      this.seenRevision = revision;
+      this.seenAt = monotonicMs();
+    }
+  }
+
   /** The record as last observed. */
   lastSeen(): { record: LeaseRecord; revision: number } | undefined {
     return this.last;

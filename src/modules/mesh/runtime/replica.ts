@@ -1,11 +1,12 @@
 /**
- * One running replica of a workload on this node: a local process started under `setpriv --pdeathsig KILL`, so the
- * kernel kills it the moment its agent dies (even by SIGKILL), or a webhook pair for systems the agent does not own.
+ * One running replica of a workload on this node: a local process started by the replica watchdog under
+ * `setpriv --pdeathsig KILL` (the watchdog stops it by itself when the agent stops renewing, and the kernel kills it
+ * when the watchdog dies with its agent), or a webhook pair for systems the agent does not own.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { callHttp, runCommand } from '../../../kernel/index.ts';
 import type { HealthSpec, WorkloadSpec } from '../model/workload.ts';
+import type { WatchdogClient, WatchedProcess } from './watchdog/client.ts';
 
 /** What a replica gets to know about where and under which token it runs. */
 export interface ReplicaContext {
@@ -26,6 +27,14 @@ export interface Replica {
   readonly pid?: number;
   /** Resolves when the replica ends by itself (process exit code; webhooks never end by themselves). */
   readonly exited: Promise<number | null>;
+  /** Wall clock when the process was seen to end (by its watchdog, even while the agent was paused). */
+  readonly endedAt?: number;
+  /** Wall clock when the process started (undefined for webhooks: the agent's own clock is used). */
+  readonly startedAt?: number;
+  /** It ended because its watchdog stopped it at a deadline this agent had not moved in time. */
+  readonly stoppedByWatchdog?: boolean;
+  /** Moves the deadline by which the watchdog stops the replica without the agent (wall ms; null: none). */
+  setDeadline(at: number | null): void;
   /** Stops it: SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
   stop(graceMs: number): Promise<void>;
   /** Runs the health check once (true when there is none). */
@@ -62,29 +71,35 @@ async function check(h: HealthSpec | undefined, ctx: ReplicaContext): Promise<bo
 
 class ProcessReplica implements Replica {
   readonly exited: Promise<number | null>;
+  endedAt?: number;
+  stoppedByWatchdog = false;
   private done = false;
 
-  constructor(private readonly child: ChildProcess, private readonly spec: Extract<WorkloadSpec['run'], { kind: 'process' }>, private readonly ctx: ReplicaContext) {
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code) => {
-        this.done = true;
-        resolve(code);
-      });
-      child.once('error', () => {
-        this.done = true;
-        resolve(null);
-      });
+  constructor(private readonly proc: WatchedProcess, private readonly spec: Extract<WorkloadSpec['run'], { kind: 'process' }>, private readonly ctx: ReplicaContext) {
+    this.exited = proc.exited.then((e) => {
+      this.done = true;
+      this.endedAt = e.at;
+      this.stoppedByWatchdog = e.deadline;
+      return e.code;
     });
   }
 
-  get pid(): number | undefined {
-    return this.child.pid;
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  get startedAt(): number {
+    return this.proc.startedAt;
+  }
+
+  setDeadline(at: number | null): void {
+    if (!this.done) this.proc.setDeadline(at);
   }
 
   async stop(graceMs: number): Promise<void> {
     if (this.done) return;
-    this.child.kill('SIGTERM');
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    this.proc.signal(graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
+    const killer = graceMs > 0 ? setTimeout(() => this.proc.signal('SIGKILL'), graceMs) : undefined;
     await this.exited;
     clearTimeout(killer);
   }
@@ -99,6 +114,9 @@ class WebhookReplica implements Replica {
 
   constructor(private readonly spec: Extract<WorkloadSpec['run'], { kind: 'webhook' }>, private readonly ctx: ReplicaContext) {}
 
+  /** A webhook's system is not ours to kill: only the agent's own stop call (and the token) protect it. */
+  setDeadline(): void {}
+
   async stop(graceMs: number): Promise<void> {
     await callHttp({ method: 'POST', url: substitute(this.spec.stopUrl, this.ctx), body: { slot: this.ctx.slot, token: this.ctx.token, node: this.ctx.node }, timeoutMs: Math.max(graceMs, 500) });
   }
@@ -108,8 +126,16 @@ class WebhookReplica implements Replica {
   }
 }
 
+/** How a process replica is started: through the agent's watchdog, with its first deadline. */
+export interface ReplicaLaunch {
+  watchdog: WatchdogClient;
+  /** Wall-clock ms by which the watchdog stops it unless moved (null: never, for split-brain-allowed). */
+  deadlineAt: number | null;
+  graceMs: number;
+}
+
 /** Starts a replica; a process gets CAPSTAN_FENCING_TOKEN, CAPSTAN_FENCING_URL, CAPSTAN_NODE_ID and CAPSTAN_SLOT. */
-export async function startReplica(spec: WorkloadSpec, ctx: ReplicaContext): Promise<Replica> {
+export async function startReplica(spec: WorkloadSpec, ctx: ReplicaContext, launch: ReplicaLaunch): Promise<Replica> {
   const run = spec.run;
   if (run.kind === 'webhook') {
     await callHttp({ method: 'POST', url: substitute(run.startUrl, ctx), body: { slot: ctx.slot, token: ctx.token, node: ctx.node }, timeoutMs: 5_000 });
@@ -122,11 +148,6 @@ export async function startReplica(spec: WorkloadSpec, ctx: ReplicaContext): Pro
   env.CAPSTAN_SLOT = String(ctx.slot);
   if (ctx.tokenUrl) env.CAPSTAN_FENCING_URL = `${ctx.tokenUrl}/${spec.name}/${ctx.slot}`;
   const argv = run.argv.map((a) => substitute(a, ctx));
-  // setpriv execs the workload in place, so the workload itself carries the parent-death signal.
-  const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...argv], { cwd: run.cwd ? substitute(run.cwd, ctx) : undefined, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    child.once('spawn', resolve);
-    child.once('error', reject);
-  });
-  return new ProcessReplica(child, run, ctx);
+  const proc = await launch.watchdog.spawn({ argv, env, cwd: run.cwd ? substitute(run.cwd, ctx) : undefined, deadlineAt: launch.deadlineAt, graceMs: launch.graceMs });
+  return new ProcessReplica(proc, run, ctx);
 }

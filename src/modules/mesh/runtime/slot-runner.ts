@@ -10,6 +10,7 @@ import type { WorkloadRecord } from '../model/workload.ts';
 import { slotLeaseKey, slotStatusKey, type MeshBuckets, type SlotStatus } from '../store/buckets.ts';
 import { LeaseClaim, type HeldLease, type LeaseOwner } from './lease.ts';
 import { startReplica, type Replica } from './replica.ts';
+import type { WatchdogClient } from './watchdog/client.ts';
 
 /** What the slot runner asks of its agent. */
 export interface SlotHost {
@@ -18,6 +19,8 @@ export interface SlotHost {
   timing: Timing;
   buckets: MeshBuckets;
   tokenUrl?: string;
+  /** Starts process replicas and stops them by itself at their deadline if this agent cannot (paused, wedged). */
+  watchdog: WatchdogClient;
   /** The workload and this slot's candidates as last assigned (undefined: the slot no longer exists). */
   intent(): { record: WorkloadRecord; candidates: string[] } | undefined;
   /** May this node take this slot now (first live candidate, capacity, one replica per node, not cordoned)? */
@@ -31,7 +34,7 @@ export type SlotEvent =
   | { kind: 'acquired'; token: number; takeover: boolean }
   | { kind: 'lost'; token: number; reason: string }
   | { kind: 'renewed'; token: number; latencyMs: number }
-  | { kind: 'started' | 'stopped'; token: number; pid?: number; reason?: string }
+  | { kind: 'started' | 'stopped'; token: number; pid?: number; reason?: string; at?: number }
   | { kind: 'fenced'; token: number; reason: string }
   | { kind: 'partition'; token: number; healed: boolean; ms: number };
 
@@ -51,6 +54,11 @@ export class SlotRunner {
 
   constructor(readonly workload: string, readonly slot: number, private readonly host: SlotHost) {
     this.claim = new LeaseClaim(host.buckets.leases, slotLeaseKey(workload, slot), host.owner, host.timing);
+  }
+
+  /** The lease record was written (seen by the agent's watch of the leases bucket). */
+  leaseWritten(revision: number): void {
+    this.claim.sawRevision(revision);
   }
 
   /** The token this node holds the slot under, if any. */
@@ -82,7 +90,9 @@ export class SlotRunner {
         if (this.held && !this.held.lost) {
           const keep = intent && intent.record.desired === 'running' && intent.candidates.includes(this.host.owner.node);
           if (!keep) {
-            await this.letGo(intent ? 'moved or stopped by the placement' : 'workload deleted');
+            // A holder back from a partition may find itself placed elsewhere because a higher token took the slot:
+            // then its replica was a duplicate and is fenced (with its event), not merely moved.
+            if (!(await this.fencedMeanwhile())) await this.letGo(intent ? 'moved or stopped by the placement' : 'workload deleted');
           } else if (monotonicMs() - lastRenewAttempt >= this.host.timing.renewMs) {
             lastRenewAttempt = monotonicMs();
             await this.renew(intent.record);
@@ -114,6 +124,7 @@ export class SlotRunner {
     const t0 = monotonicMs();
     const r = await held.renew();
     if (r === 'ok') {
+      this.replica?.setDeadline(this.deadlineAt(held, record));
       this.host.report({ kind: 'renewed', token: held.token, latencyMs: monotonicMs() - t0 });
       if (this.partitionedSince !== undefined) {
         this.host.report({ kind: 'partition', token: held.token, healed: true, ms: monotonicMs() - this.partitionedSince });
@@ -133,7 +144,19 @@ export class SlotRunner {
       }
       return;
     }
-    // Lost: a higher token holds the slot now (or an operator fenced it). The duplicate, if still running, goes.
+    await this.onLost(held);
+  }
+
+  /** One renewal before a graceful hand-over: true when the record had changed hands (then handled as lost). */
+  private async fencedMeanwhile(): Promise<boolean> {
+    const held = this.held!;
+    if ((await held.renew()) !== 'lost') return false;
+    await this.onLost(held);
+    return true;
+  }
+
+  /** Lost: a higher token holds the slot now (or an operator fenced it). The duplicate, if still running, goes. */
+  private async onLost(held: HeldLease): Promise<void> {
     this.host.report({ kind: 'lost', token: held.token, reason: 'the lease record changed hands' });
     if (this.replica) this.host.report({ kind: 'fenced', token: held.token, reason: 'a higher fencing token holds the slot' });
     await this.stopReplica('fenced');
@@ -166,6 +189,15 @@ export class SlotRunner {
     return held.sinceRenewMs() >= t.renewDeadlineMs - t.stopGraceMs;
   }
 
+  /**
+   * The wall-clock moment by which the watchdog stops the replica if this agent has not renewed by then: the last
+   * successful renewal (as sent) plus the renew deadline. None under split-brain-allowed.
+   */
+  private deadlineAt(held: HeldLease, record: WorkloadRecord): number | null {
+    if (record.spec.consistency === 'split-brain-allowed') return null;
+    return Date.now() + (this.host.timing.renewDeadlineMs - held.sinceRenewMs());
+  }
+
   /** Absolute consistency: SIGTERM at deadline − grace, SIGKILL by the deadline, whatever the loop is waiting on. */
   private enforceDeadline(): void {
     const held = this.held;
@@ -188,19 +220,20 @@ export class SlotRunner {
       return;
     }
     const ctx = { node: this.host.owner.node, labels: this.host.labels, slot: this.slot, token: held.token, tokenUrl: this.host.tokenUrl };
-    await this.writeStatus({ state: 'starting' });
-    const replica = await startReplica(record.spec, ctx);
+    // No status write before the start: it was a KV round trip on every failover's critical path; the write after
+    // the start (with the pid) says 'starting' soon enough.
+    const replica = await startReplica(record.spec, ctx, { watchdog: this.host.watchdog, deadlineAt: this.deadlineAt(held, record), graceMs: this.host.timing.stopGraceMs });
     // Lost, or past the deadline, while starting: stop it at once (the next successful renewal starts it again).
     if (this.held !== held || held.lost || this.pastDeadline(held, record)) {
       if (this.held === held && !held.lost) this.suspended = true;
       // It ran, however briefly: the history shows it, so a checker sees every process that was ever active.
-      this.host.report({ kind: 'started', token: held.token, pid: replica.pid });
+      this.host.report({ kind: 'started', token: held.token, pid: replica.pid, at: replica.startedAt });
       await replica.stop(0);
-      this.host.report({ kind: 'stopped', token: held.token, pid: replica.pid, reason: 'lost while starting' });
+      this.host.report({ kind: 'stopped', token: held.token, pid: replica.pid, reason: 'lost while starting', at: replica.endedAt });
       return;
     }
     this.replica = replica;
-    this.host.report({ kind: 'started', token: held.token, pid: replica.pid });
+    this.host.report({ kind: 'started', token: held.token, pid: replica.pid, at: replica.startedAt });
     await this.writeStatus({ state: 'starting', pid: replica.pid });
     void replica.exited.then((code) => this.onExit(replica, record, code));
     const health = record.spec.run.health;
@@ -252,7 +285,15 @@ export class SlotRunner {
     clearInterval(this.healthTimer);
     const held = this.held;
     if (!held) return;
-    this.host.report({ kind: 'stopped', token: held.token, pid: replica.pid, reason: `exited ${code}` });
+    if (replica.stoppedByWatchdog) {
+      // The watchdog stopped it at a deadline this agent had not moved in time (paused, or only slow to renew): as
+      // after the agent's own deadline stop, the next successful renewal starts it again.
+      this.suspended = true;
+      this.host.report({ kind: 'stopped', token: held.token, pid: replica.pid, reason: 'renew deadline (watchdog)', at: replica.endedAt });
+      await this.writeStatus({ state: 'stopped' });
+      return;
+    }
+    this.host.report({ kind: 'stopped', token: held.token, pid: replica.pid, reason: `exited ${code}`, at: replica.endedAt });
     const run = record.spec.run;
     const again = run.kind === 'process' && (run.restart === 'always' || (run.restart === 'on-failure' && code !== 0));
     if (!again) {
@@ -271,7 +312,7 @@ export class SlotRunner {
       this.replica = undefined;
       clearInterval(this.healthTimer);
       await replica.stop(graceMs).catch(() => {});
-      this.host.report({ kind: 'stopped', token: this.held?.token ?? 0, pid: replica.pid, reason });
+      this.host.report({ kind: 'stopped', token: this.held?.token ?? 0, pid: replica.pid, reason, at: replica.endedAt });
       this.stopping = undefined;
     })();
     return this.stopping;

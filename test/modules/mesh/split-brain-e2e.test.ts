@@ -1,0 +1,76 @@
+/**
+ * `split-brain-allowed` end to end on the real NATS: n1 reaches NATS through a TCP proxy the test black-holes. Its
+ * replica keeps running through the partition (availability over exclusivity) while n2 takes the slot a lease later
+ * with a higher token, so two replicas run; on heal the higher token keeps the slot, n1 stops its duplicate and emits
+ * one `mesh.workload.fenced`. The token-checking register refused n1's late writes. Also: `mesh.lease.renewed` is
+ * published for a new tenure (sampled afterwards).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { NatsBus } from '../../../src/kernel/bus/nats-bus.ts';
+import type { EventEnvelope } from '../../../src/kernel/index.ts';
+import { leaseRenewed, workloadFenced } from '../../../src/modules/mesh/model/events.ts';
+import { processRunning } from '../../../src/modules/mesh/runtime/replica.ts';
+import { eventually } from '../../helpers/async.ts';
+import { freePort } from '../../helpers/child-services.ts';
+import { NATS_URL, uniqueName } from '../../helpers/env.ts';
+import { fixtureWorkload, meshKv, putWorkload, slotStatus, startAgent, startRegister, type AgentProcess } from '../../helpers/mesh.ts';
+import { staleAccepted } from '../../helpers/mesh-history.ts';
+import { startTcpProxy } from '../../helpers/tcp-proxy.ts';
+
+const prefix = uniqueName('msplit');
+const { store, b } = await meshKv(NATS_URL, prefix);
+const bus = await NatsBus.connect({ url: NATS_URL, prefix, source: 'split-brain-test' });
+const register = startRegister();
+const proxy = await startTcpProxy(Number(new URL(NATS_URL).port || 4222));
+const agents: AgentProcess[] = [];
+afterAll(async () => {
+  await Promise.all(agents.map((a) => a.stop('SIGKILL')));
+  await proxy.close();
+  register.stop();
+  await bus.close();
+  await store.destroyAll();
+  await store.close();
+});
+
+describe('mesh split-brain-allowed', () => {
+  it('keeps both replicas through a partition and, on heal, keeps the higher token and fences the other once', async () => {
+    const fenced: EventEnvelope<{ workload: string; slot: number; node: string; token?: number }>[] = [];
+    const renewed: EventEnvelope<{ lease: string; node: string; token: number; renewals: number }>[] = [];
+    await bus.subscribe(workloadFenced.subject(), workloadFenced.handler((e) => void fenced.push(e)));
+    await bus.subscribe(leaseRenewed.subject(), leaseRenewed.handler((e) => void renewed.push(e)));
+
+    const [pa, pb] = [await freePort(), await freePort()];
+    agents.push(await startAgent({ node: 'n1', site: 'a', labels: `port=${pa}`, natsUrl: `nats://127.0.0.1:${proxy.port}`, prefix }));
+    agents.push(await startAgent({ node: 'n2', site: 'b', labels: `port=${pb}`, natsUrl: NATS_URL, prefix }));
+    await putWorkload(b, fixtureWorkload('cache', { kind: 'failover', sites: ['a', 'b'] }, register.url, { consistency: 'split-brain-allowed' }));
+    const first = await eventually('the replica on n1 is healthy', async () => {
+      const s = await slotStatus(b, 'cache');
+      return s?.state === 'healthy' && s.node === 'n1' ? s : undefined;
+    }, 60_000);
+    await eventually('n1 publishes its first renewal of the slot', async () => renewed.find((e) => e.data.lease === 'slot.cache.0' && e.data.node === 'n1' && e.data.token === first.token));
+
+    proxy.cut();
+    const second = await eventually('n2 takes the slot and its replica is healthy', async () => {
+      const s = await slotStatus(b, 'cache');
+      return s?.state === 'healthy' && s.node === 'n2' ? s : undefined;
+    }, 30_000);
+    expect(second.token).toBeGreaterThan(first.token);
+    // No deadline stop under split-brain-allowed: the partitioned replica still serves.
+    expect(processRunning(first.pid!)).toBe(true);
+    expect(await (await fetch(`http://127.0.0.1:${pa}/`)).text()).toContain(`ok n1 ${first.token}`);
+
+    proxy.heal();
+    await eventually('the duplicate on n1 stops after the heal', async () => (processRunning(first.pid!) ? undefined : true), 30_000);
+    const f = await eventually('n1 emits mesh.workload.fenced', async () => fenced.find((e) => e.data.node === 'n1'));
+    expect(f.data).toMatchObject({ workload: 'cache', slot: 0, token: first.token });
+    expect((await slotStatus(b, 'cache'))).toMatchObject({ node: 'n2', token: second.token });
+    expect(processRunning(second.pid!)).toBe(true);
+    await eventually('n2 publishes its first renewal of the slot', async () => renewed.find((e) => e.data.lease === 'slot.cache.0' && e.data.node === 'n2' && e.data.token === second.token));
+    // One event per duplicate, and not one for the replica that kept the slot.
+    expect(fenced.map((e) => `${e.data.node}:${e.data.token}`)).toEqual([`n1:${first.token}`]);
+    // Both wrote during the partition; once n2's token was accepted, n1's older token was refused.
+    const firstNew = register.writes.find((w) => w.token === second.token && w.accepted)!.t;
+    expect(register.writes.filter((w) => w.token === first.token && w.t > firstNew).every((w) => !w.accepted)).toBe(true);
+    expect(staleAccepted(register.writes)).toEqual([]);
+  }, 180_000);
+});
