@@ -92,11 +92,13 @@ class NatsBucket implements Kv {
   /** Live entries under a prefix, sorted by key (one read per key: fine for the small buckets the kernel keeps). */
   async list<T>(prefix = ''): Promise<KvEntry<T>[]> {
     validatePrefix(prefix);
-    const keys: string[] = [];
+    // A Set: the key listing is a consumer over the bucket's stream, so a key written while it runs comes back again
+    // (once per write that lands during the listing); each key is then read once, at its newest value.
+    const found = new Set<string>();
     // The server filters by subject when the prefix ends at a token boundary; otherwise we filter here.
     const filter = prefix === '' || !prefix.endsWith('.') ? '>' : `${prefix}>`;
-    for await (const k of await this.kv.keys(filter)) if (k.startsWith(prefix)) keys.push(k);
-    keys.sort();
+    for await (const k of await this.kv.keys(filter)) if (k.startsWith(prefix)) found.add(k);
+    const keys = [...found].sort();
     const out: KvEntry<T>[] = [];
     for (const k of keys) {
       const e = await this.get<T>(k);

@@ -6,7 +6,7 @@ import { DEFAULT_TIMING, type Timing } from './model/timing.ts';
 import { nodeIdSchema, replicaCount, workloadNameSchema, workloadSpecSchema, type WorkloadRecord } from './model/workload.ts';
 import { fenceLease, type LeaseRecord } from './runtime/lease.ts';
 import { place } from './runtime/placement.ts';
-import { listDistinct, openBuckets, readAll, slotLeaseKey, type Assignment, type MeshBuckets, type SlotStatus } from './store/buckets.ts';
+import { openBuckets, readAll, slotLeaseKey, type Assignment, type MeshBuckets, type SlotStatus } from './store/buckets.ts';
 
 /** A node as the API shows it (aged by its writer's wall clock: one read cannot age by revision). */
 export interface NodeRow extends NodeBeat {
@@ -98,7 +98,7 @@ export class MeshService {
   /** Workloads with their assignment and per-slot status. */
   async list(): Promise<{ workload: WorkloadRecord; assignment?: Assignment; slots: SlotStatus[] }[]> {
     const b = await this.b();
-    const [workloads, assigned, statuses] = await Promise.all([listDistinct<WorkloadRecord>(b.workloads), listDistinct<Assignment>(b.assign), listDistinct<SlotStatus>(b.status)]);
+    const [workloads, assigned, statuses] = await Promise.all([b.workloads.list<WorkloadRecord>(), b.assign.list<Assignment>(), b.status.list<SlotStatus>()]);
     const a = new Map(assigned.map((e) => [e.key, e.value]));
     return workloads.map(({ value: w }) => ({ workload: w, assignment: a.get(w.spec.name), slots: statuses.map((s) => s.value).filter((s) => s.workload === w.spec.name && s.slot < replicaCount(w.spec.topology)) }));
   }
@@ -170,6 +170,6 @@ export class MeshService {
   async leases(): Promise<{ lease: string; holder: string | null; token: number; revision: number; fenced: boolean; ageMs: number }[]> {
     const b = await this.b();
     const now = Date.now();
-    return (await listDistinct<LeaseRecord>(b.leases)).map((e) => ({ lease: e.key, holder: e.value.holder, token: e.value.token || e.revision, revision: e.revision, fenced: e.value.fenced ?? false, ageMs: Math.max(0, now - Date.parse(e.value.renewedAt)) }));
+    return (await b.leases.list<LeaseRecord>()).map((e) => ({ lease: e.key, holder: e.value.holder, token: e.value.token || e.revision, revision: e.revision, fenced: e.value.fenced ?? false, ageMs: Math.max(0, now - Date.parse(e.value.renewedAt)) }));
   }
 }

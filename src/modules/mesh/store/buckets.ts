@@ -3,7 +3,7 @@
  * Keys: nodes `<node>`, workloads `<name>`, assignments `<name>`, leases `leader` and `slot.<name>.<i>`,
  * status `<name>.<i>`, control `node.<id>`.
  */
-import type { Kv, KvEntry, KvStore } from '../../../kernel/index.ts';
+import type { Kv, KvStore } from '../../../kernel/index.ts';
 import type { NodeBeat, NodeControl } from '../model/node.ts';
 import type { WorkloadRecord } from '../model/workload.ts';
 
@@ -58,18 +58,8 @@ export function slotStatusKey(workload: string, slot: number): string {
 }
 
 /** Reads every node beat, workload, assignment and control record at once (for the leader and the API). */
-/**
- * A listing with one entry per key (the newest). The NATS KV adapter's list can name a key twice when it is written
- * while the listing runs (every heartbeat does that to the nodes bucket), which showed a node twice on /ui/mesh.
- */
-export async function listDistinct<T>(kv: Kv, prefix?: string): Promise<KvEntry<T>[]> {
-  const by = new Map<string, KvEntry<T>>();
-  for (const e of await kv.list<T>(prefix)) if ((by.get(e.key)?.revision ?? -1) < e.revision) by.set(e.key, e);
-  return [...by.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-}
-
 export async function readAll(b: MeshBuckets): Promise<{ beats: NodeBeat[]; workloads: WorkloadRecord[]; assignments: Map<string, Assignment>; control: Map<string, NodeControl> }> {
-  const [beats, workloads, assignments, control] = await Promise.all([listDistinct<NodeBeat>(b.nodes), listDistinct<WorkloadRecord>(b.workloads), listDistinct<Assignment>(b.assign), listDistinct<NodeControl>(b.control, 'node.')]);
+  const [beats, workloads, assignments, control] = await Promise.all([b.nodes.list<NodeBeat>(), b.workloads.list<WorkloadRecord>(), b.assign.list<Assignment>(), b.control.list<NodeControl>('node.')]);
   return {
     beats: beats.map((e) => e.value),
     workloads: workloads.map((e) => e.value),

@@ -1,3 +1,4 @@
+/** @jsxImportSource hono/jsx */
 /**
  * /ui/mesh: the nodes by site with their state, every workload's slots with holder, fencing token, replica state and
  * lease age, and the leader lease. Kept live by MESH_SCRIPT (mesh events over SSE). Mounted by the kernel console.
