@@ -245,9 +245,10 @@ describe('against a server', () => {
     expect(JSON.parse(shown.out)).toMatchObject({ runId, status: 'asked', history: [{ version: 1, status: 'asked' }] });
 
     expect((await at('workflow', 'pause', runId, '--reason', 'lunch')).code).toBe(0);
-    const again = await at('workflow', 'pause', runId);
-    expect(again.code).toBe(1);
-    expect(again.err).toMatch(/^capstan: 409 /);
+    // A repeated pause is a retry whose first answer may have been lost: the run as it is, exit 0 (issue 8 §6).
+    const again = await at('workflow', 'pause', runId, '--json');
+    expect(again.code, again.err).toBe(0);
+    expect(JSON.parse(again.out)).toMatchObject({ runId, runState: 'paused' });
     expect((await at('workflow', 'resume', runId)).code).toBe(0);
     const cb = await at('workflow', 'callback', runId, '--status', 'asked', '--to', 'approved');
     expect(cb.code, cb.err).toBe(0);
@@ -269,5 +270,9 @@ describe('against a server', () => {
     const cancelled = await at('workflow', 'cancel', other, '--json');
     expect(cancelled.code, cancelled.err).toBe(0);
     expect(JSON.parse(cancelled.out)).toMatchObject({ runId: other, runState: 'cancelled' });
+    // A control the run's state refuses is still an error: 409, exit 1.
+    const refused = await at('workflow', 'pause', other);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^capstan: 409 /);
   });
 });
