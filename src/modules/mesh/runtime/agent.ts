@@ -276,6 +276,8 @@ export class Agent {
     const t = this.o.timing;
     const claim = new LeaseClaim(this.b.leases, 'leader', this.owner, t);
     let lastRenew = 0;
+    // Workloads whose placement failed on the last pass, with the reason (for logging changes only).
+    let unsatisfied = new Map<string, string>();
     while (!this.done.signal.aborted) {
       try {
         const held = this.leader;
@@ -289,7 +291,11 @@ export class Agent {
           // A leader past its renew deadline stops placing, exactly as a slot holder stops its replica.
           if (!held.lost && held.sinceRenewMs() < t.renewDeadlineMs && this.view.warm()) {
             const errors = await placeAll(this.b, { workloads: this.mirrors.workloads.list(), assigned: this.mirrors.assign.list(), leases: this.mirrors.leases.list() }, this.view.list(), held.token);
-            for (const [, msg] of errors) this.o.log.warn({ error: msg }, 'placement unsatisfiable');
+            // Logged when a workload's reason appears or changes and when it clears, not every tick (a KV outage made
+            // the same warning repeat each heartbeat); the counter still counts every failed placement attempt.
+            for (const [workload, msg] of errors) if (unsatisfied.get(workload) !== msg) this.o.log.warn({ workload, error: msg }, 'placement unsatisfiable');
+            for (const workload of unsatisfied.keys()) if (!errors.has(workload)) this.o.log.info({ workload }, 'placement satisfiable again');
+            unsatisfied = new Map(errors);
             this.metrics.placementErrors.inc(errors.size);
           }
         } else {
