@@ -154,9 +154,9 @@ export class ExtensionHost {
       this.log.warn({ extension: name, file, error: status.error }, 'extension skipped');
       return;
     }
-    if (previous) await this.unload(name);
+    // The previous version stays listed and usable until the new one has loaded (or failed): a listing during a reload
+    // never misses the extension, nor shows a half-made entry.
     const entry: Entry = { status, subscriptions: [] };
-    this.entries.set(name, entry);
     try {
       const got = await loadExtension(file, name, (message, fields) => this.log.info({ extension: name, ...fields }, message));
       this.checkTaken(name, got);
@@ -171,6 +171,15 @@ export class ExtensionHost {
       status.error = (err as Error)?.message ?? String(err);
       this.log.warn({ extension: name, file, error: status.error }, 'extension skipped');
     }
+    await this.replace(name, entry);
+  }
+
+  /** Puts `entry` in the list in one step, then lets the version it replaces go (its handlers unsubscribed). */
+  private async replace(name: string, entry: Entry): Promise<void> {
+    const old = this.entries.get(name);
+    this.entries.set(name, entry);
+    if (!old || old === entry) return;
+    for (const s of old.subscriptions) await s.unsubscribe().catch((err: unknown) => this.log.warn({ extension: name, err: (err as Error).message }, 'unsubscribe failed'));
   }
 
   /** Tool and command names are global: the file that comes later loses. */
