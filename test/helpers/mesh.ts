@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { NatsKvStore } from '../../src/kernel/kv/nats-kv.ts';
 import { workloadSpecSchema } from '../../src/modules/mesh/model/workload.ts';
 import { openBuckets, type MeshBuckets, type SlotStatus } from '../../src/modules/mesh/store/buckets.ts';
+import { NATS_URL, uniqueName } from './env.ts';
 import { BUN, REPO_ROOT } from './server-process.ts';
+import { startTcpProxy } from './tcp-proxy.ts';
 
 /** A running `capstan agent` child. */
 export interface AgentProcess {
@@ -127,6 +129,26 @@ export function overlaps(writes: RegisterWrite[]): string[] {
 export async function meshKv(natsUrl: string, prefix: string): Promise<{ store: NatsKvStore; b: MeshBuckets }> {
   const store = new NatsKvStore({ url: natsUrl, prefix });
   return { store, b: await openBuckets(store) };
+}
+
+/**
+ * What a partition test sets up: the mesh buckets under a fresh prefix, the token register, a TCP proxy in front of
+ * NATS (to black-hole an agent's traffic) and a list of agents; `close` stops them all (agents by SIGKILL).
+ */
+export async function meshPartitionFixture(name: string) {
+  const prefix = uniqueName(name);
+  const { store, b } = await meshKv(NATS_URL, prefix);
+  const register = startRegister();
+  const proxy = await startTcpProxy(Number(new URL(NATS_URL).port || 4222));
+  const agents: AgentProcess[] = [];
+  const close = async () => {
+    await Promise.all(agents.map((a) => a.stop('SIGKILL')));
+    await proxy.close();
+    register.stop();
+    await store.destroyAll();
+    await store.close();
+  };
+  return { prefix, store, b, register, proxy, agents, close };
 }
 
 /** Writes a workload as the API would (checked by its schema). */

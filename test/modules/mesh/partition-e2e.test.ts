@@ -10,21 +10,11 @@ import { processRunning } from '../../../src/modules/mesh/runtime/replica.ts';
 import { eventually } from '../../helpers/async.ts';
 import { freePort } from '../../helpers/child-services.ts';
 import { NATS_URL, uniqueName } from '../../helpers/env.ts';
-import { fixtureWorkload, meshKv, overlaps, putWorkload, slotStatus, startAgent, startRegister, type AgentProcess } from '../../helpers/mesh.ts';
-import { startTcpProxy } from '../../helpers/tcp-proxy.ts';
+import { type AgentProcess, fixtureWorkload, meshKv, meshPartitionFixture, overlaps, putWorkload, slotStatus, startAgent } from '../../helpers/mesh.ts';
 
-const prefix = uniqueName('mesh');
-const { store, b } = await meshKv(NATS_URL, prefix);
-const register = startRegister();
-const proxy = await startTcpProxy(Number(new URL(NATS_URL).port || 4222));
-const agents: AgentProcess[] = [];
-afterAll(async () => {
-  await Promise.all(agents.map((a) => a.stop('SIGKILL')));
-  await proxy.close();
-  register.stop();
-  await store.destroyAll();
-  await store.close();
-});
+const fixture = await meshPartitionFixture('mesh');
+const { prefix, b, register, proxy, agents } = fixture;
+afterAll(() => fixture.close());
 
 async function heldBy(port: number): Promise<{ workload: string; token: number }[]> {
   const res = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -12,24 +12,16 @@ import { leaseRenewed, workloadFenced } from '../../../src/modules/mesh/model/ev
 import { processRunning } from '../../../src/modules/mesh/runtime/replica.ts';
 import { eventually } from '../../helpers/async.ts';
 import { freePort } from '../../helpers/child-services.ts';
-import { NATS_URL, uniqueName } from '../../helpers/env.ts';
-import { fixtureWorkload, meshKv, putWorkload, slotStatus, startAgent, startRegister, type AgentProcess } from '../../helpers/mesh.ts';
+import { NATS_URL } from '../../helpers/env.ts';
+import { fixtureWorkload, meshPartitionFixture, putWorkload, slotStatus, startAgent } from '../../helpers/mesh.ts';
 import { staleAccepted } from '../../helpers/mesh-history.ts';
-import { startTcpProxy } from '../../helpers/tcp-proxy.ts';
 
-const prefix = uniqueName('msplit');
-const { store, b } = await meshKv(NATS_URL, prefix);
+const fixture = await meshPartitionFixture('msplit');
+const { prefix, b, register, proxy, agents } = fixture;
 const bus = await NatsBus.connect({ url: NATS_URL, prefix, source: 'split-brain-test' });
-const register = startRegister();
-const proxy = await startTcpProxy(Number(new URL(NATS_URL).port || 4222));
-const agents: AgentProcess[] = [];
 afterAll(async () => {
-  await Promise.all(agents.map((a) => a.stop('SIGKILL')));
-  await proxy.close();
-  register.stop();
   await bus.close();
-  await store.destroyAll();
-  await store.close();
+  await fixture.close();
 });
 
 describe('mesh split-brain-allowed', () => {
