@@ -6,7 +6,23 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+
+/**
+ * playwright-core is loaded on first use, by a name the bundler cannot see: at load time it resolves its own
+ * package.json from node_modules, which the compiled binary (and so the container) does not have, so a static
+ * import stopped `capstan` from starting there. Without node_modules the tool fails with this message instead.
+ */
+const PLAYWRIGHT = 'playwright-core';
+async function launchChromium(executablePath: string): Promise<Browser> {
+  let chromium: typeof import('playwright-core').chromium;
+  try {
+    ({ chromium } = (await import(PLAYWRIGHT)) as typeof import('playwright-core'));
+  } catch (err) {
+    throw new Error(`the browser tool needs the playwright-core package, which this build does not carry (run from source with its dependencies installed): ${(err as Error).message}`);
+  }
+  return chromium.launch({ executablePath, args: ['--no-sandbox'] });
+}
 import { hostAllowed, parseHostAllowlist, type Logger } from '../../../kernel/index.ts';
 
 /** Browser settings of a worker. */
@@ -99,7 +115,7 @@ export class BrowserPool {
 
   /** A new context for a session, with requests limited to `allowHosts`. */
   async forSession(sessionId: string, allowHosts: readonly string[]): Promise<SessionBrowser> {
-    this.browser ??= chromium.launch({ executablePath: this.opts.executablePath, args: ['--no-sandbox'] });
+    this.browser ??= launchChromium(this.opts.executablePath);
     const context = await (await this.browser).newContext();
     const rules = parseHostAllowlist(allowHosts);
     await context.route('**/*', async (route) => {
