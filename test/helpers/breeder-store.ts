@@ -1,29 +1,18 @@
 /** A breeder store on real PostgreSQL for one test file: its own schema with every module's tables, dropped after the file. */
-import { afterAll, beforeAll } from 'vitest';
-import type { Database } from '../../src/kernel/db/port.ts';
-import { createPostgresDatabase } from '../../src/kernel/db/postgres-database.ts';
+import { beforeAll } from 'vitest';
 import { createBreederStore, type BreederStore } from '../../src/modules/breeder/store/index.ts';
-import { PG_URL, uniqueName } from './env.ts';
-import { ALL_MODULE_MIGRATIONS } from './module-migrations.ts';
+import { databaseForFile, type DatabaseFixture } from './database-for-file.ts';
 
 /** Filled in before the file's first test. */
-export interface BreederStoreFixture {
-  schema: string;
-  db: Database;
+export interface BreederStoreFixture extends DatabaseFixture {
   store: BreederStore;
 }
 
 /** Registers the file's hooks and returns the fixture they fill. */
 export function breederStoreForFile(prefix: string): BreederStoreFixture {
-  const fx = { schema: uniqueName(prefix).toLowerCase() } as BreederStoreFixture;
-  beforeAll(async () => {
-    fx.db = await createPostgresDatabase({ url: PG_URL, schema: fx.schema });
-    await fx.db.migrate(ALL_MODULE_MIGRATIONS);
+  const fx = databaseForFile(prefix) as BreederStoreFixture;
+  beforeAll(() => {
     fx.store = createBreederStore(fx.db);
-  }, 180_000);
-  afterAll(async () => {
-    await fx.db?.query(`DROP SCHEMA IF EXISTS ${fx.schema} CASCADE`);
-    await fx.db?.close();
   });
   return fx;
 }

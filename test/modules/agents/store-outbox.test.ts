@@ -3,26 +3,19 @@
  * (the event lands in kernel_outbox, which the relay publishes), so a crash between the two cannot lose the event;
  * a fenced end writes neither. Also the per-project claim limit.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/kernel/db/port.ts';
-import { createPostgresDatabase } from '../../../src/kernel/db/postgres-database.ts';
 import { AgentCompleted, AgentFailed } from '../../../src/modules/agents/model/events.ts';
 import { AgentStore } from '../../../src/modules/agents/store/index.ts';
 import type { AgentSpec } from '../../../src/modules/agents/model/agent.ts';
-import { PG_URL, uniqueName } from '../../helpers/env.ts';
-import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
+import { databaseForFile } from '../../helpers/database-for-file.ts';
 
-const schema = uniqueName('agentsstore').toLowerCase();
+const fx = databaseForFile('agentsstore');
 let db: Database;
 let store: AgentStore;
-beforeAll(async () => {
-  db = await createPostgresDatabase({ url: PG_URL, schema });
-  await db.migrate(ALL_MODULE_MIGRATIONS);
+beforeAll(() => {
+  db = fx.db;
   store = new AgentStore(db);
-}, 180_000);
-afterAll(async () => {
-  await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await db?.close();
 });
 
 const spec = (project?: string): AgentSpec => ({ task: 't', runtime: 'builtin', model: 'fake/agent', budget: {}, tools: { deny: [] }, skills: [], labels: {}, priority: 'normal', maxTurns: 5, wallClockMs: 60_000, cleanup: 'manual', dependsOn: [], project });

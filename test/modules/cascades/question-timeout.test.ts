@@ -3,11 +3,9 @@
  * question that nobody answers is closed by the sweeper once the fake clock passes its deadline (not a moment before),
  * exactly once however many sweepers look, and the session then goes on, fails, or goes on with the default answer.
  */
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/kernel/clock/fake-clock.ts';
 import type { Database } from '../../../src/kernel/db/port.ts';
-import { createPostgresDatabase } from '../../../src/kernel/db/postgres-database.ts';
 import { newId } from '../../../src/kernel/ids.ts';
 import { createLogger } from '../../../src/kernel/log.ts';
 import { MemoryQueue } from '../../../src/kernel/queue/memory-queue.ts';
@@ -22,28 +20,24 @@ import { CascadeWorker } from '../../../src/modules/cascades/runtime/worker.ts';
 import { ChildRunner } from '../../../src/modules/cascades/runtime/children.ts';
 import { CascadeStore, ChildSessionStore, SessionDataStore } from '../../../src/modules/cascades/store/index.ts';
 import { fakeLlmForFile, fakeProvider, testClient } from '../../contract/llm-fake.ts';
-import { PG_URL, uniqueName } from '../../helpers/env.ts';
-import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
+import { databaseForFile } from '../../helpers/database-for-file.ts';
 
 const HOUR = 3_600_000;
 const fake = fakeLlmForFile();
+const fx = databaseForFile('cascq');
 let db: Database;
 let store: CascadeStore;
-const schema = uniqueName('cascq').toLowerCase();
 const config = cascadesConfigSchema.parse({});
 const queue = new MemoryQueue();
 const bus = new MemoryBus({ source: 'test' });
 
-beforeAll(async () => {
-  db = await createPostgresDatabase({ url: PG_URL, schema });
-  await db.migrate(ALL_MODULE_MIGRATIONS);
+beforeAll(() => {
+  db = fx.db;
   store = new CascadeStore(db);
-}, 180_000);
+});
 afterAll(async () => {
   await queue.close();
   await bus.close();
-  await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await db?.close();
 });
 
 /** A worker on `clock` (never started: the test runs sessions and sweeps itself, so nothing moves behind its back). */

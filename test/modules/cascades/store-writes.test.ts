@@ -2,30 +2,22 @@
  * The cascades store's writes on real PostgreSQL: every state change commits with its event in the kernel outbox
  * (or neither does), a worker fenced out by a newer epoch writes nothing, and the claim brings the newest checkpoint.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/kernel/db/port.ts';
-import { createPostgresDatabase } from '../../../src/kernel/db/postgres-database.ts';
 import { newId } from '../../../src/kernel/ids.ts';
 import { PhaseCompleted, SessionCompleted } from '../../../src/modules/cascades/model/events.ts';
 import { cascadesConfigSchema } from '../../../src/modules/cascades/config.ts';
 import { checkDefinition } from '../../../src/modules/cascades/model/parse-definition.ts';
 import { cleanupOnce } from '../../../src/modules/cascades/runtime/sweeper.ts';
 import { CascadeStore, prepareTurn, type TurnWrite } from '../../../src/modules/cascades/store/index.ts';
-import { PG_URL, uniqueName } from '../../helpers/env.ts';
-import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
+import { databaseForFile } from '../../helpers/database-for-file.ts';
 
+const fx = databaseForFile('cascw');
 let db: Database;
 let store: CascadeStore;
-const schema = uniqueName('cascw').toLowerCase();
-
-beforeAll(async () => {
-  db = await createPostgresDatabase({ url: PG_URL, schema });
-  await db.migrate(ALL_MODULE_MIGRATIONS);
+beforeAll(() => {
+  db = fx.db;
   store = new CascadeStore(db);
-}, 180_000);
-afterAll(async () => {
-  await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await db?.close();
 });
 
 const SPEC = checkDefinition({ cascade_id: 'two', model: 'fake/m', phases: [{ name: 'a', instructions: 'A' }, { name: 'b', instructions: 'B' }] });
