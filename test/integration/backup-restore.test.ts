@@ -9,7 +9,10 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { NatsBus } from '../../src/kernel/bus/nats-bus.ts';
+import { streamNameFor } from '../../src/kernel/bus/nats-stream.ts';
 import type { EventEnvelope } from '../../src/kernel/bus/port.ts';
 import { createPostgresDatabase } from '../../src/kernel/db/postgres-database.ts';
 import { enqueueEvent } from '../../src/kernel/outbox.ts';
@@ -80,6 +83,18 @@ describe('backup and restore (docs/deploy.md)', () => {
     await eventually('three events handled', async () => (handled.length === 3 ? true : undefined));
     await sub.unsubscribe();
     await bus.close();
+    // The position to keep is the server's: its ack floor, read back before the stop and again on the copy, so that a
+    // failure says which side lost it (and a durable re-created from scratch cannot pass for a restored one).
+    const ackFloor = async (url: string) => {
+      const nc = await connect({ servers: url });
+      try {
+        const info = await (await jetstreamManager(nc)).consumers.info(streamNameFor(prefix), 'reader');
+        return info.ack_floor.stream_seq;
+      } finally {
+        await nc.close();
+      }
+    };
+    expect(await ackFloor(natsA.url)).toBe(3);
 
     // The procedure: stop the server (SIGTERM lets JetStream flush), copy its -sd folder, start a server on the copy.
     await natsA.kill('SIGTERM');
@@ -88,6 +103,7 @@ describe('backup and restore (docs/deploy.md)', () => {
     const natsB = await childNats(storeB);
     await natsB.start();
     cleanups.push(() => natsB.kill());
+    expect(await ackFloor(natsB.url), 'the copied store kept the consumer and its ack floor').toBe(3);
 
     const restored = await NatsBus.connect({ url: natsB.url, prefix, source: 'backup-test' });
     cleanups.push(() => restored.close());

@@ -18,4 +18,18 @@ describe('renewal sampler', () => {
     s.forget('slot.db.0');
     expect(s.renewed('slot.db.0', 9, 40)).toBe(1);
   });
+
+  it('reports again on the next renewal when an event could not be published, counting the renewals it missed', () => {
+    const s = new RenewalSampler(30_000);
+    expect(s.renewed('slot.db.0', 7, 0)).toBe(1);
+    expect(s.renewed('slot.db.0', 7, 1_000)).toBeUndefined();
+    s.unpublished('slot.db.0', 7, 1);
+    // The failed first event (1) and the renewal at 1 s that it would have covered, plus this one.
+    expect(s.renewed('slot.db.0', 7, 2_000)).toBe(3);
+    expect(s.renewed('slot.db.0', 7, 3_000)).toBeUndefined();
+    // A failure reported for a tenure that has since ended changes nothing.
+    expect(s.renewed('slot.db.0', 8, 4_000)).toBe(1);
+    s.unpublished('slot.db.0', 7, 5);
+    expect(s.renewed('slot.db.0', 8, 5_000)).toBeUndefined();
+  });
 });

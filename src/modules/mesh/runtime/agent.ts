@@ -254,7 +254,11 @@ export class Agent {
 
   private renewedEvent(lease: string, token: number): void {
     const renewals = this.renewals.renewed(lease, token, monotonicMs());
-    if (renewals !== undefined) this.publish(ev.leaseRenewed, { lease, node: this.o.node, token, renewals });
+    if (renewals === undefined) return;
+    void ev.leaseRenewed.publish(this.o.bus, { lease, node: this.o.node, token, renewals }).catch((err) => {
+      this.o.log.debug({ err, lease }, 'mesh.lease.renewed not published; the next renewal tries again');
+      this.renewals.unpublished(lease, token, renewals);
+    });
   }
 
   private history(entry: Record<string, unknown>, t = Date.now()): void {

@@ -30,6 +30,17 @@ export class RenewalSampler {
     return n;
   }
 
+  /**
+   * The event for `token` could not be published (the bus timed out, say): the next renewal reports again, with the
+   * renewals counted since, instead of the tenure going unannounced for `everyMs`.
+   */
+  unpublished(lease: string, token: number, renewals: number): void {
+    const l = this.last.get(lease);
+    if (!l || l.token !== token) return;
+    l.at = -Infinity;
+    l.renewals += renewals;
+  }
+
   /** Forgets a lease (lost or released), so its next tenure starts with an event. */
   forget(lease: string): void {
     this.last.delete(lease);
