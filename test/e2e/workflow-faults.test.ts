@@ -124,7 +124,7 @@ afterAll(async () => {
 });
 
 describe('workflow under faults', () => {
-  it('SIGKILL of one instance mid-step, 20 times: every run completes, no transition lost or repeated, at-least-once calls', async () => {
+  it('SIGKILL of one instance mid-step, 20 times (or more until one cuts a step off): every run completes, no transition lost or repeated, at-least-once calls', async () => {
     const target = startStepTarget(NEXT, { min: 50, max: 150 });
     targets.push(target);
     const dep = new Deployment(await createTestDatabase('wffault'), NATS_URL);
@@ -137,7 +137,11 @@ describe('workflow under faults', () => {
     const KILLS = 20;
     const RUNS_PER_ROUND = 2;
     const runIds: string[] = [];
-    for (let round = 0; round < KILLS; round++) {
+    // Under heavy load a kill can land after every step in flight has answered: up to KILLS more rounds are run until
+    // one kill has cut a step off, since recovery mid-step is what this test is for.
+    let kills = 0;
+    for (let round = 0; round < KILLS || (target.interrupted() === 0 && round < 2 * KILLS); round++) {
+      kills++;
       const victim = round % 2;
       const survivor = pair[1 - victim]!;
       for (let i = 0; i < RUNS_PER_ROUND; i++) runIds.push(await dep.trigger(survivor, wf, `order-${round}-${i}`));
@@ -156,7 +160,7 @@ describe('workflow under faults', () => {
     expectEveryStepCalled(target, runIds);
     const dup = target.duplicates();
     console.log(
-      `[workflow-faults] ${runIds.length} runs, ${KILLS} SIGKILLs, ${target.interrupted()} step calls cut off by a kill; ` +
+      `[workflow-faults] ${runIds.length} runs, ${kills} SIGKILLs, ${target.interrupted()} step calls cut off by a kill; ` +
         `target calls ${dup.total} for ${runIds.length * STEPS.length} (run, status) pairs: ${dup.extra} duplicates, duplicate rate ${(dup.rate * 100).toFixed(1)}%`,
     );
     // Not a timing threshold: if kills never cut a step off, this test proved nothing about recovery mid-step.
@@ -164,7 +168,7 @@ describe('workflow under faults', () => {
     // At-least-once, so duplicates are expected, but only from steps whose effect a kill left uncommitted. A
     // consumer role runs at most two steps at once (its event path and its sweep, never on the same run), and
     // there are 5 roles (a, b x2, c, d): so a kill can cost at most 10 repeated calls.
-    expect(dup.extra).toBeLessThanOrEqual(2 * 5 * KILLS);
+    expect(dup.extra).toBeLessThanOrEqual(2 * 5 * kills);
     // A bound, not a goal: 21 server starts take about a minute on an idle two-core machine and over four minutes when
     // other suites load it (seen at a load average of 30).
   }, 600_000);

@@ -48,8 +48,9 @@ describe('agents on two instances', () => {
     await fake.script({
       sessionHeader: 'x-capstan-agent',
       replies: [
-        // Blockers hold both instances' single slot while the others queue up.
-        { match: { lastUser: 'block' }, delayMs: 3_000, toolCalls: [{ name: 'finish', arguments: { summary: 'unblocked' } }], times: 'always' },
+        // Blockers hold both instances' single slot while the others queue up (long enough for four spawns on a
+        // loaded machine; checked below).
+        { match: { lastUser: 'block' }, delayMs: 8_000, toolCalls: [{ name: 'finish', arguments: { summary: 'unblocked' } }], times: 'always' },
         { toolCalls: [{ name: 'finish', arguments: { summary: 'done' } }], times: 'always' },
       ],
     });
@@ -68,6 +69,9 @@ describe('agents on two instances', () => {
     const done = new Map<string, Record<string, any>>();
     for (const x of [...blockers, low, normal, afterLow, critical]) done.set(x.id, await agentIn(a.api, x.id, ['completed', 'failed'], 60_000));
     for (const [id, x] of done) expect(x.status, `${id}: ${x.error}`).toBe('completed');
+    // What the order below depends on: all four were queued before the first slot came free.
+    const firstFree = Math.min(...blockers.map((x) => Date.parse(done.get(x.id)!.finishedAt)));
+    expect(Date.parse(done.get(critical.id)!.createdAt), 'the last spawn before a blocker finished').toBeLessThan(firstFree);
     const startedAt = (x: { id: string }) => Date.parse(done.get(x.id)!.startedAt);
     // Two slots free up together: critical and normal take them; low waits for the next free slot.
     expect(startedAt(low)).toBeGreaterThanOrEqual(Math.max(startedAt(critical), startedAt(normal)));
