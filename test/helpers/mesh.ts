@@ -25,12 +25,15 @@ export interface SpawnedAgent extends AgentProcess {
   exited: Promise<number | null>;
 }
 
-/** Spawns `bun src/main.ts agent ...` (killed when the test process exits) without waiting for the join. */
-export function spawnAgent(o: { node: string; site: string; labels?: string; natsUrl: string; prefix: string; extra?: string[]; capacity?: number; joinTimeoutMs?: number }): SpawnedAgent {
-  const args = [join(REPO_ROOT, 'src/main.ts'), 'agent', '--node-id', o.node, '--site', o.site, '--capacity', String(o.capacity ?? 4), ...(o.labels ? ['--labels', o.labels] : []), ...(o.extra ?? [])];
+/**
+ * Spawns `bun src/main.ts agent ...` (or `<binary> agent ...`, e.g. the compiled dist/capstan) without waiting for
+ * the join; the child is killed when the test process exits.
+ */
+export function spawnAgent(o: { node: string; site: string; labels?: string; natsUrl: string; prefix: string; extra?: string[]; capacity?: number; joinTimeoutMs?: number; binary?: string }): SpawnedAgent {
+  const args = [...(o.binary ? [] : [join(REPO_ROOT, 'src/main.ts')]), 'agent', '--node-id', o.node, '--site', o.site, '--capacity', String(o.capacity ?? 4), ...(o.labels ? ['--labels', o.labels] : []), ...(o.extra ?? [])];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(CAPSTAN_|DATABASE_URL|REDIS_URL|NATS_URL)/.test(k)) env[k] = v;
-  const child = spawn(BUN, args, { cwd: REPO_ROOT, env: { ...env, NATS_URL: o.natsUrl, CAPSTAN_PREFIX: o.prefix, CAPSTAN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(o.binary ?? BUN, args, { cwd: REPO_ROOT, env: { ...env, NATS_URL: o.natsUrl, CAPSTAN_PREFIX: o.prefix, CAPSTAN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
