@@ -91,6 +91,36 @@ describe('cascade triggers', () => {
     }
   });
 
+  it('slots missed while no loop ran: the latest fires once when a loop runs again (missed: latest), none with missed: skip', async () => {
+    for (const [id, missed] of [['hourly-latest', undefined], ['hourly-skip', 'skip']] as const) {
+      await store.putDefinition(checkDefinition({ cascade_id: id, inputs_schema: { at: { type: 'string' } }, phases, triggers: [{ cron: '0 * * * *', missed, inputs: { at: '{{ trigger.at }}' } }] }));
+    }
+    const ats = async (id: string) => (await sessionsOf(id)).map((s) => s.inputs.at);
+    const clock = new FakeClock({ start: Date.parse('2026-12-04T10:30:00Z') });
+    const first = await loop(clock, 'claims-missed');
+    try {
+      await eventually(() => clock.pending() === 1);
+      await clock.advanceTo(Date.parse('2026-12-04T11:00:01Z'));
+      await eventually(async () => (await ats('hourly-latest')).length === 1 && (await ats('hourly-skip')).length === 1);
+    } finally {
+      await first();
+    }
+    // No loop runs through the 12:00, 13:00 and 14:00 slots (every instance down, or the role between holders).
+    await clock.advanceTo(Date.parse('2026-12-04T14:30:00Z'));
+    const second = await loop(clock, 'claims-missed');
+    try {
+      await eventually(async () => (await ats('hourly-latest')).length === 2);
+      await eventually(() => clock.pending() === 1);
+      await clock.advanceTo(Date.parse('2026-12-04T15:00:01Z'));
+      await eventually(async () => (await ats('hourly-latest')).length === 3 && (await ats('hourly-skip')).length === 2);
+      await clock.advance(5_000);
+      expect(await ats('hourly-latest')).toEqual(['2026-12-04T11:00:00.000Z', '2026-12-04T14:00:00.000Z', '2026-12-04T15:00:00.000Z']);
+      expect(await ats('hourly-skip')).toEqual(['2026-12-04T11:00:00.000Z', '2026-12-04T15:00:00.000Z']);
+    } finally {
+      await second();
+    }
+  });
+
   it('an event that passes the filter starts one session with inputs from the event, however often it is delivered', async () => {
     await store.putDefinition(
       checkDefinition({
@@ -130,6 +160,7 @@ describe('cascade triggers', () => {
     };
     expect(pathsOf([{ cron: '0 9 * * MON-FRI', timezone: 'Mars/Olympus' }])).toEqual(['triggers.0.timezone']);
     expect(pathsOf([{ cron: '0 25 * * *' }])).toEqual(['triggers.0.cron']);
+    expect(pathsOf([{ cron: '0 9 * * *', missed: 'all' }])).toEqual(['triggers.0.missed']);
     expect(pathsOf([{ event: 'a..b' }])).toEqual(['triggers.0.event']);
     expect(pathsOf([{ event: 'a.b', filter: 'event.data.x ==' }])).toEqual(['triggers.0.filter']);
     expect(pathsOf([{ event: 'a.b', inputs: { x: '{{ nope.y }}' } }])).toEqual(['triggers.0.inputs.x']);

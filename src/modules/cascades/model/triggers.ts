@@ -13,6 +13,11 @@ const inputs = z.record(z.string(), z.unknown()).default({});
 const cronTrigger = z.strictObject({
   cron: z.string().min(1).max(200),
   timezone: z.string().min(1).max(64).default('UTC'),
+  /**
+   * Slots that passed while no instance ran the schedule (all down, or the role between holders): `latest` fires
+   * the most recent of them once when the schedule runs again; `skip` fires none.
+   */
+  missed: z.enum(['latest', 'skip']).default('latest'),
   inputs,
 });
 

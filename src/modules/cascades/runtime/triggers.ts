@@ -29,6 +29,7 @@ import type { CascadeDefinition } from '../model/definition.ts';
 import { checkDefinition } from '../model/parse-definition.ts';
 import type { CronTrigger, EventTrigger } from '../model/triggers.ts';
 import type { CascadeStore } from '../store/index.ts';
+import { latestSlot } from './missed-slot.ts';
 
 /** What firing a trigger does: start a session of `spec` with `inputs` under `id`. */
 export type StartSession = (spec: CascadeDefinition, inputs: Record<string, unknown>, id: string) => Promise<unknown>;
@@ -122,6 +123,34 @@ async function loadTriggers(d: TriggerDeps): Promise<{ crons: CronEntry[]; event
   return { crons, events };
 }
 
+/** The claims-bucket key holding how far a schedule got (its last fired slot), so a new role holder carries on. */
+function cursorKey(cascadeId: string, index: number, scheduleKey: string): string {
+  return `${boundedName(cascadeId, 64)}.${index}.cursor.${createHash('sha256').update(scheduleKey).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * Where a schedule this loop has not seen yet starts: after the cursor a previous holder saved, so that the latest
+ * slot missed in between fires now (`missed: latest`); from now for a new schedule (slots before it was saved never
+ * fire) or with `missed: skip`. A new schedule's cursor is saved at once, so a holder that dies before the first slot
+ * does not lose it.
+ */
+async function startCursor(d: TriggerDeps, c: CronEntry, scheduleKey: string, now: number): Promise<number> {
+  const key = cursorKey(c.spec.cascade_id, c.index, scheduleKey);
+  const saved = await d.claims.get<{ at: number }>(key);
+  if (!saved) {
+    await d.claims.create(key, { at: now }).catch((err: unknown) => {
+      if (!(err instanceof Conflict)) throw err;
+    });
+    return now;
+  }
+  if (c.trigger.missed === 'skip') return now;
+  const latest = latestSlot(parseSchedule(c.trigger.cron, { timezone: c.trigger.timezone }), saved.value.at, now);
+  if (latest === undefined) return Math.min(saved.value.at, now);
+  d.log.info({ cascade: c.spec.cascade_id, trigger: c.index, slot: new Date(latest).toISOString(), since: new Date(saved.value.at).toISOString() }, 'firing the latest slot missed while no instance ran this schedule');
+  // One millisecond before it, so that it is the next slot and is due.
+  return latest - 1;
+}
+
 /** Inputs of a firing: the trigger's templates over `scope` (`trigger` for a schedule, `event` for an event). */
 function inputsOf(t: CronTrigger | EventTrigger, scope: Record<string, unknown>): Record<string, unknown> {
   return interpolate(t.inputs, scope) as Record<string, unknown>;
@@ -179,11 +208,12 @@ export async function runTriggers(d: TriggerDeps, signal: AbortSignal): Promise<
         durables.set(p, await d.bus.durable({ name: triggerDurableName(p), pattern: p, start: { time: new Date(since) } }, (e) => onEvent(d, () => listeners, p, e)));
       }
       const now = d.clock.now();
-      const due = crons.map((c) => {
+      const due = [];
+      for (const c of crons) {
         const key = JSON.stringify([c.spec.cascade_id, c.index, c.trigger.cron, c.trigger.timezone]);
-        if (!cursors.has(key)) cursors.set(key, now);
-        return { ...c, key, at: nextSlot(key, c.trigger, cursors.get(key)!) };
-      });
+        if (!cursors.has(key)) cursors.set(key, await startCursor(d, c, key, now));
+        due.push({ ...c, key, at: nextSlot(key, c.trigger, cursors.get(key)!) });
+      }
       const live = new Set(due.map((c) => c.key));
       for (const k of cursors.keys()) if (!live.has(k)) cursors.delete(k);
       for (const k of memo.keys()) if (!live.has(k)) memo.delete(k);
@@ -202,6 +232,9 @@ export async function runTriggers(d: TriggerDeps, signal: AbortSignal): Promise<
           if (!refused) continue;
         }
         cursors.set(c.key, c.at);
+        // Best effort: with the write lost, the next holder looks at this slot again and its claim stops a second
+        // session.
+        await d.claims.put(cursorKey(c.spec.cascade_id, c.index, c.key), { at: c.at }).catch((err: unknown) => d.log.warn({ err, cascade: c.spec.cascade_id }, 'schedule cursor not saved'));
       }
     }
   } finally {
