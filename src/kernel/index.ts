@@ -6,6 +6,7 @@ export type * from './kv/port.ts';
 export type * from './db/port.ts';
 export { iso, json } from './db/row-values.ts';
 export { txQuery, type Query } from './db/tx-query.ts';
+export { pgError, type PgError } from './db/pg-error.ts';
 export { defineModule, type Module, type ModuleContext, type CliClient, type DevCommand, type LocalCommand } from './module.ts';
 export type { Migration, MigrationSet } from './db/migration.ts';
 export type { Resources } from './resources.ts';

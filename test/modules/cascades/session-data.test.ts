@@ -132,4 +132,44 @@ describe('per-session data schemas', () => {
     expect(role).toBeUndefined();
     expect(await data.exists(running)).toBe(true);
   });
+  it('needs CREATEROLE, not a superuser: with it a data phase runs; without it the error says what to grant', async () => {
+    const dbName = new URL(PG_URL).pathname.slice(1);
+    const made: { user: string; db: Database }[] = [];
+    const asUser = async (createRole: boolean) => {
+      const user = uniqueName(createRole ? 'cascd_cr' : 'cascd_nocr').toLowerCase();
+      await db.query(`CREATE ROLE ${user} LOGIN ${createRole ? 'CREATEROLE' : ''}`);
+      await db.query(`GRANT CREATE ON DATABASE "${dbName}" TO ${user}`);
+      const url = new URL(PG_URL);
+      url.username = user;
+      url.password = '';
+      const userDb = await createPostgresDatabase({ url: url.toString(), schema: user });
+      made.push({ user, db: userDb });
+      await userDb.migrate(ALL_MODULE_MIGRATIONS);
+      return userDb;
+    };
+    try {
+      const withRole = await asUser(true);
+      const id = newId();
+      sessions.push(id);
+      await new CascadeStore(withRole).createSession(id, SPEC, {});
+      const d = new SessionDataStore(withRole, 2_000);
+      await d.ensure(id);
+      await d.writeTables(id, [{ table: '_draft', rows: [{ n: 1 }, { n: 2 }] }]);
+      expect(await d.createTableAs(id, '_sum', 'select sum(n)::int as total from _draft', 10)).toEqual({ count: 1, rows: [{ total: 3 }] });
+
+      const without = await asUser(false);
+      const other = newId();
+      sessions.push(other);
+      await new CascadeStore(without).createSession(other, SPEC, {});
+      await expect(new SessionDataStore(without, 2_000).ensure(other)).rejects.toThrow(/need CREATEROLE \(ALTER ROLE <user> CREATEROLE/);
+    } finally {
+      for (const m of made) {
+        await m.db.query(`DROP SCHEMA IF EXISTS ${m.user} CASCADE`).catch(() => undefined);
+        await m.db.close();
+        for (const id of sessions) await db.query(`DROP SCHEMA IF EXISTS "${SessionDataStore.names(id).schema}" CASCADE`);
+        await db.query(`DROP OWNED BY ${m.user} CASCADE`);
+        await db.query(`DROP ROLE ${m.user}`);
+      }
+    }
+  });
 });

@@ -1,6 +1,6 @@
 /** Breeder rows: create, read, update, delete, and the status changes (start, stop, complete) with their events in one transaction. */
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
-import { Conflict, enqueueEvent, newId, notifyOutboxWritten, NotFound, type Database } from '../../../kernel/index.ts';
+import { Conflict, enqueueEvent, newId, notifyOutboxWritten, NotFound, pgError, type Database } from '../../../kernel/index.ts';
 import type { Definition } from '../model/definition.ts';
 import { BreederCompleted, BreederFailed, BreederStarted, BreederStopped, type CompletionReason } from '../model/events.ts';
 import { iso, type BreederRow } from './rows.ts';
@@ -25,8 +25,7 @@ function toRow(r: Raw): BreederRow {
 }
 
 function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) if ((e as { code?: unknown }).code === '23505') return true;
-  return false;
+  return pgError(err)?.code === '23505';
 }
 
 /** Breeder reads and writes. */

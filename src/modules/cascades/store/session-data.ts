@@ -6,7 +6,7 @@
  * SQL hidden in strings). Result tables are named `_<phase>`. The sweeper drops schema and role after a TTL.
  */
 import { createHash } from 'node:crypto';
-import { Invalid, json, txQuery, type Database, type Db } from '../../../kernel/index.ts';
+import { Invalid, json, pgError, txQuery, type Database, type Db } from '../../../kernel/index.ts';
 import { refuseSessionSql } from '../model/sql-guard.ts';
 
 /** A table read back: its first rows and how many it has. */
@@ -72,7 +72,13 @@ export class SessionDataStore {
       if (known.length > 0) return;
       await run(tx, `CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`);
       const roles = await run(tx, 'SELECT 1 FROM pg_roles WHERE rolname = $1::text', [role]);
-      if (roles.length === 0) await run(tx, `CREATE ROLE ${ident(role)} NOLOGIN`);
+      if (roles.length === 0) {
+        await run(tx, `CREATE ROLE ${ident(role)} NOLOGIN`).catch((err: unknown) => {
+          // 42501 insufficient_privilege: the deployment's database user was not given CREATEROLE.
+          if (pgError(err)?.code !== '42501') throw err;
+          throw new Error("the database user may not create roles: cascades' data phases (sql, for_each_row, the sql tool) need CREATEROLE (ALTER ROLE <user> CREATEROLE; see docs/deploy.md)", { cause: err });
+        });
+      }
       // SET ROLE needs membership: a superuser has it anyway; a CREATEROLE user on PostgreSQL 15 does not get it by creating the role.
       await run(tx, `GRANT ${ident(role)} TO CURRENT_USER`);
       await run(tx, `GRANT USAGE, CREATE ON SCHEMA ${ident(schema)} TO ${ident(role)}`);

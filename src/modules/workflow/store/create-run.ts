@@ -3,7 +3,7 @@
  * history row, its outbox events and its first timeout, as data-modifying CTEs. A transaction would cost a BEGIN,
  * four statements and a COMMIT; triggers are as hot as steps when many runs start.
  */
-import { Conflict, isTransient, newId, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, retry, toOutboxJsonRows, type Database } from '../../../kernel/index.ts';
+import { Conflict, isTransient, pgError, newId, notifyOutboxWritten, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, retry, toOutboxJsonRows, type Database } from '../../../kernel/index.ts';
 import { ACTIVE_RUN_STATES } from '../model/run-state.ts';
 import { RunCreated } from '../model/events.ts';
 import { ACTIVE_RUN_PREDICATE } from './schema.ts';
@@ -67,7 +67,7 @@ export function runCreator(db: Database) {
           // statement rolled back, so no second run exists; the caller answers with the key's run.
           if (k && isTriggerKeyViolation(err)) throw new TriggerKeyTaken(input.workflow, k.key);
           // A retry after a lost answer, when the run it had started has already finished, collides on the run id.
-          if ((err as { code?: unknown }).code !== '23505') throw err;
+          if (pgError(err)?.code !== '23505') throw err;
           duplicate = err;
         }
         if (row) {

@@ -2,7 +2,7 @@
  * Idempotency-Keys of triggers (workflow_trigger_keys): the first answer a key gave, looked up before a start, and the
  * sweep of expired keys. The key itself is written by the run-creating statement (create-run.ts).
  */
-import { Conflict, type Database } from '../../../kernel/index.ts';
+import { Conflict, pgError, type Database } from '../../../kernel/index.ts';
 import type { RunState } from '../model/run-state.ts';
 import type { StoredTriggerKey } from './port.ts';
 
@@ -18,10 +18,8 @@ export const TRIGGER_KEY_CONSTRAINT = 'workflow_trigger_keys_pk';
 
 /** Whether `err` is the unique violation of a trigger key (and not of the run id). */
 export function isTriggerKeyViolation(err: unknown): boolean {
-  for (let e = err as { code?: unknown; constraint_name?: unknown; constraint?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.code === '23505') return e.constraint_name === TRIGGER_KEY_CONSTRAINT || e.constraint === TRIGGER_KEY_CONSTRAINT;
-  }
-  return false;
+  const pg = pgError(err);
+  return pg?.code === '23505' && pg.constraint === TRIGGER_KEY_CONSTRAINT;
 }
 
 // One statement: drop the key if it expired (so it can start a run again), return it if it has not.
