@@ -115,6 +115,9 @@ describe('usage errors exit 2 naming the flag, before any request', () => {
     [['mesh', 'move', 'w1'], 'move needs --to'],
     [['mesh', 'apply'], 'apply needs --file'],
     [['mesh', 'cordon', 'n1', 'n2'], "unexpected argument 'n2'"],
+    // Checked by the route's own params schema before sending (an empty name would make a path of another route).
+    [['mesh', 'start', ''], 'NAME: '],
+    [['mesh', 'drain', ''], 'NODE: '],
     [['breeder', 'list', '--bogus'], 'list does not take --bogus'],
     [['breeder', 'update', 'b1'], 'update needs --file'],
     [['breeder', 'trials', 'b1', '--limit', 'lots'], "--limit must be an integer >= 1 <= 1000, got 'lots'"],
@@ -180,6 +183,10 @@ describe('against a server', () => {
     const r = await at('mesh', 'apply', '-f', file);
     expect(r.code).toBe(1);
     expect(r.err).toContain('400');
+    // The move body is parsed by the server (documented, not a zod body): its refusal names the flag the field came from.
+    const move = await at('mesh', 'move', 'w1', '--to', 'no such node!');
+    expect(move.code).toBe(1);
+    expect(move.err).toContain('body.to (--to): ');
   });
 
   it.each([
