@@ -128,6 +128,7 @@ describe('usage errors exit 2 naming the flag, before any request', () => {
     [['cascades', 'signal', 's1'], 'signal needs --text'],
     [['cascades', 'respond', 'c1'], 'respond needs --text'],
     [['cascades', 'apply', join(dir, 'missing.yaml')], 'cannot read file'],
+    [['cascades', 'show', ''], 'ID: '],
     [['agents', 'spawn', 'do it'], 'spawn needs --repo'],
     [['agents', 'spawn', 'do it', '--repo', '.', '--max-cost', '0'], '--max-cost must be a positive number'],
     [['agents', 'spawn', 'do it', '--repo', '.', '--max-turns', '2.5'], '--max-turns must be an integer'],
@@ -188,6 +189,15 @@ describe('against a server', () => {
     const move = await at('mesh', 'move', 'w1', '--to', 'no such node!');
     expect(move.code).toBe(1);
     expect(move.err).toContain('body.to (--to): ');
+  });
+
+  it('cascades: a query value the server refuses names the flag it came from', async () => {
+    const sessions = await at('cascades', 'sessions', '--status', 'sleeping');
+    expect(sessions.code).toBe(1);
+    expect(sessions.err).toContain('query.status (--status): ');
+    const checkpoints = await at('cascades', 'checkpoints', '--status', 'open');
+    expect(checkpoints.code).toBe(1);
+    expect(checkpoints.err).toContain('query.status (--status): ');
   });
 
   it('breeder: create -f sends the YAML as it is; show, trials, best (none yet: exit 1), update --force, delete', async () => {
