@@ -115,15 +115,20 @@ describe('usage errors exit 2 naming the flag, before any request', () => {
     [['mesh', 'move', 'w1'], 'move needs --to'],
     [['mesh', 'apply'], 'apply needs --file'],
     [['mesh', 'cordon', 'n1', 'n2'], "unexpected argument 'n2'"],
+    // Checked by the route's own params schema before sending (an empty name would make a path of another route).
+    [['mesh', 'start', ''], 'NAME: '],
+    [['mesh', 'drain', ''], 'NODE: '],
     [['breeder', 'list', '--bogus'], 'list does not take --bogus'],
     [['breeder', 'update', 'b1'], 'update needs --file'],
     [['breeder', 'trials', 'b1', '--limit', 'lots'], "--limit must be an integer >= 1 <= 1000, got 'lots'"],
     [['breeder', 'show'], 'show needs ID'],
+    [['breeder', 'trials', 'b1', '--state', 'done'], '--state: '],
     [['cascades', 'run'], 'run needs FILE|CASCADE'],
     [['cascades', 'run', 'blog', '--input', 'topic'], '--input:'],
     [['cascades', 'signal', 's1'], 'signal needs --text'],
     [['cascades', 'respond', 'c1'], 'respond needs --text'],
     [['cascades', 'apply', join(dir, 'missing.yaml')], 'cannot read file'],
+    [['cascades', 'show', ''], 'ID: '],
     [['agents', 'spawn', 'do it'], 'spawn needs --repo'],
     [['agents', 'spawn', 'do it', '--repo', '.', '--max-cost', '0'], '--max-cost must be a positive number'],
     [['agents', 'spawn', 'do it', '--repo', '.', '--max-turns', '2.5'], '--max-turns must be an integer'],
@@ -180,6 +185,43 @@ describe('against a server', () => {
     const r = await at('mesh', 'apply', '-f', file);
     expect(r.code).toBe(1);
     expect(r.err).toContain('400');
+    // The move body is parsed by the server (documented, not a zod body): its refusal names the flag the field came from.
+    const move = await at('mesh', 'move', 'w1', '--to', 'no such node!');
+    expect(move.code).toBe(1);
+    expect(move.err).toContain('body.to (--to): ');
+  });
+
+  it('cascades: a query value the server refuses names the flag it came from', async () => {
+    const sessions = await at('cascades', 'sessions', '--status', 'sleeping');
+    expect(sessions.code).toBe(1);
+    expect(sessions.err).toContain('query.status (--status): ');
+    const checkpoints = await at('cascades', 'checkpoints', '--status', 'open');
+    expect(checkpoints.code).toBe(1);
+    expect(checkpoints.err).toContain('query.status (--status): ');
+  });
+
+  it('breeder: create -f sends the YAML as it is; show, trials, best (none yet: exit 1), update --force, delete', async () => {
+    const file = join(dir, 'b.yaml');
+    const def = (low: number) =>
+      `name: cli-b\nspace:\n  x: { type: float, low: ${low}, high: 1 }\nobjectives:\n  - { name: v, direction: minimize, source: { http: { url: 'http://127.0.0.1:9/m', path: $.v } } }\neffectuation:\n  http: { url: 'http://127.0.0.1:9/apply' }\n`;
+    writeFileSync(file, def(0));
+    const created = await at('breeder', 'create', '-f', file, '--json');
+    expect(created.code, created.err).toBe(0);
+    expect(JSON.parse(created.out)).toMatchObject({ name: 'cli-b', status: 'created' });
+    const shown = await at('breeder', 'show', 'cli-b');
+    expect(shown.out).toMatch(/name\s+cli-b/);
+    const trials = await at('breeder', 'trials', 'cli-b', '--state', 'complete', '--json');
+    expect(trials.code, trials.err).toBe(0);
+    expect(JSON.parse(trials.out)).toMatchObject({ items: [], nextAfter: null });
+    const best = await at('breeder', 'best', 'cli-b');
+    expect(best.code).toBe(1);
+    expect(best.err).toContain('no complete trial yet');
+    writeFileSync(file, def(-1));
+    const updated = await at('breeder', 'update', 'cli-b', '-f', file, '--force', '--json');
+    expect(updated.code, updated.err).toBe(0);
+    expect(JSON.parse(updated.out).definition.space.x.low).toBe(-1);
+    expect((await at('breeder', 'delete', 'cli-b')).code).toBe(0);
+    expect((await at('breeder', 'show', 'cli-b')).code).toBe(1);
   });
 
   it.each([

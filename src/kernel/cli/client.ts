@@ -36,12 +36,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The one-line message of a failed answer: status, the problem's detail (or a plain reason) and each bad field. */
-export function failureMessage(status: number, statusText: string, body: unknown): string {
+/** The one-line message of a failed answer: status, the problem's detail (or a plain reason) and each bad field (as `label` names it). */
+export function failureMessage(status: number, statusText: string, body: unknown, label: (path: string) => string = (p) => p): string {
   const problem = isRecord(body) ? body : undefined;
   // Bun answers an oversized body with a bare 413 before the app sees it, so that status gets words of its own.
   const detail = typeof problem?.detail === 'string' ? problem.detail : status === 413 ? 'the body is larger than the server accepts' : statusText || 'request failed';
-  const errors = Array.isArray(problem?.errors) ? problem.errors.filter(isRecord).map((e) => `\n  ${String(e.path)}: ${String(e.message)}`).join('') : '';
+  const errors = Array.isArray(problem?.errors) ? problem.errors.filter(isRecord).map((e) => `\n  ${label(String(e.path))}: ${String(e.message)}`).join('') : '';
   return `${status} ${detail}${errors}`;
 }
 

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type * as z from 'zod';
-import type { SendOptions } from './client.ts';
+import { ClientError, failureMessage, type SendOptions } from './client.ts';
 import type { CliClient } from '../module.ts';
 import { zodIssues } from '../validation.ts';
 import { UsageError } from './args.ts';
@@ -78,6 +78,19 @@ interface RouteShape extends CallableRoute {
   responses?: Record<string, unknown>;
 }
 
+/**
+ * A refusal by the server with each bad field followed by the flag it came from (`body.to (--to): ...`). Body fields
+ * are named only when `names` says so: a body read from a file has fields that are no flags.
+ */
+function withFlags(err: unknown, names: FieldNames): unknown {
+  if (!(err instanceof ClientError) || !Array.isArray(err.problem?.errors)) return err;
+  const label = (path: string) => {
+    const named = Object.keys(names).some((field) => path === field || path.startsWith(`${field}.`));
+    return named || /^(params|query)\.\w/.test(path) ? `${path} (${flagOf(path, names)})` : path;
+  };
+  return new ClientError(err.status, err.problem, failureMessage(err.status, '', err.problem, label));
+}
+
 /** Checks one part of the input with the route's schema, the way the server will; failures name their flags. */
 function checkPart(schema: unknown, part: 'params' | 'query' | 'body', value: unknown, names: FieldNames): void {
   if (!isZod(schema) || value === undefined) return;
@@ -149,7 +162,9 @@ export function commandContext<F extends FlagSpec>(o: { name: string; base: stri
       checkPart(r.request?.params, 'params', given.params, names);
       checkPart(r.request?.query, 'query', query, names);
       checkPart(jsonSchema(r.request?.body), 'body', body, names);
-      const answer = await o.client.send(r.method.toUpperCase(), callTarget(o.base, r, { params: given.params, query }), { body, raw: given.raw, headers: given.headers });
+      const answer = await o.client
+        .send(r.method.toUpperCase(), callTarget(o.base, r, { params: given.params, query }), { body, raw: given.raw, headers: given.headers })
+        .catch((err: unknown) => Promise.reject(withFlags(err, names)));
       const ok = Object.entries(r.responses ?? {}).find(([status]) => /^2\d\d$/.test(status));
       const schema = ok ? jsonSchema(ok[1]) : undefined;
       if (!schema) return answer as RouteOutput<typeof route>;

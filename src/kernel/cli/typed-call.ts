@@ -19,8 +19,17 @@ export type RouteOutput<R> = R extends { responses: infer Rs }
 
 type Req<R> = R extends { request?: infer Q } ? NonNullable<Q> : object;
 type ParamsIn<R> = Req<R> extends { params: infer P } ? (P extends z.ZodType ? { params: z.input<P> } : object) : object;
-/** Query values travel as text: any field of the schema, given as a string (checked by the route's schema before sending). */
-type QueryIn<R> = Req<R> extends { query: infer P } ? (P extends z.ZodType ? { query?: { [K in keyof z.input<P>]?: string | number | boolean } } : object) : object;
+/**
+ * Query values travel as text: any field of the schema, given as a string (checked by the route's schema before
+ * sending). A route whose handler checks its query (documented as `parameters`) takes any; the server names a bad one.
+ */
+type QueryIn<R> = Req<R> extends { query: infer P }
+  ? P extends z.ZodType
+    ? { query?: { [K in keyof z.input<P>]?: string | number | boolean } }
+    : object
+  : R extends { parameters: readonly unknown[] }
+    ? { query?: Record<string, string | number | boolean | undefined> }
+    : object;
 /** A zod JSON body is typed; a body documented by plain JSON Schema (YAML text, optional objects) is sent raw or as any JSON. */
 type BodyIn<R> = Req<R> extends { body: infer B } ? ([JsonSchemaOf<B>] extends [never] ? { body?: unknown; raw?: RawBody } : { body: z.input<JsonSchemaOf<B>> }) : object;
 

@@ -1,28 +1,19 @@
-/** `capstan breeder ...`: client commands over HTTP (tables by default, JSON with --json). */
-import { parse as parseYaml } from 'yaml';
-import * as z from 'zod';
-import { command, defineCli, Invalid, type CommandContext, type FlagSpec } from '../../../kernel/index.ts';
+/** `capstan breeder ...`: client commands over HTTP (tables by default, JSON with --json), typed from the API's operations. */
+import { command, defineCli, type CommandContext, type FlagSpec, type RawBody, type RouteOutput } from '../../../kernel/index.ts';
+import { ops } from './operations.ts';
 
-// What the commands read of the answers; parsed, so an answer of another shape is reported rather than printed wrong.
-const view = z.object({ id: z.string(), name: z.string(), status: z.string(), reason: z.string().nullish(), trials: z.record(z.string(), z.number()) }).passthrough();
-const trial = z.object({ number: z.number(), state: z.string(), params: z.unknown(), values: z.unknown(), error: z.string().nullish() }).passthrough();
-type View = z.output<typeof view>;
-type Trial = z.output<typeof trial>;
+type View = RouteOutput<typeof ops.getBreeder>;
+type Trial = RouteOutput<typeof ops.listBreederTrials>['items'][number];
 
-const BASE = '/breeders';
 const TRIAL_COLUMNS = ['number', 'state', 'values', 'params', 'error'];
+const ID = { 'params.id': 'ID' };
 const summary = (b: View) => ({ id: b.id, name: b.name, status: b.status, complete: b.trials.complete ?? 0, fail: b.trials.fail ?? 0, running: b.trials.running ?? 0, reason: b.reason ?? '' });
 const trialRow = (t: Trial) => ({ number: t.number, state: t.state, values: JSON.stringify(t.values), params: JSON.stringify(t.params), error: t.error ?? '' });
-const at = (ctx: CommandContext<FlagSpec>) => `${BASE}/${encodeURIComponent(ctx.args[0]!)}`;
+const params = (ctx: CommandContext<FlagSpec>) => ({ id: ctx.args[0]! });
 
-/** Reads a definition file (YAML is a superset of JSON); a parse error names the file and exits 1 like a refused one. */
-function readDefinition(ctx: CommandContext<FlagSpec>, file: string): unknown {
-  const text = ctx.readFile(file);
-  try {
-    return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
-  } catch (err) {
-    throw new Invalid(`${file}: ${(err as Error).message.split('\n')[0]}`, [{ path: 'file', message: 'not YAML or JSON' }]);
-  }
+/** A definition file as it is: the server reads YAML or JSON by its media type and names a bad field or line. */
+function definition(ctx: CommandContext<FlagSpec>, file: string): RawBody {
+  return { text: ctx.readFile(file), contentType: file.endsWith('.json') ? 'application/json' : 'application/yaml' };
 }
 
 /** start, stop and delete: one command under three names (the original help groups them on one line). */
@@ -31,10 +22,10 @@ const lifecycle = command({
   args: ['ID'],
   async run(ctx) {
     if (ctx.name === 'delete') {
-      await ctx.send('DELETE', at(ctx));
+      await ctx.call(ops.deleteBreeder, { params: params(ctx) }, ID);
       return;
     }
-    const b = await ctx.send('POST', `${at(ctx)}/${ctx.name}`, undefined, view);
+    const b = await ctx.call(ctx.name === 'start' ? ops.startBreeder : ops.stopBreeder, { params: params(ctx) }, ID);
     ctx.client.print(ctx.client.json ? b : summary(b));
   },
 });
@@ -49,7 +40,7 @@ export const breederCommands = {
       description: 'create a breeder from a YAML or JSON definition',
       flags: { file: { type: 'string', short: 'f' } },
       async run(ctx) {
-        const b = await ctx.send('POST', BASE, { body: readDefinition(ctx, ctx.need('file')) }, view);
+        const b = await ctx.call(ops.createBreeder, { raw: definition(ctx, ctx.need('file')) });
         ctx.client.print(ctx.client.json ? b : summary(b));
       },
     }),
@@ -59,8 +50,8 @@ export const breederCommands = {
       flags: { file: { type: 'string', short: 'f' }, force: { type: 'boolean' } },
       args: ['ID'],
       async run(ctx) {
-        const def = readDefinition(ctx, ctx.need('file'));
-        const b = await ctx.send('PUT', `${at(ctx)}${ctx.flags.force ? '?force=true' : ''}`, { body: def }, view);
+        const raw = definition(ctx, ctx.need('file'));
+        const b = await ctx.call(ops.replaceBreeder, { params: params(ctx), query: ctx.flags.force ? { force: 'true' } : {}, raw }, ID);
         ctx.client.print(ctx.client.json ? b : summary(b));
       },
     }),
@@ -68,7 +59,7 @@ export const breederCommands = {
       usage: 'list',
       description: 'every breeder with its status and trial counts',
       async run(ctx) {
-        const { breeders } = await ctx.send('GET', BASE, undefined, z.object({ breeders: z.array(view) }));
+        const { breeders } = await ctx.call(ops.listBreeders, {});
         ctx.client.print(ctx.client.json ? breeders : breeders.map(summary), ['id', 'name', 'status', 'complete', 'fail', 'running', 'reason']);
       },
     }),
@@ -77,7 +68,7 @@ export const breederCommands = {
       description: 'one breeder (id or name)',
       args: ['ID'],
       async run(ctx) {
-        const b = await ctx.send('GET', at(ctx), undefined, view);
+        const b = await ctx.call(ops.getBreeder, { params: params(ctx) }, ID);
         ctx.client.print(ctx.client.json ? b : summary(b));
       },
     }),
@@ -89,13 +80,10 @@ export const breederCommands = {
       flags: { after: { type: 'string' }, limit: { type: 'string' }, state: { type: 'string' } },
       args: ['ID'],
       async run(ctx) {
-        const q = new URLSearchParams();
         const after = ctx.number('after', { integer: true, min: -1 });
         const limit = ctx.number('limit', { integer: true, min: 1, max: 1000 });
-        if (after !== undefined) q.set('after', String(after));
-        if (limit !== undefined) q.set('limit', String(limit));
-        if (ctx.flags.state) q.set('state', ctx.flags.state);
-        const page = await ctx.send('GET', `${at(ctx)}/trials${q.size ? `?${q}` : ''}`, undefined, z.object({ items: z.array(trial), nextAfter: z.number().nullable() }).passthrough());
+        // --state goes as typed: the route's own schema checks it (a bad one is a usage error naming the flag).
+        const page = await ctx.call(ops.listBreederTrials, { params: params(ctx), query: { after, limit, state: ctx.flags.state } }, ID);
         ctx.client.print(ctx.client.json ? page : page.items.map(trialRow), TRIAL_COLUMNS);
       },
     }),
@@ -104,7 +92,7 @@ export const breederCommands = {
       description: 'the best trial (first objective)',
       args: ['ID'],
       async run(ctx) {
-        const { best } = await ctx.send('GET', `${at(ctx)}/best`, undefined, z.object({ best: trial.nullable() }));
+        const { best } = await ctx.call(ops.getBreederBest, { params: params(ctx) }, ID);
         if (!best) {
           console.error('no complete trial yet');
           return 1;
@@ -117,7 +105,7 @@ export const breederCommands = {
       description: 'the Pareto front',
       args: ['ID'],
       async run(ctx) {
-        const { front } = await ctx.send('GET', `${at(ctx)}/pareto`, undefined, z.object({ front: z.array(trial) }));
+        const { front } = await ctx.call(ops.getBreederPareto, { params: params(ctx) }, ID);
         ctx.client.print(ctx.client.json ? front : front.map(trialRow), TRIAL_COLUMNS);
       },
     }),

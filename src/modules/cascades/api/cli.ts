@@ -1,24 +1,19 @@
-/** `capstan cascades ...`: client commands over HTTP (tables by default, JSON with --json). */
-import * as z from 'zod';
+/** `capstan cascades ...`: client commands over HTTP (tables by default, JSON with --json), typed from the API's operations. */
 import { writeFileSync } from 'node:fs';
 import { command, commandGroup, defineCli, Invalid, jsonEqual, sleep, UsageError, zodIssues, type CommandContext, type FlagSpec } from '../../../kernel/index.ts';
 import { checkDefinition, parseDefinition } from '../model/parse-definition.ts';
 import { phaseChanges, SNAPSHOT_FORMAT, snapshotSchema, type Recording, type Snapshot } from '../model/snapshot.ts';
 import { replaySession } from '../runtime/replay.ts';
 import { CascadeService } from '../service.ts';
+import { ops } from './operations.ts';
 
-const enc = encodeURIComponent;
 const TERMINAL = new Set(['completed', 'error', 'cancelled']);
-// What the commands read of the answers; parsed, so an answer of another shape is reported rather than printed wrong.
-const rows = z.object({ items: z.array(z.record(z.string(), z.unknown())) });
-const session = z.object({ status: z.string(), error: z.string().nullish(), outputs: z.unknown(), cost: z.number() }).passthrough();
-const logRows = z.object({ items: z.array(z.object({ id: z.number(), phase: z.string().nullish(), kind: z.string(), content: z.unknown() }).passthrough()) });
+const ID = { 'params.id': 'ID' };
 
-/** Saves a definition file (checked here first, naming each bad field); returns its cascade id. */
+/** Saves a definition file as it is (the server reads YAML or JSON and names each bad field); returns its cascade id. */
 async function apply(ctx: CommandContext<FlagSpec>, file: string): Promise<string> {
-  const def = parseDefinition(ctx.readFile(file), file.endsWith('.json') ? 'json' : 'yaml');
-  await ctx.send('POST', '/definitions', { body: def });
-  return def.cascade_id;
+  const raw = { text: ctx.readFile(file), contentType: file.endsWith('.json') ? 'application/json' : 'application/yaml' };
+  return (await ctx.call(ops.defineCascade, { raw })).cascadeId;
 }
 
 /** Polls a session until it ends, printing log rows as they arrive; exit 0 only when it completed (or waits on a human). */
@@ -26,8 +21,8 @@ async function follow(ctx: CommandContext<FlagSpec>, id: string): Promise<number
   let after = 0;
   for (;;) {
     // Status first, then the log: a session that ended in between has all its rows printed before the summary.
-    const s = await ctx.send('GET', `/sessions/${enc(id)}`, undefined, session);
-    const logs = await ctx.send('GET', `/sessions/${enc(id)}/logs?after=${after}`, undefined, logRows);
+    const s = await ctx.call(ops.getCascadeSession, { params: { id } });
+    const logs = await ctx.call(ops.listCascadeSessionLogs, { params: { id }, query: { after } });
     for (const l of logs.items) {
       after = l.id;
       if (!ctx.client.json) console.log(`[${l.phase ?? '-'}] ${l.kind} ${JSON.stringify(l.content ?? null).slice(0, 300)}`);
@@ -39,8 +34,6 @@ async function follow(ctx: CommandContext<FlagSpec>, id: string): Promise<number
     await sleep(300);
   }
 }
-
-const recordingAnswer = z.object({ cascadeId: z.string(), status: z.string(), spec: z.record(z.string(), z.unknown()), outputs: z.record(z.string(), z.unknown()), recording: z.custom<Recording>((v) => typeof v === 'object' && v !== null) });
 
 /** Short JSON for a report line. */
 const brief = (v: unknown) => {
@@ -57,19 +50,21 @@ const testCommands = {
     args: ['SESSION'],
     exits: { 1: 'also when the session has not ended' },
     async run(ctx) {
-      const r = await ctx.send('GET', `/sessions/${enc(ctx.args[0]!)}/recording`, undefined, recordingAnswer);
+      const r = await ctx.call(ops.getCascadeSessionRecording, { params: { id: ctx.args[0]! } }, { 'params.id': 'SESSION' });
       const spec = checkDefinition(r.spec);
+      // The document states a recording as an object; its inside is the replay's to read.
+      const recording = r.recording as unknown as Recording;
       // The phases as the recording reproduces them: the baseline a later replay is compared with.
-      const replay = await replaySession(spec, r.recording);
+      const replay = await replaySession(spec, recording);
       for (const p of replay.phases) {
         if (Object.hasOwn(r.outputs, p.phase) && !jsonEqual(r.outputs[p.phase], p.output)) console.error(`warning: phase ${p.phase}: the recording replays to ${brief(p.output)}, the session had ${brief(r.outputs[p.phase])}`);
       }
       if (replay.status !== r.status && !(replay.status === 'failed' && r.status === 'error')) console.error(`warning: the session ended ${r.status}; replaying its recording ends ${replay.status}${replay.error ? ` (${replay.error})` : ''}`);
-      const snap: Snapshot = { format: SNAPSHOT_FORMAT, cascadeId: r.cascadeId, frozenAt: new Date().toISOString(), spec, recording: r.recording, phases: replay.phases, status: replay.status };
+      const snap: Snapshot = { format: SNAPSHOT_FORMAT, cascadeId: r.cascadeId, frozenAt: new Date().toISOString(), spec, recording, phases: replay.phases, status: replay.status };
       const text = `${JSON.stringify(snap, null, 2)}\n`;
       if (ctx.flags.output) {
         writeFileSync(ctx.flags.output, text);
-        ctx.client.print({ file: ctx.flags.output, phases: replay.phases.length, replies: Object.values(r.recording.replies).reduce((n, l) => n + l.length, 0) });
+        ctx.client.print({ file: ctx.flags.output, phases: replay.phases.length, replies: Object.values(recording.replies).reduce((n, l) => n + l.length, 0) });
       } else process.stdout.write(text);
       return 0;
     },
@@ -136,7 +131,7 @@ export const cascadesCommands = {
       usage: 'definitions',
       description: 'list saved cascades',
       async run(ctx) {
-        ctx.client.print((await ctx.send('GET', '/definitions', undefined, rows)).items, ['cascadeId', 'version', 'phases', 'updatedAt']);
+        ctx.client.print((await ctx.call(ops.listCascadeDefinitions, {})).items, ['cascadeId', 'version', 'phases', 'updatedAt']);
       },
     }),
     run: command({
@@ -149,7 +144,7 @@ export const cascadesCommands = {
         const target = ctx.args[0]!;
         const given = inputs(ctx.flags.input ?? []);
         const cascade = /\.(ya?ml|json)$/i.test(target) ? await apply(ctx, target) : target;
-        const r = await ctx.send('POST', `/definitions/${enc(cascade)}/runs`, { body: { inputs: given } }, z.object({ sessionId: z.string() }).passthrough());
+        const r = await ctx.call(ops.runCascade, { params: { id: cascade }, body: { inputs: given } }, { 'params.id': 'FILE|CASCADE', 'body.inputs': '--input' });
         if (!ctx.flags.follow) {
           ctx.client.print({ sessionId: r.sessionId });
           return 0;
@@ -163,10 +158,8 @@ export const cascadesCommands = {
       description: 'list sessions',
       flags: { status: { type: 'string' }, cascade: { type: 'string' } },
       async run(ctx) {
-        const q = new URLSearchParams();
-        if (ctx.flags.status) q.set('status', ctx.flags.status);
-        if (ctx.flags.cascade) q.set('cascade', ctx.flags.cascade);
-        const r = await ctx.send('GET', `/sessions?${q}`, undefined, rows);
+        // Sent as typed; the server checks them and a refusal names the flag.
+        const r = await ctx.call(ops.listCascadeSessions, { query: { status: ctx.flags.status || undefined, cascade: ctx.flags.cascade || undefined } });
         ctx.client.print(r.items, ['id', 'cascadeId', 'status', 'currentPhase', 'cost', 'recoveries', 'createdAt']);
       },
     }),
@@ -175,7 +168,7 @@ export const cascadesCommands = {
       description: 'one session: status, phase, outputs, cost',
       args: ['ID'],
       async run(ctx) {
-        const s = await ctx.send('GET', `/sessions/${enc(ctx.args[0]!)}`, undefined, z.record(z.string(), z.unknown()));
+        const s = await ctx.call(ops.getCascadeSession, { params: { id: ctx.args[0]! } }, ID);
         ctx.client.print(ctx.client.json ? s : { ...s, outputs: JSON.stringify(s.outputs), state: JSON.stringify(s.state), costs: JSON.stringify(s.costs) });
       },
     }),
@@ -184,7 +177,7 @@ export const cascadesCommands = {
       description: "the session's unified log",
       args: ['ID'],
       async run(ctx) {
-        const r = await ctx.send('GET', `/sessions/${enc(ctx.args[0]!)}/logs`, undefined, rows);
+        const r = await ctx.call(ops.listCascadeSessionLogs, { params: { id: ctx.args[0]! } }, ID);
         const shown = ctx.client.json ? r.items : r.items.map((l) => ({ ...l, content: JSON.stringify(l.content ?? null).slice(0, 120) }));
         ctx.client.print(shown, ['id', 'phase', 'turn', 'kind', 'soundingIndex', 'winner', 'model', 'tokensIn', 'tokensOut', 'cost', 'content']);
       },
@@ -194,7 +187,7 @@ export const cascadesCommands = {
       flags: { reason: { type: 'string' } },
       args: ['ID'],
       async run(ctx) {
-        ctx.client.print(await ctx.send('POST', `/sessions/${enc(ctx.args[0]!)}/cancel`, { body: ctx.flags.reason ? { reason: ctx.flags.reason } : {} }));
+        ctx.client.print(await ctx.call(ops.cancelCascadeSession, { params: { id: ctx.args[0]! }, body: ctx.flags.reason ? { reason: ctx.flags.reason } : {} }, { ...ID, 'body.reason': '--reason' }));
       },
     }),
     signal: command({
@@ -203,7 +196,7 @@ export const cascadesCommands = {
       flags: { text: { type: 'string' } },
       args: ['ID'],
       async run(ctx) {
-        ctx.client.print(await ctx.send('POST', `/sessions/${enc(ctx.args[0]!)}/signal`, { body: { text: ctx.need('text') } }));
+        ctx.client.print(await ctx.call(ops.signalCascadeSession, { params: { id: ctx.args[0]! }, body: { text: ctx.need('text') } }, { ...ID, 'body.text': '--text' }));
       },
     }),
     checkpoints: command({
@@ -211,7 +204,7 @@ export const cascadesCommands = {
       description: 'human checkpoints',
       flags: { status: { type: 'string' } },
       async run(ctx) {
-        const r = await ctx.send('GET', `/checkpoints${ctx.flags.status ? `?status=${enc(ctx.flags.status)}` : ''}`, undefined, rows);
+        const r = await ctx.call(ops.listCascadeCheckpoints, { query: { status: ctx.flags.status || undefined } });
         ctx.client.print(r.items, ['id', 'sessionId', 'phase', 'status', 'prompt', 'createdAt']);
       },
     }),
@@ -224,7 +217,7 @@ export const cascadesCommands = {
         // An empty answer is an answer; only a missing --text is a usage error.
         const text = ctx.flags.text;
         if (text === undefined) throw new UsageError('respond needs --text');
-        ctx.client.print(await ctx.send('POST', `/checkpoints/${enc(ctx.args[0]!)}/respond`, { body: { text } }));
+        ctx.client.print(await ctx.call(ops.respondCascadeCheckpoint, { params: { id: ctx.args[0]! }, body: { text } }, { 'params.id': 'CHECKPOINT', 'body.text': '--text' }));
       },
     }),
     test: commandGroup('test freeze SESSION [-o FILE] | test run FILE [--definition FILE]', 'snapshot tests of prompts', testCommands),

@@ -1,33 +1,19 @@
-/** `capstan mesh ...`: client commands over HTTP (tables by default, JSON with --json). */
+/** `capstan mesh ...`: client commands over HTTP (tables by default, JSON with --json), typed from the API's operations. */
 import { parse as parseYaml } from 'yaml';
-import * as z from 'zod';
 import { command, defineCli, Invalid } from '../../../kernel/index.ts';
+import { ops } from './operations.ts';
 
-const enc = encodeURIComponent;
+const NAME = { 'params.name': 'NAME' };
 
-// What the commands read of the answers (the routes document them as any JSON); parsed, so a change is reported.
-const nodesAnswer = z.object({ items: z.array(z.object({ labels: z.record(z.string(), z.string()) }).passthrough()) });
-const workloadsAnswer = z.object({
-  items: z.array(
-    z.object({
-      workload: z.object({ spec: z.object({ name: z.string(), topology: z.object({ kind: z.string() }) }), desired: z.string() }),
-      assignment: z.object({ error: z.string().optional() }).passthrough().nullish(),
-      slots: z.array(z.object({ slot: z.number(), node: z.string(), token: z.number(), state: z.string() })),
-    }),
-  ),
-});
-const applyAnswer = z.object({ created: z.boolean(), placement: z.object({ satisfiable: z.boolean(), error: z.string().optional() }), workload: z.object({ spec: z.object({ name: z.string() }) }) }).passthrough();
-const itemsAnswer = z.object({ items: z.array(z.record(z.string(), z.unknown())) });
-
-/** start, stop and fence: one POST to the workload under the command's name. */
+/** start, stop and delete: one request to the workload under the command's name. */
 const workloadAction = command({
   usage: 'start|stop|delete NAME',
   description: 'desired state, or remove the workload',
   args: ['NAME'],
   async run(ctx) {
-    const path = `/workloads/${enc(ctx.args[0]!)}`;
-    if (ctx.name === 'delete') await ctx.send('DELETE', path);
-    else ctx.client.print(await ctx.send('POST', `${path}/${ctx.name}`));
+    const params = { name: ctx.args[0]! };
+    if (ctx.name === 'delete') await ctx.call(ops.deleteMeshWorkload, { params }, NAME);
+    else ctx.client.print(await ctx.call(ctx.name === 'start' ? ops.startMeshWorkload : ops.stopMeshWorkload, { params }, NAME));
   },
 });
 
@@ -36,7 +22,8 @@ const nodeAction = command({
   description: 'stop new work on NODE / allow it again / move its work away',
   args: ['NODE'],
   async run(ctx) {
-    ctx.client.print(await ctx.send('POST', `/nodes/${enc(ctx.args[0]!)}/${ctx.name}`));
+    const op = ctx.name === 'cordon' ? ops.cordonMeshNode : ctx.name === 'uncordon' ? ops.uncordonMeshNode : ops.drainMeshNode;
+    ctx.client.print(await ctx.call(op, { params: { id: ctx.args[0]! } }, { 'params.id': 'NODE' }));
   },
 });
 
@@ -49,7 +36,7 @@ export const meshCommands = {
       usage: 'nodes',
       description: 'nodes with site, state, capacity and cordon/drain flags',
       async run(ctx) {
-        const r = await ctx.send('GET', '/nodes', undefined, nodesAnswer);
+        const r = await ctx.call(ops.listMeshNodes, {});
         ctx.client.print(
           r.items.map((n) => ({ ...n, labels: Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(',') })),
           ['id', 'site', 'state', 'capacity', 'cordoned', 'draining', 'lastSeenMsAgo', 'labels'],
@@ -60,7 +47,7 @@ export const meshCommands = {
       usage: 'workloads',
       description: 'workloads with their holder, token and state per slot',
       async run(ctx) {
-        const r = await ctx.send('GET', '/workloads', undefined, workloadsAnswer);
+        const r = await ctx.call(ops.listMeshWorkloads, {});
         const rows = r.items.flatMap((w) => {
           const base = { name: w.workload.spec.name, topology: w.workload.spec.topology.kind, desired: w.workload.desired, error: w.assignment?.error ?? '' };
           return w.slots.length ? w.slots.map((s) => ({ ...base, slot: s.slot, node: s.node, token: s.token, state: s.state })) : [{ ...base }];
@@ -81,7 +68,7 @@ export const meshCommands = {
         } catch (err) {
           throw new Invalid(`${file} is not YAML or JSON: ${(err as Error).message.split('\n')[0]}`, [{ path: 'file', message: 'unreadable' }]);
         }
-        const r = await ctx.send('POST', '/workloads', { body: spec }, applyAnswer);
+        const r = await ctx.call(ops.applyMeshWorkload, { body: spec });
         if (ctx.client.json) ctx.client.print(r);
         else console.log(`${r.workload.spec.name} ${r.created ? 'created' : 'updated'}${r.placement.satisfiable ? '' : `; placement unsatisfiable: ${r.placement.error}`}`);
         return r.placement.satisfiable ? 0 : 3;
@@ -95,7 +82,7 @@ export const meshCommands = {
       description: 'fence every slot of NAME (holders stop; tokens go up)',
       args: ['NAME'],
       async run(ctx) {
-        ctx.client.print(await ctx.send('POST', `/workloads/${enc(ctx.args[0]!)}/fence`));
+        ctx.client.print(await ctx.call(ops.fenceMeshWorkload, { params: { name: ctx.args[0]! } }, NAME));
       },
     }),
     move: command({
@@ -104,7 +91,7 @@ export const meshCommands = {
       flags: { to: { type: 'string' } },
       args: ['NAME'],
       async run(ctx) {
-        ctx.client.print(await ctx.send('POST', `/workloads/${enc(ctx.args[0]!)}/move`, { body: { to: ctx.need('to') } }));
+        ctx.client.print(await ctx.call(ops.moveMeshWorkload, { params: { name: ctx.args[0]! }, body: { to: ctx.need('to') } }, { ...NAME, 'body.to': '--to' }));
       },
     }),
     cordon: nodeAction,
@@ -114,7 +101,7 @@ export const meshCommands = {
       usage: 'leases',
       description: 'lease records with holder, token and age',
       async run(ctx) {
-        const r = await ctx.send('GET', '/leases', undefined, itemsAnswer);
+        const r = await ctx.call(ops.listMeshLeases, {});
         ctx.client.print(r.items, ['lease', 'holder', 'token', 'fenced', 'ageMs']);
       },
     }),
