@@ -33,8 +33,6 @@ export const cascadesConfigSchema = z
         /** Pages one session may have open at once. */
         maxPages: z.number().int().min(1).max(50).default(3),
         actionTimeoutMs: z.number().int().min(100).default(15_000),
-        /** Where screenshots go (default `<dataDir>/cascades/artifacts`). */
-        artifactsDir: z.string().min(1).optional(),
       })
       .prefault({}),
     /** Phases one session may run in total (handoffs can loop). */

@@ -1,5 +1,4 @@
 /** The cascades module: multi-phase LLM cascades run by stateless workers, behind /api/v1/cascades. */
-import { join } from 'node:path';
 import * as z from 'zod';
 import { defineModule, type Module } from '../../kernel/index.ts';
 import { migrations } from './store/migrations.gen.ts';
@@ -13,7 +12,7 @@ import { CascadeTriggers } from './runtime/triggers.ts';
 import { CascadeWorker } from './runtime/worker.ts';
 import { CascadeService } from './service.ts';
 import { ChildRunner } from './runtime/children.ts';
-import { CascadeStore, ChildSessionStore, SessionDataStore } from './store/index.ts';
+import { ArtifactStore, CascadeStore, ChildSessionStore, SessionDataStore } from './store/index.ts';
 import { cascadesUi } from './ui/routes.tsx';
 
 /** Builds the module: `init` makes the service (API side) and the worker (started only where the role runs work). */
@@ -33,10 +32,12 @@ export function createCascadesModule(): Module {
       const children = new ChildRunner(store, new ChildSessionStore(resources.db), resources.queue, ctx.log);
       const service = new CascadeService(store, resources.queue, metrics, children);
       const b = config.browser;
-      const browsers = b.enabled ? new BrowserPool({ executablePath: b.executablePath, maxPages: b.maxPages, actionTimeoutMs: b.actionTimeoutMs, artifactsDir: b.artifactsDir ?? join(resources.dataDir, 'cascades', 'artifacts') }, ctx.log) : undefined;
+      const artifacts = new ArtifactStore(resources.db);
+      const saveArtifact = (sessionId: string, name: string, contentType: string, bytes: Uint8Array) => artifacts.put(sessionId, name, contentType, bytes);
+      const browsers = b.enabled ? new BrowserPool({ executablePath: b.executablePath, maxPages: b.maxPages, actionTimeoutMs: b.actionTimeoutMs, saveArtifact }, ctx.log) : undefined;
       worker = new CascadeWorker({ store, queue: resources.queue, bus: resources.bus, llm: resources.llm, roles: resources.roles, log: ctx.log, owner: resources.instanceId, config, metrics, data, children, clock: resources.clock, browsers });
       const triggers = new CascadeTriggers({ store, bus: resources.bus, kv: resources.kv, roles: resources.roles, roleTtlMs: config.roleTtlMs, log: ctx.log, clock: resources.clock, start: (spec, inputs, id) => service.run(spec, inputs, id) });
-      return { service, worker, triggers };
+      return { service, worker, triggers, artifacts };
     },
     actions(ctx, { service }) {
       ctx.actions.register({
@@ -49,8 +50,8 @@ export function createCascadesModule(): Module {
         },
       });
     },
-    routes(ctx, { service }) {
-      return cascadesRoutes(service, ctx.resources.bus);
+    routes(ctx, { service, artifacts }) {
+      return cascadesRoutes(service, ctx.resources.bus, artifacts);
     },
     ui(_ctx, { service }) {
       return cascadesUi(service);

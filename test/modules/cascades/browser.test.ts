@@ -3,8 +3,8 @@
  * navigates, types, clicks, reads the text and takes a screenshot (a PNG artifact) through native tool calls; a host
  * outside allow_hosts is refused, also for a page's own sub-requests; the page limit holds; the context closes with the run.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { errorHandler } from '../../../src/kernel/http/problem.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../../src/kernel/bus/memory-bus.ts';
 import type { Database } from '../../../src/kernel/db/port.ts';
@@ -19,20 +19,21 @@ import { BrowserPool } from '../../../src/modules/cascades/runtime/browser.ts';
 import { NO_METRICS } from '../../../src/modules/cascades/runtime/metrics.ts';
 import { CascadeWorker } from '../../../src/modules/cascades/runtime/worker.ts';
 import { ChildRunner } from '../../../src/modules/cascades/runtime/children.ts';
-import { CascadeStore, ChildSessionStore, SessionDataStore } from '../../../src/modules/cascades/store/index.ts';
+import { cascadesRoutes } from '../../../src/modules/cascades/api/routes.ts';
+import { CascadeService } from '../../../src/modules/cascades/service.ts';
+import { ArtifactStore, CascadeStore, ChildSessionStore, SessionDataStore } from '../../../src/modules/cascades/store/index.ts';
 import { fakeLlmForFile, fakeProvider, testClient } from '../../contract/llm-fake.ts';
 import { PG_URL, uniqueName } from '../../helpers/env.ts';
 import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
-import { tempDir } from '../../kit/index.ts';
 import { realClock } from '../../../src/kernel/clock/clock.ts';
 
 const fake = fakeLlmForFile();
-const artifacts = tempDir('capstan-browser-');
 const schema = uniqueName('cascb').toLowerCase();
 const queue = new MemoryQueue();
 const bus = new MemoryBus({ source: 'test' });
 let db: Database;
 let store: CascadeStore;
+let artifacts: ArtifactStore;
 let pool: BrowserPool;
 let worker: CascadeWorker;
 /** Requests the page server saw, by path: the refused host's sub-request must never arrive. */
@@ -55,8 +56,9 @@ beforeAll(async () => {
   db = await createPostgresDatabase({ url: PG_URL, schema });
   await db.migrate(ALL_MODULE_MIGRATIONS);
   store = new CascadeStore(db);
+  artifacts = new ArtifactStore(db);
   const log = createLogger({ level: 'silent' });
-  pool = new BrowserPool({ executablePath: '/usr/bin/chromium', maxPages: 2, actionTimeoutMs: 20_000, artifactsDir: artifacts }, log);
+  pool = new BrowserPool({ executablePath: '/usr/bin/chromium', maxPages: 2, actionTimeoutMs: 20_000, saveArtifact: (s, n, t, b) => artifacts.put(s, n, t, b) }, log);
   const { llm } = testClient({ providers: { fake: fakeProvider(fake) } });
   worker = new CascadeWorker({ store, queue, bus, llm, roles: undefined as unknown as Roles, log, owner: 'w1', config: cascadesConfigSchema.parse({}), metrics: NO_METRICS, clock: realClock, browsers: pool, data: new SessionDataStore(db, 10_000), children: new ChildRunner(store, new ChildSessionStore(db), queue, log) });
 }, 180_000);
@@ -103,9 +105,18 @@ describe('browser tool', () => {
     expect(results).toHaveLength(8);
     expect(results[0]).toMatchObject({ ok: true, result: expect.stringContaining('title "Greeter"') });
     expect(results[3]).toEqual(expect.objectContaining({ ok: true, result: 'hello Ada' }));
-    const shot = /screenshot saved: (.+)$/.exec(results[4]!.result)![1]!;
-    expect(shot.startsWith(join(artifacts, id))).toBe(true);
-    expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
+    const shot = /screenshot saved as the session artifact (\S+)$/.exec(results[4]!.result)![1]!;
+    // Kept in the database and served by the API (from any instance), as a PNG download.
+    expect(await artifacts.list(id)).toEqual([expect.objectContaining({ name: shot, contentType: 'image/png' })]);
+    const api = cascadesRoutes(new CascadeService(store, queue, NO_METRICS), bus, artifacts);
+    api.onError(errorHandler(createLogger({ level: 'silent' })));
+    const listed = await api.request(`/sessions/${id}/artifacts`);
+    expect(((await listed.json()) as { items: { name: string; size: number }[] }).items).toEqual([expect.objectContaining({ name: shot, size: expect.any(Number) })]);
+    const file = await api.request(`/sessions/${id}/artifacts/${shot}`);
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await file.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+    expect((await api.request(`/sessions/${id}/artifacts/nope.png`)).status).toBe(404);
     expect(results[5]).toMatchObject({ ok: false, result: expect.stringContaining("host 'localhost:9' is not in the allowed hosts") });
     expect(results[6]!.ok).toBe(true);
     expect(results[7]).toMatchObject({ ok: false, result: 'error: page limit of 2 reached' });
@@ -124,7 +135,7 @@ describe('browser tool', () => {
     } finally {
       await b.close();
     }
-    expect(existsSync(join(artifacts, 'direct-check'))).toBe(false);
+    expect(await artifacts.list('direct-check')).toEqual([]);
     expect(pool.openContexts).toBe(0);
   });
 });

@@ -5,13 +5,14 @@ import { createRouter, holdConnection, NotFound, type AppEnv, type EventBus, typ
 import { parseDefinition } from '../model/parse-definition.ts';
 import { TERMINAL } from '../model/session.ts';
 import type { CascadeService } from '../service.ts';
+import type { ArtifactStore } from '../store/index.ts';
 import { definitionFormat, jsonBody, queryOf } from './body.ts';
 import { cancelBody, checkpointsQuery, logsQuery, ops, respondBody, runBody, sessionsQuery, signalBody } from './operations.ts';
 
 const SSE_KEEP_ALIVE_MS = 15_000;
 
 /** The module's HTTP routes. */
-export function cascadesRoutes(svc: CascadeService, bus: EventBus) {
+export function cascadesRoutes(svc: CascadeService, bus: EventBus, artifacts: ArtifactStore) {
   const app = createRouter('cascades');
   // Bodies and queries are described here and parsed by the handlers (jsonBody, queryOf): an empty body means {}.
 
@@ -49,6 +50,17 @@ export function cascadesRoutes(svc: CascadeService, bus: EventBus) {
   });
   app.openapi(ops.getCascadeSessionRecording, async (c: Context<AppEnv>) => {
     return c.json(await svc.recording(c.req.param('id')!));
+  });
+  app.openapi(ops.listCascadeSessionArtifacts, async (c) => {
+    await svc.store.getSession(c.req.param('id'));
+    return c.json({ items: await artifacts.list(c.req.param('id')) }, 200);
+  });
+  app.openapi(ops.getCascadeSessionArtifact, async (c) => {
+    const { id, name } = c.req.valid('param');
+    const a = await artifacts.get(id, name);
+    if (!a) throw new NotFound(`artifact '${name}' of session '${id}'`);
+    // Served as a download with no sniffing: an artifact is what a web page rendered, never script for this origin.
+    return new Response(a.bytes as Uint8Array<ArrayBuffer>, { status: 200, headers: { 'content-type': a.contentType, 'content-length': String(a.bytes.byteLength), 'x-content-type-options': 'nosniff', 'content-disposition': `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"` } });
   });
   app.openapi(ops.cancelCascadeSession, async (c: Context<AppEnv>) => {
     const body = await jsonBody(c, cancelBody);

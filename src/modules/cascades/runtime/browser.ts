@@ -4,8 +4,6 @@
  * run ends on this worker. Every request a page makes (navigation, redirect, sub-resource) must go to a host of the
  * cascade's `allow_hosts`, the same list http_get obeys; others are aborted.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 /**
@@ -23,15 +21,15 @@ async function launchChromium(executablePath: string): Promise<Browser> {
   }
   return chromium.launch({ executablePath, args: ['--no-sandbox'] });
 }
-import { hostAllowed, parseHostAllowlist, type Logger } from '../../../kernel/index.ts';
+import { hostAllowed, newId, parseHostAllowlist, type Logger } from '../../../kernel/index.ts';
 
 /** Browser settings of a worker. */
 export interface BrowserOptions {
   executablePath: string;
   /** Pages one session may have open at once. */
   maxPages: number;
-  /** Where screenshots are written: `<dir>/<session>/<n>.png`. */
-  artifactsDir: string;
+  /** Keeps an artifact of a session (the module stores it in the database, where any instance serves it). */
+  saveArtifact(sessionId: string, name: string, contentType: string, bytes: Uint8Array): Promise<void>;
   /** Longest wait of one action (navigation, click, typing). */
   actionTimeoutMs: number;
 }
@@ -39,7 +37,6 @@ export interface BrowserOptions {
 /** One session's browser: its context, its pages (the last opened is current), its screenshots. */
 export class SessionBrowser {
   private pages: Page[] = [];
-  private shots = 0;
 
   constructor(
     private readonly sessionId: string,
@@ -81,13 +78,13 @@ export class SessionBrowser {
     return this.current().innerText(selector ?? 'body', { timeout: this.opts.actionTimeoutMs });
   }
 
-  /** Saves a PNG of the current page as an artifact; returns its path. */
+  /** Saves a PNG of the current page as a session artifact; returns its name. */
   async screenshot(): Promise<string> {
-    const dir = join(this.opts.artifactsDir, this.sessionId);
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, `${++this.shots}.png`);
-    await writeFile(file, await this.current().screenshot({ timeout: this.opts.actionTimeoutMs }));
-    return file;
+    const png = await this.current().screenshot({ timeout: this.opts.actionTimeoutMs });
+    // A sortable id rather than a counter: a session recovered on another worker keeps taking screenshots.
+    const name = `screenshot-${newId()}.png`;
+    await this.opts.saveArtifact(this.sessionId, name, 'image/png', png);
+    return name;
   }
 
   /** Pages open now. */

@@ -141,7 +141,7 @@ async function browse(args: Record<string, unknown>, scope: ToolScope): Promise<
     case 'read_text':
       return (await scope.browser()).readText(typeof args.selector === 'string' && args.selector !== '' ? args.selector : undefined);
     case 'screenshot':
-      return `screenshot saved: ${await (await scope.browser()).screenshot()}`;
+      return `screenshot saved as the session artifact ${await (await scope.browser()).screenshot()}`;
     default:
       throw new Error(`action must be one of ${BROWSER_ACTIONS.join(', ')}`);
   }

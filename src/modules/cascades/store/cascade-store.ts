@@ -272,8 +272,8 @@ export class CascadeStore {
   }
 
   /**
-   * Deletes up to `limit` sessions that ended more than `olderThanMs` ago, with their checkpoints, logs, costs and
-   * human checkpoints, in one statement; returns how many sessions went.
+   * Deletes up to `limit` sessions that ended more than `olderThanMs` ago, with their checkpoints, logs, costs,
+   * human checkpoints and artifacts, in one statement; returns how many sessions went.
    */
   async deleteEnded(olderThanMs: number, limit = 500): Promise<number> {
     const rows = await this.db.query<{ n: number }>(
@@ -284,7 +284,8 @@ export class CascadeStore {
        cp AS (DELETE FROM cascades_checkpoints WHERE session_id IN (SELECT id FROM gone)),
        lg AS (DELETE FROM cascades_logs WHERE session_id IN (SELECT id FROM gone)),
        c AS (DELETE FROM cascades_costs WHERE session_id IN (SELECT id FROM gone)),
-       h AS (DELETE FROM cascades_human_checkpoints WHERE session_id IN (SELECT id FROM gone))
+       h AS (DELETE FROM cascades_human_checkpoints WHERE session_id IN (SELECT id FROM gone)),
+       a AS (DELETE FROM cascades_artifacts WHERE session_id IN (SELECT id FROM gone))
        SELECT count(*)::int AS n FROM gone`,
       [olderThanMs, limit],
     );

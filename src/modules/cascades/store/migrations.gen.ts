@@ -11,4 +11,8 @@ export const migrations: readonly Migration[] = [
     tag: "0001_cascades_data",
     sql: "CREATE TABLE \"cascades_data_schemas\" (\n\t\"session_id\" text PRIMARY KEY NOT NULL,\n\t\"schema_name\" text NOT NULL,\n\t\"role_name\" text NOT NULL,\n\t\"created_at\" timestamp (3) with time zone DEFAULT now() NOT NULL\n);\n--> statement-breakpoint\nALTER TABLE \"cascades_sessions\" ADD COLUMN \"parent_session_id\" text;--> statement-breakpoint\nALTER TABLE \"cascades_sessions\" ADD COLUMN \"detached\" boolean DEFAULT false NOT NULL;--> statement-breakpoint\nALTER TABLE \"cascades_sessions\" ADD COLUMN \"depth\" integer DEFAULT 0 NOT NULL;--> statement-breakpoint\nALTER TABLE \"cascades_sessions\" ADD COLUMN \"waiting_children\" integer;--> statement-breakpoint\nCREATE INDEX \"cascades_sessions_parent_idx\" ON \"cascades_sessions\" USING btree (\"parent_session_id\") WHERE parent_session_id IS NOT NULL;--> statement-breakpoint\nCREATE INDEX \"cascades_sessions_waiting_idx\" ON \"cascades_sessions\" USING btree (\"status\") WHERE waiting_children IS NOT NULL;",
   },
+  {
+    tag: "0002_cascades_artifacts",
+    sql: "CREATE TABLE \"cascades_artifacts\" (\n\t\"session_id\" text NOT NULL,\n\t\"name\" text NOT NULL,\n\t\"content_type\" text NOT NULL,\n\t\"size\" integer NOT NULL,\n\t\"bytes\" \"bytea\" NOT NULL,\n\t\"created_at\" timestamp (3) with time zone DEFAULT now() NOT NULL,\n\tCONSTRAINT \"cascades_artifacts_pk\" PRIMARY KEY(\"session_id\",\"name\")\n);\n",
+  },
 ];

@@ -1,6 +1,6 @@
-/** The cascades module's tables (prefix `cascades_`): definitions, sessions, checkpoints, logs, costs, human checkpoints. */
+/** The cascades module's tables (prefix `cascades_`): definitions, sessions, checkpoints, logs, costs, human checkpoints, artifacts. */
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, check, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 3 });
 
@@ -149,3 +149,22 @@ export const cascadesDataSchemas = pgTable('cascades_data_schemas', {
   roleName: text('role_name').notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
+
+const bytea = customType<{ data: Uint8Array }>({ dataType: () => 'bytea' });
+
+/**
+ * Files a session made (the browser tool's screenshots), kept in the database so that any instance serves them and
+ * the retention cleanup deletes them with their session.
+ */
+export const cascadesArtifacts = pgTable(
+  'cascades_artifacts',
+  {
+    sessionId: text('session_id').notNull(),
+    name: text('name').notNull(),
+    contentType: text('content_type').notNull(),
+    size: integer('size').notNull(),
+    bytes: bytea('bytes').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'cascades_artifacts_pk', columns: [t.sessionId, t.name] })],
+);
