@@ -136,6 +136,11 @@ describe('usage errors exit 2 naming the flag, before any request', () => {
     [['agents', 'pause', 'a1', '--reason', 'x'], 'pause does not take --reason'],
     [['agents', 'swarm'], 'agents swarm needs a command'],
     [['agents', 'swarm', 'create'], 'create needs --file'],
+    // Checked by the routes' own schemas before sending (the spawn body, the list query, the command name).
+    [['agents', 'spawn', 'do it', '--repo', '.', '--priority', 'urgent'], '--priority: '],
+    [['agents', 'spawn', 'do it', '--repo', '.', '--base', 'no..branch'], '--base: '],
+    [['agents', 'list', '--status', 'sleeping'], '--status: '],
+    [['agents', 'ext', 'Bad_Name'], 'NAME: '],
     [['agents', 'swarm', 'show'], 'show needs ID'],
     [['agents', 'audit', 'a1', 'a2'], "unexpected argument 'a2'"],
   ])('capstan %j', async (argv, message) => {
@@ -198,6 +203,14 @@ describe('against a server', () => {
     const checkpoints = await at('cascades', 'checkpoints', '--status', 'open');
     expect(checkpoints.code).toBe(1);
     expect(checkpoints.err).toContain('query.status (--status): ');
+  });
+
+  it('agents swarm create -f sends the file as it is: a swarm the server refuses exits 1 naming the field', async () => {
+    const file = join(dir, 'swarm.yaml');
+    writeFileSync(file, 'name: s1\nstrategy: sideways\n');
+    const r = await at('agents', 'swarm', 'create', '-f', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('body.strategy');
   });
 
   it('breeder: create -f sends the YAML as it is; show, trials, best (none yet: exit 1), update --force, delete', async () => {
