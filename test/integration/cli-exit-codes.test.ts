@@ -5,6 +5,8 @@
  * with --json. The workflow commands also run end to end, since their answers are checked against the API document.
  */
 import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/kernel/cli/run.ts';
@@ -136,12 +138,50 @@ describe('usage errors exit 2 naming the flag, before any request', () => {
     [['agents', 'pause', 'a1', '--reason', 'x'], 'pause does not take --reason'],
     [['agents', 'swarm'], 'agents swarm needs a command'],
     [['agents', 'swarm', 'create'], 'create needs --file'],
+    // Checked by the routes' own schemas before sending (the spawn body, the list query, the command name).
+    [['agents', 'spawn', 'do it', '--repo', '.', '--priority', 'urgent'], '--priority: '],
+    [['agents', 'spawn', 'do it', '--repo', '.', '--base', 'no..branch'], '--base: '],
+    [['agents', 'list', '--status', 'sleeping'], '--status: '],
+    [['agents', 'ext', 'Bad_Name'], 'NAME: '],
     [['agents', 'swarm', 'show'], 'show needs ID'],
     [['agents', 'audit', 'a1', 'a2'], "unexpected argument 'a2'"],
   ])('capstan %j', async (argv, message) => {
     const r = await capstan(...argv, '--server', NOWHERE);
     expect(r.err).toContain(message);
     expect(r.code).toBe(2);
+  });
+});
+
+// A server that answers other than its document says (another version, a proxy's page): each module's CLI reports the
+// field instead of printing a wrong table. The answers come from a plain HTTP server standing in for such a server.
+describe('an answer of another shape than the route documents exits 1 naming the field', () => {
+  const wrong: Record<string, unknown> = {
+    '/api/v1/mesh/nodes': { items: [{ id: 'n1', labels: 5 }] },
+    '/api/v1/breeder/breeders': { breeders: [{ id: 7 }] },
+    '/api/v1/cascades/sessions': { items: 'none' },
+    '/api/v1/agents/tasks': { items: [{ id: 'a1', dependsOn: 'b1' }] },
+  };
+  let server: Server;
+  let url = '';
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(wrong[new URL(req.url ?? '/', 'http://x').pathname] ?? {}));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
+
+  it.each([
+    [['mesh', 'nodes'], 'GET /api/v1/mesh/nodes does not match its schema: items.0.labels'],
+    [['breeder', 'list'], 'GET /api/v1/breeder/breeders does not match its schema: breeders.0.id'],
+    [['cascades', 'sessions'], 'GET /api/v1/cascades/sessions does not match its schema: items'],
+    [['agents', 'tasks'], 'GET /api/v1/agents/tasks does not match its schema: items.0.dependsOn'],
+  ])('capstan %j', async (argv, message) => {
+    const r = await capstan(...argv, '--server', url);
+    expect(r.err).toContain(message);
+    expect(r.code).toBe(1);
   });
 });
 
@@ -198,6 +238,14 @@ describe('against a server', () => {
     const checkpoints = await at('cascades', 'checkpoints', '--status', 'open');
     expect(checkpoints.code).toBe(1);
     expect(checkpoints.err).toContain('query.status (--status): ');
+  });
+
+  it('agents swarm create -f sends the file as it is: a swarm the server refuses exits 1 naming the field', async () => {
+    const file = join(dir, 'swarm.yaml');
+    writeFileSync(file, 'name: s1\nstrategy: sideways\n');
+    const r = await at('agents', 'swarm', 'create', '-f', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('body.strategy');
   });
 
   it('breeder: create -f sends the YAML as it is; show, trials, best (none yet: exit 1), update --force, delete', async () => {

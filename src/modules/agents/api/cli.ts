@@ -3,18 +3,13 @@
  * commands live under `capstan agents`, and swarms under `capstan agents swarm`.)
  */
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import * as z from 'zod';
-import { command, commandGroup, defineCli, Invalid, sleep, type CommandContext, type FlagSpec } from '../../../kernel/index.ts';
+import type * as z from 'zod';
+import { command, commandGroup, defineCli, sleep, type CommandContext, type FlagSpec, type RouteOutput } from '../../../kernel/index.ts';
+import type { spawnSchema } from '../model/agent.ts';
+import { ops } from './operations.ts';
 
-const enc = encodeURIComponent;
 const TERMINAL = new Set(['completed', 'failed', 'killed']);
-// What the commands read of the answers; parsed, so an answer of another shape is reported rather than printed wrong.
-const record = z.record(z.string(), z.unknown());
-const items = z.object({ items: z.array(record) });
-const agent = z.object({ id: z.string(), status: z.string() }).passthrough();
-const logRows = z.object({ items: z.array(z.object({ id: z.number(), turn: z.number(), kind: z.string(), content: z.unknown() }).passthrough()) });
-const swarm = z.object({ id: z.string(), status: z.string() }).passthrough();
+const ID = { 'params.id': 'ID' };
 type Ctx = CommandContext<FlagSpec>;
 
 /** Prints log rows after `after` until the agent ends; exit 0 only when it completed. */
@@ -22,8 +17,8 @@ async function follow(ctx: Ctx, id: string): Promise<number> {
   let after = 0;
   for (;;) {
     // Status first, then the log: an agent that ended in between has all its rows printed before the summary.
-    const a = await ctx.send('GET', `/agents/${enc(id)}`, undefined, agent);
-    const logs = await ctx.send('GET', `/agents/${enc(id)}/logs?after=${after}`, undefined, logRows);
+    const a = await ctx.call(ops.getAgent, { params: { id } }, ID);
+    const logs = await ctx.call(ops.getAgentLogs, { params: { id }, query: { after } }, ID);
     for (const l of logs.items) {
       after = l.id;
       if (!ctx.client.json) console.log(`[turn ${l.turn}] ${l.kind} ${JSON.stringify(l.content ?? null).slice(0, 300)}`);
@@ -36,7 +31,10 @@ async function follow(ctx: Ctx, id: string): Promise<number> {
   }
 }
 
-const pick = (a: z.output<typeof agent>) => ({ id: a.id, status: a.status, turn: a.turn });
+/** The flags the fields of a spawn come from, where the kebab-case default is not the flag. */
+const SPAWN_FLAGS = { 'body.task': 'TASK', 'body.baseBranch': '--base', 'body.skills': '--skill', 'body.budget.maxTokens': '--max-tokens', 'body.budget.maxCost': '--max-cost' };
+
+const pick = (a: RouteOutput<typeof ops.getAgent>) => ({ id: a.id, status: a.status, turn: a.turn });
 const CONTROL_USAGE = 'pause ID | resume ID | kill ID [--reason TEXT]';
 const FOLLOW_EXIT = { 1: 'also when the followed agent or swarm ends failed or killed' } as const;
 
@@ -44,7 +42,7 @@ const pauseResume = command({
   usage: CONTROL_USAGE,
   args: ['ID'],
   async run(ctx) {
-    ctx.client.print(pick(await ctx.send('POST', `/agents/${enc(ctx.args[0]!)}/${ctx.name}`, undefined, agent)));
+    ctx.client.print(pick(await ctx.call(ctx.name === 'pause' ? ops.pauseAgent : ops.resumeAgent, { params: { id: ctx.args[0]! } }, ID)));
   },
 });
 
@@ -57,20 +55,15 @@ const swarmCommands = {
     exits: FOLLOW_EXIT,
     async run(ctx) {
       const file = ctx.need('file');
-      const text = ctx.readFile(file);
-      let def: unknown;
-      try {
-        def = parseYaml(text);
-      } catch (err) {
-        throw new Invalid(`${file} is not YAML: ${(err as Error).message.split('\n')[0]}`, [{ path: 'file', message: 'not YAML' }]);
-      }
-      const s = await ctx.send('POST', '/swarms', { body: def }, swarm);
+      // Sent as it is: the server reads YAML or JSON by its media type and names a bad field or line.
+      const raw = { text: ctx.readFile(file), contentType: file.endsWith('.json') ? 'application/json' : 'application/yaml' };
+      const s = await ctx.call(ops.createSwarm, { raw });
       if (!ctx.flags.follow) {
         ctx.client.print({ id: s.id, name: s.name, strategy: s.strategy, status: s.status });
         return 0;
       }
       for (;;) {
-        const now = await ctx.send('GET', `/swarms/${enc(s.id)}`, undefined, swarm);
+        const now = await ctx.call(ops.getSwarm, { params: { id: s.id } });
         if (now.status !== 'running') {
           ctx.client.print({ id: now.id, status: now.status, error: now.error ?? '', result: JSON.stringify(now.result) });
           return now.status === 'completed' ? 0 : 1;
@@ -84,7 +77,7 @@ const swarmCommands = {
     description: 'one swarm: strategy, state, result, agents',
     args: ['ID'],
     async run(ctx) {
-      const s = await ctx.send('GET', `/swarms/${enc(ctx.args[0]!)}`, undefined, swarm);
+      const s = await ctx.call(ops.getSwarm, { params: { id: ctx.args[0]! } }, ID);
       ctx.client.print(ctx.client.json ? s : { ...s, spec: JSON.stringify(s.spec), state: JSON.stringify(s.state), result: JSON.stringify(s.result), agents: JSON.stringify(s.agents) });
     },
   }),
@@ -92,7 +85,7 @@ const swarmCommands = {
     usage: 'list',
     description: 'every swarm',
     async run(ctx) {
-      ctx.client.print((await ctx.send('GET', '/swarms', undefined, items)).items, ['id', 'name', 'strategy', 'status', 'createdAt']);
+      ctx.client.print((await ctx.call(ops.listSwarms, {})).items, ['id', 'name', 'strategy', 'status', 'createdAt']);
     },
   }),
 };
@@ -125,7 +118,8 @@ export const agentsCommands = {
         const f = ctx.flags;
         const budget = { maxTokens: ctx.number('max-tokens', { integer: true, min: 1 }), maxCost: ctx.number('max-cost', { positive: true }) };
         const body = { task: ctx.args[0], repo: resolve(ctx.need('repo')), baseBranch: f.base, model: f.model, priority: f.priority, runtime: f.runtime, cli: f.cli, skills: f.skill, maxTurns: ctx.number('max-turns', { integer: true, min: 1 }), retries: ctx.number('retries', { integer: true, min: 0 }), project: f.project, budget };
-        const a = await ctx.send('POST', '/agents', { body }, agent);
+        // Flag values go as typed (e.g. --priority as any text): the route's own schema checks them before sending.
+        const a = await ctx.call(ops.spawnAgent, { body: body as z.input<typeof spawnSchema> }, SPAWN_FLAGS);
         if (!f.follow) {
           ctx.client.print({ id: a.id, status: a.status, branch: a.branch, worktree: a.worktree });
           return 0;
@@ -139,7 +133,7 @@ export const agentsCommands = {
       description: 'agents, newest first',
       flags: { status: { type: 'string' } },
       async run(ctx) {
-        const r = await ctx.send('GET', `/agents${ctx.flags.status ? `?status=${enc(ctx.flags.status)}` : ''}`, undefined, items);
+        const r = await ctx.call(ops.listAgents, { query: { status: ctx.flags.status || undefined } });
         ctx.client.print(r.items.map((a) => ({ ...a, task: String(a.task).slice(0, 60) })), ['id', 'status', 'turn', 'priority', 'cost', 'branch', 'task', 'createdAt']);
       },
     }),
@@ -148,7 +142,7 @@ export const agentsCommands = {
       description: 'one agent: status, turn, cost, result',
       args: ['ID'],
       async run(ctx) {
-        const a = await ctx.send('GET', `/agents/${enc(ctx.args[0]!)}`, undefined, agent);
+        const a = await ctx.call(ops.getAgent, { params: { id: ctx.args[0]! } }, ID);
         const { spec: _spec, ...rest } = a;
         ctx.client.print(ctx.client.json ? a : { ...rest, labels: JSON.stringify(a.labels), budget: JSON.stringify(a.budget) });
       },
@@ -162,7 +156,7 @@ export const agentsCommands = {
       async run(ctx) {
         const id = ctx.args[0]!;
         if (ctx.flags.follow) return follow(ctx, id);
-        const r = await ctx.send('GET', `/agents/${enc(id)}/logs`, undefined, items);
+        const r = await ctx.call(ops.getAgentLogs, { params: { id } }, ID);
         ctx.client.print(ctx.client.json ? r.items : r.items.map((l) => ({ ...l, content: JSON.stringify(l.content ?? null).slice(0, 120) })), ['id', 'turn', 'kind', 'tokensIn', 'tokensOut', 'cost', 'content']);
       },
     }),
@@ -171,7 +165,7 @@ export const agentsCommands = {
       description: 'its changes against the base commit',
       args: ['ID'],
       async run(ctx) {
-        const r = await ctx.send('GET', `/agents/${enc(ctx.args[0]!)}/diff`, undefined, z.object({ diff: z.string() }).passthrough());
+        const r = await ctx.call(ops.getAgentDiff, { params: { id: ctx.args[0]! } }, ID);
         if (ctx.client.json) ctx.client.print(r);
         else process.stdout.write(r.diff);
       },
@@ -183,14 +177,14 @@ export const agentsCommands = {
       flags: { reason: { type: 'string' } },
       args: ['ID'],
       async run(ctx) {
-        ctx.client.print(pick(await ctx.send('POST', `/agents/${enc(ctx.args[0]!)}/kill`, { body: ctx.flags.reason ? { reason: ctx.flags.reason } : {} }, agent)));
+        ctx.client.print(pick(await ctx.call(ops.killAgent, { params: { id: ctx.args[0]! }, body: ctx.flags.reason ? { reason: ctx.flags.reason } : {} }, { ...ID, 'body.reason': '--reason' })));
       },
     }),
     tasks: command({
       usage: 'tasks',
       description: 'the task queue (agents not ended, by priority)',
       async run(ctx) {
-        const r = await ctx.send('GET', '/tasks', undefined, z.object({ items: z.array(z.object({ dependsOn: z.array(z.string()) }).passthrough()) }));
+        const r = await ctx.call(ops.listAgentTasks, {});
         ctx.client.print(r.items.map((t) => ({ ...t, task: String(t.task).slice(0, 60), dependsOn: t.dependsOn.join(',') })), ['id', 'status', 'priority', 'dependsOn', 'task', 'createdAt']);
       },
     }),
@@ -200,7 +194,7 @@ export const agentsCommands = {
       args: ['ID?'],
       async run(ctx) {
         const id = ctx.args[0];
-        const r = await ctx.send('GET', id ? `/agents/${enc(id)}/audit` : '/audit', undefined, items);
+        const r = id ? await ctx.call(ops.getAgentAudit, { params: { id } }, ID) : await ctx.call(ops.listAgentsAudit, {});
         ctx.client.print(r.items, ['id', 'agentId', 'tool', 'rule', 'detail', 'createdAt']);
       },
     }),
@@ -208,14 +202,14 @@ export const agentsCommands = {
       usage: 'skills',
       description: 'skills agents can use',
       async run(ctx) {
-        ctx.client.print((await ctx.send('GET', '/skills', undefined, items)).items, ['name', 'description', 'source']);
+        ctx.client.print((await ctx.call(ops.listAgentSkills, {})).items, ['name', 'description', 'source']);
       },
     }),
     extensions: command({
       usage: 'extensions',
       description: 'extension files: what each registered, or why it was skipped',
       async run(ctx) {
-        const r = await ctx.send('GET', '/extensions', undefined, items);
+        const r = await ctx.call(ops.listAgentExtensions, {});
         ctx.client.print(ctx.client.json ? r.items : r.items.map((e) => ({ ...e, tools: (e.tools as string[]).join(','), commands: (e.commands as { name: string }[]).map((c) => c.name).join(','), events: (e.events as string[]).join(','), handlerErrors: (e.handlerErrors as unknown[]).length, error: e.error ?? '' })), ['name', 'status', 'tools', 'commands', 'events', 'handlerErrors', 'error']);
       },
     }),
@@ -226,7 +220,7 @@ export const agentsCommands = {
       exits: { 1: 'also the exit code the command answered, whatever it is' },
       async run(ctx) {
         const [name, ...argv] = ctx.args as string[];
-        const r = await ctx.send('POST', `/extensions/commands/${enc(name!)}`, { body: { argv } }, z.object({ exitCode: z.number().int(), output: z.array(z.string()) }));
+        const r = await ctx.call(ops.runAgentExtensionCommand, { params: { name: name! }, body: { argv } }, { 'params.name': 'NAME', 'body.argv': 'ARGS' });
         if (ctx.client.json) ctx.client.print(r);
         else for (const line of r.output) console.log(line);
         return r.exitCode;

@@ -1,15 +1,12 @@
 /** /api/v1/agents/swarms: create (YAML or JSON), list, show (with agents and channel), kill. */
-import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { parse as parseYaml } from 'yaml';
-import { CapstanError, defineRoute, Invalid, storableText, zodIssues, type ApiRouter, type AppEnv } from '../../../kernel/index.ts';
+import { CapstanError, Invalid, zodIssues, type ApiRouter, type AppEnv } from '../../../kernel/index.ts';
 import { swarmSchema, type SwarmSpec } from '../model/swarm.ts';
 import type { SwarmEngine } from '../runtime/swarm-engine.ts';
 import type { AgentStore, SwarmStore } from '../store/index.ts';
 import { agentView } from './agent-routes.ts';
-
-const idParam = z.object({ id: storableText(z.string().min(1).max(100)) });
-const ok = (description: string) => ({ description, content: { 'application/json': { schema: z.any() } } });
+import { ops } from './operations.ts';
 
 /** Reads a swarm definition from a YAML or JSON body; Invalid names `body.<field>`. */
 async function definition(c: Context<AppEnv>): Promise<SwarmSpec> {
@@ -32,14 +29,14 @@ async function definition(c: Context<AppEnv>): Promise<SwarmSpec> {
 /** Adds the swarm routes to the module's router. */
 export function swarmRoutes(engine: SwarmEngine, swarms: SwarmStore, agents: AgentStore) {
   return (app: ApiRouter): void => {
-    app.openapi(defineRoute({ method: 'post', path: '/swarms', operationId: 'createSwarm', summary: 'Create a swarm (parallel, pipeline, map-reduce or tree) from YAML or JSON', errors: [400, 415], request: { body: { required: true, content: { 'application/yaml': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } } }, responses: { 201: ok('the running swarm') } }), async (c: Context<AppEnv>) => c.json(await engine.create(await definition(c)), 201));
-    app.openapi(defineRoute({ method: 'get', path: '/swarms', operationId: 'listSwarms', summary: 'Swarms, newest first', responses: { 200: ok('the swarms') } }), async (c) => c.json({ items: (await swarms.list()).map(({ spec: _spec, ...s }) => s) }));
-    app.openapi(defineRoute({ method: 'get', path: '/swarms/{id}', operationId: 'getSwarm', summary: 'One swarm: status, result, its agents and channel', errors: [404], request: { params: idParam }, responses: { 200: ok('the swarm') } }), async (c) => {
+    app.openapi(ops.createSwarm, async (c: Context<AppEnv>) => c.json(await engine.create(await definition(c)), 201));
+    app.openapi(ops.listSwarms, async (c) => c.json({ items: (await swarms.list()).map(({ spec: _spec, ...s }) => s) }));
+    app.openapi(ops.getSwarm, async (c) => {
       const id = c.req.valid('param').id;
       const s = await swarms.get(id);
       const members = await agents.list({ swarm: id, limit: 10_000 });
       return c.json({ ...s, agents: members.map((a) => ({ key: a.spec.swarm?.key, role: a.spec.swarm?.role, ...agentView(a) })), messages: await swarms.messages(id, 0, 1_000) });
     });
-    app.openapi(defineRoute({ method: 'post', path: '/swarms/{id}/kill', operationId: 'killSwarm', summary: 'Kill a swarm and its agents', errors: [404], request: { params: idParam }, responses: { 200: ok('the swarm') } }), async (c) => c.json(await engine.kill(c.req.valid('param').id)));
+    app.openapi(ops.killSwarm, async (c) => c.json(await engine.kill(c.req.valid('param').id)));
   };
 }

@@ -14,7 +14,7 @@ const SSE_KEEP_ALIVE_MS = 15_000;
 /** The module's HTTP routes. */
 export function cascadesRoutes(svc: CascadeService, bus: EventBus, artifacts: ArtifactStore) {
   const app = createRouter('cascades');
-  // Bodies and queries are described here and parsed by the handlers (jsonBody, queryOf): an empty body means {}.
+  // Bodies and queries are described in operations.ts and parsed by the handlers (jsonBody, queryOf): an empty body means {}.
 
   app.openapi(ops.defineCascade, async (c: Context<AppEnv>) => {
     const def = parseDefinition(await c.req.text(), definitionFormat(c.req.header('content-type')));

@@ -21,7 +21,7 @@ async function body(c: Context<AppEnv>): Promise<unknown> {
 /** The module's HTTP routes. */
 export function meshRoutes(svc: MeshService) {
   const app = createRouter('mesh');
-  // Bodies are described here and parsed by the handlers (an empty body means {}).
+  // Bodies are described in operations.ts and parsed by the handlers (an empty body means {}).
   app.openapi(ops.listMeshWorkloads, async (c) => c.json({ items: await svc.list() }, 200));
   app.openapi(ops.applyMeshWorkload, async (c: Context<AppEnv>) => {
     const r = await svc.apply(await body(c));
