@@ -238,7 +238,8 @@ export async function runSoundings(run: SessionRun, phase: PhaseDefinition, resu
     }
     const winner = p.winner!;
     if (s.reforge && p.k < s.reforge.rounds) {
-      p.standing = winner;
+      // Candidate -1 in the next round, whatever its index was in its own.
+      p.standing = { ...winner, i: -1 };
       p.winner = undefined;
       p.k += 1;
       p.r += 1;
