@@ -71,6 +71,8 @@ async function runAttempt(c: Ctx, a: AttemptProgress): Promise<void> {
   const base = { phase: phase.name, turn: turnLog, soundingIndex: a.i };
   try {
     while (a.turn < phase.max_turns) {
+      // A tool loop can spend many calls: the budget is checked before each (it fails the phase, not the attempt).
+      run.checkBudget();
       let res: ChatResult;
       try {
         res = await run.chat({
