@@ -2,7 +2,7 @@
  * A soundings phase with tools, resumed after its worker died mid-round: each attempt's turns are checkpointed with its
  * own conversation and set_state changes, so the resumed run goes on with the unfinished attempt at its next turn,
  * never repeats a finished one, and only the winner's changes ever reach the session's state. A store that keeps the
- * writes in memory and an LLM answering by attempt and turn: no timing involved.
+ * writes in memory and an LLM answering by attempt and turn: no timing involved. Also: a signal reaches every running attempt.
  */
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/kernel/log.ts';
@@ -42,7 +42,7 @@ interface Harness {
 }
 
 /** A run of `session` from `checkpoint`; `dieAt(which, turn)` true makes that call never answer and stops the run (the worker died). */
-function harness(session: Session, checkpoint: CheckpointData | undefined, dieAt: (which: string, messages: ChatMessage[]) => boolean = () => false): Harness {
+function harness(session: Session, checkpoint: CheckpointData | undefined, dieAt: (which: string, messages: ChatMessage[]) => boolean = () => false, signals: string[] = []): Harness {
   const calls: Harness['calls'] = [];
   const writes: Harness['writes'] = [];
   let run: SessionRun;
@@ -50,6 +50,8 @@ function harness(session: Session, checkpoint: CheckpointData | undefined, dieAt
     chat(req: ChatRequest) {
       const which = req.headers!['x-capstan-sounding']!;
       calls.push({ which, messages: structuredClone(req.messages) });
+      // A signal event arrives while the first call is on its way.
+      if (calls.length === 1 && signals.length > 0) run.beatNow();
       if (dieAt(which, req.messages)) {
         // The call is on its way when the worker dies: it never answers.
         run.stop('the worker died');
@@ -63,7 +65,7 @@ function harness(session: Session, checkpoint: CheckpointData | undefined, dieAt
       writes.push(p.params);
       return 0;
     },
-    beat: async () => [],
+    beat: async () => signals.splice(0),
   } as unknown as CascadeStore;
   const config = cascadesConfigSchema.parse({});
   run = new SessionRun({ store, llm, log: createLogger({ level: 'silent' }), config, metrics: NO_METRICS, data: {} as SessionDataStore, children: {} as ChildRunner, phases: PHASE_RUNNERS }, session, checkpoint);
@@ -117,5 +119,17 @@ describe('soundings with tools, resumed mid-round', () => {
       [0, 'false', 'I pick red', { colour: 'red' }],
       [1, 'true', 'I pick blue', { colour: 'blue' }],
     ]);
+  });
+
+  it('a signal that arrives while attempts run reaches each running attempt at its next turn, logged once', async () => {
+    const h = harness(fresh(), undefined, () => false, ['prefer warm colours']);
+    expect(await h.run.execute()).toBe('completed');
+    for (const i of ['0', '1']) {
+      const [first, second] = h.calls.filter((c) => c.which === i);
+      expect(JSON.stringify(first!.messages)).not.toContain('prefer warm colours');
+      expect(second!.messages.at(-1)).toEqual({ role: 'user', content: 'Signal from the operator: prefer warm colours' });
+    }
+    const logs = h.writes.flatMap((w) => JSON.parse(w[12] as string) as Record<string, any>[]);
+    expect(logs.filter((l) => l.kind === 'signal').map((l) => l.content.text)).toEqual(['prefer warm colours']);
   });
 });

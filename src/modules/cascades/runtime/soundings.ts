@@ -9,6 +9,7 @@
  * changes reach the session's state (and its route the next phase). A reforge attempt starts from the standing
  * winner's changes. After every attempt turn, evaluator pick and pass the whole soundings progress is checkpointed, so
  * a session resumed on another worker goes on with each attempt at its next turn and never repeats a finished one.
+ * A signal (audible) reaches every attempt still running, at its next turn.
  */
 import { interpolateText, LlmInvalidOutput, LlmMalformedToolCall, type ChatMessage, type ChatResult, type ToolDefinition } from '../../../kernel/index.ts';
 import type { PhaseDefinition } from '../model/definition.ts';
@@ -53,6 +54,19 @@ interface Ctx {
   tools: ToolDefinition[];
   sql: (query: string) => Promise<string>;
   save: () => void;
+  /** Signals taken from the session, waiting for each attempt's next turn (by attempt index). */
+  signals: Map<number, string[]>;
+}
+
+/** Hands signals that arrived to every attempt still running, and puts the ones waiting for `a` into its conversation. */
+function deliverSignals(c: Ctx, a: AttemptProgress): void {
+  const taken = c.run.takeSignals();
+  for (const text of taken) {
+    c.run.log({ phase: c.phase.name, turn: c.p.r + 1, kind: 'signal', content: { text } });
+    for (const b of c.p.attempts) if (!b.done && !b.failed) c.signals.set(b.i, [...(c.signals.get(b.i) ?? []), text]);
+  }
+  for (const text of c.signals.get(a.i) ?? []) a.messages.push({ role: 'user', content: `Signal from the operator: ${text}` });
+  c.signals.delete(a.i);
 }
 
 /** The request header naming an attempt (or the evaluator) of round `r`. */
@@ -73,6 +87,7 @@ async function runAttempt(c: Ctx, a: AttemptProgress): Promise<void> {
     while (a.turn < phase.max_turns) {
       // A tool loop can spend many calls: the budget is checked before each (it fails the phase, not the attempt).
       run.checkBudget();
+      deliverSignals(c, a);
       let res: ChatResult;
       try {
         res = await run.chat({
@@ -211,7 +226,7 @@ export async function runSoundings(run: SessionRun, phase: PhaseDefinition, resu
     sqlChain = next.catch(() => undefined);
     return next;
   };
-  const c: Ctx = { run, phase, p, tools: toolDefinitions(phase), sql, save: () => run.save('turn', checkpoint()) };
+  const c: Ctx = { run, phase, p, tools: toolDefinitions(phase), sql, save: () => run.save('turn', checkpoint()), signals: new Map() };
   const withMutation = (i: number, base: string): ChatMessage => {
     const m = mutationOf(s.mutate, i);
     return { role: 'system', content: m ? `${base}\n\nVariation: ${m}` : base };
