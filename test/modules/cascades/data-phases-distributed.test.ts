@@ -198,5 +198,5 @@ describe('sub-cascades on two instances', () => {
     const fresh = await start();
     if (victim === a) a = fresh;
     else b = fresh;
-  });
+  }, 240_000); // a lease to expire and an instance to start again, on a loaded machine
 });
