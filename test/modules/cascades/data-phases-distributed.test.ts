@@ -146,7 +146,11 @@ describe('sub-cascades on two instances', () => {
     // The child that ran on the killed instance was resumed elsewhere, not started again as a new session.
     expect(kids.find((k) => k.id === running.id)!.recoveries).toBeGreaterThanOrEqual(1);
     expect((s.outputs.per_row as Record<string, any>[]).map((r) => r.session_id).sort()).toEqual(kids.map((k) => k.id).sort());
-  });
+    // Bring the second instance back for the next case.
+    const fresh = await start();
+    if (victim === a) a = fresh;
+    else b = fresh;
+  }, 180_000);
   it('SIGKILL of the worker mid-soundings with tools: the other instance resumes from the soundings checkpoint, a finished attempt is not asked again', async () => {
     await fake.reset();
     const sounding = (i: string) => ({ header: { 'x-capstan-sounding': i } });
