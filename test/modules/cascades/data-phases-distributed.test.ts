@@ -1,7 +1,8 @@
 /**
  * Sub-cascades on two `capstan serve` processes sharing PostgreSQL, Redis and NATS, with the fake LLM as a third
  * process: SIGKILL of an instance while for_each_row children run on it (the parent still completes, every row has
- * exactly one child, none started twice), and cancelling a parent through the other instance cancels its children.
+ * exactly one child, none started twice), cancelling a parent through the other instance cancels its children, and
+ * SIGKILL of the worker in the middle of a soundings phase with tools (it resumes from the soundings checkpoint).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeLlmForFile } from '../../contract/llm-fake.ts';
@@ -145,5 +146,61 @@ describe('sub-cascades on two instances', () => {
     // The child that ran on the killed instance was resumed elsewhere, not started again as a new session.
     expect(kids.find((k) => k.id === running.id)!.recoveries).toBeGreaterThanOrEqual(1);
     expect((s.outputs.per_row as Record<string, any>[]).map((r) => r.session_id).sort()).toEqual(kids.map((k) => k.id).sort());
-  });
+    // Bring the second instance back for the next case.
+    const fresh = await start();
+    if (victim === a) a = fresh;
+    else b = fresh;
+  }, 180_000);
+  it('SIGKILL of the worker mid-soundings with tools: the other instance resumes from the soundings checkpoint, a finished attempt is not asked again', async () => {
+    await fake.reset();
+    const sounding = (i: string) => ({ header: { 'x-capstan-sounding': i } });
+    await fake.script({
+      sessionHeader: 'x-capstan-session',
+      replies: [
+        { match: sounding('0'), toolCalls: [{ name: 'set_state', arguments: { key: 'colour', value: 'red' } }] },
+        { match: sounding('0'), text: 'red it is' },
+        { match: sounding('1'), toolCalls: [{ name: 'set_state', arguments: { key: 'colour', value: 'blue' } }] },
+        { match: sounding('1'), text: 'lost', delayMs: 60_000 },
+        { match: sounding('1'), text: 'blue it is' },
+        { match: sounding('evaluator'), toolCalls: [{ name: 'pick_winner', arguments: { index: 1 } }] },
+      ],
+    });
+    const id = await runOn(a, 'cascade_id: sounded\nmodel: fake/sounder\nphases:\n  - name: pick\n    instructions: "Pick a colour"\n    tools: [set_state]\n    soundings: { factor: 2, evaluator: "Pick one" }\n');
+    const calls = async (i: string) => (await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === id && r.headers['x-capstan-sounding'] === i);
+    const { default: postgres } = await import('postgres');
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      // Attempt 0's answer is in a committed checkpoint and attempt 1's second turn is in flight: the worker dies now.
+      await eventually('attempt 0 checkpointed, attempt 1 waiting', async () => {
+        if ((await calls('1')).length !== 2) return undefined;
+        const [row] = await sql`SELECT count(*)::int AS n FROM cascades_checkpoints WHERE session_id = ${id} AND data->'soundings'->'attempts'->0->'done' IS NOT NULL`;
+        return row!.n > 0 ? true : undefined;
+      });
+    } finally {
+      await sql.end();
+    }
+    const s0 = await session(a.api, id, ['running']);
+    const victim = s0.owner === a.id ? a : b;
+    const survivor = victim === a ? b : a;
+    await victim.proc.stop('SIGKILL');
+    const s = await session(survivor.api, id, ['completed', 'error'], 30_000);
+    expect(s.status, s.error).toBe('completed');
+    expect(s.outputs.pick).toBe('blue it is');
+    expect(s.state).toEqual({ colour: 'blue' });
+    expect(s.recoveries).toBe(1);
+    // Attempt 0 was not asked again; attempt 1's lost turn was asked again with its own tool result, its first turn was not.
+    expect(await calls('0')).toHaveLength(2);
+    const ones = await calls('1');
+    expect(ones).toHaveLength(3);
+    expect(JSON.stringify(ones[2]!.messages)).toContain('state.colour set');
+    const logs = (await survivor.api('GET', `/sessions/${id}/logs`)).body.items as Record<string, any>[];
+    expect(logs.filter((l) => l.kind === 'tool').map((l) => l.soundingIndex).sort()).toEqual([0, 1]);
+    expect(logs.filter((l) => l.kind === 'sounding').map((l) => [l.soundingIndex, l.winner]).sort()).toEqual([
+      [0, false],
+      [1, true],
+    ]);
+    const fresh = await start();
+    if (victim === a) a = fresh;
+    else b = fresh;
+  }, 240_000); // a lease to expire and an instance to start again, on a loaded machine
 });

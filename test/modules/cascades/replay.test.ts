@@ -64,4 +64,23 @@ describe('snapshot replay', () => {
     expect(r.error).toMatch(/no recorded reply for call 1 of polish\|turn/);
     expect(phaseChanges(frozen, r.phases)).toEqual([]);
   });
+
+  it('replays soundings with tools: each attempt\'s tool-calling turns, then its answer', async () => {
+    const tooled = checkDefinition({ cascade_id: 'tooled', model: 'fake/m', phases: [{ name: 'pick', instructions: 'Pick a colour', tools: ['set_state'], soundings: { factor: 2, evaluator: 'Pick one' } }] });
+    const setColour = (i: number, value: string) => ({ phase: 'pick', kind: 'assistant', soundingIndex: i, model: 'fake/m', content: { text: '', toolCalls: [{ id: `c${i}`, name: 'set_state', arguments: { key: 'colour', value } }], round: 0 } });
+    const logs: LogRowLike[] = [
+      setColour(0, 'red'),
+      setColour(1, 'blue'),
+      { phase: 'pick', kind: 'tool', soundingIndex: 0, content: { name: 'set_state', ok: true, result: 'state.colour set', round: 0 } },
+      { phase: 'pick', kind: 'evaluator', model: 'fake/m', content: { winner: 1, reason: 'calmer', round: 0 } },
+      { phase: 'pick', kind: 'sounding', soundingIndex: 0, model: 'fake/m', content: { output: 'red it is', round: 0 } },
+      { phase: 'pick', kind: 'sounding', soundingIndex: 1, model: 'fake/m', content: { output: 'blue it is', round: 0 } },
+      { phase: 'pick', kind: 'phase', content: { output: 'blue it is', next: null } },
+    ];
+    const recording = recordingFromLogs(SID, {}, logs, new Set());
+    expect(recording.replies['pick|1']!.map((r) => r.toolCalls.length > 0 ? 'tools' : r.text)).toEqual(['tools', 'blue it is']);
+    const r = await replaySession(tooled, recording);
+    expect(r.error).toBeNull();
+    expect(r.phases.map((p) => [p.phase, p.output])).toEqual([['pick', 'blue it is']]);
+  });
 });

@@ -9,6 +9,8 @@ import { VALIDATORS, VALIDATOR_NAMES } from './validators.ts';
 
 /** Largest definition text accepted (characters). */
 export const MAX_DEFINITION_CHARS = 256 * 1024;
+/** Tools a soundings phase may not offer. */
+const SOUNDING_UNSAFE_TOOLS: ReadonlySet<string> = new Set(['ask_human', 'run_cascade', 'browser']);
 /** Roots a template may read. */
 export const TEMPLATE_ROOTS = ['input', 'state', 'outputs'];
 
@@ -101,7 +103,11 @@ function crossCheck(def: CascadeDefinition): FieldIssue[] {
       if (p.instructions === undefined) issues.push({ path: `${at}.instructions`, message: 'a phase needs instructions (or human_input)' });
       if (!p.model && !def.model) issues.push({ path: `${at}.model`, message: 'no model: set model on the phase or on the cascade' });
     }
-    if (p.soundings && p.tools.length > 0) issues.push({ path: `${at}.soundings`, message: 'soundings cannot be combined with tools yet' });
+    // Attempts run in parallel: a tool that parks the session (a question, a child session) or drives the session's one
+    // browser would tie them together.
+    if (p.soundings) p.tools.forEach((t, j) => {
+      if (SOUNDING_UNSAFE_TOOLS.has(t)) issues.push({ path: `${at}.tools.${j}`, message: `${t} cannot be used with soundings (attempts run in parallel; use it in a phase without soundings)` });
+    });
     if (p.ask_human && !p.tools.includes('ask_human')) issues.push({ path: `${at}.ask_human`, message: "sets the timeout of ask_human questions: add ask_human to the phase's tools" });
     if (p.instructions !== undefined) {
       const { refs, issues: bad } = collectTemplateRefs(p.instructions, `${at}.instructions`, { roots: TEMPLATE_ROOTS });
@@ -112,22 +118,9 @@ function crossCheck(def: CascadeDefinition): FieldIssue[] {
       }
     }
     p.async_cascades.forEach((a, j) => issues.push(...collectTemplateRefs(a.inputs, `${at}.async_cascades.${j}.inputs`, { roots: TEMPLATE_ROOTS }).issues));
-    // A cascade validator waits for a child session: built for the post wards of a plain LLM phase only.
-    const noCascade = (ref: ValidatorRef, path: string, where: string) => {
-      if (typeof ref === 'object' && 'cascade' in ref) issues.push({ path: `${path}.cascade`, message: `cascade validators are not supported ${where} yet (only in wards.post of a phase without soundings)` });
-    };
-    p.wards?.pre.forEach((w, j) => {
-      checkValidator(w.validator, `${at}.wards.pre.${j}.validator`, issues);
-      noCascade(w.validator, `${at}.wards.pre.${j}.validator`, 'in pre wards');
-    });
-    p.wards?.post.forEach((w, j) => {
-      checkValidator(w.validator, `${at}.wards.post.${j}.validator`, issues);
-      if (p.soundings) noCascade(w.validator, `${at}.wards.post.${j}.validator`, 'with soundings');
-    });
-    if (p.loop_until !== undefined) {
-      checkValidator(p.loop_until, `${at}.loop_until`, issues);
-      noCascade(p.loop_until, `${at}.loop_until`, 'in loop_until');
-    }
+    p.wards?.pre.forEach((w, j) => checkValidator(w.validator, `${at}.wards.pre.${j}.validator`, issues));
+    p.wards?.post.forEach((w, j) => checkValidator(w.validator, `${at}.wards.post.${j}.validator`, issues));
+    if (p.loop_until !== undefined) checkValidator(p.loop_until, `${at}.loop_until`, issues);
     if (p.output_schema) checkValidator({ json_schema: p.output_schema }, `${at}.output_schema`, issues);
   });
   checkTriggers(def.triggers, issues);

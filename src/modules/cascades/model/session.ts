@@ -57,6 +57,55 @@ export interface CheckpointData {
   awaiting?: { toolCallId: string; childId: string }[];
   /** An answer whose cascade validators (post wards) run as these child sessions. */
   validating?: { output: unknown; children: { ward: number; childId: string }[] };
+  /** A soundings phase in progress: its attempts so far (runtime/soundings.ts). */
+  soundings?: SoundingsProgress;
+}
+
+/** One sounding attempt: its own conversation, turns and set_state changes (the session's state only gets the winner's). */
+export interface AttemptProgress {
+  /** The attempt's index in its round. */
+  i: number;
+  model: string;
+  mutation?: string;
+  turn: number;
+  messages: ChatMessage[];
+  /** What its set_state calls set (applied to the session's state only if it wins and is accepted). */
+  changes: Record<string, unknown>;
+  /** Its route_to choice. */
+  route?: string;
+  /** Its answer, once it gave one. */
+  done?: { output: unknown; passes: boolean; model: string; tokensIn: number; tokensOut: number; cost: number | null; durationMs: number };
+  /** Why it gave no answer (a provider error, its turns spent). */
+  failed?: string;
+}
+
+/** A candidate an evaluator picked (or the standing winner of a reforge round, index -1). */
+export interface SoundingCandidate {
+  i: number;
+  output: unknown;
+  changes: Record<string, unknown>;
+  route?: string;
+}
+
+/** Where a soundings phase is: pass (a ward or loop_until retry starts the next), round, attempts, winner. */
+export interface SoundingsProgress {
+  pass: number;
+  /** The round, counted across passes (the log's turn is round + 1). */
+  r: number;
+  /** Reforge rounds done in this pass. */
+  k: number;
+  /** Why the last pass's winner was not accepted. */
+  feedback?: string;
+  /** Retry-ward attempts spent. */
+  wardAttempts: number;
+  /** The winner the current reforge round improves on. */
+  standing?: SoundingCandidate;
+  /** The current round's attempts. */
+  attempts: AttemptProgress[];
+  /** The round's winner once picked (being refined or judged). */
+  winner?: SoundingCandidate;
+  /** The winner's cascade validators, running as these children. */
+  validating?: { ward: number; childId: string }[];
 }
 
 /** A log row to write. */

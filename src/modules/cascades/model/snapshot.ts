@@ -87,7 +87,9 @@ export function recordingFromLogs(sessionId: string, inputs: Record<string, unkn
     const c = (l.content ?? {}) as Record<string, any>;
     const usage = { model: l.model ?? '', tokensIn: l.tokensIn ?? 0, tokensOut: l.tokensOut ?? 0 };
     const round = typeof c.round === 'number' ? c.round : 0;
-    if (l.kind === 'assistant') push(replies, `${l.phase}|turn`, { text: c.text ?? '', toolCalls: c.toolCalls ?? [], ...usage });
+    // A sounding attempt's turns with tool calls are replayed under its attempt's call, before its final answer.
+    const attempt = l.soundingIndex !== null && l.soundingIndex !== undefined ? (round === 0 ? String(l.soundingIndex) : `r${round}.${l.soundingIndex}`) : 'turn';
+    if (l.kind === 'assistant') push(replies, `${l.phase}|${attempt}`, { text: c.text ?? '', toolCalls: c.toolCalls ?? [], ...usage });
     else if (l.kind === 'sounding' && c.error === undefined && l.soundingIndex !== null && l.soundingIndex !== undefined) {
       const call = round === 0 ? String(l.soundingIndex) : `r${round}.${l.soundingIndex}`;
       push(replies, `${l.phase}|${call}`, { text: typeof c.output === 'string' ? c.output : JSON.stringify(c.output), toolCalls: [], ...usage });

@@ -2,14 +2,13 @@
 import { CapstanError, interpolateText, Invalid, LlmInvalidOutput, LlmMalformedToolCall, type ChatMessage, type ToolCall } from '../../../kernel/index.ts';
 import type { CascadeDefinition, PhaseDefinition } from '../model/definition.ts';
 import type { CheckpointData } from '../model/session.ts';
-import type { Verdict } from '../model/validators.ts';
 import type { NewChild } from '../store/index.ts';
 import { sqlTool } from './data-phases.ts';
 import { timeoutOutcome } from './question-timeout.ts';
 import { PhaseFailure, type PhaseResult, type SessionRun } from './session-run.ts';
-import { awaitChildren, childOutcome, verdictOf } from './sub-cascades.ts';
+import { awaitChildren, childOutcome } from './sub-cascades.ts';
 import { runTool, toolDefinitions, type ToolScope } from './tools.ts';
-import { checkPreWards, judgeOutput } from './wards.ts';
+import { checkPreWards, judgeAnswer } from './wards.ts';
 
 /** Longest run_cascade result sent back to the model (characters). */
 const MAX_CHILD_RESULT_CHARS = 8_000;
@@ -64,7 +63,8 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
   if (messages.length === 0) {
     const scopeData = { input: run.inputs, state: run.state, outputs: run.outputs };
     const user = contextMessage(run, phase);
-    checkPreWards(run, phase, user);
+    // Parked on cascade validators: the phase starts afresh from this checkpoint and finds the same children.
+    if ((await checkPreWards(run, phase, user, { phase: phase.name, turn: 0, messages: [] })) === 'blocked') return 'blocked';
     messages = [
       { role: 'system', content: interpolateText(phase.instructions!, scopeData) },
       { role: 'user', content: user },
@@ -75,27 +75,12 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
   scope.sql = (query) => sqlTool(run, query);
   const defs = new Map<string, CascadeDefinition>();
   /**
-   * Judges an answer: cascade validators of the post wards run as child sessions first (the session parks until
-   * they end), then every ward and loop_until. 'again' when the answer was sent back with feedback.
+   * Judges an answer: cascade validators of the post wards and loop_until run as child sessions first (the session
+   * parks until they end), then every ward and loop_until. 'again' when the answer was sent back with feedback.
    */
   const judge = async (output: unknown): Promise<PhaseResult | 'blocked' | 'again'> => {
-    let verdicts: Map<number, Verdict> | undefined;
-    const byCascade = (phase.wards?.post ?? []).flatMap((w, j) => (typeof w.validator === 'object' && 'cascade' in w.validator ? [{ ward: j, cascade: w.validator.cascade }] : []));
-    if (byCascade.length > 0) {
-      const children = byCascade.map((c) => ({ ward: c.ward, childId: `${run.id}.${phase.name}.${run.completedCount}.v${turn}.${c.ward}` }));
-      const kids: NewChild[] = [];
-      try {
-        for (const [k, c] of byCascade.entries()) kids.push(await run.children.prepare(children[k]!.childId, c.cascade, { output }, null, defs));
-      } catch (err) {
-        if (err instanceof CapstanError) throw new PhaseFailure(`phase ${phase.name}: cascade validator: ${err.message}`);
-        throw err;
-      }
-      await run.children.start(run.id, kids);
-      const ended = await awaitChildren(run, children.map((c) => c.childId), { ...checkpoint(), validating: { output, children } });
-      if (ended === 'blocked') return 'blocked';
-      verdicts = new Map(children.map((c, k) => [c.ward, verdictOf(ended[k]!)]));
-    }
-    const judged = judgeOutput(run, phase, output, turn, attempts, verdicts);
+    const judged = await judgeAnswer(run, phase, output, turn, attempts, `v${turn}`, (children) => ({ ...checkpoint(), validating: { output, children } }));
+    if (judged === 'blocked') return 'blocked';
     attempts = judged.attempts;
     if (judged.feedback) {
       messages.push({ role: 'user', content: `Your answer was not accepted (${judged.feedback}). Try again.` });

@@ -51,7 +51,7 @@ export interface RunDeps {
   /** Runs an LLM phase; injected so the phase kinds stay in their own files. */
   phases: {
     llm(run: SessionRun, phase: PhaseDefinition, resume: CheckpointData | undefined): Promise<PhaseResult | 'blocked'>;
-    soundings(run: SessionRun, phase: PhaseDefinition): Promise<PhaseResult>;
+    soundings(run: SessionRun, phase: PhaseDefinition, resume: CheckpointData | undefined): Promise<PhaseResult | 'blocked'>;
     sql(run: SessionRun, phase: PhaseDefinition): Promise<PhaseResult>;
     forEachRow(run: SessionRun, phase: PhaseDefinition): Promise<PhaseResult | 'blocked'>;
     /** Starts the phase's async_cascades with this trigger (idempotent: deterministic child ids). */
@@ -236,7 +236,7 @@ export class SessionRun {
         const began = performance.now();
         if (phase.async_cascades.length > 0) await this.deps.phases.asyncCascades(this, phase, 'on_start');
         if (kind === 'human') result = await this.human(phase, runs);
-        else if (kind === 'soundings') result = await this.deps.phases.soundings(this, phase);
+        else if (kind === 'soundings') result = await this.deps.phases.soundings(this, phase, resume);
         else if (kind === 'sql') result = await this.deps.phases.sql(this, phase);
         else if (kind === 'for_each_row') result = await this.deps.phases.forEachRow(this, phase);
         else result = await this.deps.phases.llm(this, phase, resume);
