@@ -93,22 +93,36 @@ export class AgentStore {
   }
 
   /**
-   * Takes a queued agent for this worker (epoch + 1); returns it with its checkpoint, or undefined when it is not queued
-   * (or, with `project`, when the project already runs `maxConcurrent` agents).
+   * Takes a queued agent for this worker (epoch + 1); returns it with its checkpoint, or undefined when it is not queued,
+   * or when a limit is reached: `project` (its running agents < maxConcurrent) or `swarm` (its running agents < max).
    */
-  async claim(id: string, owner: string, project?: { name: string; maxConcurrent: number }): Promise<{ agent: Agent; checkpoint: AgentCheckpoint } | undefined> {
+  async claim(id: string, owner: string, project?: { name: string; maxConcurrent: number }, swarm?: { id: string; maxRunning: number }): Promise<{ agent: Agent; checkpoint: AgentCheckpoint } | undefined> {
+    // clock_timestamp(), not now(): a limited claim waits for its lock, and started_at must be after the count it passed
+    // (the interval [started_at, finished_at] is when the agent held a slot).
     const update = `UPDATE agents_agents SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now(),
-         started_at = coalesce(started_at, now())
+         started_at = coalesce(started_at, clock_timestamp())
        WHERE id = $1::text AND status = 'queued'`;
     let rows: Record<string, unknown>[];
-    if (!project) rows = await this.db.query(`${update} RETURNING *`, [id, owner]);
+    if (!project && !swarm) rows = await this.db.query(`${update} RETURNING *`, [id, owner]);
     else {
-      // Instances claim a project's agents one at a time (a transaction-scoped advisory lock on the project), and the
-      // count is read after the lock, so two claims can never both take the last slot.
+      // Instances claim a project's (a swarm's) agents one at a time, under a transaction-scoped advisory lock on it, and
+      // count after the lock, so two claims can never both take the last slot. Locks are taken project first, then
+      // swarm, always in that order, so two claims cannot wait for each other.
       rows = await this.db.transaction(async (tx) => {
         const q = txQuery(tx);
-        await q(`SELECT pg_advisory_xact_lock(hashtext($1::text))`, [`agents-project:${project.name}`]);
-        return q<Record<string, unknown>>(`${update} AND (SELECT count(*) FROM agents_agents WHERE status = 'running' AND spec->>'project' = $3::text) < $4::int RETURNING *`, [id, owner, project.name, project.maxConcurrent]);
+        const params: unknown[] = [id, owner];
+        const conditions: string[] = [];
+        if (project) {
+          await q(`SELECT pg_advisory_xact_lock(hashtext($1::text))`, [`agents-project:${project.name}`]);
+          params.push(project.name, project.maxConcurrent);
+          conditions.push(`(SELECT count(*) FROM agents_agents WHERE status = 'running' AND spec->>'project' = $${params.length - 1}::text) < $${params.length}::int`);
+        }
+        if (swarm) {
+          await q(`SELECT pg_advisory_xact_lock(hashtext($1::text))`, [`agents-swarm:${swarm.id}`]);
+          params.push(swarm.id, swarm.maxRunning);
+          conditions.push(`(SELECT count(*) FROM agents_agents WHERE status = 'running' AND swarm_id = $${params.length - 1}::text) < $${params.length}::int`);
+        }
+        return q<Record<string, unknown>>(`${update} AND ${conditions.join(' AND ')} RETURNING *`, params);
       });
     }
     const r = rows[0];
@@ -201,6 +215,12 @@ export class AgentStore {
   /** Queued agents of a project (queued again when one of its agents ends and frees a slot). */
   async queuedInProject(project: string): Promise<Agent[]> {
     const rows = await this.db.query(`SELECT * FROM agents_agents WHERE status = 'queued' AND spec->>'project' = $1::text ORDER BY priority, created_at LIMIT 1000`, [project]);
+    return rows.map(toAgent);
+  }
+
+  /** Queued agents of a swarm, in the order workers take them (queued again when one of its agents ends). */
+  async queuedInSwarm(swarmId: string, limit: number): Promise<Agent[]> {
+    const rows = await this.db.query(`SELECT * FROM agents_agents WHERE status = 'queued' AND swarm_id = $1::text ORDER BY priority, created_at, id LIMIT $2::int`, [swarmId, limit]);
     return rows.map(toAgent);
   }
 
