@@ -91,10 +91,7 @@ export class AgentWorker {
       if (s === 'completed') continue;
       if (s === undefined || TERMINAL.has(s)) {
         const reason = `dependency ${dep} ${s ?? 'does not exist'}`;
-        if (await this.d.store.failWaiting(agent.id, reason)) {
-          await AgentFailed.publish(this.d.bus, { agentId: agent.id, swarmId: agent.swarmId, reason }, { correlationId: agent.id });
-          await this.ended(agent, 'failed');
-        }
+        if (await this.d.store.failWaiting(agent.id, reason, AgentFailed.outbox({ agentId: agent.id, swarmId: agent.swarmId, reason }))) await this.ended(agent, 'failed');
         return reason;
       }
       // Queued again when the dependency ends (see ended()).

@@ -1,6 +1,7 @@
 /** Swarm rows and swarm channels. A swarm ends once: the finishing write requires status 'running'. */
-import { enqueueEvent, notifyOutboxWritten, NotFound, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, toOutboxJsonRows, txQuery, type Database, type OutboxEvent } from '../../../kernel/index.ts';
+import { enqueueEvent, notifyOutboxWritten, NotFound, txQuery, type Database, type OutboxEvent } from '../../../kernel/index.ts';
 import { swarmCapacity, type Swarm, type SwarmSpec, type SwarmStatus } from '../model/swarm.ts';
+import { outboxCte, outboxRows } from './outbox-sql.ts';
 import { iso, json } from './rows.ts';
 
 const J = (v: unknown) => JSON.stringify(v ?? null);
@@ -41,9 +42,6 @@ export interface Scaling {
   running: number;
 }
 
-/** `event` as an outbox row for a single-statement writer: the CTE `ob` inserts it when the CTE `upd` wrote a row. */
-const outboxCte = (param: string) => `ob AS (${outboxInsertFromJson('e.row')} FROM (SELECT (${param}::text)::jsonb AS row) e WHERE EXISTS (SELECT 1 FROM upd) RETURNING ${OUTBOX_NOTIFY_SQL} AS notified)`;
-const outboxRow = (event: OutboxEvent, correlationId: string) => J(toOutboxJsonRows([event], correlationId)[0]);
 
 /** The swarm store. */
 export class SwarmStore {
@@ -55,7 +53,7 @@ export class SwarmStore {
       `WITH upd AS (INSERT INTO agents_swarms (id, name, strategy, spec, status) VALUES ($1::text, $2::text, $3::text, ($4::text)::jsonb, 'running') RETURNING *),
        ${outboxCte('$5')}
        SELECT upd.*, (SELECT count(*) FROM ob) AS events FROM upd`,
-      [id, spec.name, spec.strategy, J(spec), outboxRow(event, id)],
+      [id, spec.name, spec.strategy, J(spec), outboxRows(event, id)],
     );
     notifyOutboxWritten();
     return toSwarm(rows[0]!);
@@ -88,7 +86,7 @@ export class SwarmStore {
          UPDATE agents_swarms SET status = $2::text, result = ($3::text)::jsonb, error = $4::text, updated_at = now(), finished_at = now() WHERE id = $1::text AND status = 'running' RETURNING id
        ), ${outboxCte('$5')}
        SELECT upd.id, (SELECT count(*) FROM ob) AS events FROM upd`,
-      [id, status, J(result), error, outboxRow(event, id)],
+      [id, status, J(result), error, outboxRows(event, id)],
     );
     if (rows.length > 0) notifyOutboxWritten();
     return rows.length > 0;
@@ -136,7 +134,7 @@ export class SwarmStore {
     const rows = await this.db.query<{ id: unknown }>(
       `WITH upd AS (INSERT INTO agents_messages (swarm_id, agent_id, role, text) VALUES ($1::text, $2::text, $3::text, $4::text) RETURNING id), ${outboxCte('$5')}
        SELECT upd.id, (SELECT count(*) FROM ob) AS events FROM upd`,
-      [swarmId, agentId, role, text, outboxRow(event, swarmId)],
+      [swarmId, agentId, role, text, outboxRows(event, swarmId)],
     );
     notifyOutboxWritten();
     return Number(rows[0]!.id);
