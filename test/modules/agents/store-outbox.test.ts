@@ -119,4 +119,24 @@ describe('agents store', () => {
     expect(events[1]!.data).toEqual({ swarmId: 'sw1', name: 'sc', from: 1, to: 3, queued: 4, running: 0 });
     expect(events[2]!.data).toEqual({ swarmId: 'sw1', name: 'sc', from: 3, to: 1, queued: 1, running: 0 });
   });
+
+  it("the sweeper's recoveries write their queued or failed event in the same statement, with data as the event types say", async () => {
+    await make('o1');
+    const lapse = async () => {
+      const { agent } = (await store.claim('o1', 'dead'))!;
+      await db.query(`UPDATE agents_agents SET heartbeat_at = now() - interval '1 hour' WHERE id = 'o1'`);
+      return agent;
+    };
+    // Other tests' running agents are orphans too (their heartbeats are old): only o1 is looked at.
+    const swept = async () => (await store.sweepOrphans(1_000, 1)).filter((a) => a.id === 'o1').map((a) => a.status);
+    await lapse();
+    expect(await swept()).toEqual(['queued']);
+    await lapse();
+    expect(await swept()).toEqual(['failed']);
+    expect(await swept()).toEqual([]);
+    const events = (await outboxOf('o1')).slice(1);
+    expect(events.map((e) => e.type)).toEqual(['agents.agent.queued', 'agents.agent.failed']);
+    expect(AgentQueued.schema.parse(events[0]!.data)).toEqual({ agentId: 'o1', swarmId: null, reason: 'recovery 1: its worker stopped answering' });
+    expect(AgentFailed.schema.parse(events[1]!.data)).toEqual({ agentId: 'o1', swarmId: null, reason: 'its worker stopped answering 2 times' });
+  });
 });

@@ -2,7 +2,7 @@
  * The agents store over the kernel Database (PostgreSQL or PGlite). Every write a worker makes names the epoch it
  * claimed the agent with, so a worker that lost the agent (presumed dead and resumed elsewhere, killed) writes nothing.
  */
-import { notifyOutboxWritten, NotFound, txQuery, type Database, type OutboxEvent } from '../../../kernel/index.ts';
+import { notifyOutboxWritten, NotFound, OUTBOX_NOTIFY_SQL, txQuery, type Database, type OutboxEvent } from '../../../kernel/index.ts';
 import type { Agent, AgentCheckpoint, AgentLogEntry, AgentSpec, AgentStatus } from '../model/agent.ts';
 import { outboxCte, outboxRows } from './outbox-sql.ts';
 import { iso, json, toAgent } from './rows.ts';
@@ -337,17 +337,30 @@ export class AgentStore {
 
   /**
    * Running agents whose heartbeat is older than `leaseMs`: queued again (recoveries + 1) to continue from their last
-   * turn on any worker, or failed once `maxRecoveries` is spent. Returns them in their new state.
+   * turn on any worker, or failed once `maxRecoveries` is spent. Returns them in their new state. Each moved agent's
+   * event (agents.agent.queued with the recovery as reason, or agents.agent.failed) goes into the kernel outbox in the
+   * same statement: the rows are only known inside it, so the events are built there (data as in model/events.ts).
    */
   async sweepOrphans(leaseMs: number, maxRecoveries: number): Promise<Agent[]> {
     const rows = await this.db.query(
-      `UPDATE agents_agents SET status = CASE WHEN recoveries >= $2::int THEN 'failed' ELSE 'queued' END,
-         error = CASE WHEN recoveries >= $2::int THEN 'its worker stopped answering ' || (recoveries + 1) || ' times' ELSE error END,
-         finished_at = CASE WHEN recoveries >= $2::int THEN now() ELSE NULL END,
-         recoveries = recoveries + 1, owner = NULL, updated_at = now()
-       WHERE status = 'running' AND heartbeat_at < now() - ($1::int * interval '1 millisecond') RETURNING *`,
+      `WITH upd AS (
+         UPDATE agents_agents SET status = CASE WHEN recoveries >= $2::int THEN 'failed' ELSE 'queued' END,
+           error = CASE WHEN recoveries >= $2::int THEN 'its worker stopped answering ' || (recoveries + 1) || ' times' ELSE error END,
+           finished_at = CASE WHEN recoveries >= $2::int THEN now() ELSE NULL END,
+           recoveries = recoveries + 1, owner = NULL, updated_at = now()
+         WHERE status = 'running' AND heartbeat_at < now() - ($1::int * interval '1 millisecond') RETURNING *
+       ), ob AS (
+         INSERT INTO kernel_outbox (event_id, type, subject, data, correlation_id)
+         SELECT gen_random_uuid()::text, 'agents.agent.' || upd.status, NULL,
+           jsonb_build_object('agentId', upd.id, 'swarmId', upd.swarm_id, 'reason',
+             CASE WHEN upd.status = 'queued' THEN 'recovery ' || upd.recoveries || ': its worker stopped answering' ELSE coalesce(upd.error, 'recoveries spent') END),
+           upd.id
+         FROM upd ORDER BY upd.id RETURNING ${OUTBOX_NOTIFY_SQL} AS notified
+       )
+       SELECT upd.*, (SELECT count(*) FROM ob) AS events FROM upd`,
       [leaseMs, maxRecoveries],
     );
+    if (rows.length > 0) notifyOutboxWritten();
     return rows.map(toAgent);
   }
 
