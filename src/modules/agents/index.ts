@@ -15,7 +15,7 @@ import { cliRuntime } from './runtime/cli-runtime.ts';
 import { SkillLibrary } from './runtime/skills.ts';
 import { limitGit } from './runtime/worktree.ts';
 import { announcingBus } from './runtime/announcing-bus.ts';
-import { agentMetrics } from './runtime/metrics.ts';
+import { agentMetrics, swarmCapacityGauge } from './runtime/metrics.ts';
 import { AgentWorker } from './runtime/worker.ts';
 import { AgentService } from './service.ts';
 import { AgentStore, SwarmStore } from './store/index.ts';
@@ -58,7 +58,8 @@ export function createAgentsModule(): Module {
     };
     const service = new AgentService(store, r.queue, bus, r.llm, config, checkCli, checkNames);
     const swarms = new SwarmStore(r.db);
-    const engine = new SwarmEngine(swarms, store, service, bus, ctx.log);
+    swarmCapacityGauge(r.metrics, () => swarms.capacities());
+    const engine = new SwarmEngine(swarms, store, service, bus, r.queue, ctx.log);
     service.afterKill.push((a) => engine.agentEnded(a));
     const worker = new AgentWorker({
       store,
@@ -126,5 +127,5 @@ export function createAgentsModule(): Module {
   });
 }
 
-export { AgentQueued, AgentStarted, AgentTurn, AgentPaused, AgentCompleted, AgentFailed, AgentKilled, BudgetWarning, BudgetExceeded, SafetyBlocked, SwarmStarted, SwarmStep, SwarmCompleted, SwarmFailed, SwarmMessage } from './model/events.ts';
+export { AgentQueued, AgentStarted, AgentTurn, AgentPaused, AgentCompleted, AgentFailed, AgentKilled, BudgetWarning, BudgetExceeded, SafetyBlocked, SwarmStarted, SwarmStep, SwarmCompleted, SwarmFailed, SwarmMessage, SwarmScaled } from './model/events.ts';
 export type { Agent, AgentStatus, SpawnInput } from './model/agent.ts';

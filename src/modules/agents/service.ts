@@ -92,36 +92,39 @@ export class AgentService {
       context: input.context,
       swarm: extras.swarm,
     };
-    const agent = await this.store.create({ id, repo: top, baseBranch, branch: branchOf(id), worktree: resolve(this.config.worktreesDir, id), spec, priority: PRIORITIES.indexOf(input.priority) + 1, swarmId: extras.swarm?.id });
+    // The row and agents.agent.queued are one statement (the kernel outbox).
+    const queued = AgentQueued.outbox({ agentId: id, swarmId: extras.swarm?.id ?? null, reason: 'spawned' });
+    const agent = await this.store.create({ id, repo: top, baseBranch, branch: branchOf(id), worktree: resolve(this.config.worktreesDir, id), spec, priority: PRIORITIES.indexOf(input.priority) + 1, swarmId: extras.swarm?.id }, queued);
     if (!agent) return undefined;
     // Should this enqueue fail, the sweeper queues agents left waiting.
     await enqueueAgent(this.queue, id, input.priority, 'start');
-    await AgentQueued.publish(this.bus, { agentId: id, swarmId: agent.swarmId, reason: 'spawned' }, { correlationId: id });
     return agent;
   }
 
   /** Pauses between turns: a queued agent is parked, a running one stops after the turn in flight. */
   async pause(id: string): Promise<Agent> {
-    const a = await this.store.pause(id);
+    const { swarmId } = await this.store.get(id);
+    const a = await this.store.pause(id, AgentPauseRequested.outbox({ agentId: id, swarmId }));
     if (!a) throw await this.conflict(id, 'pause');
-    await AgentPauseRequested.publish(this.bus, { agentId: id, swarmId: a.swarmId }, { correlationId: id });
     return a;
   }
 
   /** Queues a paused agent again; it continues from its last saved turn. */
   async resume(id: string): Promise<Agent> {
-    const a = await this.store.resume(id);
+    const { swarmId } = await this.store.get(id);
+    const a = await this.store.resume(id, AgentQueued.outbox({ agentId: id, swarmId, reason: 'resumed' }));
     if (!a) throw await this.conflict(id, 'resume');
     await enqueueAgent(this.queue, id, a.spec.priority, `resume-e${a.epoch}-${Date.parse(a.updatedAt)}`);
-    await AgentQueued.publish(this.bus, { agentId: id, swarmId: a.swarmId, reason: 'resumed' }, { correlationId: id });
     return a;
   }
 
   /** Kills an agent: the instance running it aborts its LLM call and kills its tool processes on the event. */
   async kill(id: string, reason = 'killed by request'): Promise<Agent> {
-    const a = await this.store.kill(id, reason);
+    // The kill and its event are one statement (the kernel outbox); the event is also what stops the instance running
+    // the agent (and its heartbeat finds the status, should the event be late).
+    const { swarmId } = await this.store.get(id);
+    const a = await this.store.kill(id, reason, AgentKilled.outbox({ agentId: id, swarmId, reason }));
     if (!a) throw await this.conflict(id, 'kill');
-    await AgentKilled.publish(this.bus, { agentId: id, swarmId: a.swarmId, reason }, { correlationId: id });
     // A swarm moves on when one of its agents ends, killed ones included; a hook that fails is caught by the sweeper.
     for (const hook of this.afterKill) await hook(a).catch(() => undefined);
     return a;

@@ -1,7 +1,8 @@
 /**
  * Per-project limits across two `capstan serve` processes sharing PostgreSQL, BullMQ (Redis), NATS and a worktree
- * folder: a project's running agents never exceed maxConcurrent whichever instance claims them, and a project's token
- * budget (all its agents together) stops the agent that spends it and refuses new spawns.
+ * folder: a project's running agents never exceed maxConcurrent whichever instance claims them, an autoscaled swarm's
+ * running agents never exceed its max, and a project's token budget (all its agents together) stops the agent that
+ * spends it and refuses new spawns.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { agentIn, FAST_AGENTS, makeRepo } from '../../helpers/agents-server.ts';
 import { uniqueName } from '../../helpers/env.ts';
 import { createTestDatabase } from '../../helpers/postgres.ts';
 import type { ServerProcess } from '../../helpers/server-process.ts';
-import { tempDir, type JsonApi } from '../../kit/index.ts';
+import { eventually, tempDir, type JsonApi } from '../../kit/index.ts';
 import { startInstance } from '../../helpers/distributed-instance.ts';
 
 const fake = fakeLlmForFile();
@@ -74,5 +75,28 @@ describe('per-project limits (two instances)', () => {
     const bad = await apis[0]!('POST', '/agents', { model: 'fake/agent', task: 'x', repo, project: '../etc' });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('body.project');
+  });
+
+  it("an autoscaled swarm's running agents stay within its max across both instances (each could run 4)", async () => {
+    const repo = makeRepo();
+    await fake.script({ sessionHeader: 'x-capstan-agent', replies: [write('s.txt', undefined, 500), finish(undefined, 500)] });
+    const r = await apis[1]!('POST', '/swarms', { name: 'two-node', strategy: 'parallel', repo, task: 'swarm work', agents: 6, autoscale: { min: 1, max: 2 }, template: { model: 'fake/agent' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const sw = await eventually(
+      async () => {
+        const now = (await apis[0]!('GET', `/swarms/${(r.body as { id: string }).id}`)).body as Record<string, any>;
+        return now.status === 'running' ? undefined : now;
+      },
+      { timeout: 120_000, what: 'the swarm to end' },
+    );
+    expect(sw.status, sw.error).toBe('completed');
+    expect(sw.agents.map((a: any) => a.status)).toEqual(Array(6).fill('completed'));
+    // The claim stamps startedAt after its count, the end stamps finishedAt before it commits: the spans are slots held.
+    const points = sw.agents.flatMap((a: any) => [[Date.parse(a.startedAt), 1], [Date.parse(a.finishedAt), -1]] as [number, number][]).sort((x: number[], y: number[]) => x[0]! - y[0]! || x[1]! - y[1]!);
+    let open = 0;
+    let most = 0;
+    for (const [, d] of points) most = Math.max(most, (open += d));
+    expect(most).toBeLessThanOrEqual(2);
+    expect(sw.capacity).toBeGreaterThanOrEqual(1);
   });
 });

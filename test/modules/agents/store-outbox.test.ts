@@ -1,32 +1,40 @@
 /**
- * The agents store on real PostgreSQL: an agent's end and its agents.agent.completed|failed event are one statement
- * (the event lands in kernel_outbox, which the relay publishes), so a crash between the two cannot lose the event;
- * a fenced end writes neither. Also the per-project claim limit.
+ * The agents stores on real PostgreSQL: each state change and the event announcing it are one statement (the event
+ * lands in kernel_outbox, which the relay publishes), so a crash between the two cannot lose the event, and a write
+ * that does not happen (fenced out, already ended) writes no event: queued, started, turn with its budget events,
+ * the end, retrying, paused, killed, a safety refusal, and a swarm's started, end, channel message and scaling. Also the
+ * per-project and per-swarm claim limits.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/kernel/db/port.ts';
-import { AgentCompleted, AgentFailed } from '../../../src/modules/agents/model/events.ts';
-import { AgentStore } from '../../../src/modules/agents/store/index.ts';
+import { AgentCompleted, AgentFailed, AgentKilled, AgentQueued, AgentRetrying, AgentStarted, AgentTurn, BudgetWarning, SafetyBlocked, SwarmCompleted, SwarmMessage, SwarmScaled, SwarmStarted } from '../../../src/modules/agents/model/events.ts';
+import { swarmSchema } from '../../../src/modules/agents/model/swarm.ts';
+import { AgentStore, SwarmStore } from '../../../src/modules/agents/store/index.ts';
 import type { AgentSpec } from '../../../src/modules/agents/model/agent.ts';
 import { databaseForFile } from '../../helpers/database-for-file.ts';
 
 const fx = databaseForFile('agentsstore');
 let db: Database;
 let store: AgentStore;
+let swarms: SwarmStore;
 beforeAll(() => {
   db = fx.db;
   store = new AgentStore(db);
+  swarms = new SwarmStore(db);
 });
 
 const spec = (project?: string): AgentSpec => ({ task: 't', runtime: 'builtin', model: 'fake/agent', budget: {}, tools: { deny: [] }, skills: [], labels: {}, priority: 'normal', maxTurns: 5, wallClockMs: 60_000, cleanup: 'manual', dependsOn: [], project });
-const make = async (id: string, project?: string) => {
-  await store.create({ id, repo: '/r', baseBranch: 'main', branch: `capstan/agent-${id}`, worktree: `/w/${id}`, spec: spec(project), priority: 3 });
-};
+const make = async (id: string, project?: string, swarm?: { id: string; maxRunning: number }) =>
+  store.create(
+    { id, repo: '/r', baseBranch: 'main', branch: `capstan/agent-${id}`, worktree: `/w/${id}`, spec: { ...spec(project), ...(swarm ? { swarm: { id: swarm.id, role: 'w', key: id, maxRunning: swarm.maxRunning } } : {}) }, priority: 3, swarmId: swarm?.id },
+    AgentQueued.outbox({ agentId: id, swarmId: swarm?.id ?? null, reason: 'spawned' }),
+  );
 const outboxOf = (agentId: string) => db.query<{ type: string; data: any }>(`SELECT type, data FROM kernel_outbox WHERE correlation_id = $1 ORDER BY id`, [agentId]);
 
 describe('agents store', () => {
   it('writes the end event into the outbox with the end, and nothing when the worker was fenced out', async () => {
     await make('s1');
+    await db.query(`DELETE FROM kernel_outbox WHERE correlation_id = 's1'`);
     const claimed = (await store.claim('s1', 'w1'))!;
     expect(await store.finish('s1', claimed.agent.epoch + 1, 'completed', { result: 'stale' }, AgentCompleted.outbox({ agentId: 's1', commitSha: null, result: 'stale', cost: 0 }))).toBe(false);
     expect(await outboxOf('s1')).toEqual([]);
@@ -45,5 +53,90 @@ describe('agents store', () => {
     expect(claims.filter(Boolean)).toHaveLength(2);
     const running = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM agents_agents WHERE status = 'running' AND spec->>'project' = 'gamma'`);
     expect(running[0]!.n).toBe(2);
+  });
+
+  it('writes queued with the row, started, turn and budget events with their writes, and none for a fenced or repeated write', async () => {
+    expect(await make('e1')).toBeDefined();
+    // The same id again (a swarm advance made twice) makes no row and no second event.
+    expect(await make('e1')).toBeUndefined();
+    expect((await outboxOf('e1')).map((e) => e.type)).toEqual(['agents.agent.queued']);
+    const { agent } = (await store.claim('e1', 'w1'))!;
+    const started = AgentStarted.outbox({ agentId: 'e1', branch: agent.branch, worktree: agent.worktree, turn: 0 });
+    expect(await store.started('e1', agent.epoch + 1, 'sha0', started)).toBe(false);
+    expect(await store.started('e1', agent.epoch, 'sha0', started)).toBe(true);
+    expect((await store.get('e1')).baseSha).toBe('sha0');
+    const turn = { checkpoint: { turn: 1, messages: [] }, tokensIn: 80, tokensOut: 5, cost: 0, budgetWarned: true, logs: [] };
+    const budget = BudgetWarning.outbox({ agentId: 'e1', tokens: 85, cost: 0, maxTokens: 100, maxCost: null });
+    const turned = AgentTurn.outbox({ agentId: 'e1', turn: 1, tools: ['write_file'], tokens: 85, cost: 0 });
+    expect(await store.saveTurn('e1', agent.epoch + 1, turn, [budget, turned])).toBeUndefined();
+    expect(await store.saveTurn('e1', agent.epoch, turn, [budget, turned])).toBe('running');
+    await store.audit('e1', 'run_command', 'command_denied', 'sudo', SafetyBlocked.outbox({ agentId: 'e1', tool: 'run_command', rule: 'command_denied', detail: 'sudo' }));
+    // Failed with a retry left: queued again with its event; a stale epoch retries nothing.
+    await db.query(`UPDATE agents_agents SET spec = jsonb_set(spec, '{retries}', '1') WHERE id = 'e1'`);
+    const retrying = AgentRetrying.outbox({ agentId: 'e1', attempt: 1, reason: 'x', delayMs: 0, failedBranch: 'b' });
+    expect(await store.retry('e1', agent.epoch + 1, 'x', 0, retrying)).toBeUndefined();
+    expect(await store.retry('e1', agent.epoch, 'x', 0, retrying)).toBe(1);
+    expect(await store.kill('e1', 'stop', AgentKilled.outbox({ agentId: 'e1', reason: 'stop' }))).toBeDefined();
+    expect(await store.kill('e1', 'again', AgentKilled.outbox({ agentId: 'e1', reason: 'again' }))).toBeUndefined();
+    const events = await outboxOf('e1');
+    expect(events.map((e) => e.type)).toEqual(['agents.agent.queued', 'agents.agent.started', 'agents.budget.warning', 'agents.agent.turn', 'agents.safety.blocked', 'agents.agent.retrying', 'agents.agent.killed']);
+    expect(events[3]!.data).toEqual({ agentId: 'e1', turn: 1, tools: ['write_file'], tokens: 85, cost: 0 });
+    expect(events[6]!.data.reason).toBe('stop');
+  });
+
+  it('claims at most the autoscaled swarm’s max running agents, even when claims race', async () => {
+    for (let i = 0; i < 6; i++) await make(`w${i}`, undefined, { id: 'swarm-a', maxRunning: 3 });
+    const claims = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => store.claim(`w${i}`, `o${i}`, undefined, { id: 'swarm-a', maxRunning: 3 })));
+    expect(claims.filter(Boolean)).toHaveLength(3);
+    // An agent of another swarm is not held by this one's limit.
+    await make('x0', undefined, { id: 'swarm-b', maxRunning: 1 });
+    expect(await store.claim('x0', 'o', undefined, { id: 'swarm-b', maxRunning: 1 })).toBeDefined();
+  });
+
+  it('writes swarm events with the swarm’s writes, and each capacity change once, from the value before it', async () => {
+    const spec = swarmSchema.parse({ name: 'sc', strategy: 'parallel', repo: '/r', tasks: ['a', 'b', 'c', 'd'], autoscale: { min: 1, max: 3 } });
+    await swarms.create('sw1', spec, SwarmStarted.outbox({ swarmId: 'sw1', name: 'sc', strategy: 'parallel' }));
+    const scaled = (s: { from: number; to: number; queued: number; running: number }) => SwarmScaled.outbox({ swarmId: 'sw1', name: 'sc', ...s });
+    const scale = { min: 1, max: 3 };
+    // Nothing queued yet: the capacity is min, which is no change.
+    expect(await swarms.rescale('sw1', scale, scaled)).toBeUndefined();
+    for (const k of ['a', 'b', 'c', 'd']) await make(`sw1-${k}`, undefined, { id: 'sw1', maxRunning: 3 });
+    // Two instances deciding at once: one change, announced once.
+    const decided = await Promise.all([swarms.rescale('sw1', scale, scaled), swarms.rescale('sw1', scale, scaled)]);
+    expect(decided.filter(Boolean)).toEqual([{ from: 1, to: 3, queued: 4, running: 0 }]);
+    expect((await swarms.get('sw1')).capacity).toBe(3);
+    for (const k of ['a', 'b', 'c']) await store.kill(`sw1-${k}`, 'done', AgentKilled.outbox({ agentId: `sw1-${k}`, reason: 'done' }));
+    expect(await swarms.rescale('sw1', scale, scaled)).toEqual({ from: 3, to: 1, queued: 1, running: 0 });
+    expect(await swarms.capacities()).toEqual(expect.arrayContaining([{ id: 'sw1', name: 'sc', capacity: 1 }]));
+    await swarms.post('sw1', 'sw1-d', 'w', 'hello', SwarmMessage.outbox({ swarmId: 'sw1', agentId: 'sw1-d', role: 'w', text: 'hello' }));
+    const done = SwarmCompleted.outbox({ swarmId: 'sw1', name: 'sc', result: { ok: true } });
+    expect(await swarms.finish('sw1', 'completed', { ok: true }, null, done)).toBe(true);
+    expect(await swarms.finish('sw1', 'failed', null, 'late', done)).toBe(false);
+    // An ended swarm is not scaled any more.
+    expect(await swarms.rescale('sw1', scale, scaled)).toBeUndefined();
+    const events = await outboxOf('sw1');
+    expect(events.map((e) => e.type)).toEqual(['agents.swarm.started', 'agents.swarm.scaled', 'agents.swarm.scaled', 'agents.swarm.message', 'agents.swarm.completed']);
+    expect(events[1]!.data).toEqual({ swarmId: 'sw1', name: 'sc', from: 1, to: 3, queued: 4, running: 0 });
+    expect(events[2]!.data).toEqual({ swarmId: 'sw1', name: 'sc', from: 3, to: 1, queued: 1, running: 0 });
+  });
+
+  it("the sweeper's recoveries write their queued or failed event in the same statement, with data as the event types say", async () => {
+    await make('o1');
+    const lapse = async () => {
+      const { agent } = (await store.claim('o1', 'dead'))!;
+      await db.query(`UPDATE agents_agents SET heartbeat_at = now() - interval '1 hour' WHERE id = 'o1'`);
+      return agent;
+    };
+    // Other tests' running agents are orphans too (their heartbeats are old): only o1 is looked at.
+    const swept = async () => (await store.sweepOrphans(1_000, 1)).filter((a) => a.id === 'o1').map((a) => a.status);
+    await lapse();
+    expect(await swept()).toEqual(['queued']);
+    await lapse();
+    expect(await swept()).toEqual(['failed']);
+    expect(await swept()).toEqual([]);
+    const events = (await outboxOf('o1')).slice(1);
+    expect(events.map((e) => e.type)).toEqual(['agents.agent.queued', 'agents.agent.failed']);
+    expect(AgentQueued.schema.parse(events[0]!.data)).toEqual({ agentId: 'o1', swarmId: null, reason: 'recovery 1: its worker stopped answering' });
+    expect(AgentFailed.schema.parse(events[1]!.data)).toEqual({ agentId: 'o1', swarmId: null, reason: 'its worker stopped answering 2 times' });
   });
 });

@@ -85,7 +85,7 @@ export interface AgentSpec {
   retryBackoffMs?: number;
   context?: unknown;
   /** Set for agents of a swarm: the channel they talk on and their role in it. */
-  swarm?: { id: string; role: string; key: string };
+  swarm?: { id: string; role: string; key: string; maxRunning?: number };
 }
 
 /** An agent as stored. */

@@ -40,5 +40,7 @@ export const SwarmStep = defineEvent('agents.swarm.step', z.object({ ...swarm, s
 export const SwarmCompleted = defineEvent('agents.swarm.completed', z.object({ ...swarm, result: z.unknown() }));
 /** The swarm stopped: an agent it depended on failed, or its budget is spent. */
 export const SwarmFailed = defineEvent('agents.swarm.failed', z.object({ ...swarm, reason: z.string() }));
+/** An autoscaled swarm's capacity (agents it may run at once) changed from `from` to `to`; `queued` agents were waiting. */
+export const SwarmScaled = defineEvent('agents.swarm.scaled', z.object({ ...swarm, from: z.number().int(), to: z.number().int(), queued: z.number().int(), running: z.number().int() }));
 /** A message on a swarm's channel (tool post_message). */
 export const SwarmMessage = defineEvent('agents.swarm.message', z.object({ swarmId: z.string(), agentId: z.string(), role: z.string(), text: z.string() }));

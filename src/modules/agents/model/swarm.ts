@@ -30,11 +30,19 @@ export const swarmSchema = z
     depth: z.number().int().min(0).max(5).default(2),
     max_children: z.number().int().min(1).max(20).default(5),
     template: templateSchema,
-    max_concurrency: z.number().int().min(1).max(10_000).default(10),
+    /** Agents of this swarm not ended at a time (default 10); give this or `autoscale`, not both. */
+    max_concurrency: z.number().int().min(1).max(10_000).optional(),
+    /**
+     * Agents of this swarm running at once follow its queued work between min and max: every planned agent is queued
+     * at once, and at most clamp(queued + running, min, max) of them run (see docs/agents.md, Autoscaling).
+     */
+    autoscale: z.strictObject({ min: z.number().int().min(1).max(10_000), max: z.number().int().min(1).max(10_000) }).optional(),
     budget: budgetSchema.default({}),
   })
   .superRefine((s, ctx) => {
     const need = (field: 'task' | 'tasks', why: string) => ctx.addIssue({ code: 'custom', path: [field], message: why });
+    if (s.autoscale && s.autoscale.min > s.autoscale.max) ctx.addIssue({ code: 'custom', path: ['autoscale', 'min'], message: `min (${s.autoscale.min}) must not exceed max (${s.autoscale.max})` });
+    if (s.autoscale && s.max_concurrency !== undefined) ctx.addIssue({ code: 'custom', path: ['max_concurrency'], message: 'give max_concurrency or autoscale, not both' });
     if (s.strategy === 'parallel' && !s.task && !s.tasks) need('task', 'parallel needs task (with agents) or tasks');
     if (s.strategy === 'parallel' && s.task && s.tasks) need('tasks', 'give task or tasks, not both');
     if (s.strategy === 'pipeline' && !s.tasks) need('tasks', 'pipeline needs tasks: one per stage');
@@ -44,6 +52,17 @@ export const swarmSchema = z
 
 /** A checked swarm definition. */
 export type SwarmSpec = z.output<typeof swarmSchema>;
+
+/** max_concurrency when a definition gives neither it nor autoscale. */
+export const DEFAULT_MAX_CONCURRENCY = 10;
+
+/**
+ * The autoscaling rule: how many of a swarm's agents may run at once, given its queued and running agents. Demand is
+ * queued + running; the capacity follows it, never below min (the slots the swarm keeps) nor above max.
+ */
+export function swarmCapacity(queued: number, running: number, scale: { min: number; max: number }): number {
+  return Math.min(scale.max, Math.max(scale.min, queued + running));
+}
 
 /** Swarm statuses. */
 export type SwarmStatus = 'running' | 'completed' | 'failed' | 'killed';
@@ -60,6 +79,8 @@ export interface Swarm {
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** Autoscaled swarms: the capacity last decided (null before the first decision, and without autoscale). */
+  capacity: number | null;
 }
 
 /** One agent of the swarm as a strategy sees it, by its key (`p0`, `s1`, `split`, `m3`, `reduce`, `t0-2`...). */

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Clock, type EventBus, type JobQueue, type LlmClient, type Logger, type Timer } from '../../../kernel/index.ts';
+import { type Clock, type EventBus, type JobQueue, type LlmClient, type Logger, type OutboxEvent, type Timer } from '../../../kernel/index.ts';
 import type { AgentsConfig } from '../config.ts';
 import type { Agent, AgentCheckpoint, AgentLogEntry, AgentStatus } from '../model/agent.ts';
 import { AgentCompleted, AgentFailed, AgentPaused, AgentRetrying, AgentStarted, AgentTurn, BudgetExceeded, BudgetWarning, SafetyBlocked } from '../model/events.ts';
@@ -72,6 +72,8 @@ export class AgentRun {
   private stopReason: StopReason | undefined;
   private timers: Timer[] = [];
   private pendingLogs: AgentLogEntry[] = [];
+  /** Budget events of the turn in progress: written with the turn's save (the spend they announce), not before. */
+  private pendingEvents: OutboxEvent[] = [];
   private spend = { tokensIn: 0, tokensOut: 0, cost: 0 };
   private warned: boolean;
   private exceeded: string | undefined;
@@ -111,7 +113,10 @@ export class AgentRun {
     this.pendingLogs.push(entry);
   }
 
-  /** Adds an LLM call's usage; marks the budget warned or exceeded (the run stops after saving the turn). */
+  /**
+   * Adds an LLM call's usage; marks the budget warned or exceeded (the run stops after saving the turn). The budget
+   * event is written with the turn that spent it (saveTurn), in one statement.
+   */
   async charge(tokensIn: number, tokensOut: number, cost: number | undefined): Promise<void> {
     this.spend.tokensIn += tokensIn;
     this.spend.tokensOut += tokensOut;
@@ -125,10 +130,10 @@ export class AgentRun {
     const data = { agentId: this.agent.id, swarmId: this.agent.swarmId, tokens, cost: spentCost, maxTokens: maxTokens ?? null, maxCost: maxCost ?? null };
     if (share >= 1) {
       this.exceeded = maxTokens && tokens >= maxTokens ? `token budget spent (${tokens} of ${maxTokens})` : `cost budget spent (${spentCost} of ${maxCost})`;
-      await BudgetExceeded.publish(this.deps.bus, data, { correlationId: this.agent.id });
+      this.pendingEvents.push(BudgetExceeded.outbox(data));
     } else if (share >= this.deps.config.budgetWarnAt && !this.warned) {
       this.warned = true;
-      await BudgetWarning.publish(this.deps.bus, data, { correlationId: this.agent.id });
+      this.pendingEvents.push(BudgetWarning.outbox(data));
     }
   }
 
@@ -151,14 +156,18 @@ export class AgentRun {
   /** Records a safety refusal: audit row, log row, event. */
   async refused(tool: string, r: Refusal): Promise<void> {
     this.deps.metrics.refusals.inc({ rule: r.rule });
-    await this.deps.store.audit(this.agent.id, tool, r.rule, r.message);
+    // The audit row and the event are one statement (the kernel outbox).
+    await this.deps.store.audit(this.agent.id, tool, r.rule, r.message, SafetyBlocked.outbox({ agentId: this.agent.id, swarmId: this.agent.swarmId, tool, rule: r.rule, detail: r.message }));
     this.log({ turn: this.turn, kind: 'refused', content: { tool, rule: r.rule, detail: r.message } });
-    await SafetyBlocked.publish(this.deps.bus, { agentId: this.agent.id, swarmId: this.agent.swarmId, tool, rule: r.rule, detail: r.message }, { correlationId: this.agent.id });
   }
 
-  /** Saves the turn (checkpoint, spend, logs) and announces it; returns the agent's status now. Throws when fenced. */
+  /**
+   * Saves the turn (checkpoint, spend, logs) with its events (budget, agents.agent.turn) in one statement; returns the
+   * agent's status now. Throws when fenced (nothing is written then, events included).
+   */
   async saveTurn(toolNames: string[]): Promise<AgentStatus> {
-    const status = await this.deps.store.saveTurn(this.agent.id, this.agent.epoch, { checkpoint: { turn: this.turn, messages: this.messages }, ...this.spend, budgetWarned: this.warned, logs: this.pendingLogs });
+    const events = [...this.pendingEvents, AgentTurn.outbox({ agentId: this.agent.id, swarmId: this.agent.swarmId, turn: this.turn, tools: toolNames, tokens: this.spent.tokens, cost: this.spent.cost })];
+    const status = await this.deps.store.saveTurn(this.agent.id, this.agent.epoch, { checkpoint: { turn: this.turn, messages: this.messages }, ...this.spend, budgetWarned: this.warned, logs: this.pendingLogs }, events);
     if (!status) {
       this.stop('fenced');
       throw new AgentFailure('fenced out: the agent was killed, or resumed by another worker');
@@ -168,8 +177,8 @@ export class AgentRun {
     this.agent.cost += this.spend.cost;
     this.spend = { tokensIn: 0, tokensOut: 0, cost: 0 };
     this.pendingLogs = [];
+    this.pendingEvents = [];
     this.deps.metrics.turns.inc();
-    await AgentTurn.publish(this.deps.bus, { agentId: this.agent.id, swarmId: this.agent.swarmId, turn: this.turn, tools: toolNames, tokens: this.spent.tokens, cost: this.spent.cost }, { correlationId: this.agent.id });
     if (this.exceeded) throw new AgentFailure(this.exceeded, true);
     return status;
   }
@@ -201,15 +210,15 @@ export class AgentRun {
     d.metrics.running.inc();
     try {
       const base = await ensureWorktree(a.repo, a.worktree, a.branch, a.baseBranch);
-      if (!a.baseSha) {
-        a.baseSha = base;
-        await d.store.setBase(a.id, a.epoch, base);
+      // The base commit (first start) and agents.agent.started are one statement; fenced out, neither is written.
+      if (!(await d.store.started(a.id, a.epoch, base, AgentStarted.outbox({ agentId: a.id, swarmId: a.swarmId, branch: a.branch, worktree: a.worktree, turn: this.turn })))) {
+        this.stop('fenced');
+        return 'fenced';
       }
-      await AgentStarted.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, branch: a.branch, worktree: a.worktree, turn: this.turn }, { correlationId: a.id });
+      a.baseSha ??= base;
       const outcome = await d.runtimes[a.spec.runtime](this);
       if (outcome.kind === 'paused') {
-        await d.store.parked(a.id, a.epoch);
-        await AgentPaused.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, turn: this.turn }, { correlationId: a.id });
+        await d.store.parked(a.id, a.epoch, AgentPaused.outbox({ agentId: a.id, swarmId: a.swarmId, turn: this.turn }));
         return 'paused';
       }
       if (outcome.kind === 'requeued') return 'requeued';
@@ -285,10 +294,10 @@ export class AgentRun {
     this.log({ turn: this.turn, kind: 'status', content: { retry: next, of: a.spec.retries, reason, delayMs, failedBranch } });
     await d.store.log(a.id, this.pendingLogs);
     this.pendingLogs = [];
-    const attempt = await d.store.retry(a.id, a.epoch, reason, delayMs);
+    // The row's attempt is a.attempt + 1 after this write (the epoch fences every other writer), so the event can say so.
+    const attempt = await d.store.retry(a.id, a.epoch, reason, delayMs, AgentRetrying.outbox({ agentId: a.id, swarmId: a.swarmId, attempt: next, reason, delayMs, failedBranch }));
     if (attempt === undefined) return 'fenced';
     await enqueueAgent(d.queue, a.id, a.spec.priority, `retry-${attempt}`, delayMs);
-    await AgentRetrying.publish(d.bus, { agentId: a.id, swarmId: a.swarmId, attempt, reason, delayMs, failedBranch }, { correlationId: a.id });
     return `retrying (${attempt} of ${a.spec.retries})`;
   }
 

@@ -25,3 +25,28 @@ export function agentMetrics(registry: Registry): AgentMetrics {
     eventsDropped: get('agents_events_dropped_total', () => new Counter({ name: 'agents_events_dropped_total', help: 'Agents events not published after retries (the state they announce is saved)', labelNames: ['type'], registers: [registry] })),
   };
 }
+
+/**
+ * The gauge agents_swarm_capacity{swarm, name}: the capacity of each running autoscaled swarm, read from the shared
+ * database at scrape time (every instance reports the same values: the limit is the swarm's, not an instance's).
+ */
+export function swarmCapacityGauge(registry: Registry, capacities: () => Promise<{ id: string; name: string; capacity: number }[]>): void {
+  if (registry.getSingleMetric('agents_swarm_capacity')) registry.removeSingleMetric('agents_swarm_capacity');
+  new Gauge({
+    name: 'agents_swarm_capacity',
+    help: 'Agents an autoscaled swarm may run at once now (between its min and max, following its queued work)',
+    labelNames: ['swarm', 'name'],
+    registers: [registry],
+    async collect() {
+      let rows;
+      try {
+        rows = await capacities();
+      } catch {
+        // A scrape must not fail because the database is away; /readyz reports that.
+        return;
+      }
+      this.reset();
+      for (const r of rows) this.set({ swarm: r.id, name: r.name }, r.capacity);
+    },
+  });
+}

@@ -4,15 +4,19 @@
  * `<swarm>-<key>`, so two instances advancing at once create each agent once, and the swarm's end is written once.
  */
 import { resolve } from 'node:path';
-import { newId, type EventBus, type Logger } from '../../../kernel/index.ts';
+import { newId, type EventBus, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import { TERMINAL, type Agent, type SpawnInput } from '../model/agent.ts';
-import { SwarmCompleted, SwarmFailed, SwarmMessage, SwarmStarted, SwarmStep } from '../model/events.ts';
+import { SwarmCompleted, SwarmFailed, SwarmMessage, SwarmScaled, SwarmStarted, SwarmStep } from '../model/events.ts';
 import { STRATEGY } from '../model/strategies/index.ts';
-import type { Swarm, SwarmNode, SwarmSpec } from '../model/swarm.ts';
+import { DEFAULT_MAX_CONCURRENCY, type Swarm, type SwarmNode, type SwarmSpec } from '../model/swarm.ts';
 import type { AgentService } from '../service.ts';
 import type { AgentStore, SwarmStore } from '../store/index.ts';
 import type { SwarmChannel } from './tools/index.ts';
+import { enqueueAgent } from './queue.ts';
 import { checkRepository } from './worktree.ts';
+
+/** Agents of an autoscaled swarm not ended at a time: all its planned work is queued, up to this many rows. */
+const AUTOSCALE_QUEUE_CAP = 1_000;
 
 /** Creates, advances and kills swarms. */
 export class SwarmEngine {
@@ -21,20 +25,26 @@ export class SwarmEngine {
     private readonly agents: AgentStore,
     private readonly service: AgentService,
     private readonly bus: EventBus,
+    private readonly queue: JobQueue,
     private readonly log: Logger,
   ) {}
 
   /** Checks the repository, stores the swarm and starts its first agents. */
   async create(spec: SwarmSpec): Promise<Swarm> {
     const { top } = await checkRepository(resolve(spec.repo), spec.baseBranch);
-    const swarm = await this.swarms.create(newId(), { ...spec, repo: top });
-    await SwarmStarted.publish(this.bus, { swarmId: swarm.id, name: spec.name, strategy: spec.strategy }, { correlationId: swarm.id });
+    const id = newId();
+    // The started event is written with the row (the kernel outbox), like every swarm event that has a write beside it.
+    const swarm = await this.swarms.create(id, { ...spec, repo: top }, SwarmStarted.outbox({ swarmId: id, name: spec.name, strategy: spec.strategy }));
     await this.advance(swarm.id);
     return this.swarms.get(swarm.id);
   }
 
-  /** Plans the next step from the agents' states: spawns what is missing (within max_concurrency) or ends the swarm. */
-  async advance(swarmId: string): Promise<void> {
+  /**
+   * Plans the next step from the agents' states: spawns what is missing (within max_concurrency; with autoscale, all
+   * of it, queued) or ends the swarm. An autoscaled swarm's capacity is then decided again, and when `ended` (an agent
+   * of it that just ended) freed a slot, its queued agents are queued again up to the free slots.
+   */
+  async advance(swarmId: string, ended?: string): Promise<void> {
     const swarm = await this.swarms.get(swarmId);
     if (swarm.status !== 'running') return;
     const spec = swarm.spec;
@@ -45,21 +55,19 @@ export class SwarmEngine {
     const cost = members.reduce((s, a) => s + a.cost, 0);
     if ((spec.budget.maxTokens && tokens >= spec.budget.maxTokens) || (spec.budget.maxCost && cost >= spec.budget.maxCost)) {
       const error = `swarm budget spent (${tokens} tokens, cost ${cost})`;
-      if (await this.swarms.finish(swarmId, 'failed', { agents: [...nodes.values()].map((n) => ({ key: n.key, agentId: n.id, status: n.status })) }, error)) {
+      if (await this.swarms.finish(swarmId, 'failed', { agents: [...nodes.values()].map((n) => ({ key: n.key, agentId: n.id, status: n.status })) }, error, SwarmFailed.outbox({ swarmId, name: spec.name, reason: error }))) {
         for (const a of active) await this.service.kill(a.id, error).catch(() => undefined);
-        await SwarmFailed.publish(this.bus, { swarmId, name: spec.name, reason: error }, { correlationId: swarmId });
       }
       return;
     }
     const plan = STRATEGY[spec.strategy](spec, nodes);
     if (plan.done) {
-      if (await this.swarms.finish(swarmId, plan.done.status, plan.done.result, plan.done.error ?? null)) {
-        if (plan.done.status === 'completed') await SwarmCompleted.publish(this.bus, { swarmId, name: spec.name, result: plan.done.result }, { correlationId: swarmId });
-        else await SwarmFailed.publish(this.bus, { swarmId, name: spec.name, reason: plan.done.error ?? 'failed' }, { correlationId: swarmId });
-      }
+      const event = plan.done.status === 'completed' ? SwarmCompleted.outbox({ swarmId, name: spec.name, result: plan.done.result }) : SwarmFailed.outbox({ swarmId, name: spec.name, reason: plan.done.error ?? 'failed' });
+      await this.swarms.finish(swarmId, plan.done.status, plan.done.result, plan.done.error ?? null, event);
       return;
     }
-    const room = Math.max(0, spec.max_concurrency - active.length);
+    const scale = spec.autoscale;
+    const room = Math.max(0, (scale ? AUTOSCALE_QUEUE_CAP : (spec.max_concurrency ?? DEFAULT_MAX_CONCURRENCY)) - active.length);
     const started: string[] = [];
     for (const p of plan.spawn.slice(0, room)) {
       const t = spec.template;
@@ -85,21 +93,37 @@ export class SwarmEngine {
         context: p.context,
       };
       try {
-        const a = await this.service.spawnOnce(input, { id: `${swarmId}-${p.key}`, swarm: { id: swarmId, role: p.role, key: p.key } });
+        const a = await this.service.spawnOnce(input, { id: `${swarmId}-${p.key}`, swarm: { id: swarmId, role: p.role, key: p.key, ...(scale ? { maxRunning: scale.max } : {}) } });
         if (a) started.push(a.id);
       } catch (err) {
         // A spawn the swarm cannot make (the template names an unknown model, a stage's branch vanished) ends the swarm.
         const error = `agent ${p.key} could not start: ${(err as Error).message}`;
-        if (await this.swarms.finish(swarmId, 'failed', { agents: [...nodes.values()].map((n) => ({ key: n.key, agentId: n.id, status: n.status })) }, error)) await SwarmFailed.publish(this.bus, { swarmId, name: spec.name, reason: error }, { correlationId: swarmId });
+        await this.swarms.finish(swarmId, 'failed', { agents: [...nodes.values()].map((n) => ({ key: n.key, agentId: n.id, status: n.status })) }, error, SwarmFailed.outbox({ swarmId, name: spec.name, reason: error }));
         return;
       }
     }
+    // A step has no write of its own (each agent's row was written by its spawn), so it stays a direct publish.
     if (started.length > 0) await SwarmStep.publish(this.bus, { swarmId, name: spec.name, step: plan.spawn.map((p) => p.key).join(','), agents: started }, { correlationId: swarmId });
+    if (scale) await this.rescale(swarm, scale, ended);
+  }
+
+  /**
+   * Decides the autoscaled swarm's capacity again (tasks were queued or one ended) and, after an end, queues its waiting
+   * agents again up to the free slots: a worker refused one at the limit and left it queued (the claim counts the
+   * swarm's running agents under a lock, so the limit holds across instances). Lost jobs are queued by the sweeper.
+   */
+  private async rescale(swarm: Swarm, scale: { min: number; max: number }, ended: string | undefined): Promise<void> {
+    const changed = await this.swarms.rescale(swarm.id, scale, (s) => SwarmScaled.outbox({ swarmId: swarm.id, name: swarm.spec.name, ...s }));
+    if (changed) this.log.info({ swarmId: swarm.id, ...changed }, 'swarm scaled');
+    if (!ended) return;
+    const running = (await this.agents.list({ swarm: swarm.id, status: 'running', limit: 10_000 })).length;
+    const free = Math.max(0, scale.max - running);
+    for (const next of await this.agents.queuedInSwarm(swarm.id, free)) await enqueueAgent(this.queue, next.id, next.spec.priority, `slot-${ended}`);
   }
 
   /** Advances the swarm of an agent that ended. */
   async agentEnded(agent: Agent): Promise<void> {
-    if (agent.swarmId) await this.advance(agent.swarmId);
+    if (agent.swarmId) await this.advance(agent.swarmId, agent.id);
   }
 
   /** Advances every running swarm (the sweeper's pass: catches an advance lost with a crashed instance). */
@@ -116,9 +140,8 @@ export class SwarmEngine {
   /** Kills a running swarm and its agents that have not ended. */
   async kill(swarmId: string, reason = 'killed by request'): Promise<Swarm> {
     const swarm = await this.swarms.get(swarmId);
-    if (await this.swarms.finish(swarmId, 'killed', swarm.result, reason)) {
+    if (await this.swarms.finish(swarmId, 'killed', swarm.result, reason, SwarmFailed.outbox({ swarmId, name: swarm.spec.name, reason }))) {
       for (const a of await this.agents.list({ swarm: swarmId, limit: 10_000 })) if (!TERMINAL.has(a.status)) await this.service.kill(a.id, reason).catch(() => undefined);
-      await SwarmFailed.publish(this.bus, { swarmId, name: swarm.spec.name, reason }, { correlationId: swarmId });
     }
     return this.swarms.get(swarmId);
   }
@@ -129,8 +152,7 @@ export class SwarmEngine {
     if (!s) return undefined;
     return {
       post: async (text) => {
-        await this.swarms.post(s.id, agent.id, s.role, text);
-        await SwarmMessage.publish(this.bus, { swarmId: s.id, agentId: agent.id, role: s.role, text }, { correlationId: s.id });
+        await this.swarms.post(s.id, agent.id, s.role, text, SwarmMessage.outbox({ swarmId: s.id, agentId: agent.id, role: s.role, text }));
       },
       read: (after) => this.swarms.messages(s.id, after),
     };

@@ -4,19 +4,16 @@
  */
 import { sleepUnlessAborted, type EventBus, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import type { AgentsConfig } from '../config.ts';
-import { AgentFailed, AgentQueued } from '../model/events.ts';
 import type { AgentStore } from '../store/index.ts';
 import { enqueueAgent } from './queue.ts';
 
 /** One pass; returns how many agents it moved. */
 export async function sweepOnce(store: AgentStore, queue: JobQueue, bus: EventBus, config: AgentsConfig, more?: () => Promise<void>): Promise<number> {
   let moved = 0;
+  // Their agents.agent.queued|failed events are written by the same statement (the kernel outbox).
   for (const a of await store.sweepOrphans(config.leaseMs, config.maxRecoveries)) {
     moved += 1;
-    if (a.status === 'queued') {
-      await enqueueAgent(queue, a.id, a.spec.priority, `r${a.recoveries}`);
-      await AgentQueued.publish(bus, { agentId: a.id, swarmId: a.swarmId, reason: `recovery ${a.recoveries}: its worker stopped answering` }, { correlationId: a.id });
-    } else await AgentFailed.publish(bus, { agentId: a.id, swarmId: a.swarmId, reason: a.error ?? 'recoveries spent' }, { correlationId: a.id });
+    if (a.status === 'queued') await enqueueAgent(queue, a.id, a.spec.priority, `r${a.recoveries}`);
   }
   // Queued and not picked up: the enqueue after the commit failed, the memory queue died with its process, or a worker shut down.
   for (const a of await store.waitingSince(Math.max(config.sweepIntervalMs * 4, 2_000))) {

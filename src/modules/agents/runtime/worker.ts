@@ -61,9 +61,11 @@ export class AgentWorker {
     if (waiting) return waiting;
     const project = current.spec.project;
     const maxConcurrent = project ? d.config.projects[project]?.maxConcurrent : undefined;
-    const claimed = await d.store.claim(agentId, d.owner, project && maxConcurrent ? { name: project, maxConcurrent } : undefined);
-    // At its project's limit the agent stays queued; it is queued again when one of the project's agents ends.
-    if (!claimed) return project && maxConcurrent ? `project ${project} at its limit` : 'not claimed';
+    const sw = current.spec.swarm;
+    const swarmLimit = sw?.maxRunning ? { id: sw.id, maxRunning: sw.maxRunning } : undefined;
+    const claimed = await d.store.claim(agentId, d.owner, project && maxConcurrent ? { name: project, maxConcurrent } : undefined, swarmLimit);
+    // At its project's (autoscaled swarm's) limit the agent stays queued; it is queued again when one of them ends.
+    if (!claimed) return (project && maxConcurrent) || swarmLimit ? `project or swarm at its limit` : 'not claimed';
     const deps: RunDeps = { store: d.store, queue: d.queue, llm: d.llm, bus: d.bus, log: d.log, config: d.config, clock: d.clock, metrics: d.metrics, runtimes: d.runtimes, channel: d.channel, skillsPrompt: d.skillsPrompt, skill: d.skill, extensionTools: d.extensionTools, ended: (a, s) => this.ended(a, s) };
     const run = new AgentRun(deps, claimed.agent, claimed.checkpoint);
     this.active.set(agentId, run);
@@ -89,10 +91,7 @@ export class AgentWorker {
       if (s === 'completed') continue;
       if (s === undefined || TERMINAL.has(s)) {
         const reason = `dependency ${dep} ${s ?? 'does not exist'}`;
-        if (await this.d.store.failWaiting(agent.id, reason)) {
-          await AgentFailed.publish(this.d.bus, { agentId: agent.id, swarmId: agent.swarmId, reason }, { correlationId: agent.id });
-          await this.ended(agent, 'failed');
-        }
+        if (await this.d.store.failWaiting(agent.id, reason, AgentFailed.outbox({ agentId: agent.id, swarmId: agent.swarmId, reason }))) await this.ended(agent, 'failed');
         return reason;
       }
       // Queued again when the dependency ends (see ended()).

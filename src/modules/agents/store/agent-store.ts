@@ -2,8 +2,9 @@
  * The agents store over the kernel Database (PostgreSQL or PGlite). Every write a worker makes names the epoch it
  * claimed the agent with, so a worker that lost the agent (presumed dead and resumed elsewhere, killed) writes nothing.
  */
-import { notifyOutboxWritten, NotFound, OUTBOX_NOTIFY_SQL, outboxInsertFromJson, toOutboxJsonRows, txQuery, type Database, type OutboxEvent } from '../../../kernel/index.ts';
+import { notifyOutboxWritten, NotFound, OUTBOX_NOTIFY_SQL, txQuery, type Database, type OutboxEvent } from '../../../kernel/index.ts';
 import type { Agent, AgentCheckpoint, AgentLogEntry, AgentSpec, AgentStatus } from '../model/agent.ts';
+import { outboxCte, outboxRows } from './outbox-sql.ts';
 import { iso, json, toAgent } from './rows.ts';
 
 const J = (v: unknown) => JSON.stringify(v ?? null);
@@ -64,14 +65,21 @@ const LOG_INSERT = (agentParam: string, logsParam: string) => `
 export class AgentStore {
   constructor(private readonly db: Database) {}
 
-  /** Creates an agent in status 'queued'; undefined when the id exists (a swarm's agents have ids of their own making). */
-  async create(a: NewAgent): Promise<Agent | undefined> {
+  /**
+   * Creates an agent in status 'queued'; undefined when the id exists (a swarm's agents have ids of their own making).
+   * `event` (agents.agent.queued) goes into the kernel outbox in the same statement, only when the row was made.
+   */
+  async create(a: NewAgent, event: OutboxEvent): Promise<Agent | undefined> {
     const rows = await this.db.query(
-      `INSERT INTO agents_agents (id, status, repo, base_branch, branch, worktree, spec, priority, swarm_id)
-       VALUES ($1::text, 'queued', $2::text, $3::text, $4::text, $5::text, ($6::text)::jsonb, $7::int, $8::text)
-       ON CONFLICT (id) DO NOTHING RETURNING *`,
-      [a.id, a.repo, a.baseBranch, a.branch, a.worktree, J(a.spec), a.priority, a.swarmId ?? null],
+      `WITH upd AS (
+         INSERT INTO agents_agents (id, status, repo, base_branch, branch, worktree, spec, priority, swarm_id)
+         VALUES ($1::text, 'queued', $2::text, $3::text, $4::text, $5::text, ($6::text)::jsonb, $7::int, $8::text)
+         ON CONFLICT (id) DO NOTHING RETURNING *
+       ), ${outboxCte('$9')}
+       SELECT upd.*, (SELECT count(*) FROM ob) AS events FROM upd`,
+      [a.id, a.repo, a.baseBranch, a.branch, a.worktree, J(a.spec), a.priority, a.swarmId ?? null, outboxRows(event, a.id)],
     );
+    if (rows[0]) notifyOutboxWritten();
     return rows[0] && toAgent(rows[0]);
   }
 
@@ -93,22 +101,36 @@ export class AgentStore {
   }
 
   /**
-   * Takes a queued agent for this worker (epoch + 1); returns it with its checkpoint, or undefined when it is not queued
-   * (or, with `project`, when the project already runs `maxConcurrent` agents).
+   * Takes a queued agent for this worker (epoch + 1); returns it with its checkpoint, or undefined when it is not queued,
+   * or when a limit is reached: `project` (its running agents < maxConcurrent) or `swarm` (its running agents < max).
    */
-  async claim(id: string, owner: string, project?: { name: string; maxConcurrent: number }): Promise<{ agent: Agent; checkpoint: AgentCheckpoint } | undefined> {
+  async claim(id: string, owner: string, project?: { name: string; maxConcurrent: number }, swarm?: { id: string; maxRunning: number }): Promise<{ agent: Agent; checkpoint: AgentCheckpoint } | undefined> {
+    // clock_timestamp(), not now(): a limited claim waits for its lock, and started_at must be after the count it passed
+    // (the interval [started_at, finished_at] is when the agent held a slot).
     const update = `UPDATE agents_agents SET status = 'running', owner = $2::text, epoch = epoch + 1, heartbeat_at = now(), updated_at = now(),
-         started_at = coalesce(started_at, now())
+         started_at = coalesce(started_at, clock_timestamp())
        WHERE id = $1::text AND status = 'queued'`;
     let rows: Record<string, unknown>[];
-    if (!project) rows = await this.db.query(`${update} RETURNING *`, [id, owner]);
+    if (!project && !swarm) rows = await this.db.query(`${update} RETURNING *`, [id, owner]);
     else {
-      // Instances claim a project's agents one at a time (a transaction-scoped advisory lock on the project), and the
-      // count is read after the lock, so two claims can never both take the last slot.
+      // Instances claim a project's (a swarm's) agents one at a time, under a transaction-scoped advisory lock on it, and
+      // count after the lock, so two claims can never both take the last slot. Locks are taken project first, then
+      // swarm, always in that order, so two claims cannot wait for each other.
       rows = await this.db.transaction(async (tx) => {
         const q = txQuery(tx);
-        await q(`SELECT pg_advisory_xact_lock(hashtext($1::text))`, [`agents-project:${project.name}`]);
-        return q<Record<string, unknown>>(`${update} AND (SELECT count(*) FROM agents_agents WHERE status = 'running' AND spec->>'project' = $3::text) < $4::int RETURNING *`, [id, owner, project.name, project.maxConcurrent]);
+        const params: unknown[] = [id, owner];
+        const conditions: string[] = [];
+        if (project) {
+          await q(`SELECT pg_advisory_xact_lock(hashtext($1::text))`, [`agents-project:${project.name}`]);
+          params.push(project.name, project.maxConcurrent);
+          conditions.push(`(SELECT count(*) FROM agents_agents WHERE status = 'running' AND spec->>'project' = $${params.length - 1}::text) < $${params.length}::int`);
+        }
+        if (swarm) {
+          await q(`SELECT pg_advisory_xact_lock(hashtext($1::text))`, [`agents-swarm:${swarm.id}`]);
+          params.push(swarm.id, swarm.maxRunning);
+          conditions.push(`(SELECT count(*) FROM agents_agents WHERE status = 'running' AND swarm_id = $${params.length - 1}::text) < $${params.length}::int`);
+        }
+        return q<Record<string, unknown>>(`${update} AND ${conditions.join(' AND ')} RETURNING *`, params);
       });
     }
     const r = rows[0];
@@ -116,23 +138,37 @@ export class AgentStore {
     return { agent: toAgent(r), checkpoint: { turn: Number(r.turn), messages: json(r.messages) } };
   }
 
-  /** Records the commit the worktree was made from (first start only). */
-  async setBase(id: string, epoch: number, baseSha: string): Promise<boolean> {
-    const rows = await this.db.query(`UPDATE agents_agents SET base_sha = $3::text, updated_at = now() WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING id`, [id, epoch, baseSha]);
+  /**
+   * Records that the worker has the agent's worktree (and, on the first start, the commit it was made from), with
+   * `event` (agents.agent.started) in the kernel outbox in the same statement; false (and no event) when fenced out.
+   */
+  async started(id: string, epoch: number, baseSha: string, event: OutboxEvent): Promise<boolean> {
+    const rows = await this.db.query(
+      `WITH upd AS (
+         UPDATE agents_agents SET base_sha = coalesce(base_sha, $3::text), heartbeat_at = now(), updated_at = now() WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING id
+       ), ${outboxCte('$4')}
+       SELECT upd.id, (SELECT count(*) FROM ob) AS events FROM upd`,
+      [id, epoch, baseSha, outboxRows(event, id)],
+    );
+    if (rows.length > 0) notifyOutboxWritten();
     return rows.length > 0;
   }
 
-  /** Saves a turn (checkpoint, spend, logs); returns the agent's status now, or undefined when this worker was fenced out. */
-  async saveTurn(id: string, epoch: number, w: TurnWrite): Promise<AgentStatus | undefined> {
+  /**
+   * Saves a turn (checkpoint, spend, logs) with its `events` (agents.agent.turn, budget warning or exceeded) in the kernel
+   * outbox, in one statement; returns the agent's status now, or undefined (nothing written) when this worker was fenced out.
+   */
+  async saveTurn(id: string, epoch: number, w: TurnWrite, events: readonly OutboxEvent[] = []): Promise<AgentStatus | undefined> {
     const rows = await this.db.query<{ status: AgentStatus }>(
       `WITH upd AS (
          UPDATE agents_agents SET turn = $3::int, messages = ($4::text)::jsonb, tokens_in = tokens_in + $5::int, tokens_out = tokens_out + $6::int,
            cost = cost + $7::float8, budget_warned = budget_warned OR $8::bool, heartbeat_at = now(), updated_at = now()
          WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING status
-       ), logs AS (${LOG_INSERT('$1::text', '$9::text')} WHERE EXISTS (SELECT 1 FROM upd))
-       SELECT status FROM upd`,
-      [id, epoch, w.checkpoint.turn, J(w.checkpoint.messages), w.tokensIn, w.tokensOut, w.cost, w.budgetWarned, J(w.logs)],
+       ), logs AS (${LOG_INSERT('$1::text', '$9::text')} WHERE EXISTS (SELECT 1 FROM upd)), ${outboxCte('$10')}
+       SELECT status, (SELECT count(*) FROM ob) AS events FROM upd`,
+      [id, epoch, w.checkpoint.turn, J(w.checkpoint.messages), w.tokensIn, w.tokensOut, w.cost, w.budgetWarned, J(w.logs), outboxRows(events, id)],
     );
+    if (rows[0] && events.length > 0) notifyOutboxWritten();
     return rows[0]?.status;
   }
 
@@ -152,15 +188,15 @@ export class AgentStore {
    * (agents.agent.completed or failed) goes into the kernel outbox in the same statement, so a crash right after the
    * end is saved cannot lose it: the outbox relay publishes it.
    */
-  async finish(id: string, epoch: number, status: 'completed' | 'failed', f: { result?: string | null; error?: string | null; commitSha?: string | null }, event: OutboxEvent): Promise<boolean> {
+  async finish(id: string, epoch: number, status: 'completed' | 'failed', f: { result?: string | null; error?: string | null; commitSha?: string | null }, event: OutboxEvent | readonly OutboxEvent[]): Promise<boolean> {
     const rows = await this.db.query(
       `WITH upd AS (
          UPDATE agents_agents SET status = $3::text, result = coalesce($4::text, result), error = $5::text, commit_sha = coalesce($6::text, commit_sha),
            owner = NULL, updated_at = now(), finished_at = now()
          WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} RETURNING id
-       ), ob AS (${outboxInsertFromJson('e.row')} FROM (SELECT ($7::text)::jsonb AS row) e WHERE EXISTS (SELECT 1 FROM upd) RETURNING ${OUTBOX_NOTIFY_SQL} AS notified)
+       ), ${outboxCte('$7')}
        SELECT upd.id, (SELECT count(*) FROM ob) AS events FROM upd`,
-      [id, epoch, status, f.result ?? null, f.error ?? null, f.commitSha ?? null, J(toOutboxJsonRows([event], id)[0])],
+      [id, epoch, status, f.result ?? null, f.error ?? null, f.commitSha ?? null, outboxRows(event, id)],
     );
     if (rows.length > 0) notifyOutboxWritten();
     return rows.length > 0;
@@ -169,21 +205,31 @@ export class AgentStore {
   /**
    * Queues a failed attempt again from the start (turn 0, no messages, a new wall clock), when retries are left; the
    * spend stays (the budget covers every attempt). `updated_at` is set to when the retry is due, so the sweeper does not
-   * queue it before its backoff. Answers the retry number, or undefined (none left, or fenced out).
+   * queue it before its backoff. `event` (agents.agent.retrying) goes into the outbox with it. Answers the retry number,
+   * or undefined (none left, or fenced out; no event then).
    */
-  async retry(id: string, epoch: number, reason: string, delayMs: number): Promise<number | undefined> {
+  async retry(id: string, epoch: number, reason: string, delayMs: number, event: OutboxEvent): Promise<number | undefined> {
     const rows = await this.db.query<{ attempt: number }>(
-      `UPDATE agents_agents SET status = 'queued', attempt = attempt + 1, turn = 0, messages = '[]'::jsonb, error = $3::text, owner = NULL,
-         heartbeat_at = NULL, started_at = NULL, updated_at = now() + ($4::int * interval '1 millisecond')
-       WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} AND attempt < coalesce((spec->>'retries')::int, 0) RETURNING attempt`,
-      [id, epoch, reason, delayMs],
+      `WITH upd AS (
+         UPDATE agents_agents SET status = 'queued', attempt = attempt + 1, turn = 0, messages = '[]'::jsonb, error = $3::text, owner = NULL,
+           heartbeat_at = NULL, started_at = NULL, updated_at = now() + ($4::int * interval '1 millisecond')
+         WHERE id = $1::text AND epoch = $2::int AND status IN ${LIVE} AND attempt < coalesce((spec->>'retries')::int, 0) RETURNING attempt
+       ), ${outboxCte('$5')}
+       SELECT attempt, (SELECT count(*) FROM ob) AS events FROM upd`,
+      [id, epoch, reason, delayMs, outboxRows(event, id)],
     );
+    if (rows[0]) notifyOutboxWritten();
     return rows[0] ? Number(rows[0].attempt) : undefined;
   }
 
-  /** Leaves a claimed agent paused (its worker stopped between turns). */
-  async parked(id: string, epoch: number): Promise<void> {
-    await this.db.query(`UPDATE agents_agents SET owner = NULL, updated_at = now() WHERE id = $1::text AND epoch = $2::int`, [id, epoch]);
+  /** Leaves a claimed agent paused (its worker stopped between turns), with `event` (agents.agent.paused) in the outbox. */
+  async parked(id: string, epoch: number, event: OutboxEvent): Promise<void> {
+    const rows = await this.db.query(
+      `WITH upd AS (UPDATE agents_agents SET owner = NULL, updated_at = now() WHERE id = $1::text AND epoch = $2::int RETURNING id), ${outboxCte('$3')}
+       SELECT upd.id, (SELECT count(*) FROM ob) AS events FROM upd`,
+      [id, epoch, outboxRows(event, id)],
+    );
+    if (rows.length > 0) notifyOutboxWritten();
   }
 
   /** Hands a running agent back to the queue (its worker is shutting down); the sweeper queues a job for it. */
@@ -204,41 +250,57 @@ export class AgentStore {
     return rows.map(toAgent);
   }
 
+  /** Queued agents of a swarm, in the order workers take them (queued again when one of its agents ends). */
+  async queuedInSwarm(swarmId: string, limit: number): Promise<Agent[]> {
+    const rows = await this.db.query(`SELECT * FROM agents_agents WHERE status = 'queued' AND swarm_id = $1::text ORDER BY priority, created_at, id LIMIT $2::int`, [swarmId, limit]);
+    return rows.map(toAgent);
+  }
+
   /** Queued agents that name `id` in their dependencies. */
   async dependents(id: string): Promise<Agent[]> {
     const rows = await this.db.query(`SELECT * FROM agents_agents WHERE status = 'queued' AND spec->'dependsOn' ? $1::text`, [id]);
     return rows.map(toAgent);
   }
 
-  /** Fails an agent that never ran (a dependency failed, it could not start); false when it is no longer waiting. */
-  async failWaiting(id: string, reason: string): Promise<boolean> {
+  /** Fails an agent that never ran (a dependency failed), with `event` (agents.agent.failed); false when it is no longer waiting. */
+  async failWaiting(id: string, reason: string, event: OutboxEvent): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE agents_agents SET status = 'failed', error = $2::text, updated_at = now(), finished_at = now() WHERE id = $1::text AND status IN ('queued', 'paused') RETURNING id`,
-      [id, reason],
+      `WITH upd AS (
+         UPDATE agents_agents SET status = 'failed', error = $2::text, updated_at = now(), finished_at = now() WHERE id = $1::text AND status IN ('queued', 'paused') RETURNING id
+       ), ${outboxCte('$3')}
+       SELECT upd.id, (SELECT count(*) FROM ob) AS events FROM upd`,
+      [id, reason, outboxRows(event, id)],
     );
+    if (rows.length > 0) notifyOutboxWritten();
     return rows.length > 0;
   }
 
-  /** Asks to pause: a queued agent stays parked, a running one stops after its turn. Returns the agent, or undefined when it cannot pause. */
-  async pause(id: string): Promise<Agent | undefined> {
-    const rows = await this.db.query(`UPDATE agents_agents SET status = 'paused', updated_at = now() WHERE id = $1::text AND status IN ('queued', 'running') RETURNING *`, [id]);
-    return rows[0] && toAgent(rows[0]);
+  /** Asks to pause (with `event`, agents.agent.pause_requested): a queued agent stays parked, a running one stops after its turn. Undefined when it cannot pause. */
+  async pause(id: string, event: OutboxEvent): Promise<Agent | undefined> {
+    return this.change(`UPDATE agents_agents SET status = 'paused', updated_at = now() WHERE id = $1::text AND status IN ('queued', 'running') RETURNING *`, [id], event);
   }
 
-  /** Queues a paused agent again. */
-  async resume(id: string): Promise<Agent | undefined> {
-    const rows = await this.db.query(`UPDATE agents_agents SET status = 'queued', updated_at = now() WHERE id = $1::text AND status = 'paused' RETURNING *`, [id]);
-    return rows[0] && toAgent(rows[0]);
+  /** Runs the single-row change `update` (RETURNING *) with `event` in the kernel outbox in the same statement. */
+  private async change(update: string, params: unknown[], event: OutboxEvent): Promise<Agent | undefined> {
+    const rows = await this.db.query(`WITH upd AS (${update}), ${outboxCte(`$${params.length + 1}`)} SELECT upd.*, (SELECT count(*) FROM ob) AS events FROM upd`, [...params, outboxRows(event, String(params[0]))]);
+    if (!rows[0]) return undefined;
+    notifyOutboxWritten();
+    return toAgent(rows[0]);
   }
 
-  /** Kills an agent that has not ended; the worker running it is fenced out by the status. */
-  async kill(id: string, reason: string): Promise<Agent | undefined> {
-    const rows = await this.db.query(
+  /** Queues a paused agent again, with `event` (agents.agent.queued). */
+  async resume(id: string, event: OutboxEvent): Promise<Agent | undefined> {
+    return this.change(`UPDATE agents_agents SET status = 'queued', updated_at = now() WHERE id = $1::text AND status = 'paused' RETURNING *`, [id], event);
+  }
+
+  /** Kills an agent that has not ended, with `event` (agents.agent.killed); the worker running it is fenced out by the status. */
+  async kill(id: string, reason: string, event: OutboxEvent): Promise<Agent | undefined> {
+    return this.change(
       `UPDATE agents_agents SET status = 'killed', error = $2::text, owner = NULL, updated_at = now(), finished_at = now()
        WHERE id = $1::text AND status IN ('queued', 'running', 'paused') RETURNING *`,
       [id, reason],
+      event,
     );
-    return rows[0] && toAgent(rows[0]);
   }
 
   /** Log rows after `after`, oldest first. */
@@ -257,9 +319,14 @@ export class AgentStore {
     }));
   }
 
-  /** Records a safety refusal. */
-  async audit(agentId: string, tool: string, rule: string, detail: string): Promise<void> {
-    await this.db.query('INSERT INTO agents_audit (agent_id, tool, rule, detail) VALUES ($1::text, $2::text, $3::text, $4::text)', [agentId, tool, rule, detail]);
+  /** Records a safety refusal, with `event` (agents.safety.blocked) in the kernel outbox in the same statement. */
+  async audit(agentId: string, tool: string, rule: string, detail: string, event: OutboxEvent): Promise<void> {
+    await this.db.query(
+      `WITH upd AS (INSERT INTO agents_audit (agent_id, tool, rule, detail) VALUES ($1::text, $2::text, $3::text, $4::text) RETURNING id), ${outboxCte('$5')}
+       SELECT upd.id, (SELECT count(*) FROM ob) AS events FROM upd`,
+      [agentId, tool, rule, detail, outboxRows(event, agentId)],
+    );
+    notifyOutboxWritten();
   }
 
   /** Refusals, newest first (all agents, or one). */
@@ -270,17 +337,30 @@ export class AgentStore {
 
   /**
    * Running agents whose heartbeat is older than `leaseMs`: queued again (recoveries + 1) to continue from their last
-   * turn on any worker, or failed once `maxRecoveries` is spent. Returns them in their new state.
+   * turn on any worker, or failed once `maxRecoveries` is spent. Returns them in their new state. Each moved agent's
+   * event (agents.agent.queued with the recovery as reason, or agents.agent.failed) goes into the kernel outbox in the
+   * same statement: the rows are only known inside it, so the events are built there (data as in model/events.ts).
    */
   async sweepOrphans(leaseMs: number, maxRecoveries: number): Promise<Agent[]> {
     const rows = await this.db.query(
-      `UPDATE agents_agents SET status = CASE WHEN recoveries >= $2::int THEN 'failed' ELSE 'queued' END,
-         error = CASE WHEN recoveries >= $2::int THEN 'its worker stopped answering ' || (recoveries + 1) || ' times' ELSE error END,
-         finished_at = CASE WHEN recoveries >= $2::int THEN now() ELSE NULL END,
-         recoveries = recoveries + 1, owner = NULL, updated_at = now()
-       WHERE status = 'running' AND heartbeat_at < now() - ($1::int * interval '1 millisecond') RETURNING *`,
+      `WITH upd AS (
+         UPDATE agents_agents SET status = CASE WHEN recoveries >= $2::int THEN 'failed' ELSE 'queued' END,
+           error = CASE WHEN recoveries >= $2::int THEN 'its worker stopped answering ' || (recoveries + 1) || ' times' ELSE error END,
+           finished_at = CASE WHEN recoveries >= $2::int THEN now() ELSE NULL END,
+           recoveries = recoveries + 1, owner = NULL, updated_at = now()
+         WHERE status = 'running' AND heartbeat_at < now() - ($1::int * interval '1 millisecond') RETURNING *
+       ), ob AS (
+         INSERT INTO kernel_outbox (event_id, type, subject, data, correlation_id)
+         SELECT gen_random_uuid()::text, 'agents.agent.' || upd.status, NULL,
+           jsonb_build_object('agentId', upd.id, 'swarmId', upd.swarm_id, 'reason',
+             CASE WHEN upd.status = 'queued' THEN 'recovery ' || upd.recoveries || ': its worker stopped answering' ELSE coalesce(upd.error, 'recoveries spent') END),
+           upd.id
+         FROM upd ORDER BY upd.id RETURNING ${OUTBOX_NOTIFY_SQL} AS notified
+       )
+       SELECT upd.*, (SELECT count(*) FROM ob) AS events FROM upd`,
       [leaseMs, maxRecoveries],
     );
+    if (rows.length > 0) notifyOutboxWritten();
     return rows.map(toAgent);
   }
 
