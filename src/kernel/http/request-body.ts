@@ -6,6 +6,7 @@
  */
 import type { Context } from 'hono';
 import { Invalid, PayloadTooLarge } from '../errors.ts';
+import type { CheckedBody } from './request-state.ts';
 
 /** Deepest JSON nesting accepted in a request body: far above any real document (stored values allow 64 inside a body). */
 export const MAX_JSON_DEPTH = 128;
@@ -170,19 +171,14 @@ class TextBodyCache {
   }
 }
 
-/** Checks the bytes read for `c`'s body and leaves them in Hono's body cache (see checkBody). */
-function keepChecked(c: Context, bytes: Uint8Array): void {
-  const header = c.req.raw.headers.get('content-type');
+/** Checks the bytes read for a body of Content-Type `header`: strict UTF-8 and JSON nesting for text bodies. */
+function checked(header: string | null, bytes: Uint8Array): CheckedBody {
   if (header !== lastType) {
     lastKind = bodyKindOf(header);
     lastType = header;
   }
   const kind = lastKind;
-  if (!kind.text) {
-    // Hono types the cache by value but stores (and reads) promises.
-    (c.req.bodyCache as Record<string, Promise<unknown>>).arrayBuffer = Promise.resolve(exactBuffer(bytes));
-    return;
-  }
+  if (!kind.text) return { bytes };
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -192,19 +188,32 @@ function keepChecked(c: Context, bytes: Uint8Array): void {
   if (kind.json && jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
     throw new Invalid('the request body is nested too deeply', [{ path: deepJsonPath(text, MAX_JSON_DEPTH), message: `nested deeper than ${MAX_JSON_DEPTH} levels (the limit for any JSON request body)` }]);
   }
-  c.req.bodyCache = new TextBodyCache(text, bytes) as unknown as typeof c.req.bodyCache;
-  (c.req as unknown as { [CHECKED_TEXT]?: string })[CHECKED_TEXT] = text;
+  return { bytes, text };
 }
 
 /**
- * Reads and checks the request's body (if any) and caches it on `c.req`, so that later `c.req.text()`, `json()`,
- * `arrayBuffer()` and the zod validators use the checked copy. Throws 413 / 400 (`body`) problems. Call it only for
- * a request that has a body (`hasRequestBody`).
+ * Reads and checks a request's body (call it only for a request that has one, `hasRequestBody`); rejects with 413 /
+ * 400 (`body`) problems. The shell does this before Hono makes a context; `installCheckedBody` then hands the result
+ * to the route's context.
  */
-export function checkBody(c: Context, limit: number): Promise<void> {
+export function readCheckedBody(raw: Request, limit: number): Promise<CheckedBody> {
   try {
-    return readLimited(c.req.raw, limit).then((bytes) => keepChecked(c, bytes));
+    return readLimited(raw, limit).then((bytes) => checked(raw.headers.get('content-type'), bytes));
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/**
+ * Leaves a checked body in Hono's body cache on `c.req`, so that later `c.req.text()`, `json()`, `arrayBuffer()` and
+ * the zod validators use the checked copy.
+ */
+export function installCheckedBody(c: Context, body: CheckedBody): void {
+  if (body.text === undefined) {
+    // Hono types the cache by value but stores (and reads) promises.
+    (c.req.bodyCache as Record<string, Promise<unknown>>).arrayBuffer = Promise.resolve(exactBuffer(body.bytes));
+    return;
+  }
+  c.req.bodyCache = new TextBodyCache(body.text, body.bytes) as unknown as typeof c.req.bodyCache;
+  (c.req as unknown as { [CHECKED_TEXT]?: string })[CHECKED_TEXT] = body.text;
 }
