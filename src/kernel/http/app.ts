@@ -67,7 +67,7 @@ export function createApp(o: AppOptions) {
   // the request's context to the shell's state.
   const router = app.router;
   const add = router.add.bind(router);
-  router.add = (method, path, [handler, route]) => add(method, path, [enteringHandler(handler), route]);
+  router.add = (method, path, [handler, route]) => add(method, path, [enteringHandler(handler, route.path), route]);
   // The shell has the path already (parsed as Hono does, hono/utils/url); Hono asks for it again to route.
   // (`getPath` is read-only in Hono's types but a plain field its dispatch reads on every request.)
   const routing = app as unknown as { getPath: (req: Request, options?: { env?: unknown }) => string };

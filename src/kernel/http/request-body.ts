@@ -82,9 +82,11 @@ export function deepJsonPath(text: string, max: number): string {
  * `bytes()`, not `arrayBuffer()`: in Bun the latter copies the body once more and cost about a microsecond per request.
  * Not an async function: with a Content-Length (every request a client sends whole) it hands back Bun's own promise.
  */
-function readLimited(raw: Request, limit: number): Promise<Uint8Array> {
+function readLimited(raw: Request, limit: number, sized?: boolean): Promise<Uint8Array> {
+  // sized: the caller (the shell) found a Content-Length without Transfer-Encoding and refused one past the limit.
+  if (sized) return raw.bytes();
   const length = raw.headers.get('content-length');
-  if (length !== null && !raw.headers.has('transfer-encoding')) {
+  if (sized === undefined && length !== null && !raw.headers.has('transfer-encoding')) {
     if (Number(length) > limit) throw new PayloadTooLarge(limit);
     return raw.bytes();
   }
@@ -119,9 +121,11 @@ async function readChunked(raw: Request, limit: number): Promise<Uint8Array> {
  * Whether a request carries a body, read from its headers when they tell: in Bun, touching `Request.body` builds a
  * ReadableStream (about 1.5 µs) and makes the later `bytes()` take the slower stream path (about 2 µs more). A server
  * request has a Content-Length or a Transfer-Encoding whenever it has a body; only requests made in-process
- * (`app.request`, tests) may have neither, and are asked directly.
+ * (`app.request`, tests) may have neither, and are asked directly. `sizedLength`: the Content-Length when the caller
+ * already read it and found no Transfer-Encoding, null when there is no usable length (saves reading them again).
  */
-export function hasRequestBody(raw: Request): boolean {
+export function hasRequestBody(raw: Request, sizedLength?: string | null): boolean {
+  if (sizedLength !== undefined) return sizedLength !== null ? sizedLength !== '0' || raw.body !== null : raw.body !== null;
   const headers = raw.headers;
   const length = headers.get('content-length');
   if (length !== null && !headers.has('transfer-encoding')) return length !== '0' || raw.body !== null;
@@ -196,9 +200,9 @@ function checked(header: string | null, bytes: Uint8Array): CheckedBody {
  * 400 (`body`) problems. The shell does this before Hono makes a context; `installCheckedBody` then hands the result
  * to the route's context.
  */
-export function readCheckedBody(raw: Request, limit: number): Promise<CheckedBody> {
+export function readCheckedBody(raw: Request, limit: number, sized?: boolean): Promise<CheckedBody> {
   try {
-    return readLimited(raw, limit).then((bytes) => checked(raw.headers.get('content-type'), bytes));
+    return readLimited(raw, limit, sized).then((bytes) => checked(raw.headers.get('content-type'), bytes));
   } catch (err) {
     return Promise.reject(err);
   }

@@ -17,8 +17,10 @@ export interface CheckedBody {
 /** One request's state, from the shell to the route and back. */
 export class RequestState {
   principal?: Principal;
-  /** The context Hono made for this request, once a route or middleware saw it (for the route pattern). */
+  /** The context Hono made for this request, once a route or middleware saw it. */
   context?: Context;
+  /** The route pattern of the last handler that ran (undefined when no route matched). */
+  route?: string;
   body?: CheckedBody;
   /** RateLimit-Limit and RateLimit-Remaining, once the request was counted against a budget. */
   limitHeader?: string;

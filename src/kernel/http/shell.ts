@@ -53,15 +53,19 @@ interface Budget {
 
 /**
  * Wraps a route handler (or middleware) of the app so that the first one to see a request's context hands it the
- * shell's work: the checked body goes into Hono's body cache, and the context is kept for the route pattern the
- * duration histogram and the trace are labelled with. One property check per handler call; no layer of its own.
+ * shell's work: the checked body goes into Hono's body cache; and each notes its route pattern, which labels the
+ * duration histogram and the trace. One property check per handler call; no layer of its own.
  */
-export function enteringHandler<H extends Handler>(handler: H): H {
+export function enteringHandler<H extends Handler>(handler: H, pattern: string): H {
   return ((c: Context, next: () => Promise<void>) => {
     const state = c.env as unknown;
-    if (state instanceof RequestState && state.context !== c) {
-      state.context = c;
-      if (state.body) installCheckedBody(c, state.body);
+    if (state instanceof RequestState) {
+      // The pattern of the last handler that ran, as Hono's `c.req.routePath` (which builds an array to find it).
+      state.route = pattern;
+      if (state.context !== c) {
+        state.context = c;
+        if (state.body) installCheckedBody(c, state.body);
+      }
     }
     return handler(c, next);
   }) as unknown as H;
@@ -148,27 +152,28 @@ export function shell(o: ShellOptions, routed: RoutedFetch): (req: Request, serv
   };
 
   /** Everything before the route: limits, identity, budget and scope; a promise only when something must be awaited. */
-  const admit = (req: Request, state: RequestState, path: string, hasBody: boolean): void | Promise<void> => {
+  const admit = (req: Request, state: RequestState, path: string): void | Promise<void> => {
     const headers = req.headers;
+    // Content-Length and Transfer-Encoding read once here for the body-limit check, the body test and the read.
+    const length = headers.get('content-length');
+    const sized = length !== null && !headers.has('transfer-encoding');
+    const hasBody = hasRequestBody(req, sized ? length : null);
     // Refused before anything else reads it, as the body-limit middleware did; chunked bodies are counted as read.
-    if (hasBody && !headers.has('transfer-encoding')) {
-      const length = headers.get('content-length');
-      if (length !== null && Number(length) > limitBytes) throw new PayloadTooLarge(limitBytes);
-    }
+    if (hasBody && sized && Number(length) > limitBytes) throw new PayloadTooLarge(limitBytes);
     refuseNulInUrl(req.url);
     const p = callerOf(headers);
     state.principal = p;
     if (path.startsWith('/api/')) {
       const pending = limit(req, state, p);
       // Same order whether the counter answers at once or not: budget (429), then scope (403), then the body.
-      if (pending) return pending.then(() => afterBudget(req, state, path, p, hasBody));
+      if (pending) return pending.then(() => afterBudget(req, state, path, p, hasBody, sized));
     }
-    return afterBudget(req, state, path, p, hasBody);
+    return afterBudget(req, state, path, p, hasBody, sized);
   };
 
-  const afterBudget = (req: Request, state: RequestState, path: string, p: Principal | undefined, hasBody: boolean): void | Promise<void> => {
+  const afterBudget = (req: Request, state: RequestState, path: string, p: Principal | undefined, hasBody: boolean, sized: boolean): void | Promise<void> => {
     moduleScope(path, req.method, p);
-    if (hasBody) return readCheckedBody(req, limitBytes).then((body) => void (state.body = body));
+    if (hasBody) return readCheckedBody(req, limitBytes, sized).then((body) => void (state.body = body));
   };
 
   /** The shell's headers on the answer, and its duration observed. */
@@ -181,7 +186,7 @@ export function shell(o: ShellOptions, routed: RoutedFetch): (req: Request, serv
       res = new Response(answer.body, answer);
       addHeaders(res.headers, state);
     }
-    durations.record(req.method, path, state.context?.req.routePath, res.status, started, state.requestId);
+    durations.record(req.method, path, state.route, res.status, started, state.requestId);
     return res;
   };
 
@@ -198,7 +203,7 @@ export function shell(o: ShellOptions, routed: RoutedFetch): (req: Request, serv
     const started = performance.now();
     let pending: void | Promise<void>;
     try {
-      pending = admit(req, state, path, hasRequestBody(req));
+      pending = admit(req, state, path);
     } catch (err) {
       return refuse(req, state, path, started, err);
     }
@@ -210,12 +215,27 @@ export function shell(o: ShellOptions, routed: RoutedFetch): (req: Request, serv
   };
 
   return (req, server) => {
-    const path = getPath(req);
+    const path = pathOf(req);
     const state = new RequestState(server, requestIdOf(req.headers.get('x-request-id')), path);
     // One boolean check per request while tracing is off.
     if (!tracingOn()) return handle(req, state, path);
-    return serverSpan(req, path, () => handle(req, state, path), () => state.context?.req.routePath);
+    return serverSpan(req, path, () => handle(req, state, path), () => state.route);
   };
+}
+
+/**
+ * The path as Hono routes it (`getPath` of hono/utils/url), with native searches instead of its loop over each
+ * character; a path with a percent escape goes to Hono's own function for the decoding.
+ */
+function pathOf(req: Request): string {
+  const url = req.url;
+  const start = url.indexOf('/', url.indexOf(':') + 4);
+  if (start < 0) return getPath(req);
+  const q = url.indexOf('?', start);
+  const h = url.indexOf('#', start);
+  const end = q < 0 ? (h < 0 ? url.length : h) : h < 0 ? q : Math.min(q, h);
+  const pct = url.indexOf('%', start);
+  return pct >= 0 && pct < end ? getPath(req) : url.slice(start, end);
 }
 
 /** X-Request-Id always; RateLimit-Limit and RateLimit-Remaining once the request was counted. */
