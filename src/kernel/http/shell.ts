@@ -19,7 +19,7 @@ import { requireScope, SESSION_COOKIE, TokenTable, type TokenRecord } from './au
 import { peerAddress } from './client-address.ts';
 import { problemAnswer } from './problem.ts';
 import { hitNow, type RateCounter } from './rate-limit.ts';
-import { hasRequestBody, installCheckedBody, readCheckedBody } from './request-body.ts';
+import { checkBodyBytes, hasRequestBody, installCheckedBody, readBodyBytes } from './request-body.ts';
 import { DurationRecorder, requestIdOf } from './request-context.ts';
 import { RequestState } from './request-state.ts';
 import { refuseNulInUrl } from './url-check.ts';
@@ -151,8 +151,11 @@ export function shell(o: ShellOptions, routed: RoutedFetch): (req: Request, serv
     }
   };
 
-  /** Everything before the route: limits, identity, budget and scope; a promise only when something must be awaited. */
-  const admit = (req: Request, state: RequestState, path: string): void | Promise<void> => {
+  /**
+   * Everything before the route: limits, identity, budget and scope; a promise only when something must be awaited,
+   * resolving to the body's bytes when there is a body (checked by the continuation that also calls the route).
+   */
+  const admit = (req: Request, state: RequestState, path: string): void | Promise<Uint8Array | void> => {
     const headers = req.headers;
     // Content-Length and Transfer-Encoding read once here for the body-limit check, the body test and the read.
     const length = headers.get('content-length');
@@ -166,14 +169,14 @@ export function shell(o: ShellOptions, routed: RoutedFetch): (req: Request, serv
     if (path.startsWith('/api/')) {
       const pending = limit(req, state, p);
       // Same order whether the counter answers at once or not: budget (429), then scope (403), then the body.
-      if (pending) return pending.then(() => afterBudget(req, state, path, p, hasBody, sized));
+      if (pending) return pending.then<Uint8Array | void>(() => afterBudget(req, state, path, p, hasBody, sized));
     }
     return afterBudget(req, state, path, p, hasBody, sized);
   };
 
-  const afterBudget = (req: Request, state: RequestState, path: string, p: Principal | undefined, hasBody: boolean, sized: boolean): void | Promise<void> => {
+  const afterBudget = (req: Request, state: RequestState, path: string, p: Principal | undefined, hasBody: boolean, sized: boolean): void | Promise<Uint8Array> => {
     moduleScope(path, req.method, p);
-    if (hasBody) return readCheckedBody(req, limitBytes, sized).then((body) => void (state.body = body));
+    if (hasBody) return readBodyBytes(req, limitBytes, sized);
   };
 
   /** The shell's headers on the answer, and its duration observed. */
@@ -201,7 +204,7 @@ export function shell(o: ShellOptions, routed: RoutedFetch): (req: Request, serv
 
   const handle = (req: Request, state: RequestState, path: string): Response | Promise<Response> => {
     const started = performance.now();
-    let pending: void | Promise<void>;
+    let pending: void | Promise<Uint8Array | void>;
     try {
       pending = admit(req, state, path);
     } catch (err) {
@@ -209,7 +212,16 @@ export function shell(o: ShellOptions, routed: RoutedFetch): (req: Request, serv
     }
     if (!pending) return route(req, state, path, started);
     return pending.then(
-      () => route(req, state, path, started),
+      (bytes) => {
+        if (bytes) {
+          try {
+            state.body = checkBodyBytes(req, bytes);
+          } catch (err) {
+            return refuse(req, state, path, started, err);
+          }
+        }
+        return route(req, state, path, started);
+      },
       (err: unknown) => refuse(req, state, path, started, err),
     );
   };
