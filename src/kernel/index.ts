@@ -15,6 +15,7 @@ export { ActionRegistry, type ActionDefinition } from './actions.ts';
 export { createRouter, ApiRouter } from './http/router.ts';
 export { defineRoute, documentedBody, documentedQuery, problemSchema, type RouteSpec, type ApiRoute, type ProblemStatus } from './http/route.ts';
 export { holdConnection } from './http/hold-connection.ts';
+export { principalOf, currentRequestId } from './http/request-state.ts';
 export { sseResponse, formatSse, SSE_KEEP_ALIVE_MS, type SseFrame, type SseOptions, type SseGap } from './http/sse-stream.ts';
 export { DEFAULT_STREAM_LIMITS, type StreamLimits } from './http/stream-limits.ts';
 export type { AppEnv } from './http/app-env.ts';

@@ -9,6 +9,7 @@ import { createMetrics } from '../../src/kernel/metrics.ts';
 import type { Module } from '../../src/kernel/module.ts';
 import { ModuleDisabled } from '../../src/kernel/errors.ts';
 import { createRouter } from '../../src/kernel/http/router.ts';
+import { currentRequestId, principalOf } from '../../src/kernel/http/request-state.ts';
 import { defineRoute, documentedQuery } from '../../src/kernel/http/route.ts';
 import { leaseRoutes } from '../../src/kernel/http/lease-routes.ts';
 import { DIAGNOSTICS_QUEUE, startDiagnosticsWorker } from '../../src/kernel/diagnostics.ts';
@@ -43,6 +44,10 @@ const crashModule: Module = {
     });
     // Query parameters the handler reads itself, documented only (as cascades' list routes do), and a free-form query.
     app.openapi(defineRoute({ method: 'get', path: '/documented', operationId: 'crashDocumented', summary: 'documented query', parameters: documentedQuery(z.object({ after: z.string().optional() })), responses: { 200: { description: 'the query' } } }), (c) => c.json(c.req.query()));
+    // A handler that builds its own Response (as streams do) and reads the caller and request id from the shell.
+    app.openapi(defineRoute({ method: 'get', path: '/whoami', operationId: 'crashWhoami', summary: 'the caller, raw response', responses: { 200: { description: 'the caller' } } }), (c) =>
+      new Response(JSON.stringify({ name: principalOf(c)?.name, requestId: currentRequestId(c) }), { headers: { 'content-type': 'application/json' } }),
+    );
     app.openapi(defineRoute({ method: 'get', path: '/free', operationId: 'crashFree', summary: 'free-form query', request: { query: z.looseObject({ a: z.string().optional() }) }, responses: { 200: { description: 'the query' } } }), (c) => c.json(c.req.query()));
     return app;
   },
@@ -88,6 +93,20 @@ describe('HTTP shell', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok' });
     expect(res.headers.get('x-request-id')).toMatch(/.{8,}/);
+  });
+
+  it('runs around the app, not inside it: no middleware over every path, so an API route is Hono\'s only handler', () => {
+    // A middleware on '/*' or a catch-all on '/api/*' puts every request on Hono's multi-handler (compose) path.
+    expect(open.routes.filter((r) => r.path === '/*' || r.path === '/api/*')).toEqual([]);
+  });
+
+  it('hands the principal and request id to the route and adds its headers to a Response the route built itself', async () => {
+    const res = await open.request('/api/v1/crash/whoami', { headers: { 'x-request-id': 'shell-test-1' } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ name: 'anonymous', requestId: 'shell-test-1' });
+    expect(res.headers.get('x-request-id')).toBe('shell-test-1');
+    expect(res.headers.get('ratelimit-limit')).toBe('1000');
+    expect(Number(res.headers.get('ratelimit-remaining'))).toBeLessThan(1000);
   });
 
   it('reports each dependency on /readyz', async () => {

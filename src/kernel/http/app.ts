@@ -9,14 +9,15 @@ import type { Resources } from '../resources.ts';
 import type { AppEnv } from './app-env.ts';
 import type { TokenRecord } from './auth.ts';
 import { eventsRoutes } from './events-routes.ts';
-import { errorHandler, problemResponse } from './problem.ts';
+import { errorHandler } from './problem.ts';
 import type { RateCounter } from './rate-limit.ts';
 import type { leaseRoutes } from './lease-routes.ts';
 import { queueRoutes } from './queue-routes.ts';
 import { createRouter } from './router.ts';
 import { answerProbe } from './probes.ts';
 import { DurationRecorder } from './request-context.ts';
-import { shell } from './shell.ts';
+import { enteringHandler, shell } from './shell.ts';
+import { RequestState } from './request-state.ts';
 import { registerSystemRoutes } from './system-routes.ts';
 import { streamStatsOf, type StreamLimits, type StreamStats } from './stream-limits.ts';
 
@@ -61,18 +62,17 @@ export function createApp(o: AppOptions) {
     return allow.length > 0 ? new MethodNotAllowed(method, path, allow) : new NotFound(what);
   };
   app.notFound((c) => onError(noRoute(c.req.method, c.req.path, `route ${c.req.method} ${c.req.path}`), c));
-  // Request id, auth, rate limit, module scopes, body checks and timing: one layer (see shell.ts).
-  app.use(
-    shell({
-      metrics: o.metrics,
-      log: o.log,
-      bodyLimitBytes: o.bodyLimitBytes,
-      auth: o.auth,
-      rateCounter: o.rateCounter,
-      moduleNames: o.modules.filter((m) => m.enabled).map((m) => m.name),
-      onError,
-    }),
-  );
+  // Request id, auth, rate limit, module scopes, body checks and timing run around the app's fetch (shell.ts), not as
+  // a middleware; every handler registered from here on (sub-routers included: they share this router) first hands
+  // the request's context to the shell's state.
+  const router = app.router;
+  const add = router.add.bind(router);
+  router.add = (method, path, [handler, route]) => add(method, path, [enteringHandler(handler, route.path), route]);
+  // The shell has the path already (parsed as Hono does, hono/utils/url); Hono asks for it again to route.
+  // (`getPath` is read-only in Hono's types but a plain field its dispatch reads on every request.)
+  const routing = app as unknown as { getPath: (req: Request, options?: { env?: unknown }) => string };
+  const pathOf = routing.getPath;
+  routing.getPath = (req, options) => (options?.env instanceof RequestState ? options.env.path : pathOf(req, options));
 
   registerSystemRoutes(app, { version: o.version, resources: o.resources, metrics: o.metrics, modules: o.modules, hasConsole: Boolean(o.console) });
 
@@ -93,14 +93,24 @@ export function createApp(o: AppOptions) {
   }
 
   if (o.console) app.route('/ui', o.console);
-  app.use('/api/*', (c) => {
-    throw noRoute(c.req.method, c.req.path, `route ${c.req.method} ${c.req.path}`);
-  });
+  // An API path no route answers is the notFound handler's 404 / 405 (above); not an `/api/*` catch-all, which would
+  // match every API request beside its route and so put each one on Hono's multi-handler (compose) path.
   allowed = allowedMethodsOf(app.routes);
 
   // The probes skip the router and the shell altogether (probes.ts); app.request() in tests goes through here too.
   const durations = new DurationRecorder(o.metrics, o.log);
   const routed = app.fetch;
-  app.fetch = (req, ...rest) => answerProbe(req, o.resources, durations) ?? routed(req, ...rest);
+  const front = shell(
+    {
+      metrics: o.metrics,
+      log: o.log,
+      bodyLimitBytes: o.bodyLimitBytes,
+      auth: o.auth,
+      rateCounter: o.rateCounter,
+      moduleNames: o.modules.filter((m) => m.enabled).map((m) => m.name),
+    },
+    (req, state) => routed(req, state),
+  );
+  app.fetch = (req, server) => answerProbe(req, o.resources, durations) ?? front(req, server);
   return app;
 }

@@ -1,4 +1,5 @@
 /** Bearer-token authentication against SHA-256 hashes from config, and scope checks. */
+import { principalOf as principalFor } from './request-state.ts';
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Principal } from './app-env.ts';
@@ -98,7 +99,7 @@ export function requireScope(p: Principal | undefined, scope: string): void {
 /** Rejects with 401 when nobody is authenticated, 403 when none of `scopes` is held. */
 export function requireAnyScope(...scopes: string[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    requireScopeOf(c.get('principal'), scopes);
+    requireScopeOf(principalFor(c), scopes);
     return next();
   };
 }

@@ -1,5 +1,6 @@
 /** The address of the client a request came from, as the TCP connection shows it. */
 import type { Context } from 'hono';
+import { serverOf } from './request-state.ts';
 
 /** What the kernel needs of the `env` that Bun.serve hands to the app's fetch (its Server). */
 interface PeerSource {
@@ -12,6 +13,10 @@ interface PeerSource {
  * proxy every client therefore shares the proxy's address.
  */
 export function clientAddress(c: Context): string {
-  const server = c.env as PeerSource | undefined;
-  return server?.requestIP?.(c.req.raw)?.address ?? 'unknown';
+  return peerAddress(serverOf(c), c.req.raw);
+}
+
+/** `clientAddress` from the server Bun.serve passed and the request (the shell has no context yet). */
+export function peerAddress(server: unknown, req: Request): string {
+  return (server as PeerSource | undefined)?.requestIP?.(req)?.address ?? 'unknown';
 }

@@ -1,4 +1,5 @@
 /** /api/v1/events: publish an event (POST), stream events by pattern as SSE, or upgrade the same path to a WebSocket. */
+import { principalOf } from './request-state.ts';
 import { z } from '@hono/zod-openapi';
 import type { Context, Next } from 'hono';
 import type { AppEnv } from './app-env.ts';
@@ -55,8 +56,9 @@ export function eventsRoutes(bus: EventBus, source: string, opts: { limits?: Str
         async (c: Context<AppEnv>, next: Next) => {
           const pattern = c.req.query('pattern') ?? '>';
           if (!patternSchema.safeParse(pattern).success) throw new Invalid('invalid query', [{ path: 'query.pattern', message: 'dotted tokens, * for one token, > for the rest' }]);
-          if (!c.get('principal')) return requireAnyScope()(c, next);
-          if (!mayRead(c.get('principal'), pattern)) throw new Forbidden(`reading '${pattern}' needs events:read or <module>:read`);
+          const principal = principalOf(c);
+          if (!principal) return requireAnyScope()(c, next);
+          if (!mayRead(principal, pattern)) throw new Forbidden(`reading '${pattern}' needs events:read or <module>:read`);
           return next();
         },
         async (c: Context<AppEnv>, next: Next) => {

@@ -1,4 +1,5 @@
 /** Long requests (an await, an event stream) must not be cut by the HTTP server's idle timeout. */
+import { serverOf } from './request-state.ts';
 import type { Context } from 'hono';
 
 /** What the kernel needs of the `env` that Bun.serve hands to the app's fetch (its Server). */
@@ -11,7 +12,7 @@ interface IdleTimeoutSource {
  * while the handler waits. The handler must bound the wait itself. No-op without a server (in-process `app.request`).
  */
 export function holdConnection(c: Context): void {
-  (c.env as IdleTimeoutSource | undefined)?.timeout?.(c.req.raw, 0);
+  (serverOf(c) as IdleTimeoutSource | undefined)?.timeout?.(c.req.raw, 0);
 }
 
 /**
@@ -19,5 +20,5 @@ export function holdConnection(c: Context): void {
  * `seconds`, e.g. a stream that has said its last word to a client that no longer reads. No-op without a server.
  */
 export function releaseConnection(c: Context, seconds: number): void {
-  (c.env as IdleTimeoutSource | undefined)?.timeout?.(c.req.raw, Math.max(1, Math.round(seconds)));
+  (serverOf(c) as IdleTimeoutSource | undefined)?.timeout?.(c.req.raw, Math.max(1, Math.round(seconds)));
 }

@@ -1,4 +1,5 @@
 /** Per-token rate limiting with a fixed one-minute window; the counter lives in Redis when distributed so it holds across instances. */
+import { principalOf } from './request-state.ts';
 import type { Redis } from 'ioredis';
 import type { MiddlewareHandler } from 'hono';
 import { RateLimited } from '../errors.ts';
@@ -69,7 +70,7 @@ export class RedisRateCounter implements RateCounter {
 /** Middleware: 429 with Retry-After once a principal exceeds its requests per minute. */
 export function rateLimit(counter: RateCounter, defaultPerMinute: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const p = c.get('principal');
+    const p = principalOf(c);
     // Anonymous callers by their connection's address: X-Forwarded-For is whatever the client writes.
     const key = p && p.name !== 'anonymous' ? `token:${p.name}` : `ip:${clientAddress(c)}`;
     const limit = p?.rateLimitPerMinute ?? defaultPerMinute;

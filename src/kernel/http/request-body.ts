@@ -6,6 +6,7 @@
  */
 import type { Context } from 'hono';
 import { Invalid, PayloadTooLarge } from '../errors.ts';
+import type { CheckedBody } from './request-state.ts';
 
 /** Deepest JSON nesting accepted in a request body: far above any real document (stored values allow 64 inside a body). */
 export const MAX_JSON_DEPTH = 128;
@@ -81,9 +82,11 @@ export function deepJsonPath(text: string, max: number): string {
  * `bytes()`, not `arrayBuffer()`: in Bun the latter copies the body once more and cost about a microsecond per request.
  * Not an async function: with a Content-Length (every request a client sends whole) it hands back Bun's own promise.
  */
-function readLimited(raw: Request, limit: number): Promise<Uint8Array> {
+function readLimited(raw: Request, limit: number, sized?: boolean): Promise<Uint8Array> {
+  // sized: the caller (the shell) found a Content-Length without Transfer-Encoding and refused one past the limit.
+  if (sized) return raw.bytes();
   const length = raw.headers.get('content-length');
-  if (length !== null && !raw.headers.has('transfer-encoding')) {
+  if (sized === undefined && length !== null && !raw.headers.has('transfer-encoding')) {
     if (Number(length) > limit) throw new PayloadTooLarge(limit);
     return raw.bytes();
   }
@@ -118,9 +121,11 @@ async function readChunked(raw: Request, limit: number): Promise<Uint8Array> {
  * Whether a request carries a body, read from its headers when they tell: in Bun, touching `Request.body` builds a
  * ReadableStream (about 1.5 µs) and makes the later `bytes()` take the slower stream path (about 2 µs more). A server
  * request has a Content-Length or a Transfer-Encoding whenever it has a body; only requests made in-process
- * (`app.request`, tests) may have neither, and are asked directly.
+ * (`app.request`, tests) may have neither, and are asked directly. `sizedLength`: the Content-Length when the caller
+ * already read it and found no Transfer-Encoding, null when there is no usable length (saves reading them again).
  */
-export function hasRequestBody(raw: Request): boolean {
+export function hasRequestBody(raw: Request, sizedLength?: string | null): boolean {
+  if (sizedLength !== undefined) return sizedLength !== null ? sizedLength !== '0' || raw.body !== null : raw.body !== null;
   const headers = raw.headers;
   const length = headers.get('content-length');
   if (length !== null && !headers.has('transfer-encoding')) return length !== '0' || raw.body !== null;
@@ -170,19 +175,14 @@ class TextBodyCache {
   }
 }
 
-/** Checks the bytes read for `c`'s body and leaves them in Hono's body cache (see checkBody). */
-function keepChecked(c: Context, bytes: Uint8Array): void {
-  const header = c.req.raw.headers.get('content-type');
+/** Checks the bytes read for a body of Content-Type `header`: strict UTF-8 and JSON nesting for text bodies. */
+function checked(header: string | null, bytes: Uint8Array): CheckedBody {
   if (header !== lastType) {
     lastKind = bodyKindOf(header);
     lastType = header;
   }
   const kind = lastKind;
-  if (!kind.text) {
-    // Hono types the cache by value but stores (and reads) promises.
-    (c.req.bodyCache as Record<string, Promise<unknown>>).arrayBuffer = Promise.resolve(exactBuffer(bytes));
-    return;
-  }
+  if (!kind.text) return { bytes };
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -192,19 +192,38 @@ function keepChecked(c: Context, bytes: Uint8Array): void {
   if (kind.json && jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
     throw new Invalid('the request body is nested too deeply', [{ path: deepJsonPath(text, MAX_JSON_DEPTH), message: `nested deeper than ${MAX_JSON_DEPTH} levels (the limit for any JSON request body)` }]);
   }
-  c.req.bodyCache = new TextBodyCache(text, bytes) as unknown as typeof c.req.bodyCache;
-  (c.req as unknown as { [CHECKED_TEXT]?: string })[CHECKED_TEXT] = text;
+  return { bytes, text };
 }
 
 /**
- * Reads and checks the request's body (if any) and caches it on `c.req`, so that later `c.req.text()`, `json()`,
- * `arrayBuffer()` and the zod validators use the checked copy. Throws 413 / 400 (`body`) problems. Call it only for
- * a request that has a body (`hasRequestBody`).
+ * Reads a request's body (call it only for a request that has one, `hasRequestBody`), rejecting with 413 past `limit`;
+ * `checkBodyBytes` then checks what was read. Two steps so that the shell can check the bytes and call the route in
+ * one continuation instead of one promise each. The shell does this before Hono makes a context; `installCheckedBody`
+ * hands the result to the route's context.
  */
-export function checkBody(c: Context, limit: number): Promise<void> {
+export function readBodyBytes(raw: Request, limit: number, sized?: boolean): Promise<Uint8Array> {
   try {
-    return readLimited(c.req.raw, limit).then((bytes) => keepChecked(c, bytes));
+    return readLimited(raw, limit, sized);
   } catch (err) {
     return Promise.reject(err);
   }
+}
+
+/** Checks a body read by `readBodyBytes`: strict UTF-8 and JSON nesting for text bodies; throws 400 problems naming `body`. */
+export function checkBodyBytes(raw: Request, bytes: Uint8Array): CheckedBody {
+  return checked(raw.headers.get('content-type'), bytes);
+}
+
+/**
+ * Leaves a checked body in Hono's body cache on `c.req`, so that later `c.req.text()`, `json()`, `arrayBuffer()` and
+ * the zod validators use the checked copy.
+ */
+export function installCheckedBody(c: Context, body: CheckedBody): void {
+  if (body.text === undefined) {
+    // Hono types the cache by value but stores (and reads) promises.
+    (c.req.bodyCache as Record<string, Promise<unknown>>).arrayBuffer = Promise.resolve(exactBuffer(body.bytes));
+    return;
+  }
+  c.req.bodyCache = new TextBodyCache(body.text, body.bytes) as unknown as typeof c.req.bodyCache;
+  (c.req as unknown as { [CHECKED_TEXT]?: string })[CHECKED_TEXT] = body.text;
 }

@@ -1,5 +1,4 @@
 /** Request ids and the duration histogram: what every request records, whichever path it takes through the shell. */
-import type { Context } from 'hono';
 import type { Logger } from '../log.ts';
 import type { KernelMetrics } from '../metrics.ts';
 import { HistogramChild } from './histogram-child.ts';
@@ -41,15 +40,16 @@ export class DurationRecorder {
     private readonly log: Logger,
   ) {}
 
-  /** Observes one finished request by its matched route pattern (never the raw path: label cardinality stays bounded). */
-  record(c: Context, started: number, requestId: string): void {
-    const status = c.res.status;
-    const matched = c.req.routePath;
-    // No route reached: a 404, or a request the shell refused first (auth, rate limit, body); never the raw path.
-    const route = matched && matched !== '/*' ? matched : status === 404 ? 'unmatched' : 'refused';
-    const method = c.req.method;
+  /**
+   * Observes one finished request by its matched route pattern (never the raw path: label cardinality stays bounded);
+   * `routePath` is undefined when no route saw the request.
+   */
+  record(method: string, path: string, routePath: string | undefined, status: number, started: number, requestId: string): void {
+    // No route reached: no route for the path (404) or the method (405), or a request the shell refused first (auth,
+    // rate limit, body); never the raw path.
+    const route = routePath && routePath !== '/*' ? routePath : status === 404 || status === 405 ? 'unmatched' : 'refused';
     this.observe(method, route, status, started);
-    if (status >= 500) this.log.warn({ requestId, method, path: c.req.path, status }, 'request failed');
+    if (status >= 500) this.log.warn({ requestId, method, path, status }, 'request failed');
   }
 
   /** Observes a request answered outside Hono (the probes), by a fixed route. */

@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The web console at /ui, rendered on the server with hono/jsx and served from the binary (no build step). */
+import { principalOf } from '../http/request-state.ts';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv } from '../http/app-env.ts';
@@ -31,7 +32,7 @@ export function consoleRoutes(o: ConsoleOptions): Hono<AppEnv> {
   const nav: NavItem[] = [{ href: '/ui', label: 'Overview' }, ...enabled.map((m) => ({ href: `/ui/${m.name}`, label: m.name }))];
   const render: RenderPage = (c, page, body) => {
     // Only a cookie session can be ended from the page; with auth off or a bearer header there is nothing to sign out of.
-    const signedInAs = getCookie(c, SESSION_COOKIE) ? c.get('principal')?.name : undefined;
+    const signedInAs = getCookie(c, SESSION_COOKIE) ? principalOf(c)?.name : undefined;
     return c.html(
       <Layout title={page.title} version={o.version} mode={o.resources.mode} nav={nav} active={page.active ?? ''} signedInAs={signedInAs}>
         {body}
@@ -44,14 +45,14 @@ export function consoleRoutes(o: ConsoleOptions): Hono<AppEnv> {
 
   // Everything below needs a principal: with auth on, that means a valid token (cookie or header).
   app.use('*', async (c, next) => {
-    if (!c.get('principal')) return c.redirect('/ui/login', 302);
+    if (!principalOf(c)) return c.redirect('/ui/login', 302);
     return next();
   });
 
   // Queue depths follow the queue API's rule (admin only); health is public at /readyz anyway.
-  app.get('/overview.json', async (c) => c.json(await overviewData(o.resources, hasScope(c.get('principal'), 'admin'))));
+  app.get('/overview.json', async (c) => c.json(await overviewData(o.resources, hasScope(principalOf(c), 'admin'))));
   app.get('/', async (c) => {
-    const data = await overviewData(o.resources, hasScope(c.get('principal'), 'admin'));
+    const data = await overviewData(o.resources, hasScope(principalOf(c), 'admin'));
     return render(c, { title: 'Overview', active: '/ui' }, <OverviewPage data={data} modules={enabled} />);
   });
 
@@ -59,7 +60,7 @@ export function consoleRoutes(o: ConsoleOptions): Hono<AppEnv> {
     const base = `/${m.name}`;
     // A module's pages show what its API shows, so they need the same `<module>:read` scope.
     const readScope: MiddlewareHandler<AppEnv> = async (c, next) => {
-      if (hasScope(c.get('principal'), `${m.name}:read`)) return next();
+      if (hasScope(principalOf(c), `${m.name}:read`)) return next();
       return render(c, { title: m.name, active: `/ui${base}`, status: 403 }, <Notice title={m.name} text={`This page needs the ${m.name}:read scope.`} />);
     };
     app.use(`${base}/*`, readScope); // also matches `base` itself

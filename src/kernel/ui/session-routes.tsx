@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 /** The console's sign-in and sign-out: a token entered once in a form becomes an HttpOnly, SameSite=Strict cookie. */
+import { principalOf } from '../http/request-state.ts';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { AppEnv } from '../http/app-env.ts';
@@ -15,7 +16,7 @@ export function sessionRoutes(checkToken: (token: string) => boolean, render: Re
   const app = new Hono<AppEnv>();
   app.get('/login', (c) => {
     // Already someone (a valid cookie, or auth is off): nothing to sign in to.
-    if (c.get('principal')) return c.redirect('/ui', 303);
+    if (principalOf(c)) return c.redirect('/ui', 303);
     return render(c, { title: 'Sign in' }, <LoginPage />);
   });
   app.post('/login', async (c) => {
