@@ -38,9 +38,11 @@ export function breederRoutes(svc: BreederService, credentials: CredentialServic
     return c.body(null, 204);
   });
   app.openapi(defineRoute({ method: 'post', path: '/breeders/{id}/start', operationId: 'startBreeder', summary: 'Start a breeder', errors: [404, 409], request: { params: z.object({ id }) }, responses: { 200: json(breederSchema, 'running') } }), async (c) => c.json(await svc.start(c.req.valid('param').id), 200));
-  app.openapi(defineRoute({ method: 'post', path: '/breeders/{id}/stop', operationId: 'stopBreeder', summary: 'Stop a breeder after its current trials', errors: [404, 409], request: { params: z.object({ id }) }, responses: { 200: json(breederSchema, 'stopped; workers end after their current trial') } }), async (c) =>
-    c.json(await svc.stop(c.req.valid('param').id), 200),
-  );
+  const pendingStop = z.object({ breeder: z.string(), status: z.literal('stop_pending'), requestedAt: z.string(), detail: z.string() }).openapi('BreederStopPending');
+  app.openapi(defineRoute({ method: 'post', path: '/breeders/{id}/stop', operationId: 'stopBreeder', summary: 'Stop a breeder after its current trials', errors: [404, 409], request: { params: z.object({ id }) }, responses: { 200: json(breederSchema, 'stopped; workers end after their current trial'), 202: json(pendingStop, 'the database is away: the running loops were told to stop; the status is written when the database answers') } }), async (c) => {
+    const r = await svc.stop(c.req.valid('param').id);
+    return 'trials' in r ? c.json(r, 200) : c.json(r, 202);
+  });
   app.openapi(
     defineRoute({ method: 'get', path: '/breeders/{id}/trials', operationId: 'listBreederTrials', summary: "A page of a breeder's trials by number", errors: [404], request: { params: z.object({ id }), query: trialsQuery }, responses: { 200: json(z.object({ items: z.array(trialSchema), nextAfter: z.number().nullable() }), 'a page of trials by number') } }),
     async (c) => {
