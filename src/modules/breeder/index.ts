@@ -115,6 +115,7 @@ export function createBreederModule(): Module {
     async stop(state) {
       await state.worker?.close();
       state.worker = undefined;
+      await state.stops.close();
       // After the worker: the last push carries the counts of the trials that just ended.
       await state.pusher?.stop();
       state.pusher = undefined;

@@ -21,6 +21,8 @@ export interface StopRequest {
 /** The stop requests of one process. */
 export class StopRequests {
   private opened: Promise<Kv> | undefined;
+  private watching: Promise<{ stop(): Promise<void> }> | undefined;
+  private readonly listeners = new Set<(key: string, value: StopRequest | undefined) => void>();
 
   constructor(private readonly kv: KvStore) {}
 
@@ -43,7 +45,8 @@ export class StopRequests {
 
   /**
    * Calls `onStop` once when a stop is asked for the breeder (by id or by name) after `startedAt`, including one asked
-   * before the watch began. Answers the watch's handle.
+   * before the watch began. Answers the watch's handle. One KV watch serves every slot of the process (a JetStream
+   * watch is a consumer on the server: one per slot would be hundreds).
    */
   async watch(ref: { id: string; name: string }, startedAt: Date, onStop: () => void): Promise<{ stop(): Promise<void> }> {
     const kv = await this.bucket();
@@ -54,11 +57,34 @@ export class StopRequests {
       called = true;
       onStop();
     };
-    const w = await kv.watch<StopRequest>('stop.', (c) => {
-      if (c.op === 'put' && keys.has(c.key)) seen(c.value);
-    });
-    for (const k of keys) seen((await kv.get<StopRequest>(k))?.value);
-    return w;
+    const listener = (key: string, value: StopRequest | undefined) => {
+      if (keys.has(key)) seen(value);
+    };
+    this.listeners.add(listener);
+    try {
+      this.watching ??= kv
+        .watch<StopRequest>('stop.', (c) => {
+          if (c.op === 'put') for (const l of this.listeners) l(c.key, c.value);
+        })
+        .catch((err) => {
+          this.watching = undefined;
+          throw err;
+        });
+      await this.watching;
+      for (const k of keys) seen((await kv.get<StopRequest>(k))?.value);
+    } catch (err) {
+      this.listeners.delete(listener);
+      throw err;
+    }
+    return { stop: async () => void this.listeners.delete(listener) };
+  }
+
+  /** Ends the shared watch (the module stops). */
+  async close(): Promise<void> {
+    const w = this.watching;
+    this.watching = undefined;
+    this.listeners.clear();
+    await (await w?.catch(() => undefined))?.stop();
   }
 
   /** Forgets the breeder's requests once its stop is recorded. */
