@@ -165,10 +165,17 @@ export function commandContext<F extends FlagSpec>(o: { name: string; base: stri
       const answer = await o.client
         .send(r.method.toUpperCase(), callTarget(o.base, r, { params: given.params, query }), { body, raw: given.raw, headers: given.headers })
         .catch((err: unknown) => Promise.reject(withFlags(err, names)));
-      const ok = Object.entries(r.responses ?? {}).find(([status]) => /^2\d\d$/.test(status));
-      const schema = ok ? jsonSchema(ok[1]) : undefined;
-      if (!schema) return answer as RouteOutput<typeof route>;
-      return checkAnswer(schema, answer, `${r.method.toUpperCase()} ${o.base}${r.path}`) as RouteOutput<typeof route>;
+      // A route may document several successes (200 done, 202 pending): the answer must match one of them.
+      const schemas = Object.entries(r.responses ?? {})
+        .filter(([status]) => /^2\d\d$/.test(status))
+        .map(([, res]) => jsonSchema(res))
+        .filter((x): x is z.ZodType => x !== undefined);
+      if (schemas.length === 0) return answer as RouteOutput<typeof route>;
+      for (const schema of schemas) {
+        const parsed = schema.safeParse(answer);
+        if (parsed.success) return parsed.data as RouteOutput<typeof route>;
+      }
+      return checkAnswer(schemas[0]!, answer, `${r.method.toUpperCase()} ${o.base}${r.path}`) as RouteOutput<typeof route>;
     },
   };
 }

@@ -12,6 +12,7 @@ import { startPush, type MetricsPusher } from './runtime/push.ts';
 import { DurationText } from './model/source.ts';
 import { CredentialService } from './runtime/credentials.ts';
 import { BreederService } from './runtime/service.ts';
+import { StopRequests } from './runtime/stop-requests.ts';
 import { TargetService } from './runtime/targets.ts';
 import { createBreederStore, type BreederStore } from './store/index.ts';
 
@@ -48,6 +49,7 @@ interface BreederState {
   service: BreederService;
   credentials: CredentialService;
   targets: TargetService;
+  stops: StopRequests;
   worker?: QueueWorker;
   pusher?: MetricsPusher;
 }
@@ -55,7 +57,8 @@ interface BreederState {
 function init(ctx: ModuleContext<BreederConfig>): BreederState {
   const store = createBreederStore(ctx.resources.db);
   const credentials = new CredentialService(store, ctx.config.credentialKeyFile);
-  return { store, credentials, targets: new TargetService(store), service: new BreederService(store, ctx.resources.queue, { commandsEnabled: ctx.config.commandEffectuation }, ctx.log) };
+  const stops = new StopRequests(ctx.resources.kv);
+  return { store, credentials, stops, targets: new TargetService(store), service: new BreederService(store, ctx.resources.queue, { commandsEnabled: ctx.config.commandEffectuation, stops }, ctx.log) };
 }
 
 /** Builds the module. */
@@ -94,9 +97,10 @@ export function createBreederModule(): Module {
       return breederUi(service);
     },
     async start(ctx, state) {
-      const { store, service, credentials, targets } = state;
+      const { store, service, credentials, targets, stops } = state;
       const deps = {
         store,
+        stops,
         metrics: createBreederMetrics(ctx.resources.metrics),
         log: ctx.log,
         instanceId: ctx.resources.instanceId,
@@ -111,6 +115,7 @@ export function createBreederModule(): Module {
     async stop(state) {
       await state.worker?.close();
       state.worker = undefined;
+      await state.stops.close();
       // After the worker: the last push carries the counts of the trials that just ended.
       await state.pusher?.stop();
       state.pusher = undefined;

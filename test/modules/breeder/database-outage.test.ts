@@ -3,7 +3,9 @@
  * (test/helpers/private-postgres.ts), a loop slot keeps sampling and effectuating against a real HTTP target while
  * the database is down, holds the trials in memory (breeder_buffered_trials shows them) and writes them when it
  * comes back: every applied parameter set is a trial row exactly once, with one event each, numbers 0..N-1 without a
- * gap, and the breeder completes.
+ * gap, and the breeder completes. A stop asked for while the database is down reaches the loop through the KV: it
+ * answers as pending, no trial starts after it, and the stop is written (after the buffered trials) when the database
+ * is back.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,13 +13,17 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../src/kernel/db/port.ts';
 import { createPostgresDatabase } from '../../../src/kernel/db/postgres-database.ts';
-import type { Job, Logger } from '../../../src/kernel/index.ts';
+import type { Job, JobQueue, Logger } from '../../../src/kernel/index.ts';
+import { MemoryKvStore } from '../../../src/kernel/kv/memory-kv.ts';
 import { parseDefinition } from '../../../src/modules/breeder/model/definition.ts';
 import { runSlot, type SlotJob } from '../../../src/modules/breeder/runtime/loop.ts';
 import { createBreederMetrics } from '../../../src/modules/breeder/runtime/metrics.ts';
+import { BreederService } from '../../../src/modules/breeder/runtime/service.ts';
+import { StopRequests } from '../../../src/modules/breeder/runtime/stop-requests.ts';
 import { createBreederStore, type BreederStore } from '../../../src/modules/breeder/store/index.ts';
 import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../../helpers/private-postgres.ts';
+import { eventually, sleep } from '../../kit/index.ts';
 
 let pg: PrivatePostgres;
 let db: Database;
@@ -117,5 +123,69 @@ describe('breeder through a database outage', { timeout: 120_000 }, () => {
     expect((await store.get(b.id)).status).toBe('completed');
     const counted = (await registry.getSingleMetric('breeder_trials_total')!.get()).values.reduce((n, v) => n + v.value, 0);
     expect(counted).toBe(maxTrials);
+  });
+  it('stops a breeder while PostgreSQL is down: the stop is pending at once, no new trial starts, and it is recorded when the database returns', async () => {
+    const name = 'outage-stop';
+    const row = await store.create(
+      parseDefinition({
+        name,
+        space: { x: { type: 'float', low: 0, high: 1 } },
+        objectives: [{ name: 'y', direction: 'minimize', source: { http: { url: `${base}/value`, path: '$.value' } } }],
+        effectuation: { http: { url: `${base}/apply` } },
+        run: { max_trials: 200 },
+        algorithm: { sampler: 'random', seed: 5 },
+      }),
+    );
+    const b = await store.start(row.id);
+    const kv = new MemoryKvStore();
+    const stops = new StopRequests(kv);
+    // The queue is only used to start breeders, which this test does through the store.
+    const service = new BreederService(store, {} as JobQueue, { commandsEnabled: false, stops }, log);
+    const registry = new Registry();
+    const metrics = createBreederMetrics(registry);
+    const first = applied.length;
+    let stopped: Promise<void> | undefined;
+    let asked: Promise<unknown> | undefined;
+    let appliedWhenAsked = -1;
+    onApply = (n) => {
+      if (n === first + 3) stopped = pg.stop({ mode: 'fast' });
+      // Three trials into the outage (they exist only in the slot's memory), ask for the stop, by name.
+      if (n === first + 6) {
+        asked = (async () => {
+          await stopped;
+          const r = await service.stop(name);
+          appliedWhenAsked = applied.length;
+          return r;
+        })();
+      }
+    };
+    const job: Job<SlotJob> = { id: 'j2', name: 'slot', queue: 'breeder', data: { breederId: b.id, generation: b.generation, slot: 0 }, attempt: 1, progress: async () => {}, signal: new AbortController().signal };
+    const slot = runSlot(job, { store, metrics, log, stops, instanceId: 'outage-stop-test', policy: { commandsEnabled: false }, outage: { bufferLimit: 500, retryMs: 200 } });
+    const why = () => `loop log:\n${logged.join('\n')}\napplied since the start: ${applied.length - first}`;
+    await eventually(() => asked !== undefined, { what: 'the stop asked for' });
+    const pending = (await asked) as { status: string; breeder: string };
+    expect(pending, why()).toMatchObject({ status: 'stop_pending', breeder: name });
+    await eventually(() => logged.some((l) => l.includes('stop asked for while the database was away')), { what: 'the loop saw the stop', timeout: 30_000 });
+    // An observation window while the database is still down: before the change the loop went on trialling here.
+    // (It can only hide a late trial on a very slow machine, never fail a correct loop.)
+    await sleep(1500);
+    const appliedAfterStop = applied.length - appliedWhenAsked;
+    expect(appliedAfterStop, why()).toBeLessThanOrEqual(1); // at most the trial that was in flight when it was asked
+    expect(await (await kv.bucket('breeder-stops')).get(`stop.${name}`)).toBeDefined();
+    await pg.start();
+    const result = await slot;
+    expect(result.ended, why()).toBe('stopped');
+    const after = await store.get(b.id);
+    expect(after.status).toBe('stopped');
+    expect(after.reason).toContain('while the database was away');
+    const trials = await store.trials.all(b.id);
+    // Every trial the target saw (those run in memory during the outage included) is a complete row, once.
+    const key = (p: Record<string, unknown>) => JSON.stringify(p);
+    expect(trials.map((t) => t.state), why()).toEqual(trials.map(() => 'complete'));
+    expect(trials.map((t) => key(t.params)).sort(), why()).toEqual(applied.slice(first).map(key).sort());
+    expect(trials.length).toBeGreaterThanOrEqual(6);
+    const events = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM kernel_outbox WHERE type = 'breeder.breeder.stopped' AND data->>'breederId' = $1`, [b.id]);
+    expect(Number(events[0]!.n)).toBe(1);
+    expect(await (await kv.bucket('breeder-stops')).get(`stop.${name}`)).toBeUndefined();
   });
 });

@@ -25,8 +25,10 @@ const lifecycle = command({
       await ctx.call(ops.deleteBreeder, { params: params(ctx) }, ID);
       return;
     }
-    const b = await ctx.call(ctx.name === 'start' ? ops.startBreeder : ops.stopBreeder, { params: params(ctx) }, ID);
-    ctx.client.print(ctx.client.json ? b : summary(b));
+    const b = ctx.name === 'start' ? await ctx.call(ops.startBreeder, { params: params(ctx) }, ID) : await ctx.call(ops.stopBreeder, { params: params(ctx) }, ID);
+    // A stop while the database is away is pending (202): the loops were told; the status follows when it is back.
+    if ('trials' in b) ctx.client.print(ctx.client.json ? b : summary(b));
+    else ctx.client.print(ctx.client.json ? b : { breeder: b.breeder, status: b.status, requestedAt: b.requestedAt, detail: b.detail });
   },
 });
 

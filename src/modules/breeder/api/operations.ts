@@ -25,6 +25,8 @@ const targetSchema = z
   .openapi('BreederTarget');
 const targetName = z.string().min(1).max(64);
 
+const pendingStop = z.object({ breeder: z.string(), status: z.literal('stop_pending'), requestedAt: z.string(), detail: z.string() }).openapi('BreederStopPending');
+
 /** Every operation of /api/v1/breeder, by operationId. */
 export const ops = {
   createBreeder: defineRoute({ method: 'post', path: '/breeders', operationId: 'createBreeder', summary: 'Create a breeder from a YAML or JSON definition', errors: [409], request: { body: definitionBody }, responses: { 201: json(breederSchema, 'the new breeder') } }),
@@ -33,7 +35,7 @@ export const ops = {
   getBreeder: defineRoute({ method: 'get', path: '/breeders/{id}', operationId: 'getBreeder', summary: 'One breeder with its trial counts', errors: [404], request: { params: z.object({ id }) }, responses: { 200: json(breederSchema, 'the breeder') } }),
   deleteBreeder: defineRoute({ method: 'delete', path: '/breeders/{id}', operationId: 'deleteBreeder', summary: 'Delete a breeder and its trials', errors: [404], request: { params: z.object({ id }) }, responses: { 204: { description: 'deleted with its trials' } } }),
   startBreeder: defineRoute({ method: 'post', path: '/breeders/{id}/start', operationId: 'startBreeder', summary: 'Start a breeder', errors: [404, 409], request: { params: z.object({ id }) }, responses: { 200: json(breederSchema, 'running') } }),
-  stopBreeder: defineRoute({ method: 'post', path: '/breeders/{id}/stop', operationId: 'stopBreeder', summary: 'Stop a breeder after its current trials', errors: [404, 409], request: { params: z.object({ id }) }, responses: { 200: json(breederSchema, 'stopped; workers end after their current trial') } }),
+  stopBreeder: defineRoute({ method: 'post', path: '/breeders/{id}/stop', operationId: 'stopBreeder', summary: 'Stop a breeder after its current trials', errors: [404, 409], request: { params: z.object({ id }) }, responses: { 200: json(breederSchema, 'stopped; workers end after their current trial'), 202: json(pendingStop, 'the database is away: the running loops were told to stop; the status is written when the database answers') } }),
   listBreederTrials: defineRoute({ method: 'get', path: '/breeders/{id}/trials', operationId: 'listBreederTrials', summary: "A page of a breeder's trials by number", errors: [404], request: { params: z.object({ id }), query: trialsQuery }, responses: { 200: json(z.object({ items: z.array(trialSchema), nextAfter: z.number().nullable() }), 'a page of trials by number') } }),
   getBreederBest: defineRoute({ method: 'get', path: '/breeders/{id}/best', operationId: 'getBreederBest', summary: 'The best feasible complete trial', errors: [404], request: { params: z.object({ id }) }, responses: { 200: json(z.object({ best: trialSchema.nullable() }), 'the best feasible complete trial') } }),
   getBreederPareto: defineRoute({ method: 'get', path: '/breeders/{id}/pareto', operationId: 'getBreederPareto', summary: 'The non-dominated feasible trials', errors: [404], request: { params: z.object({ id }) }, responses: { 200: json(z.object({ front: z.array(trialSchema) }), 'the non-dominated feasible trials') } }),

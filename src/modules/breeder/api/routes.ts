@@ -26,9 +26,10 @@ export function breederRoutes(svc: BreederService, credentials: CredentialServic
     return c.body(null, 204);
   });
   app.openapi(ops.startBreeder, async (c) => c.json(await svc.start(c.req.valid('param').id), 200));
-  app.openapi(ops.stopBreeder, async (c) =>
-    c.json(await svc.stop(c.req.valid('param').id), 200),
-  );
+  app.openapi(ops.stopBreeder, async (c) => {
+    const r = await svc.stop(c.req.valid('param').id);
+    return 'trials' in r ? c.json(r, 200) : c.json(r, 202);
+  });
   app.openapi(
     ops.listBreederTrials,
     async (c) => {

@@ -14,6 +14,7 @@ import { rollBack } from './rollback.ts';
 import { sharedHistory } from './cooperation.ts';
 import type { EffectuationPolicy } from './effectuate.ts';
 import type { BreederMetrics } from './metrics.ts';
+import type { StopRequests } from './stop-requests.ts';
 import { runTrial } from './trial.ts';
 import { TrialBuffer } from './trial-buffer.ts';
 import { TrialHistory } from './trial-history.ts';
@@ -49,6 +50,8 @@ export interface LoopDeps {
   instanceId: string;
   policy: EffectuationPolicy;
   outage?: OutageOptions;
+  /** Stops asked for while the database is away (runtime/stop-requests.ts); without it a stop needs the database. */
+  stops?: StopRequests;
   /** Builds the slot's sampler (default: the one `algorithm:` names); tests put a failing one here. */
   samplerFor?: (def: Definition) => Sampler;
 }
@@ -151,12 +154,28 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
     }
     if (written.length) deps.log.info({ breeder: breeder.name, slot, written: written.map((w) => w.number), left: buffer.size }, 'wrote trials run while the database was away');
   };
+  // A stop asked for while the database is away reaches the slot through the KV (a flag, looked at before each
+  // trial); NATS being away as well only means the stop waits for the database, as before.
+  let stopAsked = false;
+  let stopWatch: { stop(): Promise<void> } | undefined;
+  try {
+    stopWatch = await deps.stops?.watch(ref, new Date(breeder.startedAt ?? 0), () => (stopAsked = true));
+  } catch (err) {
+    deps.log.warn({ breeder: breeder.name, slot, err: message(err) }, 'cannot watch for stop requests; a stop needs the database');
+  }
   metrics.activeWorkers.inc({ breeder: breeder.name });
   let trials = 0;
   let failures = 0;
   try {
     for (;;) {
       if (job.signal.aborted) throw new Error('the worker is closing; the slot runs again elsewhere');
+      if (stopAsked) {
+        // No trial starts after the request; the buffered ones are written first (whenOnline), then the stop.
+        deps.log.warn({ breeder: breeder.name, slot, buffered: buffer.size }, 'stop asked for while the database was away: no new trial; recording it when the database answers');
+        await whenOnline(() => store.halt(breederId, generation, 'stopped by a user (asked while the database was away)'));
+        await deps.stops!.clear(ref).catch((err) => deps.log.warn({ breeder: breeder.name, err: message(err) }, 'cannot clear the stop request'));
+        return { trials, ended: 'stopped' };
+      }
       // No read of the breeder per turn: the claim below only succeeds while it runs in this generation, so a stop
       // or a new start shows up as a refused claim (finishIfLast then reads why).
       if (maxDurationMs !== undefined && Date.now() - Date.parse(breeder.startedAt!) >= maxDurationMs) {
@@ -264,6 +283,7 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
       }
     }
   } finally {
+    await stopWatch?.stop().catch(() => {});
     metrics.activeWorkers.dec({ breeder: breeder.name });
     if (buffer.size) {
       // Only when the worker closes mid-outage (the job runs again elsewhere, without this memory).

@@ -1,9 +1,10 @@
 /** The breeder service: what the routes, the CLI (through them) and the actions call. */
-import { Invalid, type JobQueue, type Logger } from '../../../kernel/index.ts';
+import { Invalid, isTransient, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import { parseDefinition, type Definition } from '../model/definition.ts';
 import { bestTrial, paretoFront } from '../samplers/index.ts';
 import type { BreederRow, BreederStore, TrialRow } from '../store/index.ts';
 import { BREEDER_QUEUE, slotJobId, toRecord, type SlotJob } from './loop.ts';
+import type { StopRequests } from './stop-requests.ts';
 
 /** JSON with object keys sorted: jsonb hands keys back in its own order, so plain JSON.stringify would differ. */
 function canonical(v: unknown): string {
@@ -18,6 +19,16 @@ export type BreederView = BreederRow & { trials: Record<string, number> };
 /** Service settings from the module config. */
 export interface ServiceOptions {
   commandsEnabled: boolean;
+  /** Where a stop goes while the database is away (runtime/stop-requests.ts). */
+  stops?: StopRequests;
+}
+
+/** The answer to a stop asked for while the database is away (202): the loops stop now, the status follows. */
+export interface PendingStop {
+  breeder: string;
+  status: 'stop_pending';
+  requestedAt: string;
+  detail: string;
 }
 
 /** Creates, changes, starts and stops breeders; reads their results. */
@@ -83,9 +94,29 @@ export class BreederService {
     return this.view(row);
   }
 
-  /** Stops a running breeder before its next trial. */
-  async stop(id: string): Promise<BreederView> {
-    return this.view(await this.store.stop((await this.store.get(id)).id));
+  /**
+   * Stops a running breeder before its next trial. With the database away, the request goes to the running loops
+   * through the KV instead: they start no new trial and record the stop when the database answers (PendingStop).
+   */
+  async stop(id: string): Promise<BreederView | PendingStop> {
+    let row: BreederRow;
+    try {
+      row = await this.store.get(id);
+    } catch (err) {
+      if (!isTransient(err) || !this.opts.stops) throw err;
+      const r = await this.opts.stops.request(id).catch((kvErr: unknown) => {
+        this.log.warn({ breeder: id, err: String(kvErr) }, 'a stop could not be passed on while the database is away');
+        throw err; // the database's error is the one to answer with (503)
+      });
+      this.log.warn({ breeder: id }, 'stop asked for while the database is away: passed to the running loops; recorded when the database answers');
+      return {
+        breeder: id,
+        status: 'stop_pending',
+        requestedAt: r.requestedAt,
+        detail: 'the database is away: running loops start no new trial from now on (the trial in progress finishes); the breeder shows as stopped once the database answers again',
+      };
+    }
+    return this.view(await this.store.stop(row.id));
   }
 
   /** Enqueues the slots of a running breeder; job ids make this idempotent per start. */

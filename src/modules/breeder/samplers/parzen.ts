@@ -40,34 +40,81 @@ interface NumericKernels {
   /** Continuous: -log(σ√2π) - log Z; discrete: -log Z (Z = the kernel's mass inside the bounds). */
   logNorm: Float64Array;
   discrete: boolean;
-  /** Grids only: the distinct (mu, sigma) pairs and which pair each kernel uses (many kernels share a grid value). */
-  pairs?: { mu: Float64Array; sigma: Float64Array; of: Int32Array };
+  /** Neighbour widths only: the observation kernels' indices by ascending centre, ties by index (kept for update). */
+  order?: Int32Array;
+  /** Grids only: the distinct (mu, sigma) pairs and which pair each kernel uses. */
+  pairs?: GridPairs;
 }
 
-/** Groups kernels with the same centre and width, so a grid cell's mass is computed once per distinct kernel. */
-function distinctPairs(mu: Float64Array, sigma: Float64Array): NonNullable<NumericKernels['pairs']> {
-  // Keyed by centre (a grid value), then a short list of the widths seen there: one Map and no inner Map per grid
-  // value (building those cost a third of g(x)'s construction at 1,000 trials). Pairs keep their first-seen order.
-  const index = new Map<number, number[]>();
-  const of = new Int32Array(mu.length);
-  const m: number[] = [];
-  const sg: number[] = [];
-  for (let i = 0; i < mu.length; i++) {
-    const x = mu[i]!;
-    const w = sigma[i]!;
-    let seen = index.get(x);
-    if (!seen) index.set(x, (seen = []));
-    let k = -1;
-    for (let q = 0; q < seen.length; q++) if (sg[seen[q]!] === w) k = seen[q]!;
-    if (k < 0) {
-      k = m.length;
-      seen.push(k);
-      m.push(x);
-      sg.push(w);
-    }
-    of[i] = k;
+/**
+ * Grids only: the distinct (centre, width) pairs of a parameter's kernels, which pair each kernel uses (many kernels
+ * share a grid value), and per grid value the log mass of its cell under each pair, computed once and kept across
+ * proposals (pairs are never changed, only added, so a mass once computed stays right). An estimator updated in
+ * place keeps its pairs and adds those it has not seen; when most of them are no longer used, it starts anew.
+ */
+class GridPairs {
+  readonly mu: number[] = [];
+  readonly sigma: number[] = [];
+  /** Pairs by centre (a grid value), then a short list of the widths seen there. */
+  private readonly index = new Map<number, number[]>();
+  private readonly cells = new Map<number, number[]>();
+  of: Int32Array = new Int32Array(0);
+
+  constructor(readonly dim: NumericDim) {}
+
+  /** The pair of this centre and width, added if new. */
+  pairOf(x: number, w: number): number {
+    let seen = this.index.get(x);
+    if (!seen) this.index.set(x, (seen = []));
+    for (let q = 0; q < seen.length; q++) if (this.sigma[seen[q]!] === w) return seen[q]!;
+    const k = this.mu.length;
+    seen.push(k);
+    this.mu.push(x);
+    this.sigma.push(w);
+    return k;
   }
-  return { mu: Float64Array.from(m), sigma: Float64Array.from(sg), of };
+
+  /** log mass of the cell of grid value x under each pair. */
+  cellLogs(x: number): number[] {
+    let out = this.cells.get(x);
+    if (!out) {
+      // Candidates come from l(x), so few grid values are asked for; a bound keeps a fine grid's cache small anyway.
+      if (this.cells.size >= 1024) this.cells.clear();
+      this.cells.set(x, (out = []));
+    }
+    if (out.length < this.mu.length) {
+      const [a, b] = cellOf(this.dim, x);
+      for (let u = out.length; u < this.mu.length; u++) {
+        const s = this.sigma[u]!;
+        out.push(Math.log(Math.max(normalMass((a - this.mu[u]!) / s, (b - this.mu[u]!) / s), 1e-300)));
+      }
+    }
+    return out;
+  }
+}
+
+/** The pairs of every kernel, made anew. */
+function distinctPairs(dim: NumericDim, mu: Float64Array, sigma: Float64Array): GridPairs {
+  const p = new GridPairs(dim);
+  p.of = new Int32Array(mu.length);
+  for (let i = 0; i < mu.length; i++) p.of[i] = p.pairOf(mu[i]!, sigma[i]!);
+  return p;
+}
+
+/**
+ * `old`'s pairs carried over to kernels whose centres and widths are now `mu` and `sigma`; `oldOf[i]` is kernel i's
+ * index before (-1 for a new kernel, whose centre is new too), and a kernel keeps its pair unless its width changed.
+ * Pairs no kernel uses any more stay until they are many; then the list is made anew.
+ */
+function extendPairs(old: GridPairs, oldSigma: Float64Array, mu: Float64Array, sigma: Float64Array, oldOf: Int32Array): GridPairs {
+  if (old.mu.length > 2 * mu.length + 64) return distinctPairs(old.dim, mu, sigma);
+  const of = new Int32Array(mu.length);
+  for (let i = 0; i < mu.length; i++) {
+    const was = i < oldOf.length ? oldOf[i]! : -1;
+    of[i] = was >= 0 && sigma[i] === oldSigma[was] ? old.of[was]! : old.pairOf(mu[i]!, sigma[i]!);
+  }
+  old.of = of;
+  return old;
 }
 
 /**
@@ -81,6 +128,20 @@ interface CategoricalKernels {
   /** (c + 1) rows of c probabilities: row o for a kernel that observed choice o, row c for the prior kernel. */
   prob: Float64Array;
   logProb: Float64Array;
+}
+
+/** A categorical parameter's kernels: `chosen` per kernel (c for the prior, kernel n), rows by Aitchison-Aitken. */
+function categoricalRows(c: number, chosen: Int32Array, n: number, s: ParzenSettings): CategoricalKernels {
+  const base = n === 0 ? 1 : s.priorWeight / (n + 1);
+  const prob = new Float64Array((c + 1) * c);
+  for (let r = 0; r <= c; r++) {
+    for (let q = 0; q < c; q++) prob[r * c + q] = base;
+    if (r < c) prob[r * c + r]! += 1;
+    let row = 0;
+    for (let q = 0; q < c; q++) row += prob[r * c + q]!;
+    for (let q = 0; q < c; q++) prob[r * c + q]! /= row;
+  }
+  return { choices: c, chosen, prob, logProb: prob.map(Math.log) };
 }
 
 /**
@@ -104,28 +165,6 @@ function ranks(values: Float64Array): { sorted: Float64Array; rank: Int32Array }
     rank[i] = lo + nextFree[lo]!++;
   }
   return { sorted, rank };
-}
-
-/** Widths by the neighbour rule (Bergstra 2011, Optuna's `consider_endpoints` and magic clip). */
-function neighbourSigmas(mus: Float64Array, lo: number, hi: number, s: ParzenSettings): Float64Array {
-  const n = mus.length;
-  const { sorted: inner, rank } = ranks(mus);
-  // sorted[r + 1] is the r-th smallest centre, with the bounds at both ends.
-  const sorted = new Float64Array(n + 2);
-  sorted[0] = lo;
-  sorted.set(inner, 1);
-  sorted[n + 1] = hi;
-  const sig = new Float64Array(n);
-  const sortedSig = new Float64Array(n);
-  for (let i = 1; i <= n; i++) sortedSig[i - 1] = Math.max(sorted[i]! - sorted[i - 1]!, sorted[i + 1]! - sorted[i]!);
-  if (!s.endpoints && sorted.length >= 4) {
-    sortedSig[0] = sorted[2]! - sorted[1]!;
-    sortedSig[n - 1] = sorted[n]! - sorted[n - 1]!;
-  }
-  const max = hi - lo;
-  const min = s.magicClip ? (hi - lo) / Math.min(100, 1 + (s.clipCount ?? n + 1)) : EPS;
-  for (let i = 0; i < n; i++) sig[i] = Math.min(max, Math.max(min, sortedSig[rank[i]!]!));
-  return sig;
 }
 
 /** Width by the normal-reference rule, shared by all kernels of the parameter. */
@@ -159,13 +198,52 @@ function cellOf(dim: NumericDim, x: number): [number, number] {
   return dim.log ? [Math.log(v - half), Math.log(v + half)] : [v - half, v + half];
 }
 
+/** Centres in ascending order, ties by index (what a stable sort of the kernel indices gives). */
+function orderOf(mus: Float64Array, n: number): Int32Array {
+  const { rank } = ranks(mus.subarray(0, n));
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[rank[i]!] = i;
+  return order;
+}
+
+/**
+ * Widths by the neighbour rule (Bergstra 2011, Optuna's `consider_endpoints` and magic clip) for the n observation
+ * kernels whose centres are `mu[order[0]] <= mu[order[1]] <= ...`, written into `sig[0..n)`.
+ */
+function neighbourSigmas(mu: Float64Array, order: Int32Array, n: number, lo: number, hi: number, s: ParzenSettings, sig: Float64Array): void {
+  // sorted[r + 1] is the r-th smallest centre, with the bounds at both ends.
+  const sorted = new Float64Array(n + 2);
+  sorted[0] = lo;
+  for (let r = 0; r < n; r++) sorted[r + 1] = mu[order[r]!]!;
+  sorted[n + 1] = hi;
+  const max = hi - lo;
+  const min = s.magicClip ? (hi - lo) / Math.min(100, 1 + (s.clipCount ?? n + 1)) : EPS;
+  for (let r = 0; r < n; r++) {
+    const w = Math.max(sorted[r + 1]! - sorted[r]!, sorted[r + 2]! - sorted[r + 1]!);
+    sig[order[r]!] = Math.min(max, Math.max(min, w));
+  }
+  if (!s.endpoints && n >= 2) {
+    sig[order[0]!] = Math.min(max, Math.max(min, sorted[2]! - sorted[1]!));
+    sig[order[n - 1]!] = Math.min(max, Math.max(min, sorted[n]! - sorted[n - 1]!));
+  }
+}
+
+/** -log Z for a kernel (continuous: also -log(σ√2π)); Z = its mass inside the bounds. */
+function logNormOf(lo: number, hi: number, mu: number, sigma: number, discrete: boolean): number {
+  const z = normalMass((lo - mu) / sigma, (hi - mu) / sigma);
+  return -Math.log(Math.max(z, EPS)) - (discrete ? 0 : Math.log(sigma) + LOG_SQRT_2PI);
+}
+
 /** A Parzen estimator over some of the space's parameters (all of them for multivariate TPE, one for univariate). */
 export class ParzenEstimator {
-  private readonly k: number;
-  private readonly logW: Float64Array;
-  private readonly w: Float64Array;
+  private k: number;
+  private logW: Float64Array;
+  private w: Float64Array;
   private readonly numeric = new Map<number, NumericKernels>();
   private readonly categorical = new Map<number, CategoricalKernels>();
+  private settings: ParzenSettings;
+  /** The observations' keys, for update (none: this estimator is never updated). */
+  private keys: number[] | undefined;
 
   /**
    * @param obs per dim, the observations' internal values (categorical: choice index)
@@ -176,32 +254,22 @@ export class ParzenEstimator {
     obs: readonly Float64Array[],
     weights: Float64Array,
     s: ParzenSettings,
+    keys?: ArrayLike<number>,
   ) {
     const n = weights.length;
+    this.settings = s;
+    this.keys = keys ? Array.from(keys) : undefined;
     this.k = n + 1;
-    this.w = new Float64Array(this.k);
-    let total = 0;
-    for (let i = 0; i < n; i++) total += (this.w[i] = weights[i]!);
-    this.w[n] = n === 0 ? 1 : s.priorWeight;
-    total += this.w[n]!;
-    this.logW = this.w.map((x) => Math.log(x / total));
+    this.w = new Float64Array(0);
+    this.logW = this.w;
+    this.setWeights(weights, s);
 
     dims.forEach((dim, j) => {
       const o = obs[j]!;
       if (dim.kind === 'categorical') {
-        const c = dim.choices.length;
-        const base = n === 0 ? 1 : s.priorWeight / this.k;
-        const prob = new Float64Array((c + 1) * c);
-        for (let r = 0; r <= c; r++) {
-          for (let q = 0; q < c; q++) prob[r * c + q] = base;
-          if (r < c) prob[r * c + r]! += 1;
-          let row = 0;
-          for (let q = 0; q < c; q++) row += prob[r * c + q]!;
-          for (let q = 0; q < c; q++) prob[r * c + q]! /= row;
-        }
-        const chosen = new Int32Array(this.k).fill(c);
+        const chosen = new Int32Array(this.k).fill(dim.choices.length);
         for (let i = 0; i < n; i++) chosen[i] = o[i]!;
-        this.categorical.set(j, { choices: c, chosen, prob, logProb: prob.map(Math.log) });
+        this.categorical.set(j, categoricalRows(dim.choices.length, chosen, n, s));
         return;
       }
       const { lo, hi } = dim;
@@ -209,21 +277,126 @@ export class ParzenEstimator {
       mu.set(o);
       mu[n] = 0.5 * (lo + hi);
       let sigma: Float64Array;
+      let order: Int32Array | undefined;
       if (s.bandwidth === 'optuna') {
         sigma = new Float64Array(this.k);
-        sigma.set(neighbourSigmas(o, lo, hi, s));
+        order = orderOf(mu, n);
+        neighbourSigmas(mu, order, n, lo, hi, s, sigma);
       } else {
         sigma = new Float64Array(this.k).fill(scottSigma(o, weights, lo, hi, dims.length, s));
       }
       sigma[n] = hi - lo;
       const discrete = dim.step !== null;
       const logNorm = new Float64Array(this.k);
-      for (let i = 0; i < this.k; i++) {
-        const z = normalMass((lo - mu[i]!) / sigma[i]!, (hi - mu[i]!) / sigma[i]!);
-        logNorm[i] = -Math.log(Math.max(z, EPS)) - (discrete ? 0 : Math.log(sigma[i]!) + LOG_SQRT_2PI);
-      }
-      this.numeric.set(j, { dim, mu, sigma, logNorm, discrete, ...(discrete ? { pairs: distinctPairs(mu, sigma) } : {}) });
+      for (let i = 0; i < this.k; i++) logNorm[i] = logNormOf(lo, hi, mu[i]!, sigma[i]!, discrete);
+      this.numeric.set(j, { dim, mu, sigma, logNorm, discrete, order, ...(discrete ? { pairs: distinctPairs(dim, mu, sigma) } : {}) });
     });
+  }
+
+  /** The mixture weights: each observation's, then the prior kernel's (log: normalised). */
+  private setWeights(weights: Float64Array, s: ParzenSettings): void {
+    const n = weights.length;
+    this.w = new Float64Array(n + 1);
+    let total = 0;
+    for (let i = 0; i < n; i++) total += (this.w[i] = weights[i]!);
+    this.w[n] = n === 0 ? 1 : s.priorWeight;
+    total += this.w[n]!;
+    this.logW = this.w.map((x) => Math.log(x / total));
+  }
+
+  /**
+   * Makes this estimator, in place, the one the constructor would build from `obs` and `weights`, reusing what did
+   * not change: TPE's g(x) sees the same bad trials from one proposal to the next, plus the newest, minus one that
+   * moved to the good group, plus one pushed out of it. `keys` name the observations (strictly ascending: TPE passes
+   * the trials' history positions), and an observation whose key was here before must have the same values; neighbour
+   * widths (the only rule for which this pays) change only next to an inserted or removed centre, or for all when
+   * the magic clip's count moves, so only kernels whose width changed get a new normaliser, and the centres' sorted
+   * order is kept (a new centre goes where a stable sort by value would put its index). Answers false, changing
+   * nothing, when it cannot (other settings, keys out of order, values changed under a key): build anew then.
+   * Densities are the same to the last bit as a new estimator's (tested).
+   */
+  update(obs: readonly Float64Array[], weights: Float64Array, s: ParzenSettings, keys: ArrayLike<number>): boolean {
+    const old = this.settings;
+    const oldKeys = this.keys;
+    if (!oldKeys || s.bandwidth !== 'optuna' || old.bandwidth !== 'optuna' || s.priorWeight !== old.priorWeight || s.magicClip !== old.magicClip || s.endpoints !== old.endpoints) return false;
+    const nOld = this.k - 1;
+    const n = weights.length;
+    if (nOld === 0 || n === 0 || keys.length !== n) return false;
+    // Match old kernels to new observations by key (both ascending): newOf[old index] = new index, or -1 if gone.
+    const newOf = new Int32Array(nOld).fill(-1);
+    const oldOf = new Int32Array(n).fill(-1);
+    let kept = 0;
+    for (let i = 0, j = 0; j < n; j++) {
+      if (j > 0 && !(keys[j]! > keys[j - 1]!)) return false;
+      while (i < nOld && oldKeys[i]! < keys[j]!) i++;
+      if (i < nOld && oldKeys[i] === keys[j]) {
+        newOf[i] = j;
+        oldOf[j] = i;
+        kept++;
+        i++;
+      }
+    }
+    if (kept * 2 < n) return false; // mostly new: building is as cheap
+    for (let d = 0; d < this.dims.length; d++) {
+      const o = obs[d]!;
+      const cat = this.categorical.get(d);
+      const prev = cat ? cat.chosen : this.numeric.get(d)!.mu;
+      for (let j = 0; j < n; j++) if (oldOf[j]! >= 0 && prev[oldOf[j]!] !== o[j]) return false;
+    }
+    this.settings = s;
+    this.keys = Array.from(keys);
+    this.k = n + 1;
+    this.setWeights(weights, s);
+    this.dims.forEach((dim, d) => {
+      const o = obs[d]!;
+      const cat = this.categorical.get(d);
+      if (cat) {
+        const chosen = new Int32Array(this.k).fill(cat.choices);
+        for (let i = 0; i < n; i++) chosen[i] = o[i]!;
+        this.categorical.set(d, categoricalRows(cat.choices, chosen, n, s));
+        return;
+      }
+      const nk = this.numeric.get(d)!;
+      const { lo, hi } = nk.dim;
+      const mu = new Float64Array(this.k);
+      mu.set(o.subarray(0, n));
+      mu[n] = 0.5 * (lo + hi);
+      // The kept centres in their old order under their new indices, then each new one inserted before the first
+      // centre that is greater, or equal with a greater index.
+      const order = new Int32Array(n);
+      let len = 0;
+      for (let r = 0; r < nOld; r++) {
+        const j = newOf[nk.order![r]!]!;
+        if (j >= 0) order[len++] = j;
+      }
+      for (let j = 0; j < n; j++) {
+        if (oldOf[j]! >= 0) continue;
+        const v = mu[j]!;
+        let a = 0;
+        let b = len;
+        while (a < b) {
+          const mid = (a + b) >>> 1;
+          const u = order[mid]!;
+          if (mu[u]! > v || (mu[u] === v && u > j)) b = mid;
+          else a = mid + 1;
+        }
+        order.copyWithin(a + 1, a, len);
+        order[a] = j;
+        len++;
+      }
+      const sigma = new Float64Array(this.k);
+      neighbourSigmas(mu, order, n, lo, hi, s, sigma);
+      sigma[n] = hi - lo;
+      const logNorm = new Float64Array(this.k);
+      for (let j = 0; j < n; j++) {
+        const i = oldOf[j]!;
+        logNorm[j] = i >= 0 && sigma[j] === nk.sigma[i] ? nk.logNorm[i]! : logNormOf(lo, hi, mu[j]!, sigma[j]!, nk.discrete);
+      }
+      logNorm[n] = nk.logNorm[nOld]!; // the prior kernel: same centre and width
+      const pairs = nk.discrete ? extendPairs(nk.pairs!, nk.sigma, mu, sigma, oldOf) : undefined;
+      this.numeric.set(d, { dim: nk.dim, mu, sigma, logNorm, discrete: nk.discrete, order, ...(pairs ? { pairs } : {}) });
+    });
+    return true;
   }
 
   /**
@@ -259,8 +432,6 @@ export class ParzenEstimator {
     const D = this.dims.length;
     const cats = this.dims.map((_, j) => this.categorical.get(j));
     const nums = this.dims.map((_, j) => this.numeric.get(j));
-    // Grids: the log mass of a grid value's cell under each distinct kernel, once per distinct candidate value.
-    const cellsOf = this.dims.map(() => new Map<number, Float64Array>());
     const acc = new Float64Array(K);
     const out = new Float64Array(count);
     for (let c = 0; c < count; c++) {
@@ -273,20 +444,11 @@ export class ParzenEstimator {
           for (let i = 0; i < K; i++) acc[i]! += logProb[chosen[i]! * choices + x]!;
           continue;
         }
-        const { mu, sigma, logNorm, discrete, dim, pairs } = nums[j]!;
+        const { mu, sigma, logNorm, discrete, pairs } = nums[j]!;
         if (discrete) {
-          const { mu: pm, sigma: ps, of } = pairs!;
-          const cells = cellsOf[j]!;
-          let cellLog = cells.get(x);
-          if (!cellLog) {
-            cellLog = new Float64Array(pm.length);
-            const [a, b] = cellOf(dim, x);
-            for (let u = 0; u < pm.length; u++) {
-              const s = ps[u]!;
-              cellLog[u] = Math.log(Math.max(normalMass((a - pm[u]!) / s, (b - pm[u]!) / s), 1e-300));
-            }
-            cells.set(x, cellLog);
-          }
+          // Grids: the log mass of the value's cell under each distinct kernel (kept by the pairs across calls).
+          const cellLog = pairs!.cellLogs(x);
+          const of = pairs!.of;
           for (let i = 0; i < K; i++) acc[i]! += cellLog[of[i]!]! + logNorm[i]!;
         } else {
           for (let i = 0; i < K; i++) {

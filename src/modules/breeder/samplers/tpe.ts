@@ -112,13 +112,24 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
   };
 
   const encoded = new WeakMap<Observed, Float64Array>();
+  /**
+   * g(x) of the last proposal, per group: kept so that the next one, which usually sees the same bad trials plus the
+   * newest, updates it (ParzenEstimator.update) instead of building one kernel per bad trial again; it is rebuilt
+   * when a trial left the bad group or the split moved trials between the groups. Same densities either way.
+   */
+  const gOf = new Map<readonly Dim[], ParzenEstimator>();
 
   /** Best of `n_ei_candidates` draws from l over the given dims (all of them, or one in univariate mode). */
   const propose = (group: readonly Dim[], below: Observed[], above: Observed[], rng: Rng, finished: number): number[] => {
     const s = options.magic_clip_count === 'trials' ? { ...settings, clipCount: finished } : settings;
     const wBelow = multiObjective ? new Float64Array(below.length).fill(1) : ageWeights(below.length, options.age_weights);
     const l = new ParzenEstimator(group, observations(dims, group, below, encoded), wBelow, s);
-    const g = new ParzenEstimator(group, observations(dims, group, above, encoded), ageWeights(above.length, options.age_weights), { ...s, bandwidth: 'optuna' });
+    const gObs = observations(dims, group, above, encoded);
+    const gWeights = ageWeights(above.length, options.age_weights);
+    const gSettings: ParzenSettings = { ...s, bandwidth: 'optuna' };
+    const gKeys = above.map((t) => t.position);
+    let g = gOf.get(group);
+    if (!g?.update(gObs, gWeights, gSettings, gKeys)) gOf.set(group, (g = new ParzenEstimator(group, gObs, gWeights, gSettings, gKeys)));
     const n = options.n_ei_candidates;
     const cands = l.sample(rng, n, options.candidate_widen);
     const ll = l.logPdf(cands, n);
@@ -127,6 +138,9 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
     for (let c = 1; c < n; c++) if (ll[c]! - lg[c]! > ll[best]! - lg[best]!) best = c;
     return cands.map((xs) => xs[best]!);
   };
+
+  /** Univariate groups, made once so that each keeps its g(x) across proposals. */
+  const perDim = dims.map((d) => [d]);
 
   return {
     name: 'tpe',
@@ -138,7 +152,7 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
       const nBelow = Math.min(finished, Math.max(byGamma, options.gamma_min));
       const { below, above } = splitTrials(observed, nBelow, { constantLiar: options.constant_liar, failedAsBad: options.failed_as_bad });
       const rng = new Rng(seed, number, STREAM.tpe);
-      const groups = options.multivariate ? [dims] : dims.map((d) => [d]);
+      const groups = options.multivariate ? [dims] : perDim;
       const params: Params = {};
       for (const group of groups) {
         const x = propose(group, below, above, rng, finished);
