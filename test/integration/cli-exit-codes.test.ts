@@ -160,6 +160,9 @@ describe('an answer of another shape than the route documents exits 1 naming the
     '/api/v1/breeder/breeders': { breeders: [{ id: 7 }] },
     '/api/v1/cascades/sessions': { items: 'none' },
     '/api/v1/agents/tasks': { items: [{ id: 'a1', dependsOn: 'b1' }] },
+    // The stop route documents two successes: 200 with the breeder, 202 while its database is away.
+    '/api/v1/breeder/breeders/b1/stop': { breeder: 'b1', status: 'stop_pending', requestedAt: '2026-12-02T18:00:00.000Z', detail: 'database away' },
+    '/api/v1/breeder/breeders/b2/stop': { breeder: 'b2', status: 'stopped' },
   };
   let server: Server;
   let url = '';
@@ -178,10 +181,18 @@ describe('an answer of another shape than the route documents exits 1 naming the
     [['breeder', 'list'], 'GET /api/v1/breeder/breeders does not match its schema: breeders.0.id'],
     [['cascades', 'sessions'], 'GET /api/v1/cascades/sessions does not match its schema: items'],
     [['agents', 'tasks'], 'GET /api/v1/agents/tasks does not match its schema: items.0.dependsOn'],
+    [['breeder', 'stop', 'b2'], 'POST /api/v1/breeder/breeders/{id}/stop does not match its schema: id'],
   ])('capstan %j', async (argv, message) => {
     const r = await capstan(...argv, '--server', url);
     expect(r.err).toContain(message);
     expect(r.code).toBe(1);
+  });
+
+  it('an answer that matches one of several documented successes is taken (a pending breeder stop)', async () => {
+    const r = await capstan('breeder', 'stop', 'b1', '--server', url);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('stop_pending');
+    expect(r.out).toContain('database away');
   });
 });
 
