@@ -116,6 +116,9 @@ describe('usage errors exit 2 naming the flag, before any request', () => {
     [['mesh', 'start'], 'start needs NAME'],
     [['mesh', 'move', 'w1'], 'move needs --to'],
     [['mesh', 'apply'], 'apply needs --file'],
+    [['mesh', 'apply', '-f', join(dir, 'missing.yaml')], 'cannot read file'],
+    [['breeder', 'create', '-f', join(dir, 'missing.yaml')], 'cannot read file'],
+    [['agents', 'swarm', 'create', '-f', join(dir, 'missing.yaml')], 'cannot read file'],
     [['mesh', 'cordon', 'n1', 'n2'], "unexpected argument 'n2'"],
     // Checked by the route's own params schema before sending (an empty name would make a path of another route).
     [['mesh', 'start', ''], 'NAME: '],

@@ -62,9 +62,10 @@ export const meshCommands = {
       exits: { 3: 'the workload is saved but its placement is unsatisfiable (no node fits it now)' },
       async run(ctx) {
         const file = ctx.need('file');
+        const text = ctx.readFile(file); // a missing file is a usage error (exit 2), not a bad workload
         let spec: unknown;
         try {
-          spec = parseYaml(ctx.readFile(file));
+          spec = parseYaml(text);
         } catch (err) {
           throw new Invalid(`${file} is not YAML or JSON: ${(err as Error).message.split('\n')[0]}`, [{ path: 'file', message: 'unreadable' }]);
         }
