@@ -39,8 +39,10 @@ export const TpeOptionsSchema = z.strictObject({
   prior_weight: z.number().gt(0).default(1),
   /** Multivariate TPE: one joint estimator over all parameters instead of one per parameter. */
   multivariate: z.boolean().default(true),
-  /** Kernel widths of l(x): `scott` (normal-reference, shrinks as good trials concentrate) or `optuna` (neighbour distances). g(x) always uses neighbour distances, so it keeps a sharp memory of where bad trials were. */
-  bandwidth: z.enum(['scott', 'optuna']).default('scott'),
+  /** Kernel widths of l(x): `scott` (normal-reference, shrinks as good trials concentrate), `optuna` (neighbour distances) or `iqr` (the reference TPE of optuna issue #2871; favours optima near the middle of the range). */
+  bandwidth: z.enum(['scott', 'optuna', 'iqr']).default('scott'),
+  /** Kernel widths of g(x): `optuna` (neighbour distances: a sharp memory of where bad trials were), `scott` or `iqr` (as l's rules). */
+  g_bandwidth: z.enum(['scott', 'optuna', 'iqr']).default('optuna'),
   /** scott: multiplier on the normal-reference width. */
   bandwidth_factor: z.number().gt(0).default(1),
   /** scott: smallest width as a fraction of each parameter's range. */
@@ -126,7 +128,7 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
     const l = new ParzenEstimator(group, observations(dims, group, below, encoded), wBelow, s);
     const gObs = observations(dims, group, above, encoded);
     const gWeights = ageWeights(above.length, options.age_weights);
-    const gSettings: ParzenSettings = { ...s, bandwidth: 'optuna' };
+    const gSettings: ParzenSettings = { ...s, bandwidth: options.g_bandwidth };
     const gKeys = above.map((t) => t.position);
     let g = gOf.get(group);
     if (!g?.update(gObs, gWeights, gSettings, gKeys)) gOf.set(group, (g = new ParzenEstimator(group, gObs, gWeights, gSettings, gKeys)));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSampler } from '../../../../src/modules/breeder/samplers/index.ts';
+import { iqrWidth } from '../../../../src/modules/breeder/samplers/parzen.ts';
 import type { SamplingProblem, TrialRecord } from '../../../../src/modules/breeder/samplers/types.ts';
 
 const box = (d: number): SamplingProblem => ({
@@ -34,6 +35,23 @@ describe('TPE sampler', () => {
       expect(tpe.slice(50).filter((t) => dist(t.params) < 1.5).length).toBeGreaterThanOrEqual(10);
       expect(Math.min(...tpe.map((t) => dist(t.params)))).toBeLessThan(Math.min(...rnd.map((t) => dist(t.params))) / 5);
     }
+  });
+
+  it('iqr widths: 1.059 x min(IQR, sd) x (n + 1)^(-1/5) over the centres and the range’s middle, within [1 %, 50 %] of the range', () => {
+    // Centres 0.2, 0.4 and the middle 0.5: IQR 0.15 (quartiles 0.3 and 0.45), sd 0.1528, so 1.059 x 0.15 x 3^(-1/5).
+    expect(iqrWidth([0.2, 0.4], 0, 1)).toBeCloseTo(1.059 * 0.15 * 3 ** -0.2, 9);
+    // Centres 2, 4 and the middle 0: quartiles 1 and 3 (IQR 2), sd 2.
+    expect(iqrWidth([2, 4], -5, 5)).toBeCloseTo(1.059 * 2 * 3 ** -0.2, 9);
+    expect(iqrWidth([0.5, 0.5, 0.5], 0, 1)).toBe(0.01);
+    expect(iqrWidth([], -5, 5)).toBe(0.1);
+  });
+
+  it('the reference-like iqr widths win when the optimum is the range’s middle and lose when it is not (why they are not the default)', () => {
+    const reference = { bandwidth: 'iqr', g_bandwidth: 'iqr' };
+    const sphere = (shift: number) => (p: Record<string, unknown>) => [Array.from({ length: 10 }, (_, i) => ((p[`x${i}`] as number) - shift) ** 2).reduce((a, b) => a + b, 0)];
+    const best = (options: object, shift: number) => mean([0, 1, 2].map((seed) => Math.min(...run({ sampler: 'tpe', seed, options }, box(10), sphere(shift), 100).map((t) => t.values![0]!))));
+    expect(best(reference, 0)).toBeLessThan(best({}, 0) / 2);
+    expect(best({}, 3.1)).toBeLessThan(best(reference, 3.1) / 2);
   });
 
   it('also works univariate with Optuna-style bandwidths, and for maximisation', () => {
