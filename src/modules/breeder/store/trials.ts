@@ -123,9 +123,19 @@ export function trialRows(database: Database) {
       const mine = rows.find((r) => r.claimed === true);
       return { number: mine ? Number(mine.number) : null, rows: rows.map(toTrial) };
     },
-    /** Records the sampled parameters of a running trial. */
+    /**
+     * Records the sampled parameters of a running trial, without waiting for the WAL flush (synchronous_commit off
+     * for this one statement's transaction; a no-op on PGlite). A crashed worker loses nothing by it: the commit is
+     * in the server. Only a crash of PostgreSQL itself within a few hundred milliseconds can lose these params, and
+     * then the trial's finish writes them again (it carries the params), so a trial that ends is complete either way.
+     * It saves one of the loop's three flushes per trial (a flush took ~3 ms at a load of 6 here; 0.2-0.3 ms without).
+     */
     async setParams(breederId: string, number: number, params: Record<string, unknown>): Promise<void> {
-      await database.query(`UPDATE breeder_trials SET params = ($3::text)::jsonb WHERE breeder_id = $1::text AND number = $2::int AND state = 'running'`, [breederId, number, JSON.stringify(params)]);
+      await database.query(
+        `UPDATE breeder_trials SET params = ($3::text)::jsonb WHERE breeder_id = $1::text AND number = $2::int AND state = 'running'
+           AND (SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL`,
+        [breederId, number, JSON.stringify(params)],
+      );
     },
     /** Ends a running trial with its event; false when it was no longer running (abandoned meanwhile). */
     async finish(breeder: { id: string; name: string }, number: number, params: Record<string, unknown>, o: TrialOutcome): Promise<boolean> {
