@@ -26,7 +26,20 @@ const json = <S extends z.ZodType>(schema: S, description: string) => ({ descrip
 const rows = z.object({ items: z.array(z.record(z.string(), z.unknown())) });
 const sessionStarted = z.object({ sessionId: z.string() }).passthrough();
 const sessionAnswer = z.object({ status: z.string(), error: z.string().nullish(), outputs: z.unknown(), cost: z.number() }).passthrough();
-const logRows = z.object({ items: z.array(z.object({ id: z.number(), phase: z.string().nullish(), kind: z.string(), content: z.unknown().optional() }).passthrough()) });
+// A soundings attempt's rows carry its index: its tool calls (kind 'tool'), then its result (kind 'sounding', with the winner flag).
+const logRow = z
+  .object({
+    id: z.number(),
+    phase: z.string().nullish(),
+    turn: z.number().nullish().describe('the LLM turn; for soundings rows the round (1 = first attempts, 2.. = reforge rounds)'),
+    kind: z.string().describe('phase, assistant, tool, validation, sounding, evaluator, error, ...'),
+    soundingIndex: z.number().optional().describe('the soundings attempt the row belongs to (its tool calls and its result)'),
+    winner: z.boolean().optional().describe("on a 'sounding' row: whether this attempt won"),
+    model: z.string().optional(),
+    content: z.unknown().optional().describe("kind 'tool': {name, arguments, ok, result}"),
+  })
+  .passthrough();
+const logRows = z.object({ items: z.array(logRow) });
 const recordingAnswer = z.object({ cascadeId: z.string(), status: z.string(), spec: z.record(z.string(), z.unknown()), outputs: z.record(z.string(), z.unknown()), recording: z.record(z.string(), z.unknown()) });
 
 /** Every operation of /api/v1/cascades, by operationId. */

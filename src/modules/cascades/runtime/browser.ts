@@ -34,6 +34,39 @@ export interface BrowserOptions {
   actionTimeoutMs: number;
 }
 
+/** A browser action given up because its signal was aborted (an operator signal arrived, or the session stopped). */
+export class ActionInterrupted extends Error {}
+
+/**
+ * `action()` raced against `signal`: rejects with ActionInterrupted as soon as the signal aborts (at once when it
+ * already has, without starting the action). Playwright cannot cancel one action, so a given-up action goes on in the
+ * page until it settles, its timeout passes or the context closes; its outcome is dropped.
+ */
+export function interruptible<T>(signal: AbortSignal | undefined, action: () => Promise<T>): Promise<T> {
+  if (!signal) return action();
+  const why = () => new ActionInterrupted(signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'interrupted'));
+  if (signal.aborted) return Promise.reject(why());
+  const running = action();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      // The abandoned action's own end (often an error once the context closes) must not surface as unhandled.
+      running.catch(() => undefined);
+      reject(why());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    running.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** One session's browser: its context, its pages (the last opened is current), its screenshots. */
 export class SessionBrowser {
   private pages: Page[] = [];

@@ -59,7 +59,7 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
   let messages: ChatMessage[] = resume?.messages ?? [];
   let turn = resume?.turn ?? 0;
   let attempts = resume?.attempts ?? 0;
-  const scope: ToolScope = { phase, state: run.state, allowHosts: run.spec.allow_hosts, signal: run.signal, route: resume?.route, browser: run.browser };
+  const scope: ToolScope = { phase, state: run.state, allowHosts: run.spec.allow_hosts, signal: run.signal, route: resume?.route, browser: run.browser, interrupt: () => run.interruptSignal() };
   if (messages.length === 0) {
     const scopeData = { input: run.inputs, state: run.state, outputs: run.outputs };
     const user = contextMessage(run, phase);

@@ -83,6 +83,8 @@ export class SessionRun {
   private pendingLogs: LogEntry[] = [];
   private pendingCosts: CostEntry[] = [];
   private signals: string[] = [];
+  /** Aborted (then replaced) when operator signals arrive: a browser action in progress gives up and the model hears them. */
+  private audible = new AbortController();
   private tokens: number;
   private timer: ReturnType<typeof setInterval> | undefined;
   private beating: Promise<void> | undefined;
@@ -148,10 +150,23 @@ export class SessionRun {
       .beat(this.id, this.epoch)
       .then((taken) => {
         if (taken === undefined) this.stop('the session is no longer this worker\'s (cancelled or taken over)');
-        else this.signals.push(...taken);
+        else if (taken.length > 0) {
+          this.signals.push(...taken);
+          this.audible.abort(new Error('an operator signal'));
+          this.audible = new AbortController();
+        }
       })
       .catch((err: unknown) => this.deps.log.warn({ err, session: this.id }, 'cascade heartbeat failed'))
       .finally(() => (this.beating = undefined));
+  }
+
+  /**
+   * A signal for one interruptible action (a browser action): aborted when the run stops or an operator signal
+   * arrives, and already aborted while signals wait for the next turn (the model should hear them before acting on).
+   */
+  interruptSignal(): AbortSignal {
+    if (this.signals.length > 0) return AbortSignal.any([this.abort.signal, AbortSignal.abort(new Error('an operator signal'))]);
+    return AbortSignal.any([this.abort.signal, this.audible.signal]);
   }
 
   /** Signals received since the last call. */

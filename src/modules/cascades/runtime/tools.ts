@@ -1,7 +1,7 @@
 /** Built-in tools a phase may offer the model, as native tool definitions, and their execution. */
 import { callHttp, CapstanError, hostAllowed, parseHostAllowlist, type ToolCall, type ToolDefinition } from '../../../kernel/index.ts';
 import type { BuiltinTool, PhaseDefinition } from '../model/definition.ts';
-import type { SessionBrowser } from './browser.ts';
+import { ActionInterrupted, interruptible, type SessionBrowser } from './browser.ts';
 
 /** Longest tool result sent back to the model (characters). */
 const MAX_RESULT_CHARS = 8_000;
@@ -18,6 +18,11 @@ export interface ToolScope {
   sql?: (query: string) => Promise<string>;
   /** The session's browser (opened on first use); absent when this worker has no browser. */
   browser?: () => Promise<SessionBrowser>;
+  /**
+   * A signal for one browser action, aborted when the session stops or an operator signal arrives (already aborted
+   * while one waits for the next turn): the action is given up then instead of running to its end or timeout.
+   */
+  interrupt?: () => AbortSignal;
 }
 
 const BROWSER_ACTIONS = ['navigate', 'click', 'type', 'read_text', 'screenshot'] as const;
@@ -110,6 +115,8 @@ export async function runTool(call: ToolCall, scope: ToolScope): Promise<{ ok: b
     }
   } catch (err) {
     if (scope.signal.aborted) throw err;
+    // The operator's signal text is the next message the model sees.
+    if (err instanceof ActionInterrupted) return { ok: false, result: `interrupted by ${err.message} before the action finished (it may still take effect in the page)` };
     return { ok: false, result: `error: ${err instanceof CapstanError || err instanceof Error ? err.message : String(err)}` };
   }
 }
@@ -127,21 +134,31 @@ async function browse(args: Record<string, unknown>, scope: ToolScope): Promise<
     if (typeof v !== 'string' || v === '') throw new Error(`${name} must be a non-empty string`);
     return v;
   };
+  // Taken once, before the action starts: a signal already waiting for the next turn stops it from starting.
+  const interrupt = scope.interrupt?.();
+  const act = <T>(action: (b: SessionBrowser) => Promise<T>): Promise<T> => interruptible(interrupt, async () => action(await scope.browser!()));
   switch (args.action) {
     case 'navigate': {
       const url = new URL(str('url'));
       // The context aborts requests to other hosts too; saying so here gives the model a clear reason.
       if (!hostAllowed(url, parseHostAllowlist(scope.allowHosts))) throw new Error(`host '${url.host}' is not in the allowed hosts (${scope.allowHosts.join(', ') || 'none'})`);
-      return (await scope.browser()).navigate(url.toString(), args.new_page === true);
+      return act((b) => b.navigate(url.toString(), args.new_page === true));
     }
-    case 'click':
-      return (await scope.browser()).click(str('selector'));
-    case 'type':
-      return (await scope.browser()).type(str('selector'), typeof args.text === 'string' ? args.text : str('text'));
-    case 'read_text':
-      return (await scope.browser()).readText(typeof args.selector === 'string' && args.selector !== '' ? args.selector : undefined);
+    case 'click': {
+      const selector = str('selector');
+      return act((b) => b.click(selector));
+    }
+    case 'type': {
+      const selector = str('selector');
+      const text = typeof args.text === 'string' ? args.text : str('text');
+      return act((b) => b.type(selector, text));
+    }
+    case 'read_text': {
+      const selector = typeof args.selector === 'string' && args.selector !== '' ? args.selector : undefined;
+      return act((b) => b.readText(selector));
+    }
     case 'screenshot':
-      return `screenshot saved as the session artifact ${await (await scope.browser()).screenshot()}`;
+      return `screenshot saved as the session artifact ${await act((b) => b.screenshot())}`;
     default:
       throw new Error(`action must be one of ${BROWSER_ACTIONS.join(', ')}`);
   }

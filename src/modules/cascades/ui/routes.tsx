@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 /**
  * /ui/cascades: sessions (filter by status), pending human checkpoints with a form to answer each, and one session's
- * view: its phase timeline, soundings tree with the winner, costs by model and the unified log. Mounted by the console.
+ * view: its phase timeline, soundings tree with the winner and each attempt's tool calls, costs by model and the unified log. Mounted by the console.
  */
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';
@@ -172,19 +172,58 @@ export function cascadesUi(svc: CascadeService): Hono<AppEnv> {
   return app;
 }
 
-/** The attempts of a soundings phase with their index, model and output; the winner is marked. */
+/**
+ * The tool calls each attempt made, by the attempt's log row id. A tool row belongs to the attempt row with the same
+ * phase, round (turn) and index that follows it in the log: an attempt is logged after its tool calls, and a pass run
+ * again by a retry ward or loop_until logs the same round and index again, so the log order tells the passes apart.
+ */
+function toolCallsByAttempt(logs: LogRow[], phase: string): Map<number, LogRow[]> {
+  const byAttempt = new Map<number, LogRow[]>();
+  const open = new Map<string, LogRow[]>();
+  for (const l of [...logs].sort((x, y) => x.id - y.id)) {
+    if (l.phase !== phase || l.soundingIndex === undefined) continue;
+    const key = `${l.turn ?? 1}:${l.soundingIndex}`;
+    if (l.kind === 'tool') open.set(key, [...(open.get(key) ?? []), l]);
+    else if (l.kind === 'sounding') {
+      byAttempt.set(l.id, open.get(key) ?? []);
+      open.delete(key);
+    }
+  }
+  return byAttempt;
+}
+
+/** One tool call of an attempt: name, arguments and what it returned. */
+function toolCallItem(t: LogRow): Child {
+  const c = (t.content ?? {}) as { name?: unknown; arguments?: unknown; ok?: unknown; result?: unknown };
+  return (
+    <li class={c.ok === false ? 'bad' : ''} data-tool={String(c.name ?? '')}>
+      <span class="mono">{String(c.name ?? '?')}({brief(c.arguments ?? {}, 200)})</span> → <span class="mono">{brief(c.result, 200)}</span>
+    </li>
+  );
+}
+
+/** The attempts of a soundings phase with their index, model, tool calls and output; the winner is marked. */
 function soundingsTree(logs: LogRow[], phase: string): Child {
   // The log's turn is the round (1 = the first attempts, 2.. = reforge rounds).
-  const attempts = logs.filter((l) => l.phase === phase && l.kind === 'sounding').sort((a, b) => (a.turn ?? 0) - (b.turn ?? 0) || (a.soundingIndex ?? 0) - (b.soundingIndex ?? 0));
+  const attempts = logs.filter((l) => l.phase === phase && l.kind === 'sounding').sort((a, b) => (a.turn ?? 0) - (b.turn ?? 0) || (a.soundingIndex ?? 0) - (b.soundingIndex ?? 0) || a.id - b.id);
   if (attempts.length === 0) return '';
+  const tools = toolCallsByAttempt(logs, phase);
   const reasons = logs.filter((l) => l.phase === phase && l.kind === 'evaluator').map((l) => (l.content as { reason?: unknown } | undefined)?.reason).filter((r): r is string => typeof r === 'string' && r !== '');
   return (
     <ul class="soundings">
       {attempts.map((a) => {
         const content = a.content as { output?: unknown; error?: unknown } | undefined;
+        const calls = tools.get(a.id) ?? [];
         return (
-          <li class={a.winner ? 'ok' : ''}>
+          <li class={a.winner ? 'ok' : ''} data-sounding={String(a.soundingIndex)} data-round={String(a.turn ?? 1)}>
             {(a.turn ?? 1) > 1 ? `reforge round ${(a.turn ?? 1) - 1} · ` : ''}sounding {a.soundingIndex}{a.model ? ` (${a.model})` : ''}{a.winner ? ' ★ winner' : ''}: <span class="mono">{content?.error !== undefined ? `error: ${brief(content.error)}` : brief(content?.output)}</span>
+            {calls.length > 0 ? (
+              <ol class="tool-calls" aria-label={`tool calls of sounding ${a.soundingIndex}`}>
+                {calls.map(toolCallItem)}
+              </ol>
+            ) : (
+              ''
+            )}
           </li>
         );
       })}
