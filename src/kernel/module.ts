@@ -58,6 +58,8 @@ export interface Module<C extends { enabled: boolean } = { enabled: boolean }, S
   stop?(state: S): Promise<void>;
   /** Client commands: `capstan <name> <argv...>` calls this with the server address resolved; returns the exit code. */
   cli?(argv: string[], client: CliClient): Promise<number>;
+  /** Short top-level names for a group of client commands: `{ swarm: ['swarm'] }` makes `capstan swarm create ...` mean `capstan <name> swarm create ...`; names are global. */
+  cliAliases?: Record<string, string[]>;
   /** Development helpers run locally as `capstan dev <name> ...` (e.g. a fake peer for tests); names are global. */
   dev?: Record<string, DevCommand>;
   /** Top-level local commands such as `capstan agent` (a node daemon; no server involved); names are global. */

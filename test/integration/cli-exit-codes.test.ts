@@ -141,6 +141,9 @@ describe('usage errors exit 2 naming the flag, before any request', () => {
     [['agents', 'pause', 'a1', '--reason', 'x'], 'pause does not take --reason'],
     [['agents', 'swarm'], 'agents swarm needs a command'],
     [['agents', 'swarm', 'create'], 'create needs --file'],
+    // `capstan swarm` is short for `capstan agents swarm` (the issue's spelling).
+    [['swarm', 'create'], 'create needs --file'],
+    [['swarm', 'frobnicate'], 'frobnicate'],
     // Checked by the routes' own schemas before sending (the spawn body, the list query, the command name).
     [['agents', 'spawn', 'do it', '--repo', '.', '--priority', 'urgent'], '--priority: '],
     [['agents', 'spawn', 'do it', '--repo', '.', '--base', 'no..branch'], '--base: '],

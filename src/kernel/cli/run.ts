@@ -21,7 +21,8 @@ import { runExport, runImport } from './archive.ts';
 const CONFIG_FLAG = { config: { type: 'string', short: 'c' } } as const;
 
 function helpText(modules: readonly Module[], version: string): string {
-  const mods = modules.map((m) => `  ${m.name.padEnd(28)}${m.description}`).join('\n');
+  const aliases = modules.flatMap((m) => Object.entries(m.cliAliases ?? {}).map(([name, to]) => `  ${name.padEnd(28)}short for \`capstan ${[m.name, ...to].join(' ')}\``));
+  const mods = [...modules.map((m) => `  ${m.name.padEnd(28)}${m.description}`), ...aliases].join('\n');
   return `capstan ${version} — one control plane for workflows, optimization, agents, failover and LLM cascades
 
 Usage: capstan <command> [flags]
@@ -240,10 +241,11 @@ export async function runCli(argv: string[], modules: readonly Module[], version
           const log = createLogger({ level: cfg.log.level });
           return await owner.commands![cmd]!.run(rest, { config: cfg.modules[owner.name] ?? { enabled: false }, natsUrl: cfg.nats.url, prefix: cfg.prefix, log });
         }
-        const mod = modules.find((m) => m.name === cmd);
+        const aliased = modules.find((m) => m.cli && m.cliAliases?.[cmd]);
+        const mod = aliased ?? modules.find((m) => m.name === cmd);
         if (!mod?.cli) throw new UsageError(`unknown command '${cmd}' (see capstan --help)`);
         const { client, rest: args } = makeClient(rest);
-        return await mod.cli(args, client);
+        return await mod.cli(aliased ? [...aliased.cliAliases![cmd]!, ...args] : args, client);
       }
     }
   } catch (err) {

@@ -124,6 +124,8 @@ export function createAgentsModule(): Module {
       state = undefined;
     },
     cli: agentsCli,
+    // The issue's `capstan swarm create -f swarm.yaml | show ID` (`capstan agent` is the mesh daemon, so agents keep `capstan agents`).
+    cliAliases: { swarm: ['swarm'] },
   });
 }
 
