@@ -129,6 +129,7 @@ describe('usage errors exit 2 naming the flag, before any request', () => {
     [['breeder', 'show'], 'show needs ID'],
     [['breeder', 'trials', 'b1', '--state', 'done'], '--state: '],
     [['cascades', 'run'], 'run needs FILE|CASCADE'],
+    [['cascade', 'run'], 'run needs FILE|CASCADE'],
     [['cascades', 'run', 'blog', '--input', 'topic'], '--input:'],
     [['cascades', 'signal', 's1'], 'signal needs --text'],
     [['cascades', 'respond', 'c1'], 'respond needs --text'],

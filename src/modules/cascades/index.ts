@@ -65,6 +65,8 @@ export function createCascadesModule(): Module {
       await worker.stop();
     },
     cli: cascadesCli,
+    // The issue spells the commands `capstan cascade run file.yaml ...`; `capstan cascades` is the module's name.
+    cliAliases: { cascade: [] },
   });
 }
 
