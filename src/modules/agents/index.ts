@@ -42,7 +42,7 @@ export function createAgentsModule(): Module {
       if (!name || !known.includes(name)) throw new Invalid(`runtime cli needs one of the configured CLI runtimes (${known.join(', ') || 'none configured'})`, [{ path: 'body.cli', message: name ? `no CLI runtime '${name}'` : 'required with runtime cli' }]);
     };
     const skills = new SkillLibrary(config.skillsDirs, ctx.log);
-    const extensions = new ExtensionHost(config.extensionsDir, r.bus, ctx.log, r.clock, 'agents');
+    const extensions = new ExtensionHost(config.extensionsDir, r.bus, ctx.log, r.clock, 'agents', { maxDeliver: config.extensionMaxDeliver, ackWaitMs: config.extensionAckWaitMs });
     if (config.watchExtensions ?? ctx.dev) extensions.watch();
     const checkNames = async (input: SpawnInput) => {
       const known = new Set(skills.load().skills.map((s) => s.name));
