@@ -1,6 +1,6 @@
-/** The agents service: what the API, the CLI and the actions do, over the store, queue and bus. Stateless per call. */
+/** The agents service: what the API, the CLI and the actions do, over the store and queue. Stateless per call. */
 import { resolve } from 'node:path';
-import { CapstanError, Conflict, Invalid, newId, type EventBus, type JobQueue, type LlmClient, type OutboxEvent } from '../../kernel/index.ts';
+import { CapstanError, Conflict, Invalid, newId, type JobQueue, type LlmClient, type OutboxEvent } from '../../kernel/index.ts';
 import type { AgentsConfig } from './config.ts';
 import { branchOf, PRIORITIES, TERMINAL, type Agent, type AgentSpec, type SpawnInput } from './model/agent.ts';
 import { AgentKilled, AgentPauseRequested, AgentQueued } from './model/events.ts';
@@ -30,7 +30,6 @@ export class AgentService {
   constructor(
     readonly store: AgentStore,
     private readonly queue: JobQueue,
-    private readonly bus: EventBus,
     private readonly llm: LlmClient,
     private readonly config: AgentsConfig,
     /** Checks a CLI runtime name (throws Invalid naming body.cli when unknown). */

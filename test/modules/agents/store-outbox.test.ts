@@ -135,8 +135,8 @@ describe('agents store', () => {
     const log = createLogger({ level: 'silent' });
     const config = resolveFolders(agentsConfigSchema.parse({}), tempDir('capstan-agents-steps-'));
     // A CLI template: nothing here calls the LLM (the client is the real one with no provider); no worker runs.
-    const service = new AgentService(store, queue, bus, createLlmClient({ config: llmConfigSchema.parse(undefined), log }), config, () => undefined, async () => undefined);
-    const engine = new SwarmEngine(swarms, store, service, bus, queue, log);
+    const service = new AgentService(store, queue, createLlmClient({ config: llmConfigSchema.parse(undefined), log }), config, () => undefined, async () => undefined);
+    const engine = new SwarmEngine(swarms, store, service, queue, log);
     const published: string[] = [];
     await bus.subscribe('agents.swarm.step', (e) => void published.push(e.id));
     const spec = swarmSchema.parse({ name: 'steps', strategy: 'parallel', repo: makeRepo(), tasks: ['a', 'b', 'c'], max_concurrency: 2, template: { runtime: 'cli', cli: 'stand-in' } });

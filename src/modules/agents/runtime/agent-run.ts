@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Clock, type EventBus, type JobQueue, type LlmClient, type Logger, type OutboxEvent, type Timer } from '../../../kernel/index.ts';
+import { type Clock, type JobQueue, type LlmClient, type Logger, type OutboxEvent, type Timer } from '../../../kernel/index.ts';
 import type { AgentsConfig } from '../config.ts';
 import type { Agent, AgentCheckpoint, AgentLogEntry, AgentStatus } from '../model/agent.ts';
 import { AgentCompleted, AgentFailed, AgentPaused, AgentRetrying, AgentStarted, AgentTurn, BudgetExceeded, BudgetWarning, SafetyBlocked } from '../model/events.ts';
@@ -44,7 +44,6 @@ export interface RunDeps {
   /** Where a retry is queued. */
   queue: JobQueue;
   llm: LlmClient;
-  bus: EventBus;
   log: Logger;
   config: AgentsConfig;
   clock: Clock;

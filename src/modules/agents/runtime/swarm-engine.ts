@@ -4,7 +4,7 @@
  * `<swarm>-<key>`, so two instances advancing at once create each agent once, and the swarm's end is written once.
  */
 import { resolve } from 'node:path';
-import { newId, type EventBus, type JobQueue, type Logger } from '../../../kernel/index.ts';
+import { newId, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import { TERMINAL, type Agent, type SpawnInput } from '../model/agent.ts';
 import { SwarmCompleted, SwarmFailed, SwarmMessage, SwarmScaled, SwarmStarted, SwarmStep } from '../model/events.ts';
 import { STRATEGY } from '../model/strategies/index.ts';
@@ -24,7 +24,6 @@ export class SwarmEngine {
     private readonly swarms: SwarmStore,
     private readonly agents: AgentStore,
     private readonly service: AgentService,
-    private readonly bus: EventBus,
     private readonly queue: JobQueue,
     private readonly log: Logger,
   ) {}
