@@ -69,6 +69,10 @@ export const agentsConfigSchema = z
     extensionsDir: z.string().min(1).default('./.capstan/extensions'),
     /** Reload an extension when its file changes; default: only under `capstan serve --dev`. */
     watchExtensions: z.boolean().optional(),
+    /** Deliveries of one event to an extension handler that keeps throwing, before the event is given up for it. */
+    extensionMaxDeliver: z.number().int().min(1).max(1_000).default(5),
+    /** An event an extension handler has not finished within this time is delivered again (its instance died, or it hangs). */
+    extensionAckWaitMs: z.number().int().min(100).default(30_000),
     /** Limits per project (a spawn's `project`), across every instance: running agents at once, tokens and cost of all its agents together. */
     projects: z
       .record(

@@ -14,7 +14,6 @@ import { builtinLoop } from './runtime/builtin-loop.ts';
 import { cliRuntime } from './runtime/cli-runtime.ts';
 import { SkillLibrary } from './runtime/skills.ts';
 import { limitGit } from './runtime/worktree.ts';
-import { announcingBus } from './runtime/announcing-bus.ts';
 import { agentMetrics, swarmCapacityGauge } from './runtime/metrics.ts';
 import { AgentWorker } from './runtime/worker.ts';
 import { AgentService } from './service.ts';
@@ -34,7 +33,6 @@ export function createAgentsModule(): Module {
     const r = ctx.resources;
     const config = resolveFolders(ctx.config, r.dataDir);
     const metrics = agentMetrics(r.metrics);
-    const bus = announcingBus(r.bus, ctx.log, metrics.eventsDropped);
     limitGit(config.gitConcurrency);
     const store = new AgentStore(r.db);
     const checkCli = (name: string | undefined) => {
@@ -42,7 +40,7 @@ export function createAgentsModule(): Module {
       if (!name || !known.includes(name)) throw new Invalid(`runtime cli needs one of the configured CLI runtimes (${known.join(', ') || 'none configured'})`, [{ path: 'body.cli', message: name ? `no CLI runtime '${name}'` : 'required with runtime cli' }]);
     };
     const skills = new SkillLibrary(config.skillsDirs, ctx.log);
-    const extensions = new ExtensionHost(config.extensionsDir, r.bus, ctx.log, r.clock, 'agents');
+    const extensions = new ExtensionHost(config.extensionsDir, r.bus, ctx.log, r.clock, 'agents', { maxDeliver: config.extensionMaxDeliver, ackWaitMs: config.extensionAckWaitMs });
     if (config.watchExtensions ?? ctx.dev) extensions.watch();
     const checkNames = async (input: SpawnInput) => {
       const known = new Set(skills.load().skills.map((s) => s.name));
@@ -56,15 +54,15 @@ export function createAgentsModule(): Module {
       }
       if (issues.length > 0) throw new Invalid('unknown skills or tools', issues);
     };
-    const service = new AgentService(store, r.queue, bus, r.llm, config, checkCli, checkNames);
+    const service = new AgentService(store, r.queue, r.llm, config, checkCli, checkNames);
     const swarms = new SwarmStore(r.db);
     swarmCapacityGauge(r.metrics, () => swarms.capacities());
-    const engine = new SwarmEngine(swarms, store, service, bus, r.queue, ctx.log);
+    const engine = new SwarmEngine(swarms, store, service, r.queue, ctx.log);
     service.afterKill.push((a) => engine.agentEnded(a));
     const worker = new AgentWorker({
       store,
       queue: r.queue,
-      bus,
+      bus: r.bus,
       llm: r.llm,
       roles: r.roles,
       log: ctx.log,

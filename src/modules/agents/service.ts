@@ -1,6 +1,6 @@
-/** The agents service: what the API, the CLI and the actions do, over the store, queue and bus. Stateless per call. */
+/** The agents service: what the API, the CLI and the actions do, over the store and queue. Stateless per call. */
 import { resolve } from 'node:path';
-import { CapstanError, Conflict, Invalid, newId, type EventBus, type JobQueue, type LlmClient } from '../../kernel/index.ts';
+import { CapstanError, Conflict, Invalid, newId, type JobQueue, type LlmClient, type OutboxEvent } from '../../kernel/index.ts';
 import type { AgentsConfig } from './config.ts';
 import { branchOf, PRIORITIES, TERMINAL, type Agent, type AgentSpec, type SpawnInput } from './model/agent.ts';
 import { AgentKilled, AgentPauseRequested, AgentQueued } from './model/events.ts';
@@ -18,6 +18,8 @@ export interface SpawnExtras {
   /** The agent's id (a swarm's agents: `<swarm>-<key>`, so a spawn repeated by two instances makes one agent). */
   id?: string;
   swarm?: { id: string; role: string; key: string };
+  /** Events written with the row after its agents.agent.queued, only when the row is made (a swarm's step). */
+  events?: readonly OutboxEvent[];
 }
 
 /** Spawn, list, pause, resume, kill, diff. */
@@ -28,7 +30,6 @@ export class AgentService {
   constructor(
     readonly store: AgentStore,
     private readonly queue: JobQueue,
-    private readonly bus: EventBus,
     private readonly llm: LlmClient,
     private readonly config: AgentsConfig,
     /** Checks a CLI runtime name (throws Invalid naming body.cli when unknown). */
@@ -94,7 +95,7 @@ export class AgentService {
     };
     // The row and agents.agent.queued are one statement (the kernel outbox).
     const queued = AgentQueued.outbox({ agentId: id, swarmId: extras.swarm?.id ?? null, reason: 'spawned' });
-    const agent = await this.store.create({ id, repo: top, baseBranch, branch: branchOf(id), worktree: resolve(this.config.worktreesDir, id), spec, priority: PRIORITIES.indexOf(input.priority) + 1, swarmId: extras.swarm?.id }, queued);
+    const agent = await this.store.create({ id, repo: top, baseBranch, branch: branchOf(id), worktree: resolve(this.config.worktreesDir, id), spec, priority: PRIORITIES.indexOf(input.priority) + 1, swarmId: extras.swarm?.id }, [queued, ...(extras.events ?? [])]);
     if (!agent) return undefined;
     // Should this enqueue fail, the sweeper queues agents left waiting.
     await enqueueAgent(this.queue, id, input.priority, 'start');

@@ -46,8 +46,9 @@ beforeAll(async () => {
   writeFileSync(join(EXT, 'no-function.js'), 'export const setup = 1;\n');
   writeFileSync(join(EXT, 'taken.ts'), "export default (c) => c.registerTool({ name: 'read_file', description: 'mine', run: () => 'x' });\n");
   writeFileSync(join(EXT, 'grumpy.js'), "export default (c) => c.on('agents.agent.completed', () => { throw new Error('handler boom'); });\n");
+  writeFileSync(join(EXT, 'twins.js'), "export default (c) => { c.on('agents.>', () => {}, { name: 'same' }); c.on('agents.agent.*', () => {}, { name: 'same' }); };\n");
   writeFileSync(join(EXT, 'notes.md'), 'not an extension\n');
-  s = await startAgentsServer(fake.baseUrl, { extensionsDir: EXT }, { env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: prefix }, flags: { 'server.dev': true } });
+  s = await startAgentsServer(fake.baseUrl, { extensionsDir: EXT, extensionMaxDeliver: 2 }, { env: { DATABASE_URL: db.url, REDIS_URL, NATS_URL, CAPSTAN_PREFIX: prefix }, flags: { 'server.dev': true } });
 }, 180_000);
 afterAll(async () => {
   await s?.server.stop();
@@ -65,6 +66,7 @@ describe('agents extensions', () => {
       ['no-function', 'failed'],
       ['taken', 'failed'],
       ['throws', 'failed'],
+      ['twins', 'failed'],
       ['words', 'loaded'],
     ]);
     const words = list.find((e) => e.name === 'words')!;
@@ -72,6 +74,8 @@ describe('agents extensions', () => {
     expect(list.find((e) => e.name === 'throws')!.error).toBe('cannot start');
     expect(list.find((e) => e.name === 'no-function')!.error).toContain('not a function');
     expect(list.find((e) => e.name === 'taken')!.error).toBe("tool 'read_file' is a built-in tool");
+    // A handler's name names its durable subscription: two handlers of one file cannot share it.
+    expect(list.find((e) => e.name === 'twins')!.error).toBe("handler name 'same' is used twice");
   });
 
   it("an agent calls an extension's tool; an allow list without it hides and refuses it; unknown names are a 400", async () => {
@@ -104,9 +108,10 @@ describe('agents extensions', () => {
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain('body.tools.allow.1');
 
-    // Handlers: the good one noted both completed agents; the one that throws is listed with its errors, the server goes on.
+    // Handlers: the good one noted both completed agents; the one that throws is listed with its errors (each event is
+    // delivered to it again, extensionMaxDeliver = 2 times in all), the server goes on.
     await eventually(() => expect(readFileSync(SEEN, 'utf8').split('\n').filter(Boolean).sort()).toEqual([a.id, b.id].sort()));
-    await eventually(async () => expect((await byName('grumpy'))!.handlerErrors.map((e) => [e.type, e.error])).toEqual([['agents.agent.completed', 'handler boom'], ['agents.agent.completed', 'handler boom']]));
+    await eventually(async () => expect((await byName('grumpy'))!.handlerErrors.map((e) => [e.type, e.error])).toEqual(Array(4).fill(['agents.agent.completed', 'handler boom'])));
     expect((await byName('grumpy'))!.status).toBe('loaded');
   });
 

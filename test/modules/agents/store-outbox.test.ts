@@ -2,11 +2,20 @@
  * The agents stores on real PostgreSQL: each state change and the event announcing it are one statement (the event
  * lands in kernel_outbox, which the relay publishes), so a crash between the two cannot lose the event, and a write
  * that does not happen (fenced out, already ended) writes no event: queued, started, turn with its budget events,
- * the end, retrying, paused, killed, a safety refusal, and a swarm's started, end, channel message and scaling. Also the
- * per-project and per-swarm claim limits.
+ * the end, retrying, paused, killed, a safety refusal, and a swarm's started, step, end, channel message and scaling.
+ * Also the per-project and per-swarm claim limits.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MemoryBus } from '../../../src/kernel/bus/memory-bus.ts';
 import type { Database } from '../../../src/kernel/db/port.ts';
+import { createLlmClient, llmConfigSchema } from '../../../src/kernel/index.ts';
+import { createLogger } from '../../../src/kernel/log.ts';
+import { MemoryQueue } from '../../../src/kernel/queue/memory-queue.ts';
+import { agentsConfigSchema, resolveFolders } from '../../../src/modules/agents/config.ts';
+import { SwarmEngine } from '../../../src/modules/agents/runtime/swarm-engine.ts';
+import { AgentService } from '../../../src/modules/agents/service.ts';
+import { makeRepo } from '../../helpers/agents-server.ts';
+import { tempDir } from '../../kit/index.ts';
 import { AgentCompleted, AgentFailed, AgentKilled, AgentQueued, AgentRetrying, AgentStarted, AgentTurn, BudgetWarning, SafetyBlocked, SwarmCompleted, SwarmMessage, SwarmScaled, SwarmStarted } from '../../../src/modules/agents/model/events.ts';
 import { swarmSchema } from '../../../src/modules/agents/model/swarm.ts';
 import { AgentStore, SwarmStore } from '../../../src/modules/agents/store/index.ts';
@@ -118,6 +127,42 @@ describe('agents store', () => {
     expect(events.map((e) => e.type)).toEqual(['agents.swarm.started', 'agents.swarm.scaled', 'agents.swarm.scaled', 'agents.swarm.message', 'agents.swarm.completed']);
     expect(events[1]!.data).toEqual({ swarmId: 'sw1', name: 'sc', from: 1, to: 3, queued: 4, running: 0 });
     expect(events[2]!.data).toEqual({ swarmId: 'sw1', name: 'sc', from: 3, to: 1, queued: 1, running: 0 });
+  });
+
+  it("writes a swarm's step with the row of the step's first agent (one transaction), once when two advances race", async () => {
+    const bus = new MemoryBus({ source: 'test' });
+    const queue = new MemoryQueue();
+    const log = createLogger({ level: 'silent' });
+    const config = resolveFolders(agentsConfigSchema.parse({}), tempDir('capstan-agents-steps-'));
+    // A CLI template: nothing here calls the LLM (the client is the real one with no provider); no worker runs.
+    const service = new AgentService(store, queue, createLlmClient({ config: llmConfigSchema.parse(undefined), log }), config, () => undefined, async () => undefined);
+    const engine = new SwarmEngine(swarms, store, service, queue, log);
+    const published: string[] = [];
+    await bus.subscribe('agents.swarm.step', (e) => void published.push(e.id));
+    const spec = swarmSchema.parse({ name: 'steps', strategy: 'parallel', repo: makeRepo(), tasks: ['a', 'b', 'c'], max_concurrency: 2, template: { runtime: 'cli', cli: 'stand-in' } });
+    const sw = await engine.create(spec);
+    // Two instances advancing at once with no room: no agent, no step.
+    await Promise.all([engine.advance(sw.id), engine.advance(sw.id)]);
+    await store.kill(`${sw.id}-p0`, 'done', AgentKilled.outbox({ agentId: `${sw.id}-p0`, reason: 'done' }));
+    // One slot free and two advances at once: p2 is made once, and its step written once.
+    await Promise.all([engine.advance(sw.id), engine.advance(sw.id)]);
+    const rows = await db.query<{ type: string; data: any; correlation_id: string; tx: string }>(
+      `SELECT type, data, correlation_id, xmin::text AS tx FROM kernel_outbox WHERE correlation_id = $1 OR correlation_id LIKE $2 ORDER BY id`,
+      [sw.id, `${sw.id}-%`],
+    );
+    const steps = rows.filter((r) => r.type === 'agents.swarm.step');
+    expect(steps.map((r) => [r.correlation_id, r.data])).toEqual([
+      [sw.id, { swarmId: sw.id, name: 'steps', step: 'p0,p1,p2', agents: [`${sw.id}-p0`, `${sw.id}-p1`] }],
+      [sw.id, { swarmId: sw.id, name: 'steps', step: 'p2', agents: [`${sw.id}-p2`] }],
+    ]);
+    // Each step row was inserted by the transaction that inserted its first agent (and that agent's queued event).
+    const queuedTx = (agentId: string) => rows.find((r) => r.type === 'agents.agent.queued' && r.data.agentId === agentId)!.tx;
+    expect(steps.map((r) => r.tx)).toEqual([queuedTx(`${sw.id}-p0`), queuedTx(`${sw.id}-p2`)]);
+    expect(rows.filter((r) => r.type === 'agents.agent.queued')).toHaveLength(3);
+    // Nothing was published around the outbox (no relay runs here).
+    expect(published).toEqual([]);
+    await queue.close();
+    await bus.close();
   });
 
   it("the sweeper's recoveries write their queued or failed event in the same statement, with data as the event types say", async () => {

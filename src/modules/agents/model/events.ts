@@ -26,8 +26,11 @@ export const AgentPauseRequested = defineEvent('agents.agent.pause_requested', z
 const budget = { ...agent, tokens: z.number().int(), cost: z.number(), maxTokens: z.number().nullable(), maxCost: z.number().nullable() };
 /** The agent spent the configured share (default 80 %) of its token or cost budget. */
 export const BudgetWarning = defineEvent('agents.budget.warning', z.object(budget));
-/** The agent's budget is spent; the agent is stopped (failed). */
-export const BudgetExceeded = defineEvent('agents.budget.exceeded', z.object(budget));
+/**
+ * A budget is spent; the agent is stopped (failed). With `project`, it is the project's budget (every agent of the
+ * project together): tokens, cost and the limits are the project's.
+ */
+export const BudgetExceeded = defineEvent('agents.budget.exceeded', z.object({ ...budget, project: z.string().optional() }));
 /** A tool call was refused by a safety rule; the same refusal is in the audit table. */
 export const SafetyBlocked = defineEvent('agents.safety.blocked', z.object({ ...agent, tool: z.string(), rule: z.string(), detail: z.string() }));
 

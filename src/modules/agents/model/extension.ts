@@ -59,8 +59,14 @@ export interface ExtensionApi {
   readonly name: string;
   registerTool(tool: ExtensionTool): void;
   registerCommand(command: ExtensionCommand): void;
-  /** Handles events whose type matches `pattern` (`*` one token, `>` the rest); each event reaches one instance. */
-  on(pattern: string, handler: (event: ExtensionEvent) => unknown): void;
+  /**
+   * Handles events whose type matches `pattern` (`*` one token, `>` the rest), durably: each event reaches one
+   * instance, events published while no instance runs the handler are delivered when one does, and an event whose
+   * handler throws (or whose instance dies while handling it) is delivered again. `name` (lower-case letters, digits,
+   * `_`, `-`) keeps the handler's place in the event stream when handlers are added or reordered; without it the
+   * handler is known by its position in the file.
+   */
+  on(pattern: string, handler: (event: ExtensionEvent) => unknown, options?: { name?: string }): void;
   /** Logs under the extension's name. */
   log(message: string, fields?: Record<string, unknown>): void;
 }

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Clock, type EventBus, type JobQueue, type LlmClient, type Logger, type OutboxEvent, type Timer } from '../../../kernel/index.ts';
+import { type Clock, type JobQueue, type LlmClient, type Logger, type OutboxEvent, type Timer } from '../../../kernel/index.ts';
 import type { AgentsConfig } from '../config.ts';
 import type { Agent, AgentCheckpoint, AgentLogEntry, AgentStatus } from '../model/agent.ts';
 import { AgentCompleted, AgentFailed, AgentPaused, AgentRetrying, AgentStarted, AgentTurn, BudgetExceeded, BudgetWarning, SafetyBlocked } from '../model/events.ts';
@@ -18,11 +18,15 @@ import type { SwarmChannel, Tool, ToolContext } from './tools/index.ts';
 import { commitAll, diffCommits, ensureWorktree, freshStartForRetry } from './worktree.ts';
 import { enqueueAgent } from './queue.ts';
 
-/** The agent cannot go on; the message becomes its error. `final`: a retry could not help (a spent budget). */
+/**
+ * The agent cannot go on; the message becomes its error. `final`: a retry could not help (a spent budget). `events` are
+ * written with the agent's end (the failure's own announcements, such as a project's agents.budget.exceeded).
+ */
 export class AgentFailure extends Error {
   constructor(
     message: string,
     readonly final = false,
+    readonly events: readonly OutboxEvent[] = [],
   ) {
     super(message);
   }
@@ -40,7 +44,6 @@ export interface RunDeps {
   /** Where a retry is queued. */
   queue: JobQueue;
   llm: LlmClient;
-  bus: EventBus;
   log: Logger;
   config: AgentsConfig;
   clock: Clock;
@@ -135,22 +138,45 @@ export class AgentRun {
       this.warned = true;
       this.pendingEvents.push(BudgetWarning.outbox(data));
     }
+    // The project's budget is charged with the same turn: its exceeded event is written with the turn that spent it.
+    if (!this.exceeded) {
+      const over = await this.projectOverrun({ tokens: this.spend.tokensIn + this.spend.tokensOut, cost: this.spend.cost });
+      if (over) {
+        this.exceeded = over.reason;
+        this.pendingEvents.push(over.event);
+      }
+    }
   }
 
-  /** Refuses before a call when the budget is already spent (a resumed agent). */
-  checkBudget(): void {
+  /**
+   * Refuses before a turn when the agent's own budget or its project's is already spent (a resumed agent, a project
+   * spent by its other agents). Every runtime calls it before its turns: the built-in loop before each LLM call, an
+   * external CLI before its program starts (between the program's turns, `charge` checks both).
+   */
+  async checkBudgets(): Promise<void> {
     const { maxTokens, maxCost } = this.agent.spec.budget;
     const { tokens, cost } = this.spent;
     if ((maxTokens && tokens >= maxTokens) || (maxCost && cost >= maxCost)) throw new AgentFailure(`budget spent (${tokens} tokens, cost ${cost})`, true);
+    const over = await this.projectOverrun({ tokens: 0, cost: 0 });
+    if (over) throw new AgentFailure(over.reason, true, [over.event]);
   }
 
-  /** Refuses before a call when the agent's project has spent its budget (every agent of the project together). */
-  async checkProjectBudget(): Promise<void> {
+  /**
+   * Whether the agent's project has spent its budget (every agent of the project together: their saved spend plus
+   * `unsaved`, this turn's spend not written yet), with the reason and its agents.budget.exceeded event.
+   */
+  private async projectOverrun(unsaved: { tokens: number; cost: number }): Promise<{ reason: string; event: OutboxEvent } | undefined> {
     const project = this.agent.spec.project;
     const limits = project ? this.deps.config.projects[project] : undefined;
-    if (!project || !limits || (!limits.maxTokens && !limits.maxCost)) return;
-    const { tokens, cost } = await this.deps.store.projectSpend(project);
-    if ((limits.maxTokens && tokens >= limits.maxTokens) || (limits.maxCost && cost >= limits.maxCost)) throw new AgentFailure(`project ${project} budget spent (${tokens} tokens, cost ${cost})`, true);
+    if (!project || !limits || (!limits.maxTokens && !limits.maxCost)) return undefined;
+    const saved = await this.deps.store.projectSpend(project);
+    const tokens = saved.tokens + unsaved.tokens;
+    const cost = saved.cost + unsaved.cost;
+    if (!((limits.maxTokens && tokens >= limits.maxTokens) || (limits.maxCost && cost >= limits.maxCost))) return undefined;
+    return {
+      reason: `project ${project} budget spent (${tokens} tokens, cost ${cost})`,
+      event: BudgetExceeded.outbox({ agentId: this.agent.id, swarmId: this.agent.swarmId, project, tokens, cost, maxTokens: limits.maxTokens ?? null, maxCost: limits.maxCost ?? null }),
+    };
   }
 
   /** Records a safety refusal: audit row, log row, event. */
@@ -231,7 +257,7 @@ export class AgentRun {
       }
       const reason = this.stopReason === 'wall-clock' ? `wall-clock limit of ${a.spec.wallClockMs} ms reached` : err instanceof AgentFailure ? err.message : `${(err as Error).name}: ${(err as Error).message}`;
       if (!(err instanceof AgentFailure) && this.stopReason !== 'wall-clock') d.log.warn({ err, agentId: a.id }, 'agent failed');
-      return await this.end('failed', reason, !(err instanceof AgentFailure && err.final));
+      return await this.end('failed', reason, !(err instanceof AgentFailure && err.final), err instanceof AgentFailure ? err.events : []);
     } finally {
       d.metrics.running.dec();
       for (const t of this.timers) t.cancel();
@@ -243,7 +269,7 @@ export class AgentRun {
    * Commits what is in the worktree, writes the artifacts, records the end and announces it; a failure with retries
    * left is queued again instead (after its backoff, on a fresh worktree), and nothing waiting on the agent moves yet.
    */
-  private async end(status: 'completed' | 'failed', text: string, retryable = false): Promise<string> {
+  private async end(status: 'completed' | 'failed', text: string, retryable = false, failureEvents: readonly OutboxEvent[] = []): Promise<string> {
     const d = this.deps;
     const a = this.agent;
     let commitSha: string | null = null;
@@ -270,7 +296,8 @@ export class AgentRun {
     if (this.pendingLogs.length > 0) await d.store.log(a.id, this.pendingLogs);
     // The end event is written with the end (the outbox), so no crash between the two can lose it.
     const event = status === 'completed' ? AgentCompleted.outbox({ agentId: a.id, swarmId: a.swarmId, commitSha, result: text, cost: this.spent.cost }) : AgentFailed.outbox({ agentId: a.id, swarmId: a.swarmId, reason: text });
-    const ok = await d.store.finish(a.id, a.epoch, status, status === 'completed' ? { result: text, commitSha } : { error: text, commitSha }, event);
+    const events = status === 'failed' ? [...failureEvents, event] : [event];
+    const ok = await d.store.finish(a.id, a.epoch, status, status === 'completed' ? { result: text, commitSha } : { error: text, commitSha }, events);
     if (!ok) return 'fenced';
     d.metrics.ended.inc({ status });
     await d.ended(a, status);

@@ -34,8 +34,7 @@ export async function builtinLoop(run: AgentRun): Promise<RuntimeOutcome> {
   while (run.turn < a.spec.maxTurns) {
     // Read each turn: under serve --dev an extension's tools change while an agent runs.
     const tools = toolDefinitions(a.spec, run.deps.config.allowHosts, run.deps.extensionTools());
-    run.checkBudget();
-    await run.checkProjectBudget();
+    await run.checkBudgets();
     let res;
     const started = performance.now();
     try {

@@ -1,7 +1,8 @@
 /**
  * The external CLI runtime: a coding-agent program from config run headless in the worktree (argv, no shell), the task
  * on stdin or as an argument. Stdout lines that are JSON objects become log rows; their token usage is charged (each
- * line with usage is saved as a turn, so budgets stop the program); a `result` field is the final message. A CLI agent
+ * line with usage is saved as a turn, so the agent's and its project's budgets stop the program); a `result` field is
+ * the final message. A CLI agent
  * cannot continue a conversation: resumed after a crash, it runs again from the start in the same worktree.
  */
 import { interpolateText } from '../../../kernel/index.ts';
@@ -26,6 +27,9 @@ export async function cliRuntime(run: AgentRun): Promise<RuntimeOutcome> {
   if (!cfg) throw new AgentFailure(`no CLI runtime '${a.spec.cli}' on this server`);
   const scope = { task: a.spec.task, worktree: a.worktree, agentId: a.id, model: a.spec.model };
   const argv = cfg.command.map((part) => interpolateText(part, scope));
+  // Like the built-in loop before each LLM call: a spent budget (the agent's own or its project's) starts nothing.
+  // Between the program's turns, each charge checks both and a spent one fails the saved turn, which kills the program.
+  await run.checkBudgets();
   let final: string | undefined;
   let chain: Promise<void> = Promise.resolve();
   let failure: Error | undefined;
@@ -56,8 +60,8 @@ export async function cliRuntime(run: AgentRun): Promise<RuntimeOutcome> {
       }
       run.turn += 1;
       run.log({ turn: run.turn, kind: 'output', content: v, tokensIn: usage.input, tokensOut: usage.output, cost: usage.cost ?? null });
-      await run.charge(usage.input, usage.output, usage.cost);
       try {
+        await run.charge(usage.input, usage.output, usage.cost);
         await run.saveTurn(['cli']);
       } catch (err) {
         failure = err as Error;

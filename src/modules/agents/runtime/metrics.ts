@@ -9,7 +9,6 @@ export interface AgentMetrics {
   tokens: Counter<'direction'>;
   cost: Counter;
   refusals: Counter<'rule'>;
-  eventsDropped: Counter<'type'>;
 }
 
 /** Creates (or finds, when the registry has them) the agents metrics. */
@@ -22,7 +21,6 @@ export function agentMetrics(registry: Registry): AgentMetrics {
     tokens: get('agents_llm_tokens_total', () => new Counter({ name: 'agents_llm_tokens_total', help: 'LLM tokens spent by agents', labelNames: ['direction'], registers: [registry] })),
     cost: get('agents_llm_cost_total', () => new Counter({ name: 'agents_llm_cost_total', help: 'LLM cost spent by agents, in price-table units', registers: [registry] })),
     refusals: get('agents_safety_refusals_total', () => new Counter({ name: 'agents_safety_refusals_total', help: 'Tool calls refused by a safety rule', labelNames: ['rule'], registers: [registry] })),
-    eventsDropped: get('agents_events_dropped_total', () => new Counter({ name: 'agents_events_dropped_total', help: 'Agents events not published after retries (the state they announce is saved)', labelNames: ['type'], registers: [registry] })),
   };
 }
 

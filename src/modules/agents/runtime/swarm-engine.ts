@@ -4,7 +4,7 @@
  * `<swarm>-<key>`, so two instances advancing at once create each agent once, and the swarm's end is written once.
  */
 import { resolve } from 'node:path';
-import { newId, type EventBus, type JobQueue, type Logger } from '../../../kernel/index.ts';
+import { newId, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import { TERMINAL, type Agent, type SpawnInput } from '../model/agent.ts';
 import { SwarmCompleted, SwarmFailed, SwarmMessage, SwarmScaled, SwarmStarted, SwarmStep } from '../model/events.ts';
 import { STRATEGY } from '../model/strategies/index.ts';
@@ -24,7 +24,6 @@ export class SwarmEngine {
     private readonly swarms: SwarmStore,
     private readonly agents: AgentStore,
     private readonly service: AgentService,
-    private readonly bus: EventBus,
     private readonly queue: JobQueue,
     private readonly log: Logger,
   ) {}
@@ -68,8 +67,12 @@ export class SwarmEngine {
     }
     const scale = spec.autoscale;
     const room = Math.max(0, (scale ? AUTOSCALE_QUEUE_CAP : (spec.max_concurrency ?? DEFAULT_MAX_CONCURRENCY)) - active.length);
-    const started: string[] = [];
-    for (const p of plan.spawn.slice(0, room)) {
+    const step = plan.spawn.slice(0, room);
+    // The step is announced by the row of its first agent (ids are `<swarm>-<key>`, so the step's agents are known
+    // before they are made): agents.swarm.step is written in the statement that begins the step, and an advance made
+    // twice (another instance made that agent already) writes it no second time.
+    const stepEvent = SwarmStep.outbox({ swarmId, name: spec.name, step: plan.spawn.map((p) => p.key).join(','), agents: step.map((p) => `${swarmId}-${p.key}`) }, { correlationId: swarmId });
+    for (const [i, p] of step.entries()) {
       const t = spec.template;
       const input: SpawnInput = {
         task: p.task,
@@ -93,8 +96,7 @@ export class SwarmEngine {
         context: p.context,
       };
       try {
-        const a = await this.service.spawnOnce(input, { id: `${swarmId}-${p.key}`, swarm: { id: swarmId, role: p.role, key: p.key, ...(scale ? { maxRunning: scale.max } : {}) } });
-        if (a) started.push(a.id);
+        await this.service.spawnOnce(input, { id: `${swarmId}-${p.key}`, swarm: { id: swarmId, role: p.role, key: p.key, ...(scale ? { maxRunning: scale.max } : {}) }, events: i === 0 ? [stepEvent] : [] });
       } catch (err) {
         // A spawn the swarm cannot make (the template names an unknown model, a stage's branch vanished) ends the swarm.
         const error = `agent ${p.key} could not start: ${(err as Error).message}`;
@@ -102,8 +104,6 @@ export class SwarmEngine {
         return;
       }
     }
-    // A step has no write of its own (each agent's row was written by its spawn), so it stays a direct publish.
-    if (started.length > 0) await SwarmStep.publish(this.bus, { swarmId, name: spec.name, step: plan.spawn.map((p) => p.key).join(','), agents: started }, { correlationId: swarmId });
     if (scale) await this.rescale(swarm, scale, ended);
   }
 

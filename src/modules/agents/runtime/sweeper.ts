@@ -2,13 +2,13 @@
  * The sweeper (one instance at a time, through a kernel role): resumes agents whose worker died (heartbeat older than
  * the lease) from their last saved turn on any worker, queues agents whose job was lost, and runs `more` (swarms).
  */
-import { sleepUnlessAborted, type EventBus, type JobQueue, type Logger } from '../../../kernel/index.ts';
+import { sleepUnlessAborted, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import type { AgentsConfig } from '../config.ts';
 import type { AgentStore } from '../store/index.ts';
 import { enqueueAgent } from './queue.ts';
 
 /** One pass; returns how many agents it moved. */
-export async function sweepOnce(store: AgentStore, queue: JobQueue, bus: EventBus, config: AgentsConfig, more?: () => Promise<void>): Promise<number> {
+export async function sweepOnce(store: AgentStore, queue: JobQueue, config: AgentsConfig, more?: () => Promise<void>): Promise<number> {
   let moved = 0;
   // Their agents.agent.queued|failed events are written by the same statement (the kernel outbox).
   for (const a of await store.sweepOrphans(config.leaseMs, config.maxRecoveries)) {
@@ -25,10 +25,10 @@ export async function sweepOnce(store: AgentStore, queue: JobQueue, bus: EventBu
 }
 
 /** The sweeper loop while the role is held. */
-export async function runSweeper(signal: AbortSignal, store: AgentStore, queue: JobQueue, bus: EventBus, config: AgentsConfig, log: Logger, more?: () => Promise<void>): Promise<void> {
+export async function runSweeper(signal: AbortSignal, store: AgentStore, queue: JobQueue, config: AgentsConfig, log: Logger, more?: () => Promise<void>): Promise<void> {
   while (!signal.aborted) {
     try {
-      await sweepOnce(store, queue, bus, config, more);
+      await sweepOnce(store, queue, config, more);
     } catch (err) {
       log.warn({ err }, 'agents sweep failed; retrying next period');
     }

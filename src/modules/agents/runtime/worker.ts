@@ -15,6 +15,7 @@ import { removeWorktree } from './worktree.ts';
 export interface WorkerDeps {
   store: AgentStore;
   queue: JobQueue;
+  /** Where the kill events come from (the instance running a killed agent stops it). */
   bus: EventBus;
   llm: LlmClient;
   roles: Roles;
@@ -66,7 +67,7 @@ export class AgentWorker {
     const claimed = await d.store.claim(agentId, d.owner, project && maxConcurrent ? { name: project, maxConcurrent } : undefined, swarmLimit);
     // At its project's (autoscaled swarm's) limit the agent stays queued; it is queued again when one of them ends.
     if (!claimed) return (project && maxConcurrent) || swarmLimit ? `project or swarm at its limit` : 'not claimed';
-    const deps: RunDeps = { store: d.store, queue: d.queue, llm: d.llm, bus: d.bus, log: d.log, config: d.config, clock: d.clock, metrics: d.metrics, runtimes: d.runtimes, channel: d.channel, skillsPrompt: d.skillsPrompt, skill: d.skill, extensionTools: d.extensionTools, ended: (a, s) => this.ended(a, s) };
+    const deps: RunDeps = { store: d.store, queue: d.queue, llm: d.llm, log: d.log, config: d.config, clock: d.clock, metrics: d.metrics, runtimes: d.runtimes, channel: d.channel, skillsPrompt: d.skillsPrompt, skill: d.skill, extensionTools: d.extensionTools, ended: (a, s) => this.ended(a, s) };
     const run = new AgentRun(deps, claimed.agent, claimed.checkpoint);
     this.active.set(agentId, run);
     // On shutdown the agent goes back to the queue and continues from its last saved turn on some worker.
@@ -142,7 +143,7 @@ export class AgentWorker {
         return 'removed';
       }),
     );
-    this.sweeper = d.roles.holdRole('agents-sweeper', { ttlMs: d.config.roleTtlMs }, (signal) => runSweeper(signal, d.store, d.queue, d.bus, d.config, d.log, d.sweepMore));
+    this.sweeper = d.roles.holdRole('agents-sweeper', { ttlMs: d.config.roleTtlMs }, (signal) => runSweeper(signal, d.store, d.queue, d.config, d.log, d.sweepMore));
   }
 
   /** Stops taking jobs; running agents go back to the queue from their last saved turn. */

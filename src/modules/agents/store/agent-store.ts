@@ -67,9 +67,10 @@ export class AgentStore {
 
   /**
    * Creates an agent in status 'queued'; undefined when the id exists (a swarm's agents have ids of their own making).
-   * `event` (agents.agent.queued) goes into the kernel outbox in the same statement, only when the row was made.
+   * `event` (agents.agent.queued, and the swarm step the agent begins) goes into the kernel outbox in the same
+   * statement, only when the row was made.
    */
-  async create(a: NewAgent, event: OutboxEvent): Promise<Agent | undefined> {
+  async create(a: NewAgent, event: OutboxEvent | readonly OutboxEvent[]): Promise<Agent | undefined> {
     const rows = await this.db.query(
       `WITH upd AS (
          INSERT INTO agents_agents (id, status, repo, base_branch, branch, worktree, spec, priority, swarm_id)

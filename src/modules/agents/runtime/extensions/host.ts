@@ -2,10 +2,11 @@
  * The extensions of this instance: every `.ts`/`.js` file of the extensions folder, loaded at start (and again when
  * it changes under `serve --dev`). A file that fails (throws, exports no function, registers a bad or taken name) is
  * logged, listed with its error and skipped; a handler that throws is logged and listed, and the server goes on.
+ * Handlers are durable subscriptions on the kernel bus, one per extension and handler, shared by every instance.
  */
 import { existsSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Clock, EventBus, Logger, Subscription, Timer } from '../../../../kernel/index.ts';
+import { boundedName, MAX_DURABLE_NAME, type Clock, type EventBus, type Logger, type Subscription, type Timer } from '../../../../kernel/index.ts';
 import type { ExtensionStatus } from '../../model/extension.ts';
 import { resolveInside } from '../paths.ts';
 import type { Tool } from '../tools/context.ts';
@@ -20,6 +21,23 @@ interface Entry {
   status: ExtensionStatus;
   registrations?: Registrations;
   subscriptions: Subscription[];
+}
+
+/** How the handlers' durable subscriptions redeliver. */
+export interface HandlerDelivery {
+  /** Deliveries of an event whose handler keeps throwing before it is given up for that handler. */
+  maxDeliver: number;
+  /** An event not handled within this time is delivered again (its instance died, or the handler hangs). */
+  ackWaitMs: number;
+}
+
+/**
+ * The durable subscription of an extension's handler: the same on every instance and across restarts and reloads, so
+ * the instances share one cursor (each event reaches one of them) and a restarted server continues from it. `/` cannot
+ * occur in a file name or a handler name, so two extensions never share a durable; boundedName makes it valid.
+ */
+export function handlerDurableName(namespace: string, extension: string, handler: string): string {
+  return boundedName(`${namespace}-ext/${extension}/${handler}`, MAX_DURABLE_NAME);
 }
 
 /** What a command answers to the client. */
@@ -44,8 +62,9 @@ export class ExtensionHost {
     private readonly bus: EventBus,
     private readonly log: Logger,
     private readonly clock: Clock,
-    /** Namespaces the queue groups of handlers, so each event reaches one instance of this deployment. */
-    private readonly groupPrefix: string,
+    /** Namespaces the handlers' durable subscriptions (the module's name). */
+    private readonly namespace: string,
+    private readonly delivery: HandlerDelivery,
   ) {
     this.dir = resolve(dir);
     this.ready = this.serially(() => this.loadAll());
@@ -160,8 +179,13 @@ export class ExtensionHost {
     try {
       const got = await loadExtension(file, name, (message, fields) => this.log.info({ extension: name, ...fields }, message));
       this.checkTaken(name, got);
-      for (const [i, h] of got.handlers.entries()) {
-        entry.subscriptions.push(await this.bus.subscribe(h.pattern, (event) => this.handle(entry, h.handler, event), { queueGroup: `${this.groupPrefix}-ext-${name}-${i}` }));
+      for (const h of got.handlers) {
+        // Durable: events published while no instance runs the handler wait for it; one cursor for every instance, so
+        // each event reaches one of them; acked when the handler returns, delivered again when it throws or its
+        // instance dies (after ackWaitMs). A handler whose pattern changed takes over its durable from the new pattern
+        // on ('replace'): the events of the old pattern no longer concern it.
+        const durable = { name: handlerDurableName(this.namespace, name, h.name), pattern: h.pattern, start: 'new' as const, maxDeliver: this.delivery.maxDeliver, ackWaitMs: this.delivery.ackWaitMs, onPatternChange: 'replace' as const };
+        entry.subscriptions.push(await this.bus.durable(durable, (event) => this.handle(entry, h.handler, event)));
       }
       entry.registrations = got;
       Object.assign(status, { status: 'loaded', tools: got.tools.map((t) => t.name), commands: got.commands.map((c) => ({ name: c.name, description: c.description })), events: got.handlers.map((h) => h.pattern) });
@@ -193,14 +217,16 @@ export class ExtensionHost {
     }
   }
 
+  /** Runs a handler; a throw is logged and listed, then passed on so that the bus delivers the event again. */
   private async handle(entry: Entry, handler: Registrations['handlers'][number]['handler'], event: Parameters<Registrations['handlers'][number]['handler']>[0]): Promise<void> {
     try {
       await handler(event);
     } catch (err) {
       const error = (err as Error)?.message ?? String(err);
-      this.log.warn({ extension: entry.status.name, type: event.type, eventId: event.id, error }, 'extension event handler failed');
+      this.log.warn({ extension: entry.status.name, type: event.type, eventId: event.id, error }, 'extension event handler failed; the event will be delivered again');
       entry.status.handlerErrors.push({ type: event.type, eventId: event.id, error, at: this.clock.date().toISOString() });
       entry.status.handlerErrors.splice(0, Math.max(0, entry.status.handlerErrors.length - HANDLER_ERRORS_KEPT));
+      throw err;
     }
   }
 

@@ -11,12 +11,15 @@ import { BUILTIN_TOOLS } from '../../model/agent.ts';
 /** Tool names: what the model calls them (OpenAI allows letters, digits, _ and -; we keep to lower case and _). */
 export const EXTENSION_TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const COMMAND_NAME = /^[a-z][a-z0-9-]{0,63}$/;
+/** Names a handler gives itself (`on(pattern, handler, { name })`): part of its durable subscription's name. */
+const HANDLER_NAME = /^[a-z0-9][a-z0-9_-]{0,47}$/;
 
 /** What a file registered (checked: names well formed and unique within the file). */
 export interface Registrations {
   tools: (ExtensionTool & { parameters: JsonSchemaObject })[];
   commands: ExtensionCommand[];
-  handlers: { pattern: string; handler: (event: ExtensionEvent) => unknown }[];
+  /** `name`: the handler's own name, else its position among the file's handlers ('0', '1', ...). */
+  handlers: { pattern: string; name: string; handler: (event: ExtensionEvent) => unknown }[];
 }
 
 /** An extension that failed to load: the message for its status. */
@@ -62,7 +65,7 @@ export async function loadExtension(file: string, name: string, log: (message: s
       if (typeof command.run !== 'function') throw new ExtensionError(`command '${command.name}' needs a run function`);
       got.commands.push({ ...command, description: typeof command.description === 'string' ? command.description : '' });
     },
-    on(pattern, handler) {
+    on(pattern, handler, options) {
       closed('on');
       try {
         validatePattern(pattern);
@@ -70,7 +73,11 @@ export async function loadExtension(file: string, name: string, log: (message: s
         throw new ExtensionError(`on('${String(pattern)}'): ${(err as Error).message}`);
       }
       if (typeof handler !== 'function') throw new ExtensionError(`the handler of '${pattern}' is not a function`);
-      got.handlers.push({ pattern, handler });
+      const own = options?.name;
+      if (own !== undefined && (typeof own !== 'string' || !HANDLER_NAME.test(own))) throw new ExtensionError(`handler name '${String(own)}' of '${pattern}' must be lower-case letters, digits, _ and - (at most 48)`);
+      const handlerName = own ?? String(got.handlers.length);
+      if (got.handlers.some((h) => h.name === handlerName)) throw new ExtensionError(`handler name '${handlerName}' is used twice`);
+      got.handlers.push({ pattern, name: handlerName, handler });
     },
     log,
   };
