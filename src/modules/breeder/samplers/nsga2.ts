@@ -119,7 +119,8 @@ export function createNsga2Sampler(problem: SamplingProblem, seed: number, optio
     const taken = new Set<string>();
     for (const m of parents) taken.add(trialKey(m.trial));
     const since = finished[Math.floor(finished.length / size) * size - 1]!.position;
-    for (const t of all) if (t.position > since) taken.add(trialKey(t));
+    // `all` is in history order: walk back from the newest trial, so a sample does not pay for the whole history.
+    for (let i = all.length - 1; i >= 0 && all[i]!.position > since; i--) taken.add(trialKey(all[i]!));
     return taken;
   }
 
