@@ -2,7 +2,8 @@
  * NSGA-II's mating selection as Deb's reference code (and pymoo) does it, made stateless: each generation shuffles
  * its parents twice, and consecutive quadruples of that sequence hold two binary tournaments whose winners mate.
  * Every parent therefore enters exactly two tournaments per generation (a boundary point of the first front, with
- * its infinite crowding distance, wins both unless it meets another boundary point) and never meets itself. Drawing contestants independently with replacement instead leaves about 2% of the parents
+ * its infinite crowding distance, wins both unless it meets another boundary point) and, when the population is a
+ * multiple of 4, never meets itself. Drawing contestants independently with replacement instead leaves about 2% of the parents
  * out of every generation and lets a parent mate with itself, which loses the ends of a front sooner.
  * Everything is keyed on (seed, generation, pair), so a fresh sampler given the same history mates the same pairs.
  */

@@ -119,11 +119,28 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
    */
   const gOf = new Map<readonly Dim[], ParzenEstimator>();
 
+  /**
+   * l(x) of the last proposal, per group, with the good trials it was built from: kept while the next proposal sees
+   * the very same good trials (same observations, same order) and the same width clip, which is most proposals once
+   * the history is long (a new trial rarely enters the best few percent). Drawing and scoring leave an estimator
+   * unchanged (a grid's cell masses are cached, not altered), so reusing it proposes exactly what a new one would.
+   */
+  const lOf = new Map<readonly Dim[], { below: Observed[]; clip: number; l: ParzenEstimator }>();
+  const lFor = (group: readonly Dim[], below: Observed[], s: ParzenSettings): ParzenEstimator => {
+    // The clip depends on clipCount only through min(100, 1 + clipCount) (parzen.ts), and on the kernel count otherwise.
+    const clip = s.clipCount === undefined ? -1 : Math.min(100, 1 + s.clipCount);
+    const kept = lOf.get(group);
+    if (kept && kept.clip === clip && kept.below.length === below.length && kept.below.every((t, i) => t === below[i])) return kept.l;
+    const wBelow = multiObjective ? new Float64Array(below.length).fill(1) : ageWeights(below.length, options.age_weights);
+    const l = new ParzenEstimator(group, observations(dims, group, below, encoded), wBelow, s);
+    lOf.set(group, { below, clip, l });
+    return l;
+  };
+
   /** Best of `n_ei_candidates` draws from l over the given dims (all of them, or one in univariate mode). */
   const propose = (group: readonly Dim[], below: Observed[], above: Observed[], rng: Rng, finished: number): number[] => {
     const s = options.magic_clip_count === 'trials' ? { ...settings, clipCount: finished } : settings;
-    const wBelow = multiObjective ? new Float64Array(below.length).fill(1) : ageWeights(below.length, options.age_weights);
-    const l = new ParzenEstimator(group, observations(dims, group, below, encoded), wBelow, s);
+    const l = lFor(group, below, s);
     const gObs = observations(dims, group, above, encoded);
     const gWeights = ageWeights(above.length, options.age_weights);
     const gSettings: ParzenSettings = { ...s, bandwidth: 'optuna' };
