@@ -100,6 +100,18 @@ function observations(dims: readonly Dim[], group: readonly Dim[], trials: reado
   return out;
 }
 
+/** What of the settings' clip count matters: only min(100, 1 + clipCount) (parzen.ts); -1 when the kernel count decides. */
+function clipOf(s: ParzenSettings): number {
+  return s.clipCount === undefined ? -1 : Math.min(100, 1 + s.clipCount);
+}
+
+/** True when both lists hold the same observations in the same order (observe() keeps an unchanged trial's object). */
+function sameTrials(a: readonly Observed[], b: readonly Observed[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A TPE sampler. */
 export function createTpeSampler(problem: SamplingProblem, seed: number, options: TpeOptions): Sampler {
   const dims = dimsOf(problem.space);
@@ -119,19 +131,44 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
    * newest, updates it (ParzenEstimator.update) instead of building one kernel per bad trial again; it is rebuilt
    * when a trial left the bad group or the split moved trials between the groups. Same densities either way.
    */
-  const gOf = new Map<readonly Dim[], ParzenEstimator>();
-
-  /** Best of `n_ei_candidates` draws from l over the given dims (all of them, or one in univariate mode). */
-  const propose = (group: readonly Dim[], below: Observed[], above: Observed[], rng: Rng, finished: number): number[] => {
-    const s = options.magic_clip_count === 'trials' ? { ...settings, clipCount: finished } : settings;
-    const wBelow = multiObjective ? new Float64Array(below.length).fill(1) : ageWeights(below.length, options.age_weights);
-    const l = new ParzenEstimator(group, observations(dims, group, below, encoded), wBelow, s);
+  const gOf = new Map<readonly Dim[], { above: Observed[]; clip: number; g: ParzenEstimator }>();
+  const gFor = (group: readonly Dim[], above: Observed[], s: ParzenSettings): ParzenEstimator => {
+    const clip = clipOf(s);
+    const kept = gOf.get(group);
+    // The very same bad trials as last time: nothing to update (the fixed-history case, e.g. several workers asking in turn).
+    if (kept && kept.clip === clip && sameTrials(kept.above, above)) return kept.g;
     const gObs = observations(dims, group, above, encoded);
     const gWeights = ageWeights(above.length, options.age_weights);
     const gSettings: ParzenSettings = { ...s, bandwidth: options.g_bandwidth };
     const gKeys = above.map((t) => t.position);
-    let g = gOf.get(group);
-    if (!g?.update(gObs, gWeights, gSettings, gKeys)) gOf.set(group, (g = new ParzenEstimator(group, gObs, gWeights, gSettings, gKeys)));
+    let g = kept?.g;
+    if (!g?.update(gObs, gWeights, gSettings, gKeys)) g = new ParzenEstimator(group, gObs, gWeights, gSettings, gKeys);
+    gOf.set(group, { above, clip, g });
+    return g;
+  };
+
+  /**
+   * l(x) of the last proposal, per group, with the good trials it was built from: kept while the next proposal sees
+   * the very same good trials (same observations, same order) and the same width clip, which is most proposals once
+   * the history is long (a new trial rarely enters the best few percent). Drawing and scoring leave an estimator
+   * unchanged (a grid's cell masses are cached, not altered), so reusing it proposes exactly what a new one would.
+   */
+  const lOf = new Map<readonly Dim[], { below: Observed[]; clip: number; l: ParzenEstimator }>();
+  const lFor = (group: readonly Dim[], below: Observed[], s: ParzenSettings): ParzenEstimator => {
+    const clip = clipOf(s);
+    const kept = lOf.get(group);
+    if (kept && kept.clip === clip && sameTrials(kept.below, below)) return kept.l;
+    const wBelow = multiObjective ? new Float64Array(below.length).fill(1) : ageWeights(below.length, options.age_weights);
+    const l = new ParzenEstimator(group, observations(dims, group, below, encoded), wBelow, s);
+    lOf.set(group, { below, clip, l });
+    return l;
+  };
+
+  /** Best of `n_ei_candidates` draws from l over the given dims (all of them, or one in univariate mode). */
+  const propose = (group: readonly Dim[], below: Observed[], above: Observed[], rng: Rng, finished: number): number[] => {
+    const s = options.magic_clip_count === 'trials' ? { ...settings, clipCount: finished } : settings;
+    const l = lFor(group, below, s);
+    const g = gFor(group, above, s);
     const n = options.n_ei_candidates;
     const cands = l.sample(rng, n, options.candidate_widen);
     const ll = l.logPdf(cands, n);

@@ -115,6 +115,26 @@ describe('TPE sampler', () => {
     expect(createSampler(cfg, box(3)).sample({ trials: structuredClone(history), number: 30 })).toEqual(first);
   });
 
+  it('proposes what a fresh sampler would while it keeps l(x) and g(x) over an unchanged history, and after the history changes', () => {
+    const space: SamplingProblem = {
+      space: { a: { type: 'float', low: -5, high: 5, log: false }, c: { type: 'int', low: 1, high: 64, log: false }, d: { type: 'categorical', choices: ['x', 'y', 'z'] } },
+      directions: ['minimize'],
+    };
+    const f = (p: Record<string, unknown>) => [((p.a as number) - 1) ** 2 + ((p.c as number) - 20) ** 2 / 100 + (p.d === 'y' ? 0 : 1)];
+    for (const multivariate of [true, false]) {
+      const cfg = { sampler: 'tpe', seed: 7, options: { multivariate } };
+      const history = run(cfg, space, f, 120);
+      const kept = createSampler(cfg, space);
+      // Same history object several times (l and g kept as they are), then a trial's values changed (both rebuilt or updated).
+      for (let number = 120; number < 124; number++) expect(kept.sample({ trials: history, number })).toEqual(createSampler(cfg, space).sample({ trials: structuredClone(history), number }));
+      const changed = history.map((t, i) => (i === 3 ? { ...t, values: [-100] } : t));
+      expect(kept.sample({ trials: changed, number: 124 })).toEqual(createSampler(cfg, space).sample({ trials: structuredClone(changed), number: 124 }));
+      const grown = [...changed, { params: { a: 1, c: 20, d: 'y' }, state: 'complete' as const, values: [0] }];
+      expect(kept.sample({ trials: grown, number: 125 })).toEqual(createSampler(cfg, space).sample({ trials: structuredClone(grown), number: 125 }));
+      expect(kept.sample({ trials: grown, number: 126 })).toEqual(createSampler(cfg, space).sample({ trials: structuredClone(grown), number: 126 }));
+    }
+  });
+
   it('uses cooperating breeders’ trials that fit the space and drops those that do not', () => {
     const good = Array.from({ length: 20 }, (_, i) => ({ params: { x0: 1.5 + (i % 5) * 0.01, x1: -2, x2: 0.5, other: 'ignored' }, state: 'complete' as const, values: [0.01 * i] }));
     const bad = Array.from({ length: 20 }, (_, i) => ({ params: { x0: -4, x1: 4, x2: -4 + i * 0.1 }, state: 'complete' as const, values: [100 + i] }));
