@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeLlmForFile } from '../../contract/llm-fake.ts';
 import { eventually } from '../../helpers/async.ts';
 import { FAST_CASCADES } from '../../helpers/cascades-server.ts';
+import { runOn, session } from '../../helpers/cascades-sessions.ts';
 import { uniqueName } from '../../helpers/env.ts';
-import type { JsonApi } from '../../helpers/json-api.ts';
 import { createTestDatabase } from '../../helpers/postgres.ts';
 import type { ServerProcess } from '../../helpers/server-process.ts';
 import { startInstance, type Instance } from '../../helpers/distributed-instance.ts';
@@ -46,21 +46,6 @@ phases:
   - name: p3
     instructions: "Phase three"
 `;
-
-async function session(api: JsonApi, id: string, statuses: string[], timeoutMs = 30_000): Promise<Record<string, any>> {
-  return eventually(`session ${id} in ${statuses.join('|')}`, async () => {
-    const r = await api('GET', `/sessions/${id}`);
-    return statuses.includes(r.body?.status) ? r.body : undefined;
-  }, timeoutMs);
-}
-
-async function runOn(inst: Instance, yaml: string): Promise<string> {
-  const d = await inst.api('POST', '/definitions', yaml, 'application/yaml');
-  expect(d.status, JSON.stringify(d.body)).toBeLessThan(300);
-  const r = await inst.api('POST', `/definitions/${d.body.cascadeId}/runs`, { inputs: {} });
-  expect(r.status, JSON.stringify(r.body)).toBe(201);
-  return r.body.sessionId;
-}
 
 /** The instance whose worker runs the session now, and the other one. */
 async function ownerOf(id: string): Promise<{ owner: Instance; other: Instance }> {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeLlmForFile } from '../../contract/llm-fake.ts';
 import { eventually } from '../../helpers/async.ts';
 import { FAST_CASCADES } from '../../helpers/cascades-server.ts';
+import { childrenOf, runOn, session } from '../../helpers/cascades-sessions.ts';
 import { uniqueName } from '../../helpers/env.ts';
 import type { JsonApi } from '../../helpers/json-api.ts';
 import { createTestDatabase } from '../../helpers/postgres.ts';
@@ -47,25 +48,6 @@ afterAll(async () => {
   for (const s of servers) await s.stop('SIGTERM');
   await db?.drop();
 });
-
-async function runOn(inst: Instance, yaml: string, inputs: Record<string, unknown> = {}): Promise<string> {
-  const d = await inst.api('POST', '/definitions', yaml, 'application/yaml');
-  expect(d.status, JSON.stringify(d.body)).toBeLessThan(300);
-  const r = await inst.api('POST', `/definitions/${d.body.cascadeId}/runs`, { inputs });
-  expect(r.status, JSON.stringify(r.body)).toBe(201);
-  return r.body.sessionId;
-}
-
-async function session(api: JsonApi, id: string, statuses: string[], timeoutMs = 30_000): Promise<Record<string, any>> {
-  return eventually(`session ${id} in ${statuses.join('|')}`, async () => {
-    const r = await api('GET', `/sessions/${id}`);
-    return statuses.includes(r.body?.status) ? r.body : undefined;
-  }, timeoutMs);
-}
-
-async function childrenOf(api: JsonApi, parent: string): Promise<Record<string, any>[]> {
-  return (await api('GET', `/sessions?parent=${encodeURIComponent(parent)}`)).body.items as Record<string, any>[];
-}
 
 async function requestsOf(id: string) {
   return (await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === id);
