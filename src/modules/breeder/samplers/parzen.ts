@@ -196,7 +196,7 @@ function scottSigma(mus: Float64Array, w: Float64Array, lo: number, hi: number, 
  * x (n + 1)^(-1/5) over the observations' centres AND the middle of the range (the prior's centre), clipped to
  * [1 %, 50 %] of the range. Counting the middle makes kernels narrow when the good trials sit near the middle of the
  * range and wide when they sit away from it: on the published setup (optima at or near the middle) it beats every
- * other rule here, and on the same functions with shifted optima it is 2-4 times worse than `scott` (bench/RESULTS.md).
+ * other rule here, and on the same functions with shifted optima it is 2-5 times worse than `scott` (bench/RESULTS.md).
  */
 export function iqrWidth(mus: ArrayLike<number>, lo: number, hi: number): number {
   const n = mus.length + 1;

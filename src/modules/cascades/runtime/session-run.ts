@@ -165,7 +165,7 @@ export class SessionRun {
    * arrives, and already aborted while signals wait for the next turn (the model should hear them before acting on).
    */
   interruptSignal(): AbortSignal {
-    if (this.signals.length > 0) return AbortSignal.any([this.abort.signal, AbortSignal.abort(new Error('an operator signal'))]);
+    if (this.signals.length > 0) return AbortSignal.abort(new Error('an operator signal'));
     return AbortSignal.any([this.abort.signal, this.audible.signal]);
   }
 

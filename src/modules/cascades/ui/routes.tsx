@@ -183,7 +183,11 @@ function toolCallsByAttempt(logs: LogRow[], phase: string): Map<number, LogRow[]
   for (const l of [...logs].sort((x, y) => x.id - y.id)) {
     if (l.phase !== phase || l.soundingIndex === undefined) continue;
     const key = `${l.turn ?? 1}:${l.soundingIndex}`;
-    if (l.kind === 'tool') open.set(key, [...(open.get(key) ?? []), l]);
+    if (l.kind === 'tool') {
+      const calls = open.get(key);
+      if (calls) calls.push(l);
+      else open.set(key, [l]);
+    }
     else if (l.kind === 'sounding') {
       byAttempt.set(l.id, open.get(key) ?? []);
       open.delete(key);
