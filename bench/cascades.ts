@@ -14,6 +14,7 @@ import { spawnFakeLlm, type FakeLlmProcess } from '../test/contract/llm-fake.ts'
 import { NATS_URL, PG_URL, REDIS_URL, uniqueName } from '../test/helpers/env.ts';
 import { createTestDatabase } from '../test/helpers/postgres.ts';
 import { startPgWireCounter } from './lib/pg-wire-counter.ts';
+import { ensureFetchLimit } from './lib/fetch-limit.ts';
 import { progress, type BenchRow } from './lib/row.ts';
 import { formatNumber, percentile } from './lib/stats.ts';
 
@@ -48,7 +49,7 @@ const CASCADE = {
 
 /** How this benchmark measures, for RESULTS.md. */
 export const CASCADES_METHOD = [
-  `the fake LLM runs as a child process answering every call after ${DEFAULTS.latencyMs} ms; this process is the only worker (in-process \`capstan serve\` with the cascades module, distributed mode: PostgreSQL, Redis/BullMQ, NATS), worker concurrency = sessions. Per size (${DEFAULTS.sizes.join(', ')}): that many sessions of a ${PHASES}-phase cascade (one LLM call per phase) are started through the HTTP API at once; throughput = sessions / (last finished_at − first created_at). Baseline in the same run: the same number of concurrent chains of ${PHASES} sequential fetch calls to the same fake server. Overhead per LLM call = (session duration percentile − chain duration percentile) / ${PHASES}, where session duration = finished_at − created_at (queueing, claim, checkpoints, logs and events included).`,
+  `the fake LLM runs as a child process answering every call after ${DEFAULTS.latencyMs} ms; this process is the only worker (in-process \`capstan serve\` with the cascades module, distributed mode: PostgreSQL, Redis/BullMQ, NATS), worker concurrency = sessions; it runs with BUN_CONFIG_MAX_HTTP_REQUESTS=4096 (Bun's fetch otherwise holds every call beyond 256 in flight, sessions' and direct chains' alike). Per size (${DEFAULTS.sizes.join(', ')}): that many sessions of a ${PHASES}-phase cascade (one LLM call per phase) are started through the HTTP API at once; throughput = sessions / (last finished_at − first created_at). Baseline in the same run: the same number of concurrent chains of ${PHASES} sequential fetch calls to the same fake server. Overhead per LLM call = (session duration percentile − chain duration percentile) / ${PHASES}, where session duration = finished_at − created_at (queueing, claim, checkpoints, logs and events included).`,
   `one session at a time (${DEFAULTS.sequential}): the fake server records when each call arrives, which splits a session into start (created_at → first call arrives), gaps between calls (arrival − previous arrival − latency; compared with the same gaps of direct chains) and end (last answer due → finished_at).`,
   `LLM port: ${DEFAULTS.portCalls} calls one at a time through the kernel LLM client the cascades use, and as many direct fetch calls to the same fake server, alternating which goes first; overhead = percentile through the port − the same percentile direct.`,
   `memory per active session: (heap used with every session waiting on its LLM call − heap used before, both after a full GC) / sessions in flight at the fake server; RSS delta likewise. Statements per LLM turn: a separate round of ${DEFAULTS.countedSessions} sessions through a counting PostgreSQL wire proxy, all statements (reads included) / LLM calls.`,
@@ -326,10 +327,18 @@ export async function runCascades(opts: CascadesBenchOptions = DEFAULTS): Promis
 }
 
 if (import.meta.main) {
+  await ensureFetchLimit();
   // `--per-call` skips the concurrent rounds: only the one-at-a-time figures (sessions, the LLM port) and the statement count.
   const perCall = process.argv.includes('--per-call');
-  const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
-  const rows = await runCascades({ ...DEFAULTS, sizes: perCall ? [] : sizes.length ? sizes : DEFAULTS.sizes });
+  // `--port-calls N`: more calls through the port (and as many direct) for a steadier p99 than the default 300 give.
+  const at = process.argv.indexOf('--port-calls');
+  const portCalls = at > 0 ? Number(process.argv[at + 1]) : DEFAULTS.portCalls;
+  if (!Number.isInteger(portCalls) || portCalls < 1) {
+    process.stderr.write('--port-calls needs a positive integer\n');
+    process.exit(2);
+  }
+  const sizes = process.argv.slice(2).filter((a, i, all) => all[i - 1] !== '--port-calls').map(Number).filter((x) => x > 0);
+  const rows = await runCascades({ ...DEFAULTS, portCalls, sizes: perCall ? [] : sizes.length ? sizes : DEFAULTS.sizes });
   for (const r of rows) console.log(`${r.name}: ${formatNumber(r.kernel)} ${r.unit}${r.detail ? ` (${r.detail})` : ''}`);
   process.exit(0);
 }

@@ -1,6 +1,7 @@
 /** `bun bench/run.ts [http] [bus] [queue] [lease] [workflow] [scaling] [llm] [cascades] [agents] [mesh] [diagram] [--no-write]`: runs the benchmarks, prints one table, rewrites bench/RESULTS.md. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureFetchLimit } from './lib/fetch-limit.ts';
 import { loadGenerator } from './lib/load.ts';
 import { machineFacts } from './lib/machine.ts';
 import { writeResults } from './lib/results.ts';
@@ -27,6 +28,8 @@ const benchmarks: Record<string, Benchmark> = {
   diagram: { load: async () => (await import('./diagram.ts')).runDiagram, method: async () => (await import('./diagram.ts')).DIAGRAM_METHOD },
 };
 
+// The cascades and llm rows put hundreds of calls in flight from this process: Bun's fetch cap must be raised at start.
+await ensureFetchLimit();
 const args = process.argv.slice(2);
 const write = !args.includes('--no-write');
 const names = args.filter((a) => a !== '--no-write');

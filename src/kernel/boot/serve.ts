@@ -30,6 +30,7 @@ import { createRedis } from '../queue/redis-connection.ts';
 import { Counter } from 'prom-client';
 import { sleep } from '../time.ts';
 import { startTracing } from '../tracing/setup.ts';
+import { fetchLimit, fetchLimitWarning } from '../calls/fetch-limit.ts';
 import type { Clock } from '../clock/clock.ts';
 
 /** A running server; `stop()` performs the same graceful shutdown as SIGTERM. */
@@ -76,6 +77,8 @@ export async function startServer(cfg: KernelConfig, modules: readonly Module[],
   const metrics = createMetrics();
   const tracing = startTracing(cfg.tracing, { version });
   if (tracing.enabled) log.info({ endpoint: cfg.tracing.endpoint, sampleRatio: cfg.tracing.sampleRatio }, 'tracing on: spans go to the OTLP endpoint');
+  const fetchWarning = fetchLimitWarning(Object.fromEntries(Object.entries(cfg.llm.providers).map(([name, p]) => [name, p.maxConcurrency])));
+  if (fetchWarning) log.warn({ fetchLimit: fetchLimit() }, fetchWarning);
   let resources: Awaited<ReturnType<typeof openResources>>;
   try {
     resources = await openResources(cfg, log, metrics, opts);
