@@ -99,9 +99,13 @@ class NatsBucket implements Kv {
   /** Live entries under a prefix, sorted by key (one read per key: fine for the small buckets the kernel keeps). */
   async list<T>(prefix = ''): Promise<KvEntry<T>[]> {
     validatePrefix(prefix);
-    // Not the client's key listing: that is a consumer over the stream, and a key written while it runs comes back
-    // again, or (seen on 2.9.10 under steady writes) is skipped when its older message goes away mid-listing. The
-    // stream's subject counts are one server-side answer: every key that had a message at that instant, once.
+    // Not the client's key listing (KV.keys()): an ordered consumer with last-per-subject delivery that stops when a
+    // message says nothing is pending. NATS 2.9.10 fixes the sequences to send when the consumer is created; one that
+    // a rewrite removed meanwhile is replaced by the next message in the stream (often another key's, sent again),
+    // and every send counts down `pending`, so the listing ends with keys never sent (1 in ~100 listings under three
+    // writers; test/contract/kv-contract.ts). The stream's subject counts are one answer taken under the stream's
+    // lock: every key that had a message at that instant, once. (Above 100,000 keys the server pages the answer,
+    // and the pages are separate instants; the kernel's buckets hold far fewer.)
     const subjectPrefix = `$KV.${this.serverName}.`;
     // The server filters by subject when the prefix ends at a token boundary; otherwise we filter here.
     const filter = `${subjectPrefix}${prefix === '' || !prefix.endsWith('.') ? '>' : `${prefix}>`}`;
