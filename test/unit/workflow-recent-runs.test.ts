@@ -23,6 +23,19 @@ describe('RecentRuns', () => {
     expect(c.get('a', 3)).toBeUndefined();
   });
 
+  it('answers after a mark only for runs put after it: an older entry may have been moved on by another instance', () => {
+    const c = new RecentRuns();
+    c.put(run('before', 1));
+    const mark = c.mark();
+    c.put(run('after', 4));
+    expect(c.get('before', 1, mark)).toBeUndefined();
+    expect(c.get('before', 1)?.version).toBe(1);
+    expect(c.get('after', 4, mark)?.version).toBe(4);
+    // Written again after the mark: current again.
+    c.put(run('before', 2));
+    expect(c.get('before', 2, mark)?.version).toBe(2);
+  });
+
   it('drops the oldest entries beyond the entry limit', () => {
     const c = new RecentRuns({ entries: 3 });
     for (const id of ['a', 'b', 'c', 'd']) c.put(run(id, 1));

@@ -1,4 +1,5 @@
 /** KV on NATS JetStream KV (server 2.9: bucket-level TTL only). Values are JSON; CAS failures become Conflict. */
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Conflict, Unavailable } from '../errors.ts';
@@ -39,7 +40,13 @@ function decode<T>(data: Uint8Array): T {
 
 /** One JetStream KV bucket behind the Kv port. */
 class NatsBucket implements Kv {
-  constructor(readonly bucket: string, private readonly kv: KV) {}
+  constructor(
+    readonly bucket: string,
+    private readonly kv: KV,
+    /** The bucket's name on the server (with the store's prefix); its stream is `KV_<name>`. */
+    private readonly serverName: string,
+    private readonly jsm: JetStreamManager,
+  ) {}
 
   /** Latest live value, or undefined when absent, deleted or expired. */
   async get<T>(key: string): Promise<KvEntry<T> | undefined> {
@@ -92,14 +99,23 @@ class NatsBucket implements Kv {
   /** Live entries under a prefix, sorted by key (one read per key: fine for the small buckets the kernel keeps). */
   async list<T>(prefix = ''): Promise<KvEntry<T>[]> {
     validatePrefix(prefix);
-    // A Set: the key listing is a consumer over the bucket's stream, so a key written while it runs comes back again
-    // (once per write that lands during the listing); each key is then read once, at its newest value.
-    const found = new Set<string>();
+    // Not the client's key listing (KV.keys()): an ordered consumer with last-per-subject delivery that stops when a
+    // message says nothing is pending. NATS 2.9.10 fixes the sequences to send when the consumer is created; one that
+    // a rewrite removed meanwhile is replaced by the next message in the stream (often another key's, sent again),
+    // and every send counts down `pending`, so the listing ends with keys never sent (1 in ~100 listings under three
+    // writers; test/contract/kv-contract.ts). The stream's subject counts are one answer taken under the stream's
+    // lock: every key that had a message at that instant, once. (Above 100,000 keys the server pages the answer,
+    // and the pages are separate instants; the kernel's buckets hold far fewer.)
+    const subjectPrefix = `$KV.${this.serverName}.`;
     // The server filters by subject when the prefix ends at a token boundary; otherwise we filter here.
-    const filter = prefix === '' || !prefix.endsWith('.') ? '>' : `${prefix}>`;
-    for await (const k of await this.kv.keys(filter)) if (k.startsWith(prefix)) found.add(k);
-    const keys = [...found].sort();
+    const filter = `${subjectPrefix}${prefix === '' || !prefix.endsWith('.') ? '>' : `${prefix}>`}`;
+    const info = await this.jsm.streams.info(`KV_${this.serverName}`, { subjects_filter: filter });
+    const keys = Object.keys(info.state.subjects ?? {})
+      .map((s) => s.slice(subjectPrefix.length))
+      .filter((k) => k.startsWith(prefix))
+      .sort();
     const out: KvEntry<T>[] = [];
+    // Deleted and purged keys keep a marker message: get() answers undefined for them.
     for (const k of keys) {
       const e = await this.get<T>(k);
       if (e) out.push(e);
@@ -143,6 +159,7 @@ export class NatsKvStore implements KvStore {
   private connecting?: Promise<Kvm>;
   private readonly opened = new Map<string, NatsBucket>();
   private ownsConnection = false;
+  private jsm?: JetStreamManager;
 
   constructor(private readonly opts: NatsKvStoreOptions) {
     this.nc = opts.connection;
@@ -164,6 +181,7 @@ export class NatsKvStore implements KvStore {
       this.nc = await connect({ servers: this.opts.url, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
       this.ownsConnection = true;
     }
+    this.jsm = await jetstreamManager(this.nc);
     return new Kvm(this.nc);
   }
 
@@ -182,7 +200,7 @@ export class NatsKvStore implements KvStore {
     // Only options NATS 2.9 understands: history and ttl (stream max_age). If the bucket exists, the client
     // binds to it without changing its config, so the first opener fixes the TTL (as in the memory adapter).
     const kv = await kvm.create(full, { history: 1, ...(opts.ttlMs ? { ttl: opts.ttlMs } : {}) });
-    const b = new NatsBucket(name, kv);
+    const b = new NatsBucket(name, kv, full, this.jsm!);
     this.opened.set(full, b);
     return b;
   }

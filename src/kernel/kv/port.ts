@@ -35,7 +35,12 @@ export interface Kv {
   update<T>(key: string, value: T, revision: number): Promise<number>;
   /** Deletes the key; with `revision`, only if it is still at that revision (Conflict otherwise). */
   delete(key: string, opts?: { revision?: number }): Promise<void>;
-  /** Live entries whose key starts with `prefix` (empty: all), sorted by key. */
+  /**
+   * Live entries whose key starts with `prefix` (empty: all), sorted by key, each key once. Under concurrent writes:
+   * a key that exists from before the call until it returns is listed, at a value at least as new as the one it had
+   * when the call began; a key created or deleted during the call may or may not be listed. Values are read key by
+   * key, not as one snapshot of the bucket.
+   */
   list<T = unknown>(prefix?: string): Promise<KvEntry<T>[]>;
   /** Changes to keys starting with `prefix` from now on (current values are not replayed). */
   watch<T = unknown>(prefix: string, onChange: (change: KvChange<T>) => void): Promise<{ stop(): Promise<void> }>;

@@ -2,7 +2,12 @@
  * Runs this process wrote last, by run id. A step consumer that gets the event for version v of a run this process
  * has just written (the previous step, usually on the same instance) uses the record it already has instead of
  * reading it back: one round trip less per step. A (run, version) pair names exactly one row state, since every
- * change bumps the version, so a hit is what a read would return; any other version is read from the store.
+ * change bumps the version; any other version is read from the store.
+ *
+ * A hit says what the run was when this process wrote it, not that it is still so: another instance may have moved
+ * it on since (a shard's earlier holder ran the step). So a consumer asks only for entries written since its tenure
+ * began (`mark()` then `get(..., since)`): while it holds the shard nobody else runs its step, so such an entry is
+ * still current as far as the step goes. An older entry (written before a hand-over) is read from the store.
  */
 import type { RunRecord } from '../model/run.ts';
 
@@ -17,8 +22,10 @@ const DEFAULT_LIMITS: RecentRunsLimits = { entries: 10_000, objectChars: 64 * 10
 
 /** Records are shared, not copied: treat them as read-only (steps get a deep copy through toRun). */
 export class RecentRuns {
-  private readonly runs = new Map<string, { run: RunRecord; chars: number }>();
+  private readonly runs = new Map<string, { run: RunRecord; chars: number; seq: number }>();
   private totalChars = 0;
+  /** Puts so far: an entry's `seq` orders it against a consumer's mark. */
+  private puts = 0;
   private readonly limits: RecentRunsLimits;
 
   constructor(limits: Partial<RecentRunsLimits> = {}) {
@@ -31,15 +38,20 @@ export class RecentRuns {
     const chars = JSON.stringify(run.object ?? null).length;
     if (chars > this.limits.objectChars) return;
     // Map iteration order is insertion order, so the first key is always the oldest entry.
-    this.runs.set(run.runId, { run, chars });
+    this.runs.set(run.runId, { run, chars, seq: ++this.puts });
     this.totalChars += chars;
     while (this.runs.size > this.limits.entries || this.totalChars > this.limits.totalChars) this.forget(this.runs.keys().next().value!);
   }
 
-  /** The run at exactly `version`, if this process wrote that version last. */
-  get(runId: string, version: number): RunRecord | undefined {
+  /** A point in this cache's history: `get(..., since)` answers only for entries put after it. */
+  mark(): number {
+    return this.puts;
+  }
+
+  /** The run at exactly `version`, if this process wrote that version last (and did so after the mark `since`). */
+  get(runId: string, version: number, since = 0): RunRecord | undefined {
     const e = this.runs.get(runId);
-    return e && e.run.version === version ? e.run : undefined;
+    return e && e.run.version === version && e.seq > since ? e.run : undefined;
   }
 
   /** Forgets a run (e.g. its data was deleted: nothing of it should stay in memory). */

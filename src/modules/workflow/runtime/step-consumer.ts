@@ -27,6 +27,11 @@ export interface StepConsumerDeps {
   retryLater?: (runId: string, version: number) => void;
   /** Runs this process just wrote: a hit at the event's version saves reading the run back. */
   recent?: RecentRuns;
+  /**
+   * The `recent` mark taken when this shard's tenure began: only runs written after it may stand in for a read. One
+   * written before may have been moved on by the shard's previous holder (a hand-over), and the step run again.
+   */
+  recentSince?: number;
   sweepIntervalMs: number;
   /** Backoffs, retry timers and sweeps run on it; the real clock when absent. */
   clock?: Clock;
@@ -56,7 +61,7 @@ export function handleRun(d: StepConsumerDeps, runId: string, version: number | 
 
 async function runStep(d: StepConsumerDeps, runId: string, version: number | undefined): Promise<string | undefined> {
   const process = roleName(d.spec.name, d.status, d.shard, d.process.parallel);
-  const record = (version !== undefined ? d.recent?.get(runId, version) : undefined) ?? (await d.store.lookup(runId));
+  const record = (version !== undefined ? d.recent?.get(runId, version, d.recentSince ?? Infinity) : undefined) ?? (await d.store.lookup(runId));
   if (!record) return 'unknown_run';
   // Idempotency: only the event for the record's current version and status may run the step.
   if (record.status !== d.status) return 'status_moved_on';
@@ -138,7 +143,8 @@ export async function runStepConsumer(d: StepConsumerDeps, signal: AbortSignal):
       ),
     );
   };
-  const withRetries: StepConsumerDeps = { ...d, retryLater };
+  // Taken now, in the tenure (the lease is held): runs this process wrote before it were maybe moved on elsewhere since.
+  const withRetries: StepConsumerDeps = { ...d, retryLater, recentSince: d.recent?.mark() };
   const handleOnce = async (runId: string, version: number | undefined): Promise<string | undefined> => {
     if (inHand.has(runId)) return 'in_flight';
     const handling = handleRun(withRetries, runId, version);
