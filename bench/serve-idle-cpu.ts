@@ -9,19 +9,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processCpuUs } from './lib/proc.ts';
 
 const seconds = Number(process.argv[2] ?? 30);
 const warmUpS = Number(process.argv[3] ?? 20);
-const TICKS = 100; // USER_HZ on Linux
 const roots: [string, string][] = [['this checkout', join(import.meta.dir, '..')]];
 if (process.env.SERVE_IDLE_BASELINE) roots.unshift(['baseline', process.env.SERVE_IDLE_BASELINE]);
-
-function cpuTicks(pid: number): number {
-  // Fields after the ")" of the command name: utime is field 14, stime 15.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
 
 /** Starts one server and resolves once it says where it serves. */
 function serve(root: string): Promise<ChildProcess> {
@@ -44,14 +37,14 @@ const children: { label: string; child: ChildProcess }[] = [];
 try {
   for (const [label, root] of roots) children.push({ label, child: await serve(root) });
   await Bun.sleep(warmUpS * 1000); // definitions loaded, roles taken, first polls made
-  const before = children.map((c) => cpuTicks(c.child.pid!));
+  const before = children.map((c) => processCpuUs(c.child.pid!));
   const t0 = performance.now();
   await Bun.sleep(seconds * 1000);
   const wallS = (performance.now() - t0) / 1000;
-  const after = children.map((c) => cpuTicks(c.child.pid!));
+  const after = children.map((c) => processCpuUs(c.child.pid!));
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`idle embedded server CPU over ${wallS.toFixed(0)} s after ${warmUpS} s (loadavg ${load}; shared machine, indicative)`);
-  children.forEach((c, i) => console.log(`${c.label.padEnd(14)} ${((((after[i]! - before[i]!) / TICKS) * 1000) / wallS).toFixed(1)} ms CPU/s`));
+  children.forEach((c, i) => console.log(`${c.label.padEnd(14)} ${((after[i]! - before[i]!) / 1000 / wallS).toFixed(1)} ms CPU/s`));
 } finally {
   for (const c of children) c.child.kill('SIGTERM');
 }
