@@ -25,7 +25,7 @@ export { sleep, sleepUnlessAborted, untilAborted, monotonicMs } from './time.ts'
 export * from './clock/index.ts';
 export { assignRoles, Membership, type HeldRole, type Member, type MembershipOptions, type RoleHandle, type RoleOptions, type Roles, type RoleWork, type ShardOptions } from './roles/index.ts';
 export { newId } from './ids.ts';
-export { zodIssues } from './validation.ts';
+export { zodIssues, issuesUnder, namedUnder, BODY, WHOLE_VALUE } from './validation.ts';
 export { renderTable } from './cli/table.ts';
 export { enqueueEvent, notifyOutboxWritten, outboxInsertFromJson, OUTBOX_NOTIFY_SQL, toOutboxJsonRows, type OutboxEvent, type OutboxJsonRow } from './outbox.ts';
 export { subjectOf, subjectToken } from './bus/subject-pattern.ts';

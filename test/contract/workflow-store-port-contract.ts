@@ -130,6 +130,19 @@ export function workflowStorePortContract(name: string, factory: () => Promise<S
       expect(mine(await s.expiredTimeouts(new Date(t0 + HOUR), 1000)).map((t) => t.runId)).toEqual([c.runId]);
     });
 
+    it('tells when the earliest pending timeout is due, for the poller to sleep until then', async () => {
+      // Far in the past, so no other test's timeout in this store is earlier.
+      const t0 = Date.UTC(1990, 0, 1);
+      const a = await start(wf(), 'f', new Date(t0 + 1_000));
+      const b = await start(wf(), 'f', new Date(t0 + 2_000));
+      expect(await s.nextTimeoutAt()).toEqual(new Date(t0 + 1_000));
+      const first = (await s.expiredTimeouts(new Date(t0 + 1_000), 1000)).find((t) => t.runId === a.runId)!;
+      await s.completeTimeout(first.id);
+      expect(await s.nextTimeoutAt()).toEqual(new Date(t0 + 2_000));
+      await s.move(b, { status: 'next' }, none, { cancel: true });
+      expect((await s.nextTimeoutAt())?.getTime() ?? Infinity).toBeGreaterThan(t0 + 2_000);
+    });
+
     it('finds running runs at a status for the sweep, oldest first, up to the limit', async () => {
       const workflow = wf();
       const r1 = await start(workflow, 'a');

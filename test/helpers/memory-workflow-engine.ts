@@ -21,15 +21,30 @@ const stops: (() => Promise<void>)[] = [];
 export interface MemoryEngineOptions {
   /** How long an Idempotency-Key is kept (the engine's default when absent). */
   triggerKeyTtlMs?: number;
+  /** The timeout poller's longest sleep without news (500 when absent). */
+  timeoutPollMs?: number;
+  /** Another engine's bus, KV and store: the two are instances of one deployment (they compete for the roles). */
+  joins?: MemoryDeployment;
 }
 
+/** What the instances of one in-memory deployment share. */
+export interface MemoryDeployment {
+  bus: MemoryBus;
+  kv: MemoryKvStore;
+  store: MemoryWorkflowStore;
+}
+
+let instances = 0;
+
 /** One started engine with `workflows` registered, its roles taken and first polls made (no time has passed). */
-export async function memoryEngine(clock: FakeClock, options: MemoryEngineOptions, ...workflows: AnyWorkflowSpec[]): Promise<{ engine: WorkflowEngine; store: MemoryWorkflowStore }> {
+export async function memoryEngine(clock: FakeClock, options: MemoryEngineOptions, ...workflows: AnyWorkflowSpec[]): Promise<{ engine: WorkflowEngine; store: MemoryWorkflowStore; deployment: MemoryDeployment }> {
   const registry = new Registry();
-  const bus = new MemoryBus({ source: 'unit' });
-  const kv = new MemoryKvStore();
-  const roles = createRoles({ leases: new KvLeases(kv, 'unit', { clock }), kv, owner: 'unit', registry, log, clock });
-  const store = createMemoryWorkflowStore({ clock, bus, log });
+  const joined = options.joins;
+  const bus = joined?.bus ?? new MemoryBus({ source: 'unit' });
+  const kv = joined?.kv ?? new MemoryKvStore();
+  const owner = `unit-${++instances}`;
+  const roles = createRoles({ leases: new KvLeases(kv, owner, { clock }), kv, owner, registry, log, clock });
+  const store = joined?.store ?? createMemoryWorkflowStore({ clock, bus, log });
   const engine = new WorkflowEngine({
     store,
     bus,
@@ -40,7 +55,7 @@ export async function memoryEngine(clock: FakeClock, options: MemoryEngineOption
     clock,
     leaseTtlMs: 5_000,
     sweepIntervalMs: 10_000,
-    timeoutPollMs: 500,
+    timeoutPollMs: options.timeoutPollMs ?? 500,
     retryPausedAfterMs: 300_000,
     triggerKeyTtlMs: options.triggerKeyTtlMs,
   });
@@ -49,11 +64,14 @@ export async function memoryEngine(clock: FakeClock, options: MemoryEngineOption
   stops.push(async () => {
     await engine.stop();
     await roles.close();
-    await bus.close();
-    await kv.close();
+    // The first instance of a deployment owns what it shares; it is stopped last (stops run newest first).
+    if (!joined) {
+      await bus.close();
+      await kv.close();
+    }
   });
   await clock.settle(5);
-  return { engine, store };
+  return { engine, store, deployment: { bus, kv, store } };
 }
 
 /** Stops every engine `memoryEngine` started, newest first. */

@@ -157,7 +157,7 @@ describe('workflow acceptance', () => {
     expect((await api('POST', '/workflows/missing/runs', { foreignId: 'x' })).status).toBe(404);
     const bad = await api('POST', '/definitions', 'name: bad\nstart: a\nstates:\n  a: { callback: { to: [nowhere] } }\n', 'application/yaml');
     expect(bad.status).toBe(400);
-    expect(JSON.stringify(bad.body.errors)).toContain('states.a.callback.to.0');
+    expect(JSON.stringify(bad.body.errors)).toContain('body.states.a.callback.to.0');
   });
 
   it('exposes the workflow metrics', async () => {

@@ -122,11 +122,11 @@ describe('text PostgreSQL cannot store is refused at the edge (was a 500)', () =
 
   it('a definition with a NUL or an unpaired surrogate (YAML or JSON) names the field and is not saved', async () => {
     const yaml = 'name: nul-def\nsteps:\n  - { id: a, http: { url: "http://127.0.0.1:9/a" }, input: { v: "a\\0b" } }\n';
-    expectProblem(await api('POST', '/definitions', yaml, 'application/yaml'), 400, 'steps.0.input.v');
+    expectProblem(await api('POST', '/definitions', yaml, 'application/yaml'), 400, 'body.steps.0.input.v');
     const json = '{"name":"nul-def","steps":[{"id":"a","http":{"url":"http://127.0.0.1:9/a"},"input":{"k\\u0000":1, "s":"\\ud800"}}]}';
     const r = await api('POST', '/definitions', json);
-    expectProblem(r, 400, 'steps.0.input.k\u0000');
-    expect(r.body.errors!.map((e) => e.path)).toContain('steps.0.input.s');
+    expectProblem(r, 400, 'body.steps.0.input.k\u0000');
+    expect(r.body.errors!.map((e) => e.path)).toContain('body.steps.0.input.s');
     expect((await api('GET', '/definitions/nul-def')).status).toBe(404);
   });
 });
@@ -224,7 +224,7 @@ describe('paths name the request field', () => {
 
   it('YAML nested past the parser\'s stack says so (was "line 2, column 6888: Maximum call stack size exceeded")', async () => {
     const r = await api('POST', '/definitions', `name: deep\nstates: ${nested(100_000)}\n`, 'application/yaml');
-    expectProblem(r, 400, '(root)');
+    expectProblem(r, 400, 'body');
     expect(r.body.detail).toContain('nested too deeply');
   });
 });
@@ -285,8 +285,8 @@ describe('await', () => {
 describe('definitions', () => {
   it('duplicate keys in a JSON definition are refused like in YAML (were silently last-wins)', async () => {
     const r = await api('POST', '/definitions', '{"name":"dup-a","start":"a","states":{"a":{"callback":{"to":["b"]}},"b":{},"b":{"callback":{"to":["a"]}}},"name":"dup-b"}');
-    expectProblem(r, 400, 'states.b');
-    expect(r.body.errors!.map((e) => e.path)).toContain('name');
+    expectProblem(r, 400, 'body.states.b');
+    expect(r.body.errors!.map((e) => e.path)).toContain('body.name');
     expect((await api('GET', '/definitions/dup-a')).status).toBe(404);
     expect((await api('GET', '/definitions/dup-b')).status).toBe(404);
   });
@@ -304,7 +304,7 @@ describe('definitions', () => {
 
   it('command steps are refused on a server that does not run them (were accepted, then every run failed)', async () => {
     const r = await api('POST', '/definitions', 'name: cmd\nstart: a\nstates:\n  a: { command: { argv: [echo, hi], to: [b] } }\n  b: {}\n', 'application/yaml');
-    expectProblem(r, 400, 'states.a.command');
+    expectProblem(r, 400, 'body.states.a.command');
     expect(r.body.errors![0]!.message).toContain('commandSteps');
     expect((await api('GET', '/definitions/cmd')).status).toBe(404);
   });
@@ -314,7 +314,7 @@ describe('definitions', () => {
     expect((await api('POST', '/definitions', `name: clash-a\nstart: b-c\nstates:\n  b-c: { ${step} }\n  z: {}\n`, 'application/yaml')).status).toBe(201);
     // 'clash-a-b' at 'c' and 'clash-a' at 'b-c' both make the role 'clash-a-b-c-consumer-1-of-1'.
     const r = await api('POST', '/definitions', `name: clash-a-b\nstart: c\nstates:\n  c: { ${step} }\n  z: {}\n`, 'application/yaml');
-    expectProblem(r, 400, 'name');
+    expectProblem(r, 400, 'body.name');
     expect(r.body.errors![0]!.message).toContain("workflow 'clash-a'");
     expect((await api('GET', '/definitions/clash-a-b')).status).toBe(404);
   });
@@ -331,12 +331,12 @@ states:
 onComplete: { action: { name: nope.also } }
 `;
     const res = await api('POST', '/definitions', yaml, 'application/yaml');
-    expectProblem(res, 400, 'states.a.action');
-    expectProblem(res, 400, 'onComplete.action');
+    expectProblem(res, 400, 'body.states.a.action');
+    expectProblem(res, 400, 'body.onComplete.action');
     expect(JSON.stringify(res.body)).toContain("no action 'nope.missing' is registered");
     expect((await api('GET', '/definitions/ghostly')).status).toBe(404);
     const dag = { name: 'ghostly-dag', steps: [{ id: 'one', action: 'nope.dag' }] };
-    expectProblem(await api('POST', '/definitions', dag), 400, 'steps.0.action');
+    expectProblem(await api('POST', '/definitions', dag), 400, 'body.steps.0.action');
   });
 });
 

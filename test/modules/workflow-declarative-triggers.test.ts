@@ -125,7 +125,7 @@ connectors:
       'application/yaml',
     );
     expect(bad.status).toBe(400);
-    expect(bad.body.errors.map((i: { path: string }) => i.path).sort()).toEqual(['connectors.0.callback.status', 'connectors.0.subject', 'connectors.1.name', 'connectors.1.trigger.foreignId', 'schedules.0.cron']);
+    expect(bad.body.errors.map((i: { path: string }) => i.path).sort()).toEqual(['body.connectors.0.callback.status', 'body.connectors.0.subject', 'body.connectors.1.name', 'body.connectors.1.trigger.foreignId', 'body.schedules.0.cron']);
     expect((await api('GET', '/workflow/definitions/broken')).status).toBe(404);
   });
 

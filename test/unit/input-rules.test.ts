@@ -19,6 +19,7 @@ import {
   storableJson,
   storableText,
   unsafeKeyIssues,
+  namedUnder,
   zodIssues,
 } from '../../src/kernel/index.ts';
 
@@ -127,6 +128,22 @@ describe('zod fields', () => {
     for (const from of ['1', '+020000-01-01', '2024-13-01', 'now']) expect(Body.safeParse({ name: 'a', from }).success, from).toBe(false);
     for (const limit of ['1001', '10000', '-1', '1.5', 'ten', '']) expect(Body.safeParse({ name: 'a', limit }).success, limit).toBe(false);
     expect(Body.safeParse({ name: 'a'.repeat(11) }).success).toBe(false); // the wrapped schema's own rules still apply
+  });
+});
+
+describe('fields of a posted document', () => {
+  it('are named under the field holding it, the document itself by that field (sync and async checks)', async () => {
+    const doc = () => {
+      throw new Invalid('bad', [{ path: 'steps.0.id', message: 'required' }, { path: '(root)', message: 'line 2, column 1: bad indentation' }]);
+    };
+    const err = invalid(() => namedUnder('body', doc));
+    expect(err.issues).toEqual([{ path: 'body.steps.0.id', message: 'required' }, { path: 'body', message: 'line 2, column 1: bad indentation' }]);
+    expect(err.message).toBe('bad');
+    const later = await namedUnder('cascade', async () => doc()).catch((e: unknown) => e);
+    expect((later as Invalid).issues.map((i) => i.path)).toEqual(['cascade.steps.0.id', 'cascade']);
+    // Other errors and results pass through untouched.
+    expect(namedUnder('body', () => 7)).toBe(7);
+    expect(() => namedUnder('body', () => JSON.parse('{'))).toThrow(SyntaxError);
   });
 });
 

@@ -1,6 +1,7 @@
 /** Rejects keys that could reach JavaScript internals, text the database cannot store, and absurd nesting, before any schema sees the document. */
 import type { FieldIssue } from '../errors.ts';
 import { textProblem } from './storable-json.ts';
+import { WHOLE_VALUE } from '../validation.ts';
 
 /** Keys refused anywhere in a definition (zod would drop some silently; templates must never create them). */
 export const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -13,7 +14,7 @@ export function unsafeKeyIssues(doc: unknown): FieldIssue[] {
   const walk = (v: unknown, path: string[]): void => {
     if (typeof v === 'string') {
       const problem = textProblem(v);
-      if (problem) issues.push({ path: path.join('.') || '(root)', message: problem });
+      if (problem) issues.push({ path: path.join('.') || WHOLE_VALUE, message: problem });
       return;
     }
     if (v === null || typeof v !== 'object') return;

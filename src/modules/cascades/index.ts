@@ -1,6 +1,6 @@
 /** The cascades module: multi-phase LLM cascades run by stateless workers, behind /api/v1/cascades. */
 import * as z from 'zod';
-import { defineModule, type Module } from '../../kernel/index.ts';
+import { defineModule, namedUnder, type Module } from '../../kernel/index.ts';
 import { migrations } from './store/migrations.gen.ts';
 import { cascadesCli } from './api/cli.ts';
 import { cascadesRoutes } from './api/routes.ts';
@@ -45,7 +45,7 @@ export function createCascadesModule(): Module {
         description: 'start a session of a saved cascade (or an inline definition) with inputs',
         input: z.strictObject({ cascade: z.union([z.string(), z.record(z.string(), z.unknown())]), inputs: z.record(z.string(), z.unknown()).default({}) }),
         handler: async (i) => {
-          const s = await service.run(typeof i.cascade === 'string' ? i.cascade : checkDefinition(i.cascade), i.inputs);
+          const s = await service.run(typeof i.cascade === 'string' ? i.cascade : namedUnder('cascade', () => checkDefinition(i.cascade)), i.inputs);
           return { sessionId: s.id };
         },
       });

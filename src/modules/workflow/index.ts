@@ -24,7 +24,11 @@ const configSchema = z
     roleTtlMs: z.number().int().min(500).default(5_000),
     /** How often each consumer re-reads the store for runs it may have missed. */
     sweepIntervalMs: z.number().int().min(100).default(10_000),
-    timeoutPollMs: z.number().int().min(50).default(500),
+    /**
+     * The longest the timeout poller sleeps without news. It sleeps until the earliest pending timeout is due and is
+     * woken by the status_changed event of every run that arms one, so this only bounds a missed announcement.
+     */
+    timeoutPollMs: z.number().int().min(50).default(5_000),
     /**
      * Runs each step consumer shard works on at once (a step may set its own). Steps of different runs are
      * independent, and a serial consumer is bound by one round trip after another.

@@ -1,5 +1,5 @@
 /** The workflow module's service: definitions (saved, compiled, shared across instances) in front of the engine and the store. */
-import { Conflict, decodeCursor, Invalid, NotFound, zodIssues, type EventBus, type Logger, type Subscription } from '../../kernel/index.ts';
+import { BODY, Conflict, decodeCursor, Invalid, namedUnder, NotFound, zodIssues, type EventBus, type Logger, type Subscription } from '../../kernel/index.ts';
 import * as z from 'zod';
 import { specFromDefinition, type DeclarativeDeps } from './declarative/spec.ts';
 import { DefinitionApplied, ignoreMalformed } from './model/events.ts';
@@ -17,16 +17,6 @@ const DagRunObjectShape = z.looseObject({
 });
 
 /** Event telling every instance to reload a definition. */
-
-/** Runs `work`; an Invalid it throws names its fields as parts of the request body (`start` -> `body.start`). */
-async function underBody<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof Invalid) throw new Invalid(err.message, err.issues.map((i) => ({ ...i, path: `body.${i.path}` })));
-    throw err;
-  }
-}
 
 /** Everything the routes, the CLI and actions need. */
 export class WorkflowService {
@@ -64,15 +54,18 @@ export class WorkflowService {
     return parsed;
   }
 
-  /** Validates, saves and installs a definition; other instances reload it from the applied event. */
+  /** Validates, saves and installs a definition (the request body; Invalid names `body.<field>`); other instances reload it from the applied event. */
   async applyDefinition(text: string, type: 'yaml' | 'json', opts: { force?: boolean } = {}) {
-    const parsed = parseDefinition(text, type);
-    this.refuseDisabledCommands(parsed);
-    this.refuseUnknownActions(parsed);
-    if (!opts.force) await this.refuseStranding(parsed);
-    // Built before the save, so a definition that cannot become a spec is not saved half-way.
-    const spec = specFromDefinition(parsed, { log: this.log, ...this.deps });
-    this.engine.assertNamesFree(spec);
+    const { parsed, spec } = await namedUnder(BODY, async () => {
+      const parsed = parseDefinition(text, type);
+      this.refuseDisabledCommands(parsed);
+      this.refuseUnknownActions(parsed);
+      if (!opts.force) await this.refuseStranding(parsed);
+      // Built before the save, so a definition that cannot become a spec is not saved half-way.
+      const spec = specFromDefinition(parsed, { log: this.log, ...this.deps });
+      this.engine.assertNamesFree(spec);
+      return { parsed, spec };
+    });
     const saved = await this.store.saveDefinition(parsed.graph.name, parsed.kind, parsed.definition);
     await this.engine.register(spec);
     await DefinitionApplied.publish(this.bus, { name: saved.name, version: saved.version });
@@ -134,7 +127,7 @@ export class WorkflowService {
   /** Starts a run. */
   trigger(workflow: string, foreignId: string, object?: unknown, start?: string): Promise<RunRecord> {
     this.checkStart(workflow, object, start);
-    return underBody(() => this.engine.trigger(workflow, foreignId, object ?? {}, start));
+    return namedUnder(BODY, () => this.engine.trigger(workflow, foreignId, object ?? {}, start));
   }
 
   /**
@@ -144,7 +137,7 @@ export class WorkflowService {
   triggerWithKey(workflow: string, body: { foreignId: string; object?: unknown; start?: string }, key: string): Promise<TriggerOutcome> {
     this.checkStart(workflow, body.object, body.start);
     const hash = requestHash(body);
-    return underBody(() => this.engine.triggerWithKey(workflow, body.foreignId, body.object ?? {}, body.start, key, hash));
+    return namedUnder(BODY, () => this.engine.triggerWithKey(workflow, body.foreignId, body.object ?? {}, body.start, key, hash));
   }
 
   private checkStart(workflow: string, object: unknown, start: string | undefined): void {
@@ -210,7 +203,7 @@ export class WorkflowService {
 
   /** An external callback for a run waiting at `status`. */
   callback(runId: string, status: string, body: { status?: string; object?: unknown }) {
-    return underBody(() => this.engine.callback(runId, status, body));
+    return namedUnder(BODY, () => this.engine.callback(runId, status, body));
   }
 }
 

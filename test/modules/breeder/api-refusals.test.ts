@@ -68,9 +68,9 @@ describe('breeder API refusals', { timeout: 120_000 }, () => {
   });
 
   it.each([
-    [{ sampler: 'tpe', options: { gamma_min: 30, gamma_max: 2 } }, 'algorithm.options.gamma_min'],
-    [{ sampler: 'tpe', options: { n_ei_candidates: 100_000_000 } }, 'algorithm.options.n_ei_candidates'],
-    [{ sampler: 'grid' }, 'algorithm.options.points.x'],
+    [{ sampler: 'tpe', options: { gamma_min: 30, gamma_max: 2 } }, 'body.algorithm.options.gamma_min'],
+    [{ sampler: 'tpe', options: { n_ei_candidates: 100_000_000 } }, 'body.algorithm.options.n_ei_candidates'],
+    [{ sampler: 'grid' }, 'body.algorithm.options.points.x'],
   ])('refuses a sampler that cannot work at create and at PUT (400 naming %j)', async (algorithm, path) => {
     const name = uniqueName('badalg');
     const created = await server.api('POST', '/breeder/breeders', definition(name, { algorithm }));

@@ -114,6 +114,6 @@ describe('breeder credentials', () => {
     // A definition names either a target or a url (and the credential comes with the target).
     const both = await post('/breeders', breeder('both', undefined, { http: { target: 'sim-with', url: `${target.url}/apply` } }));
     expect(both.status).toBe(400);
-    expect((await both.json()).errors.map((e: { path: string }) => e.path)).toEqual(['effectuation.http.url']);
+    expect((await both.json()).errors.map((e: { path: string }) => e.path)).toEqual(['body.effectuation.http.url']);
   });
 });

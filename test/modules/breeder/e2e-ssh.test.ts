@@ -84,7 +84,7 @@ describe('breeder ssh effectuation', () => {
       effectuation: { ssh: { host: '127.0.0.1', user: sshd.user, credential: 'lab-key', argv: ['true'] } },
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toContain('effectuation.ssh.host_key');
+    expect(((await res.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toContain('body.effectuation.ssh.host_key');
   });
 
   it('applies each trial through ssh: the remote curl posts the stdin JSON to the target and the reading is that trial’s Branin value', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeLlmForFile } from '../../contract/llm-fake.ts';
 import { FAST_CASCADES, fakeLlmConfig } from '../../helpers/cascades-server.ts';
+import { SNAPSHOT_FORMAT } from '../../../src/modules/cascades/model/snapshot.ts';
 import { runCapstan, startServer, tempDir, type ServerProcess } from '../../helpers/server-process.ts';
 
 const fake = fakeLlmForFile();
@@ -76,7 +77,14 @@ describe('capstan cascades', { timeout: 120_000 }, () => {
     writeFileSync(bad, 'cascade_id: bad\nmodel: m\nphases:\n  - name: a\n    instructions: x\n    max_turns: 0\n');
     const r = await cli('run', bad);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('phases.0.max_turns');
+    const refusal = (stderr: string) => stderr.split('\n').find((l) => l.includes('max_turns'));
+    expect(refusal(r.stderr), r.stderr).toMatch(/^ {2}body\.phases\.0\.max_turns: /);
+    // The local check of `test run --definition` names the field exactly as the server's answer did.
+    const snap = join(dir, 'minimal-snap.json');
+    writeFileSync(snap, JSON.stringify({ format: SNAPSHOT_FORMAT, cascadeId: 'bad', frozenAt: new Date().toISOString(), spec: {}, recording: { sessionId: 's', inputs: {}, replies: {}, answers: {} }, phases: [], status: 'completed' }));
+    const local = await cli('test', 'run', snap, '--definition', bad);
+    expect(local.code, local.stderr).toBe(1);
+    expect(refusal(local.stderr), local.stderr).toBe(refusal(r.stderr));
     const noEq = await cli('run', 'blog', '--input', 'topic');
     expect(noEq.code).toBe(2);
     expect(noEq.stderr).toContain('key=value');

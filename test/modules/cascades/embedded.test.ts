@@ -87,7 +87,7 @@ describe('cascades (embedded)', () => {
   it('refuses a bad definition and bad inputs naming the field, writing nothing', async () => {
     const bad = await api('POST', '/definitions', 'cascade_id: x\nmodel: m\nphases: [{name: a, instructions: hi, handoffs: [zz]}]', 'application/yaml');
     expect(bad.status).toBe(400);
-    expect(bad.body.errors.map((i: { path: string }) => i.path)).toContain('phases.0.handoffs.0');
+    expect(bad.body.errors.map((i: { path: string }) => i.path)).toContain('body.phases.0.handoffs.0');
     expect((await api('GET', '/definitions/x')).status).toBe(404);
     await api('POST', '/definitions', BLOG, 'application/yaml');
     const before = (await api('GET', '/sessions?cascade=blog')).body.items.length;

@@ -1,6 +1,6 @@
 /** Checks a structured answer: the content must be JSON and, for json_schema, match the requested schema. */
 import type { FieldIssue } from '../../errors.ts';
-import { zodIssues } from '../../validation.ts';
+import { WHOLE_VALUE, zodIssues } from '../../validation.ts';
 import type { ResponseFormat } from '../model/request.ts';
 import { checkerOf } from './json-schema.ts';
 
@@ -16,7 +16,7 @@ export function checkStructuredOutput(content: string, format: ResponseFormat): 
   try {
     value = JSON.parse(unfence(content));
   } catch (err) {
-    return [[{ path: '(root)', message: `not JSON: ${(err as Error).message}` }]];
+    return [[{ path: WHOLE_VALUE, message: `not JSON: ${(err as Error).message}` }]];
   }
   if (format.type === 'json_object') return [undefined, value];
   const checked = checkerOf(format.schema).safeParse(value);

@@ -1,5 +1,5 @@
 /** The breeder service: what the routes, the CLI (through them) and the actions call. */
-import { Invalid, isTransient, type JobQueue, type Logger } from '../../../kernel/index.ts';
+import { BODY, Invalid, isTransient, namedUnder, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import { parseDefinition, type Definition } from '../model/definition.ts';
 import { bestTrial, paretoFront } from '../samplers/index.ts';
 import type { BreederRow, BreederStore, TrialRow } from '../store/index.ts';
@@ -40,13 +40,15 @@ export class BreederService {
     private readonly log: Logger,
   ) {}
 
-  /** Parses and checks a definition against this server's policy. */
+  /** Parses and checks a definition (the request body: Invalid names `body.<field>`) against this server's policy. */
   private check(input: unknown): Definition {
-    const def = parseDefinition(input);
-    if (def.effectuation.command && !this.opts.commandsEnabled) {
-      throw new Invalid('command effectuation is disabled on this server', [{ path: 'effectuation.command', message: 'disabled (modules.breeder.commandEffectuation: false)' }]);
-    }
-    return def;
+    return namedUnder(BODY, () => {
+      const def = parseDefinition(input);
+      if (def.effectuation.command && !this.opts.commandsEnabled) {
+        throw new Invalid('command effectuation is disabled on this server', [{ path: 'effectuation.command', message: 'disabled (modules.breeder.commandEffectuation: false)' }]);
+      }
+      return def;
+    });
   }
 
   private async view(row: BreederRow): Promise<BreederView> {
@@ -67,7 +69,7 @@ export class BreederService {
     const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
     const changed = !same(row.definition.space, def.space) || !same(row.definition.objectives.map((o) => [o.name, o.direction]), def.objectives.map((o) => [o.name, o.direction]));
     if (hasTrials && changed && !force) {
-      throw new Invalid('the space or the objectives changed while trials exist', [{ path: 'force', message: 'set force=true to change them anyway' }]);
+      throw new Invalid('the space or the objectives changed while trials exist', [{ path: 'query.force', message: 'set force=true to change them anyway' }]);
     }
     return this.view(await this.store.replace(row.id, def));
   }

@@ -1,6 +1,6 @@
 /** `capstan cascades ...`: client commands over HTTP (tables by default, JSON with --json), typed from the API's operations. */
 import { writeFileSync } from 'node:fs';
-import { command, commandGroup, defineCli, Invalid, jsonEqual, sleep, UsageError, zodIssues, type CommandContext, type FlagSpec } from '../../../kernel/index.ts';
+import { BODY, command, commandGroup, defineCli, Invalid, jsonEqual, namedUnder, sleep, UsageError, zodIssues, type CommandContext, type FlagSpec } from '../../../kernel/index.ts';
 import { checkDefinition, parseDefinition } from '../model/parse-definition.ts';
 import { phaseChanges, SNAPSHOT_FORMAT, snapshotSchema, type Recording, type Snapshot } from '../model/snapshot.ts';
 import { replaySession } from '../runtime/replay.ts';
@@ -88,7 +88,10 @@ const testCommands = {
       if (!parsed.success) throw new Invalid(`${file} is not a cascade snapshot`, zodIssues(parsed.error));
       const snap = parsed.data;
       const defFile = ctx.flags.definition;
-      const spec = defFile ? parseDefinition(ctx.readFile(defFile, 'definition'), defFile.endsWith('.json') ? 'json' : 'yaml') : checkDefinition(snap.spec);
+      // Fields named as the server would: a definition file as the body it becomes on `apply`, a frozen one inside the snapshot.
+      const spec = defFile
+        ? namedUnder(BODY, () => parseDefinition(ctx.readFile(defFile, 'definition'), defFile.endsWith('.json') ? 'json' : 'yaml'))
+        : namedUnder('spec', () => checkDefinition(snap.spec));
       const replay = await replaySession(spec, snap.recording as Recording);
       const changes = phaseChanges(snap.phases, replay.phases);
       const ended = replay.status === snap.status ? undefined : `the replay ended ${replay.status}${replay.error ? ` (${replay.error})` : ''}; frozen: ${snap.status}`;

@@ -1,7 +1,7 @@
 /** /api/v1/cascades: definitions, runs, sessions (state, logs, SSE events, cancel, signal) and human checkpoints. */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { createRouter, holdConnection, NotFound, type AppEnv, type EventBus, type EventEnvelope } from '../../../kernel/index.ts';
+import { BODY, createRouter, holdConnection, namedUnder, NotFound, type AppEnv, type EventBus, type EventEnvelope } from '../../../kernel/index.ts';
 import { parseDefinition } from '../model/parse-definition.ts';
 import { TERMINAL } from '../model/session.ts';
 import type { CascadeService } from '../service.ts';
@@ -17,7 +17,8 @@ export function cascadesRoutes(svc: CascadeService, bus: EventBus, artifacts: Ar
   // Bodies and queries are described in operations.ts and parsed by the handlers (jsonBody, queryOf): an empty body means {}.
 
   app.openapi(ops.defineCascade, async (c: Context<AppEnv>) => {
-    const def = parseDefinition(await c.req.text(), definitionFormat(c.req.header('content-type')));
+    const text = await c.req.text();
+    const def = namedUnder(BODY, () => parseDefinition(text, definitionFormat(c.req.header('content-type'))));
     const version = await svc.define(def);
     return c.json({ cascadeId: def.cascade_id, version }, version === 1 ? 201 : 200);
   });

@@ -1,7 +1,7 @@
 /** YAML or JSON text (or a parsed value) -> a checked cascade definition, or one Invalid naming every bad field. */
 import { parseDocument } from 'yaml';
 import * as z from 'zod';
-import { collectTemplateRefs, duplicateJsonKeys, Invalid, parseHostAllowlist, unsafeKeyIssues, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
+import { collectTemplateRefs, duplicateJsonKeys, Invalid, parseHostAllowlist, unsafeKeyIssues, WHOLE_VALUE, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
 import { cascadeSchema, type CascadeDefinition, type ValidatorRef } from './definition.ts';
 import { refuseSessionSql } from './sql-guard.ts';
 import { checkTriggers } from './triggers.ts';
@@ -14,7 +14,7 @@ const SOUNDING_UNSAFE_TOOLS: ReadonlySet<string> = new Set(['ask_human', 'run_ca
 /** Roots a template may read. */
 export const TEMPLATE_ROOTS = ['input', 'state', 'outputs'];
 
-function invalid(message: string, path = '(root)'): never {
+function invalid(message: string, path: string = WHOLE_VALUE): never {
   throw new Invalid(`invalid cascade definition: ${message}`, [{ path, message }]);
 }
 
@@ -27,12 +27,12 @@ function parseText(text: string, format: 'yaml' | 'json'): unknown {
       invalid(`invalid JSON: ${(err as Error).message}`);
     }
     const repeated = duplicateJsonKeys(text);
-    if (repeated.length > 0) throw new Invalid('invalid cascade definition: a key is repeated', repeated.map((path) => ({ path: path || '(root)', message: 'this key appears more than once' })));
+    if (repeated.length > 0) throw new Invalid('invalid cascade definition: a key is repeated', repeated.map((path) => ({ path: path || WHOLE_VALUE, message: 'this key appears more than once' })));
     return doc;
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e) => ({ path: '(root)', message: (e.message.split('\n')[0] ?? e.message).trim() }));
+    const issues = doc.errors.map((e) => ({ path: WHOLE_VALUE, message: (e.message.split('\n')[0] ?? e.message).trim() }));
     throw new Invalid(`invalid YAML: ${issues[0]!.message}`, issues);
   }
   try {
@@ -134,7 +134,7 @@ export function checkDefinition(doc: unknown): CascadeDefinition {
   const parsed = cascadeSchema.safeParse(doc);
   if (!parsed.success || unsafe.length > 0) throw new Invalid('invalid cascade definition', [...unsafe, ...(parsed.error ? zodIssues(parsed.error) : [])]);
   const issues = crossCheck(parsed.data);
-  if (issues.length > 0) throw new Invalid(`invalid cascade definition: ${issues[0]!.path}: ${issues[0]!.message}`, issues);
+  if (issues.length > 0) throw new Invalid(`invalid cascade definition: ${issues[0]!.message}`, issues);
   return parsed.data;
 }
 

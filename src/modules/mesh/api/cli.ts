@@ -1,6 +1,6 @@
 /** `capstan mesh ...`: client commands over HTTP (tables by default, JSON with --json), typed from the API's operations. */
 import { parse as parseYaml } from 'yaml';
-import { command, defineCli, Invalid } from '../../../kernel/index.ts';
+import { BODY, command, defineCli, Invalid } from '../../../kernel/index.ts';
 import { ops } from './operations.ts';
 
 const NAME = { 'params.name': 'NAME' };
@@ -67,7 +67,7 @@ export const meshCommands = {
         try {
           spec = parseYaml(text);
         } catch (err) {
-          throw new Invalid(`${file} is not YAML or JSON: ${(err as Error).message.split('\n')[0]}`, [{ path: 'file', message: 'unreadable' }]);
+          throw new Invalid(`${file} is not YAML or JSON: ${(err as Error).message.split('\n')[0]}`, [{ path: BODY, message: 'not YAML or JSON' }]);
         }
         const r = await ctx.call(ops.applyMeshWorkload, { body: spec });
         if (ctx.client.json) ctx.client.print(r);

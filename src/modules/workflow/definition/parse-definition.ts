@@ -1,5 +1,5 @@
 /** Entry point: YAML or JSON text -> checked definition and compiled graph, or one Invalid naming every problem. */
-import { duplicateJsonKeys, Invalid, unsafeKeyIssues, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
+import { duplicateJsonKeys, Invalid, unsafeKeyIssues, WHOLE_VALUE, zodIssues, type FieldIssue } from '../../../kernel/index.ts';
 import { parseDocument } from 'yaml';
 import { compileDag } from './compile/dag.ts';
 import { compileStateMachine } from './compile/state-machine.ts';
@@ -19,7 +19,7 @@ export type ParsedDefinition =
 export const MAX_DEFINITION_CHARS = 256 * 1024;
 
 /** Throws Invalid for one problem of the whole document. */
-function invalid(message: string, path = '(root)'): never {
+function invalid(message: string, path: string = WHOLE_VALUE): never {
   throw new Invalid(`invalid workflow definition: ${message}`, [{ path, message }]);
 }
 
@@ -39,7 +39,7 @@ function parseYaml(text: string): unknown {
     const issues: FieldIssue[] = doc.errors.map((e) => {
       const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
       const pos = e.linePos?.[0];
-      return { path: '(root)', message: pos ? `line ${pos.line}, column ${pos.col}: ${first}` : first };
+      return { path: WHOLE_VALUE, message: pos ? `line ${pos.line}, column ${pos.col}: ${first}` : first };
     });
     throw new Invalid(`invalid YAML: ${issues[0]!.message}`, issues);
   }
@@ -63,7 +63,7 @@ function parseJson(text: string): unknown {
   }
   // YAML refuses a repeated key (uniqueKeys); JSON.parse would keep the last one without a word.
   const repeated = duplicateJsonKeys(text);
-  if (repeated.length > 0) throw new Invalid('invalid workflow definition: a key is repeated', repeated.map((path) => ({ path: path || '(root)', message: 'this key appears more than once in its object' })));
+  if (repeated.length > 0) throw new Invalid('invalid workflow definition: a key is repeated', repeated.map((path) => ({ path: path || WHOLE_VALUE, message: 'this key appears more than once in its object' })));
   return doc;
 }
 

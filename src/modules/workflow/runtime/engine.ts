@@ -8,6 +8,7 @@ import { isControl, toRun, type RunRecord } from '../model/run.ts';
 import { connectorRoleName, derivedNames, roleName } from './names.ts';
 import { runStepConsumer, type StepFailures } from './step-consumer.ts';
 import type { NewTriggerKey, WorkflowStorePort } from '../store/index.ts';
+import { TimeoutPoller } from './timeout-poller.ts';
 import { triggerOnce, type TriggerOutcome } from './trigger-once.ts';
 import { eventsFor, statusRoute, Transitioner } from './transitions.ts';
 import { applyConnectorAction, runConnector, runScheduler } from './triggers.ts';
@@ -27,6 +28,7 @@ export interface EngineOptions {
   metrics: WorkflowMetrics;
   leaseTtlMs: number;
   sweepIntervalMs: number;
+  /** The longest the timeout poller sleeps without news; it wakes for the next due timeout and for each one armed. */
   timeoutPollMs: number;
   /** Runs paused by errors are resumed after this long. */
   retryPausedAfterMs: number;
@@ -51,9 +53,19 @@ export class WorkflowEngine {
   private registering: Promise<void> = Promise.resolve();
 
   private readonly clock: Clock;
+  private readonly timeouts: TimeoutPoller;
 
   constructor(private readonly o: EngineOptions) {
     this.clock = o.clock ?? realClock;
+    this.timeouts = new TimeoutPoller({
+      store: o.store,
+      bus: o.bus,
+      clock: this.clock,
+      log: o.log,
+      maxSleepMs: o.timeoutPollMs,
+      timeoutSubjects: () => this.timeoutSubjects(),
+      fire: (t) => this.fireTimeout(t.id, t.runId, t.status),
+    });
   }
 
   /** Registers (or replaces) a workflow; if the engine runs, its consumers are (re)started. */
@@ -64,6 +76,8 @@ export class WorkflowEngine {
       const spec = anySpec as WorkflowSpec;
       this.assertNamesFree(spec);
       this.specs.set(spec.name, { spec, transitioner: new Transitioner(this.o.store, spec, this.o.log, this.o.metrics, this.recent, this.clock) });
+      // Its timeout statuses may be new: the poller subscribes to their announcements and reads the table again.
+      this.timeouts.wake();
       if (!this.started) return;
       await this.stopConsumers(spec.name);
       this.startConsumers(spec);
@@ -238,7 +252,8 @@ export class WorkflowEngine {
     this.started = true;
     for (const { spec } of this.specs.values()) this.startConsumers(spec);
     const ttl = { ttlMs: this.o.leaseTtlMs };
-    this.roles.push(this.o.roles.holdRole('workflow-timeouts', ttl, (signal) => this.pollTimeouts(signal)));
+    // Fires expired timeouts while this instance holds the role, even for runs whose instance died.
+    this.roles.push(this.o.roles.holdRole('workflow-timeouts', ttl, (signal) => this.timeouts.run(signal)));
     this.roles.push(this.o.roles.holdRole('workflow-paused-retry', ttl, (signal) => this.retryPaused(signal)));
     this.roles.push(this.o.roles.holdRole('workflow-trigger-keys', ttl, (signal) => this.sweepTriggerKeys(signal)));
     this.roles.push(
@@ -286,16 +301,13 @@ export class WorkflowEngine {
     }
   }
 
-  /** Fires expired timeouts while this instance holds the timeouts role, even for runs whose instance died. */
-  private async pollTimeouts(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      const due = await this.o.store.expiredTimeouts(this.clock.date(), 100);
-      for (const t of due) {
-        if (signal.aborted) return;
-        await this.fireTimeout(t.id, t.runId, t.status).catch((err) => this.o.log.warn({ err, runId: t.runId }, 'timeout failed'));
-      }
-      if (due.length < 100) await this.clock.sleep(this.o.timeoutPollMs, signal);
+  /** The status_changed subjects of the statuses that arm a timeout: their events wake the timeout poller. */
+  private timeoutSubjects(): string[] {
+    const subjects: string[] = [];
+    for (const { spec } of this.specs.values()) {
+      for (const [status, p] of spec.processes) if (p.timeout) subjects.push(RunStatusChanged.subject(statusRoute(spec.name, status)));
     }
+    return subjects;
   }
 
   private async fireTimeout(id: number, runId: string, status: string): Promise<void> {

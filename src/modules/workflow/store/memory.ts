@@ -204,6 +204,12 @@ export function createMemoryWorkflowStore(opts: MemoryWorkflowStoreOptions = {})
       return due.slice(0, limit).map(({ done: _done, ...t }) => ({ ...t, expiresAt: new Date(t.expiresAt) }));
     },
 
+    async nextTimeoutAt() {
+      let first: Date | undefined;
+      for (const t of timeouts.values()) if (!t.done && (!first || t.expiresAt < first)) first = t.expiresAt;
+      return first && new Date(first);
+    },
+
     async completeTimeout(id) {
       const t = timeouts.get(id);
       if (!t || t.done) return false;

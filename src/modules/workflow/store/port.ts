@@ -100,4 +100,6 @@ export interface WorkflowStorePort {
   expiredTimeouts(now: Date, limit: number): Promise<TimeoutRow[]>;
   /** Marks a pending timeout fired; false if it already was, or was cancelled. */
   completeTimeout(id: number): Promise<boolean>;
+  /** When the earliest pending timeout is due (undefined when none is pending): the timeout poller sleeps until then. */
+  nextTimeoutAt(): Promise<Date | undefined>;
 }

@@ -109,6 +109,36 @@ describe('workflow engine on a fake clock', () => {
     expect(await store.latest('ticking', 'tick')).toMatchObject({ status: 'done', runState: 'completed' });
   });
 
+  it('wakes for the timeout when it is due, not at its safety-net period: armed at any time, fired on the due millisecond', async () => {
+    const clock = new FakeClock({ start: new Date('2026-06-01T09:00:00Z') });
+    // A safety net of ten hours: a timeout fired within the hour was found by the poller's own wake-up.
+    const { engine, store } = await memoryEngine(clock, { timeoutPollMs: 10 * HOUR }, payment());
+    await clock.advance(1_234); // the poller sleeps with nothing pending when the run arms its timeout
+    const run = await engine.trigger('payment', 'order-wake', { amount: 5 });
+    await clock.advance(HOUR - 1);
+    expect(await store.lookup(run.runId)).toMatchObject({ status: 'awaiting-payment' });
+    await clock.advance(1);
+    const after = await store.lookup(run.runId);
+    expect(after).toMatchObject({ status: 'expired', runState: 'completed' });
+    expect(after!.updatedAt.getTime() - run.createdAt.getTime()).toBe(HOUR);
+  });
+
+  it('a timeout armed on instance A fires on instance B, which holds the timeouts role, when it is due', async () => {
+    const clock = new FakeClock({ start: new Date('2026-06-01T09:00:00Z') });
+    // B starts first and takes the singleton roles; A joins the same store, bus and KV afterwards.
+    const b = await memoryEngine(clock, { timeoutPollMs: 10 * HOUR }, payment());
+    const a = await memoryEngine(clock, { timeoutPollMs: 10 * HOUR, joins: b.deployment }, payment());
+    const run = await a.engine.trigger('payment', 'order-a', { amount: 5 });
+    // A goes away: whatever fires the timeout now is B, woken by the run's status_changed event on the bus.
+    await a.engine.stop();
+    await clock.advance(HOUR - 1);
+    expect(await b.store.lookup(run.runId)).toMatchObject({ status: 'awaiting-payment' });
+    await clock.advance(1);
+    const after = await b.store.lookup(run.runId);
+    expect(after).toMatchObject({ status: 'expired', runState: 'completed' });
+    expect(after!.updatedAt.getTime() - run.createdAt.getTime()).toBe(HOUR);
+  });
+
   it('await gives up after its timeout in fake time', async () => {
     const clock = new FakeClock();
     const { engine } = await memoryEngine(clock, {}, payment());
