@@ -18,6 +18,8 @@ export interface Observed {
   loss: number[] | null;
   /** Sum of the guardrail violations; 0 means feasible. */
   violation: number;
+  /** TPE's internal values of params over all the space's dims, encoded once (observations are per space's dims, so per sampler). */
+  encoded?: Float64Array;
 }
 
 /** Sum of the positive violations; anything not a finite number counts as an infinite violation. */
