@@ -261,8 +261,8 @@ function orderOf(mus: Float64Array, n: number): Int32Array {
  * kernels whose centres are `mu[order[0]] <= mu[order[1]] <= ...`, written into `sig[0..n)`.
  */
 function neighbourSigmas(mu: Float64Array, order: Int32Array, n: number, lo: number, hi: number, s: ParzenSettings, sig: Float64Array): void {
-  // sorted[r + 1] is the r-th smallest centre, with the bounds at both ends.
-  const sorted = new Float64Array(n + 2);
+  // sorted[r + 1] is the r-th smallest centre, with the bounds at both ends (a scratch buffer: used only here).
+  const sorted = (sortedScratch = fitF64(sortedScratch, n + 2));
   sorted[0] = lo;
   for (let r = 0; r < n; r++) sorted[r + 1] = mu[order[r]!]!;
   sorted[n + 1] = hi;
@@ -277,6 +277,8 @@ function neighbourSigmas(mu: Float64Array, order: Int32Array, n: number, lo: num
     sig[order[n - 1]!] = Math.min(max, Math.max(min, sorted[n]! - sorted[n - 1]!));
   }
 }
+
+let sortedScratch: Float64Array | undefined;
 
 /** -log Z for a kernel (continuous: also -log(σ√2π)); Z = its mass inside the bounds. */
 function logNormOf(lo: number, hi: number, mu: number, sigma: number, discrete: boolean): number {
@@ -298,6 +300,8 @@ export class ParzenEstimator {
   private spareKeys: Float64Array | undefined;
   private newOf: Int32Array | undefined;
   private oldOf: Int32Array | undefined;
+  /** logPdf's row of per-kernel sums, kept between calls. */
+  private acc: Float64Array | undefined;
 
   /**
    * @param obs per dim, the observations' internal values (categorical: choice index)
@@ -501,7 +505,7 @@ export class ParzenEstimator {
     const D = this.dims.length;
     const cats = this.dims.map((_, j) => this.categorical.get(j));
     const nums = this.dims.map((_, j) => this.numeric.get(j));
-    const acc = new Float64Array(K);
+    const acc = (this.acc = fitF64(this.acc, K));
     const out = new Float64Array(count);
     for (let c = 0; c < count; c++) {
       const logW = this.logW;

@@ -13,7 +13,7 @@ import { observe, type Observed } from './history.ts';
 import { ParzenEstimator, type ParzenSettings } from './parzen.ts';
 import { randomParams } from './random.ts';
 import { Rng, STREAM } from './rng.ts';
-import { splitTrials } from './tpe-split.ts';
+import { createSplitter } from './tpe-split.ts';
 import type { Sampler, SamplingProblem } from './types.ts';
 
 /** Most random start-up trials (more than a breeder's max_trials allows is just random search). */
@@ -202,6 +202,9 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
     return cands.map((xs) => xs[best]!);
   };
 
+  /** The split, remembering the last one: a history that only grew is split by looking at the new trials. */
+  const split = createSplitter();
+
   /** Univariate groups, made once so that each keeps its g(x) across proposals. */
   const perDim = dims.map((d) => [d]);
 
@@ -214,7 +217,7 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
       if (finished < options.n_startup_trials) return { kind: 'params', params: randomParams(dims, new Rng(seed, number, STREAM.random)) };
       const byGamma = multiObjective ? Math.ceil((options.gamma ?? 0.1) * finished) : Math.min(Math.ceil((options.gamma ?? 0.05) * finished), options.gamma_max);
       const nBelow = Math.min(finished, Math.max(byGamma, options.gamma_min));
-      const { below, above } = splitTrials(observed, nBelow, { constantLiar: options.constant_liar, failedAsBad: options.failed_as_bad });
+      const { below, above } = split(observed, nBelow, { constantLiar: options.constant_liar, failedAsBad: options.failed_as_bad });
       const rng = new Rng(seed, number, STREAM.tpe);
       const groups = options.multivariate ? [dims] : perDim;
       const params: Params = {};
