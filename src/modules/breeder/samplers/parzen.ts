@@ -290,6 +290,8 @@ function logNormOf(lo: number, hi: number, mu: number, sigma: number, discrete: 
 export class ParzenEstimator {
   private k: number;
   private logW: Float64Array;
+  /** logW's first k values (a view when logW has room to spare), for logPdf's block copy. */
+  private logWk: Float64Array = new Float64Array(0);
   private w: Float64Array;
   private readonly numeric = new Map<number, NumericKernels>();
   private readonly categorical = new Map<number, CategoricalKernels>();
@@ -362,6 +364,7 @@ export class ParzenEstimator {
     w[n] = n === 0 ? 1 : s.priorWeight;
     total += w[n]!;
     for (let i = 0; i <= n; i++) logW[i] = Math.log(w[i]! / total);
+    this.logWk = logW.length === n + 1 ? logW : logW.subarray(0, n + 1);
   }
 
   /**
@@ -508,8 +511,7 @@ export class ParzenEstimator {
     const acc = (this.acc = fitF64(this.acc, K));
     const out = new Float64Array(count);
     for (let c = 0; c < count; c++) {
-      const logW = this.logW;
-      for (let i = 0; i < K; i++) acc[i] = logW[i]!;
+      acc.set(this.logWk);
       for (let j = 0; j < D; j++) {
         const x = points[j]![c]!;
         const cat = cats[j];
