@@ -28,7 +28,7 @@ const lifecycle = command({
     const b = ctx.name === 'start' ? await ctx.call(ops.startBreeder, { params: params(ctx) }, ID) : await ctx.call(ops.stopBreeder, { params: params(ctx) }, ID);
     // A stop while the database is away is pending (202): the loops were told; the status follows when it is back.
     if ('trials' in b) ctx.client.print(ctx.client.json ? b : summary(b));
-    else ctx.client.print(ctx.client.json ? b : { breeder: b.breeder, status: b.status, requestedAt: b.requestedAt, detail: b.detail });
+    else ctx.client.print(ctx.client.json ? b : { breeder: b.breeder, status: b.status, reaches: b.reaches, requestedAt: b.requestedAt, detail: b.detail });
   },
 });
 

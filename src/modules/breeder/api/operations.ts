@@ -25,7 +25,7 @@ const targetSchema = z
   .openapi('BreederTarget');
 const targetName = z.string().min(1).max(64);
 
-const pendingStop = z.object({ breeder: z.string(), status: z.literal('stop_pending'), requestedAt: z.string(), detail: z.string() }).openapi('BreederStopPending');
+const pendingStop = z.object({ breeder: z.string(), status: z.literal('stop_pending'), requestedAt: z.string(), reaches: z.enum(['every_instance', 'this_instance']).optional(), detail: z.string() }).openapi('BreederStopPending');
 
 /** Every operation of /api/v1/breeder, by operationId. */
 export const ops = {

@@ -155,11 +155,12 @@ export async function runSlot(job: Job<SlotJob>, deps: LoopDeps): Promise<{ tria
     if (written.length) deps.log.info({ breeder: breeder.name, slot, written: written.map((w) => w.number), left: buffer.size }, 'wrote trials run while the database was away');
   };
   // A stop asked for while the database is away reaches the slot through the KV (a flag, looked at before each
-  // trial); NATS being away as well only means the stop waits for the database, as before.
+  // trial), or, with NATS away too, directly from this process's API when it was asked here (stop-requests.ts).
   let stopAsked = false;
-  let stopWatch: { stop(): Promise<void> } | undefined;
+  let stopWatch: { stop(): Promise<void>; shared: boolean } | undefined;
   try {
     stopWatch = await deps.stops?.watch(ref, new Date(breeder.startedAt ?? 0), () => (stopAsked = true));
+    if (stopWatch && !stopWatch.shared) deps.log.warn({ breeder: breeder.name, slot }, 'cannot watch the stop requests of other instances (NATS is away): until it answers, a stop reaches this slot through the database or this instance\'s API');
   } catch (err) {
     deps.log.warn({ breeder: breeder.name, slot, err: message(err) }, 'cannot watch for stop requests; a stop needs the database');
   }

@@ -1,5 +1,5 @@
 /** The breeder service: what the routes, the CLI (through them) and the actions call. */
-import { BODY, Invalid, isTransient, namedUnder, type JobQueue, type Logger } from '../../../kernel/index.ts';
+import { BODY, Conflict, Invalid, isTransient, namedUnder, NotFound, type JobQueue, type Logger } from '../../../kernel/index.ts';
 import { parseDefinition, type Definition } from '../model/definition.ts';
 import { bestTrial, paretoFront } from '../samplers/index.ts';
 import type { BreederRow, BreederStore, TrialRow } from '../store/index.ts';
@@ -21,6 +21,8 @@ export interface ServiceOptions {
   commandsEnabled: boolean;
   /** Where a stop goes while the database is away (runtime/stop-requests.ts). */
   stops?: StopRequests;
+  /** How often a stop asked for while both the database and NATS were away is tried against the database (ms). */
+  stopRetryMs?: number;
 }
 
 /** The answer to a stop asked for while the database is away (202): the loops stop now, the status follows. */
@@ -28,6 +30,8 @@ export interface PendingStop {
   breeder: string;
   status: 'stop_pending';
   requestedAt: string;
+  /** Who has been told: every instance's loops (the KV holds the request) or only this instance's (NATS is away too). */
+  reaches: 'every_instance' | 'this_instance';
   detail: string;
 }
 
@@ -110,15 +114,56 @@ export class BreederService {
         this.log.warn({ breeder: id, err: String(kvErr) }, 'a stop could not be passed on while the database is away');
         throw err; // the database's error is the one to answer with (503)
       });
+      if (!r.shared) {
+        this.log.warn({ breeder: id }, 'stop asked for while the database and NATS are away: told to this instance\'s loops, kept in memory until one of them answers');
+        this.recordWhenBack(id, r.requestedAt);
+        return {
+          breeder: id,
+          status: 'stop_pending',
+          requestedAt: r.requestedAt,
+          reaches: 'this_instance',
+          detail:
+            'the database and NATS are both away: this instance\'s running loops of the breeder start no new trial from now on (the trial in progress finishes); the request is kept in this instance\'s memory and passed on as soon as NATS (to the other instances\' loops) or the database (as the stopped status) answers; loops on other instances go on until then, and the request is lost if this instance ends first',
+        };
+      }
       this.log.warn({ breeder: id }, 'stop asked for while the database is away: passed to the running loops; recorded when the database answers');
       return {
         breeder: id,
         status: 'stop_pending',
         requestedAt: r.requestedAt,
+        reaches: 'every_instance',
         detail: 'the database is away: running loops start no new trial from now on (the trial in progress finishes); the breeder shows as stopped once the database answers again',
       };
     }
     return this.view(await this.store.stop(row.id));
+  }
+
+  /**
+   * A stop that only this instance holds (the database and NATS were both away) is written to the database as soon as
+   * it answers, so loops elsewhere see it as a refused claim even if none of this instance's loops runs the breeder. It
+   * applies only to a breeder started before it was asked for; a stop already written (by a loop of this instance
+   * that heard it, or by anyone) ends the retries.
+   */
+  private recordWhenBack(idOrName: string, requestedAt: string): void {
+    const stops = this.opts.stops!;
+    const attempt = async () => {
+      if (stops.isClosed) return;
+      try {
+        const row = await this.store.get(idOrName);
+        if (row.status === 'running' && Date.parse(row.startedAt ?? '') <= Date.parse(requestedAt)) {
+          await this.store.stop(row.id).catch((err: unknown) => {
+            if (!(err instanceof Conflict)) throw err; // a loop got there first
+          });
+          this.log.info({ breeder: row.name }, 'recorded a stop asked for while the database and NATS were away');
+        }
+        stops.forget({ id: row.id, name: row.name });
+      } catch (err) {
+        if (err instanceof NotFound) return stops.forget(idOrName);
+        if (!isTransient(err)) return void this.log.error({ breeder: idOrName, err: String(err) }, 'cannot record a stop asked for while the database was away');
+        setTimeout(attempt, this.opts.stopRetryMs ?? 2_000).unref?.();
+      }
+    };
+    setTimeout(attempt, this.opts.stopRetryMs ?? 2_000).unref?.();
   }
 
   /** Enqueues the slots of a running breeder; job ids make this idempotent per start. */

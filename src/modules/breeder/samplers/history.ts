@@ -18,6 +18,8 @@ export interface Observed {
   loss: number[] | null;
   /** Sum of the guardrail violations; 0 means feasible. */
   violation: number;
+  /** TPE's internal values of params over all the space's dims, encoded once (observations are per space's dims, so per sampler); set undefined from the start so that every observation has one shape. */
+  encoded?: Float64Array | undefined;
 }
 
 /** Sum of the positive violations; anything not a finite number counts as an infinite violation. */
@@ -49,7 +51,7 @@ function observeOne(t: TrialRecord, position: number, dims: readonly Dim[], dire
   if (params === null) return null;
   const loss = t.state === 'complete' || t.state === 'pruned' ? lossOf(t.values, directions) : null;
   const state: TrialState = t.state === 'complete' && loss === null ? 'fail' : t.state;
-  return { position, params, state, loss, violation: violationOf(t.constraints) };
+  return { position, params, state, loss, violation: violationOf(t.constraints), encoded: undefined };
 }
 
 /** The last history seen per dims: a position whose record is the same object and unchanged is taken as is, without a map lookup. */

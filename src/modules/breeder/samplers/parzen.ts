@@ -32,6 +32,18 @@ export interface ParzenSettings {
 
 const EPS = 1e-12;
 
+/**
+ * `buf` if it holds at least n values, else a new buffer of at least n (grown by half at least, so a history that
+ * grows one trial at a time reallocates rarely). An estimator updated in place keeps its arrays this way, with a
+ * capacity above its kernel count: every loop below runs to the kernel count, never to an array's length.
+ */
+function fitF64(buf: Float64Array | undefined, n: number): Float64Array {
+  return buf && buf.length >= n ? buf : new Float64Array(Math.max(n, Math.ceil((buf?.length ?? 0) * 1.5)));
+}
+function fitI32(buf: Int32Array | undefined, n: number): Int32Array {
+  return buf && buf.length >= n ? buf : new Int32Array(Math.max(n, Math.ceil((buf?.length ?? 0) * 1.5)));
+}
+
 /** Per numeric parameter: kernel centres, widths and log normalisers (the prior kernel last). */
 interface NumericKernels {
   dim: NumericDim;
@@ -44,6 +56,8 @@ interface NumericKernels {
   order?: Int32Array;
   /** Grids only: the distinct (mu, sigma) pairs and which pair each kernel uses. */
   pairs?: GridPairs;
+  /** update: the arrays of the update before last, written over by the next one (the current ones are read while it runs). */
+  spare?: { mu: Float64Array; sigma: Float64Array; logNorm: Float64Array; order: Int32Array };
 }
 
 /**
@@ -59,6 +73,8 @@ class GridPairs {
   private readonly index = new Map<number, number[]>();
   private readonly cells = new Map<number, number[]>();
   of: Int32Array = new Int32Array(0);
+  /** The `of` of the update before last, reused by extendPairs. */
+  spareOf: Int32Array | undefined;
 
   constructor(readonly dim: NumericDim) {}
 
@@ -93,11 +109,11 @@ class GridPairs {
   }
 }
 
-/** The pairs of every kernel, made anew. */
-function distinctPairs(dim: NumericDim, mu: Float64Array, sigma: Float64Array): GridPairs {
+/** The pairs of the first k kernels, made anew. */
+function distinctPairs(dim: NumericDim, mu: Float64Array, sigma: Float64Array, k: number): GridPairs {
   const p = new GridPairs(dim);
-  p.of = new Int32Array(mu.length);
-  for (let i = 0; i < mu.length; i++) p.of[i] = p.pairOf(mu[i]!, sigma[i]!);
+  p.of = new Int32Array(k);
+  for (let i = 0; i < k; i++) p.of[i] = p.pairOf(mu[i]!, sigma[i]!);
   return p;
 }
 
@@ -106,13 +122,15 @@ function distinctPairs(dim: NumericDim, mu: Float64Array, sigma: Float64Array): 
  * index before (-1 for a new kernel, whose centre is new too), and a kernel keeps its pair unless its width changed.
  * Pairs no kernel uses any more stay until they are many; then the list is made anew.
  */
-function extendPairs(old: GridPairs, oldSigma: Float64Array, mu: Float64Array, sigma: Float64Array, oldOf: Int32Array): GridPairs {
-  if (old.mu.length > 2 * mu.length + 64) return distinctPairs(old.dim, mu, sigma);
-  const of = new Int32Array(mu.length);
-  for (let i = 0; i < mu.length; i++) {
-    const was = i < oldOf.length ? oldOf[i]! : -1;
+function extendPairs(old: GridPairs, oldSigma: Float64Array, mu: Float64Array, sigma: Float64Array, oldOf: Int32Array, k: number): GridPairs {
+  if (old.mu.length > 2 * k + 64) return distinctPairs(old.dim, mu, sigma, k);
+  const of = fitI32(old.spareOf, k);
+  const n = k - 1; // oldOf covers the observation kernels; the prior kernel (index n) is new to the list
+  for (let i = 0; i < k; i++) {
+    const was = i < n ? oldOf[i]! : -1;
     of[i] = was >= 0 && sigma[i] === oldSigma[was] ? old.of[was]! : old.pairOf(mu[i]!, sigma[i]!);
   }
+  old.spareOf = old.of;
   old.of = of;
   return old;
 }
@@ -128,6 +146,8 @@ interface CategoricalKernels {
   /** (c + 1) rows of c probabilities: row o for a kernel that observed choice o, row c for the prior kernel. */
   prob: Float64Array;
   logProb: Float64Array;
+  /** update: the `chosen` of the update before last, written over by the next one. */
+  spareChosen?: Int32Array;
 }
 
 /** A categorical parameter's kernels: `chosen` per kernel (c for the prior, kernel n), rows by Aitchison-Aitken. */
@@ -241,8 +261,8 @@ function orderOf(mus: Float64Array, n: number): Int32Array {
  * kernels whose centres are `mu[order[0]] <= mu[order[1]] <= ...`, written into `sig[0..n)`.
  */
 function neighbourSigmas(mu: Float64Array, order: Int32Array, n: number, lo: number, hi: number, s: ParzenSettings, sig: Float64Array): void {
-  // sorted[r + 1] is the r-th smallest centre, with the bounds at both ends.
-  const sorted = new Float64Array(n + 2);
+  // sorted[r + 1] is the r-th smallest centre, with the bounds at both ends (a scratch buffer: used only here).
+  const sorted = (sortedScratch = fitF64(sortedScratch, n + 2));
   sorted[0] = lo;
   for (let r = 0; r < n; r++) sorted[r + 1] = mu[order[r]!]!;
   sorted[n + 1] = hi;
@@ -258,6 +278,8 @@ function neighbourSigmas(mu: Float64Array, order: Int32Array, n: number, lo: num
   }
 }
 
+let sortedScratch: Float64Array | undefined;
+
 /** -log Z for a kernel (continuous: also -log(σ√2π)); Z = its mass inside the bounds. */
 function logNormOf(lo: number, hi: number, mu: number, sigma: number, discrete: boolean): number {
   const z = normalMass((lo - mu) / sigma, (hi - mu) / sigma);
@@ -268,12 +290,20 @@ function logNormOf(lo: number, hi: number, mu: number, sigma: number, discrete: 
 export class ParzenEstimator {
   private k: number;
   private logW: Float64Array;
+  /** logW's first k values (a view when logW has room to spare), for logPdf's block copy. */
+  private logWk: Float64Array = new Float64Array(0);
   private w: Float64Array;
   private readonly numeric = new Map<number, NumericKernels>();
   private readonly categorical = new Map<number, CategoricalKernels>();
   private settings: ParzenSettings;
-  /** The observations' keys, for update (none: this estimator is never updated). */
-  private keys: number[] | undefined;
+  /** The observations' keys (the first k - 1), for update (none: this estimator is never updated). */
+  private keys: Float64Array | undefined;
+  /** update's scratch: the keys of the update before last, and the old-to-new and new-to-old kernel indices. */
+  private spareKeys: Float64Array | undefined;
+  private newOf: Int32Array | undefined;
+  private oldOf: Int32Array | undefined;
+  /** logPdf's row of per-kernel sums, kept between calls. */
+  private acc: Float64Array | undefined;
 
   /**
    * @param obs per dim, the observations' internal values (categorical: choice index)
@@ -288,7 +318,7 @@ export class ParzenEstimator {
   ) {
     const n = weights.length;
     this.settings = s;
-    this.keys = keys ? Array.from(keys) : undefined;
+    this.keys = keys ? Float64Array.from(keys) : undefined;
     this.k = n + 1;
     this.w = new Float64Array(0);
     this.logW = this.w;
@@ -319,19 +349,22 @@ export class ParzenEstimator {
       const discrete = dim.step !== null;
       const logNorm = new Float64Array(this.k);
       for (let i = 0; i < this.k; i++) logNorm[i] = logNormOf(lo, hi, mu[i]!, sigma[i]!, discrete);
-      this.numeric.set(j, { dim, mu, sigma, logNorm, discrete, order, ...(discrete ? { pairs: distinctPairs(dim, mu, sigma) } : {}) });
+      this.numeric.set(j, { dim, mu, sigma, logNorm, discrete, order, ...(discrete ? { pairs: distinctPairs(dim, mu, sigma, this.k) } : {}) });
     });
   }
 
   /** The mixture weights: each observation's, then the prior kernel's (log: normalised). */
   private setWeights(weights: Float64Array, s: ParzenSettings): void {
     const n = weights.length;
-    this.w = new Float64Array(n + 1);
+    // Written in place: nothing reads the old weights once the new ones are asked for.
+    const w = (this.w = fitF64(this.w, n + 1));
+    const logW = (this.logW = fitF64(this.logW, n + 1));
     let total = 0;
-    for (let i = 0; i < n; i++) total += (this.w[i] = weights[i]!);
-    this.w[n] = n === 0 ? 1 : s.priorWeight;
-    total += this.w[n]!;
-    this.logW = this.w.map((x) => Math.log(x / total));
+    for (let i = 0; i < n; i++) total += (w[i] = weights[i]!);
+    w[n] = n === 0 ? 1 : s.priorWeight;
+    total += w[n]!;
+    for (let i = 0; i <= n; i++) logW[i] = Math.log(w[i]! / total);
+    this.logWk = logW.length === n + 1 ? logW : logW.subarray(0, n + 1);
   }
 
   /**
@@ -343,7 +376,8 @@ export class ParzenEstimator {
    * the magic clip's count moves, so only kernels whose width changed get a new normaliser, and the centres' sorted
    * order is kept (a new centre goes where a stable sort by value would put its index). Answers false, changing
    * nothing, when it cannot (other settings, keys out of order, values changed under a key): build anew then.
-   * Densities are the same to the last bit as a new estimator's (tested).
+   * Densities are the same to the last bit as a new estimator's (tested). The arrays of the update before last are
+   * written over (two sets per parameter, swapped), so a long run of updates allocates almost nothing.
    */
   update(obs: readonly Float64Array[], weights: Float64Array, s: ParzenSettings, keys: ArrayLike<number>): boolean {
     const old = this.settings;
@@ -353,8 +387,10 @@ export class ParzenEstimator {
     const n = weights.length;
     if (nOld === 0 || n === 0 || keys.length !== n) return false;
     // Match old kernels to new observations by key (both ascending): newOf[old index] = new index, or -1 if gone.
-    const newOf = new Int32Array(nOld).fill(-1);
-    const oldOf = new Int32Array(n).fill(-1);
+    const newOf = (this.newOf = fitI32(this.newOf, nOld));
+    const oldOf = (this.oldOf = fitI32(this.oldOf, n));
+    newOf.fill(-1, 0, nOld);
+    oldOf.fill(-1, 0, n);
     let kept = 0;
     for (let i = 0, j = 0; j < n; j++) {
       if (j > 0 && !(keys[j]! > keys[j - 1]!)) return false;
@@ -374,26 +410,33 @@ export class ParzenEstimator {
       for (let j = 0; j < n; j++) if (oldOf[j]! >= 0 && prev[oldOf[j]!] !== o[j]) return false;
     }
     this.settings = s;
-    this.keys = Array.from(keys);
+    const newKeys = (this.spareKeys = fitF64(this.spareKeys, n));
+    for (let j = 0; j < n; j++) newKeys[j] = keys[j]!;
+    this.spareKeys = oldKeys;
+    this.keys = newKeys;
     this.k = n + 1;
     this.setWeights(weights, s);
-    this.dims.forEach((dim, d) => {
+    for (let d = 0; d < this.dims.length; d++) {
       const o = obs[d]!;
       const cat = this.categorical.get(d);
       if (cat) {
-        const chosen = new Int32Array(this.k).fill(cat.choices);
+        const chosen = fitI32(cat.spareChosen, this.k);
         for (let i = 0; i < n; i++) chosen[i] = o[i]!;
-        this.categorical.set(d, categoricalRows(cat.choices, chosen, n, s));
-        return;
+        chosen[n] = cat.choices;
+        const next = categoricalRows(cat.choices, chosen, n, s);
+        next.spareChosen = cat.chosen;
+        this.categorical.set(d, next);
+        continue;
       }
       const nk = this.numeric.get(d)!;
       const { lo, hi } = nk.dim;
-      const mu = new Float64Array(this.k);
-      mu.set(o.subarray(0, n));
+      const spare = nk.spare;
+      const mu = fitF64(spare?.mu, this.k);
+      for (let j = 0; j < n; j++) mu[j] = o[j]!;
       mu[n] = 0.5 * (lo + hi);
       // The kept centres in their old order under their new indices, then each new one inserted before the first
       // centre that is greater, or equal with a greater index.
-      const order = new Int32Array(n);
+      const order = fitI32(spare?.order, n);
       let len = 0;
       for (let r = 0; r < nOld; r++) {
         const j = newOf[nk.order![r]!]!;
@@ -414,18 +457,20 @@ export class ParzenEstimator {
         order[a] = j;
         len++;
       }
-      const sigma = new Float64Array(this.k);
+      const sigma = fitF64(spare?.sigma, this.k);
       neighbourSigmas(mu, order, n, lo, hi, s, sigma);
       sigma[n] = hi - lo;
-      const logNorm = new Float64Array(this.k);
+      const logNorm = fitF64(spare?.logNorm, this.k);
       for (let j = 0; j < n; j++) {
         const i = oldOf[j]!;
         logNorm[j] = i >= 0 && sigma[j] === nk.sigma[i] ? nk.logNorm[i]! : logNormOf(lo, hi, mu[j]!, sigma[j]!, nk.discrete);
       }
       logNorm[n] = nk.logNorm[nOld]!; // the prior kernel: same centre and width
-      const pairs = nk.discrete ? extendPairs(nk.pairs!, nk.sigma, mu, sigma, oldOf) : undefined;
-      this.numeric.set(d, { dim: nk.dim, mu, sigma, logNorm, discrete: nk.discrete, order, ...(pairs ? { pairs } : {}) });
-    });
+      const pairs = nk.discrete ? extendPairs(nk.pairs!, nk.sigma, mu, sigma, oldOf, this.k) : undefined;
+      const next: NumericKernels = { dim: nk.dim, mu, sigma, logNorm, discrete: nk.discrete, order, spare: { mu: nk.mu, sigma: nk.sigma, logNorm: nk.logNorm, order: nk.order! } };
+      if (pairs) next.pairs = pairs;
+      this.numeric.set(d, next);
+    }
     return true;
   }
 
@@ -435,8 +480,9 @@ export class ParzenEstimator {
    */
   sample(rng: Rng, count: number, widen = 1): Float64Array[] {
     const out = this.dims.map(() => new Float64Array(count));
+    const w = this.w.length === this.k ? this.w : this.w.subarray(0, this.k);
     for (let c = 0; c < count; c++) {
-      const i = rng.weighted(this.w);
+      const i = rng.weighted(w);
       this.dims.forEach((dim, j) => {
         const cat = this.categorical.get(j);
         if (cat) {
@@ -462,10 +508,10 @@ export class ParzenEstimator {
     const D = this.dims.length;
     const cats = this.dims.map((_, j) => this.categorical.get(j));
     const nums = this.dims.map((_, j) => this.numeric.get(j));
-    const acc = new Float64Array(K);
+    const acc = (this.acc = fitF64(this.acc, K));
     const out = new Float64Array(count);
     for (let c = 0; c < count; c++) {
-      acc.set(this.logW);
+      acc.set(this.logWk);
       for (let j = 0; j < D; j++) {
         const x = points[j]![c]!;
         const cat = cats[j];

@@ -83,10 +83,10 @@ export function splitTrials(trials: readonly Observed[], nBelow: number, opts: {
     else if (t.state === 'complete') complete.push(t);
     else if (t.loss !== null) pruned.push(t);
   }
-  const below = new Set<Observed>();
+  const below: Observed[] = [];
   let left = nBelow;
   const take = (picked: Observed[]) => {
-    for (const t of picked) below.add(t);
+    for (const t of picked) below.push(t);
     left = Math.max(0, left - picked.length);
   };
   const multi = complete.length > 0 && complete[0]!.loss!.length > 1;
@@ -94,12 +94,110 @@ export function splitTrials(trials: readonly Observed[], nBelow: number, opts: {
   take(best(complete));
   take(best(pruned));
   take([...infeasible].sort((x, y) => x.violation - y.violation || x.position - y.position).slice(0, Math.min(left, infeasible.length)));
-  // Both groups oldest first: one pass over the history in age order (the history usually is in that order already).
+  // Both groups oldest first: one pass over the history in age order (the history usually is in that order already),
+  // walking the good group in the same order alongside (positions are unique), so membership is one comparison.
   const byAge = ordered ? trials : [...trials].sort((a, b) => a.position - b.position);
+  below.sort((a, b) => a.position - b.position);
   const split: Split = { below: [], above: [] };
-  for (const t of byAge) {
-    if (below.has(t)) split.below.push(t);
-    else if (t.state === 'running' ? opts.constantLiar : t.state === 'fail' ? opts.failedAsBad : true) split.above.push(t);
+  let next = 0;
+  for (let i = 0; i < byAge.length; i++) {
+    const t = byAge[i]!;
+    if (next < below.length && below[next] === t) {
+      split.below.push(t);
+      next++;
+    } else if (t.state === 'running' ? opts.constantLiar : t.state === 'fail' ? opts.failedAsBad : true) split.above.push(t);
   }
   return split;
+}
+
+/** What a splitter remembers of its last split (see createSplitter). */
+interface LastSplit {
+  trials: readonly Observed[];
+  length: number;
+  nBelow: number;
+  constantLiar: boolean;
+  failedAsBad: boolean;
+  /** The good group, best first. */
+  best: Observed[];
+  split: Split;
+}
+
+/**
+ * splitTrials with a memory, for a sampler that is asked again and again about a growing history: when the
+ * observations are the last ones (the very same objects, in age order) plus newer ones appended, the good group is a
+ * single objective's best complete feasible trials, and it stays the same size, only the new trials are looked at
+ * (the best of the old good group and the new ones, which is the best of all: every other old trial is worse than
+ * the whole old group), and the other group is the old one with what left the good group merged back in by age,
+ * then the new trials. Anything else (a trial changed or went away, several objectives, a group filled from pruned or
+ * infeasible trials) is split from scratch. Same groups, in the same order, either way (tested against splitTrials).
+ */
+export function createSplitter(): Splitter {
+  let last: LastSplit | null = null;
+  const remember = (trials: readonly Observed[], nBelow: number, opts: { constantLiar: boolean; failedAsBad: boolean }, split: Split, best: Observed[] | null): Split => {
+    last = best ? { trials, length: trials.length, nBelow, constantLiar: opts.constantLiar, failedAsBad: opts.failedAsBad, best, split } : null;
+    return split;
+  };
+  const goesAbove = (t: Observed, opts: { constantLiar: boolean; failedAsBad: boolean }) => (t.state === 'running' ? opts.constantLiar : t.state === 'fail' ? opts.failedAsBad : true);
+  /** The good group best first when the full split took it from complete feasible single-objective trials alone (else null: no memory). */
+  const simpleBest = (trials: readonly Observed[], split: Split, nBelow: number): Observed[] | null => {
+    if (nBelow <= 0 || nBelow > 64 || split.below.length !== nBelow) return null;
+    for (let i = 0; i < trials.length; i++) if (i > 0 && trials[i]!.position <= trials[i - 1]!.position) return null;
+    for (const t of split.below) if (t.state !== 'complete' || t.violation > 0 || t.loss!.length !== 1) return null;
+    return [...split.below].sort(lossThenAge);
+  };
+  const splitter: Splitter = (trials, nBelow, opts) => {
+    const prev: LastSplit | null = last;
+    const n = trials.length;
+    let appended = prev !== null && prev.nBelow === nBelow && prev.constantLiar === opts.constantLiar && prev.failedAsBad === opts.failedAsBad && n >= prev.length;
+    if (appended) {
+      const old = prev!.trials;
+      for (let i = 0; i < prev!.length; i++) {
+        if (trials[i] !== old[i]) {
+          appended = false;
+          break;
+        }
+      }
+      for (let i = prev!.length; appended && i < n; i++) {
+        const t = trials[i]!;
+        if (t.position <= trials[i - 1]!.position || (t.state === 'complete' && t.violation === 0 && t.loss !== null && t.loss.length !== 1)) appended = false;
+      }
+    }
+    if (!appended) {
+      const split = splitTrials(trials, nBelow, opts);
+      return remember(trials, nBelow, opts, split, simpleBest(trials, split, nBelow));
+    }
+    const p = prev!;
+    splitter.remembered++;
+    if (n === p.length) return p.split; // the very same history: the very same groups
+    const candidates = [...p.best];
+    for (let i = p.length; i < n; i++) {
+      const t = trials[i]!;
+      if (t.state === 'complete' && t.violation === 0) candidates.push(t);
+    }
+    const best = candidates.length === p.best.length ? p.best : bestByLoss(candidates, nBelow);
+    const inBest = (t: Observed) => best.includes(t);
+    // Old good trials pushed out, by age, merged into the old other group (which is by age).
+    const out = p.best.filter((t) => !inBest(t)).sort((a, b) => a.position - b.position);
+    const above: Observed[] = [];
+    let o = 0;
+    for (const t of p.split.above) {
+      while (o < out.length && out[o]!.position < t.position) above.push(out[o++]!);
+      above.push(t);
+    }
+    while (o < out.length) above.push(out[o++]!);
+    for (let i = p.length; i < n; i++) {
+      const t = trials[i]!;
+      if (!inBest(t) && goesAbove(t, opts)) above.push(t);
+    }
+    const below = best === p.best ? p.split.below : [...best].sort((a, b) => a.position - b.position);
+    return remember(trials, nBelow, opts, { below, above }, best);
+  };
+  splitter.remembered = 0;
+  return splitter;
+}
+
+/** A remembering split (createSplitter); `remembered` counts the splits made from the last one (for tests). */
+export interface Splitter {
+  (trials: readonly Observed[], nBelow: number, opts: { constantLiar: boolean; failedAsBad: boolean }): Split;
+  remembered: number;
 }

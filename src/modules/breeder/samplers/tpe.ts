@@ -13,7 +13,7 @@ import { observe, type Observed } from './history.ts';
 import { ParzenEstimator, type ParzenSettings } from './parzen.ts';
 import { randomParams } from './random.ts';
 import { Rng, STREAM } from './rng.ts';
-import { splitTrials } from './tpe-split.ts';
+import { createSplitter } from './tpe-split.ts';
 import type { Sampler, SamplingProblem } from './types.ts';
 
 /** Most random start-up trials (more than a breeder's max_trials allows is just random search). */
@@ -69,35 +69,51 @@ export type TpeOptions = z.output<typeof TpeOptionsSchema>;
 
 /** Optuna's default_weights: 1 each up to 25 trials; beyond that the oldest ramp from 1/n up to 1. */
 export function ageWeights(n: number, enabled: boolean): Float64Array {
-  const w = new Float64Array(n).fill(1);
+  return ageWeightsInto(new Float64Array(n), n, enabled);
+}
+
+/** ageWeights written into the first n values of `w` (a buffer the sampler keeps); answers `w`. */
+function ageWeightsInto(w: Float64Array, n: number, enabled: boolean): Float64Array {
+  w.fill(1, 0, n);
   if (!enabled || n < 25) return w;
   const ramp = n - 25;
   for (let i = 0; i < ramp; i++) w[i] = ramp === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (ramp - 1);
   return w;
 }
 
-/**
- * Internal values of the observations, per dim of `group`. Each observation's values over all the space's dims are
- * encoded once and kept (`encoded`, keyed by the observation: observe() hands back the same object while the trial
- * is unchanged), so a sample re-encodes only new trials instead of the whole history (log and choice lookups).
- */
-function observations(dims: readonly Dim[], group: readonly Dim[], trials: readonly Observed[], encoded: WeakMap<Observed, Float64Array>): Float64Array[] {
-  const columns = group.map((d) => dims.indexOf(d));
-  const out = group.map(() => new Float64Array(trials.length));
-  for (let i = 0; i < trials.length; i++) {
-    const t = trials[i]!;
-    let row = encoded.get(t);
-    if (!row) {
-      row = new Float64Array(dims.length);
-      for (let j = 0; j < dims.length; j++) {
-        const d = dims[j]!;
-        row[j] = d.kind === 'categorical' ? encodeCategorical(d, t.params[d.name]) : encodeNumeric(d, t.params[d.name] as number);
-      }
-      encoded.set(t, row);
+/** `buf` if it holds n values, else a new one grown by half at least (the history grows one trial at a time). */
+function fit(buf: Float64Array, n: number): Float64Array {
+  return buf.length >= n ? buf : new Float64Array(Math.max(n, Math.ceil(buf.length * 1.5)));
+}
+
+/** This trial's internal values over all the space's dims, encoded once and kept on the observation (observe() hands back the same object while the trial is unchanged). */
+function encodedRow(dims: readonly Dim[], t: Observed): Float64Array {
+  let row = t.encoded;
+  if (!row) {
+    row = new Float64Array(dims.length);
+    for (let j = 0; j < dims.length; j++) {
+      const d = dims[j]!;
+      row[j] = d.kind === 'categorical' ? encodeCategorical(d, t.params[d.name]) : encodeNumeric(d, t.params[d.name] as number);
     }
+    t.encoded = row;
+  }
+  return row;
+}
+
+/**
+ * Internal values of the observations, per dim of `group`, from their kept encoded rows (encodedRow), so a sample
+ * re-encodes only new trials. Written into `buffers` (one per dim of the space, kept by the sampler and grown as
+ * needed: an estimator copies what it is given, so the next call may write over them); answers views of length n.
+ */
+function observations(dims: readonly Dim[], group: readonly Dim[], trials: readonly Observed[], buffers: Float64Array[]): Float64Array[] {
+  const n = trials.length;
+  const columns = group.map((d) => dims.indexOf(d));
+  const out = columns.map((c) => (buffers[c] = fit(buffers[c]!, n)));
+  for (let i = 0; i < n; i++) {
+    const row = encodedRow(dims, trials[i]!);
     for (let k = 0; k < columns.length; k++) out[k]![i] = row[columns[k]!]!;
   }
-  return out;
+  return out.map((b) => b.subarray(0, n));
 }
 
 /** What of the settings' clip count matters: only min(100, 1 + clipCount) (parzen.ts); -1 when the kernel count decides. */
@@ -125,7 +141,11 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
     minBandwidth: options.min_bandwidth,
   };
 
-  const encoded = new WeakMap<Observed, Float64Array>();
+  // Buffers written over by every proposal (estimators copy what they are given): observations per dim of the
+  // space, weights and keys. A history that grows one trial at a time then allocates little per proposal.
+  const obsBuffers: Float64Array[] = dims.map(() => new Float64Array(0));
+  let weightBuffer: Float64Array = new Float64Array(0);
+  let keyBuffer: Float64Array = new Float64Array(0);
   /**
    * g(x) of the last proposal, per group: kept so that the next one, which usually sees the same bad trials plus the
    * newest, updates it (ParzenEstimator.update) instead of building one kernel per bad trial again; it is rebuilt
@@ -137,10 +157,14 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
     const kept = gOf.get(group);
     // The very same bad trials as last time: nothing to update (the fixed-history case, e.g. several workers asking in turn).
     if (kept && kept.clip === clip && sameTrials(kept.above, above)) return kept.g;
-    const gObs = observations(dims, group, above, encoded);
-    const gWeights = ageWeights(above.length, options.age_weights);
+    const n = above.length;
+    const gObs = observations(dims, group, above, obsBuffers);
+    weightBuffer = fit(weightBuffer, n);
+    const gWeights = ageWeightsInto(weightBuffer, n, options.age_weights).subarray(0, n);
     const gSettings: ParzenSettings = { ...s, bandwidth: options.g_bandwidth };
-    const gKeys = above.map((t) => t.position);
+    keyBuffer = fit(keyBuffer, n);
+    for (let i = 0; i < n; i++) keyBuffer[i] = above[i]!.position;
+    const gKeys = keyBuffer.subarray(0, n);
     let g = kept?.g;
     if (!g?.update(gObs, gWeights, gSettings, gKeys)) g = new ParzenEstimator(group, gObs, gWeights, gSettings, gKeys);
     gOf.set(group, { above, clip, g });
@@ -159,7 +183,7 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
     const kept = lOf.get(group);
     if (kept && kept.clip === clip && sameTrials(kept.below, below)) return kept.l;
     const wBelow = multiObjective ? new Float64Array(below.length).fill(1) : ageWeights(below.length, options.age_weights);
-    const l = new ParzenEstimator(group, observations(dims, group, below, encoded), wBelow, s);
+    const l = new ParzenEstimator(group, observations(dims, group, below, obsBuffers), wBelow, s);
     lOf.set(group, { below, clip, l });
     return l;
   };
@@ -178,6 +202,9 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
     return cands.map((xs) => xs[best]!);
   };
 
+  /** The split, remembering the last one: a history that only grew is split by looking at the new trials. */
+  const split = createSplitter();
+
   /** Univariate groups, made once so that each keeps its g(x) across proposals. */
   const perDim = dims.map((d) => [d]);
 
@@ -185,11 +212,12 @@ export function createTpeSampler(problem: SamplingProblem, seed: number, options
     name: 'tpe',
     sample: ({ trials, number }) => {
       const observed = observe(trials, dims, problem.directions);
-      const finished = observed.filter((t) => t.state === 'complete' || t.state === 'pruned').length;
+      let finished = 0;
+      for (let i = 0; i < observed.length; i++) if (observed[i]!.state === 'complete' || observed[i]!.state === 'pruned') finished++;
       if (finished < options.n_startup_trials) return { kind: 'params', params: randomParams(dims, new Rng(seed, number, STREAM.random)) };
       const byGamma = multiObjective ? Math.ceil((options.gamma ?? 0.1) * finished) : Math.min(Math.ceil((options.gamma ?? 0.05) * finished), options.gamma_max);
       const nBelow = Math.min(finished, Math.max(byGamma, options.gamma_min));
-      const { below, above } = splitTrials(observed, nBelow, { constantLiar: options.constant_liar, failedAsBad: options.failed_as_bad });
+      const { below, above } = split(observed, nBelow, { constantLiar: options.constant_liar, failedAsBad: options.failed_as_bad });
       const rng = new Rng(seed, number, STREAM.tpe);
       const groups = options.multivariate ? [dims] : perDim;
       const params: Params = {};

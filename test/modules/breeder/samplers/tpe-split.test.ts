@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Observed } from '../../../../src/modules/breeder/samplers/history.ts';
-import { splitTrials } from '../../../../src/modules/breeder/samplers/tpe-split.ts';
+import { createSplitter, splitTrials } from '../../../../src/modules/breeder/samplers/tpe-split.ts';
 import { Rng } from '../../../../src/modules/breeder/samplers/rng.ts';
 
 /** The split as a plain full sort defines it. */
@@ -46,5 +46,35 @@ describe('TPE split', () => {
     const got = splitTrials(trials, 2, { constantLiar: true, failedAsBad: true });
     expect(got.below.map((t) => t.position)).toEqual([0, 2]);
     expect(got.above.map((t) => t.position)).toEqual([1, 3]);
+  });
+
+  it('a splitter that remembers its last split gives the same groups as splitTrials while the history grows, changes and shrinks', () => {
+    const positions = (t: Observed[]) => t.map((x) => x.position);
+    let remembered = 0;
+    for (let seed = 0; seed < 6; seed++) {
+      const rng = new Rng(seed, 1, 0);
+      const make = (position: number): Observed => {
+        const u = rng.uniform();
+        const state = u < 0.05 ? 'fail' : u < 0.1 ? 'running' : u < 0.15 ? 'pruned' : 'complete';
+        const loss = state === 'fail' || state === 'running' ? null : [Math.floor(rng.uniform() * 30)];
+        return { position, params: {}, state, loss, violation: rng.uniform() < 0.05 ? 1 : 0 };
+      };
+      const split = createSplitter();
+      let trials: Observed[] = Array.from({ length: 40 }, (_, i) => make(i));
+      for (let step = 0; step < 150; step++) {
+        const u = rng.uniform();
+        if (u < 0.7) trials = [...trials, ...Array.from({ length: 1 + rng.int(3) }, (_, i) => make(trials.length + i))];
+        else if (u < 0.8) trials = trials.map((t, i) => (i === rng.int(trials.length) ? { ...t, state: 'complete', loss: [rng.int(30)] } : t)); // a trial finished
+        else if (u < 0.85) trials = trials.slice(0, -1);
+        // The group's size moves now and then (gamma x finished), and the options with it.
+        const nBelow = step % 40 < 30 ? 10 : 1 + rng.int(20);
+        const opts = { constantLiar: step % 50 < 45, failedAsBad: true };
+        const got = split(trials, nBelow, opts);
+        const want = splitTrials(trials, nBelow, opts);
+        expect({ below: positions(got.below), above: positions(got.above) }).toEqual({ below: positions(want.below), above: positions(want.above) });
+      }
+      remembered += split.remembered;
+    }
+    expect(remembered).toBeGreaterThan(300); // most splits took the remembered path, so the comparison tested it
   });
 });
