@@ -72,7 +72,7 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
   }
   const tools = toolDefinitions(phase);
   const checkpoint = (): CheckpointData => ({ phase: phase.name, turn, messages, route: scope.route, attempts });
-  scope.sql = (query) => sqlTool(run, query);
+  scope.sql = (query, signal) => sqlTool(run, query, signal);
   const defs = new Map<string, CascadeDefinition>();
   /**
    * Judges an answer: cascade validators of the post wards and loop_until run as child sessions first (the session

@@ -52,7 +52,7 @@ interface Ctx {
   phase: PhaseDefinition;
   p: SoundingsProgress;
   tools: ToolDefinition[];
-  sql: (query: string) => Promise<string>;
+  sql: (query: string, signal: AbortSignal) => Promise<string>;
   save: () => void;
   /** Signals taken from the session, waiting for each attempt's next turn (by attempt index). */
   signals: Map<number, string[]>;
@@ -221,8 +221,8 @@ export async function runSoundings(run: SessionRun, phase: PhaseDefinition, resu
   const checkpoint = (): CheckpointData => ({ phase: phase.name, turn: progress().r + 1, messages: [], soundings: progress() });
   // Parallel attempts share the session's tables: their sql calls go one at a time (each rewrites the output tables).
   let sqlChain: Promise<unknown> = Promise.resolve();
-  const sql = (query: string) => {
-    const next = sqlChain.then(() => sqlTool(run, query));
+  const sql = (query: string, signal: AbortSignal) => {
+    const next = sqlChain.then(() => sqlTool(run, query, signal));
     sqlChain = next.catch(() => undefined);
     return next;
   };
