@@ -104,6 +104,15 @@ describe('cascade definitions', () => {
     expect(issues.map((i) => i.path)).toContain(path);
   });
 
+  it('says why each tool is refused in a soundings phase', () => {
+    const doc = { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', tools: ['ask_human', 'run_cascade', 'browser'], soundings: { factor: 2, evaluator: 'e' } }] };
+    const issues = issuesOf(() => parseDefinition(JSON.stringify(doc), 'json'));
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(byPath['phases.0.tools.0']).toMatch(/^ask_human cannot be used with soundings: .*one person would get the same question from each attempt/);
+    expect(byPath['phases.0.tools.1']).toMatch(/^run_cascade cannot be used with soundings \(not built\): .*parking the whole session/);
+    expect(byPath['phases.0.tools.2']).toMatch(/^browser cannot be used with soundings \(not built\): a session has one browser context/);
+  });
+
   it('accepts soundings with tools, and cascade validators in pre wards, loop_until and soundings phases', () => {
     const def = checkDefinition({
       cascade_id: 'c',

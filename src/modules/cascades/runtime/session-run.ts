@@ -152,7 +152,7 @@ export class SessionRun {
     if (!open) return;
     try {
       const b = await open;
-      const limit = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.deps.config.browser.actionTimeoutMs)]);
+      const limit = AbortSignal.any([this.abort.signal, AbortSignal.timeout(Math.min(this.deps.config.browser.actionTimeoutMs, 15_000))]);
       this.browserState = await interruptible(limit, () => b.snapshot());
     } catch (err) {
       if (!this.abort.signal.aborted) this.deps.log.warn({ err, session: this.id }, 'could not record the session browser for its checkpoint');
