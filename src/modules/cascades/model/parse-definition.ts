@@ -16,10 +16,6 @@ const SOUNDING_UNSAFE_TOOLS: ReadonlyMap<string, string> = new Map([
     'ask_human cannot be used with soundings: the attempts run in parallel, so one person would get the same question from each attempt at once, and the answer to one attempt is not an answer to the others; ask in a phase before or after the soundings',
   ],
   [
-    'run_cascade',
-    'run_cascade cannot be used with soundings (not built): a phase waits for its child sessions by parking the whole session until they end, which cannot happen for one attempt while the other attempts are in the middle of their model calls; run the sub-cascade in a phase before the soundings, or as a cascade validator',
-  ],
-  [
     'browser',
     "browser cannot be used with soundings (not built): a session has one browser context, and parallel attempts would drive the same pages; per-attempt contexts, with the winner's browser state kept, are not built",
   ],
@@ -116,8 +112,8 @@ function crossCheck(def: CascadeDefinition): FieldIssue[] {
       if (p.instructions === undefined) issues.push({ path: `${at}.instructions`, message: 'a phase needs instructions (or human_input)' });
       if (!p.model && !def.model) issues.push({ path: `${at}.model`, message: 'no model: set model on the phase or on the cascade' });
     }
-    // Attempts run in parallel: a tool that parks the session (a question, a child session) or drives the session's one
-    // browser would tie them together.
+    // Attempts run in parallel: a question to a person or the session's one browser would tie them together
+    // (run_cascade is fine: each attempt waits for its own children in the worker, runtime/attempt-children.ts).
     if (p.soundings) p.tools.forEach((t, j) => {
       const why = SOUNDING_UNSAFE_TOOLS.get(t);
       if (why) issues.push({ path: `${at}.tools.${j}`, message: why });

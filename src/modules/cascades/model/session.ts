@@ -87,6 +87,8 @@ export interface AttemptProgress {
   changes: Record<string, unknown>;
   /** Its route_to choice. */
   route?: string;
+  /** run_cascade children of its last turn it waits for (in the worker: runtime/attempt-children.ts). */
+  awaiting?: { toolCallId: string; childId: string }[];
   /** Its answer, once it gave one. */
   done?: { output: unknown; passes: boolean; model: string; tokensIn: number; tokensOut: number; cost: number | null; durationMs: number };
   /** Why it gave no answer (a provider error, its turns spent). */
