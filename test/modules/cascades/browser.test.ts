@@ -3,39 +3,19 @@
  * navigates, types, clicks, reads the text and takes a screenshot (a PNG artifact) through native tool calls; a host
  * outside allow_hosts is refused, also for a page's own sub-requests; the page limit holds; the context closes with the run.
  */
-import { existsSync } from 'node:fs';
-import { errorHandler } from '../../../src/kernel/http/problem.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryBus } from '../../../src/kernel/bus/memory-bus.ts';
-import type { Database } from '../../../src/kernel/db/port.ts';
-import { createPostgresDatabase } from '../../../src/kernel/db/postgres-database.ts';
+import { errorHandler } from '../../../src/kernel/http/problem.ts';
 import { newId } from '../../../src/kernel/ids.ts';
-import type { Roles } from '../../../src/kernel/index.ts';
 import { createLogger } from '../../../src/kernel/log.ts';
-import { MemoryQueue } from '../../../src/kernel/queue/memory-queue.ts';
-import { cascadesConfigSchema } from '../../../src/modules/cascades/config.ts';
-import { checkDefinition } from '../../../src/modules/cascades/model/parse-definition.ts';
-import { BrowserPool } from '../../../src/modules/cascades/runtime/browser.ts';
-import { NO_METRICS } from '../../../src/modules/cascades/runtime/metrics.ts';
-import { CascadeWorker } from '../../../src/modules/cascades/runtime/worker.ts';
-import { ChildRunner } from '../../../src/modules/cascades/runtime/children.ts';
 import { cascadesRoutes } from '../../../src/modules/cascades/api/routes.ts';
+import { checkDefinition } from '../../../src/modules/cascades/model/parse-definition.ts';
+import { NO_METRICS } from '../../../src/modules/cascades/runtime/metrics.ts';
 import { CascadeService } from '../../../src/modules/cascades/service.ts';
-import { ArtifactStore, CascadeStore, ChildSessionStore, SessionDataStore } from '../../../src/modules/cascades/store/index.ts';
-import { fakeLlmForFile, fakeProvider, testClient } from '../../contract/llm-fake.ts';
-import { PG_URL, uniqueName } from '../../helpers/env.ts';
-import { ALL_MODULE_MIGRATIONS } from '../../helpers/module-migrations.ts';
-import { realClock } from '../../../src/kernel/clock/clock.ts';
+import { fakeLlmForFile } from '../../contract/llm-fake.ts';
+import { browse, haveChromium, serveSite, startBrowserWorker, type BrowserWorker } from '../../helpers/cascades-browser.ts';
 
 const fake = fakeLlmForFile();
-const schema = uniqueName('cascb').toLowerCase();
-const queue = new MemoryQueue();
-const bus = new MemoryBus({ source: 'test' });
-let db: Database;
-let store: CascadeStore;
-let artifacts: ArtifactStore;
-let pool: BrowserPool;
-let worker: CascadeWorker;
+let w: BrowserWorker;
 /** Requests the page server saw, by path: the refused host's sub-request must never arrive. */
 const served: string[] = [];
 let site: ReturnType<typeof Bun.serve>;
@@ -45,35 +25,18 @@ const PAGE = `<!doctype html><title>Greeter</title>
 <input id="name"><button id="go" onclick="document.querySelector('#out').textContent = 'hello ' + document.querySelector('#name').value">greet</button>`;
 
 beforeAll(async () => {
-  site = Bun.serve({
-    hostname: '127.0.0.1',
-    port: 0,
-    fetch(req) {
-      served.push(new URL(req.url).pathname);
-      return new Response(PAGE, { headers: { 'content-type': 'text/html' } });
-    },
+  site = serveSite((req) => {
+    served.push(new URL(req.url).pathname);
+    return new Response(PAGE, { headers: { 'content-type': 'text/html' } });
   });
-  db = await createPostgresDatabase({ url: PG_URL, schema });
-  await db.migrate(ALL_MODULE_MIGRATIONS);
-  store = new CascadeStore(db);
-  artifacts = new ArtifactStore(db);
-  const log = createLogger({ level: 'silent' });
-  pool = new BrowserPool({ executablePath: '/usr/bin/chromium', maxPages: 2, actionTimeoutMs: 20_000, saveArtifact: (s, n, t, b) => artifacts.put(s, n, t, b) }, log);
-  const { llm } = testClient({ providers: { fake: fakeProvider(fake) } });
-  worker = new CascadeWorker({ store, queue, bus, llm, roles: undefined as unknown as Roles, log, owner: 'w1', config: cascadesConfigSchema.parse({}), metrics: NO_METRICS, clock: realClock, browsers: pool, data: new SessionDataStore(db, 10_000), children: new ChildRunner(store, new ChildSessionStore(db), queue, log) });
+  w = await startBrowserWorker(fake, { schemaPrefix: 'cascb', actionTimeoutMs: 20_000, maxPages: 2 });
 }, 180_000);
 afterAll(async () => {
-  await pool?.close();
+  await w?.close();
   site?.stop(true);
-  await queue.close();
-  await bus.close();
-  await db?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await db?.close();
 });
 
-const browse = (args: Record<string, unknown>) => ({ toolCalls: [{ name: 'browser', arguments: args }] });
-
-describe('browser tool', () => {
+describe.skipIf(!haveChromium)('browser tool', () => {
   it('navigates, types, clicks, reads text and saves a screenshot; refuses other hosts and pages past the limit; closes with the run', { timeout: 180_000 }, async () => {
     const origin = `http://127.0.0.1:${site.port}`;
     const spec = checkDefinition({
@@ -97,18 +60,18 @@ describe('browser tool', () => {
       ],
     });
     const id = newId();
-    await store.createSession(id, spec, {});
-    expect(await worker.runSession(id)).toBe('completed');
-    expect((await store.getSession(id)).outputs).toEqual({ visit: 'greeted Ada' });
+    await w.store.createSession(id, spec, {});
+    expect(await w.worker.runSession(id)).toBe('completed');
+    expect((await w.store.getSession(id)).outputs).toEqual({ visit: 'greeted Ada' });
 
-    const results = (await store.logs(id)).filter((l) => l.kind === 'tool').map((l) => l.content as { ok: boolean; result: string });
+    const results = (await w.store.logs(id)).filter((l) => l.kind === 'tool').map((l) => l.content as { ok: boolean; result: string });
     expect(results).toHaveLength(8);
     expect(results[0]).toMatchObject({ ok: true, result: expect.stringContaining('title "Greeter"') });
     expect(results[3]).toEqual(expect.objectContaining({ ok: true, result: 'hello Ada' }));
     const shot = /screenshot saved as the session artifact (\S+)$/.exec(results[4]!.result)![1]!;
     // Kept in the database and served by the API (from any instance), as a PNG download.
-    expect(await artifacts.list(id)).toEqual([expect.objectContaining({ name: shot, contentType: 'image/png' })]);
-    const api = cascadesRoutes(new CascadeService(store, queue, NO_METRICS), bus, artifacts);
+    expect(await w.artifacts.list(id)).toEqual([expect.objectContaining({ name: shot, contentType: 'image/png' })]);
+    const api = cascadesRoutes(new CascadeService(w.store, w.queue, NO_METRICS), w.bus, w.artifacts);
     api.onError(errorHandler(createLogger({ level: 'silent' })));
     const listed = await api.request(`/sessions/${id}/artifacts`);
     expect(((await listed.json()) as { items: { name: string; size: number }[] }).items).toEqual([expect.objectContaining({ name: shot, size: expect.any(Number) })]);
@@ -122,12 +85,12 @@ describe('browser tool', () => {
     expect(results[7]).toMatchObject({ ok: false, result: 'error: page limit of 2 reached' });
     expect(served).toEqual(['/greeter', '/second']);
     // The session's context was closed when its run ended.
-    expect(pool.openContexts).toBe(0);
+    expect(w.pool.openContexts).toBe(0);
   });
 
   it('the context itself aborts requests to hosts outside allow_hosts, not only the tool check', { timeout: 120_000 }, async () => {
     const spec = checkDefinition({ cascade_id: 'sneaky', model: 'fake/m', allow_hosts: [], phases: [{ name: 'visit', instructions: 'Look.', tools: ['browser'], max_turns: 3 }] });
-    const b = await pool.forSession('direct-check', spec.allow_hosts);
+    const b = await w.pool.forSession('direct-check', spec.allow_hosts);
     try {
       // Navigation itself goes through the context's route, so even a URL the tool would refuse is stopped there.
       await expect(b.navigate(`http://127.0.0.1:${site.port}/blocked`, false)).rejects.toThrow(/ERR_BLOCKED_BY_CLIENT/);
@@ -135,7 +98,7 @@ describe('browser tool', () => {
     } finally {
       await b.close();
     }
-    expect(await artifacts.list('direct-check')).toEqual([]);
-    expect(pool.openContexts).toBe(0);
+    expect(await w.artifacts.list('direct-check')).toEqual([]);
+    expect(w.pool.openContexts).toBe(0);
   });
 });

@@ -182,4 +182,63 @@ describe('sub-cascades on two instances', () => {
     if (victim === a) a = fresh;
     else b = fresh;
   }, 240_000); // a lease to expire and an instance to start again, on a loaded machine
+
+  it('run_cascade in soundings attempts: each attempt waits for its own child; SIGKILL while they wait, the other instance waits for the same children', async () => {
+    await fake.reset();
+    const sounding = (i: string) => ({ header: { 'x-capstan-sounding': i } });
+    await fake.script({
+      sessionHeader: 'x-capstan-session',
+      replies: [
+        { match: sounding('0'), toolCalls: [{ name: 'run_cascade', arguments: { cascade: 'child', inputs: { id: 1 } } }] },
+        { match: sounding('0'), text: 'zero used its child' },
+        { match: sounding('1'), toolCalls: [{ name: 'run_cascade', arguments: { cascade: 'child', inputs: { id: 2 } } }] },
+        { match: sounding('1'), text: 'one used its child' },
+        { match: sounding('evaluator'), toolCalls: [{ name: 'pick_winner', arguments: { index: 1 } }] },
+        // Each child's first call is slow (the parent's worker dies meanwhile), then it echoes its input.
+        { match: { model: 'child' }, delayMs: 6_000 },
+        { match: { model: 'child' }, times: 'always' },
+      ],
+    });
+    const id = await runOn(a, 'cascade_id: sounded-kids\nmodel: fake/sounder\nphases:\n  - name: pick\n    instructions: "Ask a child"\n    tools: [run_cascade]\n    soundings: { factor: 2, evaluator: "Pick one" }\n');
+    const calls = async (i: string) => (await fake.stats()).requests.filter((r) => r.headers['x-capstan-session'] === id && r.headers['x-capstan-sounding'] === i);
+    const { default: postgres } = await import('postgres');
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      await eventually('both attempts waiting for their children in a committed checkpoint', async () => {
+        const [row] = await sql`SELECT count(*)::int AS n FROM cascades_checkpoints WHERE session_id = ${id}
+          AND jsonb_array_length(data->'soundings'->'attempts'->0->'awaiting') = 1 AND jsonb_array_length(data->'soundings'->'attempts'->1->'awaiting') = 1`;
+        return row!.n > 0 ? true : undefined;
+      });
+    } finally {
+      await sql.end();
+    }
+    const s0 = await session(a.api, id, ['running']);
+    const victim = s0.owner === a.id ? a : b;
+    const survivor = victim === a ? b : a;
+    await victim.proc.stop('SIGKILL');
+    const s = await session(survivor.api, id, ['completed', 'error'], 90_000);
+    expect(s.status, s.error).toBe('completed');
+    expect(s.outputs.pick).toBe('one used its child');
+    expect(s.recoveries).toBe(1);
+    // One child per attempt, named by round, attempt, turn and call, none started twice.
+    const kids = await childrenOf(survivor.api, id);
+    expect(kids.map((k) => [k.id.slice(id.length), k.status]).sort()).toEqual([
+      ['.pick.0.r0.a0.t1.0', 'completed'],
+      ['.pick.0.r0.a1.t1.0', 'completed'],
+    ]);
+    // Each attempt was asked twice (its first turn was not redone), the second time with its own child's result.
+    const zero = await calls('0');
+    const one = await calls('1');
+    expect([zero.length, one.length]).toEqual([2, 2]);
+    expect(JSON.stringify(zero[1]!.messages)).toContain('\\"id\\":1');
+    expect(JSON.stringify(one[1]!.messages)).toContain('\\"id\\":2');
+    const logs = (await survivor.api('GET', `/sessions/${id}/logs`)).body.items as Record<string, any>[];
+    expect(logs.filter((l) => l.kind === 'tool' && l.content.result !== 'started').map((l) => [l.soundingIndex, l.content.ok]).sort()).toEqual([
+      [0, true],
+      [1, true],
+    ]);
+    const fresh = await start();
+    if (victim === a) a = fresh;
+    else b = fresh;
+  }, 240_000);
 });

@@ -93,7 +93,6 @@ describe('cascade definitions', () => {
     ['for_each_row input template root', { cascade_id: 'c', phases: [{ name: 'a', sql: 'select 1' }, { name: 'b', for_each_row: { table: '_a', cascade: 'k', inputs: { x: '{{ env.HOME }}' } } }] }, 'phases.1.for_each_row.inputs.x'],
     ['async_cascades trigger', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', async_cascades: [{ cascade: 'k', trigger: 'later' }] }] }, 'phases.0.async_cascades.0.trigger'],
     ['ask_human in a soundings phase', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', tools: ['set_state', 'ask_human'], soundings: { factor: 2, evaluator: 'e' } }] }, 'phases.0.tools.1'],
-    ['run_cascade in a soundings phase', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', tools: ['run_cascade'], soundings: { factor: 2, evaluator: 'e' } }] }, 'phases.0.tools.0'],
     ['browser in a soundings phase', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', tools: ['browser'], soundings: { factor: 2, evaluator: 'e' } }] }, 'phases.0.tools.0'],
     ['bad allow_hosts entry', { cascade_id: 'c', model: 'm', allow_hosts: ['api.example.com', 'not a host!!'], phases: [{ name: 'a', instructions: 'x' }] }, 'allow_hosts.1'],
     ['reforge rounds out of range', { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', soundings: { factor: 2, evaluator: 'e', reforge: { rounds: 9 } } }] }, 'phases.0.soundings.reforge.rounds'],
@@ -104,17 +103,27 @@ describe('cascade definitions', () => {
     expect(issues.map((i) => i.path)).toContain(path);
   });
 
+  it('says why each tool is refused in a soundings phase', () => {
+    const doc = { cascade_id: 'c', model: 'm', phases: [{ name: 'a', instructions: 'x', tools: ['ask_human', 'run_cascade', 'browser'], soundings: { factor: 2, evaluator: 'e' } }] };
+    // run_cascade is allowed: each attempt waits for its own child sessions in the worker.
+    const issues = issuesOf(() => parseDefinition(JSON.stringify(doc), 'json'));
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(byPath['phases.0.tools.0']).toMatch(/^ask_human cannot be used with soundings: .*one person would get the same question from each attempt/);
+    expect(byPath['phases.0.tools.1']).toBeUndefined();
+    expect(byPath['phases.0.tools.2']).toMatch(/^browser cannot be used with soundings \(not built\): a session has one browser context/);
+  });
+
   it('accepts soundings with tools, and cascade validators in pre wards, loop_until and soundings phases', () => {
     const def = checkDefinition({
       cascade_id: 'c',
       model: 'm',
       phases: [
-        { name: 'a', instructions: 'x', tools: ['set_state', 'http_get', 'sql', 'route_to'], handoffs: ['b', 'c'], soundings: { factor: 2, evaluator: 'e' }, wards: { pre: [{ validator: { cascade: 'judge' }, mode: 'blocking' }], post: [{ validator: { cascade: 'judge' }, mode: 'retry' }] }, loop_until: { cascade: 'judge' } },
+        { name: 'a', instructions: 'x', tools: ['set_state', 'http_get', 'sql', 'route_to', 'run_cascade'], handoffs: ['b', 'c'], soundings: { factor: 2, evaluator: 'e' }, wards: { pre: [{ validator: { cascade: 'judge' }, mode: 'blocking' }], post: [{ validator: { cascade: 'judge' }, mode: 'retry' }] }, loop_until: { cascade: 'judge' } },
         { name: 'b', instructions: 'y', wards: { pre: [{ validator: { cascade: 'judge' }, mode: 'advisory' }] }, loop_until: { cascade: 'judge' } },
         { name: 'c', instructions: 'z' },
       ],
     });
-    expect(def.phases[0]!.tools).toEqual(['set_state', 'http_get', 'sql', 'route_to']);
+    expect(def.phases[0]!.tools).toEqual(['set_state', 'http_get', 'sql', 'route_to', 'run_cascade']);
     expect(def.phases[1]!.loop_until).toEqual({ cascade: 'judge' });
   });
 

@@ -111,6 +111,7 @@ phases:
 `, 'application/yaml');
     expect(r.status).toBe(400);
     expect(JSON.stringify(r.body)).toContain('phases.0.tools.1');
+    expect(JSON.stringify(r.body)).toContain('one person would get the same question from each attempt');
   });
 
   it('a cascade as a blocking pre ward: the phase parks while it runs, and its verdict blocks or lets the phase run', async () => {

@@ -9,8 +9,17 @@ import { VALIDATORS, VALIDATOR_NAMES } from './validators.ts';
 
 /** Largest definition text accepted (characters). */
 export const MAX_DEFINITION_CHARS = 256 * 1024;
-/** Tools a soundings phase may not offer. */
-const SOUNDING_UNSAFE_TOOLS: ReadonlySet<string> = new Set(['ask_human', 'run_cascade', 'browser']);
+/** Tools a soundings phase may not offer, and why (the 400's detail names the field and gives the reason). */
+const SOUNDING_UNSAFE_TOOLS: ReadonlyMap<string, string> = new Map([
+  [
+    'ask_human',
+    'ask_human cannot be used with soundings: the attempts run in parallel, so one person would get the same question from each attempt at once, and the answer to one attempt is not an answer to the others; ask in a phase before or after the soundings',
+  ],
+  [
+    'browser',
+    "browser cannot be used with soundings (not built): a session has one browser context, and parallel attempts would drive the same pages; per-attempt contexts, with the winner's browser state kept, are not built",
+  ],
+]);
 /** Roots a template may read. */
 export const TEMPLATE_ROOTS = ['input', 'state', 'outputs'];
 
@@ -103,10 +112,11 @@ function crossCheck(def: CascadeDefinition): FieldIssue[] {
       if (p.instructions === undefined) issues.push({ path: `${at}.instructions`, message: 'a phase needs instructions (or human_input)' });
       if (!p.model && !def.model) issues.push({ path: `${at}.model`, message: 'no model: set model on the phase or on the cascade' });
     }
-    // Attempts run in parallel: a tool that parks the session (a question, a child session) or drives the session's one
-    // browser would tie them together.
+    // Attempts run in parallel: a question to a person or the session's one browser would tie them together
+    // (run_cascade is fine: each attempt waits for its own children in the worker, runtime/attempt-children.ts).
     if (p.soundings) p.tools.forEach((t, j) => {
-      if (SOUNDING_UNSAFE_TOOLS.has(t)) issues.push({ path: `${at}.tools.${j}`, message: `${t} cannot be used with soundings (attempts run in parallel; use it in a phase without soundings)` });
+      const why = SOUNDING_UNSAFE_TOOLS.get(t);
+      if (why) issues.push({ path: `${at}.tools.${j}`, message: why });
     });
     if (p.ask_human && !p.tools.includes('ask_human')) issues.push({ path: `${at}.ask_human`, message: "sets the timeout of ask_human questions: add ask_human to the phase's tools" });
     if (p.instructions !== undefined) {

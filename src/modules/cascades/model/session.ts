@@ -59,6 +59,20 @@ export interface CheckpointData {
   validating?: { output: unknown; children: { ward: number; childId: string }[] };
   /** A soundings phase in progress: its attempts so far (runtime/soundings.ts). */
   soundings?: SoundingsProgress;
+  /** The session's browser as of its last browser turn; a run on another worker reopens it from here. */
+  browser?: BrowserSnapshot;
+}
+
+/**
+ * What of a session's browser a checkpoint keeps (runtime/browser.ts bounds its size): cookies and localStorage as
+ * playwright's `storageState()` gives them (null when they did not fit), and the URL of each open page, the current
+ * one last. Nothing else of a page (form input, scroll, sessionStorage, JavaScript state) survives.
+ */
+export interface BrowserSnapshot {
+  storage: { cookies: Record<string, unknown>[]; origins: Record<string, unknown>[] } | null;
+  pages: string[];
+  /** What was left out to stay within the size limit. */
+  dropped?: ('localStorage' | 'cookies')[];
 }
 
 /** One sounding attempt: its own conversation, turns and set_state changes (the session's state only gets the winner's). */
@@ -73,6 +87,8 @@ export interface AttemptProgress {
   changes: Record<string, unknown>;
   /** Its route_to choice. */
   route?: string;
+  /** run_cascade children of its last turn it waits for (in the worker: runtime/attempt-children.ts). */
+  awaiting?: { toolCallId: string; childId: string }[];
   /** Its answer, once it gave one. */
   done?: { output: unknown; passes: boolean; model: string; tokensIn: number; tokensOut: number; cost: number | null; durationMs: number };
   /** Why it gave no answer (a provider error, its turns spent). */

@@ -22,6 +22,26 @@ async function launchChromium(executablePath: string): Promise<Browser> {
   return chromium.launch({ executablePath, args: ['--no-sandbox'] });
 }
 import { hostAllowed, newId, parseHostAllowlist, type Logger } from '../../../kernel/index.ts';
+import type { BrowserSnapshot } from '../model/session.ts';
+
+/**
+ * Largest browser snapshot a checkpoint keeps (characters of its JSON). Every turn writes a checkpoint row, so this
+ * bounds what a browsing session adds per turn. Over it, localStorage goes first, then the cookies; the page URLs
+ * always stay (each at most MAX_SNAPSHOT_URL characters, longer ones are not reopened).
+ */
+export const MAX_BROWSER_SNAPSHOT_CHARS = 64 * 1024;
+const MAX_SNAPSHOT_URL = 2_048;
+
+/** `snap` cut down to MAX_BROWSER_SNAPSHOT_CHARS: without localStorage, then without cookies, naming what went. */
+export function boundSnapshot(snap: BrowserSnapshot): BrowserSnapshot {
+  const pages = snap.pages.filter((u) => u.length <= MAX_SNAPSHOT_URL);
+  const fits = (s: BrowserSnapshot) => JSON.stringify(s).length <= MAX_BROWSER_SNAPSHOT_CHARS;
+  const whole: BrowserSnapshot = { storage: snap.storage, pages };
+  if (fits(whole) || !snap.storage) return whole;
+  const cookiesOnly: BrowserSnapshot = { storage: { cookies: snap.storage.cookies, origins: [] }, pages, dropped: ['localStorage'] };
+  if (fits(cookiesOnly)) return cookiesOnly;
+  return { storage: null, pages, dropped: ['localStorage', 'cookies'] };
+}
 
 /** Browser settings of a worker. */
 export interface BrowserOptions {
@@ -120,6 +140,31 @@ export class SessionBrowser {
     return name;
   }
 
+  /**
+   * Cookies, localStorage and the open pages' URLs (bounded, see boundSnapshot), for the checkpoint. A page whose
+   * navigation was given up reports the URL it had before. Pages without a URL of their own (about:blank) are kept
+   * as such, so the page order, and which page is current, survive.
+   */
+  async snapshot(): Promise<BrowserSnapshot> {
+    const storage = (await this.context.storageState()) as unknown as NonNullable<BrowserSnapshot['storage']>;
+    return boundSnapshot({ storage, pages: this.pages.map((p) => p.url()) });
+  }
+
+  /**
+   * Reopens the pages of a snapshot in order (the last is current): each gets a page, and an http(s) URL is loaded
+   * again (the context's allowlist applies). Returns the URLs that failed to load, with the reason; their page stays.
+   */
+  async reopen(urls: readonly string[]): Promise<{ url: string; error: string }[]> {
+    const failed: { url: string; error: string }[] = [];
+    for (const url of urls.slice(0, this.opts.maxPages)) {
+      const page = await this.context.newPage();
+      this.pages.push(page);
+      if (!/^https?:/.test(url)) continue;
+      await page.goto(url, { timeout: this.opts.actionTimeoutMs }).catch((err: unknown) => failed.push({ url, error: (err as Error).message.split('\n')[0]! }));
+    }
+    return failed;
+  }
+
   /** Pages open now. */
   get openPages(): number {
     return this.pages.length;
@@ -143,10 +188,14 @@ export class BrowserPool {
     private readonly log: Logger,
   ) {}
 
-  /** A new context for a session, with requests limited to `allowHosts`. */
-  async forSession(sessionId: string, allowHosts: readonly string[]): Promise<SessionBrowser> {
+  /**
+   * A new context for a session, with requests limited to `allowHosts`; from `restore` (a checkpoint's snapshot) it
+   * starts with those cookies and localStorage (the caller reopens the pages: SessionBrowser.reopen).
+   */
+  async forSession(sessionId: string, allowHosts: readonly string[], restore?: BrowserSnapshot): Promise<SessionBrowser> {
     this.browser ??= launchChromium(this.opts.executablePath);
-    const context = await (await this.browser).newContext();
+    // The snapshot holds what storageState() gave on another worker; playwright's own type of it, read back from JSON.
+    const context = await (await this.browser).newContext(restore?.storage ? { storageState: restore.storage as never } : {});
     const rules = parseHostAllowlist(allowHosts);
     await context.route('**/*', async (route) => {
       const url = new URL(route.request().url());

@@ -48,10 +48,13 @@ export async function runSqlPhase(run: SessionRun, phase: PhaseDefinition): Prom
   }
 }
 
-/** The sql tool: the model's query over the session's schema, read-only, as JSON rows within the caps. */
-export async function sqlTool(run: SessionRun, query: string): Promise<string> {
+/**
+ * The sql tool: the model's query over the session's schema, read-only, as JSON rows within the caps; an abort of
+ * `signal` cancels the query on the server.
+ */
+export async function sqlTool(run: SessionRun, query: string, signal?: AbortSignal): Promise<string> {
   await prepareData(run);
-  const { rows, truncated } = await run.data.query(run.id, query, SQL_TOOL_ROWS);
+  const { rows, truncated } = await run.data.query(run.id, query, SQL_TOOL_ROWS, signal);
   // Whole rows are dropped from the end until the JSON fits, so the model always gets valid JSON.
   let kept = rows;
   let cut = truncated;

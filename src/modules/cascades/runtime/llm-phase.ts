@@ -72,7 +72,7 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
   }
   const tools = toolDefinitions(phase);
   const checkpoint = (): CheckpointData => ({ phase: phase.name, turn, messages, route: scope.route, attempts });
-  scope.sql = (query) => sqlTool(run, query);
+  scope.sql = (query, signal) => sqlTool(run, query, signal);
   const defs = new Map<string, CascadeDefinition>();
   /**
    * Judges an answer: cascade validators of the post wards and loop_until run as child sessions first (the session
@@ -187,6 +187,8 @@ export async function runLlmPhase(run: SessionRun, phase: PhaseDefinition, resum
         messages.push({ role: 'tool', toolCallId: call.id, content: result });
         run.log({ phase: phase.name, turn, kind: 'tool', content: { name: call.name, arguments: call.arguments, ok, result: result.slice(0, 2000) } });
       }
+      // The checkpoint of this turn (and every later one) carries the browser as the turn left it.
+      if (res.toolCalls.some((c) => c.name === 'browser')) await run.captureBrowser();
       if (ask) {
         const question = questionOf(ask)!;
         const checkpointId = `${run.id}.${phase.name}.${run.completedCount}.ask${turn}`;

@@ -11,9 +11,9 @@ import { CapstanError, interpolateText, realClock, type ChatRequest, type Clock,
 import type { CascadesConfig } from '../config.ts';
 import type { CascadeDefinition, OnTimeout, PhaseDefinition } from '../model/definition.ts';
 import { PhaseCompleted, SessionCompleted, SessionFailed } from '../model/events.ts';
-import type { CheckpointData, CostEntry, LogEntry, Session } from '../model/session.ts';
+import type { BrowserSnapshot, CheckpointData, CostEntry, LogEntry, Session } from '../model/session.ts';
 import { prepareTurn, type CascadeStore, type ParkedQuestion, type SessionDataStore, type TurnWrite } from '../store/index.ts';
-import type { BrowserPool, SessionBrowser } from './browser.ts';
+import { interruptible, type BrowserPool, type SessionBrowser } from './browser.ts';
 import type { ChildRunner } from './children.ts';
 import type { CascadeMetrics, PhaseKind } from './metrics.ts';
 import { parkedQuestion, timeoutOutcome } from './question-timeout.ts';
@@ -109,18 +109,54 @@ export class SessionRun {
     this.children = deps.children;
     this.tokens = session.tokensIn + session.tokensOut;
     this.current = session.currentPhase;
+    this.browserState = lastCheckpoint?.browser;
   }
 
   /** The phase in progress (null when done). */
   current: string | null;
 
   private sessionBrowser: Promise<SessionBrowser> | undefined;
+  /**
+   * The session's browser as of its last browser turn (or as the checkpoint this run resumed from had it): every
+   * checkpoint carries it, so a run on another worker, or after the session parked, opens the context from it.
+   */
+  private browserState: BrowserSnapshot | undefined;
 
-  /** The session's browser context, opened on first use and closed when this run ends; undefined without a browser. */
+  /**
+   * The session's browser context, opened on first use and closed when this run ends; undefined without a browser.
+   * When the session had a browser before (an earlier run, another worker), the context starts with its cookies and
+   * localStorage and its pages reopened at their URLs, logged as a `browser` row.
+   */
   get browser(): (() => Promise<SessionBrowser>) | undefined {
     const pool = this.deps.browsers;
     if (!pool) return undefined;
-    return () => (this.sessionBrowser ??= pool.forSession(this.id, this.spec.allow_hosts));
+    return () => (this.sessionBrowser ??= this.openBrowser(pool));
+  }
+
+  private async openBrowser(pool: BrowserPool): Promise<SessionBrowser> {
+    const snap = this.browserState;
+    const b = await pool.forSession(this.id, this.spec.allow_hosts, snap);
+    if (snap) {
+      const failed = await b.reopen(snap.pages);
+      this.log({ phase: this.current, turn: null, kind: 'browser', content: { restored: snap.pages, cookies: snap.storage?.cookies.length ?? 0, origins: snap.storage?.origins.length ?? 0, dropped: snap.dropped, failed } });
+    }
+    return b;
+  }
+
+  /**
+   * Records the browser's cookies, localStorage and page URLs for the next checkpoints (after a turn that used the
+   * browser). A snapshot that cannot be taken in the action timeout leaves the previous one, with a warning.
+   */
+  async captureBrowser(): Promise<void> {
+    const open = this.sessionBrowser;
+    if (!open) return;
+    try {
+      const b = await open;
+      const limit = AbortSignal.any([this.abort.signal, AbortSignal.timeout(Math.min(this.deps.config.browser.actionTimeoutMs, 15_000))]);
+      this.browserState = await interruptible(limit, () => b.snapshot());
+    } catch (err) {
+      if (!this.abort.signal.aborted) this.deps.log.warn({ err, session: this.id }, 'could not record the session browser for its checkpoint');
+    }
   }
 
   /** Phases completed so far (with the current visit, it names a question uniquely when handoffs loop). */
@@ -199,6 +235,8 @@ export class SessionRun {
    * cost once committed, rejects (Fenced) when this worker no longer owns the session.
    */
   private write(w: Pick<TurnWrite, 'kind' | 'checkpoint' | 'events' | 'finish'>): Promise<number> {
+    // The browser outlives phases: each checkpoint of a session still going on carries its latest snapshot.
+    if (this.browserState && w.checkpoint.phase !== null && !w.finish) w = { ...w, checkpoint: { ...w.checkpoint, browser: this.browserState } };
     const prepared = prepareTurn(this.id, this.epoch, { ...w, state: this.state, outputs: this.outputs, completed: this.completed, logs: this.pendingLogs, costs: this.pendingCosts });
     this.pendingLogs = [];
     this.pendingCosts = [];
@@ -240,6 +278,10 @@ export class SessionRun {
       const cp = this.lastCheckpoint;
       let resume = cp && cp.phase === this.current && cp.turn > 0 ? cp : undefined;
       let runs = this.completed.length;
+      // Back from another worker or a parked wait into a browsing phase: the browser is reopened before the next turn.
+      if (this.browserState && this.spec.phases.find((p) => p.name === this.current)?.tools.includes('browser') && this.browser) {
+        await interruptible(this.abort.signal, this.browser).catch((err: unknown) => this.deps.log.warn({ err, session: this.id }, 'reopening the session browser failed'));
+      }
       // The last phase's event goes out with the write that ends the session.
       const finalEvents: OutboxEvent[] = [];
       while (this.current !== null) {

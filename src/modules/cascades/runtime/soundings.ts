@@ -9,12 +9,14 @@
  * changes reach the session's state (and its route the next phase). A reforge attempt starts from the standing
  * winner's changes. After every attempt turn, evaluator pick and pass the whole soundings progress is checkpointed, so
  * a session resumed on another worker goes on with each attempt at its next turn and never repeats a finished one.
- * A signal (audible) reaches every attempt still running, at its next turn.
+ * A signal (audible) reaches every attempt still running, at its next turn. run_cascade in an attempt starts child
+ * sessions the attempt waits for in the worker (runtime/attempt-children.ts).
  */
 import { interpolateText, LlmInvalidOutput, LlmMalformedToolCall, type ChatMessage, type ChatResult, type ToolDefinition } from '../../../kernel/index.ts';
 import type { PhaseDefinition } from '../model/definition.ts';
-import type { AttemptProgress, CheckpointData, SoundingCandidate, SoundingsProgress } from '../model/session.ts';
+import type { AttemptProgress, CheckpointData, LogEntry, SoundingCandidate, SoundingsProgress } from '../model/session.ts';
 import { runValidator } from '../model/validators.ts';
+import { finishAttemptChildren, startAttemptChildren } from './attempt-children.ts';
 import { sqlTool } from './data-phases.ts';
 import { PhaseFailure, type PhaseResult, type SessionRun } from './session-run.ts';
 import { runTool, toolDefinitions, type ToolScope } from './tools.ts';
@@ -52,7 +54,7 @@ interface Ctx {
   phase: PhaseDefinition;
   p: SoundingsProgress;
   tools: ToolDefinition[];
-  sql: (query: string) => Promise<string>;
+  sql: (query: string, signal: AbortSignal) => Promise<string>;
   save: () => void;
   /** Signals taken from the session, waiting for each attempt's next turn (by attempt index). */
   signals: Map<number, string[]>;
@@ -83,7 +85,13 @@ async function runAttempt(c: Ctx, a: AttemptProgress): Promise<void> {
   const turnLog = p.r + 1;
   const scope: ToolScope = { phase, state: a.changes, allowHosts: run.spec.allow_hosts, signal: run.signal, route: a.route, sql: c.sql };
   const base = { phase: phase.name, turn: turnLog, soundingIndex: a.i };
+  const logRow = (e: Omit<LogEntry, 'phase' | 'turn' | 'soundingIndex'>) => run.log({ ...base, ...e });
   try {
+    // Resumed while waiting for its run_cascade children: it waits for the same ones.
+    if (a.awaiting) {
+      await finishAttemptChildren(run, a, p.r, logRow);
+      c.save();
+    }
     while (a.turn < phase.max_turns) {
       // A tool loop can spend many calls: the budget is checked before each (it fails the phase, not the attempt).
       run.checkBudget();
@@ -125,13 +133,19 @@ async function runAttempt(c: Ctx, a: AttemptProgress): Promise<void> {
       if (res.toolCalls.length > 0) {
         run.log({ ...base, kind: 'assistant', model: res.model.id, tokensIn: res.usage.inputTokens, tokensOut: res.usage.outputTokens, cost: res.cost ?? null, durationMs: Math.round(res.latencyMs), content: { text: res.text, toolCalls: res.toolCalls, round: p.r } });
         a.messages.push(res.message);
-        for (const call of res.toolCalls) {
+        // run_cascade calls start child sessions first, so they run while the other calls do.
+        const rest = await startAttemptChildren(run, phase, a, p.r, res.toolCalls, logRow);
+        for (const call of rest) {
           const { ok, result } = await runTool(call, scope);
           a.messages.push({ role: 'tool', toolCallId: call.id, content: result });
           run.log({ ...base, kind: 'tool', content: { name: call.name, arguments: call.arguments, ok, result: result.slice(0, 2000), round: p.r } });
         }
         a.route = scope.route;
         c.save();
+        if (a.awaiting) {
+          await finishAttemptChildren(run, a, p.r, logRow);
+          c.save();
+        }
         continue;
       }
       const output = phase.output_schema ? res.parsed : res.text;
@@ -221,8 +235,8 @@ export async function runSoundings(run: SessionRun, phase: PhaseDefinition, resu
   const checkpoint = (): CheckpointData => ({ phase: phase.name, turn: progress().r + 1, messages: [], soundings: progress() });
   // Parallel attempts share the session's tables: their sql calls go one at a time (each rewrites the output tables).
   let sqlChain: Promise<unknown> = Promise.resolve();
-  const sql = (query: string) => {
-    const next = sqlChain.then(() => sqlTool(run, query));
+  const sql = (query: string, signal: AbortSignal) => {
+    const next = sqlChain.then(() => sqlTool(run, query, signal));
     sqlChain = next.catch(() => undefined);
     return next;
   };

@@ -14,13 +14,14 @@ export interface ToolScope {
   signal: AbortSignal;
   /** Set by route_to: the phase to hand off to. */
   route?: string;
-  /** Runs the sql tool's query over the session's schema (rows as JSON text). */
-  sql?: (query: string) => Promise<string>;
+  /** Runs the sql tool's query over the session's schema (rows as JSON text); `signal` cancels it on the server. */
+  sql?: (query: string, signal: AbortSignal) => Promise<string>;
   /** The session's browser (opened on first use); absent when this worker has no browser. */
   browser?: () => Promise<SessionBrowser>;
   /**
-   * A signal for one browser action, aborted when the session stops or an operator signal arrives (already aborted
-   * while one waits for the next turn): the action is given up then instead of running to its end or timeout.
+   * A signal for one browser action, http_get or sql call, aborted when the session stops or an operator signal
+   * arrives (already aborted while one waits for the next turn): the call is given up (a request aborted, a query
+   * cancelled on the server) instead of running to its end or timeout.
    */
   interrupt?: () => AbortSignal;
 }
@@ -97,7 +98,8 @@ export async function runTool(call: ToolCall, scope: ToolScope): Promise<{ ok: b
       case 'sql': {
         if (typeof args.query !== 'string' || args.query.trim() === '') return { ok: false, result: 'error: query must be a non-empty string' };
         if (!scope.sql) return { ok: false, result: 'error: sql is not available here' };
-        return { ok: true, result: await scope.sql(args.query) };
+        const query = args.query;
+        return { ok: true, result: await interruptedAs('query', scope, (signal) => scope.sql!(query, signal)) };
       }
       case 'run_cascade':
         // The phase loop starts the child sessions; reaching here means the call could not be taken.
@@ -109,15 +111,41 @@ export async function runTool(call: ToolCall, scope: ToolScope): Promise<{ ok: b
         return { ok: true, result: clip(await browse(args, scope)) };
       case 'http_get': {
         if (typeof args.url !== 'string') return { ok: false, result: 'error: url must be a string' };
-        const body = await callHttp({ method: 'GET', url: args.url, timeoutMs: 15_000, signal: scope.signal }, { allowHosts: scope.allowHosts });
+        const url = args.url;
+        const body = await interruptedAs('request', scope, (signal) => callHttp({ method: 'GET', url, timeoutMs: 15_000, signal }, { allowHosts: scope.allowHosts }));
         return { ok: true, result: clip(JSON.stringify(body ?? null)) };
       }
     }
   } catch (err) {
     if (scope.signal.aborted) throw err;
     // The operator's signal text is the next message the model sees.
+    if (err instanceof CallInterrupted) return { ok: false, result: `interrupted by ${err.message} before the ${err.what} finished${err.what === 'query' ? ' (it was cancelled)' : ''}` };
     if (err instanceof ActionInterrupted) return { ok: false, result: `interrupted by ${err.message} before the action finished (it may still take effect in the page)` };
     return { ok: false, result: `error: ${err instanceof CapstanError || err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** An http_get or sql call given up because an operator signal arrived (the run's own stop is rethrown as is). */
+class CallInterrupted extends Error {
+  constructor(
+    readonly what: 'request' | 'query',
+    why: string,
+  ) {
+    super(why);
+  }
+}
+
+/**
+ * Runs `call` with a signal that aborts when the session stops or an operator signal arrives; an abort by the
+ * signal surfaces as CallInterrupted at once, whatever the call does with its signal meanwhile.
+ */
+async function interruptedAs<T>(what: 'request' | 'query', scope: ToolScope, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = scope.interrupt?.() ?? scope.signal;
+  try {
+    return await interruptible(signal, () => call(signal));
+  } catch (err) {
+    if (signal.aborted && !scope.signal.aborted) throw new CallInterrupted(what, err instanceof ActionInterrupted ? err.message : 'an operator signal');
+    throw err;
   }
 }
 

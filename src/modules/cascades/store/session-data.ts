@@ -143,15 +143,35 @@ export class SessionDataStore {
     });
   }
 
-  /** The sql tool: runs `query` read-only; the first `limit` rows and whether there were more. A newline after the query ends a trailing -- comment. */
-  async query(sessionId: string, query: string, limit: number): Promise<{ rows: Record<string, unknown>[]; truncated: boolean }> {
+  /**
+   * The sql tool: runs `query` read-only; the first `limit` rows and whether there were more. A newline after the
+   * query ends a trailing -- comment. When `signal` aborts while the query runs, the query is cancelled on the server
+   * (pg_cancel_backend of the transaction's backend, from another connection) and this rejects with its error;
+   * PGlite runs in this process and cannot be interrupted, so there the query runs to its end or timeout.
+   */
+  async query(sessionId: string, query: string, limit: number, signal?: AbortSignal): Promise<{ rows: Record<string, unknown>[]; truncated: boolean }> {
     const q = checked(query);
+    signal?.throwIfAborted();
     return this.asSession(
       sessionId,
       async (tx) => {
-        const r = await run<{ rows: unknown }>(tx, `SELECT coalesce(jsonb_agg(t), '[]'::jsonb) AS rows FROM (SELECT * FROM (${q}\n) q LIMIT $1::int) t`, [limit + 1]);
-        const rows = json<Record<string, unknown>[]>(r[0]!.rows);
-        return { rows: rows.slice(0, limit), truncated: rows.length > limit };
+        const cancelable = signal && this.db.kind === 'postgres';
+        const pid = cancelable ? Number((await run<{ pid: number }>(tx, 'SELECT pg_backend_pid() AS pid'))[0]!.pid) : 0;
+        let running = true;
+        const cancel = () => {
+          // Only while the query runs: afterwards the backend may already serve another statement of the pool.
+          if (running) this.db.query('SELECT pg_cancel_backend($1::int)', [pid]).catch(() => undefined);
+        };
+        if (cancelable) signal.addEventListener('abort', cancel, { once: true });
+        try {
+          if (cancelable && signal.aborted) throw signal.reason;
+          const r = await run<{ rows: unknown }>(tx, `SELECT coalesce(jsonb_agg(t), '[]'::jsonb) AS rows FROM (SELECT * FROM (${q}\n) q LIMIT $1::int) t`, [limit + 1]);
+          const rows = json<Record<string, unknown>[]>(r[0]!.rows);
+          return { rows: rows.slice(0, limit), truncated: rows.length > limit };
+        } finally {
+          running = false;
+          signal?.removeEventListener('abort', cancel);
+        }
       },
       true,
     );
