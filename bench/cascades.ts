@@ -145,6 +145,8 @@ async function cascadeRound(fake: FakeLlmProcess, n: number, dbUrl: string, inFl
     'server.port': 0,
     'log.level': 'warn',
     'auth.enabled': false,
+    // Every start comes from this one address: the default budget (6,000 a minute) would refuse most of 10,000.
+    'auth.rateLimitPerMinute': 100_000_000,
     llm: { providers: { fake: { baseUrl: fake.baseUrl, maxConcurrency: n + 100, prices: { '*': { input: 1, output: 2 } } } } },
     'modules.cascades': { enabled: true, concurrency: n },
   };
