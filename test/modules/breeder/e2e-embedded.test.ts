@@ -122,7 +122,7 @@ describe('breeder, embedded', { timeout: 240_000 }, () => {
     const put = (q: string, body: unknown) => fetch(path + q, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const refused = await put('', changed);
     expect(refused.status).toBe(400);
-    expect(JSON.stringify(await refused.json())).toContain('"force"');
+    expect(JSON.stringify(await refused.json())).toContain('"query.force"');
     expect((await put('?force=true', changed)).status).toBe(200);
     // A slower objective (settle) and one more trial: not a change of space or objectives, so no force needed.
     const objectives = (changed.objectives as Record<string, unknown>[]).map((o) => ({ ...o, settle: '1s' }));
