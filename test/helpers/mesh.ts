@@ -33,7 +33,7 @@ export function spawnAgent(o: { node: string; site: string; labels?: string; nat
   const args = [...(o.binary ? [] : [join(REPO_ROOT, 'src/main.ts')]), 'agent', '--node-id', o.node, '--site', o.site, '--capacity', String(o.capacity ?? 4), ...(o.labels ? ['--labels', o.labels] : []), ...(o.extra ?? [])];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(CAPSTAN_|DATABASE_URL|REDIS_URL|NATS_URL)/.test(k)) env[k] = v;
-  const child = spawn(o.binary ?? BUN, args, { cwd: REPO_ROOT, env: { ...env, NATS_URL: o.natsUrl, CAPSTAN_PREFIX: o.prefix, CAPSTAN_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(o.binary ?? BUN, args, { cwd: REPO_ROOT, env: { ...env, NATS_URL: o.natsUrl, CAPSTAN_PREFIX: o.prefix, CAPSTAN_LOG_LEVEL: process.env.MESH_AGENT_LOG_LEVEL ?? 'warn' /* debug to see an agent's lease steps */ }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
